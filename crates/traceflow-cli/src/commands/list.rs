@@ -1,0 +1,52 @@
+//! `traceflow list`: the newest traces.
+
+use comfy_table::{presets, ContentArrangement, Table};
+use traceflow::store::{SqliteStore, TraceStore};
+
+use crate::args::{FormatArg, ListArgs};
+use crate::exit_codes;
+
+pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
+    let store = SqliteStore::open_read_only(&args.store.db)?;
+    let listed = store.list_traces(args.limit)?;
+    let text = match args.format {
+        FormatArg::Json => {
+            let doc = serde_json::json!({
+                "traces": listed.rows,
+                "skipped_rows": listed.issues,
+            });
+            format!("{}\n", serde_json::to_string_pretty(&doc)?)
+        }
+        FormatArg::Table => {
+            let mut table = Table::new();
+            table
+                .load_style(presets::NOTHING)
+                .set_content_arrangement(ContentArrangement::Disabled)
+                .set_header(vec![
+                    "trace_id",
+                    "created_at (UTC)",
+                    "status",
+                    "mode",
+                    "model",
+                    "provider",
+                ]);
+            for trace in &listed.rows {
+                table.add_row(vec![
+                    trace.trace_id.clone(),
+                    trace.created_at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                    trace.status.to_string(),
+                    trace.mode.to_string(),
+                    trace.model.clone(),
+                    trace.provider.clone(),
+                ]);
+            }
+            let mut text = format!("{table}\n");
+            for issue in &listed.issues {
+                text.push_str(&format!("skipped {issue}\n"));
+            }
+            text
+        }
+    };
+    super::print(&text)?;
+    Ok(exit_codes::SUCCESS)
+}

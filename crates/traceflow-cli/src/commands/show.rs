@@ -1,0 +1,126 @@
+//! `traceflow show`: one trace with its steps and eval verdicts.
+
+use std::fmt::Write as _;
+
+use anyhow::anyhow;
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use traceflow::model::TraceRecord;
+use traceflow::store::{SqliteStore, TraceStore};
+
+use crate::args::{FormatArg, ShowArgs};
+use crate::exit_codes;
+
+pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
+    let store = SqliteStore::open_read_only(&args.store.db)?;
+    let trace = store.get_trace(&args.trace_id)?.ok_or_else(|| {
+        anyhow!(
+            "{}: no trace {:?} (see `traceflow list`)",
+            args.store.db.display(),
+            args.trace_id
+        )
+    })?;
+    let steps = store.get_steps(&trace.trace_id)?;
+    let evals = store.get_evals(&trace.trace_id)?;
+    let skipped: Vec<_> = steps.issues.iter().chain(&evals.issues).collect();
+    let text = match args.format {
+        FormatArg::Json => {
+            let doc = serde_json::json!({
+                "trace": trace,
+                "steps": steps.rows,
+                "evals": evals.rows,
+                "skipped_rows": skipped,
+            });
+            format!("{}\n", serde_json::to_string_pretty(&doc)?)
+        }
+        FormatArg::Table => {
+            let mut text = header(&trace);
+            let mut table = plain_table(&[
+                "seq",
+                "node",
+                "tokens",
+                "latency_ms",
+                "cost_usd",
+                "decision",
+            ]);
+            for step in &steps.rows {
+                let decision = step
+                    .output
+                    .as_ref()
+                    .and_then(|o| o.get("decision"))
+                    .and_then(|d| d.as_str())
+                    .unwrap_or("");
+                table.add_row(vec![
+                    step.step_seq.to_string(),
+                    step.node_name.clone(),
+                    step.tokens.to_string(),
+                    format!("{:.1}", step.latency_ms),
+                    format!("{:.6}", step.cost_usd),
+                    decision.to_owned(),
+                ]);
+            }
+            for column in 2..5 {
+                if let Some(c) = table.column_mut(column) {
+                    c.set_cell_alignment(CellAlignment::Right);
+                }
+            }
+            let _ = writeln!(text, "\nSteps ({}):\n{table}", steps.rows.len());
+            if !evals.rows.is_empty() {
+                let mut table = plain_table(&["step_seq", "decision", "scores", "reasons"]);
+                for eval in &evals.rows {
+                    table.add_row(vec![
+                        eval.step_seq.to_string(),
+                        eval.decision.to_string(),
+                        eval.scores
+                            .as_ref()
+                            .map(traceflow::json::to_string)
+                            .unwrap_or_default(),
+                        eval.reasons
+                            .as_ref()
+                            .map(|r| r.join("; "))
+                            .unwrap_or_default(),
+                    ]);
+                }
+                let _ = writeln!(text, "\nEvals ({}):\n{table}", evals.rows.len());
+            }
+            for issue in skipped {
+                let _ = writeln!(text, "skipped {issue}");
+            }
+            text
+        }
+    };
+    super::print(&text)?;
+    Ok(exit_codes::SUCCESS)
+}
+
+fn header(trace: &TraceRecord) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "Trace {}", trace.trace_id);
+    let _ = writeln!(text, "Status:   {}", trace.status);
+    let _ = writeln!(
+        text,
+        "Mode:     {} ({})",
+        trace.mode, trace.config.strictness
+    );
+    let _ = writeln!(text, "Model:    {} / {}", trace.model, trace.provider);
+    let _ = writeln!(text, "Started:  {}", trace.created_at);
+    if let Some(finished) = trace.finished_at {
+        let _ = writeln!(text, "Finished: {finished}");
+    }
+    let _ = writeln!(text, "Input:    {}", trace.user_input);
+    if let Some(answer) = &trace.final_answer {
+        let _ = writeln!(text, "Answer:   {answer}");
+    }
+    if let Some(error) = &trace.error {
+        let _ = writeln!(text, "Error:    {error}");
+    }
+    text
+}
+
+fn plain_table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    table
+}

@@ -1,0 +1,23 @@
+//! `traceflow trend`: print the pass-rate trend across runs.
+
+use traceflow::report::render;
+use traceflow::store::SqliteStore;
+use traceflow::trend::{TraceTrendAnalyzer, TraceTrendReport};
+
+use crate::args::{MethodArg, TrendArgs};
+use crate::exit_codes;
+
+/// Opens the store read-only and analyzes the window the arguments ask for.
+pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<TraceTrendReport> {
+    match args.method {
+        MethodArg::Ols => {}
+    }
+    let store = SqliteStore::open_read_only(&args.store.db)?;
+    Ok(TraceTrendAnalyzer::new(&store, args.threshold).analyze(args.window)?)
+}
+
+pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
+    let report = analyze(args)?;
+    super::print(&render(&report, args.format.into()))?;
+    Ok(exit_codes::SUCCESS)
+}

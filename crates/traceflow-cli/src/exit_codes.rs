@@ -1,0 +1,47 @@
+//! Exit codes: a contract with CI pipelines and scripts.
+//!
+//! Chosen by an exhaustive match on the error, so a new error variant has to
+//! pick one.
+
+use traceflow::store::StoreError;
+use traceflow::trend::TrendError;
+
+/// The command did what was asked; for `gate`, no regression.
+pub const SUCCESS: u8 = 0;
+
+/// `gate` only: the trend is a regression.
+pub const REGRESSION: u8 = 1;
+
+/// Nothing was judged: a missing or unreadable store, a file that is not a
+/// TraceFlow store, too few traces, bad arguments (clap uses 2 as well).
+pub const ERROR: u8 = 2;
+
+/// The exit code for an error that ended a command.
+pub fn for_error(err: &anyhow::Error) -> u8 {
+    if let Some(err) = err.downcast_ref::<TrendError>() {
+        return match err {
+            TrendError::Store(err) => for_store_error(err),
+            TrendError::TooFewTraces { .. }
+            | TrendError::WindowTooSmall(_)
+            | TrendError::InvalidThreshold(_) => ERROR,
+        };
+    }
+    if let Some(err) = err.downcast_ref::<StoreError>() {
+        return for_store_error(err);
+    }
+    ERROR
+}
+
+fn for_store_error(err: &StoreError) -> u8 {
+    match err {
+        StoreError::NotFound { .. }
+        | StoreError::Open { .. }
+        | StoreError::NotSqlite { .. }
+        | StoreError::NotTraceflowStore { .. }
+        | StoreError::Read { .. }
+        | StoreError::Write { .. }
+        | StoreError::ReadOnly { .. }
+        | StoreError::NoSuchTrace { .. }
+        | StoreError::BadRow { .. } => ERROR,
+    }
+}

@@ -1,0 +1,71 @@
+//! Reports of a trend: a terminal table and JSON.
+//!
+//! Each format is an [`Exporter`]; [`render`] picks one by [`Format`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::trend::TraceTrendReport;
+
+mod json;
+mod table;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The proposal's terminal table.
+    Table,
+    /// A JSON document (see the `json` exporter for its layout).
+    Json,
+}
+
+impl Format {
+    /// Every format, for help texts.
+    pub const ALL: &'static [Format] = &[Format::Table, Format::Json];
+
+    /// The name used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .iter()
+            .copied()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown format {s:?} (expected table or json)"))
+    }
+}
+
+/// Turns a report into text.
+trait Exporter {
+    fn render(&self, report: &TraceTrendReport) -> String;
+}
+
+fn exporter(format: Format) -> Box<dyn Exporter> {
+    match format {
+        Format::Table => Box::new(table::TableExporter),
+        Format::Json => Box::new(json::JsonExporter),
+    }
+}
+
+/// Renders a report in a format; the text ends with a newline.
+pub fn render(report: &TraceTrendReport, format: Format) -> String {
+    exporter(format).render(report)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,994 @@
+//! TraceFlow Lite's SQLite store, read and written with zero schema changes.
+//!
+//! Opening for analysis ([`SqliteStore::open_read_only`]) never creates a
+//! file and never changes schema, journal mode or rows, and works while
+//! TraceFlow Lite writes (WAL readers do not block writers). Opening for
+//! writing ([`SqliteStore::open_writable`]) does what TraceFlow Lite's
+//! `init_db` does, plus two indexes that TraceFlow Lite does not have and
+//! does not mind.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Duration;
+
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, Row};
+use serde::Deserialize;
+
+use super::{
+    DecisionRow, DecisionSink, DecisionTable, RowIssue, Rows, StoreError, TraceFilter, TraceHead,
+    TraceStore,
+};
+use crate::json::{self, ScoreSummary};
+use crate::model::{
+    EvalDecision, EvalRecord, Mode, RunConfig, RunStatus, StepRecord, TraceRecord, TraceUpdate,
+};
+use crate::timestamp;
+
+/// TraceFlow Lite's DDL, exactly as its `persistence/sqlite.py` creates it.
+pub const TRACEFLOW_LITE_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS traces (
+    trace_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    user_input TEXT NOT NULL,
+    config_json TEXT NOT NULL,
+    model TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    final_answer TEXT,
+    error TEXT,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    finished_at TIMESTAMP,
+    updated_db_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS trace_steps (
+    step_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    trace_id TEXT NOT NULL,
+    step_seq INTEGER NOT NULL,
+    node_name TEXT NOT NULL,
+    input_json TEXT,
+    output_json TEXT,
+    tokens INTEGER DEFAULT 0,
+    latency_ms INTEGER DEFAULT 0,
+    cost_usd REAL DEFAULT 0.0,
+    error TEXT,
+    cache_hit INTEGER DEFAULT 0,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_db_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    FOREIGN KEY (trace_id) REFERENCES traces(trace_id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS trace_evals (
+    eval_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    trace_id TEXT NOT NULL,
+    step_seq INTEGER NOT NULL,
+    decision TEXT NOT NULL,
+    reasons_json TEXT,
+    scores_json TEXT,
+    revision_instructions TEXT,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_db_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    FOREIGN KEY (trace_id) REFERENCES traces(trace_id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS llm_cache (
+    cache_key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    response_content TEXT NOT NULL,
+    input_tokens INTEGER DEFAULT 0,
+    output_tokens INTEGER DEFAULT 0,
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    hit_count INTEGER DEFAULT 0
+);
+";
+
+/// Additive indexes: without them every per-trace lookup scans a whole table.
+const TRACEFLOW_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS idx_trace_evals_trace_id ON trace_evals(trace_id);
+CREATE INDEX IF NOT EXISTS idx_trace_steps_trace_id ON trace_steps(trace_id);
+";
+
+/// The columns traceflow reads, per table. A store missing any of them is
+/// not one TraceFlow Lite wrote.
+const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
+    (
+        "traces",
+        &[
+            "trace_id",
+            "status",
+            "mode",
+            "user_input",
+            "config_json",
+            "model",
+            "provider",
+            "final_answer",
+            "error",
+            "created_at",
+            "finished_at",
+        ],
+    ),
+    (
+        "trace_steps",
+        &[
+            "trace_id",
+            "step_seq",
+            "node_name",
+            "input_json",
+            "output_json",
+            "tokens",
+            "latency_ms",
+            "cost_usd",
+            "error",
+            "cache_hit",
+            "created_at",
+        ],
+    ),
+    (
+        "trace_evals",
+        &[
+            "trace_id",
+            "step_seq",
+            "decision",
+            "reasons_json",
+            "scores_json",
+            "revision_instructions",
+            "created_at",
+        ],
+    ),
+];
+
+/// How long a read waits for a writer's lock (rollback-journal stores only;
+/// in WAL mode readers never wait).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A TraceFlow Lite store in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    writable: bool,
+}
+
+impl SqliteStore {
+    /// Opens an existing store for analysis: read-only, never creating a
+    /// file, and checking that it has TraceFlow Lite's tables.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if !path.exists() {
+            return Err(StoreError::NotFound { path });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let store = SqliteStore {
+            conn,
+            path,
+            writable: false,
+        };
+        store.configure_reader()?;
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// Opens a store for writing, creating the file and TraceFlow Lite's
+    /// tables if missing (as its `init_db` does), in WAL mode, plus indexes
+    /// on `trace_evals(trace_id)` and `trace_steps(trace_id)`.
+    pub fn open_writable(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let conn = Connection::open(&path).map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let store = SqliteStore {
+            conn,
+            path,
+            writable: true,
+        };
+        store
+            .conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .and_then(|()| {
+                store.conn.execute_batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+            })
+            .and_then(|()| store.conn.execute_batch(TRACEFLOW_LITE_SCHEMA))
+            .and_then(|()| store.conn.execute_batch(TRACEFLOW_INDEXES))
+            .map_err(|source| store.classify_open_error(source))?;
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// The file this store reads.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Starts a batch of writes that commits as one transaction, for bulk
+    /// loads; dropping the batch without [`WriteBatch::commit`] rolls back.
+    pub fn batch(&mut self, operation: &'static str) -> Result<WriteBatch<'_>, StoreError> {
+        self.ensure_writable(operation)?;
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|source| write_error(&path, operation, source))?;
+        Ok(WriteBatch { tx, path })
+    }
+
+    fn configure_reader(&self) -> Result<(), StoreError> {
+        self.conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|source| self.classify_open_error(source))?;
+        // `rarray(?)` lets a scan name the traces it wants in one statement.
+        rusqlite::vtab::array::load_module(&self.conn)
+            .map_err(|source| self.classify_open_error(source))
+    }
+
+    /// SQLite reports a non-database only on first read.
+    fn classify_open_error(&self, source: rusqlite::Error) -> StoreError {
+        let path = self.path.clone();
+        match source.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) => StoreError::NotSqlite { path, source },
+            _ => StoreError::Open { path, source },
+        }
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p WHERE m.type = 'table'")
+            .map_err(|source| self.classify_open_error(source))?;
+        let mut columns: HashMap<String, Vec<String>> = HashMap::new();
+        let rows = stmt
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(|source| self.classify_open_error(source))?;
+        for row in rows {
+            let (table, column) = row.map_err(|source| self.classify_open_error(source))?;
+            columns.entry(table).or_default().push(column);
+        }
+        for (table, required) in REQUIRED_COLUMNS {
+            let Some(present) = columns.get(*table) else {
+                return Err(StoreError::NotTraceflowStore {
+                    path: self.path.clone(),
+                    reason: format!("no table {table}"),
+                });
+            };
+            let missing: Vec<&str> = required
+                .iter()
+                .copied()
+                .filter(|c| !present.iter().any(|p| p.eq_ignore_ascii_case(c)))
+                .collect();
+            if !missing.is_empty() {
+                return Err(StoreError::NotTraceflowStore {
+                    path: self.path.clone(),
+                    reason: format!("table {table} has no column {}", missing.join(", ")),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn ensure_writable(&self, operation: &'static str) -> Result<(), StoreError> {
+        if self.writable {
+            Ok(())
+        } else {
+            Err(StoreError::ReadOnly {
+                path: self.path.clone(),
+                operation,
+            })
+        }
+    }
+
+    fn read_error(&self, table: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |source| StoreError::Read {
+            path: self.path.clone(),
+            table,
+            source,
+        }
+    }
+
+    /// Runs one write in its own transaction.
+    fn write_one(
+        &mut self,
+        operation: &'static str,
+        write: impl FnOnce(&Connection) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let batch = self.batch(operation)?;
+        write(&batch.tx)?;
+        batch.commit()
+    }
+
+    /// Reads `traces` rows (all columns) matching `filter_sql`, mapping each
+    /// to a record or an issue.
+    fn query_traces(
+        &self,
+        filter_sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Rows<(i64, TraceRecord)>, StoreError> {
+        let sql = format!(
+            "SELECT rowid, trace_id, status, mode, user_input, config_json, model, provider, \
+             final_answer, error, created_at, finished_at FROM traces {filter_sql}"
+        );
+        let read_error = self.read_error("traces");
+        let mut stmt = self.conn.prepare(&sql).map_err(&read_error)?;
+        let mut rows = stmt.query(params).map_err(&read_error)?;
+        let mut out = Rows {
+            rows: Vec::new(),
+            issues: Vec::new(),
+        };
+        while let Some(row) = rows.next().map_err(&read_error)? {
+            match trace_from_row(row) {
+                Ok(trace) => out.rows.push((row.get(0).map_err(&read_error)?, trace)),
+                Err(issue) => out.issues.push(issue),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Writes that commit together.
+pub struct WriteBatch<'c> {
+    tx: rusqlite::Transaction<'c>,
+    path: PathBuf,
+}
+
+impl WriteBatch<'_> {
+    /// Inserts a run.
+    pub fn create_trace(&self, trace: &TraceRecord) -> Result<(), StoreError> {
+        insert_trace(&self.tx, &self.path, trace)
+    }
+
+    /// Changes a run's status.
+    pub fn update_trace(&self, trace_id: &str, update: &TraceUpdate) -> Result<(), StoreError> {
+        update_trace(&self.tx, &self.path, trace_id, update)
+    }
+
+    /// Inserts a step.
+    pub fn insert_step(&self, step: &StepRecord) -> Result<(), StoreError> {
+        insert_step(&self.tx, &self.path, step)
+    }
+
+    /// Inserts a verdict.
+    pub fn insert_eval(&self, eval: &EvalRecord) -> Result<(), StoreError> {
+        insert_eval(&self.tx, &self.path, eval)
+    }
+
+    /// Commits every write of the batch.
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.tx
+            .commit()
+            .map_err(|source| write_error(&self.path, "commit", source))
+    }
+}
+
+impl TraceStore for SqliteStore {
+    fn create_trace(&mut self, trace: &TraceRecord) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write_one("create_trace", |conn| insert_trace(conn, &path, trace))
+    }
+
+    fn update_trace(&mut self, trace_id: &str, update: &TraceUpdate) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write_one("update_trace", |conn| {
+            update_trace(conn, &path, trace_id, update)
+        })
+    }
+
+    fn get_trace(&self, trace_id: &str) -> Result<Option<TraceRecord>, StoreError> {
+        let mut found = self.query_traces("WHERE trace_id = ?1", [trace_id])?;
+        if let Some(issue) = found.issues.pop() {
+            return Err(StoreError::BadRow {
+                path: self.path.clone(),
+                issue,
+            });
+        }
+        Ok(found.rows.pop().map(|(_, trace)| trace))
+    }
+
+    fn list_traces(&self, limit: usize) -> Result<Rows<TraceRecord>, StoreError> {
+        // Order by instant, not text: read the start times, pick the newest,
+        // then read only those rows in full.
+        let read_error = self.read_error("traces");
+        let mut stmt = self
+            .conn
+            .prepare("SELECT rowid, trace_id, created_at FROM traces")
+            .map_err(&read_error)?;
+        let mut rows = stmt.query([]).map_err(&read_error)?;
+        let mut order = Vec::new();
+        let mut issues = Vec::new();
+        while let Some(row) = rows.next().map_err(&read_error)? {
+            let rowid: i64 = row.get(0).map_err(&read_error)?;
+            match timestamp::from_sql(row.get_ref(2).map_err(&read_error)?) {
+                Ok(created_at) => order.push((created_at, rowid)),
+                Err(err) => issues.push(RowIssue {
+                    table: "traces",
+                    rowid,
+                    trace_id: text_of(row.get_ref(1).map_err(&read_error)?),
+                    reason: format!("created_at: {err}"),
+                }),
+            }
+        }
+        order.sort_unstable_by(|a, b| b.cmp(a));
+        order.truncate(limit);
+        let rank: HashMap<i64, usize> = order
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, rowid))| (rowid, i))
+            .collect();
+        let ids = Rc::new(
+            order
+                .iter()
+                .map(|&(_, rowid)| Value::Integer(rowid))
+                .collect::<Vec<_>>(),
+        );
+        let mut listed = self.query_traces("WHERE rowid IN rarray(?1)", [ids])?;
+        listed
+            .rows
+            .sort_by_key(|(rowid, _)| rank.get(rowid).copied().unwrap_or(usize::MAX));
+        listed.issues.extend(issues);
+        Ok(Rows {
+            rows: listed.rows.into_iter().map(|(_, trace)| trace).collect(),
+            issues: listed.issues,
+        })
+    }
+
+    fn insert_step(&mut self, step: &StepRecord) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write_one("insert_step", |conn| insert_step(conn, &path, step))
+    }
+
+    fn get_steps(&self, trace_id: &str) -> Result<Rows<StepRecord>, StoreError> {
+        let read_error = self.read_error("trace_steps");
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT rowid, trace_id, step_seq, node_name, input_json, output_json, tokens, \
+                 latency_ms, cost_usd, error, cache_hit, created_at FROM trace_steps \
+                 WHERE trace_id = ?1 ORDER BY step_seq, rowid",
+            )
+            .map_err(&read_error)?;
+        let mut rows = stmt.query([trace_id]).map_err(&read_error)?;
+        let mut out = Rows {
+            rows: Vec::new(),
+            issues: Vec::new(),
+        };
+        while let Some(row) = rows.next().map_err(&read_error)? {
+            match step_from_row(row) {
+                Ok(step) => out.rows.push(step),
+                Err(issue) => out.issues.push(issue),
+            }
+        }
+        Ok(out)
+    }
+
+    fn insert_eval(&mut self, eval: &EvalRecord) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write_one("insert_eval", |conn| insert_eval(conn, &path, eval))
+    }
+
+    fn get_evals(&self, trace_id: &str) -> Result<Rows<EvalRecord>, StoreError> {
+        let read_error = self.read_error("trace_evals");
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT rowid, trace_id, step_seq, decision, reasons_json, scores_json, \
+                 revision_instructions, created_at FROM trace_evals \
+                 WHERE trace_id = ?1 ORDER BY step_seq, rowid",
+            )
+            .map_err(&read_error)?;
+        let mut rows = stmt.query([trace_id]).map_err(&read_error)?;
+        let mut out = Rows {
+            rows: Vec::new(),
+            issues: Vec::new(),
+        };
+        while let Some(row) = rows.next().map_err(&read_error)? {
+            match eval_from_row(row) {
+                Ok(eval) => out.rows.push(eval),
+                Err(issue) => out.issues.push(issue),
+            }
+        }
+        Ok(out)
+    }
+
+    fn scan_traces(&self) -> Result<Rows<TraceHead>, StoreError> {
+        let read_error = self.read_error("traces");
+        let mut stmt = self
+            .conn
+            .prepare("SELECT rowid, trace_id, status, created_at FROM traces")
+            .map_err(&read_error)?;
+        let mut rows = stmt.query([]).map_err(&read_error)?;
+        let mut out = Rows {
+            rows: Vec::new(),
+            issues: Vec::new(),
+        };
+        while let Some(row) = rows.next().map_err(&read_error)? {
+            let rowid: i64 = row.get(0).map_err(&read_error)?;
+            let trace_id = row.get_ref(1).map_err(&read_error)?;
+            let issue = |reason: String| RowIssue {
+                table: "traces",
+                rowid,
+                trace_id: text_of(trace_id),
+                reason,
+            };
+            let Ok(id) = trace_id.as_str() else {
+                out.issues.push(issue("trace_id is not text".to_owned()));
+                continue;
+            };
+            let status = match parse_enum::<RunStatus>(row.get_ref(2).map_err(&read_error)?) {
+                Ok(status) => status,
+                Err(reason) => {
+                    out.issues.push(issue(format!("status: {reason}")));
+                    continue;
+                }
+            };
+            let created_at = match timestamp::from_sql(row.get_ref(3).map_err(&read_error)?) {
+                Ok(ts) => ts,
+                Err(err) => {
+                    out.issues.push(issue(format!("created_at: {err}")));
+                    continue;
+                }
+            };
+            out.rows.push(TraceHead {
+                trace_id: id.to_owned(),
+                status,
+                created_at,
+                rowid,
+            });
+        }
+        Ok(out)
+    }
+
+    fn scan_decisions(
+        &self,
+        table: DecisionTable,
+        filter: TraceFilter<'_>,
+        sink: &mut DecisionSink<'_>,
+    ) -> Result<(), StoreError> {
+        let (columns, where_sql) = match table {
+            DecisionTable::TraceEvals => ("rowid, trace_id, decision, scores_json", "1"),
+            DecisionTable::EvaluatorSteps => (
+                "rowid, trace_id, output_json",
+                "node_name = 'evaluator' COLLATE NOCASE",
+            ),
+        };
+        let table_name = table.table();
+        let read_error = self.read_error(table_name);
+        // `IN (SELECT ...)` is materialized once, so the table is still read
+        // in one pass (or through an index where the store has one).
+        let (sql, ids) = match filter {
+            TraceFilter::All => (
+                format!("SELECT {columns} FROM {table_name} WHERE {where_sql}"),
+                None,
+            ),
+            TraceFilter::Only(ids) => (
+                format!(
+                    "SELECT {columns} FROM {table_name} WHERE {where_sql} \
+                     AND trace_id IN (SELECT value FROM rarray(?1))"
+                ),
+                Some(Rc::new(
+                    ids.iter()
+                        .map(|id| Value::Text((*id).to_owned()))
+                        .collect::<Vec<_>>(),
+                )),
+            ),
+        };
+        let mut stmt = self.conn.prepare(&sql).map_err(&read_error)?;
+        let mut rows = match ids {
+            Some(ids) => stmt.query([ids]),
+            None => stmt.query([]),
+        }
+        .map_err(&read_error)?;
+        while let Some(row) = rows.next().map_err(&read_error)? {
+            let rowid: i64 = row.get(0).map_err(&read_error)?;
+            let Ok(trace_id) = row.get_ref(1).map_err(&read_error)?.as_str() else {
+                sink(
+                    "",
+                    Err(RowIssue {
+                        table: table_name,
+                        rowid,
+                        trace_id: None,
+                        reason: "trace_id is not text".to_owned(),
+                    }),
+                );
+                continue;
+            };
+            let decision = match table {
+                DecisionTable::TraceEvals => decision_from_eval_row(row, rowid),
+                DecisionTable::EvaluatorSteps => decision_from_step_row(row, rowid),
+            }
+            .map_err(|reason| RowIssue {
+                table: table_name,
+                rowid,
+                trace_id: Some(trace_id.to_owned()),
+                reason,
+            });
+            sink(trace_id, decision);
+        }
+        Ok(())
+    }
+}
+
+fn write_error(path: &Path, operation: &str, source: rusqlite::Error) -> StoreError {
+    StoreError::Write {
+        path: path.to_path_buf(),
+        operation: operation.to_owned(),
+        source,
+    }
+}
+
+fn insert_trace(conn: &Connection, path: &Path, trace: &TraceRecord) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, \
+         final_answer, error, created_at, finished_at, updated_db_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            trace.trace_id,
+            trace.status,
+            trace.mode,
+            trace.user_input,
+            json::to_string(&trace.config),
+            trace.model,
+            trace.provider,
+            trace.final_answer,
+            trace.error,
+            timestamp::format_python(trace.created_at),
+            trace.finished_at.map(timestamp::format_python),
+            timestamp::format_python(timestamp::now()),
+        ],
+    )
+    .map_err(|source| write_error(path, &format!("create_trace {}", trace.trace_id), source))?;
+    Ok(())
+}
+
+fn update_trace(
+    conn: &Connection,
+    path: &Path,
+    trace_id: &str,
+    update: &TraceUpdate,
+) -> Result<(), StoreError> {
+    let now = timestamp::format_python(timestamp::now());
+    let finished = update.status.is_finished().then(|| now.clone());
+    let changed = conn
+        .execute(
+            "UPDATE traces SET status = ?1, final_answer = ?2, error = ?3, finished_at = ?4, \
+             updated_db_at = ?5 WHERE trace_id = ?6",
+            params![
+                update.status,
+                update.final_answer,
+                update.error,
+                finished,
+                now,
+                trace_id
+            ],
+        )
+        .map_err(|source| write_error(path, &format!("update_trace {trace_id}"), source))?;
+    if changed == 0 {
+        return Err(StoreError::NoSuchTrace {
+            path: path.to_path_buf(),
+            trace_id: trace_id.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Python writes `None` for an empty dict or list (`if data else None`).
+fn json_or_null(value: Option<&serde_json::Value>) -> Option<String> {
+    value
+        .filter(|v| match v {
+            serde_json::Value::Null => false,
+            serde_json::Value::Object(map) => !map.is_empty(),
+            serde_json::Value::Array(items) => !items.is_empty(),
+            _ => true,
+        })
+        .map(json::to_string)
+}
+
+fn insert_step(conn: &Connection, path: &Path, step: &StepRecord) -> Result<(), StoreError> {
+    let now = timestamp::format_python(timestamp::now());
+    conn.execute(
+        "INSERT INTO trace_steps (trace_id, step_seq, node_name, input_json, output_json, tokens, \
+         latency_ms, cost_usd, error, cache_hit, created_at, updated_db_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            step.trace_id,
+            step.step_seq,
+            step.node_name,
+            json_or_null(step.input.as_ref()),
+            json_or_null(step.output.as_ref()),
+            step.tokens,
+            step.latency_ms,
+            step.cost_usd,
+            step.error,
+            step.cache_hit,
+            timestamp::format_python(step.created_at),
+            now,
+        ],
+    )
+    .map_err(|source| {
+        write_error(
+            path,
+            &format!("insert_step {} #{}", step.trace_id, step.step_seq),
+            source,
+        )
+    })?;
+    Ok(())
+}
+
+fn insert_eval(conn: &Connection, path: &Path, eval: &EvalRecord) -> Result<(), StoreError> {
+    let now = timestamp::format_python(timestamp::now());
+    let reasons = eval
+        .reasons
+        .as_ref()
+        .filter(|r| !r.is_empty())
+        .map(json::to_string);
+    let scores = eval
+        .scores
+        .as_ref()
+        .filter(|s| !s.is_empty())
+        .map(json::scores_to_string);
+    conn.execute(
+        "INSERT INTO trace_evals (trace_id, step_seq, decision, reasons_json, scores_json, \
+         revision_instructions, created_at, updated_db_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            eval.trace_id,
+            eval.step_seq,
+            eval.decision,
+            reasons,
+            scores,
+            eval.revision_instructions,
+            timestamp::format_python(eval.created_at),
+            now,
+        ],
+    )
+    .map_err(|source| {
+        write_error(
+            path,
+            &format!("insert_eval {} #{}", eval.trace_id, eval.step_seq),
+            source,
+        )
+    })?;
+    Ok(())
+}
+
+/// Text of a value for an issue message, if it is text.
+fn text_of(value: ValueRef<'_>) -> Option<String> {
+    value.as_str().ok().map(str::to_owned)
+}
+
+fn parse_enum<T: std::str::FromStr<Err = crate::model::UnknownValue>>(
+    value: ValueRef<'_>,
+) -> Result<T, String> {
+    match value {
+        ValueRef::Text(_) => value
+            .as_str()
+            .map_err(|_| "not UTF-8 text".to_owned())?
+            .parse()
+            .map_err(|e: crate::model::UnknownValue| e.to_string()),
+        ValueRef::Null => Err("NULL".to_owned()),
+        _ => Err("not text".to_owned()),
+    }
+}
+
+fn optional_text(value: ValueRef<'_>, column: &str) -> Result<Option<String>, String> {
+    match value {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(bytes) => Ok(Some(String::from_utf8_lossy(bytes).into_owned())),
+        ValueRef::Integer(i) => Ok(Some(i.to_string())),
+        ValueRef::Real(r) => Ok(Some(r.to_string())),
+        ValueRef::Blob(_) => Err(format!("{column}: a BLOB where text belongs")),
+    }
+}
+
+fn required_text(value: ValueRef<'_>, column: &str) -> Result<String, String> {
+    optional_text(value, column)?.ok_or_else(|| format!("{column}: NULL"))
+}
+
+/// An INTEGER column, accepting what real stores hold there: REAL values
+/// with no fraction (`30.0`), numeric text, and NULL as the default 0.
+fn lenient_int(value: ValueRef<'_>, column: &str) -> Result<i64, String> {
+    let real = match value {
+        ValueRef::Null => return Ok(0),
+        ValueRef::Integer(i) => return Ok(i),
+        ValueRef::Real(r) => r,
+        ValueRef::Text(_) => {
+            let text = value.as_str().unwrap_or("").trim();
+            if let Ok(i) = text.parse::<i64>() {
+                return Ok(i);
+            }
+            text.parse::<f64>()
+                .map_err(|_| format!("{column}: {text:?} is not a number"))?
+        }
+        ValueRef::Blob(_) => return Err(format!("{column}: a BLOB where a number belongs")),
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    if real.fract() == 0.0 && real.abs() < 9.0e15 {
+        Ok(real as i64)
+    } else {
+        Err(format!("{column}: {real} is not a whole number"))
+    }
+}
+
+/// A REAL column, accepting INTEGER values and numeric text.
+#[allow(clippy::cast_precision_loss)]
+fn lenient_real(value: ValueRef<'_>, column: &str) -> Result<f64, String> {
+    match value {
+        ValueRef::Null => Ok(0.0),
+        ValueRef::Integer(i) => Ok(i as f64),
+        ValueRef::Real(r) => Ok(r),
+        ValueRef::Text(_) => {
+            let text = value.as_str().unwrap_or("").trim();
+            text.parse::<f64>()
+                .map_err(|_| format!("{column}: {text:?} is not a number"))
+        }
+        ValueRef::Blob(_) => Err(format!("{column}: a BLOB where a number belongs")),
+    }
+}
+
+fn optional_json<T: serde::de::DeserializeOwned>(
+    value: ValueRef<'_>,
+    column: &str,
+) -> Result<Option<T>, String> {
+    match optional_text(value, column)? {
+        None => Ok(None),
+        Some(text) if text.trim().is_empty() => Ok(None),
+        Some(text) => json::from_str(&text)
+            .map(Some)
+            .map_err(|e| format!("{column}: {e}")),
+    }
+}
+
+fn timestamp_column(value: ValueRef<'_>, column: &str) -> Result<jiff::Timestamp, String> {
+    timestamp::from_sql(value).map_err(|e| format!("{column}: {e}"))
+}
+
+/// An issue naming the row being mapped (rowid in column 0, trace_id in 1).
+fn issue_for(table: &'static str, row: &Row<'_>, reason: String) -> RowIssue {
+    RowIssue {
+        table,
+        rowid: row.get::<_, i64>(0).unwrap_or(-1),
+        trace_id: row.get_ref(1).ok().and_then(text_of),
+        reason,
+    }
+}
+
+fn get<'r>(row: &'r Row<'_>, index: usize) -> Result<ValueRef<'r>, String> {
+    row.get_ref(index).map_err(|e| e.to_string())
+}
+
+fn trace_from_row(row: &Row<'_>) -> Result<TraceRecord, RowIssue> {
+    let read = || -> Result<TraceRecord, String> {
+        let config_text = required_text(get(row, 5)?, "config_json")?;
+        let config: RunConfig =
+            json::from_str(&config_text).map_err(|e| format!("config_json: {e}"))?;
+        Ok(TraceRecord {
+            trace_id: required_text(get(row, 1)?, "trace_id")?,
+            status: parse_enum::<RunStatus>(get(row, 2)?).map_err(|e| format!("status: {e}"))?,
+            mode: parse_enum::<Mode>(get(row, 3)?).map_err(|e| format!("mode: {e}"))?,
+            user_input: required_text(get(row, 4)?, "user_input")?,
+            config,
+            model: required_text(get(row, 6)?, "model")?,
+            provider: required_text(get(row, 7)?, "provider")?,
+            final_answer: optional_text(get(row, 8)?, "final_answer")?,
+            error: optional_text(get(row, 9)?, "error")?,
+            created_at: timestamp_column(get(row, 10)?, "created_at")?,
+            finished_at: match get(row, 11)? {
+                ValueRef::Null => None,
+                value => Some(timestamp_column(value, "finished_at")?),
+            },
+        })
+    };
+    read().map_err(|reason| issue_for("traces", row, reason))
+}
+
+fn step_from_row(row: &Row<'_>) -> Result<StepRecord, RowIssue> {
+    let read = || -> Result<StepRecord, String> {
+        Ok(StepRecord {
+            trace_id: required_text(get(row, 1)?, "trace_id")?,
+            step_seq: lenient_int(get(row, 2)?, "step_seq")?,
+            node_name: required_text(get(row, 3)?, "node_name")?,
+            input: optional_json(get(row, 4)?, "input_json")?,
+            output: optional_json(get(row, 5)?, "output_json")?,
+            tokens: lenient_int(get(row, 6)?, "tokens")?,
+            latency_ms: lenient_real(get(row, 7)?, "latency_ms")?,
+            cost_usd: lenient_real(get(row, 8)?, "cost_usd")?,
+            error: optional_text(get(row, 9)?, "error")?,
+            cache_hit: lenient_int(get(row, 10)?, "cache_hit")? != 0,
+            created_at: timestamp_column(get(row, 11)?, "created_at")?,
+        })
+    };
+    read().map_err(|reason| issue_for("trace_steps", row, reason))
+}
+
+fn eval_from_row(row: &Row<'_>) -> Result<EvalRecord, RowIssue> {
+    let read = || -> Result<EvalRecord, String> {
+        Ok(EvalRecord {
+            trace_id: required_text(get(row, 1)?, "trace_id")?,
+            step_seq: lenient_int(get(row, 2)?, "step_seq")?,
+            decision: parse_enum::<EvalDecision>(get(row, 3)?)
+                .map_err(|e| format!("decision: {e}"))?,
+            reasons: optional_json(get(row, 4)?, "reasons_json")?,
+            scores: optional_json(get(row, 5)?, "scores_json")?,
+            revision_instructions: optional_text(get(row, 6)?, "revision_instructions")?,
+            created_at: timestamp_column(get(row, 7)?, "created_at")?,
+        })
+    };
+    read().map_err(|reason| issue_for("trace_evals", row, reason))
+}
+
+/// Scores of a row, or why they cannot be used (the decision still counts).
+fn scores_of(text: Option<&str>, column: &str) -> (ScoreSummary, Option<String>) {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return (ScoreSummary::default(), None);
+    };
+    match json::from_str::<ScoreSummary>(text) {
+        Ok(scores) if scores.invalid => (
+            ScoreSummary::default(),
+            Some(format!("{column}: not an object of numbers")),
+        ),
+        Ok(scores) => (scores, None),
+        Err(err) => (ScoreSummary::default(), Some(format!("{column}: {err}"))),
+    }
+}
+
+fn decision_from_eval_row(row: &Row<'_>, rowid: i64) -> Result<DecisionRow, String> {
+    let decision =
+        parse_enum::<EvalDecision>(get(row, 2)?).map_err(|e| format!("decision: {e}"))?;
+    let scores_text = match get(row, 3)? {
+        ValueRef::Null => None,
+        value => Some(
+            value
+                .as_str()
+                .map_err(|_| "scores_json: not UTF-8 text".to_owned())?,
+        ),
+    };
+    let (scores, scores_problem) = scores_of(scores_text, "scores_json");
+    Ok(DecisionRow {
+        rowid,
+        decision,
+        scores,
+        scores_problem,
+    })
+}
+
+/// The part of an evaluator step's `output_json` that holds the verdict.
+#[derive(Deserialize)]
+struct EvaluatorOutput {
+    decision: Option<String>,
+    #[serde(default)]
+    scores: ScoreSummary,
+}
+
+fn decision_from_step_row(row: &Row<'_>, rowid: i64) -> Result<DecisionRow, String> {
+    let text = match get(row, 2)? {
+        ValueRef::Null => return Err("output_json: NULL (no gate report)".to_owned()),
+        value => value
+            .as_str()
+            .map_err(|_| "output_json: not UTF-8 text".to_owned())?,
+    };
+    let output: EvaluatorOutput = json::from_str(text).map_err(|e| format!("output_json: {e}"))?;
+    let decision = output
+        .decision
+        .ok_or_else(|| "output_json: no \"decision\" field".to_owned())?
+        .parse::<EvalDecision>()
+        .map_err(|e| format!("output_json: {e}"))?;
+    let (scores, scores_problem) = if output.scores.invalid {
+        (
+            ScoreSummary::default(),
+            Some("output_json: scores is not an object of numbers".to_owned()),
+        )
+    } else {
+        (output.scores, None)
+    };
+    Ok(DecisionRow {
+        rowid,
+        decision,
+        scores,
+        scores_problem,
+    })
+}

@@ -1,0 +1,465 @@
+//! Cross-run trend of the eval gate's pass rate.
+//!
+//! [`TraceTrendAnalyzer`] is the proposal's analyzer with its defects fixed:
+//! run 0 is the oldest run of the window (ordered by instant, not text);
+//! runs still `running` are left out rather than counted as failures;
+//! decisions come from `trace_evals`, else from `evaluator` steps (where
+//! TraceFlow Lite's SDK keeps them), else from the final status; and each
+//! table is read in one pass instead of one query per trace.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Serialize, Serializer};
+
+use crate::json::ScoreSummary;
+use crate::model::{EvalDecision, RunStatus};
+use crate::stats::ols;
+use crate::store::{
+    DecisionRow, DecisionTable, RowIssue, StoreError, TraceFilter, TraceHead, TraceStore,
+};
+
+/// Fewest runs a slope can be fitted to.
+pub const MIN_RUNS: usize = 2;
+
+/// Which runs to analyze.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// The N most recent finished runs.
+    Last(usize),
+    /// Every finished run.
+    All,
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Window::Last(n) => write!(f, "{n}"),
+            Window::All => f.write_str("all"),
+        }
+    }
+}
+
+impl Serialize for Window {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Window::Last(n) => serializer.serialize_u64(*n as u64),
+            Window::All => serializer.serialize_str("all"),
+        }
+    }
+}
+
+/// The rule that turns the series into a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// The proposal's rule: the OLS slope of pass rate on run index against
+    /// ±threshold per run.
+    Ols,
+}
+
+impl Method {
+    /// The name used on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Ols => "ols",
+        }
+    }
+}
+
+/// Which way the pass rate is going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Slope above +threshold.
+    Improving,
+    /// Slope below −threshold.
+    Worsening,
+    /// Neither.
+    Stable,
+}
+
+impl Direction {
+    /// The lower-case name the proposal prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Improving => "improving",
+            Direction::Worsening => "worsening",
+            Direction::Stable => "stable",
+        }
+    }
+}
+
+/// Where a run's decisions came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionSource {
+    /// Rows of `trace_evals`.
+    TraceEvals,
+    /// `evaluator` steps' `output_json` (TraceFlow Lite's SDK).
+    EvaluatorSteps,
+    /// No decisions recorded: `done` counts as a pass, `failed` as a fail.
+    Status,
+}
+
+impl DecisionSource {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionSource::TraceEvals => "trace_evals",
+            DecisionSource::EvaluatorSteps => "evaluator_steps",
+            DecisionSource::Status => "status",
+        }
+    }
+}
+
+impl From<DecisionTable> for DecisionSource {
+    fn from(table: DecisionTable) -> Self {
+        match table {
+            DecisionTable::TraceEvals => DecisionSource::TraceEvals,
+            DecisionTable::EvaluatorSteps => DecisionSource::EvaluatorSteps,
+        }
+    }
+}
+
+/// One run of the window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceRunSummary {
+    /// 0 is the oldest run of the window.
+    pub run_index: usize,
+    /// The trace's id.
+    pub trace_id: String,
+    /// When the run started.
+    pub created_at: Timestamp,
+    /// `done` or `failed`.
+    pub status: RunStatus,
+    /// PASS / all decisions.
+    pub pass_rate: f64,
+    /// REVISE / all decisions.
+    pub revise_rate: f64,
+    /// FALLBACK / all decisions.
+    pub fallback_rate: f64,
+    /// Mean of the run's finite score values; `None` if there are none.
+    pub avg_score: Option<f64>,
+    /// Gate decisions counted (0 when the status stood in for them).
+    pub decisions: usize,
+    /// Where the decisions came from.
+    pub source: DecisionSource,
+}
+
+/// The trend over a window of runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceTrendReport {
+    /// Runs analyzed.
+    pub window: usize,
+    /// The window asked for.
+    pub requested_window: Window,
+    /// OLS slope of pass rate on run index, per run (positive = improving).
+    pub pass_rate_slope: f64,
+    /// The verdict on the slope.
+    pub pass_rate_direction: Direction,
+    /// Whether the direction is worsening.
+    pub any_regression: bool,
+    /// The rule used.
+    pub method: Method,
+    /// The per-run slope beyond which a direction is called.
+    pub threshold: f64,
+    /// Runs still `running` within the window's time span, left out.
+    pub left_out_running: usize,
+    /// Rows that could not be used, and why.
+    pub skipped_rows: Vec<RowIssue>,
+    /// The runs, oldest first.
+    pub summaries: Vec<TraceRunSummary>,
+}
+
+impl TraceTrendReport {
+    /// How many runs took their decisions from each source.
+    pub fn source_counts(&self) -> [(DecisionSource, usize); 3] {
+        let count = |source| self.summaries.iter().filter(|s| s.source == source).count();
+        [
+            (
+                DecisionSource::TraceEvals,
+                count(DecisionSource::TraceEvals),
+            ),
+            (
+                DecisionSource::EvaluatorSteps,
+                count(DecisionSource::EvaluatorSteps),
+            ),
+            (DecisionSource::Status, count(DecisionSource::Status)),
+        ]
+    }
+}
+
+/// Why a trend could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrendError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Too few finished runs for a slope.
+    #[error("need at least {needed} finished traces, found {found}{}", left_out_note(*.left_out_running, *.skipped))]
+    TooFewTraces {
+        /// Finished, usable traces found.
+        found: usize,
+        /// Traces needed.
+        needed: usize,
+        /// Traces left out as still running.
+        left_out_running: usize,
+        /// Trace rows that could not be read.
+        skipped: usize,
+    },
+    /// A window too small to fit a slope.
+    #[error("window must be at least {MIN_RUNS} runs, got {0}")]
+    WindowTooSmall(usize),
+    /// A threshold that is negative or not a number.
+    #[error("threshold must be a finite number >= 0, got {0}")]
+    InvalidThreshold(f64),
+}
+
+fn left_out_note(running: usize, skipped: usize) -> String {
+    match (running, skipped) {
+        (0, 0) => String::new(),
+        (r, 0) => format!(" ({r} still running left out)"),
+        (0, s) => format!(" ({s} unreadable trace rows skipped)"),
+        (r, s) => format!(" ({r} still running left out, {s} unreadable trace rows skipped)"),
+    }
+}
+
+/// A window's share of the table below which a scan names the traces it
+/// wants (letting SQLite filter, or use an index) instead of reading all.
+const FILTER_FRACTION: usize = 2;
+
+/// Computes the pass-rate trend over the most recent runs of a store.
+pub struct TraceTrendAnalyzer<'s, S: TraceStore + ?Sized> {
+    store: &'s S,
+    threshold: f64,
+}
+
+impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
+    /// An analyzer calling a direction when |slope| exceeds
+    /// `regression_threshold` per run (the proposal's default is 0.01).
+    pub fn new(store: &'s S, regression_threshold: f64) -> Self {
+        TraceTrendAnalyzer {
+            store,
+            threshold: regression_threshold,
+        }
+    }
+
+    /// Analyzes the window: one pass over `traces`, one over `trace_evals`,
+    /// and one over `trace_steps` only if some run has no `trace_evals` rows.
+    pub fn analyze(&self, window: Window) -> Result<TraceTrendReport, TrendError> {
+        if !(self.threshold.is_finite() && self.threshold >= 0.0) {
+            return Err(TrendError::InvalidThreshold(self.threshold));
+        }
+        if let Window::Last(n) = window {
+            if n < MIN_RUNS {
+                return Err(TrendError::WindowTooSmall(n));
+            }
+        }
+
+        let scan = self.store.scan_traces()?;
+        let mut heads = scan.rows;
+        heads.sort_unstable_by_key(|h| (h.created_at, h.rowid));
+        let finished: Vec<&TraceHead> = heads.iter().filter(|h| h.status.is_finished()).collect();
+        let start = match window {
+            Window::Last(n) => finished.len().saturating_sub(n),
+            Window::All => 0,
+        };
+        let selected = &finished[start..];
+        let left_out_running = match selected.first() {
+            Some(oldest) if start > 0 => heads
+                .iter()
+                .filter(|h| !h.status.is_finished() && h.created_at >= oldest.created_at)
+                .count(),
+            _ => heads.iter().filter(|h| !h.status.is_finished()).count(),
+        };
+        if selected.len() < MIN_RUNS {
+            return Err(TrendError::TooFewTraces {
+                found: selected.len(),
+                needed: MIN_RUNS,
+                left_out_running,
+                skipped: scan.issues.len(),
+            });
+        }
+
+        let mut tally = Tally::new(selected);
+        let mut issues = scan.issues;
+        tally.scan(
+            self.store,
+            DecisionTable::TraceEvals,
+            heads.len(),
+            &mut issues,
+        )?;
+        if tally.undecided() > 0 {
+            tally.scan(
+                self.store,
+                DecisionTable::EvaluatorSteps,
+                heads.len(),
+                &mut issues,
+            )?;
+        }
+        let summaries = tally.summaries(selected);
+
+        let xs: Vec<f64> = (0..summaries.len()).map(|i| i as f64).collect();
+        let ys: Vec<f64> = summaries.iter().map(|s| s.pass_rate).collect();
+        // Defined: at least two runs, distinct x, finite rates.
+        let slope = ols(&xs, &ys).map_or(0.0, |fit| fit.slope);
+        let direction = if slope > self.threshold {
+            Direction::Improving
+        } else if slope < -self.threshold {
+            Direction::Worsening
+        } else {
+            Direction::Stable
+        };
+        Ok(TraceTrendReport {
+            window: summaries.len(),
+            requested_window: window,
+            pass_rate_slope: slope,
+            pass_rate_direction: direction,
+            any_regression: direction == Direction::Worsening,
+            method: Method::Ols,
+            threshold: self.threshold,
+            left_out_running,
+            skipped_rows: issues,
+            summaries,
+        })
+    }
+}
+
+/// Decision counts of the window's runs, filled by the scans.
+struct Tally<'h> {
+    index: HashMap<&'h str, usize>,
+    runs: Vec<RunTally>,
+}
+
+#[derive(Default, Clone)]
+struct RunTally {
+    /// PASS, REVISE, FALLBACK.
+    counts: [usize; 3],
+    scores: ScoreSummary,
+    source: Option<DecisionSource>,
+}
+
+impl<'h> Tally<'h> {
+    fn new(selected: &[&'h TraceHead]) -> Self {
+        Tally {
+            index: selected
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.trace_id.as_str(), i))
+                .collect(),
+            runs: vec![RunTally::default(); selected.len()],
+        }
+    }
+
+    fn undecided(&self) -> usize {
+        self.runs.iter().filter(|r| r.source.is_none()).count()
+    }
+
+    /// Reads one decision table for the runs that have no decisions yet.
+    fn scan<S: TraceStore + ?Sized>(
+        &mut self,
+        store: &S,
+        table: DecisionTable,
+        table_traces: usize,
+        issues: &mut Vec<RowIssue>,
+    ) -> Result<(), StoreError> {
+        let source = DecisionSource::from(table);
+        let wanted: Vec<&str> = self
+            .index
+            .iter()
+            .filter(|&(_, &i)| self.runs[i].source.is_none())
+            .map(|(&id, _)| id)
+            .collect();
+        let filter = if wanted.len() * FILTER_FRACTION <= table_traces {
+            TraceFilter::Only(&wanted)
+        } else {
+            TraceFilter::All
+        };
+        // Runs decided by an earlier table keep that record.
+        let open: Vec<bool> = self.runs.iter().map(|r| r.source.is_none()).collect();
+        let runs = &mut self.runs;
+        let index = &self.index;
+        store.scan_decisions(table, filter, &mut |trace_id, row| {
+            let Some(&i) = index.get(trace_id) else {
+                return;
+            };
+            if !open[i] {
+                return;
+            }
+            match row {
+                Ok(DecisionRow {
+                    rowid,
+                    decision,
+                    scores,
+                    scores_problem,
+                }) => {
+                    let run = &mut runs[i];
+                    run.counts[decision_slot(decision)] += 1;
+                    run.scores.absorb(scores);
+                    run.source = Some(source);
+                    if let Some(reason) = scores_problem {
+                        issues.push(RowIssue {
+                            table: table.table(),
+                            rowid,
+                            trace_id: Some(trace_id.to_owned()),
+                            reason: format!("{reason}; scores ignored, decision counted"),
+                        });
+                    }
+                }
+                Err(issue) => issues.push(issue),
+            }
+        })
+    }
+
+    fn summaries(self, selected: &[&TraceHead]) -> Vec<TraceRunSummary> {
+        selected
+            .iter()
+            .zip(self.runs)
+            .enumerate()
+            .map(|(run_index, (head, run))| {
+                let total: usize = run.counts.iter().sum();
+                let (pass_rate, revise_rate, fallback_rate, source) = match run.source {
+                    Some(source) if total > 0 => {
+                        let rate = |k: usize| k as f64 / total as f64;
+                        (
+                            rate(run.counts[0]),
+                            rate(run.counts[1]),
+                            rate(run.counts[2]),
+                            source,
+                        )
+                    }
+                    _ => {
+                        let pass = if head.status == RunStatus::Done {
+                            1.0
+                        } else {
+                            0.0
+                        };
+                        (pass, 0.0, 0.0, DecisionSource::Status)
+                    }
+                };
+                TraceRunSummary {
+                    run_index,
+                    trace_id: head.trace_id.clone(),
+                    created_at: head.created_at,
+                    status: head.status,
+                    pass_rate,
+                    revise_rate,
+                    fallback_rate,
+                    avg_score: run.scores.mean(),
+                    decisions: total,
+                    source,
+                }
+            })
+            .collect()
+    }
+}
+
+fn decision_slot(decision: EvalDecision) -> usize {
+    match decision {
+        EvalDecision::Pass => 0,
+        EvalDecision::Revise => 1,
+        EvalDecision::Fallback => 2,
+    }
+}
