@@ -1,13 +1,11 @@
 //! `traceflow gate`: the trend, with an exit code a CI pipeline acts on.
 
-use traceflow::report::render;
-
 use crate::args::TrendArgs;
 use crate::exit_codes;
 
 pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
     let report = super::trend::analyze(args)?;
-    super::print(&render(&report, args.format.into()))?;
+    super::print_report(&report, args.format.into())?;
     if report.any_regression {
         eprintln!(
             "Eval regression detected: {:.3}/run",

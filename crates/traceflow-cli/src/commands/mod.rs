@@ -57,9 +57,19 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Writes a rendered report to stdout.
+/// Writes text to stdout.
 fn print(text: &str) -> io::Result<()> {
     let mut stdout = io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     stdout.flush()
+}
+
+/// Streams a trend report to stdout.
+fn print_report(
+    report: &traceflow::trend::TraceTrendReport,
+    format: traceflow::report::Format,
+) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    traceflow::report::write(report, format, &mut out)?;
+    out.flush()
 }

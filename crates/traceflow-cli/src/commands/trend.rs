@@ -1,6 +1,5 @@
 //! `traceflow trend`: print the pass-rate trend across runs.
 
-use traceflow::report::render;
 use traceflow::store::SqliteStore;
 use traceflow::trend::{TraceTrendAnalyzer, TraceTrendReport};
 
@@ -18,6 +17,6 @@ pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<TraceTrendReport> {
 
 pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
     let report = analyze(args)?;
-    super::print(&render(&report, args.format.into()))?;
+    super::print_report(&report, args.format.into())?;
     Ok(exit_codes::SUCCESS)
 }

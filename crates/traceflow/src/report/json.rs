@@ -25,6 +25,8 @@
 //!
 //! The proposal's fields keep their names and meaning; fields are only added.
 
+use std::io;
+
 use serde::Serialize;
 
 use super::Exporter;
@@ -44,7 +46,7 @@ struct Document<'r> {
 }
 
 impl Exporter for JsonExporter {
-    fn render(&self, report: &TraceTrendReport) -> String {
+    fn write(&self, report: &TraceTrendReport, out: &mut dyn io::Write) -> io::Result<()> {
         let decision_sources = report
             .source_counts()
             .iter()
@@ -55,10 +57,13 @@ impl Exporter for JsonExporter {
             report,
             decision_sources,
         };
-        // Every float in a report is finite (rates, a defined slope), and
-        // serde_json writes a non-finite one as null rather than failing.
-        let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
-        text.push('\n');
-        text
+        // serde_json writes a non-finite float as null rather than failing;
+        // every float of a report is finite anyway (rates, a defined slope).
+        // serde_json writes a few bytes at a time: buffer them here, where the
+        // writer's type is known, instead of a virtual call per write.
+        let mut out = io::BufWriter::with_capacity(1 << 16, out);
+        serde_json::to_writer_pretty(&mut out, &document)?;
+        io::Write::write_all(&mut out, b"\n")?;
+        io::Write::flush(&mut out)
     }
 }

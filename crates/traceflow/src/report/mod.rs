@@ -3,6 +3,7 @@
 //! Each format is an [`Exporter`]; [`render`] picks one by [`Format`].
 
 use std::fmt;
+use std::io;
 use std::str::FromStr;
 
 use crate::trend::TraceTrendReport;
@@ -50,9 +51,9 @@ impl FromStr for Format {
     }
 }
 
-/// Turns a report into text.
+/// Writes a report as text.
 trait Exporter {
-    fn render(&self, report: &TraceTrendReport) -> String;
+    fn write(&self, report: &TraceTrendReport, out: &mut dyn io::Write) -> io::Result<()>;
 }
 
 fn exporter(format: Format) -> Box<dyn Exporter> {
@@ -62,9 +63,18 @@ fn exporter(format: Format) -> Box<dyn Exporter> {
     }
 }
 
-/// Renders a report in a format; the text ends with a newline.
+/// Writes a report in a format, streaming (a full-history report of a
+/// million runs is not built in memory first); the text ends with a newline.
+pub fn write(report: &TraceTrendReport, format: Format, out: &mut dyn io::Write) -> io::Result<()> {
+    exporter(format).write(report, out)
+}
+
+/// Renders a report in a format as a string.
 pub fn render(report: &TraceTrendReport, format: Format) -> String {
-    exporter(format).render(report)
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, and every exporter writes UTF-8.
+    let _ = write(report, format, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

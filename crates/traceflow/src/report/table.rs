@@ -1,6 +1,6 @@
 //! The proposal's terminal table: header lines, then one row per run.
 
-use std::fmt::Write as _;
+use std::io;
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 
@@ -16,21 +16,17 @@ const SHORT_ID: usize = 8;
 const LISTED_ISSUES: usize = 5;
 
 impl Exporter for TableExporter {
-    fn render(&self, report: &TraceTrendReport) -> String {
-        let mut out = String::new();
-        // Writing to a String cannot fail.
-        let _ = write_header(&mut out, report);
-        out.push('\n');
+    fn write(&self, report: &TraceTrendReport, out: &mut dyn io::Write) -> io::Result<()> {
+        write_header(out, report)?;
+        writeln!(out)?;
         for line in runs_table(report).lines() {
-            out.push_str(line.trim_end());
-            out.push('\n');
+            writeln!(out, "{}", line.trim_end())?;
         }
-        let _ = write_footer(&mut out, report);
-        out
+        write_footer(out, report)
     }
 }
 
-fn write_header(out: &mut String, report: &TraceTrendReport) -> std::fmt::Result {
+fn write_header(out: &mut dyn io::Write, report: &TraceTrendReport) -> io::Result<()> {
     match report.requested_window {
         Window::Last(_) => writeln!(out, "TraceTrend (last {} runs)", report.window)?,
         Window::All => writeln!(out, "TraceTrend (all {} runs)", report.window)?,
@@ -119,7 +115,7 @@ fn runs_table(report: &TraceTrendReport) -> Table {
     table
 }
 
-fn write_footer(out: &mut String, report: &TraceTrendReport) -> std::fmt::Result {
+fn write_footer(out: &mut dyn io::Write, report: &TraceTrendReport) -> io::Result<()> {
     let issues = &report.skipped_rows;
     if issues.is_empty() {
         return Ok(());

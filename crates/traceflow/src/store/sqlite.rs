@@ -222,6 +222,7 @@ impl SqliteStore {
         self.conn
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(|source| self.classify_open_error(source))?;
+
         // `rarray(?)` lets a scan name the traces it wants in one statement.
         rusqlite::vtab::array::load_module(&self.conn)
             .map_err(|source| self.classify_open_error(source))
@@ -496,49 +497,39 @@ impl TraceStore for SqliteStore {
     }
 
     fn scan_traces(&self) -> Result<Rows<TraceHead>, StoreError> {
-        let read_error = self.read_error("traces");
-        let mut stmt = self
-            .conn
-            .prepare("SELECT rowid, trace_id, status, created_at FROM traces")
-            .map_err(&read_error)?;
-        let mut rows = stmt.query([]).map_err(&read_error)?;
+        let ranges = self.rowid_ranges("traces")?;
+        if let [range] = ranges[..] {
+            return scan_trace_range(&self.conn, &self.path, range);
+        }
+        // One reader per rowid range, each on its own connection and core.
+        let parts = std::thread::scope(|scope| {
+            let workers: Vec<_> = ranges
+                .iter()
+                .map(|&range| {
+                    let path = &self.path;
+                    scope.spawn(move || {
+                        let conn = open_reader(path)?;
+                        scan_trace_range(&conn, path, range)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| {
+                    worker
+                        .join()
+                        .unwrap_or_else(|_| Err(self.worker_died("traces")))
+                })
+                .collect::<Vec<_>>()
+        });
         let mut out = Rows {
             rows: Vec::new(),
             issues: Vec::new(),
         };
-        while let Some(row) = rows.next().map_err(&read_error)? {
-            let rowid: i64 = row.get(0).map_err(&read_error)?;
-            let trace_id = row.get_ref(1).map_err(&read_error)?;
-            let issue = |reason: String| RowIssue {
-                table: "traces",
-                rowid,
-                trace_id: text_of(trace_id),
-                reason,
-            };
-            let Ok(id) = trace_id.as_str() else {
-                out.issues.push(issue("trace_id is not text".to_owned()));
-                continue;
-            };
-            let status = match parse_enum::<RunStatus>(row.get_ref(2).map_err(&read_error)?) {
-                Ok(status) => status,
-                Err(reason) => {
-                    out.issues.push(issue(format!("status: {reason}")));
-                    continue;
-                }
-            };
-            let created_at = match timestamp::from_sql(row.get_ref(3).map_err(&read_error)?) {
-                Ok(ts) => ts,
-                Err(err) => {
-                    out.issues.push(issue(format!("created_at: {err}")));
-                    continue;
-                }
-            };
-            out.rows.push(TraceHead {
-                trace_id: id.to_owned(),
-                status,
-                created_at,
-                rowid,
-            });
+        for part in parts {
+            let part = part?;
+            out.rows.extend(part.rows);
+            out.issues.extend(part.issues);
         }
         Ok(out)
     }
@@ -549,68 +540,291 @@ impl TraceStore for SqliteStore {
         filter: TraceFilter<'_>,
         sink: &mut DecisionSink<'_>,
     ) -> Result<(), StoreError> {
-        let (columns, where_sql) = match table {
-            DecisionTable::TraceEvals => ("rowid, trace_id, decision, scores_json", "1"),
-            DecisionTable::EvaluatorSteps => (
-                "rowid, trace_id, output_json",
-                "node_name = 'evaluator' COLLATE NOCASE",
-            ),
+        let ranges = match filter {
+            // SQLite filters (or uses an index); one reader is enough.
+            TraceFilter::Only(_) => vec![FULL_RANGE],
+            TraceFilter::All => self.rowid_ranges(table.table())?,
         };
-        let table_name = table.table();
-        let read_error = self.read_error(table_name);
-        // `IN (SELECT ...)` is materialized once, so the table is still read
-        // in one pass (or through an index where the store has one).
-        let (sql, ids) = match filter {
-            TraceFilter::All => (
-                format!("SELECT {columns} FROM {table_name} WHERE {where_sql}"),
-                None,
-            ),
-            TraceFilter::Only(ids) => (
-                format!(
-                    "SELECT {columns} FROM {table_name} WHERE {where_sql} \
-                     AND trace_id IN (SELECT value FROM rarray(?1))"
-                ),
-                Some(Rc::new(
-                    ids.iter()
-                        .map(|id| Value::Text((*id).to_owned()))
-                        .collect::<Vec<_>>(),
-                )),
-            ),
-        };
-        let mut stmt = self.conn.prepare(&sql).map_err(&read_error)?;
-        let mut rows = match ids {
-            Some(ids) => stmt.query([ids]),
-            None => stmt.query([]),
+        if let [range] = ranges[..] {
+            return scan_decision_range(
+                &self.conn,
+                &self.path,
+                table,
+                filter,
+                range,
+                &mut |batch| {
+                    batch.feed(sink);
+                    Ok(())
+                },
+            );
         }
-        .map_err(&read_error)?;
-        while let Some(row) = rows.next().map_err(&read_error)? {
-            let rowid: i64 = row.get(0).map_err(&read_error)?;
-            let Ok(trace_id) = row.get_ref(1).map_err(&read_error)?.as_str() else {
-                sink(
-                    "",
-                    Err(RowIssue {
-                        table: table_name,
-                        rowid,
-                        trace_id: None,
-                        reason: "trace_id is not text".to_owned(),
-                    }),
-                );
-                continue;
-            };
-            let decision = match table {
-                DecisionTable::TraceEvals => decision_from_eval_row(row, rowid),
-                DecisionTable::EvaluatorSteps => decision_from_step_row(row, rowid),
+        // Readers decode rows on their own cores and send them in batches;
+        // the sink runs here, on the calling thread.
+        std::thread::scope(|scope| {
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<DecisionBatch>(8);
+            let workers: Vec<_> = ranges
+                .iter()
+                .map(|&range| {
+                    let sender = sender.clone();
+                    let path = &self.path;
+                    scope.spawn(move || {
+                        let conn = open_reader(path)?;
+                        scan_decision_range(&conn, path, table, filter, range, &mut |batch| {
+                            // The receiver lives until every sender is gone,
+                            // unless the sink panicked, which the scope re-raises.
+                            let _ = sender.send(batch);
+                            Ok(())
+                        })
+                    })
+                })
+                .collect();
+            drop(sender);
+            for batch in receiver {
+                batch.feed(sink);
             }
-            .map_err(|reason| RowIssue {
-                table: table_name,
-                rowid,
-                trace_id: Some(trace_id.to_owned()),
-                reason,
-            });
-            sink(trace_id, decision);
-        }
-        Ok(())
+            for worker in workers {
+                worker
+                    .join()
+                    .unwrap_or_else(|_| Err(self.worker_died(table.table())))?;
+            }
+            Ok(())
+        })
     }
+}
+
+impl SqliteStore {
+    /// Splits a table's rowids into one range per core, for tables large
+    /// enough to be worth it.
+    fn rowid_ranges(&self, table: &'static str) -> Result<Vec<(i64, i64)>, StoreError> {
+        let (low, high): (Option<i64>, Option<i64>) = self
+            .conn
+            .query_row(
+                &format!("SELECT min(rowid), max(rowid) FROM {table}"),
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .map_err(self.read_error(table))?;
+        let (Some(low), Some(high)) = (low, high) else {
+            return Ok(vec![FULL_RANGE]);
+        };
+        let span = i128::from(high) - i128::from(low) + 1;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let parts = (span / PARALLEL_MIN_ROWS).clamp(1, cores.min(MAX_READERS) as i128);
+        if parts == 1 {
+            return Ok(vec![FULL_RANGE]);
+        }
+        let step = span / parts;
+        let bounds: Vec<i64> = (1..parts)
+            .map(|k| i64::try_from(i128::from(low) + k * step).unwrap_or(i64::MAX))
+            .collect();
+        let mut ranges = Vec::with_capacity(bounds.len() + 1);
+        let mut start = i64::MIN;
+        for bound in bounds {
+            ranges.push((start, bound - 1));
+            start = bound;
+        }
+        ranges.push((start, i64::MAX));
+        Ok(ranges)
+    }
+
+    fn worker_died(&self, table: &'static str) -> StoreError {
+        StoreError::Read {
+            path: self.path.clone(),
+            table,
+            source: rusqlite::Error::ModuleError("a reader thread panicked".to_owned()),
+        }
+    }
+}
+
+/// Every rowid.
+const FULL_RANGE: (i64, i64) = (i64::MIN, i64::MAX);
+
+/// Rows a reader thread is given at the least.
+const PARALLEL_MIN_ROWS: i128 = 200_000;
+
+/// Reader threads at the most.
+const MAX_READERS: usize = 4;
+
+/// Rows a reader sends at a time.
+const BATCH_ROWS: usize = 4096;
+
+/// Opens another read-only connection to a store already checked.
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let open_error = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+    rusqlite::vtab::array::load_module(&conn).map_err(open_error)?;
+    Ok(conn)
+}
+
+fn scan_trace_range(
+    conn: &Connection,
+    path: &Path,
+    (first, last): (i64, i64),
+) -> Result<Rows<TraceHead>, StoreError> {
+    let read_error = |source| StoreError::Read {
+        path: path.to_path_buf(),
+        table: "traces",
+        source,
+    };
+    let mut stmt = conn
+        .prepare(
+            "SELECT rowid, trace_id, status, created_at FROM traces \
+             WHERE rowid BETWEEN ?1 AND ?2",
+        )
+        .map_err(read_error)?;
+    let mut rows = stmt.query([first, last]).map_err(read_error)?;
+    let mut out = Rows {
+        rows: Vec::new(),
+        issues: Vec::new(),
+    };
+    while let Some(row) = rows.next().map_err(read_error)? {
+        let rowid: i64 = row.get(0).map_err(read_error)?;
+        let trace_id = row.get_ref(1).map_err(read_error)?;
+        let issue = |reason: String| RowIssue {
+            table: "traces",
+            rowid,
+            trace_id: text_of(trace_id),
+            reason,
+        };
+        let Ok(id) = trace_id.as_str() else {
+            out.issues.push(issue("trace_id is not text".to_owned()));
+            continue;
+        };
+        let status = match parse_enum::<RunStatus>(row.get_ref(2).map_err(read_error)?) {
+            Ok(status) => status,
+            Err(reason) => {
+                out.issues.push(issue(format!("status: {reason}")));
+                continue;
+            }
+        };
+        let created_at = match timestamp::from_sql(row.get_ref(3).map_err(read_error)?) {
+            Ok(ts) => ts,
+            Err(err) => {
+                out.issues.push(issue(format!("created_at: {err}")));
+                continue;
+            }
+        };
+        out.rows.push(TraceHead {
+            trace_id: id.to_owned(),
+            status,
+            created_at,
+            rowid,
+        });
+    }
+    Ok(out)
+}
+
+/// Decoded decision rows with their trace ids in one buffer.
+struct DecisionBatch {
+    ids: String,
+    rows: Vec<(usize, usize, Result<DecisionRow, RowIssue>)>,
+}
+
+impl DecisionBatch {
+    fn new() -> Self {
+        DecisionBatch {
+            ids: String::with_capacity(BATCH_ROWS * 36),
+            rows: Vec::with_capacity(BATCH_ROWS),
+        }
+    }
+
+    fn push(&mut self, trace_id: &str, row: Result<DecisionRow, RowIssue>) {
+        let start = self.ids.len();
+        self.ids.push_str(trace_id);
+        self.rows.push((start, self.ids.len(), row));
+    }
+
+    fn feed(self, sink: &mut DecisionSink<'_>) {
+        for (start, end, row) in self.rows {
+            sink(self.ids.get(start..end).unwrap_or_default(), row);
+        }
+    }
+}
+
+/// Reads one rowid range of a decision table, handing over full batches.
+fn scan_decision_range(
+    conn: &Connection,
+    path: &Path,
+    table: DecisionTable,
+    filter: TraceFilter<'_>,
+    (first, last): (i64, i64),
+    deliver: &mut dyn FnMut(DecisionBatch) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let (columns, where_sql) = match table {
+        DecisionTable::TraceEvals => ("rowid, trace_id, decision, scores_json", "1"),
+        DecisionTable::EvaluatorSteps => (
+            "rowid, trace_id, output_json",
+            "node_name = 'evaluator' COLLATE NOCASE",
+        ),
+    };
+    let table_name = table.table();
+    let read_error = |source| StoreError::Read {
+        path: path.to_path_buf(),
+        table: table_name,
+        source,
+    };
+    let range_sql = "rowid BETWEEN ?1 AND ?2";
+    // `IN (SELECT ...)` is materialized once, so the table is still read
+    // in one pass (or through an index where the store has one).
+    let (sql, ids) = match filter {
+        TraceFilter::All => (
+            format!("SELECT {columns} FROM {table_name} WHERE {where_sql} AND {range_sql}"),
+            None,
+        ),
+        TraceFilter::Only(ids) => (
+            format!(
+                "SELECT {columns} FROM {table_name} WHERE {where_sql} AND {range_sql} \
+                 AND trace_id IN (SELECT value FROM rarray(?3))"
+            ),
+            Some(Rc::new(
+                ids.iter()
+                    .map(|id| Value::Text((*id).to_owned()))
+                    .collect::<Vec<_>>(),
+            )),
+        ),
+    };
+    let mut stmt = conn.prepare(&sql).map_err(read_error)?;
+    let mut rows = match ids {
+        Some(ids) => stmt.query(params![first, last, ids]),
+        None => stmt.query(params![first, last]),
+    }
+    .map_err(read_error)?;
+    let mut batch = DecisionBatch::new();
+    while let Some(row) = rows.next().map_err(read_error)? {
+        let rowid: i64 = row.get(0).map_err(read_error)?;
+        let Ok(trace_id) = row.get_ref(1).map_err(read_error)?.as_str() else {
+            batch.push(
+                "",
+                Err(RowIssue {
+                    table: table_name,
+                    rowid,
+                    trace_id: None,
+                    reason: "trace_id is not text".to_owned(),
+                }),
+            );
+            continue;
+        };
+        let decision = match table {
+            DecisionTable::TraceEvals => decision_from_eval_row(row, rowid),
+            DecisionTable::EvaluatorSteps => decision_from_step_row(row, rowid),
+        }
+        .map_err(|reason| RowIssue {
+            table: table_name,
+            rowid,
+            trace_id: Some(trace_id.to_owned()),
+            reason,
+        });
+        batch.push(trace_id, decision);
+        if batch.rows.len() == BATCH_ROWS {
+            deliver(std::mem::replace(&mut batch, DecisionBatch::new()))?;
+        }
+    }
+    deliver(batch)
 }
 
 fn write_error(path: &Path, operation: &str, source: rusqlite::Error) -> StoreError {

@@ -7,10 +7,10 @@
 //! TraceFlow Lite's SDK keeps them), else from the final status; and each
 //! table is read in one pass instead of one query per trace.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use jiff::Timestamp;
+use rustc_hash::FxHashMap;
 use serde::{Serialize, Serializer};
 
 use crate::json::ScoreSummary;
@@ -329,7 +329,10 @@ impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
 
 /// Decision counts of the window's runs, filled by the scans.
 struct Tally<'h> {
-    index: HashMap<&'h str, usize>,
+    /// The window's trace ids, oldest first.
+    ids: Vec<&'h str>,
+    /// Trace id to run, built on the first row that arrives out of order.
+    index: Option<FxHashMap<&'h str, usize>>,
     runs: Vec<RunTally>,
 }
 
@@ -344,11 +347,8 @@ struct RunTally {
 impl<'h> Tally<'h> {
     fn new(selected: &[&'h TraceHead]) -> Self {
         Tally {
-            index: selected
-                .iter()
-                .enumerate()
-                .map(|(i, h)| (h.trace_id.as_str(), i))
-                .collect(),
+            ids: selected.iter().map(|h| h.trace_id.as_str()).collect(),
+            index: None,
             runs: vec![RunTally::default(); selected.len()],
         }
     }
@@ -367,9 +367,10 @@ impl<'h> Tally<'h> {
     ) -> Result<(), StoreError> {
         let source = DecisionSource::from(table);
         let wanted: Vec<&str> = self
-            .index
+            .ids
             .iter()
-            .filter(|&(_, &i)| self.runs[i].source.is_none())
+            .zip(&self.runs)
+            .filter(|(_, run)| run.source.is_none())
             .map(|(&id, _)| id)
             .collect();
         let filter = if wanted.len() * FILTER_FRACTION <= table_traces {
@@ -380,9 +381,13 @@ impl<'h> Tally<'h> {
         // Runs decided by an earlier table keep that record.
         let open: Vec<bool> = self.runs.iter().map(|r| r.source.is_none()).collect();
         let runs = &mut self.runs;
-        let index = &self.index;
+        let mut slots = Slots {
+            ids: &self.ids,
+            index: &mut self.index,
+            last: 0,
+        };
         store.scan_decisions(table, filter, &mut |trace_id, row| {
-            let Some(&i) = index.get(trace_id) else {
+            let Some(i) = slots.find(trace_id) else {
                 return;
             };
             if !open[i] {
@@ -453,6 +458,33 @@ impl<'h> Tally<'h> {
                 }
             })
             .collect()
+    }
+}
+
+/// Finds a trace's run. Stores append a run's rows together and runs in
+/// time order, so the run of the previous row, or the next one, is checked
+/// before the hash table: sequential reads instead of a cache miss per row.
+struct Slots<'t, 'h> {
+    ids: &'t [&'h str],
+    index: &'t mut Option<FxHashMap<&'h str, usize>>,
+    last: usize,
+}
+
+impl Slots<'_, '_> {
+    fn find(&mut self, trace_id: &str) -> Option<usize> {
+        for guess in [self.last, self.last + 1] {
+            if self.ids.get(guess) == Some(&trace_id) {
+                self.last = guess;
+                return Some(guess);
+            }
+        }
+        let ids = self.ids;
+        let index = self
+            .index
+            .get_or_insert_with(|| ids.iter().enumerate().map(|(i, &id)| (id, i)).collect());
+        let found = index.get(trace_id).copied()?;
+        self.last = found;
+        Some(found)
     }
 }
 
