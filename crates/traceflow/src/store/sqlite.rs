@@ -196,6 +196,7 @@ impl SqliteStore {
             })
             .and_then(|()| store.conn.execute_batch(TRACEFLOW_LITE_SCHEMA))
             .and_then(|()| store.conn.execute_batch(TRACEFLOW_INDEXES))
+            .and_then(|()| rusqlite::vtab::array::load_module(&store.conn))
             .map_err(|source| store.classify_open_error(source))?;
         store.check_schema()?;
         Ok(store)

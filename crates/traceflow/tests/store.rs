@@ -1,0 +1,424 @@
+//! The SQLite store: TraceFlow Lite's operations, read-only analysis that
+//! never writes, errors for files that are not stores, and concurrent use.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use rusqlite::Connection;
+use traceflow::model::{
+    EvalDecision, EvalRecord, Mode, RunConfig, RunStatus, StepRecord, TraceRecord, TraceUpdate,
+};
+use traceflow::store::{SqliteStore, StoreError, TraceStore};
+use traceflow::trend::{TraceTrendAnalyzer, Window};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn trace(id: &str, created_at: &str, status: RunStatus) -> TraceRecord {
+    TraceRecord {
+        trace_id: id.to_owned(),
+        status,
+        mode: Mode::GroundedQa,
+        user_input: "What is the refund window?".to_owned(),
+        config: RunConfig::default(),
+        model: "gpt-4o-mini".to_owned(),
+        provider: "openai".to_owned(),
+        final_answer: None,
+        error: None,
+        created_at: at(created_at),
+        finished_at: None,
+    }
+}
+
+fn eval(id: &str, seq: i64, decision: EvalDecision, scores: &[(&str, f64)]) -> EvalRecord {
+    EvalRecord {
+        trace_id: id.to_owned(),
+        step_seq: seq,
+        decision,
+        reasons: Some(vec!["Passed all checks".to_owned()]),
+        scores: Some(scores.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()),
+        revision_instructions: None,
+        created_at: at("2026-01-01T00:00:01Z"),
+    }
+}
+
+fn digest(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn written_records_read_back_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open_writable(dir.path().join("traceflow.db")).unwrap();
+    let record = trace("t1", "2026-01-01T00:00:00.123456Z", RunStatus::Running);
+    store.create_trace(&record).unwrap();
+    let step = StepRecord {
+        trace_id: "t1".to_owned(),
+        step_seq: 0,
+        node_name: "evaluator".to_owned(),
+        input: None,
+        output: Some(serde_json::json!({"decision": "pass", "scores": {"cost": 1.0}})),
+        tokens: 12,
+        latency_ms: 12.5,
+        cost_usd: 0.0004,
+        error: None,
+        cache_hit: true,
+        created_at: at("2026-01-01T00:00:00.5Z"),
+    };
+    store.insert_step(&step).unwrap();
+    let verdict = eval(
+        "t1",
+        0,
+        EvalDecision::Revise,
+        &[("cost", f64::NAN), ("latency", 0.5)],
+    );
+    store.insert_eval(&verdict).unwrap();
+    store
+        .update_trace(
+            "t1",
+            &TraceUpdate {
+                status: RunStatus::Done,
+                final_answer: Some("30 days [1]".to_owned()),
+                error: None,
+            },
+        )
+        .unwrap();
+
+    let got = store.get_trace("t1").unwrap().unwrap();
+    assert_eq!(got.status, RunStatus::Done);
+    assert_eq!(got.final_answer.as_deref(), Some("30 days [1]"));
+    assert!(got.finished_at.is_some(), "update to done sets finished_at");
+    assert_eq!(got.created_at, record.created_at);
+    assert_eq!(got.config, record.config);
+    assert_eq!(store.get_steps("t1").unwrap().rows, vec![step]);
+    let evals = store.get_evals("t1").unwrap().rows;
+    assert_eq!(evals.len(), 1);
+    assert!(
+        evals[0].scores.as_ref().unwrap()["cost"].is_nan(),
+        "NaN kept"
+    );
+    assert_eq!(evals[0].decision, EvalDecision::Revise);
+    assert_eq!(store.get_trace("missing").unwrap(), None);
+}
+
+#[test]
+fn writes_use_python_spellings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    let mut store = SqliteStore::open_writable(&path).unwrap();
+    store
+        .create_trace(&trace("t1", "2026-01-01T00:00:00.5Z", RunStatus::Done))
+        .unwrap();
+    store
+        .insert_eval(&eval(
+            "t1",
+            1,
+            EvalDecision::Pass,
+            &[("cost", 1.0), ("x", f64::INFINITY)],
+        ))
+        .unwrap();
+    drop(store);
+    let conn = Connection::open(&path).unwrap();
+    let (created, config, status, mode): (String, String, String, String) = conn
+        .query_row(
+            "SELECT created_at, config_json, status, mode FROM traces",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(created, "2026-01-01T00:00:00.500000+00:00");
+    assert_eq!((status.as_str(), mode.as_str()), ("done", "grounded_qa"));
+    assert_eq!(
+        config,
+        r#"{"mode": "grounded_qa", "strictness": "balanced", "model": "gpt-3.5-turbo", "provider": "openai", "max_revisions": 3, "max_latency_ms": 30000, "temperature": 0.2, "top_k": 5, "enable_cache": true, "max_tokens": 1024, "max_cost_usd": 1.5}"#
+    );
+    let (decision, scores, reasons): (String, String, String) = conn
+        .query_row(
+            "SELECT decision, scores_json, reasons_json FROM trace_evals",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(decision, "pass");
+    assert_eq!(scores, r#"{"cost": 1.0, "x": Infinity}"#);
+    assert_eq!(reasons, r#"["Passed all checks"]"#);
+}
+
+#[test]
+fn created_store_has_traceflow_lite_schema_in_wal_mode_plus_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    drop(SqliteStore::open_writable(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    // Same tables as a store TraceFlow Lite created.
+    let reference = Connection::open_in_memory().unwrap();
+    reference
+        .execute_batch(traceflow::store::sqlite::TRACEFLOW_LITE_SCHEMA)
+        .unwrap();
+    let tables = |c: &Connection| -> BTreeMap<String, String> {
+        let mut stmt = c
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(tables(&conn), tables(&reference));
+    let indexes: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        indexes,
+        ["idx_trace_evals_trace_id", "idx_trace_steps_trace_id"]
+    );
+}
+
+#[test]
+fn list_orders_by_instant_not_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open_writable(dir.path().join("traceflow.db")).unwrap();
+    store
+        .create_trace(&trace("old", "2026-01-01T00:00:00Z", RunStatus::Done))
+        .unwrap();
+    store
+        .create_trace(&trace("new", "2026-01-02T00:00:00Z", RunStatus::Done))
+        .unwrap();
+    store
+        .create_trace(&trace("mid", "2026-01-01T12:00:00Z", RunStatus::Done))
+        .unwrap();
+    // Rewrite "new" in an offset spelling that sorts first as text.
+    let conn = Connection::open(store.path()).unwrap();
+    conn.execute(
+        "UPDATE traces SET created_at = '2026-01-01T19:00:00-05:00' WHERE trace_id = 'new'",
+        [],
+    )
+    .unwrap();
+    let ids: Vec<String> = store
+        .list_traces(2)
+        .unwrap()
+        .rows
+        .into_iter()
+        .map(|t| t.trace_id)
+        .collect();
+    assert_eq!(ids, ["new", "mid"]);
+}
+
+#[test]
+fn reading_never_writes_to_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for fixture in ["quirks.db", "bad_rows.db", "sdk_no_evals.db"] {
+        let path = dir.path().join(fixture);
+        std::fs::copy(fixtures().join(fixture), &path).unwrap();
+        let before = digest(&path);
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        {
+            let store = SqliteStore::open_read_only(&path).unwrap();
+            TraceTrendAnalyzer::new(&store, 0.01)
+                .analyze(Window::All)
+                .unwrap();
+            let listed = store.list_traces(5).unwrap();
+            let id = &listed.rows[0].trace_id;
+            store.get_steps(id).unwrap();
+            store.get_evals(id).unwrap();
+        }
+        assert_eq!(digest(&path), before, "{fixture} changed");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().modified().unwrap(),
+            modified
+        );
+        let mut siblings: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with(fixture) && n != fixture)
+            .collect();
+        siblings.sort();
+        assert!(siblings.is_empty(), "{fixture}: left {siblings:?}");
+    }
+}
+
+#[test]
+fn read_only_store_refuses_writes() {
+    let store_path = fixtures().join("drift.db");
+    let mut store = SqliteStore::open_read_only(&store_path).unwrap();
+    let err = store
+        .create_trace(&trace("x", "2026-01-01T00:00:00Z", RunStatus::Done))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ReadOnly { .. }), "{err}");
+}
+
+#[test]
+fn missing_file_is_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.db");
+    let err = SqliteStore::open_read_only(&path).unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    assert!(err.to_string().ends_with("nope.db: no such file"), "{err}");
+    assert!(!path.exists());
+}
+
+#[test]
+fn files_that_are_not_stores_are_named_as_such() {
+    let err = SqliteStore::open_read_only(fixtures().join("not_sqlite.db")).unwrap_err();
+    assert!(matches!(err, StoreError::NotSqlite { .. }), "{err}");
+    let err = SqliteStore::open_read_only(fixtures().join("not_a_store.db")).unwrap_err();
+    assert!(matches!(err, StoreError::NotTraceflowStore { .. }), "{err}");
+    assert!(err.to_string().contains("no table traces"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let err = SqliteStore::open_read_only(&empty).unwrap_err();
+    assert!(matches!(err, StoreError::NotTraceflowStore { .. }), "{err}");
+    assert_eq!(
+        std::fs::read(&empty).unwrap(),
+        b"",
+        "empty file left as it was"
+    );
+
+    let partial = dir.path().join("partial.db");
+    Connection::open(&partial)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE traces (trace_id TEXT); CREATE TABLE trace_steps (x); CREATE TABLE trace_evals (y);",
+        )
+        .unwrap();
+    let err = SqliteStore::open_read_only(&partial).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("table traces has no column status"),
+        "{err}"
+    );
+}
+
+#[test]
+fn too_few_finished_traces_says_how_many() {
+    let store = SqliteStore::open_read_only(fixtures().join("one_trace.db")).unwrap();
+    let err = TraceTrendAnalyzer::new(&store, 0.01)
+        .analyze(Window::Last(20))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "need at least 2 finished traces, found 1 (1 still running left out)"
+    );
+}
+
+#[test]
+fn analysis_works_while_a_writer_holds_a_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    let mut store = SqliteStore::open_writable(&path).unwrap();
+    for (i, day) in ["01", "02", "03"].iter().enumerate() {
+        let id = format!("t{i}");
+        store
+            .create_trace(&trace(
+                &id,
+                &format!("2026-01-{day}T00:00:00Z"),
+                RunStatus::Done,
+            ))
+            .unwrap();
+        store
+            .insert_eval(&eval(&id, 0, EvalDecision::Pass, &[]))
+            .unwrap();
+    }
+    // A second process mid-run: an open write transaction, as TraceFlow
+    // Lite's SDK holds while it records a run.
+    let writer = Connection::open(&path).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    writer
+        .execute(
+            "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at) \
+             VALUES ('t9', 'done', 'grounded_qa', 'q', '{}', 'm', 'p', '2026-01-09T00:00:00+00:00')",
+            [],
+        )
+        .unwrap();
+
+    let reader = SqliteStore::open_read_only(&path).unwrap();
+    let report = TraceTrendAnalyzer::new(&reader, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    assert_eq!(report.window, 3, "uncommitted run not seen");
+    writer.execute_batch("COMMIT").unwrap();
+    let report = TraceTrendAnalyzer::new(&reader, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    assert_eq!(report.window, 4, "committed run seen");
+}
+
+#[test]
+fn large_tables_read_in_parallel_give_the_same_report() {
+    // Over the parallel threshold (200,000 rows a reader), with running and
+    // failed runs, and rows of one trace far apart.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.db");
+    drop(SqliteStore::open_writable(&path).unwrap());
+    let n: i64 = 450_000;
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {n} - 1)
+             INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at)
+             SELECT printf('t%06d', i),
+                    CASE i % 97 WHEN 0 THEN 'running' WHEN 1 THEN 'failed' ELSE 'done' END,
+                    'grounded_qa', 'q', '{{}}', 'm', 'p',
+                    strftime('%Y-%m-%dT%H:%M:%S+00:00', 1767225600 + i, 'unixepoch')
+             FROM n;
+             INSERT INTO trace_evals (trace_id, step_seq, decision, scores_json)
+             SELECT trace_id, 0,
+                    CASE CAST(substr(trace_id, 2) AS INTEGER) % 3 WHEN 0 THEN 'revise' ELSE 'pass' END,
+                    '{{\"s\": 0.5}}'
+             FROM traces WHERE CAST(substr(trace_id, 2) AS INTEGER) % 5 != 1 ORDER BY rowid;
+             -- Late rows for early traces: out of order for the sequential lookup.
+             INSERT INTO trace_evals (trace_id, step_seq, decision)
+             SELECT trace_id, 9, 'fallback' FROM traces
+             WHERE CAST(substr(trace_id, 2) AS INTEGER) % 50000 = 2;"
+        ))
+        .unwrap();
+
+    let store = SqliteStore::open_read_only(&path).unwrap();
+    let report = TraceTrendAnalyzer::new(&store, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    let running = (0..n).filter(|i| i % 97 == 0).count();
+    assert_eq!(report.window, n as usize - running);
+    assert!(
+        report.skipped_rows.is_empty(),
+        "{:?}",
+        report.skipped_rows.first()
+    );
+    assert_eq!(report.left_out_running, running);
+    let by_id: BTreeMap<&str, _> = report
+        .summaries
+        .iter()
+        .map(|s| (s.trace_id.as_str(), s))
+        .collect();
+    let t2 = by_id["t000002"];
+    assert_eq!(t2.decisions, 2);
+    assert_eq!(t2.fallback_rate, 0.5);
+    assert_eq!(by_id["t000003"].revise_rate, 1.0);
+    let t1 = by_id["t000001"];
+    assert_eq!((t1.decisions, t1.pass_rate), (0, 0.0), "failed, no evals");
+    let t6 = by_id["t000006"];
+    assert_eq!((t6.decisions, t6.pass_rate), (0, 1.0), "done, no evals");
+    assert_eq!(by_id["t000004"].avg_score, Some(0.5));
+    assert!(report
+        .summaries
+        .windows(2)
+        .all(|w| w[0].created_at < w[1].created_at));
+}
