@@ -44,7 +44,7 @@ pub struct TrendArgs {
     #[arg(long, default_value = "20", value_parser = parse_window)]
     pub window: Window,
     /// Per-run slope beyond which the direction is called.
-    #[arg(long, default_value_t = 0.01, value_parser = parse_threshold)]
+    #[arg(long, default_value_t = 0.01, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub threshold: f64,
     /// The rule behind the verdict.
     #[arg(long, value_enum, default_value_t = MethodArg::Ols)]

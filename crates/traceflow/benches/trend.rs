@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use criterion::{criterion_main, Criterion};
+use criterion::{criterion_main, Criterion, SamplingMode};
 use tempfile::TempDir;
 use traceflow::demo::{write_demo, DemoOptions};
 use traceflow::store::SqliteStore;
@@ -67,10 +67,13 @@ fn bench_analyze(c: &mut Criterion) {
     let analyzer = TraceTrendAnalyzer::new(&store, THRESHOLD);
 
     let mut group = c.benchmark_group(format!("analyze/{}_traces", fixture.traces));
+    // Each call takes tens of milliseconds: flat sampling with few samples
+    // keeps the whole run near a minute instead of criterion's default.
     group
+        .sampling_mode(SamplingMode::Flat)
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(8));
+        .measurement_time(Duration::from_secs(5));
     for window in [Window::All, Window::Last(20)] {
         // Check once that the call succeeds, so the loop times real work.
         if let Err(err) = analyzer.analyze(window) {

@@ -3,6 +3,9 @@
 //! quirks real stores hold, rows that cannot be used, and the SDK's real
 //! shape. The expected reports are committed JSON; no Python runs here.
 
+// Test helpers abort on a failed setup step; that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;

@@ -4,6 +4,9 @@
 //! Without them the tests say so and pass locally; under CI (`CI` set) they
 //! fail instead of being skipped silently.
 
+// Test helpers abort on a failed setup step; that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,6 +1,9 @@
 //! The SQLite store: TraceFlow Lite's operations, read-only analysis that
 //! never writes, errors for files that are not stores, and concurrent use.
 
+// Test helpers abort on a failed setup step; that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

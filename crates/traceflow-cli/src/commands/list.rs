@@ -1,6 +1,5 @@
 //! `traceflow list`: the newest traces.
 
-use comfy_table::{presets, ContentArrangement, Table};
 use traceflow::store::{SqliteStore, TraceStore};
 
 use crate::args::{FormatArg, ListArgs};
@@ -18,18 +17,14 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
             format!("{}\n", serde_json::to_string_pretty(&doc)?)
         }
         FormatArg::Table => {
-            let mut table = Table::new();
-            table
-                .load_style(presets::NOTHING)
-                .set_content_arrangement(ContentArrangement::Disabled)
-                .set_header(vec![
-                    "trace_id",
-                    "created_at (UTC)",
-                    "status",
-                    "mode",
-                    "model",
-                    "provider",
-                ]);
+            let mut table = super::plain_table(&[
+                "trace_id",
+                "created_at (UTC)",
+                "status",
+                "mode",
+                "model",
+                "provider",
+            ]);
             for trace in &listed.rows {
                 table.add_row(vec![
                     trace.trace_id.clone(),
@@ -40,7 +35,7 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
                     trace.provider.clone(),
                 ]);
             }
-            let mut text = format!("{table}\n");
+            let mut text = super::table_text(&table);
             for issue in &listed.issues {
                 text.push_str(&format!("skipped {issue}\n"));
             }

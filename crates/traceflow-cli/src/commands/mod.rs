@@ -34,19 +34,21 @@ pub fn run(cli: Cli) -> ExitCode {
 
 /// The error and its causes on one line: `a: b: c`.
 fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
+    let mut parts: Vec<String> = Vec::new();
     for cause in err.chain() {
         let text = cause.to_string();
-        // Some sources render their own cause too; do not say it twice.
-        if line.ends_with(&text) {
+        let text = text.lines().next().unwrap_or_default();
+        // SQLite's errors come twice (its message, then "Error code 26: "
+        // and the same message): say each thing once.
+        if parts
+            .last()
+            .is_some_and(|last| last.ends_with(text) || text.ends_with(last.as_str()))
+        {
             continue;
         }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(text.lines().next().unwrap_or_default());
+        parts.push(text.to_owned());
     }
-    line
+    parts.join(": ")
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -55,6 +57,24 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<io::Error>()
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+/// A borderless table, as the trend report prints.
+fn plain_table(header: &[&str]) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_style(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    table
+}
+
+/// A table's text without trailing blanks, newline-terminated.
+fn table_text(table: &comfy_table::Table) -> String {
+    table
+        .lines()
+        .map(|line| format!("{}\n", line.trim_end()))
+        .collect()
 }
 
 /// Writes text to stdout.

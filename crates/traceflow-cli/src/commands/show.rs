@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use anyhow::anyhow;
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use comfy_table::CellAlignment;
 use traceflow::model::TraceRecord;
 use traceflow::store::{SqliteStore, TraceStore};
 
@@ -34,7 +34,7 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
         }
         FormatArg::Table => {
             let mut text = header(&trace);
-            let mut table = plain_table(&[
+            let mut table = super::plain_table(&[
                 "seq",
                 "node",
                 "tokens",
@@ -63,9 +63,14 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
                     c.set_cell_alignment(CellAlignment::Right);
                 }
             }
-            let _ = writeln!(text, "\nSteps ({}):\n{table}", steps.rows.len());
+            let _ = write!(
+                text,
+                "\nSteps ({}):\n{}",
+                steps.rows.len(),
+                super::table_text(&table)
+            );
             if !evals.rows.is_empty() {
-                let mut table = plain_table(&["step_seq", "decision", "scores", "reasons"]);
+                let mut table = super::plain_table(&["step_seq", "decision", "scores", "reasons"]);
                 for eval in &evals.rows {
                     table.add_row(vec![
                         eval.step_seq.to_string(),
@@ -80,7 +85,12 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
                             .unwrap_or_default(),
                     ]);
                 }
-                let _ = writeln!(text, "\nEvals ({}):\n{table}", evals.rows.len());
+                let _ = write!(
+                    text,
+                    "\nEvals ({}):\n{}",
+                    evals.rows.len(),
+                    super::table_text(&table)
+                );
             }
             for issue in skipped {
                 let _ = writeln!(text, "skipped {issue}");
@@ -114,13 +124,4 @@ fn header(trace: &TraceRecord) -> String {
         let _ = writeln!(text, "Error:    {error}");
     }
     text
-}
-
-fn plain_table(header: &[&str]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_style(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header.to_vec());
-    table
 }

@@ -1,7 +1,7 @@
 //! `traceflow trend`: print the pass-rate trend across runs.
 
 use traceflow::store::SqliteStore;
-use traceflow::trend::{TraceTrendAnalyzer, TraceTrendReport};
+use traceflow::trend::{TraceTrendAnalyzer, TraceTrendReport, TrendError};
 
 use crate::args::{MethodArg, TrendArgs};
 use crate::exit_codes;
@@ -12,7 +12,13 @@ pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<TraceTrendReport> {
         MethodArg::Ols => {}
     }
     let store = SqliteStore::open_read_only(&args.store.db)?;
-    Ok(TraceTrendAnalyzer::new(&store, args.threshold).analyze(args.window)?)
+    TraceTrendAnalyzer::new(&store, args.threshold)
+        .analyze(args.window)
+        .map_err(|err| match err {
+            // Store errors name the file already.
+            TrendError::Store(_) => anyhow::Error::new(err),
+            _ => anyhow::Error::new(err).context(args.store.db.display().to_string()),
+        })
 }
 
 pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {

@@ -1,0 +1,363 @@
+//! The `traceflow` command as a user runs it: output, exit codes, errors.
+//!
+//! Each test works in a temp dir holding copies of the fixtures it needs, so
+//! paths in output are short and stable. Snapshots record the exit code,
+//! stdout and stderr together.
+
+// Test helpers abort on a failed setup step; that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt;
+use tempfile::TempDir;
+
+struct Sandbox {
+    dir: TempDir,
+}
+
+impl Sandbox {
+    fn new(fixtures: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for name in fixtures {
+            std::fs::copy(fixtures_dir().join(name), dir.path().join(name)).unwrap();
+        }
+        Sandbox { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("traceflow").unwrap();
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("TRACEFLOW_DB")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// Runs and renders exit code, stdout and stderr for a snapshot.
+    fn run(&self, args: &[&str]) -> Outcome {
+        let out = self.command(args).output().unwrap();
+        Outcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[test]
+fn trend_table_is_the_proposals_with_oldest_run_first() {
+    let sandbox = Sandbox::new(&["drift.db"]);
+    insta::assert_snapshot!(sandbox.run(&["trend", "--db", "drift.db", "--method", "ols"]));
+}
+
+#[test]
+fn trend_table_names_left_out_and_skipped_rows() {
+    let sandbox = Sandbox::new(&["quirks.db", "bad_rows.db"]);
+    insta::assert_snapshot!(
+        "quirks_table",
+        sandbox.run(&["trend", "--db", "quirks.db", "--method", "ols"])
+    );
+    insta::assert_snapshot!(
+        "bad_rows_table",
+        sandbox.run(&[
+            "trend",
+            "--db",
+            "bad_rows.db",
+            "--window",
+            "all",
+            "--method",
+            "ols"
+        ])
+    );
+}
+
+#[test]
+fn trend_json_keeps_the_proposals_fields() {
+    let sandbox = Sandbox::new(&["quirks.db"]);
+    let outcome = sandbox.run(&[
+        "trend",
+        "--db",
+        "quirks.db",
+        "--window",
+        "5",
+        "--method",
+        "ols",
+        "--format",
+        "json",
+    ]);
+    insta::assert_snapshot!(outcome);
+    let doc = json(&outcome.stdout);
+    for field in [
+        "window",
+        "pass_rate_slope",
+        "pass_rate_direction",
+        "any_regression",
+        "summaries",
+    ] {
+        assert!(doc.get(field).is_some(), "{field}");
+    }
+    for field in [
+        "run_index",
+        "trace_id",
+        "pass_rate",
+        "revise_rate",
+        "fallback_rate",
+        "avg_score",
+    ] {
+        assert!(doc["summaries"][0].get(field).is_some(), "{field}");
+    }
+}
+
+#[test]
+fn gate_exits_1_with_the_proposals_message_on_a_regression() {
+    let sandbox = Sandbox::new(&["quirks.db"]);
+    let outcome = sandbox.run(&["gate", "--db", "quirks.db", "--method", "ols"]);
+    assert_eq!(outcome.code, 1, "{outcome}");
+    assert_eq!(outcome.stderr, "Eval regression detected: -0.022/run\n");
+}
+
+#[test]
+fn gate_exits_0_without_a_regression() {
+    let sandbox = Sandbox::new(&["stable.db"]);
+    let outcome = sandbox.run(&[
+        "gate",
+        "--db",
+        "stable.db",
+        "--method",
+        "ols",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(outcome.code, 0, "{outcome}");
+    assert_eq!(json(&outcome.stdout)["any_regression"], false);
+    assert_eq!(
+        outcome.stderr,
+        "No eval regression: -0.002/run over 20 runs (stable)\n"
+    );
+}
+
+#[test]
+fn gate_threshold_decides_the_exit_code() {
+    let sandbox = Sandbox::new(&["quirks.db"]);
+    let strict = sandbox.run(&[
+        "gate",
+        "--db",
+        "quirks.db",
+        "--method",
+        "ols",
+        "--threshold",
+        "0.05",
+    ]);
+    assert_eq!(strict.code, 0, "{strict}");
+}
+
+#[test]
+fn errors_exit_2_with_a_one_line_cause() {
+    let sandbox = Sandbox::new(&["not_sqlite.db", "not_a_store.db", "one_trace.db"]);
+    std::fs::write(sandbox.path("empty.db"), b"").unwrap();
+    let cases: &[(&str, &[&str])] = &[
+        ("missing", &["gate", "--db", "missing.db"]),
+        ("not_sqlite", &["gate", "--db", "not_sqlite.db"]),
+        ("not_a_store", &["gate", "--db", "not_a_store.db"]),
+        ("empty_file", &["trend", "--db", "empty.db"]),
+        ("too_few", &["gate", "--db", "one_trace.db"]),
+        (
+            "window_too_small",
+            &["gate", "--db", "one_trace.db", "--window", "1"],
+        ),
+        (
+            "negative_threshold",
+            &["gate", "--db", "one_trace.db", "--threshold", "-1"],
+        ),
+        (
+            "unknown_method",
+            &["gate", "--db", "one_trace.db", "--method", "magic"],
+        ),
+    ];
+    for (name, args) in cases {
+        let outcome = sandbox.run(args);
+        assert_eq!(outcome.code, 2, "{name}: {outcome}");
+        assert!(outcome.stdout.is_empty(), "{name}: {outcome}");
+        if !name.contains('_')
+            || ["not_sqlite", "not_a_store", "empty_file", "too_few"].contains(name)
+        {
+            assert_eq!(outcome.stderr.lines().count(), 1, "{name}: {outcome}");
+        }
+        insta::assert_snapshot!(format!("error_{name}"), outcome);
+    }
+    assert!(
+        !sandbox.path("missing.db").exists(),
+        "reading never creates a file"
+    );
+}
+
+#[test]
+fn db_defaults_to_env_then_traceflow_db() {
+    let sandbox = Sandbox::new(&["stable.db"]);
+    let from_env = sandbox
+        .command(&["trend", "--format", "json"])
+        .env("TRACEFLOW_DB", "stable.db")
+        .output()
+        .unwrap();
+    assert!(from_env.status.success());
+    let missing = sandbox.run(&["trend"]);
+    assert_eq!(missing.code, 2);
+    assert_eq!(missing.stderr, "error: traceflow.db: no such file\n");
+    std::fs::copy(sandbox.path("stable.db"), sandbox.path("traceflow.db")).unwrap();
+    let default = sandbox.run(&["trend", "--format", "json"]);
+    assert_eq!(default.code, 0, "{default}");
+    assert_eq!(default.stdout, String::from_utf8(from_env.stdout).unwrap());
+}
+
+#[test]
+fn list_and_show_print_what_is_stored() {
+    let sandbox = Sandbox::new(&["sdk_no_evals.db", "quirks.db"]);
+    insta::assert_snapshot!(
+        "list",
+        sandbox.run(&["list", "--db", "sdk_no_evals.db", "--limit", "3"])
+    );
+    let listed = json(
+        &sandbox
+            .run(&["list", "--db", "quirks.db", "--format", "json"])
+            .stdout,
+    );
+    let newest = listed["traces"][0]["trace_id"].as_str().unwrap().to_owned();
+    assert_eq!(listed["traces"][0]["status"], "running", "newest first");
+    let oldest_evals = sandbox.run(&["show", "--db", "quirks.db", &newest, "--format", "json"]);
+    assert_eq!(oldest_evals.code, 0, "{oldest_evals}");
+    let id = "f129c8c6d1ca4dc4edfde4163eff8b3f";
+    insta::assert_snapshot!("show", sandbox.run(&["show", "--db", "quirks.db", id]));
+    let missing = sandbox.run(&["show", "--db", "quirks.db", "nope"]);
+    assert_eq!(missing.code, 2);
+    assert_eq!(
+        missing.stderr,
+        "error: quirks.db: no trace \"nope\" (see `traceflow list`)\n"
+    );
+}
+
+#[test]
+fn demo_writes_a_store_and_prints_its_trend() {
+    let sandbox = Sandbox::new(&[]);
+    let args = [
+        "demo",
+        "--db",
+        "demo.db",
+        "--end",
+        "2026-11-27",
+        "--days",
+        "14",
+    ];
+    let first = sandbox.run(&args);
+    assert_eq!(first.code, 0, "{first}");
+    assert!(first.stdout.starts_with("Wrote demo.db: "), "{first}");
+    assert!(
+        first.stdout.contains("TraceTrend (last 20 runs)"),
+        "{first}"
+    );
+
+    let again = sandbox.run(&args);
+    assert_eq!(again.code, 2, "an existing file is kept: {again}");
+    assert_eq!(
+        again.stderr,
+        "error: demo.db: already exists; pass --force to replace it with the demo store\n"
+    );
+    let forced = sandbox.run(&[&args[..], &["--force"]].concat());
+    assert_eq!(forced.code, 0, "{forced}");
+    assert_eq!(forced.stdout, first.stdout, "same seed, same store");
+
+    let report = json(
+        &sandbox
+            .run(&[
+                "trend", "--db", "demo.db", "--window", "all", "--format", "json",
+            ])
+            .stdout,
+    );
+    assert_eq!(report["left_out_running"], 2);
+    assert_eq!(
+        report["decision_sources"]["trace_evals"], 0,
+        "the SDK's shape"
+    );
+    assert!(
+        report["decision_sources"]["evaluator_steps"]
+            .as_u64()
+            .unwrap()
+            > 100
+    );
+    // The quality drop after the model change is in the data.
+    let runs = report["summaries"].as_array().unwrap();
+    let mean = |part: &[serde_json::Value]| {
+        part.iter()
+            .map(|r| r["pass_rate"].as_f64().unwrap())
+            .sum::<f64>()
+            / part.len() as f64
+    };
+    let third = runs.len() / 3;
+    assert!(mean(&runs[..third]) > mean(&runs[runs.len() - third..]) + 0.05);
+}
+
+#[test]
+fn demo_default_file_is_replaced_on_every_run() {
+    let sandbox = Sandbox::new(&[]);
+    for _ in 0..2 {
+        let outcome = sandbox.run(&["demo", "--days", "3"]);
+        assert_eq!(outcome.code, 0, "{outcome}");
+    }
+    assert!(sandbox.path("traceflow-demo.db").is_file());
+    assert!(!sandbox.path("traceflow-demo.db.partial").exists());
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let sandbox = Sandbox::new(&[]);
+    assert_eq!(
+        sandbox.run(&["demo", "--db", "d.db", "--days", "20"]).code,
+        0
+    );
+    let mut child = sandbox
+        .command(&[
+            "trend", "--db", "d.db", "--window", "all", "--format", "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one byte, as `| head -c1` would, then hang up.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut byte = [0u8; 1];
+    stdout.read_exact(&mut byte).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
