@@ -9,7 +9,11 @@ use traceflow::trend::{Window, MIN_RUNS};
 /// Is your agent getting better or worse? Cross-run trends and a CI gate over
 /// TraceFlow Lite trace stores.
 #[derive(Debug, Parser)]
-#[command(name = "traceflow", version, about, long_about = None)]
+#[command(
+    name = "traceflow",
+    version,
+    after_help = "Exit codes: 0 done (gate: no regression), 1 gate found a regression, 2 error (nothing judged)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -1,1 +1,72 @@
+//! Every exporter on one shared report (hyperfine's `export/tests.rs`).
 
+use jiff::Timestamp;
+
+use super::{render, Format};
+use crate::model::RunStatus;
+use crate::store::RowIssue;
+use crate::trend::{
+    DecisionSource, Direction, Method, TraceRunSummary, TraceTrendReport, Window,
+};
+
+/// Three runs: decisions from each source, a missing score, a skipped row,
+/// and a run left out as still running.
+fn shared_report() -> TraceTrendReport {
+    let run = |run_index: usize, id: &str, at: &str, pass_rate: f64, source, decisions| {
+        TraceRunSummary {
+            run_index,
+            trace_id: id.to_owned(),
+            created_at: at.parse::<Timestamp>().unwrap(),
+            status: if pass_rate > 0.0 { RunStatus::Done } else { RunStatus::Failed },
+            pass_rate,
+            revise_rate: if decisions > 0 { 1.0 - pass_rate } else { 0.0 },
+            fallback_rate: 0.0,
+            avg_score: (decisions > 0).then_some(0.75),
+            decisions,
+            source,
+        }
+    };
+    TraceTrendReport {
+        window: 3,
+        requested_window: Window::Last(20),
+        pass_rate_slope: -0.5,
+        pass_rate_direction: Direction::Worsening,
+        any_regression: true,
+        method: Method::Ols,
+        threshold: 0.01,
+        left_out_running: 1,
+        skipped_rows: vec![RowIssue {
+            table: "trace_evals",
+            rowid: 7,
+            trace_id: Some("b2".to_owned()),
+            reason: "unknown decision \"maybe\"".to_owned(),
+        }],
+        summaries: vec![
+            run(0, "a1b2c3d4e5f6", "2026-01-01T00:00:00Z", 1.0, DecisionSource::TraceEvals, 2),
+            run(1, "b2", "2026-01-01T00:07:00.5+00:00", 0.5, DecisionSource::EvaluatorSteps, 2),
+            run(2, "c3c3c3c3c3c3c3", "2026-01-01T00:14:00Z", 0.0, DecisionSource::Status, 0),
+        ],
+    }
+}
+
+#[test]
+fn table() {
+    insta::assert_snapshot!(render(&shared_report(), Format::Table));
+}
+
+#[test]
+fn json() {
+    let text = render(&shared_report(), Format::Json);
+    insta::assert_snapshot!(text);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["summaries"][2]["avg_score"], serde_json::Value::Null);
+}
+
+#[test]
+fn formats_parse_from_their_names() {
+    for format in Format::ALL {
+        assert_eq!(format.as_str().parse::<Format>(), Ok(*format));
+    }
+    assert!("xml".parse::<Format>().is_err());
+}
