@@ -39,6 +39,7 @@ fn for_store_error(err: &StoreError) -> u8 {
         | StoreError::NotSqlite { .. }
         | StoreError::NotTraceflowStore { .. }
         | StoreError::Read { .. }
+        | StoreError::ReaderPanicked { .. }
         | StoreError::Write { .. }
         | StoreError::ReadOnly { .. }
         | StoreError::NoSuchTrace { .. }

@@ -5,27 +5,28 @@ use jiff::Timestamp;
 use super::{render, Format};
 use crate::model::RunStatus;
 use crate::store::RowIssue;
-use crate::trend::{
-    DecisionSource, Direction, Method, TraceRunSummary, TraceTrendReport, Window,
-};
+use crate::trend::{DecisionSource, Direction, Method, TraceRunSummary, TraceTrendReport, Window};
 
 /// Three runs: decisions from each source, a missing score, a skipped row,
 /// and a run left out as still running.
 fn shared_report() -> TraceTrendReport {
-    let run = |run_index: usize, id: &str, at: &str, pass_rate: f64, source, decisions| {
-        TraceRunSummary {
+    let run =
+        |run_index: usize, id: &str, at: &str, pass_rate: f64, source, decisions| TraceRunSummary {
             run_index,
             trace_id: id.to_owned(),
             created_at: at.parse::<Timestamp>().unwrap(),
-            status: if pass_rate > 0.0 { RunStatus::Done } else { RunStatus::Failed },
+            status: if pass_rate > 0.0 {
+                RunStatus::Done
+            } else {
+                RunStatus::Failed
+            },
             pass_rate,
             revise_rate: if decisions > 0 { 1.0 - pass_rate } else { 0.0 },
             fallback_rate: 0.0,
             avg_score: (decisions > 0).then_some(0.75),
             decisions,
             source,
-        }
-    };
+        };
     TraceTrendReport {
         window: 3,
         requested_window: Window::Last(20),
@@ -42,9 +43,30 @@ fn shared_report() -> TraceTrendReport {
             reason: "unknown decision \"maybe\"".to_owned(),
         }],
         summaries: vec![
-            run(0, "a1b2c3d4e5f6", "2026-01-01T00:00:00Z", 1.0, DecisionSource::TraceEvals, 2),
-            run(1, "b2", "2026-01-01T00:07:00.5+00:00", 0.5, DecisionSource::EvaluatorSteps, 2),
-            run(2, "c3c3c3c3c3c3c3", "2026-01-01T00:14:00Z", 0.0, DecisionSource::Status, 0),
+            run(
+                0,
+                "a1b2c3d4e5f6",
+                "2026-01-01T00:00:00Z",
+                1.0,
+                DecisionSource::TraceEvals,
+                2,
+            ),
+            run(
+                1,
+                "b2",
+                "2026-01-01T00:07:00.5+00:00",
+                0.5,
+                DecisionSource::EvaluatorSteps,
+                2,
+            ),
+            run(
+                2,
+                "c3c3c3c3c3c3c3",
+                "2026-01-01T00:14:00Z",
+                0.0,
+                DecisionSource::Status,
+                0,
+            ),
         ],
     }
 }

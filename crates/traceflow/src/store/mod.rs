@@ -64,6 +64,15 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// A reader thread of a parallel scan panicked (a bug, reported as an
+    /// error rather than taking the process down).
+    #[error("{path}: a reader of {table} stopped unexpectedly")]
+    ReaderPanicked {
+        /// The store's path.
+        path: PathBuf,
+        /// The table being read.
+        table: &'static str,
+    },
     /// A write failed and its transaction was rolled back.
     #[error("{path}: {operation} failed")]
     Write {

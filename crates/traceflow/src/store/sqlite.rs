@@ -629,10 +629,9 @@ impl SqliteStore {
     }
 
     fn worker_died(&self, table: &'static str) -> StoreError {
-        StoreError::Read {
+        StoreError::ReaderPanicked {
             path: self.path.clone(),
             table,
-            source: rusqlite::Error::ModuleError("a reader thread panicked".to_owned()),
         }
     }
 }

@@ -366,17 +366,20 @@ impl<'h> Tally<'h> {
         issues: &mut Vec<RowIssue>,
     ) -> Result<(), StoreError> {
         let source = DecisionSource::from(table);
-        let wanted: Vec<&str> = self
-            .ids
-            .iter()
-            .zip(&self.runs)
-            .filter(|(_, run)| run.source.is_none())
-            .map(|(&id, _)| id)
-            .collect();
-        let filter = if wanted.len() * FILTER_FRACTION <= table_traces {
-            TraceFilter::Only(&wanted)
+        let wanted: Vec<&str> = if self.undecided() * FILTER_FRACTION <= table_traces {
+            self.ids
+                .iter()
+                .zip(&self.runs)
+                .filter(|(_, run)| run.source.is_none())
+                .map(|(&id, _)| id)
+                .collect()
         } else {
+            Vec::new()
+        };
+        let filter = if wanted.is_empty() {
             TraceFilter::All
+        } else {
+            TraceFilter::Only(&wanted)
         };
         // Runs decided by an earlier table keep that record.
         let open: Vec<bool> = self.runs.iter().map(|r| r.source.is_none()).collect();
