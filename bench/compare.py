@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""Times `traceflow trend` against the sqlite3 floor and the proposal's Python.
+
+Every command runs in the same invocation, round-robin (each round runs each
+command once, in an order rotated by one per round), so that the noise of a
+shared machine falls on all of them alike. Wall time and peak RSS are taken
+per run: wall time by this script's clock around the run, peak RSS by GNU
+time's %M (/usr/bin/time, override with --time); no shell in between.
+
+  bench/compare.py --db STORE.db --traceflow target/release/traceflow --repeat 7
+
+The proposal's analyzer is ../shared/tools/proposal_trend.py relative to the
+repository root (override with --proposal); --skip-python leaves it out.
+Python 3 standard library only. Exits non-zero if any command fails.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROPOSAL = REPO_ROOT.parent / "shared" / "tools" / "proposal_trend.py"
+
+# The columns traceflow's one-pass scans read from these two tables.
+FLOOR_SQL = (
+    "SELECT trace_id, status, created_at FROM traces; "
+    "SELECT trace_id, decision, scores_json FROM trace_evals;"
+)
+
+
+class CommandFailed(Exception):
+    pass
+
+
+class Bench:
+    """One benchmarked command."""
+
+    def __init__(self, key, label, argv, kind):
+        self.key = key
+        self.label = label
+        self.argv = argv
+        self.kind = kind  # "traceflow", "floor" or "python"
+        self.seconds = {}  # round -> wall seconds
+        self.rss_kib = {}  # round -> peak RSS (KiB, as GNU time %M reports it)
+        self.verdicts = []  # python only: the direction it printed
+
+
+def run_once(bench, capture_stdout, time_bin):
+    """Runs the command once; returns (wall seconds, peak RSS KiB, stdout).
+
+    Peak RSS comes from GNU time's %M, not from os.wait4 on a child of this
+    script: Linux carries a process's high-water RSS across exec, so a child
+    forked from this Python process reports at least this process's RSS.
+    GNU time is small, so what it reports is the command's own peak.
+    """
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out, \
+            tempfile.NamedTemporaryFile(mode="r", suffix=".time") as timing:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [time_bin, "-f", "%e %M", "-o", timing.name, *bench.argv],
+            stdin=subprocess.DEVNULL,
+            stdout=out if capture_stdout else subprocess.DEVNULL,
+            stderr=err,
+        )
+        elapsed = time.perf_counter() - start
+        out.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+        # GNU time adds a "Command exited with non-zero status" line first.
+        lines = timing.read().strip().splitlines()
+    code = proc.returncode
+    try:
+        rss_kib = int(float(lines[-1].split()[1]))
+    except (IndexError, ValueError):
+        raise CommandFailed(describe_failure(bench, code, stdout, stderr + f"\n(no %M from {time_bin}: {lines})"))
+    if bench.kind == "python":
+        # proposal_trend.py exits 1 when its verdict is "worsening": that is
+        # an answer, not a failure, if it printed its JSON line.
+        try:
+            verdict = json.loads(stdout.strip().splitlines()[-1])["direction"]
+        except (IndexError, ValueError, KeyError, TypeError):
+            verdict = None
+        if code not in (0, 1) or verdict is None:
+            raise CommandFailed(describe_failure(bench, code, stdout, stderr))
+        bench.verdicts.append(verdict)
+    elif code != 0:
+        raise CommandFailed(describe_failure(bench, code, stdout, stderr))
+    return elapsed, rss_kib, stdout
+
+
+def describe_failure(bench, code, stdout, stderr):
+    return (
+        f"command failed (exit {code}): {' '.join(bench.argv)}\n"
+        f"--- stdout (tail) ---\n{stdout[-2000:]}\n--- stderr (tail) ---\n{stderr[-2000:]}"
+    )
+
+
+def capture(argv):
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise CommandFailed(f"could not run {' '.join(argv)}: {e}") from e
+
+
+def store_facts(db):
+    uri = Path(db).resolve().as_uri() + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as e:
+        raise CommandFailed(f"cannot open {db}: {e}") from e
+    try:
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("traces", "trace_evals", "trace_steps")
+        }
+        counts["traces by status"] = ", ".join(
+            f"{s} {n:,}"
+            for s, n in conn.execute("SELECT status, count(*) FROM traces GROUP BY status ORDER BY status")
+        )
+    except sqlite3.Error as e:
+        raise CommandFailed(f"cannot count rows in {db}: {e}") from e
+    finally:
+        conn.close()
+    return counts
+
+
+def machine_facts():
+    facts = {"nproc": capture(["nproc"])}
+    try:
+        with open("/proc/cpuinfo") as f:
+            models = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")]
+        if models:
+            facts["cpu"] = models[0]
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    facts["memory"] = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    facts["os"] = f"{platform.system()} {platform.release()}"
+    return facts
+
+
+def mb(kib):
+    """KiB as MB (10^6 bytes): the larger, conservative number."""
+    return kib * 1024 / 1e6
+
+
+def fmt_s(x):
+    return f"{x:.3f}"
+
+
+def ratio_line(name, num, den):
+    """Median over median, and the median of the per-round ratios."""
+    m = statistics.median(num.seconds.values()) / statistics.median(den.seconds.values())
+    rounds = sorted(set(num.seconds) & set(den.seconds))
+    per_round = [num.seconds[r] / den.seconds[r] for r in rounds]
+    line = f"| {name} | {m:.3f} |"
+    if per_round:
+        line += f" {statistics.median(per_round):.3f} (n={len(per_round)}) |"
+    else:
+        line += " – |"
+    return line
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", required=True, help="the TraceFlow Lite store to read")
+    ap.add_argument("--traceflow", required=True, help="the traceflow binary (a release build)")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each traceflow and sqlite3 command (default 5)")
+    ap.add_argument("--python-repeat", type=int, default=3,
+                    help="runs of each proposal_trend.py command, spread over the rounds (default 3)")
+    ap.add_argument("--skip-python", action="store_true", help="leave out the proposal's Python")
+    ap.add_argument("--proposal", default=str(DEFAULT_PROPOSAL),
+                    help="proposal_trend.py (default: ../shared/tools/proposal_trend.py from the repo root)")
+    ap.add_argument("--python", default=sys.executable,
+                    help="the interpreter for proposal_trend.py (default: the one running this script)")
+    ap.add_argument("--sqlite3", default="sqlite3", help="the sqlite3 shell (default: sqlite3 on PATH)")
+    ap.add_argument("--time", default="/usr/bin/time",
+                    help="GNU time, for each run's peak RSS (default /usr/bin/time)")
+    ap.add_argument("--warmup", type=int, default=1,
+                    help="unrecorded rounds of the traceflow and sqlite3 commands first, to fill the page cache (default 1)")
+    ap.add_argument("--raw", help="also write every run's figures to this JSON file")
+    a = ap.parse_args()
+
+    if a.repeat < 1 or a.python_repeat < 1 or a.warmup < 0:
+        ap.error("--repeat and --python-repeat must be >= 1, --warmup >= 0")
+    if a.python_repeat > a.repeat and not a.skip_python:
+        print(f"note: --python-repeat {a.python_repeat} > --repeat {a.repeat}; using {a.repeat}", file=sys.stderr)
+        a.python_repeat = a.repeat
+    db = a.db
+    if not Path(db).is_file():
+        ap.error(f"no such store: {db}")
+    traceflow = a.traceflow
+    if os.sep not in traceflow:
+        traceflow = os.path.join(".", traceflow) if Path(traceflow).exists() else traceflow
+    if not a.skip_python and not Path(a.proposal).is_file():
+        ap.error(f"no proposal_trend.py at {a.proposal} (use --proposal PATH or --skip-python)")
+
+    def tf(window):
+        return [traceflow, "trend", "--db", db, "--window", window, "--method", "ols", "--format", "json"]
+
+    benches = [
+        Bench("tf_all", "traceflow trend --window all", tf("all"), "traceflow"),
+        Bench("tf_20", "traceflow trend --window 20", tf("20"), "traceflow"),
+        Bench("tf_200", "traceflow trend --window 200", tf("200"), "traceflow"),
+        Bench("floor", "sqlite3 floor (traces + trace_evals scan)", [a.sqlite3, db, FLOOR_SQL], "floor"),
+    ]
+    if not a.skip_python:
+        for w in ("20", "200"):
+            benches.append(Bench(f"py_{w}", f"proposal_trend.py --window {w} --fixed",
+                                 [a.python, a.proposal, db, "--window", w, "--fixed"], "python"))
+    by_key = {b.key: b for b in benches}
+
+    # Python runs (slow) are spread evenly over the rounds rather than bunched
+    # at the start: with 7 rounds and 3 runs, rounds 0, 2 and 4.
+    python_rounds = {i * a.repeat // a.python_repeat for i in range(a.python_repeat)}
+
+    try:
+        started = datetime.datetime.now(datetime.timezone.utc)
+        facts = machine_facts()
+        sqlite_version = capture([a.sqlite3, "--version"])
+        traceflow_version = capture([traceflow, "--version"])
+        python_version = capture([a.python, "--version"]) if not a.skip_python else None
+        print(f"counting rows in {db} ...", file=sys.stderr)
+        counts = store_facts(db)
+        size_bytes = Path(db).stat().st_size
+
+        # Warm-up: fills the page cache and checks traceflow's output is JSON.
+        for w in range(a.warmup):
+            for b in benches:
+                if b.kind == "python":
+                    continue
+                print(f"warm-up {w + 1}/{a.warmup}: {b.label}", file=sys.stderr)
+                _, _, out = run_once(b, (b.kind == "traceflow"), a.time)
+                if b.kind == "traceflow":
+                    try:
+                        json.loads(out)
+                    except ValueError as e:
+                        raise CommandFailed(f"{b.label} did not print JSON: {e}") from e
+
+        for r in range(a.repeat):
+            todo = [b for b in benches if b.kind != "python" or r in python_rounds]
+            shift = r % len(todo)
+            todo = todo[shift:] + todo[:shift]
+            for b in todo:
+                print(f"round {r + 1}/{a.repeat}: {b.label} ...", end="", file=sys.stderr, flush=True)
+                secs, rss, _ = run_once(b, (b.kind == "python"), a.time)
+                b.seconds[r] = secs
+                b.rss_kib[r] = rss
+                print(f" {secs:.3f} s, {mb(rss):.1f} MB", file=sys.stderr)
+        finished = datetime.datetime.now(datetime.timezone.utc)
+    except CommandFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+    out = []
+    p = out.append
+    p("## traceflow trend benchmark")
+    p("")
+    p(f"- date (UTC): {started:%Y-%m-%d %H:%M:%S} – {finished:%H:%M:%S}")
+    p(f"- nproc: {facts['nproc']}" + (f"; cpu: {facts['cpu']}" if "cpu" in facts else "")
+      + (f"; memory: {facts['memory']}" if "memory" in facts else "") + f"; {facts['os']}")
+    p(f"- sqlite3 --version: {sqlite_version}")
+    p(f"- traceflow --version: {traceflow_version}")
+    if python_version:
+        p(f"- python: {python_version}")
+    p(f"- store: {Path(db).name}, {size_bytes:,} bytes; traces {counts['traces']:,} "
+      f"({counts['traces by status']}); trace_evals {counts['trace_evals']:,}; trace_steps {counts['trace_steps']:,}")
+    p(f"- rounds: {a.repeat} (round-robin, order rotated each round), python in rounds "
+      f"{', '.join(str(r + 1) for r in sorted(python_rounds)) if not a.skip_python else '(skipped)'}; "
+      f"warm-up rounds (not counted): {a.warmup}")
+    p("")
+    p("| command | runs | median s | min s | max s | median peak RSS MB | max peak RSS MB |")
+    p("|---|---:|---:|---:|---:|---:|---:|")
+    for b in benches:
+        s = list(b.seconds.values())
+        m = list(b.rss_kib.values())
+        p(f"| {b.label} | {len(s)} | {fmt_s(statistics.median(s))} | {fmt_s(min(s))} | {fmt_s(max(s))} "
+          f"| {mb(statistics.median(m)):.1f} | {mb(max(m)):.1f} |")
+    p("")
+    p("MB = 10^6 bytes (GNU time %M KiB × 1024 / 10^6). Wall time includes process start-up.")
+    p("")
+    p("| ratio (wall time) | median / median | median of per-round ratios |")
+    p("|---|---:|---:|")
+    p(ratio_line("traceflow all / sqlite3 floor", by_key["tf_all"], by_key["floor"]))
+    if not a.skip_python:
+        for w in ("20", "200"):
+            p(ratio_line(f"traceflow window {w} / proposal_trend.py window {w}", by_key[f"tf_{w}"], by_key[f"py_{w}"]))
+        p("")
+        for w in ("20", "200"):
+            py, t = by_key[f"py_{w}"], by_key[f"tf_{w}"]
+            speedup = statistics.median(py.seconds.values()) / statistics.median(t.seconds.values())
+            p(f"- proposal_trend.py window {w} is {speedup:.1f}× slower than traceflow window {w} "
+              f"(median over median); its verdicts: {', '.join(py.verdicts)}")
+    p("")
+    p("Per-round wall times (s):")
+    p("")
+    p("| command | " + " | ".join(f"r{r + 1}" for r in range(a.repeat)) + " |")
+    p("|---|" + "---:|" * a.repeat)
+    for b in benches:
+        p(f"| {b.label} | " + " | ".join(fmt_s(b.seconds[r]) if r in b.seconds else "–" for r in range(a.repeat)) + " |")
+    print("\n".join(out))
+
+    if a.raw:
+        raw = {
+            "started": started.isoformat(), "finished": finished.isoformat(), "machine": facts,
+            "sqlite3": sqlite_version, "traceflow": traceflow_version, "python": python_version,
+            "store": {"name": Path(db).name, "bytes": size_bytes, **counts},
+            "runs": {b.key: {"label": b.label, "argv": b.argv,
+                             "seconds": {str(r): v for r, v in b.seconds.items()},
+                             "peak_rss_kib": {str(r): v for r, v in b.rss_kib.items()},
+                             "verdicts": b.verdicts} for b in benches},
+        }
+        Path(a.raw).write_text(json.dumps(raw, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
