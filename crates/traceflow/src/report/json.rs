@@ -1,6 +1,6 @@
 //! The JSON report: a contract for scripts.
 //!
-//! Layout (`schema_version` 1):
+//! Layout (`schema_version` 1), written compact on one line:
 //!
 //! ```text
 //! {
@@ -15,6 +15,7 @@
 //!   "left_out_running": 1,             // still-running traces left out
 //!   "decision_sources": {"trace_evals": 0, "evaluator_steps": 19, "status": 1},
 //!   "skipped_rows": [{"table", "rowid", "trace_id", "reason"}],
+//!   // last, so that a million runs can be streamed:
 //!   "summaries": [{
 //!     "run_index", "trace_id", "created_at" (RFC 3339, UTC), "status",
 //!     "pass_rate", "revise_rate", "fallback_rate", "avg_score" (null if none),
@@ -30,40 +31,68 @@ use std::io;
 use serde::Serialize;
 
 use super::Exporter;
-use crate::trend::TraceTrendReport;
+use crate::store::RowIssue;
+use crate::trend::{Direction, Method, TraceTrendReport, Window};
 
 /// The version of the layout above.
 pub const SCHEMA_VERSION: u32 = 1;
 
 pub(super) struct JsonExporter;
 
+/// Everything but the runs, in the documented order; the runs follow.
 #[derive(Serialize)]
-struct Document<'r> {
+struct Header<'r> {
     schema_version: u32,
-    #[serde(flatten)]
-    report: &'r TraceTrendReport,
+    window: usize,
+    requested_window: Window,
+    pass_rate_slope: f64,
+    pass_rate_direction: Direction,
+    any_regression: bool,
+    method: Method,
+    threshold: f64,
+    left_out_running: usize,
     decision_sources: serde_json::Map<String, serde_json::Value>,
+    skipped_rows: &'r [RowIssue],
 }
 
 impl Exporter for JsonExporter {
     fn write(&self, report: &TraceTrendReport, out: &mut dyn io::Write) -> io::Result<()> {
-        let decision_sources = report
-            .source_counts()
-            .iter()
-            .map(|(source, n)| (source.as_str().to_owned(), (*n).into()))
-            .collect();
-        let document = Document {
+        let header = Header {
             schema_version: SCHEMA_VERSION,
-            report,
-            decision_sources,
+            window: report.window,
+            requested_window: report.requested_window,
+            pass_rate_slope: report.pass_rate_slope,
+            pass_rate_direction: report.pass_rate_direction,
+            any_regression: report.any_regression,
+            method: report.method,
+            threshold: report.threshold,
+            left_out_running: report.left_out_running,
+            decision_sources: report
+                .source_counts()
+                .iter()
+                .map(|(source, n)| (source.as_str().to_owned(), (*n).into()))
+                .collect(),
+            skipped_rows: &report.skipped_rows,
         };
         // serde_json writes a non-finite float as null rather than failing;
         // every float of a report is finite anyway (rates, a defined slope).
-        // serde_json writes a few bytes at a time: buffer them here, where the
-        // writer's type is known, instead of a virtual call per write.
-        let mut out = io::BufWriter::with_capacity(1 << 16, out);
-        serde_json::to_writer_pretty(&mut out, &document)?;
-        io::Write::write_all(&mut out, b"\n")?;
-        io::Write::flush(&mut out)
+        let mut head = serde_json::to_vec(&header)?;
+        // An object's text ends with its closing brace: reopen it for the
+        // runs, which are rendered in parallel chunks.
+        if head.pop() != Some(b'}') {
+            return Err(io::Error::other("report header is not a JSON object"));
+        }
+        head.extend_from_slice(br#","summaries":["#);
+        out.write_all(&head)?;
+        super::write_chunked(out, &report.summaries, &|runs, range, buffer| {
+            for i in range {
+                if i > 0 {
+                    buffer.push(b',');
+                }
+                // Serializing plain fields into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut *buffer, &runs[i]);
+            }
+        })?;
+        out.write_all(b"]}\n")
     }
 }

@@ -69,6 +69,57 @@ pub fn write(report: &TraceTrendReport, format: Format, out: &mut dyn io::Write)
     exporter(format).write(report, out)
 }
 
+/// Appends the text of `items[range]` to a buffer.
+type RenderChunk<'r, T> = dyn Fn(&[T], std::ops::Range<usize>, &mut Vec<u8>) + Sync + 'r;
+
+/// Items per chunk rendered by one thread.
+const CHUNK_ITEMS: usize = 8192;
+
+/// Renders `items` in chunks on every core and writes the chunks in order.
+///
+/// `render(items, range, buffer)` appends the text of `items[range]`; it
+/// sees all items, so a row can refer to the one before it. A full-history
+/// report holds a million runs, and rendering them costs more than reading
+/// them. At most one chunk per core is in memory at a time.
+fn write_chunked<T: Sync>(
+    out: &mut dyn io::Write,
+    items: &[T],
+    render: &RenderChunk<'_, T>,
+) -> io::Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads == 1 || items.len() <= CHUNK_ITEMS {
+        let mut buffer = Vec::new();
+        render(items, 0..items.len(), &mut buffer);
+        return out.write_all(&buffer);
+    }
+    let mut start = 0;
+    while start < items.len() {
+        let buffers: Vec<Option<Vec<u8>>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|k| start + k * CHUNK_ITEMS)
+                .take_while(|&from| from < items.len())
+                .map(|from| {
+                    let to = (from + CHUNK_ITEMS).min(items.len());
+                    scope.spawn(move || {
+                        let mut buffer = Vec::with_capacity((to - from) * 128);
+                        render(items, from..to, &mut buffer);
+                        buffer
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().ok()).collect()
+        });
+        for buffer in &buffers {
+            let buffer = buffer
+                .as_ref()
+                .ok_or_else(|| io::Error::other("a report renderer thread panicked"))?;
+            out.write_all(buffer)?;
+        }
+        start += buffers.len() * CHUNK_ITEMS;
+    }
+    Ok(())
+}
+
 /// Renders a report in a format as a string.
 pub fn render(report: &TraceTrendReport, format: Format) -> String {
     let mut out = Vec::new();

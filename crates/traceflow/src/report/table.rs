@@ -1,11 +1,10 @@
 //! The proposal's terminal table: header lines, then one row per run.
 
-use std::io;
-
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use std::io::{self, Write as _};
 
 use super::Exporter;
-use crate::trend::{DecisionSource, Direction, TraceTrendReport, Window};
+use crate::model::RunStatus;
+use crate::trend::{DecisionSource, Direction, TraceRunSummary, TraceTrendReport, Window};
 
 pub(super) struct TableExporter;
 
@@ -19,9 +18,7 @@ impl Exporter for TableExporter {
     fn write(&self, report: &TraceTrendReport, out: &mut dyn io::Write) -> io::Result<()> {
         write_header(out, report)?;
         writeln!(out)?;
-        for line in runs_table(report).lines() {
-            writeln!(out, "{}", line.trim_end())?;
-        }
+        write_runs(out, report)?;
         write_footer(out, report)
     }
 }
@@ -69,50 +66,96 @@ fn write_header(out: &mut dyn io::Write, report: &TraceTrendReport) -> io::Resul
     Ok(())
 }
 
-fn runs_table(report: &TraceTrendReport) -> Table {
-    let mut table = Table::new();
-    table
-        .load_style(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(vec![
-            "Run",
-            "trace_id",
-            "created_at (UTC)",
-            "pass_rate",
-            "decisions",
-            "avg_score",
-            "direction",
-        ]);
-    let mut previous: Option<f64> = None;
-    for run in &report.summaries {
-        let arrow = match previous {
-            None => "-",
-            Some(p) if run.pass_rate > p => "↑",
-            Some(p) if run.pass_rate < p => "↓",
-            Some(_) => "=",
-        };
-        previous = Some(run.pass_rate);
-        let decisions = match run.source {
-            DecisionSource::Status => format!("({})", run.status),
-            _ => run.decisions.to_string(),
-        };
-        table.add_row(vec![
-            run.run_index.to_string(),
-            short_id(&run.trace_id),
-            run.created_at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
-            format!("{:.2}", run.pass_rate),
-            decisions,
-            run.avg_score
-                .map_or_else(|| "-".to_owned(), |s| format!("{s:.2}")),
-            arrow.to_owned(),
-        ]);
-    }
-    for column in [0, 3, 4, 5] {
-        if let Some(c) = table.column_mut(column) {
-            c.set_cell_alignment(CellAlignment::Right);
+/// The runs, one line each, in aligned columns. Streamed: a full-history
+/// report may hold a million runs.
+fn write_runs(out: &mut dyn io::Write, report: &TraceTrendReport) -> io::Result<()> {
+    const HEADER: [&str; 7] = [
+        "Run",
+        "trace_id",
+        "created_at (UTC)",
+        "pass_rate",
+        "decisions",
+        "avg_score",
+        "direction",
+    ];
+    let runs = &report.summaries;
+    let mut width = HEADER.map(str::len);
+    width[0] = width[0].max(
+        runs.len()
+            .saturating_sub(1)
+            .checked_ilog10()
+            .map_or(1, |d| d as usize + 1),
+    );
+    width[1] = width[1].max(
+        runs.iter()
+            .map(|r| r.trace_id.chars().count().min(SHORT_ID + 3))
+            .max()
+            .unwrap_or(0),
+    );
+    width[2] = width[2].max("2026-01-01 00:00:00".len());
+    width[4] = width[4].max(runs.iter().map(decisions_width).max().unwrap_or(0));
+    let [w0, w1, w2, w3, w4, w5, _] = width;
+    writeln!(
+        out,
+        " {:>w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {:>w4$}  {:>w5$}  {}",
+        HEADER[0], HEADER[1], HEADER[2], HEADER[3], HEADER[4], HEADER[5], HEADER[6]
+    )?;
+    super::write_chunked(out, runs, &|runs, range, buffer| {
+        for i in range {
+            // Writing into a Vec cannot fail.
+            let _ = write_run(buffer, runs, i, width);
         }
+    })
+}
+
+fn write_run(
+    out: &mut Vec<u8>,
+    runs: &[TraceRunSummary],
+    i: usize,
+    [w0, w1, _, w3, w4, w5, _]: [usize; 7],
+) -> io::Result<()> {
+    let run = &runs[i];
+    let arrow = match i.checked_sub(1).map(|p| runs[p].pass_rate) {
+        None => "-",
+        Some(p) if run.pass_rate > p => "↑",
+        Some(p) if run.pass_rate < p => "↓",
+        Some(_) => "=",
+    };
+    let (id, ellipsis) = short_id(&run.trace_id);
+    let id_pad = w1.saturating_sub(id.chars().count() + ellipsis.len());
+    write!(
+        out,
+        " {:>w0$}  {id}{ellipsis}{:id_pad$}  {}  {:>w3$.2}  ",
+        run.run_index,
+        "",
+        run.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        run.pass_rate,
+    )?;
+    match run.source {
+        DecisionSource::Status => write!(out, "{:>w4$}", status_cell(run.status))?,
+        _ => write!(out, "{:>w4$}", run.decisions)?,
     }
-    table
+    match run.avg_score {
+        Some(score) => write!(out, "  {score:>w5$.2}")?,
+        None => write!(out, "  {:>w5$}", "-")?,
+    }
+    writeln!(out, "  {arrow}")
+}
+
+/// The decisions cell of a run that had none: its status instead.
+fn status_cell(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Done => "(done)",
+        RunStatus::Failed => "(failed)",
+        RunStatus::Running => "(running)",
+    }
+}
+
+fn decisions_width(run: &TraceRunSummary) -> usize {
+    match run.source {
+        DecisionSource::Status => status_cell(run.status).len(),
+        _ => run.decisions.checked_ilog10().map_or(1, |d| d as usize + 1),
+    }
 }
 
 fn write_footer(out: &mut dyn io::Write, report: &TraceTrendReport) -> io::Result<()> {
@@ -142,10 +185,11 @@ fn source_label(source: DecisionSource) -> &'static str {
     }
 }
 
-fn short_id(id: &str) -> String {
+/// The first characters of an id, and an ellipsis if that is not all.
+fn short_id(id: &str) -> (&str, &'static str) {
     match id.char_indices().nth(SHORT_ID) {
-        Some((end, _)) => format!("{}...", &id[..end]),
-        None => id.to_owned(),
+        Some((end, _)) => (&id[..end], "..."),
+        None => (id, ""),
     }
 }
 

@@ -92,3 +92,55 @@ fn formats_parse_from_their_names() {
     }
     assert!("xml".parse::<Format>().is_err());
 }
+
+/// More runs than one rendering chunk, so rows cross chunk boundaries.
+fn long_report() -> TraceTrendReport {
+    let mut report = shared_report();
+    let start: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    report.summaries = (0..3 * super::CHUNK_ITEMS + 5)
+        .map(|i| TraceRunSummary {
+            run_index: i,
+            trace_id: format!("r{i:05}"),
+            created_at: start + jiff::SignedDuration::from_secs(i as i64),
+            status: RunStatus::Done,
+            // Alternates, so every row's arrow depends on the row before.
+            pass_rate: if i % 2 == 0 { 1.0 } else { 0.5 },
+            revise_rate: 0.0,
+            fallback_rate: 0.0,
+            avg_score: None,
+            decisions: 2,
+            source: DecisionSource::TraceEvals,
+        })
+        .collect();
+    report.window = report.summaries.len();
+    report
+}
+
+#[test]
+fn long_reports_render_every_run_in_order() {
+    let report = long_report();
+    let doc: serde_json::Value = serde_json::from_str(&render(&report, Format::Json)).unwrap();
+    let runs = doc["summaries"].as_array().unwrap();
+    assert_eq!(runs.len(), report.summaries.len());
+    for (i, run) in runs.iter().enumerate() {
+        assert_eq!(run["run_index"], i, "{run}");
+    }
+
+    let table = render(&report, Format::Table);
+    let rows: Vec<&str> = table
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("Run"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(rows.len(), report.summaries.len());
+    for (i, row) in rows.iter().enumerate() {
+        let expected = match i {
+            0 => "-",
+            _ if i % 2 == 0 => "↑",
+            _ => "↓",
+        };
+        assert!(row.starts_with(&format!(" {i:>5}  r{i:05}  ")), "{row}");
+        assert!(row.ends_with(expected), "row {i}: {row}");
+    }
+}

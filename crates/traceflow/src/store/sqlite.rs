@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, Row};
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use super::{
@@ -541,11 +542,7 @@ impl TraceStore for SqliteStore {
         filter: TraceFilter<'_>,
         sink: &mut DecisionSink<'_>,
     ) -> Result<(), StoreError> {
-        let ranges = match filter {
-            // SQLite filters (or uses an index); one reader is enough.
-            TraceFilter::Only(_) => vec![FULL_RANGE],
-            TraceFilter::All => self.rowid_ranges(table.table())?,
-        };
+        let ranges = self.rowid_ranges(table.table())?;
         if let [range] = ranges[..] {
             return scan_decision_range(
                 &self.conn,
@@ -597,14 +594,14 @@ impl SqliteStore {
     /// Splits a table's rowids into one range per core, for tables large
     /// enough to be worth it.
     fn rowid_ranges(&self, table: &'static str) -> Result<Vec<(i64, i64)>, StoreError> {
-        let (low, high): (Option<i64>, Option<i64>) = self
-            .conn
-            .query_row(
-                &format!("SELECT min(rowid), max(rowid) FROM {table}"),
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .map_err(self.read_error(table))?;
+        // Two queries: SQLite answers a lone min() or max() of the rowid
+        // from the b-tree's edge, but both in one query scan the table.
+        let edge = |sql: &str| -> Result<Option<i64>, StoreError> {
+            self.conn
+                .query_row(&format!("{sql} FROM {table}"), [], |row| row.get(0))
+                .map_err(self.read_error(table))
+        };
+        let (low, high) = (edge("SELECT min(rowid)")?, edge("SELECT max(rowid)")?);
         let (Some(low), Some(high)) = (low, high) else {
             return Ok(vec![FULL_RANGE]);
         };
@@ -795,6 +792,7 @@ fn scan_decision_range(
     }
     .map_err(read_error)?;
     let mut batch = DecisionBatch::new();
+    let mut decoder = DecisionDecoder::new();
     while let Some(row) = rows.next().map_err(read_error)? {
         let rowid: i64 = row.get(0).map_err(read_error)?;
         let Ok(trace_id) = row.get_ref(1).map_err(read_error)?.as_str() else {
@@ -809,16 +807,14 @@ fn scan_decision_range(
             );
             continue;
         };
-        let decision = match table {
-            DecisionTable::TraceEvals => decision_from_eval_row(row, rowid),
-            DecisionTable::EvaluatorSteps => decision_from_step_row(row, rowid),
-        }
-        .map_err(|reason| RowIssue {
-            table: table_name,
-            rowid,
-            trace_id: Some(trace_id.to_owned()),
-            reason,
-        });
+        let decision = decoder
+            .decode(table, row, rowid)
+            .map_err(|reason| RowIssue {
+                table: table_name,
+                rowid,
+                trace_id: Some(trace_id.to_owned()),
+                reason,
+            });
         batch.push(trace_id, decision);
         if batch.rows.len() == BATCH_ROWS {
             deliver(std::mem::replace(&mut batch, DecisionBatch::new()))?;
@@ -1150,24 +1146,102 @@ fn scores_of(text: Option<&str>, column: &str) -> (ScoreSummary, Option<String>)
     }
 }
 
-fn decision_from_eval_row(row: &Row<'_>, rowid: i64) -> Result<DecisionRow, String> {
-    let decision =
-        parse_enum::<EvalDecision>(get(row, 2)?).map_err(|e| format!("decision: {e}"))?;
-    let scores_text = match get(row, 3)? {
-        ValueRef::Null => None,
-        value => Some(
-            value
+/// Parsed JSON column values of one scan, by their text. A store holds few
+/// distinct `scores_json` and gate reports (TraceFlow Lite's gate writes a
+/// handful of score sets), so most rows are a lookup instead of a parse.
+struct Memo<V> {
+    parsed: FxHashMap<Box<str>, V>,
+}
+
+impl<V: Clone> Memo<V> {
+    /// Distinct texts kept; past that, rows are parsed as they come.
+    const ENTRIES: usize = 1024;
+    /// Longer texts are not kept (they are unlikely to repeat).
+    const TEXT_BYTES: usize = 1024;
+
+    fn new() -> Self {
+        Memo {
+            parsed: FxHashMap::default(),
+        }
+    }
+
+    fn get(&mut self, text: &str, parse: impl FnOnce(&str) -> V) -> V {
+        if let Some(value) = self.parsed.get(text) {
+            return value.clone();
+        }
+        let value = parse(text);
+        if self.parsed.len() < Self::ENTRIES && text.len() <= Self::TEXT_BYTES {
+            self.parsed.insert(text.into(), value.clone());
+        }
+        value
+    }
+}
+
+/// A gate report's verdict: decision, scores, why the scores are unusable.
+type Verdict = (EvalDecision, ScoreSummary, Option<String>);
+
+/// Turns decision rows into [`DecisionRow`]s, remembering parsed JSON.
+struct DecisionDecoder {
+    scores: Memo<(ScoreSummary, Option<String>)>,
+    reports: Memo<Result<Verdict, String>>,
+}
+
+impl DecisionDecoder {
+    fn new() -> Self {
+        DecisionDecoder {
+            scores: Memo::new(),
+            reports: Memo::new(),
+        }
+    }
+
+    fn decode(
+        &mut self,
+        table: DecisionTable,
+        row: &Row<'_>,
+        rowid: i64,
+    ) -> Result<DecisionRow, String> {
+        match table {
+            DecisionTable::TraceEvals => self.eval_row(row, rowid),
+            DecisionTable::EvaluatorSteps => self.step_row(row, rowid),
+        }
+    }
+
+    fn eval_row(&mut self, row: &Row<'_>, rowid: i64) -> Result<DecisionRow, String> {
+        let decision =
+            parse_enum::<EvalDecision>(get(row, 2)?).map_err(|e| format!("decision: {e}"))?;
+        let (scores, scores_problem) = match get(row, 3)? {
+            ValueRef::Null => (ScoreSummary::default(), None),
+            value => {
+                let text = value
+                    .as_str()
+                    .map_err(|_| "scores_json: not UTF-8 text".to_owned())?;
+                self.scores
+                    .get(text, |text| scores_of(Some(text), "scores_json"))
+            }
+        };
+        Ok(DecisionRow {
+            rowid,
+            decision,
+            scores,
+            scores_problem,
+        })
+    }
+
+    fn step_row(&mut self, row: &Row<'_>, rowid: i64) -> Result<DecisionRow, String> {
+        let text = match get(row, 2)? {
+            ValueRef::Null => return Err("output_json: NULL (no gate report)".to_owned()),
+            value => value
                 .as_str()
-                .map_err(|_| "scores_json: not UTF-8 text".to_owned())?,
-        ),
-    };
-    let (scores, scores_problem) = scores_of(scores_text, "scores_json");
-    Ok(DecisionRow {
-        rowid,
-        decision,
-        scores,
-        scores_problem,
-    })
+                .map_err(|_| "output_json: not UTF-8 text".to_owned())?,
+        };
+        let (decision, scores, scores_problem) = self.reports.get(text, parse_gate_report)?;
+        Ok(DecisionRow {
+            rowid,
+            decision,
+            scores,
+            scores_problem,
+        })
+    }
 }
 
 /// The part of an evaluator step's `output_json` that holds the verdict.
@@ -1178,31 +1252,21 @@ struct EvaluatorOutput {
     scores: ScoreSummary,
 }
 
-fn decision_from_step_row(row: &Row<'_>, rowid: i64) -> Result<DecisionRow, String> {
-    let text = match get(row, 2)? {
-        ValueRef::Null => return Err("output_json: NULL (no gate report)".to_owned()),
-        value => value
-            .as_str()
-            .map_err(|_| "output_json: not UTF-8 text".to_owned())?,
-    };
+/// Reads the verdict from an evaluator step's `output_json`.
+fn parse_gate_report(text: &str) -> Result<Verdict, String> {
     let output: EvaluatorOutput = json::from_str(text).map_err(|e| format!("output_json: {e}"))?;
     let decision = output
         .decision
         .ok_or_else(|| "output_json: no \"decision\" field".to_owned())?
         .parse::<EvalDecision>()
         .map_err(|e| format!("output_json: {e}"))?;
-    let (scores, scores_problem) = if output.scores.invalid {
-        (
+    if output.scores.invalid {
+        Ok((
+            decision,
             ScoreSummary::default(),
             Some("output_json: scores is not an object of numbers".to_owned()),
-        )
+        ))
     } else {
-        (output.scores, None)
-    };
-    Ok(DecisionRow {
-        rowid,
-        decision,
-        scores,
-        scores_problem,
-    })
+        Ok((decision, output.scores, None))
+    }
 }

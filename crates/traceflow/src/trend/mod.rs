@@ -259,47 +259,61 @@ impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
         }
 
         let scan = self.store.scan_traces()?;
+        let table_traces = scan.rows.len();
         let mut heads = scan.rows;
-        heads.sort_unstable_by_key(|h| (h.created_at, h.rowid));
-        let finished: Vec<&TraceHead> = heads.iter().filter(|h| h.status.is_finished()).collect();
+        let running: Vec<Timestamp> = heads
+            .iter()
+            .filter(|h| !h.status.is_finished())
+            .map(|h| h.created_at)
+            .collect();
+        heads.retain(|h| h.status.is_finished());
+        let order = |h: &TraceHead| (h.created_at, h.rowid);
         let start = match window {
-            Window::Last(n) => finished.len().saturating_sub(n),
+            Window::Last(n) => heads.len().saturating_sub(n),
             Window::All => 0,
         };
-        let selected = &finished[start..];
-        let left_out_running = match selected.first() {
-            Some(oldest) if start > 0 => heads
-                .iter()
-                .filter(|h| !h.status.is_finished() && h.created_at >= oldest.created_at)
-                .count(),
-            _ => heads.iter().filter(|h| !h.status.is_finished()).count(),
+        if start > 0 {
+            // The newest `n` in linear time; only they are sorted.
+            heads.select_nth_unstable_by_key(start, order);
+            heads.drain(..start);
+        }
+        // From here on `heads` is the window, oldest first.
+        heads.sort_unstable_by_key(order);
+        let left_out_running = match heads.first() {
+            Some(oldest) if start > 0 => {
+                running.iter().filter(|&&t| t >= oldest.created_at).count()
+            }
+            _ => running.len(),
         };
-        if selected.len() < MIN_RUNS {
+        if heads.len() < MIN_RUNS {
             return Err(TrendError::TooFewTraces {
-                found: selected.len(),
+                found: heads.len(),
                 needed: MIN_RUNS,
                 left_out_running,
                 skipped: scan.issues.len(),
             });
         }
 
-        let mut tally = Tally::new(selected);
         let mut issues = scan.issues;
-        tally.scan(
-            self.store,
-            DecisionTable::TraceEvals,
-            heads.len(),
-            &mut issues,
-        )?;
-        if tally.undecided() > 0 {
+        let runs = {
+            let mut tally = Tally::new(&heads);
             tally.scan(
                 self.store,
-                DecisionTable::EvaluatorSteps,
-                heads.len(),
+                DecisionTable::TraceEvals,
+                table_traces,
                 &mut issues,
             )?;
-        }
-        let summaries = tally.summaries(selected);
+            if tally.undecided() > 0 {
+                tally.scan(
+                    self.store,
+                    DecisionTable::EvaluatorSteps,
+                    table_traces,
+                    &mut issues,
+                )?;
+            }
+            tally.runs
+        };
+        let summaries = summarize(heads, runs);
 
         let xs: Vec<f64> = (0..summaries.len()).map(|i| i as f64).collect();
         let ys: Vec<f64> = summaries.iter().map(|s| s.pass_rate).collect();
@@ -336,20 +350,21 @@ struct Tally<'h> {
     runs: Vec<RunTally>,
 }
 
+/// One run's decisions. Kept small: a full history has a million.
 #[derive(Default, Clone)]
 struct RunTally {
     /// PASS, REVISE, FALLBACK.
-    counts: [usize; 3],
+    counts: [u32; 3],
     scores: ScoreSummary,
     source: Option<DecisionSource>,
 }
 
 impl<'h> Tally<'h> {
-    fn new(selected: &[&'h TraceHead]) -> Self {
+    fn new(window: &'h [TraceHead]) -> Self {
         Tally {
-            ids: selected.iter().map(|h| h.trace_id.as_str()).collect(),
+            ids: window.iter().map(|h| h.trace_id.as_str()).collect(),
             index: None,
-            runs: vec![RunTally::default(); selected.len()],
+            runs: vec![RunTally::default(); window.len()],
         }
     }
 
@@ -387,7 +402,9 @@ impl<'h> Tally<'h> {
         let mut slots = Slots {
             ids: &self.ids,
             index: &mut self.index,
-            last: 0,
+            recent: [0; RECENT],
+            next: 0,
+            misses: 0,
         };
         store.scan_decisions(table, filter, &mut |trace_id, row| {
             let Some(i) = slots.find(trace_id) else {
@@ -420,73 +437,97 @@ impl<'h> Tally<'h> {
             }
         })
     }
-
-    fn summaries(self, selected: &[&TraceHead]) -> Vec<TraceRunSummary> {
-        selected
-            .iter()
-            .zip(self.runs)
-            .enumerate()
-            .map(|(run_index, (head, run))| {
-                let total: usize = run.counts.iter().sum();
-                let (pass_rate, revise_rate, fallback_rate, source) = match run.source {
-                    Some(source) if total > 0 => {
-                        let rate = |k: usize| k as f64 / total as f64;
-                        (
-                            rate(run.counts[0]),
-                            rate(run.counts[1]),
-                            rate(run.counts[2]),
-                            source,
-                        )
-                    }
-                    _ => {
-                        let pass = if head.status == RunStatus::Done {
-                            1.0
-                        } else {
-                            0.0
-                        };
-                        (pass, 0.0, 0.0, DecisionSource::Status)
-                    }
-                };
-                TraceRunSummary {
-                    run_index,
-                    trace_id: head.trace_id.clone(),
-                    created_at: head.created_at,
-                    status: head.status,
-                    pass_rate,
-                    revise_rate,
-                    fallback_rate,
-                    avg_score: run.scores.mean(),
-                    decisions: total,
-                    source,
-                }
-            })
-            .collect()
-    }
 }
 
+/// Turns the window's heads and tallies into summaries, moving the ids.
+fn summarize(window: Vec<TraceHead>, runs: Vec<RunTally>) -> Vec<TraceRunSummary> {
+    window
+        .into_iter()
+        .zip(runs)
+        .enumerate()
+        .map(|(run_index, (head, run))| {
+            let total: u32 = run.counts.iter().sum();
+            let (pass_rate, revise_rate, fallback_rate, source) = match run.source {
+                Some(source) if total > 0 => {
+                    let rate = |k: u32| f64::from(k) / f64::from(total);
+                    (
+                        rate(run.counts[0]),
+                        rate(run.counts[1]),
+                        rate(run.counts[2]),
+                        source,
+                    )
+                }
+                _ => {
+                    let pass = if head.status == RunStatus::Done {
+                        1.0
+                    } else {
+                        0.0
+                    };
+                    (pass, 0.0, 0.0, DecisionSource::Status)
+                }
+            };
+            TraceRunSummary {
+                run_index,
+                trace_id: head.trace_id,
+                created_at: head.created_at,
+                status: head.status,
+                pass_rate,
+                revise_rate,
+                fallback_rate,
+                avg_score: run.scores.mean(),
+                decisions: total as usize,
+                source,
+            }
+        })
+        .collect()
+}
+
+/// Positions remembered by [`Slots`]: one per concurrent reader and more.
+const RECENT: usize = 8;
+
+/// Linear searches [`Slots`] makes before it builds its hash table.
+const LINEAR_MISSES: usize = 8;
+
 /// Finds a trace's run. Stores append a run's rows together and runs in
-/// time order, so the run of the previous row, or the next one, is checked
-/// before the hash table: sequential reads instead of a cache miss per row.
+/// time order, so each row's run is usually the one of an earlier row or the
+/// next one. Parallel readers interleave a few such sequences, so several
+/// recent positions are tried before the hash table (built on the first
+/// miss): a few comparisons instead of a cache miss per row.
 struct Slots<'t, 'h> {
     ids: &'t [&'h str],
     index: &'t mut Option<FxHashMap<&'h str, usize>>,
-    last: usize,
+    recent: [usize; RECENT],
+    /// Where the next new position is remembered.
+    next: usize,
+    /// Linear searches so far.
+    misses: usize,
 }
 
 impl Slots<'_, '_> {
     fn find(&mut self, trace_id: &str) -> Option<usize> {
-        for guess in [self.last, self.last + 1] {
-            if self.ids.get(guess) == Some(&trace_id) {
-                self.last = guess;
-                return Some(guess);
+        for k in 0..RECENT {
+            let last = self.recent[k];
+            for guess in [last, last + 1] {
+                if self.ids.get(guess) == Some(&trace_id) {
+                    self.recent[k] = guess;
+                    return Some(guess);
+                }
             }
         }
-        let ids = self.ids;
-        let index = self
-            .index
-            .get_or_insert_with(|| ids.iter().enumerate().map(|(i, &id)| (id, i)).collect());
-        let found = index.get(trace_id).copied()?;
-        self.last = found;
+        // A few misses (where a parallel reader's range starts) are cheaper
+        // to find by a linear search than by hashing a million ids.
+        let found = if self.index.is_none() && self.misses < LINEAR_MISSES {
+            self.misses += 1;
+            self.ids.iter().position(|&id| id == trace_id)
+        } else {
+            let ids = self.ids;
+            let index = self
+                .index
+                .get_or_insert_with(|| ids.iter().enumerate().map(|(i, &id)| (id, i)).collect());
+            index.get(trace_id).copied()
+        }?;
+        self.recent[self.next] = found;
+        self.next = (self.next + 1) % RECENT;
         Some(found)
     }
 }
