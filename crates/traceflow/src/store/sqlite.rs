@@ -157,18 +157,11 @@ impl SqliteStore {
         if !path.exists() {
             return Err(StoreError::NotFound { path });
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
         let store = SqliteStore {
-            conn,
+            conn: open_reader(&path)?,
             path,
             writable: false,
         };
-        store.configure_reader()?;
         store.check_schema()?;
         Ok(store)
     }
@@ -218,16 +211,6 @@ impl SqliteStore {
             .transaction()
             .map_err(|source| write_error(&path, operation, source))?;
         Ok(WriteBatch { tx, path })
-    }
-
-    fn configure_reader(&self) -> Result<(), StoreError> {
-        self.conn
-            .busy_timeout(BUSY_TIMEOUT)
-            .map_err(|source| self.classify_open_error(source))?;
-
-        // `rarray(?)` lets a scan name the traces it wants in one statement.
-        rusqlite::vtab::array::load_module(&self.conn)
-            .map_err(|source| self.classify_open_error(source))
     }
 
     /// SQLite reports a non-database only on first read.
@@ -645,7 +628,8 @@ const MAX_READERS: usize = 4;
 /// Rows a reader sends at a time.
 const BATCH_ROWS: usize = 4096;
 
-/// Opens another read-only connection to a store already checked.
+/// Opens a read-only connection: never creates the file, waits for a
+/// writer's lock, and can take lists of ids (`rarray(?)`).
 fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let open_error = |source| StoreError::Open {
