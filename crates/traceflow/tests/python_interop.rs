@@ -197,3 +197,55 @@ print(n)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4");
 }
+
+#[test]
+fn analysis_runs_while_python_holds_a_write_transaction() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    if python().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    write_history(&path, 6);
+    // As TraceFlow Lite's SQLite layer connects: WAL, then a run being
+    // recorded inside an open write transaction.
+    let writer = r#"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("PRAGMA journal_mode = WAL")
+c.execute("BEGIN IMMEDIATE")
+c.execute("INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at) "
+          "VALUES ('late', 'done', 'grounded_qa', 'q', '{}', 'm', 'p', '2027-01-01T00:00:00+00:00')")
+print("writing", flush=True)
+sys.stdin.readline()
+c.execute("COMMIT")
+print("committed", flush=True)
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", writer])
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "writing");
+
+    // The writer holds its transaction until told: a reader that had to
+    // wait for it would fail with SQLITE_BUSY after the busy timeout.
+    let store = SqliteStore::open_read_only(&path).unwrap();
+    let report = TraceTrendAnalyzer::new(&store, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    assert_eq!(report.window, 6, "the uncommitted run is not seen");
+
+    writeln!(child.stdin.take().unwrap()).unwrap();
+    assert_eq!(lines.next().unwrap().unwrap(), "committed");
+    assert!(child.wait().unwrap().success());
+    let report = TraceTrendAnalyzer::new(&store, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    assert_eq!(report.window, 7, "the committed run is seen");
+}
