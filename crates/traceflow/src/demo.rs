@@ -216,7 +216,6 @@ fn write_run(
         clock = clock
             .checked_add(SignedDuration::from_secs_f64(latency_ms / 1000.0))
             .unwrap_or(clock);
-        #[allow(clippy::cast_precision_loss)]
         let cost_usd = tokens as f64 * if after_change { 0.4e-6 } else { 0.6e-6 };
         steps.push(StepRecord {
             trace_id: trace_id.clone(),

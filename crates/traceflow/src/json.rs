@@ -86,8 +86,8 @@ impl serde_json::ser::Formatter for PythonFormatter {
 
 /// Serializes named scores as `json.dumps` does, non-finite values
 /// included: Python writes them as `NaN`, `Infinity` and `-Infinity`, which
-/// serde_json would turn into `null` and so lose.
-pub fn scores_to_string(scores: &BTreeMap<String, f64>) -> String {
+/// serde_json would turn into `null` and so lose. `None` is `null`.
+pub fn scores_to_string(scores: &BTreeMap<String, Option<f64>>) -> String {
     let mut out = String::from("{");
     for (i, (name, value)) in scores.iter().enumerate() {
         if i > 0 {
@@ -95,6 +95,10 @@ pub fn scores_to_string(scores: &BTreeMap<String, f64>) -> String {
         }
         out.push_str(&to_string(name));
         out.push_str(": ");
+        let Some(value) = value else {
+            out.push_str("null");
+            continue;
+        };
         if value.is_nan() {
             out.push_str("NaN");
         } else if value.is_infinite() {
@@ -244,12 +248,10 @@ impl<'de> Visitor<'de> for ScoreValueVisitor {
         Ok(ScoreValue::Number(v))
     }
 
-    #[allow(clippy::cast_precision_loss)]
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<ScoreValue, E> {
         Ok(ScoreValue::Number(v as f64))
     }
 
-    #[allow(clippy::cast_precision_loss)]
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<ScoreValue, E> {
         Ok(ScoreValue::Number(v as f64))
     }
@@ -313,18 +315,23 @@ mod tests {
 
     #[test]
     fn scores_keep_non_finite_values_as_python_writes_them() {
-        let scores: BTreeMap<String, f64> = [
-            ("cost".to_owned(), 1.0),
-            ("latency".to_owned(), f64::NAN),
-            ("x\"y".to_owned(), f64::NEG_INFINITY),
+        let scores: BTreeMap<String, Option<f64>> = [
+            ("cost".to_owned(), Some(1.0)),
+            ("gone".to_owned(), None),
+            ("latency".to_owned(), Some(f64::NAN)),
+            ("x\"y".to_owned(), Some(f64::NEG_INFINITY)),
         ]
         .into();
         let text = scores_to_string(&scores);
-        assert_eq!(text, r#"{"cost": 1.0, "latency": NaN, "x\"y": -Infinity}"#);
-        let back: BTreeMap<String, f64> = from_str(&text).unwrap();
-        assert_eq!(back["cost"], 1.0);
-        assert!(back["latency"].is_nan());
-        assert_eq!(back["x\"y"], f64::NEG_INFINITY);
+        assert_eq!(
+            text,
+            r#"{"cost": 1.0, "gone": null, "latency": NaN, "x\"y": -Infinity}"#
+        );
+        let back: BTreeMap<String, Option<f64>> = from_str(&text).unwrap();
+        assert_eq!(back["cost"], Some(1.0));
+        assert_eq!(back["gone"], None);
+        assert!(back["latency"].unwrap().is_nan());
+        assert_eq!(back["x\"y"], Some(f64::NEG_INFINITY));
     }
 
     #[test]

@@ -284,8 +284,9 @@ pub struct EvalRecord {
     pub decision: EvalDecision,
     /// Why (`reasons_json`).
     pub reasons: Option<Vec<String>>,
-    /// Named scores (`scores_json`); non-finite values are kept as found.
-    pub scores: Option<BTreeMap<String, f64>>,
+    /// Named scores (`scores_json`); `None` values are JSON `null`, and
+    /// non-finite values (Python's `NaN`, `Infinity`) are kept as found.
+    pub scores: Option<BTreeMap<String, Option<f64>>>,
     /// What the executor is told to change on REVISE.
     pub revision_instructions: Option<String>,
     /// When the verdict was recorded.

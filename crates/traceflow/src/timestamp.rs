@@ -69,7 +69,6 @@ pub fn from_sql(value: ValueRef<'_>) -> Result<Timestamp, TimestampError> {
             }
             // Microseconds, as Python keeps them; the cast saturates and the
             // range check below rejects what saturated.
-            #[allow(clippy::cast_possible_truncation)]
             let micros = (secs * 1e6).round() as i64;
             Timestamp::from_microsecond(micros).map_err(|_| invalid())
         }

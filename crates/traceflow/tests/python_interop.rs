@@ -96,7 +96,7 @@ fn write_history(path: &Path, runs: usize) {
                     scores: Some(
                         [(
                             "mode_compliance".to_owned(),
-                            if seq < fails { 0.5 } else { 1.0 },
+                            Some(if seq < fails { 0.5 } else { 1.0 }),
                         )]
                         .into(),
                     ),

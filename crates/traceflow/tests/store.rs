@@ -45,7 +45,12 @@ fn eval(id: &str, seq: i64, decision: EvalDecision, scores: &[(&str, f64)]) -> E
         step_seq: seq,
         decision,
         reasons: Some(vec!["Passed all checks".to_owned()]),
-        scores: Some(scores.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()),
+        scores: Some(
+            scores
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Some(*v)))
+                .collect(),
+        ),
         revision_instructions: None,
         created_at: at("2026-01-01T00:00:01Z"),
     }
@@ -103,7 +108,7 @@ fn written_records_read_back_unchanged() {
     let evals = store.get_evals("t1").unwrap().rows;
     assert_eq!(evals.len(), 1);
     assert!(
-        evals[0].scores.as_ref().unwrap()["cost"].is_nan(),
+        evals[0].scores.as_ref().unwrap()["cost"].unwrap().is_nan(),
         "NaN kept"
     );
     assert_eq!(evals[0].decision, EvalDecision::Revise);
@@ -424,4 +429,44 @@ fn large_tables_read_in_parallel_give_the_same_report() {
         .summaries
         .windows(2)
         .all(|w| w[0].created_at < w[1].created_at));
+}
+
+#[test]
+fn show_and_trend_read_the_same_verdicts() {
+    // Rows with null, string or malformed scores keep their verdict in both.
+    for fixture in ["quirks.db", "bad_rows.db"] {
+        let store = SqliteStore::open_read_only(fixtures().join(fixture)).unwrap();
+        let report = TraceTrendAnalyzer::new(&store, 0.01)
+            .analyze(Window::All)
+            .unwrap();
+        for run in &report.summaries {
+            if run.source != traceflow::trend::DecisionSource::TraceEvals {
+                continue;
+            }
+            let evals = store.get_evals(&run.trace_id).unwrap();
+            assert_eq!(
+                evals.rows.len(),
+                run.decisions,
+                "{fixture} {}: {:?}",
+                run.trace_id,
+                evals.issues
+            );
+            let passes = evals
+                .rows
+                .iter()
+                .filter(|e| e.decision == EvalDecision::Pass)
+                .count();
+            assert_eq!(passes as f64 / run.decisions as f64, run.pass_rate);
+        }
+    }
+    // The row with `{"cost": "high"}`: kept, scores left out, reported.
+    let store = SqliteStore::open_read_only(fixtures().join("bad_rows.db")).unwrap();
+    let evals = store.get_evals("727b510972346c38e3b71827ded773c7").unwrap();
+    assert_eq!(evals.rows.len(), 1);
+    assert_eq!(evals.rows[0].scores, None);
+    assert!(
+        evals.issues[0].reason.contains("scores_json left out"),
+        "{:?}",
+        evals.issues
+    );
 }

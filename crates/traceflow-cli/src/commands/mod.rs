@@ -59,6 +59,16 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// A slope as the proposal prints it, `-0.023/run`, with more digits when
+/// three decimals would show a nonzero slope as zero.
+fn per_run(slope: f64) -> String {
+    if slope != 0.0 && slope.abs() < 0.0005 {
+        format!("{slope:.2e}/run")
+    } else {
+        format!("{slope:.3}/run")
+    }
+}
+
 /// A borderless table, as the trend report prints.
 fn plain_table(header: &[&str]) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
@@ -92,4 +102,14 @@ fn print_report(
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     traceflow::report::write(report, format, &mut out)?;
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slopes_print_like_the_proposal_and_never_as_a_false_zero() {
+        assert_eq!(super::per_run(-0.0234), "-0.023/run");
+        assert_eq!(super::per_run(0.0), "0.000/run");
+        assert_eq!(super::per_run(-0.00012), "-1.20e-4/run");
+    }
 }

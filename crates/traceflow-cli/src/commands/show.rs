@@ -77,7 +77,7 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
                         eval.decision.to_string(),
                         eval.scores
                             .as_ref()
-                            .map(traceflow::json::to_string)
+                            .map(traceflow::json::scores_to_string)
                             .unwrap_or_default(),
                         eval.reasons
                             .as_ref()

@@ -24,7 +24,6 @@ pub fn ols(x: &[f64], y: &[f64]) -> Option<OlsFit> {
     if n < 2 || y.len() != n || x.iter().chain(y).any(|v| !v.is_finite()) {
         return None;
     }
-    #[allow(clippy::cast_precision_loss)]
     let n_f = n as f64;
     let x_mean = neumaier(x.iter().copied()) / n_f;
     let y_mean = neumaier(y.iter().copied()) / n_f;

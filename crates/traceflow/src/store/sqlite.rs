@@ -445,7 +445,10 @@ impl TraceStore for SqliteStore {
         };
         while let Some(row) = rows.next().map_err(&read_error)? {
             match step_from_row(row) {
-                Ok(step) => out.rows.push(step),
+                Ok((step, problem)) => {
+                    out.rows.push(step);
+                    out.issues.extend(problem);
+                }
                 Err(issue) => out.issues.push(issue),
             }
         }
@@ -474,7 +477,10 @@ impl TraceStore for SqliteStore {
         };
         while let Some(row) = rows.next().map_err(&read_error)? {
             match eval_from_row(row) {
-                Ok(eval) => out.rows.push(eval),
+                Ok((eval, problem)) => {
+                    out.rows.push(eval);
+                    out.issues.extend(problem);
+                }
                 Err(issue) => out.issues.push(issue),
             }
         }
@@ -1000,7 +1006,6 @@ fn lenient_int(value: ValueRef<'_>, column: &str) -> Result<i64, String> {
         }
         ValueRef::Blob(_) => return Err(format!("{column}: a BLOB where a number belongs")),
     };
-    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
     if real.fract() == 0.0 && real.abs() < 9.0e15 {
         Ok(real as i64)
     } else {
@@ -1009,7 +1014,6 @@ fn lenient_int(value: ValueRef<'_>, column: &str) -> Result<i64, String> {
 }
 
 /// A REAL column, accepting INTEGER values and numeric text.
-#[allow(clippy::cast_precision_loss)]
 fn lenient_real(value: ValueRef<'_>, column: &str) -> Result<f64, String> {
     match value {
         ValueRef::Null => Ok(0.0),
@@ -1080,39 +1084,87 @@ fn trace_from_row(row: &Row<'_>) -> Result<TraceRecord, RowIssue> {
     read().map_err(|reason| issue_for("traces", row, reason))
 }
 
-fn step_from_row(row: &Row<'_>) -> Result<StepRecord, RowIssue> {
-    let read = || -> Result<StepRecord, String> {
+/// An INTEGER column holding a REAL with a fraction (`2.5`): rounded, and
+/// the rounding noted, rather than costing the row.
+fn rounded_int(
+    value: ValueRef<'_>,
+    column: &str,
+    problems: &mut Vec<String>,
+) -> Result<i64, String> {
+    match value {
+        ValueRef::Real(real) if real.is_finite() && real.fract() != 0.0 && real.abs() < 9.0e15 => {
+            let rounded = real.round() as i64;
+            problems.push(format!("{column}: {real} rounded to {rounded}"));
+            Ok(rounded)
+        }
+        _ => lenient_int(value, column),
+    }
+}
+
+/// A JSON column that does not parse costs only itself: `None`, and the
+/// problem noted for the row's issue.
+fn lenient_json<T: serde::de::DeserializeOwned>(
+    value: ValueRef<'_>,
+    column: &str,
+    problems: &mut Vec<String>,
+) -> Option<T> {
+    optional_json(value, column).unwrap_or_else(|problem| {
+        problems.push(format!("{problem}; {column} left out"));
+        None
+    })
+}
+
+/// A row read with some JSON columns left out, as one issue.
+fn with_problems<T>(
+    table: &'static str,
+    row: &Row<'_>,
+    read: impl FnOnce(&mut Vec<String>) -> Result<T, String>,
+) -> Result<(T, Option<RowIssue>), RowIssue> {
+    let mut problems = Vec::new();
+    match read(&mut problems) {
+        Ok(record) => {
+            let issue = (!problems.is_empty()).then(|| issue_for(table, row, problems.join("; ")));
+            Ok((record, issue))
+        }
+        Err(reason) => Err(issue_for(table, row, reason)),
+    }
+}
+
+/// A `trace_steps` row; unparseable `input_json`/`output_json` are left out
+/// and reported rather than costing the step.
+fn step_from_row(row: &Row<'_>) -> Result<(StepRecord, Option<RowIssue>), RowIssue> {
+    with_problems("trace_steps", row, |problems| {
         Ok(StepRecord {
             trace_id: required_text(get(row, 1)?, "trace_id")?,
-            step_seq: lenient_int(get(row, 2)?, "step_seq")?,
+            step_seq: rounded_int(get(row, 2)?, "step_seq", problems)?,
             node_name: required_text(get(row, 3)?, "node_name")?,
-            input: optional_json(get(row, 4)?, "input_json")?,
-            output: optional_json(get(row, 5)?, "output_json")?,
-            tokens: lenient_int(get(row, 6)?, "tokens")?,
+            input: lenient_json(get(row, 4)?, "input_json", problems),
+            output: lenient_json(get(row, 5)?, "output_json", problems),
+            tokens: rounded_int(get(row, 6)?, "tokens", problems)?,
             latency_ms: lenient_real(get(row, 7)?, "latency_ms")?,
             cost_usd: lenient_real(get(row, 8)?, "cost_usd")?,
             error: optional_text(get(row, 9)?, "error")?,
             cache_hit: lenient_int(get(row, 10)?, "cache_hit")? != 0,
             created_at: timestamp_column(get(row, 11)?, "created_at")?,
         })
-    };
-    read().map_err(|reason| issue_for("trace_steps", row, reason))
+    })
 }
 
-fn eval_from_row(row: &Row<'_>) -> Result<EvalRecord, RowIssue> {
-    let read = || -> Result<EvalRecord, String> {
+/// A `trace_evals` row. As in the analysis, scores that are not an object of
+/// numbers do not cost the verdict: they are left out and reported.
+fn eval_from_row(row: &Row<'_>) -> Result<(EvalRecord, Option<RowIssue>), RowIssue> {
+    with_problems("trace_evals", row, |problems| {
         Ok(EvalRecord {
             trace_id: required_text(get(row, 1)?, "trace_id")?,
-            step_seq: lenient_int(get(row, 2)?, "step_seq")?,
+            step_seq: rounded_int(get(row, 2)?, "step_seq", problems)?,
             decision: parse_enum::<EvalDecision>(get(row, 3)?)
                 .map_err(|e| format!("decision: {e}"))?,
-            reasons: optional_json(get(row, 4)?, "reasons_json")?,
-            scores: optional_json(get(row, 5)?, "scores_json")?,
+            reasons: lenient_json(get(row, 4)?, "reasons_json", problems),
+            scores: lenient_json(get(row, 5)?, "scores_json", problems),
             revision_instructions: optional_text(get(row, 6)?, "revision_instructions")?,
             created_at: timestamp_column(get(row, 7)?, "created_at")?,
         })
-    };
-    read().map_err(|reason| issue_for("trace_evals", row, reason))
+    })
 }
 
 /// Scores of a row, or why they cannot be used (the decision still counts).
