@@ -370,13 +370,14 @@ fn analysis_works_while_a_writer_holds_a_transaction() {
 }
 
 #[test]
-fn large_tables_read_in_parallel_give_the_same_report() {
-    // Over the parallel threshold (200,000 rows a reader), with running and
-    // failed runs, and rows of one trace far apart.
+fn parallel_readers_give_the_same_report_as_one() {
+    // Running and failed runs, runs whose verdicts are only in evaluator
+    // steps, a bad row, and late rows for early traces (out of order for the
+    // sequential run lookup).
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.db");
     drop(SqliteStore::open_writable(&path).unwrap());
-    let n: i64 = 450_000;
+    let n: i64 = 3_000;
     Connection::open(&path)
         .unwrap()
         .execute_batch(&format!(
@@ -391,40 +392,74 @@ fn large_tables_read_in_parallel_give_the_same_report() {
              SELECT trace_id, 0,
                     CASE CAST(substr(trace_id, 2) AS INTEGER) % 3 WHEN 0 THEN 'revise' ELSE 'pass' END,
                     '{{\"s\": 0.5}}'
-             FROM traces WHERE CAST(substr(trace_id, 2) AS INTEGER) % 5 != 1 ORDER BY rowid;
-             -- Late rows for early traces: out of order for the sequential lookup.
+             FROM traces WHERE CAST(substr(trace_id, 2) AS INTEGER) % 5 NOT IN (1, 4) ORDER BY rowid;
+             INSERT INTO trace_steps (trace_id, step_seq, node_name, output_json)
+             SELECT trace_id, 3, 'evaluator', '{{\"decision\": \"fallback\", \"scores\": {{\"s\": 0.0}}}}'
+             FROM traces WHERE CAST(substr(trace_id, 2) AS INTEGER) % 5 = 4;
              INSERT INTO trace_evals (trace_id, step_seq, decision)
              SELECT trace_id, 9, 'fallback' FROM traces
-             WHERE CAST(substr(trace_id, 2) AS INTEGER) % 50000 = 2;"
+             WHERE CAST(substr(trace_id, 2) AS INTEGER) % 700 = 2;
+             INSERT INTO trace_evals (trace_id, step_seq, decision) VALUES ('t000007', 1, 'maybe');"
         ))
         .unwrap();
 
-    let store = SqliteStore::open_read_only(&path).unwrap();
-    let report = TraceTrendAnalyzer::new(&store, 0.01)
-        .analyze(Window::All)
-        .unwrap();
+    let analyze = |readers, min_rows, window| {
+        let store = SqliteStore::open_read_only(&path)
+            .unwrap()
+            .with_readers(readers, min_rows);
+        let mut report = TraceTrendAnalyzer::new(&store, 0.01)
+            .analyze(window)
+            .unwrap();
+        // Readers report bad rows in the order they meet them.
+        report.skipped_rows.sort_by_key(|i| (i.table, i.rowid));
+        report
+    };
+    for window in [Window::All, Window::Last(50)] {
+        let one = analyze(1, 1, window);
+        for (readers, min_rows) in [(2, 1), (3, 100), (4, 1)] {
+            assert_eq!(
+                analyze(readers, min_rows, window),
+                one,
+                "{readers} readers, {window}"
+            );
+        }
+    }
+
+    let report = analyze(4, 1, Window::All);
     let running = (0..n).filter(|i| i % 97 == 0).count();
     assert_eq!(report.window, n as usize - running);
-    assert!(
-        report.skipped_rows.is_empty(),
-        "{:?}",
-        report.skipped_rows.first()
-    );
     assert_eq!(report.left_out_running, running);
+    assert_eq!(report.skipped_rows.len(), 1, "{:?}", report.skipped_rows);
     let by_id: BTreeMap<&str, _> = report
         .summaries
         .iter()
         .map(|s| (s.trace_id.as_str(), s))
         .collect();
     let t2 = by_id["t000002"];
-    assert_eq!(t2.decisions, 2);
-    assert_eq!(t2.fallback_rate, 0.5);
+    assert_eq!(
+        (t2.decisions, t2.fallback_rate),
+        (2, 0.5),
+        "late row counted"
+    );
     assert_eq!(by_id["t000003"].revise_rate, 1.0);
     let t1 = by_id["t000001"];
-    assert_eq!((t1.decisions, t1.pass_rate), (0, 0.0), "failed, no evals");
+    assert_eq!(
+        (t1.decisions, t1.pass_rate),
+        (0, 0.0),
+        "failed, no verdicts"
+    );
     let t6 = by_id["t000006"];
-    assert_eq!((t6.decisions, t6.pass_rate), (0, 1.0), "done, no evals");
-    assert_eq!(by_id["t000004"].avg_score, Some(0.5));
+    assert_eq!((t6.decisions, t6.pass_rate), (0, 1.0), "done, no verdicts");
+    let t4 = by_id["t000004"];
+    assert_eq!(
+        (t4.source, t4.fallback_rate, t4.avg_score),
+        (
+            traceflow::trend::DecisionSource::EvaluatorSteps,
+            1.0,
+            Some(0.0)
+        )
+    );
+    assert_eq!(by_id["t000005"].avg_score, Some(0.5));
     assert!(report
         .summaries
         .windows(2)
@@ -469,4 +504,41 @@ fn show_and_trend_read_the_same_verdicts() {
         "{:?}",
         evals.issues
     );
+}
+
+#[test]
+fn reading_a_wal_store_leaves_its_file_unchanged() {
+    // TraceFlow Lite's stores are in WAL mode; SQLite keeps its `-wal` and
+    // `-shm` beside such a file for any reader, but the database itself is
+    // never written.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    let mut store = SqliteStore::open_writable(&path).unwrap();
+    for (i, day) in ["01", "02", "03"].iter().enumerate() {
+        let id = format!("t{i}");
+        store
+            .create_trace(&trace(
+                &id,
+                &format!("2026-01-{day}T00:00:00Z"),
+                RunStatus::Done,
+            ))
+            .unwrap();
+        store
+            .insert_eval(&eval(&id, 0, EvalDecision::Pass, &[]))
+            .unwrap();
+    }
+    drop(store);
+    let before = digest(&path);
+    let reader = SqliteStore::open_read_only(&path).unwrap();
+    TraceTrendAnalyzer::new(&reader, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    reader.list_traces(10).unwrap();
+    drop(reader);
+    assert_eq!(digest(&path), before);
+    let mode: String = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal", "journal mode unchanged");
 }

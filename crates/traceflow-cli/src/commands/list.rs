@@ -1,4 +1,8 @@
 //! `traceflow list`: the newest traces.
+//!
+//! JSON layout (`schema_version` 1): `{"schema_version": 1, "traces": [...],
+//! "skipped_rows": [...]}`, each trace a `TraceRecord` with its fields as
+//! TraceFlow Lite names them (`config` holds `config_json` parsed).
 
 use traceflow::store::{SqliteStore, TraceStore};
 
@@ -11,6 +15,7 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
     let text = match args.format {
         FormatArg::Json => {
             let doc = serde_json::json!({
+                "schema_version": 1,
                 "traces": listed.rows,
                 "skipped_rows": listed.issues,
             });

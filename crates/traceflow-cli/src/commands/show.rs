@@ -1,4 +1,8 @@
 //! `traceflow show`: one trace with its steps and eval verdicts.
+//!
+//! JSON layout (`schema_version` 1): `{"schema_version": 1, "trace": {...},
+//! "steps": [...], "evals": [...], "skipped_rows": [...]}`, with the fields
+//! of `TraceRecord`, `StepRecord` and `EvalRecord`.
 
 use std::fmt::Write as _;
 
@@ -25,6 +29,7 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
     let text = match args.format {
         FormatArg::Json => {
             let doc = serde_json::json!({
+                "schema_version": 1,
                 "trace": trace,
                 "steps": steps.rows,
                 "evals": evals.rows,

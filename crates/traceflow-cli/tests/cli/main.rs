@@ -254,8 +254,13 @@ fn list_and_show_print_what_is_stored() {
     );
     let newest = listed["traces"][0]["trace_id"].as_str().unwrap().to_owned();
     assert_eq!(listed["traces"][0]["status"], "running", "newest first");
-    let oldest_evals = sandbox.run(&["show", "--db", "quirks.db", &newest, "--format", "json"]);
-    assert_eq!(oldest_evals.code, 0, "{oldest_evals}");
+    let running = sandbox.run(&["show", "--db", "quirks.db", &newest, "--format", "json"]);
+    assert_eq!(running.code, 0, "{running}");
+    let shown = json(&running.stdout);
+    assert_eq!(shown["schema_version"], 1);
+    assert_eq!(shown["trace"]["trace_id"], newest.as_str());
+    assert_eq!(shown["trace"]["finished_at"], serde_json::Value::Null);
+
     let id = "f129c8c6d1ca4dc4edfde4163eff8b3f";
     insta::assert_snapshot!("show", sandbox.run(&["show", "--db", "quirks.db", id]));
     let missing = sandbox.run(&["show", "--db", "quirks.db", "nope"]);
@@ -337,27 +342,92 @@ fn demo_default_file_is_replaced_on_every_run() {
     assert!(!sandbox.path("traceflow-demo.db.partial").exists());
 }
 
-#[test]
-fn a_closed_pipe_ends_quietly() {
-    let sandbox = Sandbox::new(&[]);
-    assert_eq!(
-        sandbox.run(&["demo", "--db", "d.db", "--days", "20"]).code,
-        0
-    );
+/// Runs a command whose output is far larger than a pipe's buffer, reads
+/// one byte of it, as `| head -c1` would, then hangs up.
+fn run_hung_up(sandbox: &Sandbox, args: &[&str]) -> Outcome {
     let mut child = sandbox
-        .command(&[
-            "trend", "--db", "d.db", "--window", "all", "--format", "json",
-        ])
+        .command(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Read one byte, as `| head -c1` would, then hang up.
     let mut stdout = child.stdout.take().unwrap();
     let mut byte = [0u8; 1];
     stdout.read_exact(&mut byte).unwrap();
     drop(stdout);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::new(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let sandbox = Sandbox::new(&[]);
+    assert_eq!(
+        sandbox
+            .run(&[
+                "demo",
+                "--db",
+                "d.db",
+                "--days",
+                "20",
+                "--runs-per-day",
+                "100"
+            ])
+            .code,
+        0
+    );
+    let args = [
+        "trend", "--db", "d.db", "--window", "all", "--format", "json",
+    ];
+    assert!(
+        sandbox.run(&args).stdout.len() > 1 << 18,
+        "more than a pipe holds"
+    );
+    let outcome = run_hung_up(&sandbox, &args);
+    assert_eq!(outcome.code, 0, "{outcome}");
+    assert_eq!(outcome.stderr, "");
+}
+
+#[test]
+fn a_closed_pipe_does_not_change_the_gates_verdict() {
+    let sandbox = Sandbox::new(&[]);
+    assert_eq!(
+        sandbox
+            .run(&[
+                "demo",
+                "--db",
+                "d.db",
+                "--days",
+                "20",
+                "--runs-per-day",
+                "100"
+            ])
+            .code,
+        0
+    );
+    let mut codes = Vec::new();
+    for threshold in ["0", "1"] {
+        let args = [
+            "gate",
+            "--db",
+            "d.db",
+            "--window",
+            "all",
+            "--format",
+            "json",
+            "--threshold",
+            threshold,
+        ];
+        let whole = sandbox.run(&args);
+        let hung_up = run_hung_up(&sandbox, &args);
+        assert_eq!(hung_up.code, whole.code, "threshold {threshold}: {hung_up}");
+        assert_eq!(hung_up.stderr, whole.stderr);
+        codes.push(whole.code);
+    }
+    // The demo's quality falls: any negative slope is a regression at 0.
+    assert_eq!(codes, [1, 0]);
 }

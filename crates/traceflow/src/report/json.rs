@@ -51,8 +51,16 @@ struct Header<'r> {
     method: Method,
     threshold: f64,
     left_out_running: usize,
-    decision_sources: serde_json::Map<String, serde_json::Value>,
+    decision_sources: DecisionSources,
     skipped_rows: &'r [RowIssue],
+}
+
+/// Runs per source of their decisions, in the documented order.
+#[derive(Serialize)]
+struct DecisionSources {
+    trace_evals: usize,
+    evaluator_steps: usize,
+    status: usize,
 }
 
 impl Exporter for JsonExporter {
@@ -67,11 +75,14 @@ impl Exporter for JsonExporter {
             method: report.method,
             threshold: report.threshold,
             left_out_running: report.left_out_running,
-            decision_sources: report
-                .source_counts()
-                .iter()
-                .map(|(source, n)| (source.as_str().to_owned(), (*n).into()))
-                .collect(),
+            decision_sources: {
+                let [(_, trace_evals), (_, evaluator_steps), (_, status)] = report.source_counts();
+                DecisionSources {
+                    trace_evals,
+                    evaluator_steps,
+                    status,
+                }
+            },
             skipped_rows: &report.skipped_rows,
         };
         // serde_json writes a non-finite float as null rather than failing;

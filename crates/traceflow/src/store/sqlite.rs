@@ -147,6 +147,10 @@ pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
     writable: bool,
+    /// Reader threads a large scan may use.
+    readers: usize,
+    /// Rows each reader thread gets at the least.
+    min_rows_per_reader: u64,
 }
 
 impl SqliteStore {
@@ -161,6 +165,8 @@ impl SqliteStore {
             conn: open_reader(&path)?,
             path,
             writable: false,
+            readers: default_readers(),
+            min_rows_per_reader: PARALLEL_MIN_ROWS,
         };
         store.check_schema()?;
         Ok(store)
@@ -179,6 +185,8 @@ impl SqliteStore {
             conn,
             path,
             writable: true,
+            readers: default_readers(),
+            min_rows_per_reader: PARALLEL_MIN_ROWS,
         };
         store
             .conn
@@ -194,6 +202,16 @@ impl SqliteStore {
             .map_err(|source| store.classify_open_error(source))?;
         store.check_schema()?;
         Ok(store)
+    }
+
+    /// Sets how many reader threads a scan of a large table may use
+    /// (default: one per core, at most 4) and how many rows each must get at
+    /// the least (default 200,000). `with_readers(1, 0)` reads on the
+    /// calling thread only.
+    pub fn with_readers(mut self, readers: usize, min_rows_per_reader: u64) -> Self {
+        self.readers = readers.max(1);
+        self.min_rows_per_reader = min_rows_per_reader.max(1);
+        self
     }
 
     /// The file this store reads.
@@ -399,8 +417,13 @@ impl TraceStore for SqliteStore {
                 }),
             }
         }
+        // The newest `limit` in linear time; only they are sorted.
+        if limit < order.len() {
+            let cut = order.len() - limit;
+            order.select_nth_unstable(cut);
+            order.drain(..cut);
+        }
         order.sort_unstable_by(|a, b| b.cmp(a));
-        order.truncate(limit);
         let rank: HashMap<i64, usize> = order
             .iter()
             .enumerate()
@@ -595,8 +618,8 @@ impl SqliteStore {
             return Ok(vec![FULL_RANGE]);
         };
         let span = i128::from(high) - i128::from(low) + 1;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let parts = (span / PARALLEL_MIN_ROWS).clamp(1, cores.min(MAX_READERS) as i128);
+        let readers = i128::try_from(self.readers).unwrap_or(1);
+        let parts = (span / i128::from(self.min_rows_per_reader)).clamp(1, readers);
         if parts == 1 {
             return Ok(vec![FULL_RANGE]);
         }
@@ -626,10 +649,17 @@ impl SqliteStore {
 const FULL_RANGE: (i64, i64) = (i64::MIN, i64::MAX);
 
 /// Rows a reader thread is given at the least.
-const PARALLEL_MIN_ROWS: i128 = 200_000;
+const PARALLEL_MIN_ROWS: u64 = 200_000;
 
-/// Reader threads at the most.
+/// Reader threads at the most, by default.
 const MAX_READERS: usize = 4;
+
+/// One reader thread per core, up to [`MAX_READERS`].
+fn default_readers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_READERS)
+}
 
 /// Rows a reader sends at a time.
 const BATCH_ROWS: usize = 4096;

@@ -539,3 +539,118 @@ fn decision_slot(decision: EvalDecision) -> usize {
         EvalDecision::Fallback => 2,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::store::SqliteStore;
+
+    /// A store holding `rows` of (trace_id, status, created_at), each done
+    /// trace with one PASS verdict.
+    fn store_with(rows: &[(&str, &str, &str)]) -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("traceflow.db");
+        drop(SqliteStore::open_writable(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        for (id, status, created_at) in rows {
+            conn.execute(
+                "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at) \
+                 VALUES (?1, ?2, 'grounded_qa', 'q', '{}', 'm', 'p', ?3)",
+                [id, status, created_at],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO trace_evals (trace_id, step_seq, decision) VALUES (?1, 0, 'pass')",
+                [id],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open_read_only(&path).unwrap();
+        (dir, store)
+    }
+
+    fn too_few(result: Result<TraceTrendReport, TrendError>) -> (usize, usize) {
+        match result {
+            Err(TrendError::TooFewTraces {
+                found,
+                left_out_running,
+                ..
+            }) => (found, left_out_running),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_empty_store_has_too_few_traces() {
+        let (_dir, store) = store_with(&[]);
+        let analyzer = TraceTrendAnalyzer::new(&store, 0.01);
+        assert_eq!(too_few(analyzer.analyze(Window::All)), (0, 0));
+    }
+
+    #[test]
+    fn running_traces_are_no_runs() {
+        let (_dir, store) = store_with(&[
+            ("a", "running", "2026-01-01T00:00:00Z"),
+            ("b", "RUNNING", "2026-01-02T00:00:00Z"),
+            ("c", "done", "2026-01-03T00:00:00Z"),
+        ]);
+        let analyzer = TraceTrendAnalyzer::new(&store, 0.01);
+        assert_eq!(too_few(analyzer.analyze(Window::Last(5))), (1, 2));
+    }
+
+    #[test]
+    fn equal_instants_keep_insertion_order_and_a_large_window_takes_all() {
+        let (_dir, store) = store_with(&[
+            ("first", "done", "2026-01-01T05:30:00+05:30"),
+            ("second", "done", "2026-01-01 00:00:00"),
+            ("third", "failed", "2026-01-01T00:00:00.000001Z"),
+        ]);
+        let report = TraceTrendAnalyzer::new(&store, 0.01)
+            .analyze(Window::Last(50))
+            .unwrap();
+        let ids: Vec<&str> = report
+            .summaries
+            .iter()
+            .map(|s| s.trace_id.as_str())
+            .collect();
+        assert_eq!(ids, ["first", "second", "third"]);
+        assert_eq!(report.window, 3);
+        assert_eq!(report.requested_window, Window::Last(50));
+    }
+
+    #[test]
+    fn running_traces_older_than_the_window_are_not_counted_as_left_out() {
+        let (_dir, store) = store_with(&[
+            ("old-running", "running", "2026-01-01T00:00:00Z"),
+            ("a", "done", "2026-01-02T00:00:00Z"),
+            ("b", "done", "2026-01-03T00:00:00Z"),
+            ("c", "done", "2026-01-04T00:00:00Z"),
+            ("new-running", "running", "2026-01-05T00:00:00Z"),
+        ]);
+        let analyzer = TraceTrendAnalyzer::new(&store, 0.01);
+        assert_eq!(
+            analyzer.analyze(Window::Last(2)).unwrap().left_out_running,
+            1
+        );
+        assert_eq!(analyzer.analyze(Window::All).unwrap().left_out_running, 2);
+    }
+
+    #[test]
+    fn direction_is_called_beyond_the_threshold_only() {
+        let (_dir, store) = store_with(&[
+            ("a", "done", "2026-01-01T00:00:00Z"),
+            ("b", "done", "2026-01-02T00:00:00Z"),
+        ]);
+        let report = TraceTrendAnalyzer::new(&store, 0.0)
+            .analyze(Window::All)
+            .unwrap();
+        assert_eq!(report.pass_rate_slope, 0.0);
+        assert_eq!(report.pass_rate_direction, Direction::Stable);
+        let bad = TraceTrendAnalyzer::new(&store, f64::NAN).analyze(Window::All);
+        assert!(matches!(bad, Err(TrendError::InvalidThreshold(_))));
+        let small = TraceTrendAnalyzer::new(&store, 0.01).analyze(Window::Last(1));
+        assert!(matches!(small, Err(TrendError::WindowTooSmall(1))));
+    }
+}
