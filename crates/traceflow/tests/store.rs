@@ -56,6 +56,22 @@ fn eval(id: &str, seq: i64, decision: EvalDecision, scores: &[(&str, f64)]) -> E
     }
 }
 
+/// A new store with three done runs on consecutive days, one PASS each.
+fn three_passing_runs(path: &Path) -> SqliteStore {
+    let mut store = SqliteStore::open_writable(path).unwrap();
+    for (i, day) in ["01", "02", "03"].iter().enumerate() {
+        let id = format!("t{i}");
+        let created_at = format!("2026-01-{day}T00:00:00Z");
+        store
+            .create_trace(&trace(&id, &created_at, RunStatus::Done))
+            .unwrap();
+        store
+            .insert_eval(&eval(&id, 0, EvalDecision::Pass, &[]))
+            .unwrap();
+    }
+    store
+}
+
 fn digest(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
@@ -331,20 +347,7 @@ fn too_few_finished_traces_says_how_many() {
 fn analysis_works_while_a_writer_holds_a_transaction() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("traceflow.db");
-    let mut store = SqliteStore::open_writable(&path).unwrap();
-    for (i, day) in ["01", "02", "03"].iter().enumerate() {
-        let id = format!("t{i}");
-        store
-            .create_trace(&trace(
-                &id,
-                &format!("2026-01-{day}T00:00:00Z"),
-                RunStatus::Done,
-            ))
-            .unwrap();
-        store
-            .insert_eval(&eval(&id, 0, EvalDecision::Pass, &[]))
-            .unwrap();
-    }
+    drop(three_passing_runs(&path));
     // A second process mid-run: an open write transaction, as TraceFlow
     // Lite's SDK holds while it records a run.
     let writer = Connection::open(&path).unwrap();
@@ -513,21 +516,7 @@ fn reading_a_wal_store_leaves_its_file_unchanged() {
     // never written.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("traceflow.db");
-    let mut store = SqliteStore::open_writable(&path).unwrap();
-    for (i, day) in ["01", "02", "03"].iter().enumerate() {
-        let id = format!("t{i}");
-        store
-            .create_trace(&trace(
-                &id,
-                &format!("2026-01-{day}T00:00:00Z"),
-                RunStatus::Done,
-            ))
-            .unwrap();
-        store
-            .insert_eval(&eval(&id, 0, EvalDecision::Pass, &[]))
-            .unwrap();
-    }
-    drop(store);
+    drop(three_passing_runs(&path));
     let before = digest(&path);
     let reader = SqliteStore::open_read_only(&path).unwrap();
     TraceTrendAnalyzer::new(&reader, 0.01)
