@@ -1,6 +1,9 @@
-//! Ordinary least squares of y on x: the proposal's slope.
+//! Ordinary least squares of y on x: the proposal's slope, and its t-test.
+
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::sum::neumaier;
+use super::Undefined;
 
 /// A fitted line y = intercept + slope · x.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,6 +46,91 @@ pub fn ols(x: &[f64], y: &[f64]) -> Option<OlsFit> {
     })
 }
 
+/// The least-squares line with its t-test for a negative slope.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OlsTest {
+    /// Change in y per unit of x.
+    pub slope: f64,
+    /// y at x = 0.
+    pub intercept: f64,
+    /// Standard error of the slope; `None` for a constant y.
+    pub stderr: Option<f64>,
+    /// Share of the variance of y the line explains; `None` for a constant
+    /// y (0/0).
+    pub r_squared: Option<f64>,
+    /// One-sided p-value for a negative slope: the t distribution with
+    /// n − 2 degrees of freedom at slope / stderr; `None` for a constant y.
+    pub p_decline: Option<f64>,
+}
+
+/// Fits y = a + b·x and tests b < 0.
+///
+/// b and a as [`ols`]; r² = Sxy²/(Sxx·Syy); SE(b) = √((1 − r²)·Syy/Sxx/(n − 2));
+/// t = b/SE(b) with n − 2 degrees of freedom, p = P(T ≤ t). For a constant
+/// y, r, SE and t are 0/0: `None`, where scipy has NaN; the slope is 0. A
+/// perfect fit has SE 0 and p 0 or 1. As scipy's
+/// `linregress(x, y, alternative="less")`. Source: Draper & Smith,
+/// Applied Regression Analysis, 3rd ed. (1998), §1.4 and §3.
+///
+/// Undefined for fewer than 3 points (no degrees of freedom), a
+/// non-finite value, or all x equal.
+pub fn ols_test(x: &[f64], y: &[f64]) -> Result<OlsTest, Undefined> {
+    let n = x.len();
+    if y.len() != n {
+        return Err(Undefined::LengthsDiffer);
+    }
+    if n < 3 {
+        return Err(Undefined::TooFew {
+            needed: 3,
+            found: n,
+        });
+    }
+    if x.iter().chain(y).any(|v| !v.is_finite()) {
+        return Err(Undefined::NotFinite);
+    }
+    let fit = ols(x, y).ok_or(Undefined::NoSpread)?;
+    let n_f = n as f64;
+    let x_mean = neumaier(x.iter().copied()) / n_f;
+    let y_mean = neumaier(y.iter().copied()) / n_f;
+    let sxx = neumaier(x.iter().map(|xi| (xi - x_mean) * (xi - x_mean)));
+    let syy = neumaier(y.iter().map(|yi| (yi - y_mean) * (yi - y_mean)));
+    let sxy = neumaier(
+        x.iter()
+            .zip(y)
+            .map(|(xi, yi)| (xi - x_mean) * (yi - y_mean)),
+    );
+    let df = n_f - 2.0;
+    if syy == 0.0 {
+        return Ok(OlsTest {
+            slope: fit.slope,
+            intercept: fit.intercept,
+            stderr: None,
+            r_squared: None,
+            p_decline: None,
+        });
+    }
+    let r_squared = (sxy * sxy / (sxx * syy)).min(1.0);
+    let stderr = ((1.0 - r_squared) * syy / sxx / df).sqrt();
+    let t = if stderr == 0.0 {
+        fit.slope.signum() * f64::INFINITY
+    } else {
+        fit.slope / stderr
+    };
+    let p_decline = StudentsT::new(0.0, 1.0, df)
+        .map(|dist| dist.cdf(t))
+        .map_err(|_| Undefined::TooFew {
+            needed: 3,
+            found: n,
+        })?;
+    Ok(OlsTest {
+        slope: fit.slope,
+        intercept: fit.intercept,
+        stderr: Some(stderr),
+        r_squared: Some(r_squared),
+        p_decline: Some(p_decline),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +170,26 @@ mod tests {
     fn flat_series_has_zero_slope() {
         let fit = ols(&[0.0, 1.0, 2.0], &[0.8, 0.8, 0.8]).unwrap();
         assert_eq!(fit.slope, 0.0);
+    }
+
+    #[test]
+    fn t_test_of_a_falling_line() {
+        let x = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        let t = ols_test(&x, &[1.0, 0.9, 0.95, 0.7, 0.6, 0.5]).unwrap();
+        assert!(t.slope < 0.0 && t.p_decline.unwrap() < 0.01, "{t:?}");
+        let flat = ols_test(&x, &[0.5; 6]).unwrap();
+        assert_eq!(
+            (flat.slope, flat.stderr, flat.r_squared, flat.p_decline),
+            (0.0, None, None, None)
+        );
+        let exact = ols_test(&x, &[5.0, 4.0, 3.0, 2.0, 1.0, 0.0]).unwrap();
+        assert_eq!((exact.stderr, exact.p_decline), (Some(0.0), Some(0.0)));
+        assert_eq!(
+            ols_test(&[0.0, 1.0], &[1.0, 0.0]),
+            Err(Undefined::TooFew {
+                needed: 3,
+                found: 2
+            })
+        );
     }
 }
