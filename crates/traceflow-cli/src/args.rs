@@ -74,7 +74,7 @@ pub struct ListArgs {
 pub struct ShowArgs {
     #[command(flatten)]
     pub store: StoreArgs,
-    /// The trace's id.
+    /// The trace's id, or its start as the trend table shows it.
     pub trace_id: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use anyhow::anyhow;
+use anyhow::{anyhow, bail};
 use comfy_table::CellAlignment;
 use traceflow::model::TraceRecord;
 use traceflow::store::{SqliteStore, TraceStore};
@@ -16,7 +16,7 @@ use crate::exit_codes;
 
 pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
     let store = SqliteStore::open_read_only(&args.store.db)?;
-    let trace = store.get_trace(&args.trace_id)?.ok_or_else(|| {
+    let trace = find(&store, &args.trace_id)?.ok_or_else(|| {
         anyhow!(
             "{}: no trace {:?} (see `traceflow list`)",
             args.store.db.display(),
@@ -105,6 +105,26 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
     };
     super::print(&text)?;
     Ok(exit_codes::SUCCESS)
+}
+
+/// A trace by its id, or by the start of it as the trend table shows it
+/// (`1fdd2dd8...`), when only one trace starts so.
+fn find(store: &SqliteStore, id: &str) -> anyhow::Result<Option<TraceRecord>> {
+    if let Some(trace) = store.get_trace(id)? {
+        return Ok(Some(trace));
+    }
+    let prefix = id.trim_end_matches("...").trim_end_matches('…');
+    if prefix.is_empty() {
+        return Ok(None);
+    }
+    match store.find_trace_ids(prefix, 2)?.as_slice() {
+        [one] => Ok(store.get_trace(one)?),
+        [] => Ok(None),
+        _ => bail!(
+            "{}: more than one trace starts with {prefix:?}; give more of the id",
+            store.path().display()
+        ),
+    }
 }
 
 fn header(trace: &TraceRecord) -> String {

@@ -263,6 +263,34 @@ fn list_and_show_print_what_is_stored() {
 
     let id = "f129c8c6d1ca4dc4edfde4163eff8b3f";
     insta::assert_snapshot!("show", sandbox.run(&["show", "--db", "quirks.db", id]));
+    // The shortened id the trend table prints finds the same trace.
+    assert_eq!(
+        sandbox
+            .run(&["show", "--db", "quirks.db", "f129c8c6..."])
+            .stdout,
+        sandbox.run(&["show", "--db", "quirks.db", id]).stdout
+    );
+    // A start that two ids share is refused, not guessed.
+    let ids: Vec<&str> = listed["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["trace_id"].as_str().unwrap())
+        .collect();
+    let shared = ids
+        .iter()
+        .find_map(|a| {
+            ids.iter()
+                .find(|b| *b != a && b[..1] == a[..1])
+                .map(|_| &a[..1])
+        })
+        .unwrap();
+    let ambiguous = sandbox.run(&["show", "--db", "quirks.db", shared]);
+    assert_eq!(ambiguous.code, 2, "{ambiguous}");
+    assert!(
+        ambiguous.stderr.contains("more than one trace starts with"),
+        "{ambiguous}"
+    );
     let missing = sandbox.run(&["show", "--db", "quirks.db", "nope"]);
     assert_eq!(missing.code, 2);
     assert_eq!(

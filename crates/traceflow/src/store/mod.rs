@@ -211,6 +211,9 @@ pub trait TraceStore {
     fn update_trace(&mut self, trace_id: &str, update: &TraceUpdate) -> Result<(), StoreError>;
     /// One run by id.
     fn get_trace(&self, trace_id: &str) -> Result<Option<TraceRecord>, StoreError>;
+    /// Ids of runs that start with `prefix`, at most `limit` of them (for
+    /// ids shortened in reports).
+    fn find_trace_ids(&self, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError>;
     /// The `limit` newest runs, newest first, ordered by instant.
     fn list_traces(&self, limit: usize) -> Result<Rows<TraceRecord>, StoreError>;
     /// Inserts a step (TraceFlow Lite's `insert_step`).

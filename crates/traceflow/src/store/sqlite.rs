@@ -394,6 +394,24 @@ impl TraceStore for SqliteStore {
         Ok(found.rows.pop().map(|(_, trace)| trace))
     }
 
+    fn find_trace_ids(&self, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let read_error = self.read_error("traces");
+        let mut stmt = self
+            .conn
+            .prepare("SELECT trace_id FROM traces WHERE substr(trace_id, 1, ?2) = ?1 LIMIT ?3")
+            .map_err(&read_error)?;
+        let length = i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let ids = stmt
+            .query_map(params![prefix, length, limit], |row| {
+                row.get::<_, String>(0)
+            })
+            .map_err(&read_error)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(&read_error)?;
+        Ok(ids)
+    }
+
     fn list_traces(&self, limit: usize) -> Result<Rows<TraceRecord>, StoreError> {
         // Order by instant, not text: read the start times, pick the newest,
         // then read only those rows in full.
