@@ -531,3 +531,36 @@ fn reading_a_wal_store_leaves_its_file_unchanged() {
         .unwrap();
     assert_eq!(mode, "wal", "journal mode unchanged");
 }
+
+#[test]
+fn rows_whose_trace_id_is_not_text_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    drop(three_passing_runs(&path));
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO trace_evals (trace_id, step_seq, decision) VALUES (X'FF00', 0, 'pass');
+             INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at)
+             VALUES (X'FE', 'done', 'grounded_qa', 'q', '{}', 'm', 'p', '2026-01-04T00:00:00Z');",
+        )
+        .unwrap();
+    let store = SqliteStore::open_read_only(&path).unwrap();
+    let report = TraceTrendAnalyzer::new(&store, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    assert_eq!(report.window, 3);
+    let reasons: Vec<String> = report
+        .skipped_rows
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "traces row 4: trace_id is not text",
+            "trace_evals row 4: trace_id is not text"
+        ]
+    );
+}

@@ -408,6 +408,12 @@ impl<'h> Tally<'h> {
         };
         store.scan_decisions(table, filter, &mut |trace_id, row| {
             let Some(i) = slots.find(trace_id) else {
+                // A row whose trace id cannot be read may belong to any run.
+                if let Err(issue) = row {
+                    if issue.trace_id.is_none() {
+                        issues.push(issue);
+                    }
+                }
                 return;
             };
             if !open[i] {
