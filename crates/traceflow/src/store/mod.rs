@@ -142,6 +142,15 @@ pub struct Rows<T> {
     pub issues: Vec<RowIssue>,
 }
 
+impl<T> Default for Rows<T> {
+    fn default() -> Self {
+        Rows {
+            rows: Vec::new(),
+            issues: Vec::new(),
+        }
+    }
+}
+
 /// What the analysis needs of a trace: its id, status and start time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceHead {

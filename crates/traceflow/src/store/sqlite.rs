@@ -307,8 +307,8 @@ impl SqliteStore {
         batch.commit()
     }
 
-    /// Reads `traces` rows (all columns) matching `filter_sql`, mapping each
-    /// to a record or an issue.
+    /// Reads `traces` rows (all columns) matching `filter_sql`, with their
+    /// rowids.
     fn query_traces(
         &self,
         filter_sql: &str,
@@ -318,16 +318,29 @@ impl SqliteStore {
             "SELECT rowid, trace_id, status, mode, user_input, config_json, model, provider, \
              final_answer, error, created_at, finished_at FROM traces {filter_sql}"
         );
-        let read_error = self.read_error("traces");
-        let mut stmt = self.conn.prepare(&sql).map_err(&read_error)?;
+        self.read_rows("traces", &sql, params, trace_from_row)
+    }
+
+    /// Runs a query and maps each row to a record, or to an issue when it
+    /// cannot be read; a record may bring an issue of its own (a column
+    /// left out).
+    fn read_rows<T>(
+        &self,
+        table: &'static str,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl Fn(&Row<'_>) -> Result<(T, Option<RowIssue>), RowIssue>,
+    ) -> Result<Rows<T>, StoreError> {
+        let read_error = self.read_error(table);
+        let mut stmt = self.conn.prepare(sql).map_err(&read_error)?;
         let mut rows = stmt.query(params).map_err(&read_error)?;
-        let mut out = Rows {
-            rows: Vec::new(),
-            issues: Vec::new(),
-        };
+        let mut out = Rows::default();
         while let Some(row) = rows.next().map_err(&read_error)? {
-            match trace_from_row(row) {
-                Ok(trace) => out.rows.push((row.get(0).map_err(&read_error)?, trace)),
+            match map(row) {
+                Ok((record, problem)) => {
+                    out.rows.push(record);
+                    out.issues.extend(problem);
+                }
                 Err(issue) => out.issues.push(issue),
             }
         }
@@ -413,30 +426,13 @@ impl TraceStore for SqliteStore {
     }
 
     fn list_traces(&self, limit: usize) -> Result<Rows<TraceRecord>, StoreError> {
-        // Order by instant, not text: read the start times, pick the newest,
-        // then read only those rows in full.
-        let read_error = self.read_error("traces");
-        let mut stmt = self
-            .conn
-            .prepare("SELECT rowid, trace_id, created_at FROM traces")
-            .map_err(&read_error)?;
-        let mut rows = stmt.query([]).map_err(&read_error)?;
-        let mut order = Vec::new();
-        let mut issues = Vec::new();
-        while let Some(row) = rows.next().map_err(&read_error)? {
-            let rowid: i64 = row.get(0).map_err(&read_error)?;
-            match timestamp::from_sql(row.get_ref(2).map_err(&read_error)?) {
-                Ok(created_at) => order.push((created_at, rowid)),
-                Err(err) => issues.push(RowIssue {
-                    table: "traces",
-                    rowid,
-                    trace_id: text_of(row.get_ref(1).map_err(&read_error)?),
-                    reason: format!("created_at: {err}"),
-                }),
-            }
-        }
-        // The newest `limit` in linear time; only they are sorted.
+        // Order by instant, not text: the start times of every run, the
+        // newest picked, then only those rows read in full.
+        let scan = self.scan_traces()?;
+        let mut order: Vec<(jiff::Timestamp, i64)> =
+            scan.rows.iter().map(|h| (h.created_at, h.rowid)).collect();
         if limit < order.len() {
+            // The newest `limit` in linear time; only they are sorted.
             let cut = order.len() - limit;
             order.select_nth_unstable(cut);
             order.drain(..cut);
@@ -447,17 +443,17 @@ impl TraceStore for SqliteStore {
             .enumerate()
             .map(|(i, &(_, rowid))| (rowid, i))
             .collect();
-        let ids = Rc::new(
+        let rowids = Rc::new(
             order
                 .iter()
                 .map(|&(_, rowid)| Value::Integer(rowid))
                 .collect::<Vec<_>>(),
         );
-        let mut listed = self.query_traces("WHERE rowid IN rarray(?1)", [ids])?;
+        let mut listed = self.query_traces("WHERE rowid IN rarray(?1)", [rowids])?;
         listed
             .rows
             .sort_by_key(|(rowid, _)| rank.get(rowid).copied().unwrap_or(usize::MAX));
-        listed.issues.extend(issues);
+        listed.issues.extend(scan.issues);
         Ok(Rows {
             rows: listed.rows.into_iter().map(|(_, trace)| trace).collect(),
             issues: listed.issues,
@@ -470,30 +466,14 @@ impl TraceStore for SqliteStore {
     }
 
     fn get_steps(&self, trace_id: &str) -> Result<Rows<StepRecord>, StoreError> {
-        let read_error = self.read_error("trace_steps");
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT rowid, trace_id, step_seq, node_name, input_json, output_json, tokens, \
-                 latency_ms, cost_usd, error, cache_hit, created_at FROM trace_steps \
-                 WHERE trace_id = ?1 ORDER BY step_seq, rowid",
-            )
-            .map_err(&read_error)?;
-        let mut rows = stmt.query([trace_id]).map_err(&read_error)?;
-        let mut out = Rows {
-            rows: Vec::new(),
-            issues: Vec::new(),
-        };
-        while let Some(row) = rows.next().map_err(&read_error)? {
-            match step_from_row(row) {
-                Ok((step, problem)) => {
-                    out.rows.push(step);
-                    out.issues.extend(problem);
-                }
-                Err(issue) => out.issues.push(issue),
-            }
-        }
-        Ok(out)
+        self.read_rows(
+            "trace_steps",
+            "SELECT rowid, trace_id, step_seq, node_name, input_json, output_json, tokens, \
+             latency_ms, cost_usd, error, cache_hit, created_at FROM trace_steps \
+             WHERE trace_id = ?1 ORDER BY step_seq, rowid",
+            [trace_id],
+            step_from_row,
+        )
     }
 
     fn insert_eval(&mut self, eval: &EvalRecord) -> Result<(), StoreError> {
@@ -502,30 +482,14 @@ impl TraceStore for SqliteStore {
     }
 
     fn get_evals(&self, trace_id: &str) -> Result<Rows<EvalRecord>, StoreError> {
-        let read_error = self.read_error("trace_evals");
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT rowid, trace_id, step_seq, decision, reasons_json, scores_json, \
-                 revision_instructions, created_at FROM trace_evals \
-                 WHERE trace_id = ?1 ORDER BY step_seq, rowid",
-            )
-            .map_err(&read_error)?;
-        let mut rows = stmt.query([trace_id]).map_err(&read_error)?;
-        let mut out = Rows {
-            rows: Vec::new(),
-            issues: Vec::new(),
-        };
-        while let Some(row) = rows.next().map_err(&read_error)? {
-            match eval_from_row(row) {
-                Ok((eval, problem)) => {
-                    out.rows.push(eval);
-                    out.issues.extend(problem);
-                }
-                Err(issue) => out.issues.push(issue),
-            }
-        }
-        Ok(out)
+        self.read_rows(
+            "trace_evals",
+            "SELECT rowid, trace_id, step_seq, decision, reasons_json, scores_json, \
+             revision_instructions, created_at FROM trace_evals \
+             WHERE trace_id = ?1 ORDER BY step_seq, rowid",
+            [trace_id],
+            eval_from_row,
+        )
     }
 
     fn scan_traces(&self) -> Result<Rows<TraceHead>, StoreError> {
@@ -554,10 +518,7 @@ impl TraceStore for SqliteStore {
                 })
                 .collect::<Vec<_>>()
         });
-        let mut out = Rows {
-            rows: Vec::new(),
-            issues: Vec::new(),
-        };
+        let mut out = Rows::default();
         for part in parts {
             let part = part?;
             out.rows.extend(part.rows);
@@ -713,10 +674,7 @@ fn scan_trace_range(
         )
         .map_err(read_error)?;
     let mut rows = stmt.query([first, last]).map_err(read_error)?;
-    let mut out = Rows {
-        rows: Vec::new(),
-        issues: Vec::new(),
-    };
+    let mut out = Rows::default();
     while let Some(row) = rows.next().map_err(read_error)? {
         let rowid: i64 = row.get(0).map_err(read_error)?;
         let trace_id = row.get_ref(1).map_err(read_error)?;
@@ -1107,12 +1065,14 @@ fn get<'r>(row: &'r Row<'_>, index: usize) -> Result<ValueRef<'r>, String> {
     row.get_ref(index).map_err(|e| e.to_string())
 }
 
-fn trace_from_row(row: &Row<'_>) -> Result<TraceRecord, RowIssue> {
-    let read = || -> Result<TraceRecord, String> {
+/// A `traces` row, with its rowid.
+fn trace_from_row(row: &Row<'_>) -> Result<((i64, TraceRecord), Option<RowIssue>), RowIssue> {
+    with_problems("traces", row, |_| {
         let config_text = required_text(get(row, 5)?, "config_json")?;
         let config: RunConfig =
             json::from_str(&config_text).map_err(|e| format!("config_json: {e}"))?;
-        Ok(TraceRecord {
+        let rowid = row.get::<_, i64>(0).map_err(|e| e.to_string())?;
+        let record = TraceRecord {
             trace_id: required_text(get(row, 1)?, "trace_id")?,
             status: parse_enum::<RunStatus>(get(row, 2)?).map_err(|e| format!("status: {e}"))?,
             mode: parse_enum::<Mode>(get(row, 3)?).map_err(|e| format!("mode: {e}"))?,
@@ -1127,9 +1087,9 @@ fn trace_from_row(row: &Row<'_>) -> Result<TraceRecord, RowIssue> {
                 ValueRef::Null => None,
                 value => Some(timestamp_column(value, "finished_at")?),
             },
-        })
-    };
-    read().map_err(|reason| issue_for("traces", row, reason))
+        };
+        Ok((rowid, record))
+    })
 }
 
 /// An INTEGER column holding a REAL with a fraction (`2.5`): rounded, and
