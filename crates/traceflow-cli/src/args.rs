@@ -50,7 +50,9 @@ pub struct TrendArgs {
     /// Per-run slope beyond which the direction is called.
     #[arg(long, default_value_t = 0.01, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub threshold: f64,
-    /// The rule behind the verdict.
+    /// The rule behind the verdict. `ols` is the only one yet, and what the
+    /// library's analyzer computes; the flag is accepted so that scripts
+    /// written now keep their meaning when other methods arrive.
     #[arg(long, value_enum, default_value_t = MethodArg::Ols)]
     pub method: MethodArg,
     /// Output format.

@@ -3,14 +3,11 @@
 use traceflow::store::SqliteStore;
 use traceflow::trend::{TraceTrendAnalyzer, TraceTrendReport, TrendError};
 
-use crate::args::{MethodArg, TrendArgs};
+use crate::args::TrendArgs;
 use crate::exit_codes;
 
 /// Opens the store read-only and analyzes the window the arguments ask for.
 pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<TraceTrendReport> {
-    match args.method {
-        MethodArg::Ols => {}
-    }
     let store = SqliteStore::open_read_only(&args.store.db)?;
     TraceTrendAnalyzer::new(&store, args.threshold)
         .analyze(args.window)
