@@ -9,7 +9,10 @@
 use std::path::Path;
 
 use serde_json::Value;
-use traceflow::stats::{cochran_armitage, mann_kendall, ols_test, Undefined};
+use traceflow::stats::{
+    cochran_armitage, mann_kendall, newcombe, ols_test, step_change, wilson, Permuted, StepOptions,
+    Undefined,
+};
 
 fn cases(file: &str) -> Vec<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -139,4 +142,97 @@ fn undefined_cases_say_why() {
         cochran_armitage(&[0, 0], &[0, 0], &[0.0, 1.0], 0.95),
         Err(Undefined::NoData)
     );
+}
+
+#[test]
+fn wilson_and_newcombe_match_statsmodels() {
+    // statsmodels leaves rounding residue of ~1e-16 at the bounds 0 and 1.
+    let near = |name: &str, got: f64, want: &Value| {
+        let want = want.as_f64().unwrap();
+        assert!((got - want).abs() <= 1e-14, "{name}: {got} vs {want}");
+    };
+    let mut counted = [0, 0];
+    for case in cases("intervals.json") {
+        let (lo, hi) = match case["kind"].as_str().unwrap() {
+            "wilson" => {
+                counted[0] += 1;
+                wilson(
+                    case["count"].as_u64().unwrap(),
+                    case["nobs"].as_u64().unwrap(),
+                    0.95,
+                )
+            }
+            _ => {
+                counted[1] += 1;
+                newcombe(
+                    (
+                        case["count1"].as_u64().unwrap(),
+                        case["nobs1"].as_u64().unwrap(),
+                    ),
+                    (
+                        case["count2"].as_u64().unwrap(),
+                        case["nobs2"].as_u64().unwrap(),
+                    ),
+                    0.95,
+                )
+            }
+        }
+        .unwrap_or_else(|| panic!("{case}"));
+        near(&format!("{case} lo"), lo, &case["lo"]);
+        near(&format!("{case} hi"), hi, &case["hi"]);
+    }
+    assert!(counted[0] > 30 && counted[1] > 30, "{counted:?}");
+}
+
+/// The split scan against an independent numpy implementation: τ̂ exact,
+/// Z to 1e-9, the p-value exactly where every arrangement is enumerated
+/// (N ≤ 20), else within 4 standard errors of the two Monte Carlo estimates
+/// plus one arrangement (the observed one, which B + 1 counts).
+#[test]
+fn step_change_matches_an_independent_scan() {
+    let options = StepOptions {
+        permute: Some(Permuted::Decisions),
+        ..StepOptions::default()
+    };
+    let b = options.permutations as f64;
+    let mut exact = 0;
+    for case in cases("step_change.json") {
+        let name = case["name"].as_str().unwrap();
+        let result = step_change(&ints(&case["passes"]), &ints(&case["decisions"]), &options);
+        if case["undefined"] == true {
+            assert!(result.is_err(), "{name}: {result:?}");
+            continue;
+        }
+        let r = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(r.run_index as u64, case["tau"].as_u64().unwrap(), "{name}");
+        close(name, "z", r.z, &case["z_max"], 1e-9);
+        assert_eq!(
+            r.before.passes,
+            case["passes_left"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            r.after.decisions,
+            case["decisions_right"].as_u64().unwrap(),
+            "{name}"
+        );
+        if let Some(p) = case["p_exact"].as_f64() {
+            assert!(r.exact, "{name}");
+            close(name, "exact p", r.p_value, &case["p_exact"], 1e-12);
+            assert!((r.p_value - p).abs() <= 1e-12);
+            exact += 1;
+        } else {
+            let p = case["p_reference"].as_f64().unwrap();
+            let b_reference = case["b_reference"].as_f64().unwrap();
+            let se = (p * (1.0 - p) * (1.0 / b + 1.0 / b_reference)).sqrt();
+            let slack = if r.exact { 1e-12 } else { 1.0 / (b + 1.0) };
+            assert!(
+                (r.p_value - p).abs() <= 4.0 * se + slack,
+                "{name}: p {} vs reference {p} (±{})",
+                r.p_value,
+                4.0 * se + slack
+            );
+        }
+    }
+    assert!(exact >= 8, "{exact} exact cases");
 }

@@ -4,13 +4,21 @@
 //! undefined for the data ([`Undefined`]) rather than returning NaN.
 
 pub mod cochran_armitage;
+pub mod cusum;
+pub mod intervals;
 pub mod mann_kendall;
 pub mod ols;
+pub mod power;
+pub mod step_change;
 pub mod sum;
 
 pub use cochran_armitage::{cochran_armitage, CochranArmitage};
+pub use cusum::{binomial_cusum, cusum_threshold, window_cusum, Cusum, ThresholdOptions};
+pub use intervals::{newcombe, wilson};
 pub use mann_kendall::{mann_kendall, MannKendall};
 pub use ols::{ols, ols_test, OlsFit, OlsTest};
+pub use power::min_detectable_drop;
+pub use step_change::{segment, step_change, Level, Permuted, StepChange, StepOptions};
 
 /// Why a statistic is undefined for the data given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -38,7 +46,15 @@ pub enum Undefined {
         /// Points given.
         found: usize,
     },
-    /// A NaN or infinite value.
+    /// Too many points for the computation asked for.
+    #[error("at most {limit} points, got {found}")]
+    TooMany {
+        /// Points allowed.
+        limit: usize,
+        /// Points given.
+        found: usize,
+    },
+    /// A NaN or infinite value, or a parameter out of range.
     #[error("a value is not finite")]
     NotFinite,
 }

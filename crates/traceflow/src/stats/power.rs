@@ -1,0 +1,127 @@
+//! What the data at hand can detect.
+
+use statrs::distribution::ContinuousCDF;
+
+use super::cochran_armitage::standard_normal;
+use super::Undefined;
+
+/// Power the minimum detectable effect is computed for.
+pub const POWER: f64 = 0.8;
+
+/// The smallest decline in pass rate across the window (from the first run
+/// to the last, on the fitted line) that the one-sided Cochran–Armitage
+/// test at level `alpha` detects with probability [`POWER`], for runs of
+/// `decisions[i]` decisions at scores `scores[i]`, a pass rate near
+/// `pass_rate` and dispersion `dispersion` (φ ≥ 1).
+///
+/// The test rejects when b̂/SE(b̂) < −z₁₋α with SE = √(φ p(1 − p)/Sₜₜ),
+/// Sₜₜ = Σkᵢ(tᵢ − t̄)²; a true slope −b is caught with power 1 − β when
+/// b/SE = z₁₋α + z₁₋β, so the decline across the span T of the scores is
+/// δ = (z₁₋α + z₁₋β)·√(φ p(1 − p)/Sₜₜ)·T (the normal approximation of
+/// Nam, "A simple approximation for calculating sample sizes for detecting
+/// linear trend in proportions", Biometrics 43 (1987) 701–705, with the
+/// variance at the null). The rate p is the observed one moved δ/2 away
+/// from 0 and 1, since a decline of δ around an observed 100% has rates
+/// down to 1 − δ; δ is solved by iteration.
+///
+/// Undefined without decisions on two distinct scores.
+pub fn min_detectable_drop(
+    decisions: &[u64],
+    scores: &[f64],
+    pass_rate: f64,
+    dispersion: f64,
+    alpha: f64,
+) -> Result<f64, Undefined> {
+    if decisions.len() != scores.len() {
+        return Err(Undefined::LengthsDiffer);
+    }
+    if !(pass_rate.is_finite() && dispersion.is_finite() && alpha > 0.0 && alpha < 1.0) {
+        return Err(Undefined::NotFinite);
+    }
+    let total: f64 = decisions.iter().map(|&k| k as f64).sum();
+    if total == 0.0 {
+        return Err(Undefined::NoData);
+    }
+    let t_bar = decisions
+        .iter()
+        .zip(scores)
+        .map(|(&k, t)| k as f64 * t)
+        .sum::<f64>()
+        / total;
+    let s_tt: f64 = decisions
+        .iter()
+        .zip(scores)
+        .map(|(&k, t)| k as f64 * (t - t_bar).powi(2))
+        .sum();
+    if s_tt.is_nan() || s_tt <= 0.0 {
+        return Err(Undefined::NoSpread);
+    }
+    let (lo, hi) = decisions
+        .iter()
+        .zip(scores)
+        .filter(|(&k, _)| k > 0)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, &t)| {
+            (lo.min(t), hi.max(t))
+        });
+    let normal = standard_normal();
+    let factor = (normal.inverse_cdf(1.0 - alpha) + normal.inverse_cdf(POWER))
+        * (dispersion.max(1.0) / s_tt).sqrt()
+        * (hi - lo);
+    // δ(p) = factor·√(p(1 − p)) is at most factor/2; start there and move p
+    // off the boundary by δ/2 until δ settles.
+    let mut drop = factor / 2.0;
+    for _ in 0..50 {
+        let half = (drop / 2.0).min(0.5);
+        let p = pass_rate.clamp(half, 1.0 - half);
+        let next = factor * (p * (1.0 - p)).sqrt();
+        if (next - drop).abs() < 1e-12 {
+            drop = next;
+            break;
+        }
+        drop = next;
+    }
+    Ok(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runs(n: usize) -> Vec<f64> {
+        (0..n).map(|i| i as f64).collect()
+    }
+
+    #[test]
+    fn more_decisions_detect_smaller_declines() {
+        let few = min_detectable_drop(&[3; 20], &runs(20), 0.8, 1.0, 0.01).unwrap();
+        let many = min_detectable_drop(&[50; 20], &runs(20), 0.8, 1.0, 0.01).unwrap();
+        // 60 decisions cannot see a 15-point ramp; 1,000 can.
+        assert!(few > 0.3, "{few}");
+        assert!(many < 0.15, "{many}");
+        // The standard error shrinks as 1/√k: the ratio is √(50/3) (at
+        // p = 0.5, which no decline moves off the boundary).
+        let few = min_detectable_drop(&[3; 20], &runs(20), 0.5, 1.0, 0.01).unwrap();
+        let many_half = min_detectable_drop(&[50; 20], &runs(20), 0.5, 1.0, 0.01).unwrap();
+        assert!((few / many_half - (50.0f64 / 3.0).sqrt()).abs() < 1e-9);
+        let dispersed = min_detectable_drop(&[50; 20], &runs(20), 0.8, 4.0, 0.01).unwrap();
+        assert!((dispersed / many - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_perfect_record_still_has_a_detectable_drop() {
+        let drop = min_detectable_drop(&[3; 20], &runs(20), 1.0, 1.0, 0.01).unwrap();
+        assert!(drop > 0.1 && drop < 1.0, "{drop}");
+    }
+
+    #[test]
+    fn no_spread_is_undefined() {
+        assert_eq!(
+            min_detectable_drop(&[3, 0], &[0.0, 1.0], 0.5, 1.0, 0.01),
+            Err(Undefined::NoSpread)
+        );
+        assert_eq!(
+            min_detectable_drop(&[0, 0], &[0.0, 1.0], 0.5, 1.0, 0.01),
+            Err(Undefined::NoData)
+        );
+    }
+}
