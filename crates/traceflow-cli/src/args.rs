@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use traceflow::report::Format;
-use traceflow::trend::{Window, MIN_RUNS};
+use traceflow::stats::ThresholdOptions;
+use traceflow::trend::{Method, VerdictOptions, Window, MIN_RUNS};
 
 /// Is your agent getting better or worse? Cross-run trends and a CI gate over
 /// TraceFlow Lite trace stores.
@@ -12,7 +13,7 @@ use traceflow::trend::{Window, MIN_RUNS};
 #[command(
     name = "traceflow",
     version,
-    after_help = "Exit codes: 0 done (gate: no regression), 1 gate found a regression, 2 error (nothing judged)."
+    after_help = "Exit codes: 0 done (gate: no regression), 1 gate found a regression, 2 error (nothing judged), 3 gate --require-data found too little data."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -44,17 +45,32 @@ pub struct StoreArgs {
 pub struct TrendArgs {
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Most recent finished runs to analyze, or `all`.
-    #[arg(long, default_value = "20", value_parser = parse_window)]
-    pub window: Window,
-    /// Per-run slope beyond which the direction is called.
+    /// Most recent finished runs to analyze, or `all` [default: 500 for
+    /// auto and cusum, whose tests need about 1,000 decisions to see a
+    /// 15-point decline; 20 for ols, as the proposal had it].
+    #[arg(long, value_parser = parse_window)]
+    pub window: Option<Window>,
+    /// The rule behind the verdict.
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    pub method: MethodArg,
+    /// auto: one-sided significance level of the trend test. cusum: the
+    /// chance of any false alarm over --evaluations successive gate runs.
+    #[arg(long, default_value_t = 0.01, value_parser = parse_alpha)]
+    pub alpha: f64,
+    /// The smallest decline across the window that matters, as a rate
+    /// (0.05 = 5 points).
+    #[arg(long, default_value_t = 0.05, value_parser = parse_min_drop)]
+    pub min_drop: f64,
+    /// gate: exit 3 instead of 0 when there is too little data to judge.
+    #[arg(long)]
+    pub require_data: bool,
+    /// cusum: successive gate runs (one per new run) the false-alarm bound
+    /// covers.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub evaluations: u32,
+    /// ols: per-run slope beyond which the direction is called.
     #[arg(long, default_value_t = 0.01, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub threshold: f64,
-    /// The rule behind the verdict. `ols` is the only one yet, and what the
-    /// library's analyzer computes; the flag is accepted so that scripts
-    /// written now keep their meaning when other methods arrive.
-    #[arg(long, value_enum, default_value_t = MethodArg::Ols)]
-    pub method: MethodArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
@@ -111,8 +127,50 @@ pub const DEMO_DB: &str = "traceflow-demo.db";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
-    /// The proposal's rule: OLS slope of pass rate against ±threshold per run.
+    /// Significance-tested trend (Cochran–Armitage) with a minimum drop, the
+    /// run where a decline started, and "insufficient data" when the data
+    /// cannot tell.
+    Auto,
+    /// The proposal's rule: OLS slope of pass rate against ±threshold per
+    /// run, with no error control.
     Ols,
+    /// For a gate run after every CI job: a CUSUM whose threshold bounds the
+    /// chance of any false alarm over --evaluations runs by --alpha.
+    Cusum,
+}
+
+impl From<MethodArg> for Method {
+    fn from(method: MethodArg) -> Self {
+        match method {
+            MethodArg::Auto => Method::Auto,
+            MethodArg::Ols => Method::Ols,
+            MethodArg::Cusum => Method::Cusum,
+        }
+    }
+}
+
+impl TrendArgs {
+    /// The window asked for, or the method's default.
+    pub fn window(&self) -> Window {
+        self.window
+            .unwrap_or_else(|| Method::from(self.method).default_window())
+    }
+
+    /// The verdict's options, in the library's terms.
+    pub fn verdict_options(&self) -> VerdictOptions {
+        let defaults = VerdictOptions::default();
+        VerdictOptions {
+            method: self.method.into(),
+            alpha: self.alpha,
+            min_drop: self.min_drop,
+            threshold: self.threshold,
+            cusum: ThresholdOptions {
+                evaluations: self.evaluations as usize,
+                ..defaults.cusum
+            },
+            ..defaults
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -149,6 +207,20 @@ fn parse_threshold(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_alpha(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(a) if a > 0.0 && a < 0.5 => Ok(a),
+        _ => Err("expected a level between 0 and 0.5, e.g. 0.01".to_owned()),
+    }
+}
+
+fn parse_min_drop(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(d) if (0.0..1.0).contains(&d) => Ok(d),
+        _ => Err("expected a rate from 0 to below 1, e.g. 0.05 for 5 points".to_owned()),
+    }
+}
+
 fn parse_day(text: &str) -> Result<jiff::Timestamp, String> {
     traceflow::timestamp::parse(text).map_err(|e| e.to_string())
 }
@@ -172,6 +244,16 @@ mod tests {
         assert!(parse_threshold("-0.01").is_err());
         assert!(parse_threshold("NaN").is_err());
         assert!(parse_threshold("inf").is_err());
+    }
+
+    #[test]
+    fn alpha_and_min_drop_are_rates() {
+        assert_eq!(parse_alpha("0.05"), Ok(0.05));
+        assert!(parse_alpha("0").is_err());
+        assert!(parse_alpha("0.5").is_err());
+        assert_eq!(parse_min_drop("0"), Ok(0.0));
+        assert!(parse_min_drop("5").is_err());
+        assert!(parse_min_drop("NaN").is_err());
     }
 
     #[test]

@@ -12,6 +12,10 @@ pub const SUCCESS: u8 = 0;
 /// `gate` only: the trend is a regression.
 pub const REGRESSION: u8 = 1;
 
+/// `gate --require-data` only: too little data to judge (the verdict
+/// "insufficient data"). Without `--require-data` that verdict exits 0.
+pub const INSUFFICIENT_DATA: u8 = 3;
+
 /// Nothing was judged: a missing or unreadable store, a file that is not a
 /// TraceFlow store, too few traces, bad arguments (clap uses 2 as well).
 pub const ERROR: u8 = 2;
@@ -23,7 +27,8 @@ pub fn for_error(err: &anyhow::Error) -> u8 {
             TrendError::Store(err) => for_store_error(err),
             TrendError::TooFewTraces { .. }
             | TrendError::WindowTooSmall(_)
-            | TrendError::InvalidThreshold(_) => ERROR,
+            | TrendError::InvalidThreshold(_)
+            | TrendError::Options(_) => ERROR,
         };
     }
     if let Some(err) = err.downcast_ref::<StoreError>() {

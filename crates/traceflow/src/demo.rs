@@ -32,15 +32,16 @@ pub struct DemoOptions {
 }
 
 impl DemoOptions {
-    /// `days` of about 30 runs a day, the model changed two thirds of the
-    /// way in, the last day being the one before `end`'s (UTC), so nothing
-    /// lies in the future.
+    /// `days` of about 30 runs a day, the last day being the one before
+    /// `end`'s (UTC), so nothing lies in the future. The model changes 8
+    /// days before the end (or two thirds of the way in, if later), so the
+    /// change falls inside the 500 runs `auto` analyzes by default.
     pub fn ending_at(end: Timestamp, days: u32) -> Self {
         let midnight = end.as_second() - end.as_second().rem_euclid(86_400);
         DemoOptions {
             days,
             runs_per_day: 30,
-            model_change_day: days * 2 / 3,
+            model_change_day: (days * 2 / 3).max(days.saturating_sub(8)),
             seed: 7,
             start: Timestamp::from_second(midnight - i64::from(days) * 86_400)
                 .unwrap_or(Timestamp::UNIX_EPOCH),

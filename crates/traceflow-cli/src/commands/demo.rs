@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use traceflow::demo::{write_demo, DemoOptions};
-use traceflow::report::{render, Format};
+use traceflow::report::render_verdict;
 use traceflow::store::SqliteStore;
-use traceflow::trend::{TraceTrendAnalyzer, Window};
+use traceflow::trend::{TraceTrendAnalyzer, VerdictOptions};
 
 use crate::args::{DemoArgs, DEMO_DB};
 use crate::exit_codes;
@@ -69,18 +69,20 @@ pub(super) fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         .with_context(|| format!("{}: cannot move the demo store into place", path.display()))?;
 
     let store = SqliteStore::open_read_only(&path)?;
-    let report = TraceTrendAnalyzer::new(&store, 0.01).analyze(Window::Last(20))?;
+    let verdict = VerdictOptions::default();
+    let report = TraceTrendAnalyzer::with_options(&store, verdict)
+        .analyze(verdict.method.default_window())?;
     let db = path.display();
     let text = format!(
         "Wrote {db}: {} traces, {} steps over {} days; model {} → {} on {}.\n\n{}\n\
-         Look closer:\n  traceflow trend --db {db} --window all\n  traceflow list --db {db}\n  traceflow gate --db {db}\n",
+         Look closer:\n  traceflow trend --db {db}            # every run of the window\n  traceflow trend --db {db} --method ols --window 20   # the proposal's rule\n  traceflow list --db {db}\n  traceflow gate --db {db}\n",
         summary.traces,
         summary.steps,
         options.days,
         summary.model_before,
         summary.model_after,
         summary.model_change_at.strftime("%Y-%m-%d"),
-        render(&report, Format::Table),
+        render_verdict(&report),
     );
     super::print(&text)?;
     Ok(exit_codes::SUCCESS)

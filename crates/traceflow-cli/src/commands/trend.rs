@@ -9,8 +9,8 @@ use crate::exit_codes;
 /// Opens the store read-only and analyzes the window the arguments ask for.
 pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<TraceTrendReport> {
     let store = SqliteStore::open_read_only(&args.store.db)?;
-    TraceTrendAnalyzer::new(&store, args.threshold)
-        .analyze(args.window)
+    TraceTrendAnalyzer::with_options(&store, args.verdict_options())
+        .analyze(args.window())
         .map_err(|err| match err {
             // Store errors name the file already.
             TrendError::Store(_) => anyhow::Error::new(err),

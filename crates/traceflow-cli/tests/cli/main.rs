@@ -191,7 +191,10 @@ fn errors_exit_2_with_a_one_line_cause() {
         ("not_sqlite", &["gate", "--db", "not_sqlite.db"]),
         ("not_a_store", &["gate", "--db", "not_a_store.db"]),
         ("empty_file", &["trend", "--db", "empty.db"]),
-        ("too_few", &["gate", "--db", "one_trace.db"]),
+        (
+            "too_few",
+            &["gate", "--db", "one_trace.db", "--method", "ols"],
+        ),
         (
             "window_too_small",
             &["gate", "--db", "one_trace.db", "--window", "1"],
@@ -199,6 +202,10 @@ fn errors_exit_2_with_a_one_line_cause() {
         (
             "negative_threshold",
             &["gate", "--db", "one_trace.db", "--threshold", "-1"],
+        ),
+        (
+            "alpha_out_of_range",
+            &["gate", "--db", "one_trace.db", "--alpha", "0.5"],
         ),
         (
             "unknown_method",
@@ -314,8 +321,9 @@ fn demo_writes_a_store_and_prints_its_trend() {
     let first = sandbox.run(&args);
     assert_eq!(first.code, 0, "{first}");
     assert!(first.stdout.starts_with("Wrote demo.db: "), "{first}");
+    assert!(first.stdout.contains("Verdict: "), "{first}");
     assert!(
-        first.stdout.contains("TraceTrend (last 20 runs)"),
+        first.stdout.contains("Method: auto (Cochran–Armitage"),
         "{first}"
     );
 
@@ -447,6 +455,8 @@ fn a_closed_pipe_does_not_change_the_gates_verdict() {
             "all",
             "--format",
             "json",
+            "--method",
+            "ols",
             "--threshold",
             threshold,
         ];
@@ -458,4 +468,80 @@ fn a_closed_pipe_does_not_change_the_gates_verdict() {
     }
     // The demo's quality falls: any negative slope is a regression at 0.
     assert_eq!(codes, [1, 0]);
+}
+
+#[test]
+fn auto_is_the_default_and_finds_the_step() {
+    let sandbox = Sandbox::new(&["step.db"]);
+    let gate = sandbox.run(&["gate", "--db", "step.db"]);
+    assert_eq!(gate.code, 1, "{gate}");
+    assert!(
+        gate.stderr.starts_with("Eval regression detected: -"),
+        "{gate}"
+    );
+    let trend = sandbox.run(&["trend", "--db", "step.db", "--format", "json"]);
+    assert_eq!(trend.code, 0, "{trend}");
+    assert!(!trend.stdout.contains("NaN"), "{trend}");
+    let doc = json(&trend.stdout);
+    assert_eq!(doc["method"], "auto");
+    assert_eq!(doc["requested_window"], 500);
+    let stats = &doc["statistics"];
+    assert_eq!(stats["verdict"], "regression");
+    assert_eq!(stats["alpha"], 0.01);
+    assert_eq!(stats["min_drop"], 0.05);
+    // The fixture's gate pass probability drops at its 31st trace.
+    let step = &stats["change_point"];
+    assert_eq!(step["run_index"], 30, "{step}");
+    assert_eq!(step["trace_id"], doc["summaries"][30]["trace_id"]);
+    assert!(step["p_value"].as_f64().unwrap() < 0.01);
+    assert!(step["after"]["rate"].as_f64().unwrap() < step["before"]["rate"].as_f64().unwrap());
+    for test in ["cochran_armitage", "mann_kendall", "ols"] {
+        assert!(stats[test]["p_decline"].is_f64(), "{test}: {stats}");
+    }
+}
+
+#[test]
+fn too_little_data_is_said_and_fails_only_when_required() {
+    let sandbox = Sandbox::new(&["stable.db", "one_trace.db"]);
+    for db in ["stable.db", "one_trace.db"] {
+        let gate = sandbox.run(&["gate", "--db", db]);
+        assert_eq!(gate.code, 0, "{gate}");
+        assert!(gate.stdout.contains("Verdict: insufficient data"), "{gate}");
+        assert!(
+            gate.stderr.starts_with("Too little data to judge: "),
+            "{gate}"
+        );
+        assert_eq!(gate.stderr.lines().count(), 1, "{gate}");
+        let strict = sandbox.run(&["gate", "--db", db, "--require-data"]);
+        assert_eq!(strict.code, 3, "{strict}");
+        assert_eq!(strict.stderr, gate.stderr);
+    }
+    let trend = sandbox.run(&["trend", "--db", "stable.db", "--format", "json"]);
+    let stats = &json(&trend.stdout)["statistics"];
+    assert_eq!(stats["verdict"], "insufficient_data");
+    assert!(
+        stats["insufficient"]["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("widen the window"),
+        "{stats}"
+    );
+    assert!(stats["min_detectable_drop"].as_f64().unwrap() > 0.15);
+}
+
+#[test]
+fn ols_keeps_the_proposals_window_and_rule() {
+    let sandbox = Sandbox::new(&["drift.db"]);
+    let ols = json(
+        &sandbox
+            .run(&[
+                "trend", "--db", "drift.db", "--method", "ols", "--format", "json",
+            ])
+            .stdout,
+    );
+    assert_eq!(ols["requested_window"], 20);
+    assert_eq!(ols["window"], 20);
+    assert_eq!(ols["statistics"]["method"], "ols");
+    let worsening = ols["pass_rate_slope"].as_f64().unwrap() < -0.01;
+    assert_eq!(ols["any_regression"], worsening);
 }

@@ -8,23 +8,42 @@
 //!   "window": 20,                      // runs analyzed
 //!   "requested_window": 20 | "all",
 //!   "pass_rate_slope": -0.023,         // OLS, per run
-//!   "pass_rate_direction": "improving" | "worsening" | "stable",
-//!   "any_regression": true,
-//!   "method": "ols",
-//!   "threshold": 0.01,
+//!   "pass_rate_direction": "improving" | "worsening" | "stable" | "insufficient_data",
+//!   "any_regression": true,            // the verdict is a regression
+//!   "method": "auto" | "ols" | "cusum",
+//!   "threshold": 0.01,                 // ols only
+//!   // ... decision_sources, skipped_rows as below, then:
+//!   "statistics": {
+//!     "method", "verdict": "regression" | "improvement" | "stable" | "insufficient_data",
+//!     "alpha", "min_drop", "min_detectable_drop", "runs", "decisions", "pass_rate",
+//!     "insufficient": null | {"reason", "remedy"},
+//!     "cochran_armitage": null | {"z", "p_decline", "slope", "slope_ci": [lo, hi],
+//!                                 "dispersion", "predicted_change", "predicted_change_ci"},
+//!     "mann_kendall": null | {"s", "var_s", "z", "p_decline", "sen_slope", "sen_slope_ci"},
+//!     "ols": null | {"slope", "intercept", "stderr", "r_squared", "p_decline"},
+//!     "change_point": null | {"run_index", "trace_id", "created_at",
+//!                             "before": {"rate", "ci", "passes", "decisions"}, "after": {...},
+//!                             "change", "change_ci", "relative_change", "p_value", "z",
+//!                             "permutations", "exact", "permuted": "decisions" | "runs"},
+//!     "change_points": [...],          // every step by binary segmentation
+//!     "cusum": null | {"p0", "p1", "statistic", "threshold", "evaluations"},
+//!     "summary": "a sentence", "notes": ["statistics left out, and why"]
+//!   },
 //!   "left_out_running": 1,             // still-running traces left out
 //!   "decision_sources": {"trace_evals": 0, "evaluator_steps": 19, "status": 1},
 //!   "skipped_rows": [{"table", "rowid", "trace_id", "reason"}],
 //!   // last, so that a million runs can be streamed:
 //!   "summaries": [{
 //!     "run_index", "trace_id", "created_at" (RFC 3339, UTC), "status",
-//!     "pass_rate", "revise_rate", "fallback_rate", "avg_score" (null if none),
+//!     "pass_rate", "passes", "revise_rate", "fallback_rate", "avg_score" (null if none),
 //!     "decisions", "source": "trace_evals" | "evaluator_steps" | "status"
 //!   }]
 //! }
 //! ```
 //!
 //! The proposal's fields keep their names and meaning; fields are only added.
+//! Every `p_decline` is the one-sided p-value for a decline; a statistic
+//! undefined for the data is null, never NaN.
 
 use std::io;
 
@@ -32,7 +51,7 @@ use serde::Serialize;
 
 use super::Exporter;
 use crate::store::RowIssue;
-use crate::trend::{Direction, Method, TraceTrendReport, Window};
+use crate::trend::{Direction, Method, Statistics, TraceTrendReport, Window};
 
 /// The version of the layout above.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -53,6 +72,7 @@ struct Header<'r> {
     left_out_running: usize,
     decision_sources: DecisionSources,
     skipped_rows: &'r [RowIssue],
+    statistics: &'r Statistics,
 }
 
 /// Runs per source of their decisions, in the documented order.
@@ -84,6 +104,7 @@ impl Exporter for JsonExporter {
                 }
             },
             skipped_rows: &report.skipped_rows,
+            statistics: &report.statistics,
         };
         // serde_json writes a non-finite float as null rather than failing;
         // every float of a report is finite anyway (rates, a defined slope).

@@ -128,5 +128,14 @@ pub fn render(report: &TraceTrendReport, format: Format) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The table's header alone: the verdict, the statistics behind it and
+/// where the decisions came from, without a line per run.
+pub fn render_verdict(report: &TraceTrendReport) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, and the table is UTF-8.
+    let _ = table::write_header(&mut out, report);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests;

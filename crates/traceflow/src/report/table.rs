@@ -4,7 +4,10 @@ use std::io::{self, Write as _};
 
 use super::Exporter;
 use crate::model::RunStatus;
-use crate::trend::{DecisionSource, Direction, TraceRunSummary, TraceTrendReport, Window};
+use crate::trend::{
+    DecisionSource, Direction, Method, Statistics, TraceRunSummary, TraceTrendReport, Verdict,
+    Window,
+};
 
 pub(super) struct TableExporter;
 
@@ -23,32 +26,56 @@ impl Exporter for TableExporter {
     }
 }
 
-fn write_header(out: &mut dyn io::Write, report: &TraceTrendReport) -> io::Result<()> {
+pub(super) fn write_header(out: &mut dyn io::Write, report: &TraceTrendReport) -> io::Result<()> {
+    let stats = &report.statistics;
     match report.requested_window {
         Window::Last(_) => writeln!(out, "TraceTrend (last {} runs)", report.window)?,
         Window::All => writeln!(out, "TraceTrend (all {} runs)", report.window)?,
     }
+    let marker = match stats.verdict {
+        Verdict::Regression => " ⚠️",
+        Verdict::Improvement | Verdict::Stable | Verdict::InsufficientData => "",
+    };
+    writeln!(out, "Verdict: {}{marker}", stats.verdict.as_str())?;
+    writeln!(out, "{}", stats.summary)?;
+    writeln!(out)?;
     let marker = match report.pass_rate_direction {
         Direction::Worsening => " ⚠️ WORSENING",
-        Direction::Improving | Direction::Stable => "",
+        Direction::Improving | Direction::Stable | Direction::InsufficientData => "",
     };
-    writeln!(
-        out,
-        "Pass rate slope: {:.4}/run{marker}",
-        report.pass_rate_slope
-    )?;
+    let slope = report.pass_rate_slope;
+    if slope != 0.0 && slope.abs() < 0.00005 {
+        writeln!(out, "Pass rate slope: {slope:.2e}/run{marker}")?;
+    } else {
+        writeln!(out, "Pass rate slope: {slope:.4}/run{marker}")?;
+    }
     writeln!(out, "Direction: {}", report.pass_rate_direction.as_str())?;
     writeln!(
         out,
         "Regression detected: {}",
         if report.any_regression { "yes" } else { "no" }
     )?;
-    writeln!(
-        out,
-        "Method: {} (direction called beyond ±{}/run)",
-        report.method.as_str(),
-        report.threshold
-    )?;
+    match report.method {
+        Method::Ols => writeln!(
+            out,
+            "Method: ols (direction called beyond ±{}/run; no significance test)",
+            report.threshold
+        )?,
+        Method::Auto => writeln!(
+            out,
+            "Method: auto (Cochran–Armitage trend test, one-sided α = {}, min drop {})",
+            stats.alpha,
+            points(stats.min_drop)
+        )?,
+        Method::Cusum => writeln!(
+            out,
+            "Method: cusum (binomial CUSUM, false alarms ≤ {} over {} evaluations, min drop {})",
+            stats.alpha,
+            stats.cusum.map_or(0, |c| c.evaluations),
+            points(stats.min_drop)
+        )?,
+    }
+    write_statistics(out, stats)?;
     let sources: Vec<String> = report
         .source_counts()
         .iter()
@@ -64,6 +91,121 @@ fn write_header(out: &mut dyn io::Write, report: &TraceTrendReport) -> io::Resul
         )?;
     }
     Ok(())
+}
+
+/// The tests behind the verdict, one line each; an undefined one is "n/a".
+fn write_statistics(out: &mut dyn io::Write, stats: &Statistics) -> io::Result<()> {
+    match stats.cochran_armitage {
+        Some(ca) => {
+            writeln!(
+                out,
+                "Trend test: Cochran–Armitage z = {:.2}, p(decline) {}, dispersion {:.2}",
+                ca.z,
+                p_value(ca.p_decline),
+                ca.dispersion
+            )?;
+            writeln!(
+                out,
+                "Predicted change across the window: {} (95% CI {:+.1} to {:+.1})",
+                signed_points(ca.predicted_change),
+                100.0 * ca.predicted_change_ci[0],
+                100.0 * ca.predicted_change_ci[1]
+            )?;
+        }
+        None => writeln!(
+            out,
+            "Trend test: n/a (needs decisions with both outcomes on 2+ runs)"
+        )?,
+    }
+    match &stats.change_point {
+        Some(c) => writeln!(
+            out,
+            "Step: run {} (trace {}, {}): {:.1}% → {:.1}% ({}, 95% CI {:+.1} to {:+.1}), p {}",
+            c.run_index,
+            {
+                let (id, ellipsis) = short_id(&c.trace_id);
+                format!("{id}{ellipsis}")
+            },
+            c.created_at
+                .map_or_else(String::new, |t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()),
+            100.0 * c.before.rate,
+            100.0 * c.after.rate,
+            signed_points(c.change),
+            100.0 * c.change_ci[0],
+            100.0 * c.change_ci[1],
+            p_value(c.p_value)
+        )?,
+        None => writeln!(out, "Step: none significant")?,
+    }
+    if stats.change_points.len() > 1 {
+        let at: Vec<String> = stats
+            .change_points
+            .iter()
+            .map(|c| {
+                format!(
+                    "run {} ({:.1}% → {:.1}%)",
+                    c.run_index,
+                    100.0 * c.before.rate,
+                    100.0 * c.after.rate
+                )
+            })
+            .collect();
+        writeln!(out, "Steps by segmentation: {}", at.join(", "))?;
+    }
+    match stats.min_detectable_drop {
+        Some(m) if m >= 1.0 => writeln!(
+            out,
+            "Minimum detectable drop: none detectable (not even 100 points, at 80% power and α = {})",
+            stats.alpha
+        )?,
+        Some(m) => writeln!(
+            out,
+            "Minimum detectable drop: {} (80% power at α = {})",
+            points(m),
+            stats.alpha
+        )?,
+        None => writeln!(out, "Minimum detectable drop: n/a")?,
+    }
+    if let Some(mk) = stats.mann_kendall {
+        writeln!(
+            out,
+            "Second opinion: Mann–Kendall S = {}, p(decline) {}, Sen's slope {:.4}/run",
+            mk.s,
+            p_value(mk.p_decline),
+            mk.sen_slope
+        )?;
+    }
+    if let Some(c) = stats.cusum {
+        writeln!(
+            out,
+            "CUSUM: {:.2} (alarm above {:.2}); reference {:.1}%, tuned to {:.1}%",
+            c.statistic,
+            c.threshold,
+            100.0 * c.p0,
+            100.0 * c.p1
+        )?;
+    }
+    for note in &stats.notes {
+        writeln!(out, "Note: {note}")?;
+    }
+    Ok(())
+}
+
+fn points(x: f64) -> String {
+    format!("{:.1} points", 100.0 * x)
+}
+
+fn signed_points(x: f64) -> String {
+    format!("{:+.1} points", 100.0 * x)
+}
+
+/// "= 0.0123", or "< 0.0001".
+fn p_value(p: f64) -> String {
+    if p < 1e-4 {
+        "< 0.0001".to_owned()
+    } else {
+        format!("= {p:.4}")
+    }
 }
 
 /// The runs, one line each, in aligned columns. Streamed: a full-history

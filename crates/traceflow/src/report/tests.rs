@@ -5,13 +5,16 @@ use jiff::Timestamp;
 use super::{render, Format};
 use crate::model::RunStatus;
 use crate::store::RowIssue;
-use crate::trend::{DecisionSource, Direction, Method, TraceRunSummary, TraceTrendReport, Window};
+use crate::trend::{
+    assess, DecisionSource, Direction, Method, TraceRunSummary, TraceTrendReport, VerdictOptions,
+    Window,
+};
 
 /// Three runs: decisions from each source, a missing score, a skipped row,
 /// and a run left out as still running.
 fn shared_report() -> TraceTrendReport {
-    let run =
-        |run_index: usize, id: &str, at: &str, pass_rate: f64, source, decisions| TraceRunSummary {
+    let run = |run_index: usize, id: &str, at: &str, pass_rate: f64, source, decisions: usize| {
+        TraceRunSummary {
             run_index,
             trace_id: id.to_owned(),
             created_at: at.parse::<Timestamp>().unwrap(),
@@ -21,12 +24,14 @@ fn shared_report() -> TraceTrendReport {
                 RunStatus::Failed
             },
             pass_rate,
+            passes: (pass_rate * decisions.max(1) as f64) as usize,
             revise_rate: if decisions > 0 { 1.0 - pass_rate } else { 0.0 },
             fallback_rate: 0.0,
             avg_score: (decisions > 0).then_some(0.75),
             decisions,
             source,
-        };
+        }
+    };
     TraceTrendReport {
         window: 3,
         requested_window: Window::Last(20),
@@ -35,6 +40,14 @@ fn shared_report() -> TraceTrendReport {
         any_regression: true,
         method: Method::Ols,
         threshold: 0.01,
+        statistics: assess(
+            &[2, 1, 0],
+            &[2, 2, 1],
+            &VerdictOptions {
+                method: Method::Ols,
+                ..VerdictOptions::default()
+            },
+        ),
         left_out_running: 1,
         skipped_rows: vec![RowIssue {
             table: "trace_evals",
@@ -85,6 +98,59 @@ fn json() {
     assert_eq!(doc["summaries"][2]["avg_score"], serde_json::Value::Null);
 }
 
+/// Twelve runs of 20 decisions whose pass rate steps from 90% to 60% at
+/// run 6, judged by `auto`: every statistic defined.
+fn auto_report() -> TraceTrendReport {
+    let mut report = shared_report();
+    let start: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    let passes: Vec<u64> = (0..12).map(|i| if i < 6 { 18 } else { 12 }).collect();
+    report.summaries = passes
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| TraceRunSummary {
+            run_index: i,
+            trace_id: format!("run-{i:02}"),
+            created_at: start + jiff::SignedDuration::from_hours(i as i64),
+            status: RunStatus::Done,
+            pass_rate: x as f64 / 20.0,
+            passes: x as usize,
+            revise_rate: (20 - x) as f64 / 20.0,
+            fallback_rate: 0.0,
+            avg_score: Some(0.8),
+            decisions: 20,
+            source: DecisionSource::TraceEvals,
+        })
+        .collect();
+    report.window = 12;
+    report.method = Method::Auto;
+    report.statistics = assess(&passes, &[20; 12], &VerdictOptions::default());
+    report.pass_rate_slope = report.statistics.ols.unwrap().slope;
+    report.statistics.label_runs(|i| {
+        let run = &report.summaries[i];
+        (run.trace_id.clone(), Some(run.created_at))
+    });
+    report
+}
+
+#[test]
+fn auto_table() {
+    insta::assert_snapshot!(render(&auto_report(), Format::Table));
+}
+
+#[test]
+fn auto_json() {
+    let text = render(&auto_report(), Format::Json);
+    insta::assert_snapshot!(text);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let stats = &doc["statistics"];
+    assert_eq!(stats["verdict"], "regression");
+    assert_eq!(stats["change_point"]["run_index"], 6);
+    assert_eq!(stats["change_point"]["trace_id"], "run-06");
+    for test in ["cochran_armitage", "mann_kendall", "ols"] {
+        assert!(stats[test]["p_decline"].as_f64().unwrap() < 0.01, "{test}");
+    }
+}
+
 #[test]
 fn formats_parse_from_their_names() {
     for format in Format::ALL {
@@ -105,6 +171,7 @@ fn long_report() -> TraceTrendReport {
             status: RunStatus::Done,
             // Alternates, so every row's arrow depends on the row before.
             pass_rate: if i % 2 == 0 { 1.0 } else { 0.5 },
+            passes: if i % 2 == 0 { 2 } else { 1 },
             revise_rate: 0.0,
             fallback_rate: 0.0,
             avg_score: None,

@@ -217,16 +217,19 @@ pub fn step_change(
 /// it on, until no segment holds a significant step or `max_changes` are
 /// found (Scott & Knott 1974; Vostrikova, Soviet Math. Dokl. 24 (1981)
 /// 55–59). Each segment's test has its own level; the changes come back in
-/// run order, with run indices of the whole series.
+/// run order, with run indices of the whole series. `whole` is the whole
+/// series' [`step_change`] with these options, if the caller has it.
 pub fn segment(
     passes: &[u64],
     decisions: &[u64],
     alpha: f64,
     max_changes: usize,
     options: &StepOptions,
+    whole: Option<StepChange>,
 ) -> Vec<StepChange> {
     let mut found = Vec::new();
-    let mut pending = vec![(0, passes.len().min(decisions.len()))];
+    let n = passes.len().min(decisions.len());
+    let mut pending = vec![(0, n)];
     while let Some((start, end)) = pending.pop() {
         if found.len() >= max_changes {
             break;
@@ -235,11 +238,15 @@ pub fn segment(
             seed: options.seed ^ (start as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
             ..*options
         };
-        let Ok(mut step) = step_change(
-            &passes[start..end],
-            &decisions[start..end],
-            &segment_options,
-        ) else {
+        let known = whole.filter(|_| (start, end) == (0, n));
+        let Some(mut step) = known.or_else(|| {
+            step_change(
+                &passes[start..end],
+                &decisions[start..end],
+                &segment_options,
+            )
+            .ok()
+        }) else {
             continue;
         };
         if step.p_value >= alpha {
@@ -665,7 +672,7 @@ mod tests {
         let mut passes = vec![45u64; 10];
         passes.extend([35u64; 10]);
         passes.extend([25u64; 10]);
-        let changes = segment(&passes, &[50; 30], 0.01, 5, &StepOptions::default());
+        let changes = segment(&passes, &[50; 30], 0.01, 5, &StepOptions::default(), None);
         let at: Vec<usize> = changes.iter().map(|c| c.run_index).collect();
         assert_eq!(at, [10, 20]);
     }

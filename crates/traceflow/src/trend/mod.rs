@@ -20,6 +20,10 @@ use crate::store::{
     DecisionRow, DecisionTable, RowIssue, StoreError, TraceFilter, TraceHead, TraceStore,
 };
 
+pub mod verdict;
+
+pub use verdict::{assess, OptionsError, Statistics, Verdict, VerdictOptions};
+
 /// Fewest runs a slope can be fitted to.
 pub const MIN_RUNS: usize = 2;
 
@@ -54,16 +58,36 @@ impl Serialize for Window {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
+    /// Significance-tested: Cochran–Armitage at α with a minimum drop, a
+    /// step test, and "insufficient data" when the data cannot tell.
+    Auto,
     /// The proposal's rule: the OLS slope of pass rate on run index against
     /// ±threshold per run.
     Ols,
+    /// A CUSUM whose threshold bounds false alarms over repeated gating.
+    Cusum,
 }
 
 impl Method {
     /// The name used on the command line and in reports.
     pub fn as_str(self) -> &'static str {
         match self {
+            Method::Auto => "auto",
             Method::Ols => "ols",
+            Method::Cusum => "cusum",
+        }
+    }
+
+    /// The window a method analyzes unless told otherwise. `ols` keeps the
+    /// proposal's 20. `auto` and `cusum` take 500: TraceFlow Lite records
+    /// 1–3 gate decisions per trace, and 500 traces (about 1,000 decisions)
+    /// is where a 15-point decline becomes detectable with 80% power at
+    /// α = 0.01 (minimum detectable drop ≈ 4.4·√(p(1 − p)/N): 14 points at
+    /// p = 0.8); 20 traces could reveal only a drop of about 60 points.
+    pub fn default_window(self) -> Window {
+        match self {
+            Method::Ols => Window::Last(20),
+            Method::Auto | Method::Cusum => Window::Last(500),
         }
     }
 }
@@ -78,6 +102,8 @@ pub enum Direction {
     Worsening,
     /// Neither.
     Stable,
+    /// Too little data to tell (`auto` and `cusum`).
+    InsufficientData,
 }
 
 impl Direction {
@@ -87,6 +113,7 @@ impl Direction {
             Direction::Improving => "improving",
             Direction::Worsening => "worsening",
             Direction::Stable => "stable",
+            Direction::InsufficientData => "insufficient data",
         }
     }
 }
@@ -136,6 +163,8 @@ pub struct TraceRunSummary {
     pub status: RunStatus,
     /// PASS / all decisions.
     pub pass_rate: f64,
+    /// PASS decisions (with no decisions recorded: 1 if `done`, else 0).
+    pub passes: usize,
     /// REVISE / all decisions.
     pub revise_rate: f64,
     /// FALLBACK / all decisions.
@@ -157,14 +186,16 @@ pub struct TraceTrendReport {
     pub requested_window: Window,
     /// OLS slope of pass rate on run index, per run (positive = improving).
     pub pass_rate_slope: f64,
-    /// The verdict on the slope.
+    /// The verdict as a direction.
     pub pass_rate_direction: Direction,
-    /// Whether the direction is worsening.
+    /// Whether the verdict is a regression.
     pub any_regression: bool,
     /// The rule used.
     pub method: Method,
-    /// The per-run slope beyond which a direction is called.
+    /// The per-run slope beyond which `ols` calls a direction.
     pub threshold: f64,
+    /// The verdict and the statistics behind it.
+    pub statistics: Statistics,
     /// Runs still `running` within the window's time span, left out.
     pub left_out_running: usize,
     /// Rows that could not be used, and why.
@@ -215,6 +246,9 @@ pub enum TrendError {
     /// A threshold that is negative or not a number.
     #[error("threshold must be a finite number >= 0, got {0}")]
     InvalidThreshold(f64),
+    /// Verdict options out of range.
+    #[error(transparent)]
+    Options(#[from] OptionsError),
 }
 
 fn left_out_note(running: usize, skipped: usize) -> String {
@@ -233,25 +267,38 @@ const FILTER_FRACTION: usize = 2;
 /// Computes the pass-rate trend over the most recent runs of a store.
 pub struct TraceTrendAnalyzer<'s, S: TraceStore + ?Sized> {
     store: &'s S,
-    threshold: f64,
+    options: VerdictOptions,
 }
 
 impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
-    /// An analyzer calling a direction when |slope| exceeds
-    /// `regression_threshold` per run (the proposal's default is 0.01).
+    /// The proposal's analyzer: calls a direction when |slope| exceeds
+    /// `regression_threshold` per run (the proposal's default is 0.01),
+    /// with no significance test ([`Method::Ols`]).
     pub fn new(store: &'s S, regression_threshold: f64) -> Self {
-        TraceTrendAnalyzer {
+        Self::with_options(
             store,
-            threshold: regression_threshold,
-        }
+            VerdictOptions {
+                method: Method::Ols,
+                threshold: regression_threshold,
+                ..VerdictOptions::default()
+            },
+        )
+    }
+
+    /// An analyzer judging by `options` ([`VerdictOptions::default`] is
+    /// `auto` at α = 0.01 with a 5-point minimum drop).
+    pub fn with_options(store: &'s S, options: VerdictOptions) -> Self {
+        TraceTrendAnalyzer { store, options }
     }
 
     /// Analyzes the window: one pass over `traces`, one over `trace_evals`,
     /// and one over `trace_steps` only if some run has no `trace_evals` rows.
     pub fn analyze(&self, window: Window) -> Result<TraceTrendReport, TrendError> {
-        if !(self.threshold.is_finite() && self.threshold >= 0.0) {
-            return Err(TrendError::InvalidThreshold(self.threshold));
+        let threshold = self.options.threshold;
+        if !(threshold.is_finite() && threshold >= 0.0) {
+            return Err(TrendError::InvalidThreshold(threshold));
         }
+        self.options.validate()?;
         if let Window::Last(n) = window {
             if n < MIN_RUNS {
                 return Err(TrendError::WindowTooSmall(n));
@@ -285,7 +332,9 @@ impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
             }
             _ => running.len(),
         };
-        if heads.len() < MIN_RUNS {
+        // `auto` and `cusum` judge any number of runs (too few is their
+        // verdict); the proposal's rule needs a slope.
+        if heads.len() < MIN_RUNS && self.options.method == Method::Ols {
             return Err(TrendError::TooFewTraces {
                 found: heads.len(),
                 needed: MIN_RUNS,
@@ -319,26 +368,45 @@ impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
         let ys: Vec<f64> = summaries.iter().map(|s| s.pass_rate).collect();
         // Defined: at least two runs, distinct x, finite rates.
         let slope = ols(&xs, &ys).map_or(0.0, |fit| fit.slope);
-        let direction = if slope > self.threshold {
-            Direction::Improving
-        } else if slope < -self.threshold {
-            Direction::Worsening
-        } else {
-            Direction::Stable
+        let statistics = judge(&summaries, &self.options);
+        let direction = match statistics.verdict {
+            Verdict::Regression => Direction::Worsening,
+            Verdict::Improvement => Direction::Improving,
+            Verdict::Stable => Direction::Stable,
+            Verdict::InsufficientData => Direction::InsufficientData,
         };
         Ok(TraceTrendReport {
             window: summaries.len(),
             requested_window: window,
             pass_rate_slope: slope,
             pass_rate_direction: direction,
-            any_regression: direction == Direction::Worsening,
-            method: Method::Ols,
-            threshold: self.threshold,
+            any_regression: statistics.verdict == Verdict::Regression,
+            method: self.options.method,
+            threshold,
+            statistics,
             left_out_running,
             skipped_rows: issues,
             summaries,
         })
     }
+}
+
+/// The verdict over the runs' pass counts. A run whose decisions are not
+/// recorded counts its status as one decision, as its pass rate does.
+fn judge(summaries: &[TraceRunSummary], options: &VerdictOptions) -> Statistics {
+    let passes: Vec<u64> = summaries.iter().map(|s| s.passes as u64).collect();
+    let decisions: Vec<u64> = summaries
+        .iter()
+        .map(|s| s.decisions.max(1) as u64)
+        .collect();
+    let mut statistics = assess(&passes, &decisions, options);
+    statistics.label_runs(|i| {
+        summaries.get(i).map_or_else(
+            || (String::new(), None),
+            |s| (s.trace_id.clone(), Some(s.created_at)),
+        )
+    });
+    statistics
 }
 
 /// Decision counts of the window's runs, filled by the scans.
@@ -453,23 +521,20 @@ fn summarize(window: Vec<TraceHead>, runs: Vec<RunTally>) -> Vec<TraceRunSummary
         .enumerate()
         .map(|(run_index, (head, run))| {
             let total: u32 = run.counts.iter().sum();
-            let (pass_rate, revise_rate, fallback_rate, source) = match run.source {
+            let (pass_rate, passes, revise_rate, fallback_rate, source) = match run.source {
                 Some(source) if total > 0 => {
                     let rate = |k: u32| f64::from(k) / f64::from(total);
                     (
                         rate(run.counts[0]),
+                        run.counts[0] as usize,
                         rate(run.counts[1]),
                         rate(run.counts[2]),
                         source,
                     )
                 }
                 _ => {
-                    let pass = if head.status == RunStatus::Done {
-                        1.0
-                    } else {
-                        0.0
-                    };
-                    (pass, 0.0, 0.0, DecisionSource::Status)
+                    let pass = usize::from(head.status == RunStatus::Done);
+                    (pass as f64, pass, 0.0, 0.0, DecisionSource::Status)
                 }
             };
             TraceRunSummary {
@@ -478,6 +543,7 @@ fn summarize(window: Vec<TraceHead>, runs: Vec<RunTally>) -> Vec<TraceRunSummary
                 created_at: head.created_at,
                 status: head.status,
                 pass_rate,
+                passes,
                 revise_rate,
                 fallback_rate,
                 avg_score: run.scores.mean(),

@@ -1,0 +1,835 @@
+//! From a window's pass counts to a verdict a team can act on.
+//!
+//! [`assess`] is pure: the same counts and options give the same
+//! [`Statistics`], which is what the gate, the reports and the simulation
+//! (`examples/simulate.rs`) all use.
+
+use std::cell::OnceCell;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::Method;
+use crate::stats::{
+    cochran_armitage, cusum_threshold, mann_kendall, min_detectable_drop, ols_test, segment,
+    step_change, window_cusum, StepChange, StepOptions, ThresholdOptions, Undefined,
+};
+
+/// Fewest runs `auto` judges.
+pub const MIN_RUNS_AUTO: usize = 8;
+/// Fewest decisions `auto` judges.
+pub const MIN_DECISIONS_AUTO: u64 = 30;
+/// The minimum detectable drop may be at most this many times `min_drop`
+/// before the data counts as too little: at the defaults, a 15-point
+/// decline (the size the statistics were designed around) must be
+/// detectable with 80% power.
+pub const MDE_FACTOR: f64 = 3.0;
+/// Runs above which Mann–Kendall (whose cost grows as n²) is left out.
+pub const MANN_KENDALL_MAX_RUNS: usize = 5_000;
+/// Changes binary segmentation reports at most.
+pub const MAX_CHANGES: usize = 5;
+/// Work (arrangements × (draws + runs)) the step test's permutations may
+/// take before B is lowered from 9,999 (to no fewer than 199, which still
+/// resolves p = 0.005).
+const PERMUTATION_BUDGET: f64 = 5e7;
+
+/// The options of a verdict.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VerdictOptions {
+    /// The rule.
+    pub method: Method,
+    /// One-sided level of the trend test (`auto`), or the false-alarm bound
+    /// over [`ThresholdOptions::evaluations`] evaluations (`cusum`).
+    pub alpha: f64,
+    /// The smallest decline across the window that matters.
+    pub min_drop: f64,
+    /// `ols`: the per-run slope beyond which a direction is called.
+    pub threshold: f64,
+    /// Level of the reported intervals.
+    pub confidence: f64,
+    /// The step test's permutations.
+    pub step: StepOptions,
+    /// The CUSUM threshold's simulation.
+    pub cusum: ThresholdOptions,
+    /// Compute only what the verdict needs (the simulation's setting):
+    /// Mann–Kendall, segmentation and a step the verdict does not use are
+    /// skipped.
+    pub verdict_only: bool,
+}
+
+impl Default for VerdictOptions {
+    fn default() -> Self {
+        VerdictOptions {
+            method: Method::Auto,
+            alpha: 0.01,
+            min_drop: 0.05,
+            threshold: 0.01,
+            confidence: 0.95,
+            step: StepOptions::default(),
+            cusum: ThresholdOptions::default(),
+            verdict_only: false,
+        }
+    }
+}
+
+/// What the data says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A significant decline large enough to matter.
+    Regression,
+    /// A significant rise large enough to matter.
+    Improvement,
+    /// No significant change of that size, with data that could show one.
+    Stable,
+    /// Too little data to tell: not "stable".
+    InsufficientData,
+}
+
+impl Verdict {
+    /// The name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Regression => "regression",
+            Verdict::Improvement => "improvement",
+            Verdict::Stable => "stable",
+            Verdict::InsufficientData => "insufficient data",
+        }
+    }
+}
+
+/// Why the data is too little, and what would fix it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Insufficient {
+    /// The cause, one sentence.
+    pub reason: String,
+    /// What would make the data enough, one sentence.
+    pub remedy: String,
+}
+
+/// Cochran–Armitage on the runs' pooled counts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CochranArmitageStats {
+    /// Dispersion-corrected z; negative for a decline.
+    pub z: f64,
+    /// One-sided p-value for a decline.
+    pub p_decline: f64,
+    /// Pass rate change per run.
+    pub slope: f64,
+    /// Its confidence interval.
+    pub slope_ci: [f64; 2],
+    /// φ ≥ 1.
+    pub dispersion: f64,
+    /// slope × (runs − 1): the change from the first run to the last.
+    pub predicted_change: f64,
+    /// Its confidence interval, within [−1, 1] (no rate changes more).
+    pub predicted_change_ci: [f64; 2],
+}
+
+/// Mann–Kendall on the per-run pass rates.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MannKendallStats {
+    /// S.
+    pub s: i64,
+    /// Var(S), tie-corrected.
+    pub var_s: f64,
+    /// Continuity-corrected z.
+    pub z: f64,
+    /// One-sided p-value for a decline.
+    pub p_decline: f64,
+    /// Sen's slope, per run.
+    pub sen_slope: f64,
+    /// Its confidence interval.
+    pub sen_slope_ci: [f64; 2],
+}
+
+/// OLS of the per-run pass rate on run index: the proposal's figure.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct OlsStats {
+    /// Per run.
+    pub slope: f64,
+    /// At run 0.
+    pub intercept: f64,
+    /// Standard error of the slope; null when the rates are all equal.
+    pub stderr: Option<f64>,
+    /// r²; null when the rates are all equal.
+    pub r_squared: Option<f64>,
+    /// One-sided t-test p-value for a decline; null when undefined.
+    pub p_decline: Option<f64>,
+}
+
+/// A pass-rate level.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LevelStats {
+    /// passes / decisions.
+    pub rate: f64,
+    /// Wilson interval.
+    pub ci: [f64; 2],
+    /// PASS decisions.
+    pub passes: u64,
+    /// All decisions.
+    pub decisions: u64,
+}
+
+/// The run where the pass rate stepped down.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangePoint {
+    /// First run of the new level.
+    pub run_index: usize,
+    /// That run's trace (or run key).
+    pub trace_id: String,
+    /// When that run started.
+    pub created_at: Option<Timestamp>,
+    /// The level before.
+    pub before: LevelStats,
+    /// The level from the change on.
+    pub after: LevelStats,
+    /// after − before.
+    pub change: f64,
+    /// Newcombe interval of the change.
+    pub change_ci: [f64; 2],
+    /// after / before − 1; null when before is 0.
+    pub relative_change: Option<f64>,
+    /// Permutation p-value of the split scan.
+    pub p_value: f64,
+    /// The split's z.
+    pub z: f64,
+    /// Arrangements the p-value counted.
+    pub permutations: u64,
+    /// Whether every arrangement was enumerated.
+    pub exact: bool,
+    /// `decisions` or `runs`: what was permuted.
+    pub permuted: &'static str,
+}
+
+impl ChangePoint {
+    fn new(step: &StepChange) -> Self {
+        let level = |l: crate::stats::Level| LevelStats {
+            rate: l.rate,
+            ci: [l.ci.0, l.ci.1],
+            passes: l.passes,
+            decisions: l.decisions,
+        };
+        ChangePoint {
+            run_index: step.run_index,
+            trace_id: String::new(),
+            created_at: None,
+            before: level(step.before),
+            after: level(step.after),
+            change: step.change,
+            change_ci: [step.change_ci.0, step.change_ci.1],
+            relative_change: step.relative_change,
+            p_value: step.p_value,
+            z: step.z,
+            permutations: step.arrangements,
+            exact: step.exact,
+            permuted: match step.permuted {
+                crate::stats::Permuted::Decisions => "decisions",
+                crate::stats::Permuted::Runs => "runs",
+            },
+        }
+    }
+}
+
+/// The CUSUM of the bounded mode.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CusumStats {
+    /// Reference pass rate (the window's older half).
+    pub p0: f64,
+    /// The pass rate the CUSUM is tuned to detect.
+    pub p1: f64,
+    /// The CUSUM at the newest run.
+    pub statistic: f64,
+    /// The alarm threshold.
+    pub threshold: f64,
+    /// Successive evaluations the false-alarm bound covers.
+    pub evaluations: usize,
+}
+
+/// Everything the verdict rests on. Field names are a contract of the JSON
+/// report; a statistic undefined for the data is `None` (null), never NaN.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Statistics {
+    /// The rule used.
+    pub method: Method,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// One-sided level.
+    pub alpha: f64,
+    /// The smallest decline across the window that matters.
+    pub min_drop: f64,
+    /// The smallest decline across the window the trend test would detect
+    /// with 80% power at `alpha`. Above 1 (100 points) no decline could be.
+    pub min_detectable_drop: Option<f64>,
+    /// Runs judged.
+    pub runs: usize,
+    /// Decisions judged (a run without recorded decisions counts its
+    /// status as one).
+    pub decisions: u64,
+    /// Pooled pass rate.
+    pub pass_rate: Option<f64>,
+    /// Set when the verdict is `insufficient_data`.
+    pub insufficient: Option<Insufficient>,
+    /// The trend test on pooled counts.
+    pub cochran_armitage: Option<CochranArmitageStats>,
+    /// The rank test on per-run rates.
+    pub mann_kendall: Option<MannKendallStats>,
+    /// The proposal's slope, with its t-test.
+    pub ols: Option<OlsStats>,
+    /// The most likely step down, if significant at `alpha`.
+    pub change_point: Option<ChangePoint>,
+    /// Every significant step down by binary segmentation, in run order.
+    pub change_points: Vec<ChangePoint>,
+    /// The bounded mode's CUSUM.
+    pub cusum: Option<CusumStats>,
+    /// What the verdict means, in a sentence or two.
+    pub summary: String,
+    /// Statistics left out, and why.
+    pub notes: Vec<String>,
+}
+
+impl Statistics {
+    /// Names the change points' runs: `label(run_index)` gives the run's
+    /// trace id (or key) and start.
+    pub fn label_runs(&mut self, label: impl Fn(usize) -> (String, Option<Timestamp>)) {
+        for point in self.change_point.iter_mut().chain(&mut self.change_points) {
+            (point.trace_id, point.created_at) = label(point.run_index);
+        }
+    }
+}
+
+/// Why a verdict's options cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum OptionsError {
+    /// α outside (0, 0.5).
+    #[error("alpha must be between 0 and 0.5, got {0}")]
+    Alpha(f64),
+    /// min_drop outside [0, 1).
+    #[error("min-drop must be at least 0 and below 1, got {0}")]
+    MinDrop(f64),
+}
+
+impl VerdictOptions {
+    /// Checks α and min_drop.
+    pub fn validate(&self) -> Result<(), OptionsError> {
+        if !(self.alpha > 0.0 && self.alpha < 0.5) {
+            return Err(OptionsError::Alpha(self.alpha));
+        }
+        if !(self.min_drop >= 0.0 && self.min_drop < 1.0) {
+            return Err(OptionsError::MinDrop(self.min_drop));
+        }
+        Ok(())
+    }
+}
+
+/// Judges runs with `passes[i]` of `decisions[i]` passed, oldest first.
+///
+/// `auto`: a regression when Cochran–Armitage's one-sided p for a decline
+/// is below α and the decline matters: the predicted drop across the window
+/// is at least `min_drop`, or the significant step's drop is. An
+/// improvement likewise upward. Too little data — fewer than
+/// [`MIN_RUNS_AUTO`] runs or [`MIN_DECISIONS_AUTO`] decisions, or (without
+/// a significant decline) a minimum detectable drop above [`MDE_FACTOR`] ×
+/// `min_drop` — is `insufficient_data`, never `stable`. A significant
+/// decline is reported even when the power was low: the test's level holds
+/// either way.
+///
+/// `ols`: the proposal's rule, slope against ±threshold; the other
+/// statistics are reported beside it. `cusum`: a regression when the
+/// window's CUSUM exceeds the threshold simulated for α over repeated
+/// evaluations.
+pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> Statistics {
+    let n = passes.len().min(decisions.len());
+    let (passes, decisions) = (&passes[..n], &decisions[..n]);
+    let total: u64 = decisions.iter().sum();
+    let passed: u64 = passes.iter().sum();
+    let scores: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let mut stats = Statistics {
+        method: options.method,
+        verdict: Verdict::Stable,
+        alpha: options.alpha,
+        min_drop: options.min_drop,
+        min_detectable_drop: None,
+        runs: n,
+        decisions: total,
+        pass_rate: (total > 0).then(|| passed as f64 / total as f64),
+        insufficient: None,
+        cochran_armitage: None,
+        mann_kendall: None,
+        ols: None,
+        change_point: None,
+        change_points: Vec::new(),
+        cusum: None,
+        summary: String::new(),
+        notes: Vec::new(),
+    };
+
+    let ca = cochran_armitage(passes, decisions, &scores, options.confidence);
+    if let Ok(ca) = &ca {
+        let span = n.saturating_sub(1) as f64;
+        stats.cochran_armitage = Some(CochranArmitageStats {
+            z: ca.z,
+            p_decline: ca.p_decline,
+            slope: ca.slope,
+            slope_ci: [ca.slope_ci.0, ca.slope_ci.1],
+            dispersion: ca.dispersion,
+            predicted_change: ca.predicted_change,
+            predicted_change_ci: [
+                (ca.slope_ci.0 * span).clamp(-1.0, 1.0),
+                (ca.slope_ci.1 * span).clamp(-1.0, 1.0),
+            ],
+        });
+    }
+    let dispersion = ca.as_ref().map_or(1.0, |ca| ca.dispersion);
+    stats.min_detectable_drop = stats
+        .pass_rate
+        .and_then(|p| min_detectable_drop(decisions, &scores, p, dispersion, options.alpha).ok());
+
+    let rates: Vec<f64> = passes
+        .iter()
+        .zip(decisions)
+        .filter(|(_, &k)| k > 0)
+        .map(|(&x, &k)| x as f64 / k as f64)
+        .collect();
+    let run_scores: Vec<f64> = decisions
+        .iter()
+        .enumerate()
+        .filter(|(_, &k)| k > 0)
+        .map(|(i, _)| i as f64)
+        .collect();
+    if let Ok(fit) = ols_test(&run_scores, &rates) {
+        stats.ols = Some(OlsStats {
+            slope: fit.slope,
+            intercept: fit.intercept,
+            stderr: fit.stderr,
+            r_squared: fit.r_squared,
+            p_decline: fit.p_decline,
+        });
+    }
+    if !options.verdict_only {
+        if rates.len() <= MANN_KENDALL_MAX_RUNS {
+            if let Ok(mk) = mann_kendall(&rates, options.confidence) {
+                stats.mann_kendall = Some(MannKendallStats {
+                    s: mk.s,
+                    var_s: mk.var_s,
+                    z: mk.z,
+                    p_decline: mk.p_decline,
+                    sen_slope: mk.sen_slope,
+                    sen_slope_ci: [mk.sen_ci.0, mk.sen_ci.1],
+                });
+            }
+        } else {
+            stats.notes.push(format!(
+                "Mann–Kendall left out: {} runs (its cost grows as n²; at most {MANN_KENDALL_MAX_RUNS})",
+                rates.len()
+            ));
+        }
+    }
+
+    let step_options = StepOptions {
+        permutations: permutations(passes, decisions, options.step.permutations),
+        confidence: options.confidence,
+        // A step is reported only below α, so its p-value above α is never
+        // shown: stop permuting once it is certain to be there.
+        stop_at: Some(options.alpha),
+        ..options.step
+    };
+    // Computed at most once, and only if needed.
+    let whole_step = OnceCell::new();
+    let any_step =
+        || *whole_step.get_or_init(|| step_change(passes, decisions, &step_options).ok());
+    let step = || any_step().filter(|s| s.p_value < options.alpha);
+
+    match options.method {
+        Method::Ols => {
+            let slope = stats.ols.map_or(0.0, |o| o.slope);
+            stats.verdict = if slope < -options.threshold {
+                Verdict::Regression
+            } else if slope > options.threshold {
+                Verdict::Improvement
+            } else {
+                Verdict::Stable
+            };
+        }
+        Method::Auto => {
+            if let Some(short) = too_few(n, total) {
+                stats.verdict = Verdict::InsufficientData;
+                stats.insufficient = Some(short);
+            } else {
+                judge_auto(&mut stats, &ca, &step, options);
+            }
+        }
+        Method::Cusum => {
+            if let Some(short) = too_few(n, total) {
+                stats.verdict = Verdict::InsufficientData;
+                stats.insufficient = Some(short);
+            } else {
+                judge_cusum(&mut stats, passes, decisions, options);
+            }
+        }
+    }
+    if stats.change_point.is_none() && !options.verdict_only {
+        stats.change_point = step().map(|s| ChangePoint::new(&s));
+    }
+    if !options.verdict_only && stats.change_point.is_some() {
+        stats.change_points = segment(
+            passes,
+            decisions,
+            options.alpha,
+            MAX_CHANGES,
+            &step_options,
+            any_step(),
+        )
+        .iter()
+        .map(ChangePoint::new)
+        .collect();
+    }
+    stats.summary = summary(&stats);
+    stats
+}
+
+/// B for the step test: 9,999 unless the data is so large that would take
+/// long, then fewer (never below 199).
+fn permutations(passes: &[u64], decisions: &[u64], wanted: usize) -> usize {
+    let total: u64 = decisions.iter().sum();
+    let passed: u64 = passes.iter().sum();
+    // A draw places the rarer outcome's decisions, or (when those are many)
+    // draws each run's count, costing about as much as placing 50.
+    let runs = passes.len() as f64;
+    let per_draw = (passed.min(total - passed) as f64).min(50.0 * runs) + runs;
+    let affordable = (PERMUTATION_BUDGET / per_draw.max(1.0)) as usize;
+    wanted.min(affordable.max(199))
+}
+
+fn too_few(runs: usize, decisions: u64) -> Option<Insufficient> {
+    if runs < MIN_RUNS_AUTO || decisions < MIN_DECISIONS_AUTO {
+        return Some(Insufficient {
+            reason: format!(
+                "{} with {} (at least {MIN_RUNS_AUTO} runs and {MIN_DECISIONS_AUTO} decisions are needed)",
+                count(runs, "run"),
+                count(decisions as usize, "decision")
+            ),
+            remedy: "widen the window (--window) or wait for more runs".to_owned(),
+        });
+    }
+    None
+}
+
+fn judge_auto(
+    stats: &mut Statistics,
+    ca: &Result<crate::stats::CochranArmitage, Undefined>,
+    step: &dyn Fn() -> Option<StepChange>,
+    options: &VerdictOptions,
+) {
+    let ca = match ca {
+        Ok(ca) => ca,
+        // Every decision alike: nothing moved.
+        Err(_) => {
+            stats.verdict = Verdict::Stable;
+            return;
+        }
+    };
+    let drop_matters = -ca.predicted_change >= options.min_drop;
+    if ca.p_decline < options.alpha {
+        if drop_matters {
+            stats.verdict = Verdict::Regression;
+            return;
+        }
+        if let Some(s) = step() {
+            let matters = -s.change >= options.min_drop;
+            stats.change_point = Some(ChangePoint::new(&s));
+            if matters {
+                stats.verdict = Verdict::Regression;
+                return;
+            }
+        }
+    } else if 1.0 - ca.p_decline < options.alpha && ca.predicted_change >= options.min_drop {
+        stats.verdict = Verdict::Improvement;
+        return;
+    }
+    if !underpowered(stats, options) {
+        stats.verdict = Verdict::Stable;
+    }
+}
+
+/// Marks the verdict `insufficient_data` if the minimum detectable drop is
+/// more than [`MDE_FACTOR`] × `min_drop`; returns whether it did.
+fn underpowered(stats: &mut Statistics, options: &VerdictOptions) -> bool {
+    if let Some(mde) = stats.min_detectable_drop {
+        let limit = MDE_FACTOR * options.min_drop;
+        if mde > limit {
+            stats.verdict = Verdict::InsufficientData;
+            let grow = (mde / limit).powi(2);
+            stats.insufficient = Some(Insufficient {
+                reason: format!(
+                    "these {} can only reveal a decline of {} (80% power at α = {}); min-drop is {}",
+                    count(stats.runs, "run"),
+                    reveal(mde),
+                    options.alpha,
+                    points(options.min_drop),
+                ),
+                remedy: format!(
+                    "about {} decisions are needed: widen the window to about {} runs, or pool traces into larger runs",
+                    (stats.decisions as f64 * grow).ceil() as u64,
+                    (stats.runs as f64 * grow).ceil() as u64,
+                ),
+            });
+            return true;
+        }
+    }
+    false
+}
+
+fn judge_cusum(
+    stats: &mut Statistics,
+    passes: &[u64],
+    decisions: &[u64],
+    options: &VerdictOptions,
+) {
+    let cusum = window_cusum(passes, decisions, options.min_drop).and_then(|c| {
+        cusum_threshold(
+            decisions,
+            c.p0,
+            options.min_drop,
+            options.alpha,
+            &options.cusum,
+        )
+        .map(|h| (c, h))
+    });
+    match cusum {
+        Ok((c, h)) => {
+            stats.cusum = Some(CusumStats {
+                p0: c.p0,
+                p1: c.p1,
+                statistic: c.statistic,
+                threshold: h,
+                evaluations: options.cusum.evaluations,
+            });
+            if c.statistic > h {
+                stats.verdict = Verdict::Regression;
+            } else if !underpowered(stats, options) {
+                stats.verdict = Verdict::Stable;
+            }
+        }
+        Err(why) => {
+            stats.verdict = Verdict::InsufficientData;
+            stats.insufficient = Some(Insufficient {
+                reason: format!("the CUSUM is undefined for these runs: {why}"),
+                remedy: match why {
+                    Undefined::TooMany { limit, .. } => {
+                        format!("use a window of at most {limit} runs")
+                    }
+                    _ => "widen the window (--window) or wait for more runs".to_owned(),
+                },
+            });
+        }
+    }
+}
+
+/// The plain sentence of the report.
+fn summary(stats: &Statistics) -> String {
+    let runs = count(stats.runs, "run");
+    let ci = |ca: &CochranArmitageStats| {
+        format!(
+            "across {runs} (95% CI {:+.1} to {:+.1})",
+            100.0 * ca.predicted_change_ci[0],
+            100.0 * ca.predicted_change_ci[1],
+        )
+    };
+    let change = stats
+        .cochran_armitage
+        .map(|ca| format!("{} {}", signed_points(ca.predicted_change), ci(&ca)));
+    let size = stats
+        .cochran_armitage
+        .map(|ca| format!("by {} {}", points(ca.predicted_change.abs()), ci(&ca)));
+    let step = stats.change_point.as_ref().map(|c| {
+        format!(
+            " It stepped from {:.1}% to {:.1}% at run {} (step test p = {}).",
+            100.0 * c.before.rate,
+            100.0 * c.after.rate,
+            c.run_index,
+            p_text(c.p_value)
+        )
+    });
+    let detectable = stats
+        .min_detectable_drop
+        .map(|m| format!(" These runs could reveal a decline of {}.", reveal(m)))
+        .unwrap_or_default();
+    let p = stats.cochran_armitage.map(|c| c.p_decline);
+    match (stats.method, stats.verdict) {
+        (_, Verdict::InsufficientData) => match &stats.insufficient {
+            Some(i) => format!("Too little data to judge: {}. To fix: {}.", i.reason, i.remedy),
+            None => "Too little data to judge.".to_owned(),
+        },
+        (Method::Ols, verdict) => {
+            let slope = stats.ols.map_or(0.0, |o| o.slope);
+            format!(
+                "The proposal's rule: an OLS slope of {slope:+.4}/run is {} (no significance test).",
+                match verdict {
+                    Verdict::Regression => "worsening",
+                    Verdict::Improvement => "improving",
+                    _ => "stable",
+                }
+            )
+        }
+        (Method::Cusum, verdict) => match stats.cusum {
+            Some(c) => format!(
+                "Accumulated evidence of a drop from {:.1}% to {:.1}%: {:.2} against an alarm threshold of {:.2}, set so that {} stable evaluations raise a false alarm with probability {}. {}",
+                100.0 * c.p0,
+                100.0 * c.p1,
+                c.statistic,
+                c.threshold,
+                c.evaluations,
+                stats.alpha,
+                if verdict == Verdict::Regression { "Alarm." } else { "No alarm." }
+            ),
+            None => String::new(),
+        },
+        (Method::Auto, Verdict::Regression) => format!(
+            "The pass rate fell {}; a decline like this arises by chance with probability {}.{}",
+            size.unwrap_or_default(),
+            p.map_or_else(String::new, p_text),
+            step.unwrap_or_default()
+        ),
+        (Method::Auto, Verdict::Improvement) => format!(
+            "The pass rate rose {}; by chance with probability {}.",
+            size.unwrap_or_default(),
+            p.map_or_else(String::new, |p| p_text(1.0 - p))
+        ),
+        (Method::Auto, Verdict::Stable) => match change {
+            Some(change) => format!(
+                "No decline that matters: the pass rate moved {change}, p(decline) = {}.{detectable}",
+                p.map_or_else(String::new, p_text)
+            ),
+            None => format!("Every decision of the {runs} had the same outcome: nothing moved."),
+        },
+    }
+}
+
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A rate difference in percentage points.
+fn points(x: f64) -> String {
+    format!("{:.1} points", 100.0 * x)
+}
+
+/// "12.3 points or more", or that none could be seen.
+fn reveal(mde: f64) -> String {
+    if mde >= 1.0 {
+        "none: not even from 100% to 0%".to_owned()
+    } else {
+        format!("{} or more", points(mde))
+    }
+}
+
+fn signed_points(x: f64) -> String {
+    format!("{:+.1} points", 100.0 * x)
+}
+
+/// A p-value with 4 decimals, or "below 0.0001".
+fn p_text(p: f64) -> String {
+    if p < 1e-4 {
+        "below 0.0001".to_owned()
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judge(passes: &[u64], decisions: &[u64]) -> Statistics {
+        assess(passes, decisions, &VerdictOptions::default())
+    }
+
+    #[test]
+    fn a_clear_decline_is_a_regression_with_its_step() {
+        let mut passes = vec![19u64; 20];
+        passes.extend([14u64; 20]);
+        let stats = judge(&passes, &[20; 40]);
+        assert_eq!(stats.verdict, Verdict::Regression);
+        let step = stats.change_point.unwrap();
+        assert_eq!(step.run_index, 20);
+        assert!(
+            stats.summary.starts_with("The pass rate fell"),
+            "{}",
+            stats.summary
+        );
+    }
+
+    #[test]
+    fn few_runs_or_decisions_are_insufficient_never_stable() {
+        let stats = judge(&[1; 7], &[5; 7]);
+        assert_eq!(stats.verdict, Verdict::InsufficientData);
+        let stats = judge(&[1; 20], &[1; 20]);
+        assert_eq!(stats.verdict, Verdict::InsufficientData);
+        assert!(stats.insufficient.unwrap().reason.contains("20 decisions"));
+    }
+
+    #[test]
+    fn low_power_is_insufficient_unless_a_decline_is_shown() {
+        // 40 runs of 2 decisions: the MDE is far above 15 points.
+        let passes: Vec<u64> = (0..40).map(|i| [2, 1][i % 2]).collect();
+        let stats = judge(&passes, &[2; 40]);
+        assert_eq!(
+            stats.verdict,
+            Verdict::InsufficientData,
+            "{}",
+            stats.summary
+        );
+        assert!(stats.min_detectable_drop.unwrap() > 0.15);
+        assert!(stats.insufficient.unwrap().remedy.contains("runs"));
+        // The same design with a collapse is a regression all the same.
+        let passes: Vec<u64> = (0..40).map(|i| if i < 20 { 2 } else { 0 }).collect();
+        assert_eq!(judge(&passes, &[2; 40]).verdict, Verdict::Regression);
+    }
+
+    #[test]
+    fn a_flat_history_with_enough_data_is_stable() {
+        let passes: Vec<u64> = (0..50).map(|i| [40, 41, 39, 40, 42][i % 5]).collect();
+        let stats = judge(&passes, &[50; 50]);
+        assert_eq!(stats.verdict, Verdict::Stable, "{}", stats.summary);
+        assert!(stats.change_point.is_none());
+        assert!(stats.mann_kendall.is_some() && stats.ols.is_some());
+    }
+
+    #[test]
+    fn a_significant_but_tiny_decline_is_not_a_regression() {
+        // 0.2 points across the window on a huge sample.
+        let passes: Vec<u64> = (0..40).map(|i| 90_000 - i * 5).collect();
+        let stats = judge(&passes, &[100_000; 40]);
+        assert!(stats.cochran_armitage.unwrap().p_decline < 0.01);
+        assert_eq!(stats.verdict, Verdict::Stable);
+    }
+
+    #[test]
+    fn the_proposal_rule_is_kept_under_ols() {
+        let options = VerdictOptions {
+            method: Method::Ols,
+            ..VerdictOptions::default()
+        };
+        let stats = assess(&[1, 1, 0], &[1, 1, 1], &options);
+        assert_eq!(stats.verdict, Verdict::Regression);
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let bad = VerdictOptions {
+            alpha: 0.7,
+            ..VerdictOptions::default()
+        };
+        assert_eq!(bad.validate(), Err(OptionsError::Alpha(0.7)));
+        let bad = VerdictOptions {
+            min_drop: f64::NAN,
+            ..VerdictOptions::default()
+        };
+        assert!(matches!(bad.validate(), Err(OptionsError::MinDrop(_))));
+    }
+}
