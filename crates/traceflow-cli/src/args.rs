@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use traceflow::report::Format;
-use traceflow::stats::ThresholdOptions;
+use traceflow::stats::RepeatedOptions;
 use traceflow::trend::{Method, VerdictOptions, Window, MIN_RUNS};
 
 /// Is your agent getting better or worse? Cross-run trends and a CI gate over
@@ -46,15 +46,15 @@ pub struct TrendArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// Most recent finished runs to analyze, or `all` [default: 500 for
-    /// auto and cusum, whose tests need about 1,000 decisions to see a
-    /// 15-point decline; 20 for ols, as the proposal had it].
+    /// auto, whose test needs about 1,000 decisions to see a 15-point
+    /// decline; 20 for ols, as the proposal had it].
     #[arg(long, value_parser = parse_window)]
     pub window: Option<Window>,
     /// The rule behind the verdict.
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub method: MethodArg,
-    /// auto: one-sided significance level of the trend test. cusum: the
-    /// chance of any false alarm over --evaluations successive gate runs.
+    /// auto: the chance of a false alarm (one-sided significance level), over
+    /// --evaluations successive gate runs.
     #[arg(long, default_value_t = 0.01, value_parser = parse_alpha)]
     pub alpha: f64,
     /// The smallest decline across the window that matters, as a rate
@@ -64,9 +64,12 @@ pub struct TrendArgs {
     /// gate: exit 3 instead of 0 when there is too little data to judge.
     #[arg(long)]
     pub require_data: bool,
-    /// cusum: successive gate runs (one per new run) the false-alarm bound
-    /// covers.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// auto: for a gate run after every new run, how many successive runs
+    /// --alpha covers. With 100, each evaluation is held to a smaller level
+    /// (simulated) so that 100 evaluations of a stable history raise a false
+    /// alarm with probability --alpha; with 1, every evaluation has its own
+    /// --alpha (and 100 of them about a 40% chance of one).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub evaluations: u32,
     /// ols: per-run slope beyond which the direction is called.
     #[arg(long, default_value_t = 0.01, value_parser = parse_threshold, allow_negative_numbers = true)]
@@ -134,9 +137,6 @@ pub enum MethodArg {
     /// The proposal's rule: OLS slope of pass rate against ±threshold per
     /// run, with no error control.
     Ols,
-    /// For a gate run after every CI job: a CUSUM whose threshold bounds the
-    /// chance of any false alarm over --evaluations runs by --alpha.
-    Cusum,
 }
 
 impl From<MethodArg> for Method {
@@ -144,7 +144,6 @@ impl From<MethodArg> for Method {
         match method {
             MethodArg::Auto => Method::Auto,
             MethodArg::Ols => Method::Ols,
-            MethodArg::Cusum => Method::Cusum,
         }
     }
 }
@@ -164,9 +163,9 @@ impl TrendArgs {
             alpha: self.alpha,
             min_drop: self.min_drop,
             threshold: self.threshold,
-            cusum: ThresholdOptions {
+            repeated: RepeatedOptions {
                 evaluations: self.evaluations as usize,
-                ..defaults.cusum
+                ..defaults.repeated
             },
             ..defaults
         }

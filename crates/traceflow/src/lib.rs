@@ -8,15 +8,19 @@
 //! - [`model`]: TraceFlow Lite's records and their stored spellings.
 //! - [`store`]: the [`TraceStore`](store::TraceStore) trait and the SQLite
 //!   store, read-only for analysis, zero schema changes.
-//! - [`trend`]: the per-run summaries and the slope.
+//! - [`trend`]: the per-run summaries and the verdict (`auto`,
+//!   significance-tested, optionally bounded over repeated evaluations;
+//!   `ols`, the proposal's rule).
 //! - [`stats`]: the statistics, as pure functions.
+//! - [`simulation`]: the seeded simulation that measures the verdicts'
+//!   false alarms and power.
 //! - [`report`]: the table and JSON renderings.
 //! - [`demo`]: a realistic store to try it on.
 //!
 //! ```
 //! use traceflow::demo::{write_demo, DemoOptions};
 //! use traceflow::store::SqliteStore;
-//! use traceflow::trend::{TraceTrendAnalyzer, Window};
+//! use traceflow::trend::{TraceTrendAnalyzer, Verdict, VerdictOptions, Window};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
@@ -26,9 +30,18 @@
 //! write_demo(&mut store, &options, &mut |_, _| {})?;
 //!
 //! let store = SqliteStore::open_read_only(&path)?;
-//! let report = TraceTrendAnalyzer::new(&store, 0.01).analyze(Window::Last(20))?;
-//! assert_eq!(report.summaries.len(), 20);
-//! assert!(report.summaries[0].created_at < report.summaries[19].created_at);
+//! // auto: Cochran–Armitage at α = 0.01, 5-point minimum drop.
+//! let report = TraceTrendAnalyzer::with_options(&store, VerdictOptions::default())
+//!     .analyze(Window::Last(500))?;
+//! assert_eq!(report.summaries.len(), 500);
+//! // The demo's model change 8 days before the end costs pass rate.
+//! assert_eq!(report.statistics.verdict, Verdict::Regression);
+//! let step = report.statistics.change_point.as_ref().expect("a step");
+//! assert!(step.after.rate < step.before.rate);
+//!
+//! // The proposal's rule, kept: OLS slope against ±0.01 per run.
+//! let proposal = TraceTrendAnalyzer::new(&store, 0.01).analyze(Window::Last(20))?;
+//! assert_eq!(proposal.summaries.len(), 20);
 //! # Ok(())
 //! # }
 //! ```
@@ -37,6 +50,7 @@ pub mod demo;
 pub mod json;
 pub mod model;
 pub mod report;
+pub mod simulation;
 pub mod stats;
 pub mod store;
 pub mod timestamp;

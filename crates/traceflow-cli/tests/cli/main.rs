@@ -545,3 +545,35 @@ fn ols_keeps_the_proposals_window_and_rule() {
     let worsening = ols["pass_rate_slope"].as_f64().unwrap() < -0.01;
     assert_eq!(ols["any_regression"], worsening);
 }
+
+#[test]
+fn evaluations_hold_each_gate_run_to_a_smaller_level() {
+    let sandbox = Sandbox::new(&["step.db"]);
+    let once = json(
+        &sandbox
+            .run(&["trend", "--db", "step.db", "--format", "json"])
+            .stdout,
+    );
+    assert_eq!(once["statistics"]["evaluations"], 1);
+    assert_eq!(once["statistics"]["level"], 0.01);
+    let args = [
+        "gate",
+        "--db",
+        "step.db",
+        "--format",
+        "json",
+        "--evaluations",
+        "100",
+    ];
+    let bounded = sandbox.run(&args);
+    let stats = &json(&bounded.stdout)["statistics"];
+    assert_eq!(stats["evaluations"], 100);
+    let level = stats["level"].as_f64().unwrap();
+    assert!(level > 0.0 && level < 0.002, "{stats}");
+    // Seeded: the same store gives the same level and verdict.
+    let again = sandbox.run(&args);
+    assert_eq!(again.stdout, bounded.stdout);
+    assert_eq!(again.code, bounded.code);
+    let p = stats["cochran_armitage"]["p_decline"].as_f64().unwrap();
+    assert_eq!(bounded.code, if p < level { 1 } else { 0 }, "{bounded}");
+}

@@ -10,15 +10,18 @@
 //!   "pass_rate_slope": -0.023,         // OLS, per run
 //!   "pass_rate_direction": "improving" | "worsening" | "stable" | "insufficient_data",
 //!   "any_regression": true,            // the verdict is a regression
-//!   "method": "auto" | "ols" | "cusum",
+//!   "method": "auto" | "ols",
 //!   "threshold": 0.01,                 // ols only
 //!   // ... decision_sources, skipped_rows as below, then:
 //!   "statistics": {
 //!     "method", "verdict": "regression" | "improvement" | "stable" | "insufficient_data",
-//!     "alpha", "min_drop", "min_detectable_drop", "runs", "decisions", "pass_rate",
+//!     "alpha",                         // false-alarm chance over `evaluations`
+//!     "evaluations", "level",          // level: what each evaluation's test is held to
+//!     "min_drop", "min_detectable_drop", "runs", "decisions", "pass_rate",
 //!     "insufficient": null | {"reason", "remedy"},
 //!     "cochran_armitage": null | {"z", "p_decline", "slope", "slope_ci": [lo, hi],
-//!                                 "dispersion", "predicted_change", "predicted_change_ci"},
+//!                                 "dispersion", "dispersion_estimate", "dispersion_p", "df",
+//!                                 "predicted_change", "predicted_change_ci"},
 //!     "mann_kendall": null | {"s", "var_s", "z", "p_decline", "sen_slope", "sen_slope_ci"},
 //!     "ols": null | {"slope", "intercept", "stderr", "r_squared", "p_decline"},
 //!     "change_point": null | {"run_index", "trace_id", "created_at",
@@ -26,7 +29,6 @@
 //!                             "change", "change_ci", "relative_change", "p_value", "z",
 //!                             "permutations", "exact", "permuted": "decisions" | "runs"},
 //!     "change_points": [...],          // every step by binary segmentation
-//!     "cusum": null | {"p0", "p1", "statistic", "threshold", "evaluations"},
 //!     "summary": "a sentence", "notes": ["statistics left out, and why"]
 //!   },
 //!   "left_out_running": 1,             // still-running traces left out

@@ -61,17 +61,18 @@ pub(super) fn write_header(out: &mut dyn io::Write, report: &TraceTrendReport) -
             "Method: ols (direction called beyond ±{}/run; no significance test)",
             report.threshold
         )?,
+        Method::Auto if stats.evaluations > 1 => writeln!(
+            out,
+            "Method: auto (Cochran–Armitage trend test, false alarms ≤ {} over {} evaluations: level {:.5} each, min drop {})",
+            stats.alpha,
+            stats.evaluations,
+            stats.level,
+            points(stats.min_drop)
+        )?,
         Method::Auto => writeln!(
             out,
             "Method: auto (Cochran–Armitage trend test, one-sided α = {}, min drop {})",
             stats.alpha,
-            points(stats.min_drop)
-        )?,
-        Method::Cusum => writeln!(
-            out,
-            "Method: cusum (binomial CUSUM, false alarms ≤ {} over {} evaluations, min drop {})",
-            stats.alpha,
-            stats.cusum.map_or(0, |c| c.evaluations),
             points(stats.min_drop)
         )?,
     }
@@ -97,12 +98,15 @@ pub(super) fn write_header(out: &mut dyn io::Write, report: &TraceTrendReport) -
 fn write_statistics(out: &mut dyn io::Write, stats: &Statistics) -> io::Result<()> {
     match stats.cochran_armitage {
         Some(ca) => {
+            let dispersion = match ca.df {
+                Some(df) => format!("overdispersed: φ = {:.2}, t with {df:.1} df", ca.dispersion),
+                None => "binomial".to_owned(),
+            };
             writeln!(
                 out,
-                "Trend test: Cochran–Armitage z = {:.2}, p(decline) {}, dispersion {:.2}",
+                "Trend test: Cochran–Armitage z = {:.2}, p(decline) {} ({dispersion})",
                 ca.z,
                 p_value(ca.p_decline),
-                ca.dispersion
             )?;
             writeln!(
                 out,
@@ -155,14 +159,14 @@ fn write_statistics(out: &mut dyn io::Write, stats: &Statistics) -> io::Result<(
     match stats.min_detectable_drop {
         Some(m) if m >= 1.0 => writeln!(
             out,
-            "Minimum detectable drop: none detectable (not even 100 points, at 80% power and α = {})",
-            stats.alpha
+            "Minimum detectable drop: none detectable (not even 100 points, at 80% power and level {})",
+            stats.level
         )?,
         Some(m) => writeln!(
             out,
-            "Minimum detectable drop: {} (80% power at α = {})",
+            "Minimum detectable drop: {} (80% power at level {})",
             points(m),
-            stats.alpha
+            stats.level
         )?,
         None => writeln!(out, "Minimum detectable drop: n/a")?,
     }
@@ -173,16 +177,6 @@ fn write_statistics(out: &mut dyn io::Write, stats: &Statistics) -> io::Result<(
             mk.s,
             p_value(mk.p_decline),
             mk.sen_slope
-        )?;
-    }
-    if let Some(c) = stats.cusum {
-        writeln!(
-            out,
-            "CUSUM: {:.2} (alarm above {:.2}); reference {:.1}%, tuned to {:.1}%",
-            c.statistic,
-            c.threshold,
-            100.0 * c.p0,
-            100.0 * c.p1
         )?;
     }
     for note in &stats.notes {

@@ -4,21 +4,25 @@
 //! undefined for the data ([`Undefined`]) rather than returning NaN.
 
 pub mod cochran_armitage;
-pub mod cusum;
+pub mod dispersion;
 pub mod intervals;
 pub mod mann_kendall;
 pub mod ols;
 pub mod power;
+pub mod repeated;
 pub mod step_change;
 pub mod sum;
+pub mod trend_test;
 
 pub use cochran_armitage::{cochran_armitage, CochranArmitage};
-pub use cusum::{binomial_cusum, cusum_threshold, window_cusum, Cusum, ThresholdOptions};
+pub use dispersion::{successive_dispersion, Dispersion};
 pub use intervals::{newcombe, wilson};
 pub use mann_kendall::{mann_kendall, MannKendall};
 pub use ols::{ols, ols_test, OlsFit, OlsTest};
 pub use power::min_detectable_drop;
+pub use repeated::{repeated_level, simulation_rate, RepeatedOptions};
 pub use step_change::{segment, step_change, Level, Permuted, StepChange, StepOptions};
+pub use trend_test::{trend_test, TrendTest, DISPERSION_LEVEL};
 
 /// Why a statistic is undefined for the data given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

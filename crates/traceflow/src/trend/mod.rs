@@ -64,8 +64,6 @@ pub enum Method {
     /// The proposal's rule: the OLS slope of pass rate on run index against
     /// ±threshold per run.
     Ols,
-    /// A CUSUM whose threshold bounds false alarms over repeated gating.
-    Cusum,
 }
 
 impl Method {
@@ -74,12 +72,11 @@ impl Method {
         match self {
             Method::Auto => "auto",
             Method::Ols => "ols",
-            Method::Cusum => "cusum",
         }
     }
 
     /// The window a method analyzes unless told otherwise. `ols` keeps the
-    /// proposal's 20. `auto` and `cusum` take 500: TraceFlow Lite records
+    /// proposal's 20. `auto` takes 500: TraceFlow Lite records
     /// 1–3 gate decisions per trace, and 500 traces (about 1,000 decisions)
     /// is where a 15-point decline becomes detectable with 80% power at
     /// α = 0.01 (minimum detectable drop ≈ 4.4·√(p(1 − p)/N): 14 points at
@@ -87,7 +84,7 @@ impl Method {
     pub fn default_window(self) -> Window {
         match self {
             Method::Ols => Window::Last(20),
-            Method::Auto | Method::Cusum => Window::Last(500),
+            Method::Auto => Window::Last(500),
         }
     }
 }
@@ -102,7 +99,7 @@ pub enum Direction {
     Worsening,
     /// Neither.
     Stable,
-    /// Too little data to tell (`auto` and `cusum`).
+    /// Too little data to tell (`auto`).
     InsufficientData,
 }
 
@@ -332,8 +329,8 @@ impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
             }
             _ => running.len(),
         };
-        // `auto` and `cusum` judge any number of runs (too few is their
-        // verdict); the proposal's rule needs a slope.
+        // `auto` judges any number of runs (too few is its verdict); the
+        // proposal's rule needs a slope.
         if heads.len() < MIN_RUNS && self.options.method == Method::Ols {
             return Err(TrendError::TooFewTraces {
                 found: heads.len(),

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::Method;
 use crate::stats::{
-    cochran_armitage, cusum_threshold, mann_kendall, min_detectable_drop, ols_test, segment,
-    step_change, window_cusum, StepChange, StepOptions, ThresholdOptions, Undefined,
+    mann_kendall, min_detectable_drop, ols_test, repeated_level, segment, simulation_rate,
+    step_change, trend_test, RepeatedOptions, StepChange, StepOptions, TrendTest, Undefined,
 };
 
 /// Fewest runs `auto` judges.
@@ -38,8 +38,8 @@ const PERMUTATION_BUDGET: f64 = 5e7;
 pub struct VerdictOptions {
     /// The rule.
     pub method: Method,
-    /// One-sided level of the trend test (`auto`), or the false-alarm bound
-    /// over [`ThresholdOptions::evaluations`] evaluations (`cusum`).
+    /// `auto`: the chance of a false alarm, one-sided, over
+    /// `repeated.evaluations` successive evaluations (1: a single one).
     pub alpha: f64,
     /// The smallest decline across the window that matters.
     pub min_drop: f64,
@@ -49,8 +49,9 @@ pub struct VerdictOptions {
     pub confidence: f64,
     /// The step test's permutations.
     pub step: StepOptions,
-    /// The CUSUM threshold's simulation.
-    pub cusum: ThresholdOptions,
+    /// For a gate run after every run: the evaluations α covers, and the
+    /// simulation of the level that bounds them.
+    pub repeated: RepeatedOptions,
     /// Compute only what the verdict needs (the simulation's setting):
     /// Mann–Kendall, segmentation and a step the verdict does not use are
     /// skipped.
@@ -66,7 +67,10 @@ impl Default for VerdictOptions {
             threshold: 0.01,
             confidence: 0.95,
             step: StepOptions::default(),
-            cusum: ThresholdOptions::default(),
+            repeated: RepeatedOptions {
+                evaluations: 1,
+                ..RepeatedOptions::default()
+            },
             verdict_only: false,
         }
     }
@@ -118,8 +122,16 @@ pub struct CochranArmitageStats {
     pub slope: f64,
     /// Its confidence interval.
     pub slope_ci: [f64; 2],
-    /// φ ≥ 1.
+    /// φ ≥ 1 used: the successive-difference estimate if its pre-test
+    /// rejects binomial variation at 5%, else 1.
     pub dispersion: f64,
+    /// The successive-difference estimate of φ; null if undefined.
+    pub dispersion_estimate: Option<f64>,
+    /// Its pre-test's p-value for "no overdispersion".
+    pub dispersion_p: Option<f64>,
+    /// Degrees of freedom of the t reference when φ was estimated; null
+    /// when the normal was used.
+    pub df: Option<f64>,
     /// slope × (runs − 1): the change from the first run to the last.
     pub predicted_change: f64,
     /// Its confidence interval, within [−1, 1] (no rate changes more).
@@ -231,21 +243,6 @@ impl ChangePoint {
     }
 }
 
-/// The CUSUM of the bounded mode.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct CusumStats {
-    /// Reference pass rate (the window's older half).
-    pub p0: f64,
-    /// The pass rate the CUSUM is tuned to detect.
-    pub p1: f64,
-    /// The CUSUM at the newest run.
-    pub statistic: f64,
-    /// The alarm threshold.
-    pub threshold: f64,
-    /// Successive evaluations the false-alarm bound covers.
-    pub evaluations: usize,
-}
-
 /// Everything the verdict rests on. Field names are a contract of the JSON
 /// report; a statistic undefined for the data is `None` (null), never NaN.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -254,8 +251,13 @@ pub struct Statistics {
     pub method: Method,
     /// The verdict.
     pub verdict: Verdict,
-    /// One-sided level.
+    /// The chance of a false alarm (one-sided) over `evaluations`.
     pub alpha: f64,
+    /// Successive evaluations (one per new run) `alpha` covers.
+    pub evaluations: usize,
+    /// The level each evaluation's trend test is held to: `alpha` for one
+    /// evaluation, smaller (simulated) for more.
+    pub level: f64,
     /// The smallest decline across the window that matters.
     pub min_drop: f64,
     /// The smallest decline across the window the trend test would detect
@@ -280,8 +282,6 @@ pub struct Statistics {
     pub change_point: Option<ChangePoint>,
     /// Every significant step down by binary segmentation, in run order.
     pub change_points: Vec<ChangePoint>,
-    /// The bounded mode's CUSUM.
-    pub cusum: Option<CusumStats>,
     /// What the verdict means, in a sentence or two.
     pub summary: String,
     /// Statistics left out, and why.
@@ -334,10 +334,12 @@ impl VerdictOptions {
 /// decline is reported even when the power was low: the test's level holds
 /// either way.
 ///
+/// With `repeated.evaluations` above 1, the trend test is held to the
+/// level α′ < α at which that many successive evaluations of a stable
+/// history raise a false alarm with probability α ([`repeated_level`]).
+///
 /// `ols`: the proposal's rule, slope against ±threshold; the other
-/// statistics are reported beside it. `cusum`: a regression when the
-/// window's CUSUM exceeds the threshold simulated for α over repeated
-/// evaluations.
+/// statistics are reported beside it.
 pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> Statistics {
     let n = passes.len().min(decisions.len());
     let (passes, decisions) = (&passes[..n], &decisions[..n]);
@@ -348,6 +350,8 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
         method: options.method,
         verdict: Verdict::Stable,
         alpha: options.alpha,
+        evaluations: options.repeated.evaluations.max(1),
+        level: options.alpha,
         min_drop: options.min_drop,
         min_detectable_drop: None,
         runs: n,
@@ -359,13 +363,29 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
         ols: None,
         change_point: None,
         change_points: Vec::new(),
-        cusum: None,
         summary: String::new(),
         notes: Vec::new(),
     };
 
-    let ca = cochran_armitage(passes, decisions, &scores, options.confidence);
-    if let Ok(ca) = &ca {
+    let test = trend_test(passes, decisions, options.confidence);
+    if let (Ok(_), Some(rate), Method::Auto) = (&test, stats.pass_rate, options.method) {
+        if stats.evaluations > 1 {
+            // Undefined only for under 3 runs, which `auto` does not judge.
+            stats.level = repeated_level(
+                decisions,
+                simulation_rate(rate),
+                options.alpha,
+                &options.repeated,
+            )
+            .unwrap_or(options.alpha);
+        }
+    }
+    if let Ok(TrendTest {
+        test: ca,
+        dispersion,
+        df,
+    }) = &test
+    {
         let span = n.saturating_sub(1) as f64;
         stats.cochran_armitage = Some(CochranArmitageStats {
             z: ca.z,
@@ -373,6 +393,9 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
             slope: ca.slope,
             slope_ci: [ca.slope_ci.0, ca.slope_ci.1],
             dispersion: ca.dispersion,
+            dispersion_estimate: dispersion.map(|d| d.estimate),
+            dispersion_p: dispersion.map(|d| d.p_value),
+            df: *df,
             predicted_change: ca.predicted_change,
             predicted_change_ci: [
                 (ca.slope_ci.0 * span).clamp(-1.0, 1.0),
@@ -380,10 +403,11 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
             ],
         });
     }
-    let dispersion = ca.as_ref().map_or(1.0, |ca| ca.dispersion);
+    let dispersion = test.as_ref().map_or(1.0, |t| t.test.dispersion);
+    let level = stats.level;
     stats.min_detectable_drop = stats
         .pass_rate
-        .and_then(|p| min_detectable_drop(decisions, &scores, p, dispersion, options.alpha).ok());
+        .and_then(|p| min_detectable_drop(decisions, &scores, p, dispersion, level).ok());
 
     let rates: Vec<f64> = passes
         .iter()
@@ -431,14 +455,14 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
         confidence: options.confidence,
         // A step is reported only below α, so its p-value above α is never
         // shown: stop permuting once it is certain to be there.
-        stop_at: Some(options.alpha),
+        stop_at: Some(level),
         ..options.step
     };
     // Computed at most once, and only if needed.
     let whole_step = OnceCell::new();
     let any_step =
         || *whole_step.get_or_init(|| step_change(passes, decisions, &step_options).ok());
-    let step = || any_step().filter(|s| s.p_value < options.alpha);
+    let step = || any_step().filter(|s| s.p_value < level);
 
     match options.method {
         Method::Ols => {
@@ -456,15 +480,7 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
                 stats.verdict = Verdict::InsufficientData;
                 stats.insufficient = Some(short);
             } else {
-                judge_auto(&mut stats, &ca, &step, options);
-            }
-        }
-        Method::Cusum => {
-            if let Some(short) = too_few(n, total) {
-                stats.verdict = Verdict::InsufficientData;
-                stats.insufficient = Some(short);
-            } else {
-                judge_cusum(&mut stats, passes, decisions, options);
+                judge_auto(&mut stats, &test, &step, options);
             }
         }
     }
@@ -475,7 +491,7 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
         stats.change_points = segment(
             passes,
             decisions,
-            options.alpha,
+            level,
             MAX_CHANGES,
             &step_options,
             any_step(),
@@ -517,12 +533,13 @@ fn too_few(runs: usize, decisions: u64) -> Option<Insufficient> {
 
 fn judge_auto(
     stats: &mut Statistics,
-    ca: &Result<crate::stats::CochranArmitage, Undefined>,
+    test: &Result<TrendTest, Undefined>,
     step: &dyn Fn() -> Option<StepChange>,
     options: &VerdictOptions,
 ) {
-    let ca = match ca {
-        Ok(ca) => ca,
+    let level = stats.level;
+    let ca = match test {
+        Ok(test) => &test.test,
         // Every decision alike: nothing moved.
         Err(_) => {
             stats.verdict = Verdict::Stable;
@@ -530,7 +547,7 @@ fn judge_auto(
         }
     };
     let drop_matters = -ca.predicted_change >= options.min_drop;
-    if ca.p_decline < options.alpha {
+    if ca.p_decline < level {
         if drop_matters {
             stats.verdict = Verdict::Regression;
             return;
@@ -543,7 +560,7 @@ fn judge_auto(
                 return;
             }
         }
-    } else if 1.0 - ca.p_decline < options.alpha && ca.predicted_change >= options.min_drop {
+    } else if 1.0 - ca.p_decline < level && ca.predicted_change >= options.min_drop {
         stats.verdict = Verdict::Improvement;
         return;
     }
@@ -562,10 +579,10 @@ fn underpowered(stats: &mut Statistics, options: &VerdictOptions) -> bool {
             let grow = (mde / limit).powi(2);
             stats.insufficient = Some(Insufficient {
                 reason: format!(
-                    "these {} can only reveal a decline of {} (80% power at α = {}); min-drop is {}",
+                    "these {} can only reveal a decline of {} (80% power at level {}); min-drop is {}",
                     count(stats.runs, "run"),
                     reveal(mde),
-                    options.alpha,
+                    p_text(stats.level),
                     points(options.min_drop),
                 ),
                 remedy: format!(
@@ -578,52 +595,6 @@ fn underpowered(stats: &mut Statistics, options: &VerdictOptions) -> bool {
         }
     }
     false
-}
-
-fn judge_cusum(
-    stats: &mut Statistics,
-    passes: &[u64],
-    decisions: &[u64],
-    options: &VerdictOptions,
-) {
-    let cusum = window_cusum(passes, decisions, options.min_drop).and_then(|c| {
-        cusum_threshold(
-            decisions,
-            c.p0,
-            options.min_drop,
-            options.alpha,
-            &options.cusum,
-        )
-        .map(|h| (c, h))
-    });
-    match cusum {
-        Ok((c, h)) => {
-            stats.cusum = Some(CusumStats {
-                p0: c.p0,
-                p1: c.p1,
-                statistic: c.statistic,
-                threshold: h,
-                evaluations: options.cusum.evaluations,
-            });
-            if c.statistic > h {
-                stats.verdict = Verdict::Regression;
-            } else if !underpowered(stats, options) {
-                stats.verdict = Verdict::Stable;
-            }
-        }
-        Err(why) => {
-            stats.verdict = Verdict::InsufficientData;
-            stats.insufficient = Some(Insufficient {
-                reason: format!("the CUSUM is undefined for these runs: {why}"),
-                remedy: match why {
-                    Undefined::TooMany { limit, .. } => {
-                        format!("use a window of at most {limit} runs")
-                    }
-                    _ => "widen the window (--window) or wait for more runs".to_owned(),
-                },
-            });
-        }
-    }
 }
 
 /// The plain sentence of the report.
@@ -672,19 +643,6 @@ fn summary(stats: &Statistics) -> String {
                 }
             )
         }
-        (Method::Cusum, verdict) => match stats.cusum {
-            Some(c) => format!(
-                "Accumulated evidence of a drop from {:.1}% to {:.1}%: {:.2} against an alarm threshold of {:.2}, set so that {} stable evaluations raise a false alarm with probability {}. {}",
-                100.0 * c.p0,
-                100.0 * c.p1,
-                c.statistic,
-                c.threshold,
-                c.evaluations,
-                stats.alpha,
-                if verdict == Verdict::Regression { "Alarm." } else { "No alarm." }
-            ),
-            None => String::new(),
-        },
         (Method::Auto, Verdict::Regression) => format!(
             "The pass rate fell {}; a decline like this arises by chance with probability {}.{}",
             size.unwrap_or_default(),

@@ -1,0 +1,374 @@
+//! Seeded simulation of the verdict rules: false alarms on stable histories,
+//! power on declining ones, the step's location, and what happens when a
+//! gate runs again after every run.
+//!
+//! The rules are the shipped ones ([`assess`]); `examples/simulate.rs`
+//! prints the tables of `docs/statistics.md`, and a test runs a small grid.
+
+use std::collections::HashMap;
+
+use rand::distr::Distribution;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Beta, Binomial};
+use statrs::distribution::{ContinuousCDF, Normal};
+
+use crate::stats::{
+    cochran_armitage, repeated_level, simulation_rate, step_change, RepeatedOptions, StepOptions,
+};
+use crate::trend::{assess, Method, Verdict, VerdictOptions};
+
+/// Decisions per run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerRun {
+    /// Every run has this many.
+    Fixed(u64),
+    /// Uniform on lo..=hi, drawn per run.
+    Uniform(u64, u64),
+}
+
+impl PerRun {
+    fn draw(self, rng: &mut impl Rng) -> u64 {
+        match self {
+            PerRun::Fixed(k) => k,
+            PerRun::Uniform(lo, hi) => rng.random_range(lo..=hi),
+        }
+    }
+
+    /// The fewest decisions a run can have.
+    pub fn least(self) -> u64 {
+        match self {
+            PerRun::Fixed(k) | PerRun::Uniform(k, _) => k,
+        }
+    }
+
+    /// "3" or "1–50".
+    pub fn label(self) -> String {
+        match self {
+            PerRun::Fixed(k) => k.to_string(),
+            PerRun::Uniform(lo, hi) => format!("{lo}–{hi}"),
+        }
+    }
+}
+
+/// The true pass rate along the window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    /// p throughout.
+    Stable,
+    /// From p at the first run to p − drop at the last, linearly.
+    Ramp(f64),
+    /// p before the middle run, p − drop from it on.
+    Step(f64),
+}
+
+impl Shape {
+    /// "stable", "ramp −15", "step −15".
+    pub fn label(self) -> String {
+        match self {
+            Shape::Stable => "stable".to_owned(),
+            Shape::Ramp(d) => format!("ramp −{:.0}", 100.0 * d),
+            Shape::Step(d) => format!("step −{:.0}", 100.0 * d),
+        }
+    }
+}
+
+/// One cell of the grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell {
+    /// Pass rate at the start.
+    pub p: f64,
+    /// Runs in the window.
+    pub runs: usize,
+    /// Decisions per run.
+    pub per_run: PerRun,
+    /// Intra-run correlation: each run's rate is Beta with mean the true
+    /// rate and 1/(a + b + 1) = ρ (0: plain binomial).
+    pub rho: f64,
+    /// The true rates.
+    pub shape: Shape,
+}
+
+impl Cell {
+    /// Run i's true pass rate.
+    pub fn rate(&self, i: usize) -> f64 {
+        let n = self.runs;
+        match self.shape {
+            Shape::Stable => self.p,
+            Shape::Ramp(d) => self.p - d * i as f64 / (n.max(2) - 1) as f64,
+            Shape::Step(d) if i >= n / 2 => self.p - d,
+            Shape::Step(_) => self.p,
+        }
+    }
+
+    /// One history: passes and decisions per run.
+    pub fn history(&self, rng: &mut impl Rng) -> (Vec<u64>, Vec<u64>) {
+        let mut passes = Vec::with_capacity(self.runs);
+        let mut decisions = Vec::with_capacity(self.runs);
+        for i in 0..self.runs {
+            let k = self.per_run.draw(rng);
+            passes.push(draw_passes(rng, k, self.rate(i), self.rho));
+            decisions.push(k);
+        }
+        (passes, decisions)
+    }
+
+    /// The variance factor of U = Σxᵢ(tᵢ − t̄) over binomial noise that the
+    /// intra-run correlation causes, Σkᵢ(1 + (kᵢ − 1)ρ)(tᵢ − t̄)² /
+    /// Σkᵢ(tᵢ − t̄)²: what the oracle test knows and `auto` estimates.
+    pub fn true_dispersion(&self, decisions: &[u64]) -> f64 {
+        let total: f64 = decisions.iter().map(|&k| k as f64).sum();
+        let t_bar = decisions
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| k as f64 * i as f64)
+            .sum::<f64>()
+            / total;
+        let (mut inflated, mut plain) = (0.0, 0.0);
+        for (i, &k) in decisions.iter().enumerate() {
+            let w = k as f64 * (i as f64 - t_bar).powi(2);
+            plain += w;
+            inflated += w * (1.0 + (k as f64 - 1.0) * self.rho);
+        }
+        if plain > 0.0 {
+            inflated / plain
+        } else {
+            1.0
+        }
+    }
+}
+
+/// Passes of k decisions at rate p, beta-binomial with correlation ρ.
+fn draw_passes(rng: &mut impl Rng, k: u64, p: f64, rho: f64) -> u64 {
+    let p = p.clamp(0.0, 1.0);
+    let rate = if rho > 0.0 && p > 0.0 && p < 1.0 {
+        let total = 1.0 / rho - 1.0;
+        Beta::new(p * total, (1.0 - p) * total).map_or(p, |b| b.sample(rng))
+    } else {
+        p
+    };
+    Binomial::new(k, rate).map_or(0, |b| b.sample(rng))
+}
+
+/// What the rules said over a cell's histories.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CellResult {
+    /// Histories simulated.
+    pub reps: u64,
+    /// The proposal's rule (OLS slope below −0.01/run).
+    pub ols: u64,
+    /// `auto` regressions.
+    pub auto: u64,
+    /// `auto` "insufficient data" verdicts.
+    pub insufficient: u64,
+    /// Cochran–Armitage at α with the true dispersion: the oracle.
+    pub oracle: u64,
+    /// Histories whose step test found a step at α.
+    pub steps: u64,
+    /// Of those, the step within ±2 runs of the true one (step shapes).
+    pub steps_near: u64,
+}
+
+impl CellResult {
+    /// A count as a share of the histories.
+    pub fn rate(&self, count: u64) -> f64 {
+        count as f64 / self.reps.max(1) as f64
+    }
+}
+
+/// Permutations of the simulation's step test: p < 0.01 needs at least 100;
+/// fewer than the gate's 9,999 keep the grid affordable.
+pub const STEP_PERMUTATIONS: usize = 999;
+
+/// Simulates `reps` histories of a cell, seeded, with the rules at level
+/// `alpha`.
+pub fn run_cell(cell: &Cell, reps: u64, alpha: f64, seed: u64) -> CellResult {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let options = VerdictOptions {
+        alpha,
+        verdict_only: true,
+        ..VerdictOptions::default()
+    };
+    let step_options = StepOptions {
+        permutations: STEP_PERMUTATIONS,
+        stop_at: Some(alpha),
+        ..StepOptions::default()
+    };
+    let normal = Normal::standard();
+    let scores: Vec<f64> = (0..cell.runs).map(|i| i as f64).collect();
+    let mut result = CellResult {
+        reps,
+        ..CellResult::default()
+    };
+    for _ in 0..reps {
+        let (passes, decisions) = cell.history(&mut rng);
+        let stats = assess(&passes, &decisions, &options);
+        result.ols += u64::from(stats.ols.is_some_and(|o| o.slope < -options.threshold));
+        match stats.verdict {
+            Verdict::Regression => result.auto += 1,
+            Verdict::InsufficientData => result.insufficient += 1,
+            Verdict::Stable | Verdict::Improvement => {}
+        }
+        if let Ok(ca) = cochran_armitage(&passes, &decisions, &scores, 0.95) {
+            // Undo the estimated dispersion, apply the true one.
+            let z = ca.z * ca.dispersion.sqrt() / cell.true_dispersion(&decisions).sqrt();
+            result.oracle += u64::from(normal.cdf(z) < alpha);
+        }
+        if matches!(cell.shape, Shape::Step(_)) && stats.verdict == Verdict::Regression {
+            if let Ok(step) = step_change(&passes, &decisions, &step_options) {
+                if step.p_value < alpha {
+                    result.steps += 1;
+                    let truth = cell.runs / 2;
+                    result.steps_near += u64::from(step.run_index.abs_diff(truth) <= 2);
+                }
+            }
+        }
+    }
+    result
+}
+
+/// A gate run after every new run on a sliding window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gating {
+    /// Pass rate before any change.
+    pub p: f64,
+    /// Runs per window.
+    pub window: usize,
+    /// Decisions per run.
+    pub per_run: PerRun,
+    /// Evaluations, one per new run.
+    pub evaluations: usize,
+    /// A drop of the pass rate from the first evaluated run on (0: none).
+    pub drop: f64,
+}
+
+/// What repeated gating did over many histories.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GatingResult {
+    /// Histories simulated.
+    pub reps: u64,
+    /// Histories with at least one alarm, per rule of [`GATING_RULES`].
+    pub any_alarm: [u64; 3],
+    /// Per rule, the evaluation (1-based: runs since the change) of each
+    /// history's first alarm.
+    pub first_alarm: [Vec<usize>; 3],
+}
+
+/// The rules of [`GatingResult`], in order: the proposal's, `auto` at α per
+/// evaluation, and `auto` with α bounding all the evaluations
+/// (`--evaluations`).
+pub const GATING_RULES: [&str; 3] = ["ols", "auto", "auto --evaluations"];
+
+/// Simulates `reps` histories of `window + evaluations − 1` runs, the first
+/// `window − 1` at p and the rest at p − drop, and evaluates every rule on
+/// each of the `evaluations` windows that end at or after the change. The
+/// bounded rule's level is the gate's own ([`repeated_level`] at the
+/// rounded rate), kept per rate instead of simulated again for every
+/// evaluation.
+pub fn run_gating(gating: &Gating, reps: u64, alpha: f64, seed: u64) -> GatingResult {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let options = VerdictOptions {
+        alpha,
+        verdict_only: true,
+        ..VerdictOptions::default()
+    };
+    let repeated = RepeatedOptions {
+        evaluations: gating.evaluations,
+        ..RepeatedOptions::default()
+    };
+    // Thresholds by rounded rate. With fixed decisions per run every window
+    // has the same pattern, so they are the gate's exactly; with mixed
+    // ones a history reuses the threshold of the first window that needed
+    // it (the gate would simulate again for each window, whose pattern
+    // differs by a run or two: too slow to repeat 100 times per history).
+    let mut levels: HashMap<u64, f64> = HashMap::new();
+    let runs = gating.window + gating.evaluations - 1;
+    let mut result = GatingResult {
+        reps,
+        ..GatingResult::default()
+    };
+    for _ in 0..reps {
+        if let PerRun::Uniform(..) = gating.per_run {
+            levels.clear();
+        }
+        let mut passes = Vec::with_capacity(runs);
+        let mut decisions = Vec::with_capacity(runs);
+        for i in 0..runs {
+            let k = gating.per_run.draw(&mut rng);
+            let p = if i + 1 >= gating.window {
+                gating.p - gating.drop
+            } else {
+                gating.p
+            };
+            passes.push(draw_passes(&mut rng, k, p, 0.0));
+            decisions.push(k);
+        }
+        let mut first: [Option<usize>; 3] = [None; 3];
+        for e in 0..gating.evaluations {
+            let range = e..e + gating.window;
+            let (x, k) = (&passes[range.clone()], &decisions[range]);
+            for (rule, found) in first.iter_mut().enumerate() {
+                if found.is_some() {
+                    continue;
+                }
+                let rule_options = match rule {
+                    0 => VerdictOptions {
+                        method: Method::Ols,
+                        ..options
+                    },
+                    1 => options,
+                    _ => {
+                        let total: u64 = k.iter().sum();
+                        let rate = simulation_rate(x.iter().sum::<u64>() as f64 / total as f64);
+                        let level =
+                            *levels
+                                .entry((rate * 100.0).round() as u64)
+                                .or_insert_with(|| {
+                                    repeated_level(k, rate, alpha, &repeated).unwrap_or(alpha)
+                                });
+                        // The gate's verdict at that level.
+                        VerdictOptions {
+                            alpha: level,
+                            ..options
+                        }
+                    }
+                };
+                let alarm = assess(x, k, &rule_options).verdict == Verdict::Regression;
+                if alarm {
+                    *found = Some(e + 1);
+                }
+            }
+        }
+        for (rule, at) in first.iter().enumerate() {
+            if let Some(at) = at {
+                result.any_alarm[rule] += 1;
+                result.first_alarm[rule].push(*at);
+            }
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histories_follow_their_shape() {
+        let cell = Cell {
+            p: 0.9,
+            runs: 10,
+            per_run: PerRun::Fixed(10_000),
+            rho: 0.0,
+            shape: Shape::Step(0.2),
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let (passes, decisions) = cell.history(&mut rng);
+        assert_eq!(decisions, [10_000; 10]);
+        assert!((passes[0] as f64 / 1e4 - 0.9).abs() < 0.02);
+        assert!((passes[9] as f64 / 1e4 - 0.7).abs() < 0.02);
+        assert_eq!(cell.true_dispersion(&decisions), 1.0);
+        let dispersed = Cell { rho: 0.1, ..cell };
+        assert!((dispersed.true_dispersion(&[20; 10]) - 2.9).abs() < 1e-12);
+    }
+}
