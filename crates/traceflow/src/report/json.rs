@@ -20,14 +20,14 @@
 //!     "min_drop", "min_detectable_drop", "runs", "decisions", "pass_rate",
 //!     "insufficient": null | {"reason", "remedy"},
 //!     "cochran_armitage": null | {"z", "p_decline", "slope", "slope_ci": [lo, hi],
-//!                                 "dispersion", "dispersion_estimate", "dispersion_p", "df",
+//!                                 "dispersion", "intra_run_correlation", "dispersion_p", "df",
 //!                                 "predicted_change", "predicted_change_ci"},
 //!     "mann_kendall": null | {"s", "var_s", "z", "p_decline", "sen_slope", "sen_slope_ci"},
 //!     "ols": null | {"slope", "intercept", "stderr", "r_squared", "p_decline"},
 //!     "change_point": null | {"run_index", "trace_id", "created_at",
 //!                             "before": {"rate", "ci", "passes", "decisions"}, "after": {...},
 //!                             "change", "change_ci", "relative_change", "p_value", "z",
-//!                             "permutations", "exact", "permuted": "decisions" | "runs"},
+//!                             "permutations", "exact", "permuted": "decisions" | "runs" | "none"},
 //!     "change_points": [...],          // every step by binary segmentation
 //!     "summary": "a sentence", "notes": ["statistics left out, and why"]
 //!   },

@@ -15,7 +15,7 @@ pub mod sum;
 pub mod trend_test;
 
 pub use cochran_armitage::{cochran_armitage, CochranArmitage};
-pub use dispersion::{successive_dispersion, Dispersion};
+pub use dispersion::{successive_dispersion, trend_inflation_per_rho, Dispersion};
 pub use intervals::{newcombe, wilson};
 pub use mann_kendall::{mann_kendall, MannKendall};
 pub use ols::{ols, ols_test, OlsFit, OlsTest};

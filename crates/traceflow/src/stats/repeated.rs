@@ -6,7 +6,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::Binomial;
 
-use super::dispersion::PairSums;
+use super::dispersion::{Pair, PairSums};
+use super::step_change::{Scan, MIN_SIDE};
 use super::trend_test::{choose, refer};
 use super::Undefined;
 
@@ -106,6 +107,10 @@ struct Prefix {
     /// Running [`PairSums`], the pair of runs (i − 1, i) added at i + 1
     /// (its product with the pair before it too).
     pair_sums: Vec<PairSums>,
+    /// The runs, for each window's split scan.
+    run_passes: Vec<u64>,
+    run_decisions: Vec<u64>,
+    scan: Scan,
 }
 
 impl Prefix {
@@ -121,12 +126,19 @@ impl Prefix {
             pairs_in_run_t: zeros.clone(),
             pairs_in_run_tt: zeros,
             pair_sums: vec![PairSums::default(); runs + 1],
+            run_passes: Vec::with_capacity(runs),
+            run_decisions: Vec::with_capacity(runs),
+            scan: Scan::new(runs),
         }
     }
 
     fn fill(&mut self, x: &[u64], k: &[u64]) {
-        // The weight of the pair ending at run i, if it has one.
-        let mut weights: Vec<Option<f64>> = vec![None; x.len()];
+        self.run_passes.clear();
+        self.run_passes.extend_from_slice(x);
+        self.run_decisions.clear();
+        self.run_decisions.extend_from_slice(k);
+        // The pair ending at run i, if it has weight.
+        let mut pairs: Vec<Option<Pair>> = vec![None; x.len()];
         for i in 0..x.len() {
             let (xi, ki, t) = (x[i] as f64, k[i] as f64, i as f64);
             self.decisions[i + 1] = self.decisions[i] + ki;
@@ -140,8 +152,7 @@ impl Prefix {
             self.pairs_in_run_tt[i + 1] = self.pairs_in_run_tt[i] + q * t * t;
             let mut sums = self.pair_sums[i];
             if i > 0 {
-                sums.add(x[i - 1], k[i - 1], x[i], k[i], weights[i - 1]);
-                weights[i] = (k[i - 1] > 0 && k[i] > 0).then(|| (k[i - 1] + k[i]) as f64 / 2.0);
+                pairs[i] = sums.add(x[i - 1], k[i - 1], x[i], k[i], pairs[i - 1]);
             }
             self.pair_sums[i + 1] = sums;
         }
@@ -149,7 +160,20 @@ impl Prefix {
 
     /// The trend test's one-sided p for a decline over runs start..end, as
     /// [`trend_test`](super::trend_test) computes it (1 when undefined).
-    fn p_decline(&self, start: usize, end: usize) -> f64 {
+    /// The window's split-scan τ̂, relative to `start`.
+    fn best_split(&mut self, start: usize, end: usize) -> Option<usize> {
+        if end - start < 2 * MIN_SIDE {
+            return None;
+        }
+        self.scan
+            .best(
+                &self.run_passes[start..end],
+                &self.run_decisions[start..end],
+            )
+            .map(|(tau, _)| tau)
+    }
+
+    fn p_decline(&mut self, start: usize, end: usize) -> f64 {
         let span = |v: &[f64]| v[end] - v[start];
         let n = span(&self.decisions);
         let x = span(&self.passes);
@@ -172,18 +196,19 @@ impl Prefix {
             &self.pair_sums[start + 1],
             &self.pair_sums[(start + 2).min(end)],
         );
-        let inside = PairSums {
-            weighted: outer.weighted - first.weighted,
-            weights: outer.weights - first.weights,
-            squares: outer.squares - first.squares,
-            neighbours: outer.neighbours - second.neighbours,
-            pairs: outer.pairs - first.pairs,
-            squared_differences: outer.squared_differences - first.squared_differences,
-            inverse_sizes: outer.inverse_sizes - first.inverse_sizes,
-        };
+        let mut inside = outer.since(first, second);
+        // Without the pair across the window's most likely step, as
+        // `successive_dispersion` is given it.
+        if let Some(tau) = self.best_split(start, end) {
+            let at = start + tau;
+            let own = self.pair_sums[at + 1].since(&self.pair_sums[at], &self.pair_sums[at]);
+            let next =
+                self.pair_sums[at + 2].since(&self.pair_sums[at + 1], &self.pair_sums[at + 1]);
+            inside = inside.without(&own, &next);
+        }
         let extra = span(&self.pairs_in_run_tt) - 2.0 * t_bar * span(&self.pairs_in_run_t)
             + t_bar * t_bar * span(&self.pairs_in_run);
-        let (phi, df) = choose(inside.dispersion(pq).ok(), |rho| 1.0 + rho * extra / s_tt);
+        let (phi, df) = choose(inside.dispersion(pq).ok(), extra / s_tt);
         refer(z_plain, phi, df, 0.95).1
     }
 }

@@ -7,6 +7,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::Hypergeometric;
 
+use statrs::distribution::ContinuousCDF;
+
+use super::cochran_armitage::standard_normal;
 use super::intervals::{newcombe, wilson};
 use super::Undefined;
 
@@ -22,7 +25,8 @@ pub const EXACT_LIMIT: u64 = 200_000;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepOptions {
     /// Random permutations B when the arrangements are too many to
-    /// enumerate; p = (1 + #{max Z* ≥ max Z})/(B + 1).
+    /// enumerate; p = (1 + #{max Z* ≥ max Z})/(B + 1). 0: no permutations,
+    /// the Bonferroni bound instead ([`Permuted::Nothing`]).
     pub permutations: usize,
     /// Seed of the permutations: the same data gives the same p-value.
     pub seed: u64,
@@ -58,6 +62,11 @@ pub enum Permuted {
     /// Whole runs: the runs vary more than that (φ > 1), so a run's
     /// decisions move together.
     Runs,
+    /// Nothing: `permutations` was 0, and the p-value is the Bonferroni
+    /// bound S·(1 − Φ(z)) over the S splits scanned, each split's Z taken
+    /// as normal (for series too long to permute, whose sides hold many
+    /// decisions; in the far tail it can fall below the permutation p).
+    Nothing,
 }
 
 /// One side of the split.
@@ -179,22 +188,35 @@ pub fn step_change(
             });
 
     let mut counter = Exceedances::new(observed, options);
+    let permuted = if options.permutations == 0 {
+        Permuted::Nothing
+    } else {
+        permuted
+    };
     let exact = match permuted {
+        Permuted::Nothing => false,
         Permuted::Decisions => {
             let draw = if draws_by_shuffle(passes, decisions) {
                 Draw::Shuffle
             } else {
                 Draw::Hypergeometric
             };
-            by_decisions(passes, decisions, &mut scan, &mut counter, options, draw)
+            by_decisions(passes, decisions, &mut counter, options, draw)
         }
         Permuted::Runs => by_runs(passes, decisions, &mut scan, &mut counter, options),
     };
     let change = after.rate - before.rate;
+    let p_value = match permuted {
+        Permuted::Nothing => {
+            let splits = (MIN_SIDE..=n - MIN_SIDE).count() as f64;
+            (splits * standard_normal().sf(z)).min(1.0)
+        }
+        Permuted::Decisions | Permuted::Runs => counter.p_value(exact),
+    };
     Ok(StepChange {
         run_index: tau,
         z,
-        p_value: counter.p_value(exact),
+        p_value,
         exact,
         arrangements: counter.seen,
         permuted,
@@ -210,6 +232,19 @@ pub fn step_change(
         .unwrap_or((-1.0, 1.0)),
         relative_change: (before.rate > 0.0).then(|| after.rate / before.rate - 1.0),
     })
+}
+
+/// The first run of the most likely step down (the split scan's τ̂, without
+/// its p-value); `None` for fewer than 2·[`MIN_SIDE`] runs or no split with
+/// decisions on both sides.
+pub fn best_split(passes: &[u64], decisions: &[u64]) -> Option<usize> {
+    let n = passes.len().min(decisions.len());
+    if n < 2 * MIN_SIDE {
+        return None;
+    }
+    Scan::new(n)
+        .best(&passes[..n], &decisions[..n])
+        .map(|(tau, _)| tau)
 }
 
 /// Binary segmentation: the step down of the whole series if its p-value is
@@ -263,13 +298,13 @@ pub fn segment(
 
 /// The split statistic without its constant √(p̄(1 − p̄)), over prefix sums
 /// kept between calls.
-struct Scan {
+pub(crate) struct Scan {
     cum_passes: Vec<u64>,
     cum_decisions: Vec<u64>,
 }
 
 impl Scan {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         Scan {
             cum_passes: vec![0; n + 1],
             cum_decisions: vec![0; n + 1],
@@ -277,7 +312,7 @@ impl Scan {
     }
 
     /// The first split of the largest (p̂_L − p̂_R)/√(1/K_L + 1/K_R).
-    fn best(&mut self, passes: &[u64], decisions: &[u64]) -> Option<(usize, f64)> {
+    pub(crate) fn best(&mut self, passes: &[u64], decisions: &[u64]) -> Option<(usize, f64)> {
         self.best_of(passes.iter().copied().zip(decisions.iter().copied()))
     }
 
@@ -397,7 +432,6 @@ enum Draw {
 fn by_decisions(
     passes: &[u64],
     decisions: &[u64],
-    scan: &mut Scan,
     counter: &mut Exceedances,
     options: &StepOptions,
     draw: Draw,
@@ -410,27 +444,22 @@ fn by_decisions(
     } else {
         (total - passed, false)
     };
-    let mut placement = Placement {
-        decisions,
-        passes_are_minority,
-        placed: vec![0; decisions.len()],
-    };
-    let mut place = |owner: &[u32], chosen: &mut dyn Iterator<Item = usize>, scan: &mut Scan| {
-        placement.placed.fill(0);
-        for slot in chosen {
-            placement.placed[owner[slot] as usize] += 1;
-        }
-        let Placement {
-            decisions,
-            passes_are_minority,
-            placed,
-        } = &placement;
-        let runs = placed.iter().zip(decisions.iter()).map(|(&m, &k)| {
-            let x = if *passes_are_minority { m } else { k - m };
-            (x, k)
-        });
-        scan.best_of(runs)
-    };
+    let mut splits = FixedSplits::new(decisions);
+    let mut placed = vec![0u64; decisions.len()];
+    let mut place =
+        |owner: &[u32], chosen: &mut dyn Iterator<Item = usize>, splits: &mut FixedSplits| {
+            placed.fill(0);
+            for slot in chosen {
+                placed[owner[slot] as usize] += 1;
+            }
+            splits.best(placed.iter().zip(decisions).map(|(&m, &k)| {
+                if passes_are_minority {
+                    m
+                } else {
+                    k - m
+                }
+            }))
+        };
 
     let m = minority as usize;
     if binomial(total, minority).is_some_and(|c| c <= EXACT_LIMIT) {
@@ -439,7 +468,7 @@ fn by_decisions(
         let n = total as usize;
         let mut subset: Vec<usize> = (0..m).collect();
         loop {
-            let stat = place(&owner, &mut subset.iter().copied(), scan);
+            let stat = place(&owner, &mut subset.iter().copied(), &mut splits);
             if !counter.count(stat) {
                 break;
             }
@@ -459,7 +488,7 @@ fn by_decisions(
         let mut slots: Vec<usize> = (0..owner.len()).collect();
         for _ in 0..options.permutations {
             let (chosen, _) = slots.partial_shuffle(&mut rng, m);
-            let stat = place(&owner, &mut chosen.iter().copied(), scan);
+            let stat = place(&owner, &mut chosen.iter().copied(), &mut splits);
             if !counter.count(stat) {
                 break;
             }
@@ -476,13 +505,62 @@ fn by_decisions(
                 left -= k;
                 passes_left -= *x;
             }
-            let stat = scan.best(&drawn, decisions);
+            let stat = splits.best(drawn.iter().copied());
             if !counter.count(stat) {
                 break;
             }
         }
     }
     false
+}
+
+/// The split scan when only the passes move and each run keeps its
+/// decisions (the permutations of single decisions): every split's weights
+/// are computed once, leaving a multiply-add per split and arrangement.
+struct FixedSplits {
+    /// (τ, 1/K_L, 1/K_R, 1/√(1/K_L + 1/K_R)) of every valid split.
+    splits: Vec<(usize, f64, f64, f64)>,
+    cum_passes: Vec<u64>,
+}
+
+impl FixedSplits {
+    fn new(decisions: &[u64]) -> Self {
+        let n = decisions.len();
+        let total: u64 = decisions.iter().sum();
+        let mut k_left = 0;
+        let mut splits = Vec::with_capacity(n);
+        for (tau, &k) in decisions.iter().enumerate() {
+            // Decisions before run τ.
+            if tau >= MIN_SIDE && tau + MIN_SIDE <= n && k_left > 0 && k_left < total {
+                let (l, r) = (1.0 / k_left as f64, 1.0 / (total - k_left) as f64);
+                splits.push((tau, l, r, 1.0 / (l + r).sqrt()));
+            }
+            k_left += k;
+        }
+        FixedSplits {
+            splits,
+            cum_passes: vec![0; n + 1],
+        }
+    }
+
+    /// As [`Scan::best`], for runs with these passes.
+    fn best(&mut self, passes: impl Iterator<Item = u64>) -> Option<(usize, f64)> {
+        let mut n = 0;
+        for (i, x) in passes.enumerate() {
+            self.cum_passes[i + 1] = self.cum_passes[i] + x;
+            n = i + 1;
+        }
+        let x_all = self.cum_passes[n];
+        let mut best: Option<(usize, f64)> = None;
+        for &(tau, l, r, scale) in &self.splits {
+            let x_left = self.cum_passes[tau];
+            let stat = (x_left as f64 * l - (x_all - x_left) as f64 * r) * scale;
+            if best.is_none_or(|(_, b)| stat > b + tolerance(b)) {
+                best = Some((tau, stat));
+            }
+        }
+        best
+    }
 }
 
 /// The run of each decision slot.
@@ -500,13 +578,6 @@ fn draws_by_shuffle(passes: &[u64], decisions: &[u64]) -> bool {
     let total: u64 = decisions.iter().sum();
     let passed: u64 = passes.iter().sum();
     passed.min(total - passed) <= 50 * decisions.len() as u64
-}
-
-/// The statistic when the rarer outcome falls on `chosen` slots.
-struct Placement<'a> {
-    decisions: &'a [u64],
-    passes_are_minority: bool,
-    placed: Vec<u64>,
 }
 
 /// Rearranges whole runs; returns whether every order was enumerated.
@@ -626,16 +697,40 @@ mod tests {
         let decisions = [400u64; 12];
         let options = StepOptions::default();
         let p = |draw| {
-            let mut scan = Scan::new(12);
-            let (_, observed) = scan.best(&passes, &decisions).unwrap();
+            let (_, observed) = Scan::new(12).best(&passes, &decisions).unwrap();
             let mut counter = Exceedances::new(observed, &options);
-            by_decisions(&passes, &decisions, &mut scan, &mut counter, &options, draw);
+            by_decisions(&passes, &decisions, &mut counter, &options, draw);
             counter.p_value(false)
         };
         let (shuffled, drawn) = (p(Draw::Shuffle), p(Draw::Hypergeometric));
         let se = (shuffled * (1.0 - shuffled) * 2.0 / 9_999.0).sqrt();
         assert!(shuffled > 0.01 && shuffled < 0.5, "{shuffled}");
         assert!((shuffled - drawn).abs() < 4.0 * se, "{shuffled} {drawn}");
+    }
+
+    #[test]
+    fn without_permutations_the_bound_gives_the_same_verdict() {
+        let mut passes = vec![18u64; 10];
+        passes.extend([15u64; 10]);
+        let decisions = vec![20u64; 20];
+        let permuted = step_change(&passes, &decisions, &StepOptions::default()).unwrap();
+        let bound = step_change(
+            &passes,
+            &decisions,
+            &StepOptions {
+                permutations: 0,
+                ..StepOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(bound.permuted, Permuted::Nothing);
+        assert_eq!(bound.arrangements, 0);
+        assert_eq!(bound.run_index, permuted.run_index);
+        // Both below 0.01, within a factor of 3 (the permutation p here is
+        // 11/10,000; the bound uses each split's normal tail).
+        assert!(bound.p_value < 0.01 && permuted.p_value < 0.01);
+        let ratio = bound.p_value / permuted.p_value;
+        assert!(ratio > 1.0 / 3.0 && ratio < 3.0, "{bound:?} {permuted:?}");
     }
 
     #[test]

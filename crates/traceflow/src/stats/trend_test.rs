@@ -4,7 +4,8 @@
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::cochran_armitage::standard_normal;
-use super::dispersion::{successive_dispersion, trend_inflation, Dispersion};
+use super::dispersion::{successive_dispersion, trend_inflation_per_rho, Dispersion};
+use super::step_change::best_split;
 use super::{cochran_armitage, CochranArmitage, Undefined};
 
 /// Level of the overdispersion pre-test: below it, the runs' variance is
@@ -24,10 +25,11 @@ pub struct TrendTest {
 }
 
 /// Cochran–Armitage over runs at scores 0, 1, 2, … with φ = 1 unless the
-/// successive differences of neighbouring runs ([`successive_dispersion`])
-/// reject binomial variation at [`DISPERSION_LEVEL`]; then φ is the
+/// differences of neighbouring runs ([`successive_dispersion`], leaving out
+/// the pair across the most likely step) reject
+/// binomial variation at [`DISPERSION_LEVEL`]; then φ = 1 + ρ̂R is the
 /// inflation of the test's variance under the estimated intra-run
-/// correlation ρ̂ ([`trend_inflation`]), which weighs large runs (whose
+/// correlation ([`trend_inflation_per_rho`]), which weighs large runs (whose
 /// inflation 1 + (k − 1)ρ is largest) as the test does.
 /// With φ estimated, z = z₁/√φ is referred to Student's t with the
 /// estimate's ν degrees of freedom (the quasi-likelihood rule, McCullagh &
@@ -44,9 +46,9 @@ pub fn trend_test(
 ) -> Result<TrendTest, Undefined> {
     let scores: Vec<f64> = (0..passes.len()).map(|i| i as f64).collect();
     let ca = cochran_armitage(passes, decisions, &scores, confidence)?;
-    let dispersion = successive_dispersion(passes, decisions).ok();
+    let dispersion = successive_dispersion(passes, decisions, best_split(passes, decisions)).ok();
     let z_plain = ca.z * ca.dispersion.sqrt();
-    let (phi, df) = choose(dispersion, |rho| trend_inflation(decisions, rho));
+    let (phi, df) = choose(dispersion, trend_inflation_per_rho(decisions));
     let (z, p_decline, q) = refer(z_plain, phi, df, confidence);
     let slope_se = ca.slope_se / ca.dispersion.sqrt() * phi.sqrt();
     Ok(TrendTest {
@@ -64,14 +66,22 @@ pub fn trend_test(
     })
 }
 
-/// φ and the t degrees of freedom (None: normal) from the pre-test.
-/// `inflation(ρ)` is the runs' [`trend_inflation`].
-pub(crate) fn choose(
-    dispersion: Option<Dispersion>,
-    inflation: impl Fn(f64) -> f64,
-) -> (f64, Option<f64>) {
+/// φ and the t degrees of freedom (None: normal) from the pre-test;
+/// `per_rho` is the runs' R of [`trend_inflation_per_rho`]. With ρ̂ > 0,
+/// φ = 1 + ρ̂R estimated with Var(φ) = R²Var(ρ̂), so ν = 2φ²/Var(φ)
+/// (Satterthwaite).
+pub(crate) fn choose(dispersion: Option<Dispersion>, per_rho: f64) -> (f64, Option<f64>) {
     match dispersion {
-        Some(d) if d.p_value < DISPERSION_LEVEL => (inflation(d.rho).max(1.0), Some(d.df)),
+        Some(d) if d.p_value < DISPERSION_LEVEL && d.rho > 0.0 => {
+            let phi = 1.0 + d.rho * per_rho;
+            let variance = per_rho * per_rho * d.rho_variance;
+            let df = if variance > 0.0 {
+                (2.0 * phi * phi / variance).max(1.0)
+            } else {
+                f64::INFINITY
+            };
+            (phi, df.is_finite().then_some(df))
+        }
         _ => (1.0, None),
     }
 }

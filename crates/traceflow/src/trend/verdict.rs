@@ -28,9 +28,13 @@ pub const MDE_FACTOR: f64 = 3.0;
 pub const MANN_KENDALL_MAX_RUNS: usize = 5_000;
 /// Changes binary segmentation reports at most.
 pub const MAX_CHANGES: usize = 5;
+/// Runs above which binary segmentation (a permutation test per segment)
+/// is left out; the most likely step is still reported.
+pub const SEGMENTATION_MAX_RUNS: usize = 20_000;
 /// Work (arrangements × (draws + runs)) the step test's permutations may
-/// take before B is lowered from 9,999 (to no fewer than 199, which still
-/// resolves p = 0.005).
+/// take before B is lowered from 9,999. Below 199 permutations (which
+/// still resolve p = 0.005) the step's p-value is the Bonferroni bound
+/// instead: a million runs would take seconds to permute.
 const PERMUTATION_BUDGET: f64 = 5e7;
 
 /// The options of a verdict.
@@ -122,12 +126,13 @@ pub struct CochranArmitageStats {
     pub slope: f64,
     /// Its confidence interval.
     pub slope_ci: [f64; 2],
-    /// φ ≥ 1 used: the successive-difference estimate if its pre-test
-    /// rejects binomial variation at 5%, else 1.
+    /// φ ≥ 1 used: 1 + ρ̂R if the test of ρ = 0 rejects at 5%, else 1.
     pub dispersion: f64,
-    /// The successive-difference estimate of φ; null if undefined.
-    pub dispersion_estimate: Option<f64>,
-    /// Its pre-test's p-value for "no overdispersion".
+    /// The estimated correlation of decisions within a run (from
+    /// neighbouring runs' differences); null if undefined (e.g. runs of one
+    /// decision).
+    pub intra_run_correlation: Option<f64>,
+    /// The p-value of "no overdispersion" (ρ = 0).
     pub dispersion_p: Option<f64>,
     /// Degrees of freedom of the t reference when φ was estimated; null
     /// when the normal was used.
@@ -210,7 +215,8 @@ pub struct ChangePoint {
     pub permutations: u64,
     /// Whether every arrangement was enumerated.
     pub exact: bool,
-    /// `decisions` or `runs`: what was permuted.
+    /// `decisions` or `runs`: what was permuted; `none` for a series too
+    /// long to permute, whose p-value is the Bonferroni bound over splits.
     pub permuted: &'static str,
 }
 
@@ -238,6 +244,7 @@ impl ChangePoint {
             permuted: match step.permuted {
                 crate::stats::Permuted::Decisions => "decisions",
                 crate::stats::Permuted::Runs => "runs",
+                crate::stats::Permuted::Nothing => "none",
             },
         }
     }
@@ -393,7 +400,7 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
             slope: ca.slope,
             slope_ci: [ca.slope_ci.0, ca.slope_ci.1],
             dispersion: ca.dispersion,
-            dispersion_estimate: dispersion.map(|d| d.estimate),
+            intra_run_correlation: dispersion.map(|d| d.rho),
             dispersion_p: dispersion.map(|d| d.p_value),
             df: *df,
             predicted_change: ca.predicted_change,
@@ -487,7 +494,11 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
     if stats.change_point.is_none() && !options.verdict_only {
         stats.change_point = step().map(|s| ChangePoint::new(&s));
     }
-    if !options.verdict_only && stats.change_point.is_some() {
+    if !options.verdict_only && stats.change_point.is_some() && n > SEGMENTATION_MAX_RUNS {
+        stats.notes.push(format!(
+            "binary segmentation left out: {n} runs (a permutation test per segment; at most {SEGMENTATION_MAX_RUNS})"
+        ));
+    } else if !options.verdict_only && stats.change_point.is_some() {
         stats.change_points = segment(
             passes,
             decisions,
@@ -505,7 +516,7 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
 }
 
 /// B for the step test: 9,999 unless the data is so large that would take
-/// long, then fewer (never below 199).
+/// long, then fewer; 0 (the Bonferroni bound) rather than below 199.
 fn permutations(passes: &[u64], decisions: &[u64], wanted: usize) -> usize {
     let total: u64 = decisions.iter().sum();
     let passed: u64 = passes.iter().sum();
@@ -514,7 +525,11 @@ fn permutations(passes: &[u64], decisions: &[u64], wanted: usize) -> usize {
     let runs = passes.len() as f64;
     let per_draw = (passed.min(total - passed) as f64).min(50.0 * runs) + runs;
     let affordable = (PERMUTATION_BUDGET / per_draw.max(1.0)) as usize;
-    wanted.min(affordable.max(199))
+    if affordable < 199 {
+        0
+    } else {
+        wanted.min(affordable)
+    }
 }
 
 fn too_few(runs: usize, decisions: u64) -> Option<Insufficient> {
