@@ -209,13 +209,17 @@ def main():
     if not a.skip_python and not Path(a.proposal).is_file():
         ap.error(f"no proposal_trend.py at {a.proposal} (use --proposal PATH or --skip-python)")
 
-    def tf(window):
-        return [traceflow, "trend", "--db", db, "--window", window, "--method", "ols", "--format", "json"]
+    def tf(window, method="ols"):
+        return [traceflow, "trend", "--db", db, "--window", window, "--method", method, "--format", "json"]
 
     benches = [
         Bench("tf_all", "traceflow trend --window all", tf("all"), "traceflow"),
         Bench("tf_20", "traceflow trend --window 20", tf("20"), "traceflow"),
         Bench("tf_200", "traceflow trend --window 200", tf("200"), "traceflow"),
+        # The default method: its statistics (Mann-Kendall, the step test's
+        # permutations, segmentation) on top of the same scan.
+        Bench("tf_auto_all", "traceflow trend --method auto --window all", tf("all", "auto"), "traceflow"),
+        Bench("tf_auto_500", "traceflow trend --method auto (window 500)", tf("500", "auto"), "traceflow"),
         Bench("floor", "sqlite3 floor (traces + trace_evals scan)", [a.sqlite3, db, FLOOR_SQL], "floor"),
     ]
     if not a.skip_python:
@@ -296,6 +300,8 @@ def main():
     p("| ratio (wall time) | median / median | median of per-round ratios |")
     p("|---|---:|---:|")
     p(ratio_line("traceflow all / sqlite3 floor", by_key["tf_all"], by_key["floor"]))
+    p(ratio_line("traceflow auto all / sqlite3 floor", by_key["tf_auto_all"], by_key["floor"]))
+    p(ratio_line("traceflow auto all / traceflow ols all", by_key["tf_auto_all"], by_key["tf_all"]))
     if not a.skip_python:
         for w in ("20", "200"):
             p(ratio_line(f"traceflow window {w} / proposal_trend.py window {w}", by_key[f"tf_{w}"], by_key[f"py_{w}"]))

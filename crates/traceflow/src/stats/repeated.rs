@@ -11,6 +11,10 @@ use super::step_change::{Scan, MIN_SIDE};
 use super::trend_test::{choose, refer};
 use super::Undefined;
 
+/// Runs a window may hold for the simulation, whose cost grows with
+/// histories × (runs + evaluations).
+pub const MAX_RUNS: usize = 20_000;
+
 /// How the level is simulated.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RepeatedOptions {
@@ -51,7 +55,8 @@ pub fn simulation_rate(rate: f64) -> f64 {
 /// z is nearly pivotal (its null distribution hardly depends on the rate),
 /// so α′ barely moves with the estimated rate used here.
 ///
-/// Undefined for fewer than 3 runs or a rate of 0 or 1.
+/// Undefined for fewer than 3 runs, more than [`MAX_RUNS`], or a rate of 0
+/// or 1.
 pub fn repeated_level(
     decisions: &[u64],
     rate: f64,
@@ -62,6 +67,12 @@ pub fn repeated_level(
     if window < 3 {
         return Err(Undefined::TooFew {
             needed: 3,
+            found: window,
+        });
+    }
+    if window > MAX_RUNS {
+        return Err(Undefined::TooMany {
+            limit: MAX_RUNS,
             found: window,
         });
     }

@@ -79,8 +79,8 @@ impl Method {
     /// proposal's 20. `auto` takes 500: TraceFlow Lite records
     /// 1–3 gate decisions per trace, and 500 traces (about 1,000 decisions)
     /// is where a 15-point decline becomes detectable with 80% power at
-    /// α = 0.01 (minimum detectable drop ≈ 4.4·√(p(1 − p)/N): 14 points at
-    /// p = 0.8); 20 traces could reveal only a drop of about 60 points.
+    /// α = 0.01 (minimum detectable drop ≈ 11·√(p(1 − p)/N): 14 points at
+    /// p = 0.8); 20 traces could reveal only a drop of about 70 points.
     pub fn default_window(self) -> Window {
         match self {
             Method::Ols => Window::Last(20),

@@ -377,14 +377,21 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
     let test = trend_test(passes, decisions, options.confidence);
     if let (Ok(_), Some(rate), Method::Auto) = (&test, stats.pass_rate, options.method) {
         if stats.evaluations > 1 {
-            // Undefined only for under 3 runs, which `auto` does not judge.
-            stats.level = repeated_level(
+            let simulated = repeated_level(
                 decisions,
                 simulation_rate(rate),
                 options.alpha,
                 &options.repeated,
-            )
-            .unwrap_or(options.alpha);
+            );
+            stats.level = simulated.unwrap_or_else(|why| {
+                // Too long a window to simulate (or too short to judge):
+                // Bonferroni's α/N bounds N evaluations too, less tightly.
+                stats.notes.push(format!(
+                    "level for {} evaluations by Bonferroni, not simulated: {why}",
+                    stats.evaluations
+                ));
+                options.alpha / stats.evaluations as f64
+            });
         }
     }
     if let Ok(TrendTest {
@@ -790,6 +797,26 @@ mod tests {
         };
         let stats = assess(&[1, 1, 0], &[1, 1, 1], &options);
         assert_eq!(stats.verdict, Verdict::Regression);
+    }
+
+    #[test]
+    fn a_window_too_long_to_simulate_is_bounded_by_bonferroni() {
+        let n = crate::stats::repeated::MAX_RUNS + 1;
+        let options = VerdictOptions {
+            repeated: RepeatedOptions {
+                evaluations: 100,
+                ..RepeatedOptions::default()
+            },
+            verdict_only: true,
+            ..VerdictOptions::default()
+        };
+        let stats = assess(&vec![8; n], &vec![10; n], &options);
+        assert!((stats.level - 0.0001).abs() < 1e-15, "{}", stats.level);
+        assert!(
+            stats.notes.iter().any(|n| n.contains("Bonferroni")),
+            "{:?}",
+            stats.notes
+        );
     }
 
     #[test]
