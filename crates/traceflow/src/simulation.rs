@@ -264,7 +264,8 @@ pub const GATING_RULES: [&str; 3] = ["ols", "auto", "auto --evaluations"];
 /// each of the `evaluations` windows that end at or after the change. The
 /// bounded rule's level is the gate's own ([`repeated_level`] at the
 /// rounded rate), kept per rate instead of simulated again for every
-/// evaluation.
+/// evaluation (with mixed decisions per run, from the first window of that
+/// rate).
 pub fn run_gating(gating: &Gating, reps: u64, alpha: f64, seed: u64) -> GatingResult {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let options = VerdictOptions {
@@ -276,11 +277,12 @@ pub fn run_gating(gating: &Gating, reps: u64, alpha: f64, seed: u64) -> GatingRe
         evaluations: gating.evaluations,
         ..RepeatedOptions::default()
     };
-    // Thresholds by rounded rate. With fixed decisions per run every window
-    // has the same pattern, so they are the gate's exactly; with mixed
-    // ones a history reuses the threshold of the first window that needed
-    // it (the gate would simulate again for each window, whose pattern
-    // differs by a run or two: too slow to repeat 100 times per history).
+    // Levels by rounded rate, kept across windows and histories. With fixed
+    // decisions per run every window has the same pattern, so they are the
+    // gate's exactly; with mixed ones they come from the first window that
+    // needed them, whose sizes follow the same distribution (the gate
+    // simulates with each window's own, about a second at 500 runs: too
+    // slow to repeat for 100 windows of 400 histories).
     let mut levels: HashMap<u64, f64> = HashMap::new();
     let runs = gating.window + gating.evaluations - 1;
     let mut result = GatingResult {
@@ -288,9 +290,6 @@ pub fn run_gating(gating: &Gating, reps: u64, alpha: f64, seed: u64) -> GatingRe
         ..GatingResult::default()
     };
     for _ in 0..reps {
-        if let PerRun::Uniform(..) = gating.per_run {
-            levels.clear();
-        }
         let mut passes = Vec::with_capacity(runs);
         let mut decisions = Vec::with_capacity(runs);
         for i in 0..runs {
