@@ -68,7 +68,8 @@ pub struct TrendArgs {
     /// --alpha covers. With 100, each evaluation is held to a smaller level
     /// (simulated) so that 100 evaluations of a stable history raise a false
     /// alarm with probability --alpha; with 1, every evaluation has its own
-    /// --alpha (and 100 of them about a 40% chance of one).
+    /// --alpha (and 100 of them a 4–40% chance of one, measured: see
+    /// docs/statistics.md).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub evaluations: u32,
     /// ols: per-run slope beyond which the direction is called.
