@@ -216,8 +216,8 @@ fn parse_alpha(text: &str) -> Result<f64, String> {
 
 fn parse_min_drop(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(d) if (0.0..1.0).contains(&d) => Ok(d),
-        _ => Err("expected a rate from 0 to below 1, e.g. 0.05 for 5 points".to_owned()),
+        Ok(d) if d > 0.0 && d < 1.0 => Ok(d),
+        _ => Err("expected a rate above 0 and below 1, e.g. 0.05 for 5 points".to_owned()),
     }
 }
 
@@ -251,7 +251,8 @@ mod tests {
         assert_eq!(parse_alpha("0.05"), Ok(0.05));
         assert!(parse_alpha("0").is_err());
         assert!(parse_alpha("0.5").is_err());
-        assert_eq!(parse_min_drop("0"), Ok(0.0));
+        assert_eq!(parse_min_drop("0.1"), Ok(0.1));
+        assert!(parse_min_drop("0").is_err());
         assert!(parse_min_drop("5").is_err());
         assert!(parse_min_drop("NaN").is_err());
     }

@@ -11,9 +11,12 @@ use super::step_change::{Scan, MIN_SIDE};
 use super::trend_test::{choose, refer};
 use super::Undefined;
 
-/// Runs a window may hold for the simulation, whose cost grows with
-/// histories × (runs + evaluations).
+/// Runs a window may hold for the simulation.
 pub const MAX_RUNS: usize = 20_000;
+
+/// Histories × evaluations × runs per window the simulation may take (each
+/// window's split scan is linear in its runs): 2,000 × 100 × 500 is 10⁸.
+pub const MAX_WORK: f64 = 2.5e8;
 
 /// How the level is simulated.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,8 +58,8 @@ pub fn simulation_rate(rate: f64) -> f64 {
 /// z is nearly pivotal (its null distribution hardly depends on the rate),
 /// so α′ barely moves with the estimated rate used here.
 ///
-/// Undefined for fewer than 3 runs, more than [`MAX_RUNS`], or a rate of 0
-/// or 1.
+/// Undefined for fewer than 3 runs, more than [`MAX_RUNS`] or more work
+/// than [`MAX_WORK`], or a rate of 0 or 1.
 pub fn repeated_level(
     decisions: &[u64],
     rate: f64,
@@ -74,6 +77,14 @@ pub fn repeated_level(
         return Err(Undefined::TooMany {
             limit: MAX_RUNS,
             found: window,
+        });
+    }
+    let work = options.histories as f64 * options.evaluations as f64 * window as f64;
+    if work > MAX_WORK {
+        // In evaluations: the most this window allows.
+        return Err(Undefined::TooMany {
+            limit: (MAX_WORK / (options.histories as f64 * window as f64)) as usize,
+            found: options.evaluations,
         });
     }
     if !(rate > 0.0 && rate < 1.0 && alpha > 0.0 && alpha < 1.0) || options.histories == 0 {
@@ -104,7 +115,8 @@ pub fn repeated_level(
 }
 
 /// Prefix sums over runs at scores t = 0, 1, …: every window's
-/// Cochran–Armitage statistic and successive-difference dispersion in O(1).
+/// Cochran–Armitage statistic and dispersion sums in O(1), plus its split
+/// scan (for the pair the dispersion leaves out) in O(runs).
 struct Prefix {
     decisions: Vec<f64>,
     passes: Vec<f64>,
@@ -122,6 +134,8 @@ struct Prefix {
     run_passes: Vec<u64>,
     run_decisions: Vec<u64>,
     scan: Scan,
+    /// The pair ending at each run, reused across histories.
+    pairs: Vec<Option<Pair>>,
 }
 
 impl Prefix {
@@ -140,6 +154,7 @@ impl Prefix {
             run_passes: Vec::with_capacity(runs),
             run_decisions: Vec::with_capacity(runs),
             scan: Scan::new(runs),
+            pairs: Vec::with_capacity(runs),
         }
     }
 
@@ -149,7 +164,9 @@ impl Prefix {
         self.run_decisions.clear();
         self.run_decisions.extend_from_slice(k);
         // The pair ending at run i, if it has weight.
-        let mut pairs: Vec<Option<Pair>> = vec![None; x.len()];
+        let pairs = &mut self.pairs;
+        pairs.clear();
+        pairs.resize(x.len(), None);
         for i in 0..x.len() {
             let (xi, ki, t) = (x[i] as f64, k[i] as f64, i as f64);
             self.decisions[i + 1] = self.decisions[i] + ki;
@@ -169,8 +186,6 @@ impl Prefix {
         }
     }
 
-    /// The trend test's one-sided p for a decline over runs start..end, as
-    /// [`trend_test`](super::trend_test) computes it (1 when undefined).
     /// The window's split-scan τ̂, relative to `start`.
     fn best_split(&mut self, start: usize, end: usize) -> Option<usize> {
         if end - start < 2 * MIN_SIDE {
@@ -184,6 +199,8 @@ impl Prefix {
             .map(|(tau, _)| tau)
     }
 
+    /// The trend test's one-sided p for a decline over runs start..end, as
+    /// [`trend_test`](super::trend_test) computes it (1 when undefined).
     fn p_decline(&mut self, start: usize, end: usize) -> f64 {
         let span = |v: &[f64]| v[end] - v[start];
         let n = span(&self.decisions);

@@ -21,6 +21,11 @@ pub const MIN_SIDE: usize = 3;
 /// the runs when they are permuted whole (n ≤ 8).
 pub const EXACT_LIMIT: u64 = 200_000;
 
+/// Work (arrangements × (runs + placed decisions)) an enumeration may take;
+/// beyond it the arrangements are sampled (one failure among 30,000 runs has
+/// only 30,000 placements, each scored over 30,000 runs).
+const EXACT_WORK: f64 = 5e7;
+
 /// How the step test runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepOptions {
@@ -38,7 +43,8 @@ pub struct StepOptions {
     /// Stop permuting once the p-value cannot fall below this (Besag &
     /// Clifford, "Sequential Monte Carlo p-values", Biometrika 78 (1991)
     /// 301–304). The verdict p < level is the same as with all B
-    /// permutations; only p-values above the level are coarser.
+    /// permutations (or all arrangements); only p-values at or above the
+    /// level are coarser (for an enumeration, a lower bound at the level).
     pub stop_at: Option<f64>,
 }
 
@@ -187,12 +193,20 @@ pub fn step_change(
                 Permuted::Decisions
             });
 
-    let mut counter = Exceedances::new(observed, options);
     let permuted = if options.permutations == 0 {
         Permuted::Nothing
     } else {
         permuted
     };
+    // Every arrangement, when they are few and cheap enough to score.
+    let minority = passed.min(total - passed);
+    let arrangements = match permuted {
+        Permuted::Decisions => binomial(total, minority),
+        Permuted::Runs => factorial(n),
+        Permuted::Nothing => None,
+    }
+    .filter(|&c| c <= EXACT_LIMIT && c as f64 * (n as f64 + minority as f64) <= EXACT_WORK);
+    let mut counter = Exceedances::new(observed, options, arrangements);
     let exact = match permuted {
         Permuted::Nothing => false,
         Permuted::Decisions => {
@@ -205,13 +219,14 @@ pub fn step_change(
         }
         Permuted::Runs => by_runs(passes, decisions, &mut scan, &mut counter, options),
     };
+    debug_assert_eq!(exact, arrangements.is_some());
     let change = after.rate - before.rate;
     let p_value = match permuted {
         Permuted::Nothing => {
             let splits = (MIN_SIDE..=n - MIN_SIDE).count() as f64;
             (splits * standard_normal().sf(z)).min(1.0)
         }
-        Permuted::Decisions | Permuted::Runs => counter.p_value(exact),
+        Permuted::Decisions | Permuted::Runs => counter.p_value(),
     };
     Ok(StepChange {
         run_index: tau,
@@ -381,20 +396,29 @@ struct Exceedances {
     observed: f64,
     at_least: u64,
     seen: u64,
+    /// Every arrangement's count, when they are enumerated.
+    arrangements: Option<u64>,
     /// Exceedances after which the p-value cannot fall below `stop_at`.
     enough: Option<u64>,
 }
 
 impl Exceedances {
-    fn new(observed: f64, options: &StepOptions) -> Self {
-        let b = options.permutations as f64 + 1.0;
+    /// `arrangements`: all of them, when they are enumerated.
+    fn new(observed: f64, options: &StepOptions, arrangements: Option<u64>) -> Self {
+        let enough = options.stop_at.map(|level| match arrangements {
+            // p = #{≥}/C ≥ level once #{≥} ≥ level·C.
+            Some(all) => (level * all as f64).ceil().max(1.0) as u64,
+            // p = (1 + #{≥})/(B + 1) ≥ level once #{≥} ≥ level(B + 1) − 1.
+            None => (level * (options.permutations as f64 + 1.0) - 1.0)
+                .ceil()
+                .max(1.0) as u64,
+        });
         Exceedances {
             observed,
             at_least: 0,
             seen: 0,
-            enough: options
-                .stop_at
-                .map(|level| (level * b - 1.0).ceil().max(1.0) as u64),
+            arrangements,
+            enough,
         }
     }
 
@@ -407,13 +431,13 @@ impl Exceedances {
         self.enough.is_none_or(|e| self.at_least < e)
     }
 
-    /// Exact: the share of all arrangements (the observed one among them).
+    /// Exact: the share of all arrangements (the observed one among them);
+    /// stopped early, a lower bound that is already at the stopping level.
     /// Sampled: (1 + #{≥})/(1 + draws), the observed arrangement added.
-    fn p_value(&self, exact: bool) -> f64 {
-        if exact {
-            self.at_least as f64 / self.seen as f64
-        } else {
-            (1 + self.at_least) as f64 / (1 + self.seen) as f64
+    fn p_value(&self) -> f64 {
+        match self.arrangements {
+            Some(all) => self.at_least as f64 / all as f64,
+            None => (1 + self.at_least) as f64 / (1 + self.seen) as f64,
         }
     }
 }
@@ -462,7 +486,7 @@ fn by_decisions(
         };
 
     let m = minority as usize;
-    if binomial(total, minority).is_some_and(|c| c <= EXACT_LIMIT) {
+    if counter.arrangements.is_some() {
         let owner = owners(decisions);
         // Every m-subset of the N slots, in lexicographic order.
         let n = total as usize;
@@ -593,7 +617,7 @@ fn by_runs(
     let evaluate = |order: &[usize], scan: &mut Scan| {
         scan.best_of(order.iter().map(|&i| (passes[i], decisions[i])))
     };
-    if factorial(n).is_some_and(|f| f <= EXACT_LIMIT) {
+    if counter.arrangements.is_some() {
         // Heap's algorithm (iterative): each order once.
         let mut c = vec![0usize; n];
         if !counter.count(evaluate(&order, scan)) {
@@ -673,6 +697,30 @@ mod tests {
     }
 
     #[test]
+    fn an_enumeration_stopped_early_keeps_its_verdict() {
+        // 10 runs of 2, one step: C(20, 6) = 38,760 placements, enumerated.
+        let passes = [2, 2, 2, 2, 2, 1, 1, 1, 1, 0];
+        let full = step_change(&passes, &[2; 10], &StepOptions::default()).unwrap();
+        assert!(full.exact && full.arrangements == 38_760);
+        for level in [0.001, 0.01, 0.05, 0.5] {
+            let stopped = step_change(
+                &passes,
+                &[2; 10],
+                &StepOptions {
+                    stop_at: Some(level),
+                    ..StepOptions::default()
+                },
+            )
+            .unwrap();
+            assert_eq!(
+                stopped.p_value < level,
+                full.p_value < level,
+                "level {level}: {stopped:?} vs {full:?}"
+            );
+        }
+    }
+
+    #[test]
     fn stopping_early_keeps_the_verdict() {
         let passes = [9, 10, 8, 9, 10, 9, 8, 10, 9, 9, 10, 8];
         let decisions = [12u64; 12];
@@ -698,9 +746,9 @@ mod tests {
         let options = StepOptions::default();
         let p = |draw| {
             let (_, observed) = Scan::new(12).best(&passes, &decisions).unwrap();
-            let mut counter = Exceedances::new(observed, &options);
+            let mut counter = Exceedances::new(observed, &options, None);
             by_decisions(&passes, &decisions, &mut counter, &options, draw);
-            counter.p_value(false)
+            counter.p_value()
         };
         let (shuffled, drawn) = (p(Draw::Shuffle), p(Draw::Hypergeometric));
         let se = (shuffled * (1.0 - shuffled) * 2.0 / 9_999.0).sqrt();

@@ -93,9 +93,9 @@ impl Method {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
-    /// Slope above +threshold.
+    /// `ols`: slope above +threshold; `auto`: a significant rise.
     Improving,
-    /// Slope below −threshold.
+    /// `ols`: slope below −threshold; `auto`: a regression.
     Worsening,
     /// Neither.
     Stable,

@@ -137,7 +137,8 @@ pub struct CochranArmitageStats {
     /// Degrees of freedom of the t reference when φ was estimated; null
     /// when the normal was used.
     pub df: Option<f64>,
-    /// slope × (runs − 1): the change from the first run to the last.
+    /// slope × the span from the first run with decisions to the last: the
+    /// fitted change across the window.
     pub predicted_change: f64,
     /// Its confidence interval, within [−1, 1] (no rate changes more).
     pub predicted_change_ci: [f64; 2],
@@ -268,7 +269,7 @@ pub struct Statistics {
     /// The smallest decline across the window that matters.
     pub min_drop: f64,
     /// The smallest decline across the window the trend test would detect
-    /// with 80% power at `alpha`. Above 1 (100 points) no decline could be.
+    /// with 80% power at `level`. Above 1 (100 points) no decline could be.
     pub min_detectable_drop: Option<f64>,
     /// Runs judged.
     pub runs: usize,
@@ -285,7 +286,7 @@ pub struct Statistics {
     pub mann_kendall: Option<MannKendallStats>,
     /// The proposal's slope, with its t-test.
     pub ols: Option<OlsStats>,
-    /// The most likely step down, if significant at `alpha`.
+    /// The most likely step down, if significant at `level`.
     pub change_point: Option<ChangePoint>,
     /// Every significant step down by binary segmentation, in run order.
     pub change_points: Vec<ChangePoint>,
@@ -311,19 +312,25 @@ pub enum OptionsError {
     /// α outside (0, 0.5).
     #[error("alpha must be between 0 and 0.5, got {0}")]
     Alpha(f64),
-    /// min_drop outside [0, 1).
-    #[error("min-drop must be at least 0 and below 1, got {0}")]
+    /// min_drop outside (0, 1).
+    #[error("min-drop must be above 0 and below 1, got {0}")]
     MinDrop(f64),
+    /// A confidence level outside (0, 1).
+    #[error("confidence must be between 0 and 1, got {0}")]
+    Confidence(f64),
 }
 
 impl VerdictOptions {
-    /// Checks α and min_drop.
+    /// Checks α, min_drop and the confidence level.
     pub fn validate(&self) -> Result<(), OptionsError> {
         if !(self.alpha > 0.0 && self.alpha < 0.5) {
             return Err(OptionsError::Alpha(self.alpha));
         }
-        if !(self.min_drop >= 0.0 && self.min_drop < 1.0) {
+        if !(self.min_drop > 0.0 && self.min_drop < 1.0) {
             return Err(OptionsError::MinDrop(self.min_drop));
+        }
+        if !(self.confidence > 0.0 && self.confidence < 1.0) {
+            return Err(OptionsError::Confidence(self.confidence));
         }
         Ok(())
     }
@@ -350,6 +357,20 @@ impl VerdictOptions {
 pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> Statistics {
     let n = passes.len().min(decisions.len());
     let (passes, decisions) = (&passes[..n], &decisions[..n]);
+    if let Some(i) = (0..n).find(|&i| passes[i] > decisions[i]) {
+        // Not counts of anything: judge nothing rather than wrap around.
+        let mut stats = assess(&[], &[], options);
+        let reason = format!(
+            "run {i} has {} passes of {} decisions",
+            passes[i], decisions[i]
+        );
+        stats.insufficient = Some(Insufficient {
+            reason: reason.clone(),
+            remedy: "pass counts of at most each run's decisions".to_owned(),
+        });
+        stats.summary = format!("Nothing judged: {reason}.");
+        return stats;
+    }
     let total: u64 = decisions.iter().sum();
     let passed: u64 = passes.iter().sum();
     let scores: Vec<f64> = (0..n).map(|i| i as f64).collect();
@@ -400,7 +421,13 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
         df,
     }) = &test
     {
-        let span = n.saturating_sub(1) as f64;
+        // The span the predicted change covers: runs with decisions.
+        let first = decisions.iter().position(|&k| k > 0);
+        let last = decisions.iter().rposition(|&k| k > 0);
+        let span = match (first, last) {
+            (Some(first), Some(last)) => (last - first) as f64,
+            _ => 0.0,
+        };
         stats.cochran_armitage = Some(CochranArmitageStats {
             z: ca.z,
             p_decline: ca.p_decline,
@@ -465,7 +492,7 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
     }
 
     let step_options = StepOptions {
-        permutations: permutations(passes, decisions, options.step.permutations),
+        permutations: permutations(passes, decisions, options.step.permutations, level),
         confidence: options.confidence,
         // A step is reported only below α, so its p-value above α is never
         // shown: stop permuting once it is certain to be there.
@@ -523,19 +550,23 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
 }
 
 /// B for the step test: 9,999 unless the data is so large that would take
-/// long, then fewer; 0 (the Bonferroni bound) rather than below 199.
-fn permutations(passes: &[u64], decisions: &[u64], wanted: usize) -> usize {
+/// long, then fewer; 0 (the Bonferroni bound) rather than below 199, or
+/// when B + 1 < 10/level (a level lowered by `--evaluations`).
+fn permutations(passes: &[u64], decisions: &[u64], wanted: usize, level: f64) -> usize {
     let total: u64 = decisions.iter().sum();
     let passed: u64 = passes.iter().sum();
     // A draw places the rarer outcome's decisions, or (when those are many)
     // draws each run's count, costing about as much as placing 50.
     let runs = passes.len() as f64;
-    let per_draw = (passed.min(total - passed) as f64).min(50.0 * runs) + runs;
+    let per_draw = (passed.min(total.saturating_sub(passed)) as f64).min(50.0 * runs) + runs;
     let affordable = (PERMUTATION_BUDGET / per_draw.max(1.0)) as usize;
-    if affordable < 199 {
+    let b = wanted.min(affordable);
+    // Fewer than 10/level arrangements cannot show p below the level with
+    // any margin (at level 1e-4, not even 9,999): the bound does better.
+    if b < 199 || ((b + 1) as f64) * level < 10.0 {
         0
     } else {
-        wanted.min(affordable)
+        b
     }
 }
 
@@ -562,9 +593,21 @@ fn judge_auto(
     let level = stats.level;
     let ca = match test {
         Ok(test) => &test.test,
-        // Every decision alike: nothing moved.
-        Err(_) => {
-            stats.verdict = Verdict::Stable;
+        // Every decision alike: nothing moved, if the data could have shown
+        // a move.
+        Err(Undefined::NoVariation) => {
+            if !underpowered(stats, options) {
+                stats.verdict = Verdict::Stable;
+            }
+            return;
+        }
+        Err(why) => {
+            stats.verdict = Verdict::InsufficientData;
+            stats.insufficient = Some(Insufficient {
+                reason: format!("no trend test for these runs: {why}"),
+                remedy: "widen the window (--window) so that several runs hold decisions"
+                    .to_owned(),
+            });
             return;
         }
     };
@@ -820,16 +863,56 @@ mod tests {
     }
 
     #[test]
+    fn a_perfect_record_is_stable_only_with_enough_data() {
+        // 8 runs of 4, all passing: a 15-point drop could not have shown.
+        let small = judge(&[4; 8], &[4; 8]);
+        assert_eq!(
+            small.verdict,
+            Verdict::InsufficientData,
+            "{}",
+            small.summary
+        );
+        let large = judge(&[50; 40], &[50; 40]);
+        assert_eq!(large.verdict, Verdict::Stable, "{}", large.summary);
+    }
+
+    #[test]
+    fn counts_that_are_not_counts_judge_nothing() {
+        let stats = judge(&[5, 9], &[5, 3]);
+        assert_eq!(stats.verdict, Verdict::InsufficientData);
+        assert_eq!(stats.runs, 0);
+        assert!(
+            stats.summary.contains("run 1 has 9 passes of 3"),
+            "{}",
+            stats.summary
+        );
+    }
+
+    #[test]
+    fn a_level_too_small_for_the_permutations_uses_the_bound() {
+        // 9,999 permutations cannot show p < 1e-4.
+        assert_eq!(permutations(&[5; 40], &[10; 40], 9_999, 1e-4), 0);
+        assert_eq!(permutations(&[5; 40], &[10; 40], 9_999, 0.01), 9_999);
+    }
+
+    #[test]
     fn options_are_checked() {
         let bad = VerdictOptions {
             alpha: 0.7,
             ..VerdictOptions::default()
         };
         assert_eq!(bad.validate(), Err(OptionsError::Alpha(0.7)));
+        for min_drop in [f64::NAN, 0.0, 1.0] {
+            let bad = VerdictOptions {
+                min_drop,
+                ..VerdictOptions::default()
+            };
+            assert!(matches!(bad.validate(), Err(OptionsError::MinDrop(_))));
+        }
         let bad = VerdictOptions {
-            min_drop: f64::NAN,
+            confidence: 1.0,
             ..VerdictOptions::default()
         };
-        assert!(matches!(bad.validate(), Err(OptionsError::MinDrop(_))));
+        assert_eq!(bad.validate(), Err(OptionsError::Confidence(1.0)));
     }
 }
