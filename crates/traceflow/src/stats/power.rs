@@ -1,6 +1,6 @@
 //! What the data at hand can detect.
 
-use statrs::distribution::ContinuousCDF;
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::cochran_armitage::standard_normal;
 use super::Undefined;
@@ -24,6 +24,9 @@ pub const POWER: f64 = 0.8;
 /// from 0 and 1, since a decline of δ around an observed 100% has rates
 /// down to 1 − δ; δ is solved by iteration.
 ///
+/// With `df`, the test refers z to Student's t with those degrees of
+/// freedom (an estimated dispersion), and so do the quantiles here.
+///
 /// Undefined without decisions on two distinct scores.
 pub fn min_detectable_drop(
     decisions: &[u64],
@@ -31,6 +34,7 @@ pub fn min_detectable_drop(
     pass_rate: f64,
     dispersion: f64,
     alpha: f64,
+    df: Option<f64>,
 ) -> Result<f64, Undefined> {
     if decisions.len() != scores.len() {
         return Err(Undefined::LengthsDiffer);
@@ -63,10 +67,12 @@ pub fn min_detectable_drop(
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, &t)| {
             (lo.min(t), hi.max(t))
         });
-    let normal = standard_normal();
-    let factor = (normal.inverse_cdf(1.0 - alpha) + normal.inverse_cdf(POWER))
-        * (dispersion.max(1.0) / s_tt).sqrt()
-        * (hi - lo);
+    let quantile = |q: f64| match df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
+        Some(t) => t.inverse_cdf(q),
+        None => standard_normal().inverse_cdf(q),
+    };
+    let factor =
+        (quantile(1.0 - alpha) + quantile(POWER)) * (dispersion.max(1.0) / s_tt).sqrt() * (hi - lo);
     // δ(p) = factor·√(p(1 − p)) is at most factor/2; start there and move p
     // off the boundary by δ/2 until δ settles.
     let mut drop = factor / 2.0;
@@ -93,34 +99,44 @@ mod tests {
 
     #[test]
     fn more_decisions_detect_smaller_declines() {
-        let few = min_detectable_drop(&[3; 20], &runs(20), 0.8, 1.0, 0.01).unwrap();
-        let many = min_detectable_drop(&[50; 20], &runs(20), 0.8, 1.0, 0.01).unwrap();
+        let few = min_detectable_drop(&[3; 20], &runs(20), 0.8, 1.0, 0.01, None).unwrap();
+        let many = min_detectable_drop(&[50; 20], &runs(20), 0.8, 1.0, 0.01, None).unwrap();
         // 60 decisions cannot see a 15-point ramp; 1,000 can.
         assert!(few > 0.3, "{few}");
         assert!(many < 0.15, "{many}");
         // The standard error shrinks as 1/√k: the ratio is √(50/3) (at
         // p = 0.5, which no decline moves off the boundary).
-        let few = min_detectable_drop(&[3; 20], &runs(20), 0.5, 1.0, 0.01).unwrap();
-        let many_half = min_detectable_drop(&[50; 20], &runs(20), 0.5, 1.0, 0.01).unwrap();
+        let few = min_detectable_drop(&[3; 20], &runs(20), 0.5, 1.0, 0.01, None).unwrap();
+        let many_half = min_detectable_drop(&[50; 20], &runs(20), 0.5, 1.0, 0.01, None).unwrap();
         assert!((few / many_half - (50.0f64 / 3.0).sqrt()).abs() < 1e-9);
-        let dispersed = min_detectable_drop(&[50; 20], &runs(20), 0.8, 4.0, 0.01).unwrap();
+        let dispersed = min_detectable_drop(&[50; 20], &runs(20), 0.8, 4.0, 0.01, None).unwrap();
         assert!((dispersed / many - 2.0).abs() < 1e-9);
     }
 
     #[test]
+    fn an_estimated_dispersion_widens_it_further() {
+        let known = min_detectable_drop(&[50; 20], &runs(20), 0.8, 4.0, 0.01, None).unwrap();
+        let estimated =
+            min_detectable_drop(&[50; 20], &runs(20), 0.8, 4.0, 0.01, Some(8.0)).unwrap();
+        // (t₈ quantiles 2.896 + 0.889) / (normal 2.326 + 0.842) ≈ 1.195.
+        let ratio = estimated / known;
+        assert!(ratio > 1.15 && ratio < 1.25, "{known} {estimated}");
+    }
+
+    #[test]
     fn a_perfect_record_still_has_a_detectable_drop() {
-        let drop = min_detectable_drop(&[3; 20], &runs(20), 1.0, 1.0, 0.01).unwrap();
+        let drop = min_detectable_drop(&[3; 20], &runs(20), 1.0, 1.0, 0.01, None).unwrap();
         assert!(drop > 0.1 && drop < 1.0, "{drop}");
     }
 
     #[test]
     fn no_spread_is_undefined() {
         assert_eq!(
-            min_detectable_drop(&[3, 0], &[0.0, 1.0], 0.5, 1.0, 0.01),
+            min_detectable_drop(&[3, 0], &[0.0, 1.0], 0.5, 1.0, 0.01, None),
             Err(Undefined::NoSpread)
         );
         assert_eq!(
-            min_detectable_drop(&[0, 0], &[0.0, 1.0], 0.5, 1.0, 0.01),
+            min_detectable_drop(&[0, 0], &[0.0, 1.0], 0.5, 1.0, 0.01, None),
             Err(Undefined::NoData)
         );
     }

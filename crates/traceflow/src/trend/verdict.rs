@@ -445,10 +445,11 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
         });
     }
     let dispersion = test.as_ref().map_or(1.0, |t| t.test.dispersion);
+    let df = test.as_ref().ok().and_then(|t| t.df);
     let level = stats.level;
     stats.min_detectable_drop = stats
         .pass_rate
-        .and_then(|p| min_detectable_drop(decisions, &scores, p, dispersion, level).ok());
+        .and_then(|p| min_detectable_drop(decisions, &scores, p, dispersion, level, df).ok());
 
     let rates: Vec<f64> = passes
         .iter()
