@@ -53,5 +53,6 @@ pub mod report;
 pub mod simulation;
 pub mod stats;
 pub mod store;
+mod text;
 pub mod timestamp;
 pub mod trend;

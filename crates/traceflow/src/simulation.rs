@@ -14,7 +14,8 @@ use rand_distr::{Beta, Binomial};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::stats::{
-    cochran_armitage, repeated_level, simulation_rate, step_change, RepeatedOptions, StepOptions,
+    cochran_armitage, repeated_level, simulation_rate, step_change, trend_inflation_per_rho,
+    RepeatedOptions, StepOptions,
 };
 use crate::trend::{assess, Method, Verdict, VerdictOptions};
 
@@ -117,24 +118,7 @@ impl Cell {
     /// intra-run correlation causes, Σkᵢ(1 + (kᵢ − 1)ρ)(tᵢ − t̄)² /
     /// Σkᵢ(tᵢ − t̄)²: what the oracle test knows and `auto` estimates.
     pub fn true_dispersion(&self, decisions: &[u64]) -> f64 {
-        let total: f64 = decisions.iter().map(|&k| k as f64).sum();
-        let t_bar = decisions
-            .iter()
-            .enumerate()
-            .map(|(i, &k)| k as f64 * i as f64)
-            .sum::<f64>()
-            / total;
-        let (mut inflated, mut plain) = (0.0, 0.0);
-        for (i, &k) in decisions.iter().enumerate() {
-            let w = k as f64 * (i as f64 - t_bar).powi(2);
-            plain += w;
-            inflated += w * (1.0 + (k as f64 - 1.0) * self.rho);
-        }
-        if plain > 0.0 {
-            inflated / plain
-        } else {
-            1.0
-        }
+        1.0 + self.rho * trend_inflation_per_rho(decisions)
     }
 }
 
@@ -176,6 +160,15 @@ impl CellResult {
     }
 }
 
+/// `auto` at `alpha`, computing only what its verdict needs.
+fn verdict_only(alpha: f64) -> VerdictOptions {
+    VerdictOptions {
+        alpha,
+        verdict_only: true,
+        ..VerdictOptions::default()
+    }
+}
+
 /// Permutations of the simulation's step test: p < 0.01 needs at least 100;
 /// fewer than the gate's 9,999 keep the grid affordable.
 pub const STEP_PERMUTATIONS: usize = 999;
@@ -184,11 +177,7 @@ pub const STEP_PERMUTATIONS: usize = 999;
 /// `alpha`.
 pub fn run_cell(cell: &Cell, reps: u64, alpha: f64, seed: u64) -> CellResult {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let options = VerdictOptions {
-        alpha,
-        verdict_only: true,
-        ..VerdictOptions::default()
-    };
+    let options = verdict_only(alpha);
     let step_options = StepOptions {
         permutations: STEP_PERMUTATIONS,
         stop_at: Some(alpha),
@@ -268,11 +257,7 @@ pub const GATING_RULES: [&str; 3] = ["ols", "auto", "auto --evaluations"];
 /// rate).
 pub fn run_gating(gating: &Gating, reps: u64, alpha: f64, seed: u64) -> GatingResult {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let options = VerdictOptions {
-        alpha,
-        verdict_only: true,
-        ..VerdictOptions::default()
-    };
+    let options = verdict_only(alpha);
     let repeated = RepeatedOptions {
         evaluations: gating.evaluations,
         ..RepeatedOptions::default()

@@ -4,6 +4,7 @@ use std::io::{self, Write as _};
 
 use super::Exporter;
 use crate::model::RunStatus;
+use crate::text::{count, points, signed_points};
 use crate::trend::{
     DecisionSource, Direction, Method, Statistics, TraceRunSummary, TraceTrendReport, Verdict,
     Window,
@@ -88,7 +89,7 @@ pub(super) fn write_header(out: &mut dyn io::Write, report: &TraceTrendReport) -
         writeln!(
             out,
             "Left out: {} still running (no outcome yet)",
-            plural(report.left_out_running, "trace")
+            count(report.left_out_running, "trace")
         )?;
     }
     Ok(())
@@ -183,14 +184,6 @@ fn write_statistics(out: &mut dyn io::Write, stats: &Statistics) -> io::Result<(
         writeln!(out, "Note: {note}")?;
     }
     Ok(())
-}
-
-fn points(x: f64) -> String {
-    format!("{:.1} points", 100.0 * x)
-}
-
-fn signed_points(x: f64) -> String {
-    format!("{:+.1} points", 100.0 * x)
 }
 
 /// "= 0.0123", or "< 0.0001".
@@ -299,7 +292,7 @@ fn write_footer(out: &mut dyn io::Write, report: &TraceTrendReport) -> io::Resul
     if issues.is_empty() {
         return Ok(());
     }
-    writeln!(out, "\nSkipped {}:", plural(issues.len(), "unreadable row"))?;
+    writeln!(out, "\nSkipped {}:", count(issues.len(), "unreadable row"))?;
     for issue in issues.iter().take(LISTED_ISSUES) {
         writeln!(out, "  {issue}")?;
     }
@@ -326,13 +319,5 @@ fn short_id(id: &str) -> (&str, &'static str) {
     match id.char_indices().nth(SHORT_ID) {
         Some((end, _)) => (&id[..end], "..."),
         None => (id, ""),
-    }
-}
-
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
     }
 }

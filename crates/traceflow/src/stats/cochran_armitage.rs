@@ -3,7 +3,8 @@
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use super::Undefined;
+use super::intervals::two_sided_z;
+use super::{check_counts, pooled, Spread, Undefined};
 
 /// A trend in pass rate across runs, weighted by each run's decisions.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,31 +52,23 @@ pub fn cochran_armitage(
     confidence: f64,
 ) -> Result<CochranArmitage, Undefined> {
     let n = passes.len();
-    if decisions.len() != n || scores.len() != n {
+    if scores.len() != n {
         return Err(Undefined::LengthsDiffer);
     }
-    if passes.iter().zip(decisions).any(|(x, k)| x > k) {
-        return Err(Undefined::MorePassesThanDecisions);
-    }
-    let k: Vec<f64> = decisions.iter().map(|&k| k as f64).collect();
-    let x: Vec<f64> = passes.iter().map(|&x| x as f64).collect();
-    let total: f64 = k.iter().sum();
-    if total == 0.0 {
-        return Err(Undefined::NoData);
-    }
-    let p_bar = x.iter().sum::<f64>() / total;
-    if p_bar == 0.0 || p_bar == 1.0 {
-        return Err(Undefined::NoVariation);
-    }
-    let t_bar = k.iter().zip(scores).map(|(k, t)| k * t).sum::<f64>() / total;
-    let s_tt: f64 = k
-        .iter()
-        .zip(scores)
-        .map(|(k, t)| k * (t - t_bar).powi(2))
-        .sum();
+    check_counts(passes, decisions)?;
+    let (_, passed) = pooled(passes, decisions)?;
+    let Spread {
+        total,
+        t_bar,
+        s_tt,
+        span,
+    } = Spread::of(decisions.iter().copied().zip(scores.iter().copied()));
+    let p_bar = passed as f64 / total;
     if s_tt <= 0.0 || !s_tt.is_finite() {
         return Err(Undefined::NoSpread);
     }
+    let k: Vec<f64> = decisions.iter().map(|&k| k as f64).collect();
+    let x: Vec<f64> = passes.iter().map(|&x| x as f64).collect();
     let u: f64 = x.iter().zip(scores).map(|(x, t)| x * (t - t_bar)).sum();
     let slope = u / s_tt;
 
@@ -98,14 +91,7 @@ pub fn cochran_armitage(
     let variance = p_bar * (1.0 - p_bar) * s_tt;
     let z = u / (dispersion * variance).sqrt();
     let slope_se = (dispersion * p_bar * (1.0 - p_bar) / s_tt).sqrt();
-    let q = standard_normal().inverse_cdf(0.5 + confidence / 2.0);
-    let (lo, hi) = scores
-        .iter()
-        .zip(&k)
-        .filter(|(_, k)| **k > 0.0)
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (t, _)| {
-            (lo.min(*t), hi.max(*t))
-        });
+    let q = two_sided_z(confidence);
     Ok(CochranArmitage {
         z,
         p_decline: standard_normal().cdf(z),
@@ -113,7 +99,7 @@ pub fn cochran_armitage(
         slope_se,
         slope_ci: (slope - q * slope_se, slope + q * slope_se),
         dispersion,
-        predicted_change: slope * (hi - lo),
+        predicted_change: slope * span,
     })
 }
 

@@ -3,7 +3,7 @@
 
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
-use super::Undefined;
+use super::{check_counts, pooled, Spread, Undefined};
 
 /// The intra-run correlation the weights are tuned for. Only efficiency
 /// depends on it, not the estimate's expectation.
@@ -58,20 +58,8 @@ pub fn successive_dispersion(
     decisions: &[u64],
     skip: Option<usize>,
 ) -> Result<Dispersion, Undefined> {
-    if passes.len() != decisions.len() {
-        return Err(Undefined::LengthsDiffer);
-    }
-    if passes.iter().zip(decisions).any(|(x, k)| x > k) {
-        return Err(Undefined::MorePassesThanDecisions);
-    }
-    let total: u64 = decisions.iter().sum();
-    let passed: u64 = passes.iter().sum();
-    if total == 0 {
-        return Err(Undefined::NoData);
-    }
-    if passed == 0 || passed == total {
-        return Err(Undefined::NoVariation);
-    }
+    check_counts(passes, decisions)?;
+    let (total, passed) = pooled(passes, decisions)?;
     let mut sums = PairSums::default();
     let mut previous = None;
     for i in 1..passes.len() {
@@ -95,27 +83,21 @@ pub fn successive_dispersion(
 /// Σkᵢ(kᵢ − 1)(tᵢ − t̄)² / Σkᵢ(tᵢ − t̄)² at scores tᵢ = i: the inflation of
 /// Var(U), U = Σxᵢ(tᵢ − t̄), per unit of ρ. 0 when the runs have no spread.
 pub fn trend_inflation_per_rho(decisions: &[u64]) -> f64 {
-    let total: f64 = decisions.iter().map(|&k| k as f64).sum();
-    if total <= 0.0 {
+    let Spread {
+        total, t_bar, s_tt, ..
+    } = Spread::by_index(decisions);
+    if total <= 0.0 || s_tt <= 0.0 {
         return 0.0;
     }
-    let t_bar = decisions
+    let extra: f64 = decisions
         .iter()
         .enumerate()
-        .map(|(i, &k)| i as f64 * k as f64)
-        .sum::<f64>()
-        / total;
-    let (mut plain, mut extra) = (0.0, 0.0);
-    for (i, &k) in decisions.iter().enumerate() {
-        let (k, c2) = (k as f64, (i as f64 - t_bar).powi(2));
-        plain += k * c2;
-        extra += k * (k - 1.0) * c2;
-    }
-    if plain > 0.0 {
-        extra / plain
-    } else {
-        0.0
-    }
+        .map(|(i, &k)| {
+            let k = k as f64;
+            k * (k - 1.0) * (i as f64 - t_bar).powi(2)
+        })
+        .sum();
+    extra / s_tt
 }
 
 /// A pair of neighbouring runs as the next pair needs it: its weight.

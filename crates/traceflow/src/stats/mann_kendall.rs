@@ -5,8 +5,9 @@ use super::cochran_armitage::standard_normal;
 use super::Undefined;
 use statrs::distribution::ContinuousCDF;
 
-/// A monotonic trend in a series, by ranks.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A monotonic trend in a series, by ranks (its serialization is the JSON
+/// report's `mann_kendall`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct MannKendall {
     /// S = Σᵢ<ⱼ sign(yⱼ − yᵢ): negative for a decline.
     pub s: i64,
@@ -20,6 +21,7 @@ pub struct MannKendall {
     /// Sen's slope: the median of the pairwise slopes.
     pub sen_slope: f64,
     /// Its confidence interval (degenerate at the median when Var(S) is 0).
+    #[serde(rename = "sen_slope_ci")]
     pub sen_ci: (f64, f64),
 }
 

@@ -24,6 +24,71 @@ pub use repeated::{repeated_level, simulation_rate, RepeatedOptions};
 pub use step_change::{segment, step_change, Level, Permuted, StepChange, StepOptions};
 pub use trend_test::{trend_test, TrendTest, DISPERSION_LEVEL};
 
+/// Checks that `passes[i]` of `decisions[i]` are counts of the same runs.
+pub(crate) fn check_counts(passes: &[u64], decisions: &[u64]) -> Result<(), Undefined> {
+    if passes.len() != decisions.len() {
+        return Err(Undefined::LengthsDiffer);
+    }
+    if passes.iter().zip(decisions).any(|(x, k)| x > k) {
+        return Err(Undefined::MorePassesThanDecisions);
+    }
+    Ok(())
+}
+
+/// All decisions and all passes, if there are decisions of both outcomes.
+pub(crate) fn pooled(passes: &[u64], decisions: &[u64]) -> Result<(u64, u64), Undefined> {
+    let total: u64 = decisions.iter().sum();
+    let passed: u64 = passes.iter().sum();
+    if total == 0 {
+        return Err(Undefined::NoData);
+    }
+    if passed == 0 || passed == total {
+        return Err(Undefined::NoVariation);
+    }
+    Ok((total, passed))
+}
+
+/// Where runs' decisions sit on their scores, weighted by decisions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Spread {
+    /// N = Σkᵢ.
+    pub total: f64,
+    /// t̄ = Σkᵢtᵢ/N.
+    pub t_bar: f64,
+    /// Sₜₜ = Σkᵢ(tᵢ − t̄)².
+    pub s_tt: f64,
+    /// The highest score with decisions less the lowest.
+    pub span: f64,
+}
+
+impl Spread {
+    /// Of runs given as (kᵢ, tᵢ).
+    pub fn of(runs: impl Iterator<Item = (u64, f64)> + Clone) -> Self {
+        let total: f64 = runs.clone().map(|(k, _)| k as f64).sum();
+        let t_bar = runs.clone().map(|(k, t)| k as f64 * t).sum::<f64>() / total;
+        let s_tt = runs
+            .clone()
+            .map(|(k, t)| k as f64 * (t - t_bar).powi(2))
+            .sum();
+        let (lo, hi) = runs
+            .filter(|&(k, _)| k > 0)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, t)| {
+                (lo.min(t), hi.max(t))
+            });
+        Spread {
+            total,
+            t_bar,
+            s_tt,
+            span: hi - lo,
+        }
+    }
+
+    /// Of runs at scores 0, 1, 2, ….
+    pub fn by_index(decisions: &[u64]) -> Self {
+        Self::of(decisions.iter().enumerate().map(|(i, &k)| (k, i as f64)))
+    }
+}
+
 /// Why a statistic is undefined for the data given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Undefined {

@@ -46,8 +46,9 @@ pub fn ols(x: &[f64], y: &[f64]) -> Option<OlsFit> {
     })
 }
 
-/// The least-squares line with its t-test for a negative slope.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The least-squares line with its t-test for a negative slope (its
+/// serialization is the JSON report's `ols`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct OlsTest {
     /// Change in y per unit of x.
     pub slope: f64,

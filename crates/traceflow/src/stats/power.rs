@@ -3,7 +3,7 @@
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::cochran_armitage::standard_normal;
-use super::Undefined;
+use super::{Spread, Undefined};
 
 /// Power the minimum detectable effect is computed for.
 pub const POWER: f64 = 0.8;
@@ -42,37 +42,20 @@ pub fn min_detectable_drop(
     if !(pass_rate.is_finite() && dispersion.is_finite() && alpha > 0.0 && alpha < 1.0) {
         return Err(Undefined::NotFinite);
     }
-    let total: f64 = decisions.iter().map(|&k| k as f64).sum();
-    if total == 0.0 {
+    if decisions.iter().all(|&k| k == 0) {
         return Err(Undefined::NoData);
     }
-    let t_bar = decisions
-        .iter()
-        .zip(scores)
-        .map(|(&k, t)| k as f64 * t)
-        .sum::<f64>()
-        / total;
-    let s_tt: f64 = decisions
-        .iter()
-        .zip(scores)
-        .map(|(&k, t)| k as f64 * (t - t_bar).powi(2))
-        .sum();
+    let Spread { s_tt, span, .. } =
+        Spread::of(decisions.iter().copied().zip(scores.iter().copied()));
     if s_tt.is_nan() || s_tt <= 0.0 {
         return Err(Undefined::NoSpread);
     }
-    let (lo, hi) = decisions
-        .iter()
-        .zip(scores)
-        .filter(|(&k, _)| k > 0)
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, &t)| {
-            (lo.min(t), hi.max(t))
-        });
     let quantile = |q: f64| match df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
         Some(t) => t.inverse_cdf(q),
         None => standard_normal().inverse_cdf(q),
     };
     let factor =
-        (quantile(1.0 - alpha) + quantile(POWER)) * (dispersion.max(1.0) / s_tt).sqrt() * (hi - lo);
+        (quantile(1.0 - alpha) + quantile(POWER)) * (dispersion.max(1.0) / s_tt).sqrt() * span;
     // δ(p) = factor·√(p(1 − p)) is at most factor/2; start there and move p
     // off the boundary by δ/2 until δ settles.
     let mut drop = factor / 2.0;

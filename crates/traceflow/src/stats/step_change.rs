@@ -6,12 +6,13 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::Hypergeometric;
+use serde::Serialize;
 
 use statrs::distribution::ContinuousCDF;
 
 use super::cochran_armitage::standard_normal;
 use super::intervals::{newcombe, wilson};
-use super::Undefined;
+use super::{check_counts, pooled, Undefined};
 
 /// Fewest runs on each side of a split.
 pub const MIN_SIDE: usize = 3;
@@ -76,25 +77,25 @@ pub enum Permuted {
 }
 
 /// One side of the split.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Level {
-    /// PASS decisions.
-    pub passes: u64,
-    /// All decisions.
-    pub decisions: u64,
     /// passes / decisions.
     pub rate: f64,
     /// Wilson interval of the rate.
     pub ci: (f64, f64),
+    /// PASS decisions.
+    pub passes: u64,
+    /// All decisions.
+    pub decisions: u64,
 }
 
 impl Level {
     fn new(passes: u64, decisions: u64, confidence: f64) -> Self {
         Level {
-            passes,
-            decisions,
             rate: passes as f64 / decisions as f64,
             ci: wilson(passes, decisions, confidence).unwrap_or((0.0, 1.0)),
+            passes,
+            decisions,
         }
     }
 }
@@ -150,26 +151,14 @@ pub fn step_change(
     options: &StepOptions,
 ) -> Result<StepChange, Undefined> {
     let n = passes.len();
-    if decisions.len() != n {
-        return Err(Undefined::LengthsDiffer);
-    }
-    if passes.iter().zip(decisions).any(|(x, k)| x > k) {
-        return Err(Undefined::MorePassesThanDecisions);
-    }
+    check_counts(passes, decisions)?;
     if n < 2 * MIN_SIDE {
         return Err(Undefined::TooFew {
             needed: 2 * MIN_SIDE,
             found: n,
         });
     }
-    let total: u64 = decisions.iter().sum();
-    let passed: u64 = passes.iter().sum();
-    if total == 0 {
-        return Err(Undefined::NoData);
-    }
-    if passed == 0 || passed == total {
-        return Err(Undefined::NoVariation);
-    }
+    let (total, passed) = pooled(passes, decisions)?;
     let mut scan = Scan::new(n);
     let (tau, observed) = scan.best(passes, decisions).ok_or(Undefined::NoSpread)?;
     let p_bar = passed as f64 / total as f64;

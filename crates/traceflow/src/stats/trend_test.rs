@@ -5,6 +5,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::cochran_armitage::standard_normal;
 use super::dispersion::{successive_dispersion, trend_inflation_per_rho, Dispersion};
+use super::intervals::two_sided_z;
 use super::step_change::best_split;
 use super::{cochran_armitage, CochranArmitage, Undefined};
 
@@ -37,8 +38,9 @@ pub struct TrendTest {
 ///
 /// Why not [`cochran_armitage`]'s own φ = max(1, X²/(n − 2)): the residuals
 /// of a straight line count a step (the commonest decline) as noise, and
-/// max(1, ·) raises φ above 1 in half of all binomial histories, together
-/// costing up to 30 points of power against an oracle that knows φ.
+/// max(1, ·) raises φ above 1 in 44–52% of binomial histories (measured at
+/// p = 0.8 over 10–100 runs of 3 or 20 decisions), together costing up to
+/// 30 points of power against an oracle that knows φ.
 pub fn trend_test(
     passes: &[u64],
     decisions: &[u64],
@@ -90,13 +92,9 @@ pub(crate) fn choose(dispersion: Option<Dispersion>, per_rho: f64) -> (f64, Opti
 /// `confidence`, for the plain z₁ and φ.
 pub(crate) fn refer(z_plain: f64, phi: f64, df: Option<f64>, confidence: f64) -> (f64, f64, f64) {
     let z = z_plain / phi.sqrt();
-    let upper = 0.5 + confidence / 2.0;
     match df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
-        Some(t) => (z, t.cdf(z), t.inverse_cdf(upper)),
-        None => {
-            let normal = standard_normal();
-            (z, normal.cdf(z), normal.inverse_cdf(upper))
-        }
+        Some(t) => (z, t.cdf(z), t.inverse_cdf(0.5 + confidence / 2.0)),
+        None => (z, standard_normal().cdf(z), two_sided_z(confidence)),
     }
 }
 

@@ -12,8 +12,10 @@ use serde::Serialize;
 use super::Method;
 use crate::stats::{
     mann_kendall, min_detectable_drop, ols_test, repeated_level, segment, simulation_rate,
-    step_change, trend_test, RepeatedOptions, StepChange, StepOptions, TrendTest, Undefined,
+    step_change, trend_test, Level, MannKendall, OlsTest, RepeatedOptions, StepChange, StepOptions,
+    TrendTest, Undefined,
 };
+use crate::text::{count, points, signed_points};
 
 /// Fewest runs `auto` judges.
 pub const MIN_RUNS_AUTO: usize = 8;
@@ -144,51 +146,6 @@ pub struct CochranArmitageStats {
     pub predicted_change_ci: [f64; 2],
 }
 
-/// Mann–Kendall on the per-run pass rates.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct MannKendallStats {
-    /// S.
-    pub s: i64,
-    /// Var(S), tie-corrected.
-    pub var_s: f64,
-    /// Continuity-corrected z.
-    pub z: f64,
-    /// One-sided p-value for a decline.
-    pub p_decline: f64,
-    /// Sen's slope, per run.
-    pub sen_slope: f64,
-    /// Its confidence interval.
-    pub sen_slope_ci: [f64; 2],
-}
-
-/// OLS of the per-run pass rate on run index: the proposal's figure.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct OlsStats {
-    /// Per run.
-    pub slope: f64,
-    /// At run 0.
-    pub intercept: f64,
-    /// Standard error of the slope; null when the rates are all equal.
-    pub stderr: Option<f64>,
-    /// r²; null when the rates are all equal.
-    pub r_squared: Option<f64>,
-    /// One-sided t-test p-value for a decline; null when undefined.
-    pub p_decline: Option<f64>,
-}
-
-/// A pass-rate level.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct LevelStats {
-    /// passes / decisions.
-    pub rate: f64,
-    /// Wilson interval.
-    pub ci: [f64; 2],
-    /// PASS decisions.
-    pub passes: u64,
-    /// All decisions.
-    pub decisions: u64,
-}
-
 /// The run where the pass rate stepped down.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChangePoint {
@@ -199,9 +156,9 @@ pub struct ChangePoint {
     /// When that run started.
     pub created_at: Option<Timestamp>,
     /// The level before.
-    pub before: LevelStats,
+    pub before: Level,
     /// The level from the change on.
-    pub after: LevelStats,
+    pub after: Level,
     /// after − before.
     pub change: f64,
     /// Newcombe interval of the change.
@@ -223,18 +180,12 @@ pub struct ChangePoint {
 
 impl ChangePoint {
     fn new(step: &StepChange) -> Self {
-        let level = |l: crate::stats::Level| LevelStats {
-            rate: l.rate,
-            ci: [l.ci.0, l.ci.1],
-            passes: l.passes,
-            decisions: l.decisions,
-        };
         ChangePoint {
             run_index: step.run_index,
             trace_id: String::new(),
             created_at: None,
-            before: level(step.before),
-            after: level(step.after),
+            before: step.before,
+            after: step.after,
             change: step.change,
             change_ci: [step.change_ci.0, step.change_ci.1],
             relative_change: step.relative_change,
@@ -283,9 +234,9 @@ pub struct Statistics {
     /// The trend test on pooled counts.
     pub cochran_armitage: Option<CochranArmitageStats>,
     /// The rank test on per-run rates.
-    pub mann_kendall: Option<MannKendallStats>,
+    pub mann_kendall: Option<MannKendall>,
     /// The proposal's slope, with its t-test.
-    pub ols: Option<OlsStats>,
+    pub ols: Option<OlsTest>,
     /// The most likely step down, if significant at `level`.
     pub change_point: Option<ChangePoint>,
     /// Every significant step down by binary segmentation, in run order.
@@ -463,27 +414,10 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
         .filter(|(_, &k)| k > 0)
         .map(|(i, _)| i as f64)
         .collect();
-    if let Ok(fit) = ols_test(&run_scores, &rates) {
-        stats.ols = Some(OlsStats {
-            slope: fit.slope,
-            intercept: fit.intercept,
-            stderr: fit.stderr,
-            r_squared: fit.r_squared,
-            p_decline: fit.p_decline,
-        });
-    }
+    stats.ols = ols_test(&run_scores, &rates).ok();
     if !options.verdict_only {
         if rates.len() <= MANN_KENDALL_MAX_RUNS {
-            if let Ok(mk) = mann_kendall(&rates, options.confidence) {
-                stats.mann_kendall = Some(MannKendallStats {
-                    s: mk.s,
-                    var_s: mk.var_s,
-                    z: mk.z,
-                    p_decline: mk.p_decline,
-                    sen_slope: mk.sen_slope,
-                    sen_slope_ci: [mk.sen_ci.0, mk.sen_ci.1],
-                });
-            }
+            stats.mann_kendall = mann_kendall(&rates, options.confidence).ok();
         } else {
             stats.notes.push(format!(
                 "Mann–Kendall left out: {} runs (its cost grows as n²; at most {MANN_KENDALL_MAX_RUNS})",
@@ -730,19 +664,6 @@ fn summary(stats: &Statistics) -> String {
     }
 }
 
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// A rate difference in percentage points.
-fn points(x: f64) -> String {
-    format!("{:.1} points", 100.0 * x)
-}
-
 /// "12.3 points or more", or that none could be seen.
 fn reveal(mde: f64) -> String {
     if mde >= 1.0 {
@@ -750,10 +671,6 @@ fn reveal(mde: f64) -> String {
     } else {
         format!("{} or more", points(mde))
     }
-}
-
-fn signed_points(x: f64) -> String {
-    format!("{:+.1} points", 100.0 * x)
 }
 
 /// A p-value with 4 decimals, or "below 0.0001".
