@@ -51,9 +51,9 @@ use std::io;
 
 use serde::Serialize;
 
-use super::Exporter;
+use super::{Document, Exporter};
 use crate::store::RowIssue;
-use crate::trend::{Direction, Method, Statistics, TraceTrendReport, Window};
+use crate::trend::{Direction, Method, Statistics, SuiteReport, TraceTrendReport, Window};
 
 /// The version of the layout above.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -86,7 +86,27 @@ struct DecisionSources {
 }
 
 impl Exporter for JsonExporter {
-    fn write(&self, report: &TraceTrendReport, out: &mut dyn io::Write) -> io::Result<()> {
+    fn write(&self, doc: Document<'_>, out: &mut dyn io::Write) -> io::Result<()> {
+        match doc {
+            Document::Trace(report) => write_trace(report, out),
+            Document::Suite(suite) => write_suite(suite, out),
+        }
+    }
+}
+
+/// The suite layout: `{"schema_version": 1, ...the suite's fields, "reports": [...]}`.
+fn write_suite(suite: &SuiteReport, out: &mut dyn io::Write) -> io::Result<()> {
+    let body = serde_json::to_vec(suite)?;
+    let Some(fields) = body.strip_prefix(b"{") else {
+        return Err(io::Error::other("report is not a JSON object"));
+    };
+    write!(out, "{{\"schema_version\":{SCHEMA_VERSION},")?;
+    out.write_all(fields)?;
+    out.write_all(b"\n")
+}
+
+fn write_trace(report: &TraceTrendReport, out: &mut dyn io::Write) -> io::Result<()> {
+    {
         let header = Header {
             schema_version: SCHEMA_VERSION,
             window: report.window,

@@ -1,14 +1,23 @@
-//! Reports of a trend: a terminal table and JSON.
+//! Reports of a trend: a terminal table, JSON, Markdown, JUnit XML and an
+//! HTML page with charts.
 //!
-//! Each format is an [`Exporter`]; [`render`] picks one by [`Format`].
+//! Each format is an [`Exporter`] of a [`Document`]: the single pass-rate
+//! trend over traces ([`TraceTrendReport`]) or the reports of several
+//! metrics and segments over pooled runs ([`SuiteReport`]). [`write`]
+//! picks the exporter by [`Format`]. Markdown, JUnit and HTML render a
+//! trace report as a suite of one report.
 
 use std::fmt;
 use std::io;
 use std::str::FromStr;
 
-use crate::trend::TraceTrendReport;
+use crate::trend::{MetricKind, MetricReport, SuiteReport, TraceTrendReport};
 
+mod html;
 mod json;
+mod junit;
+mod markdown;
+mod suite_table;
 mod table;
 
 /// An output format.
@@ -18,17 +27,32 @@ pub enum Format {
     Table,
     /// A JSON document (see the `json` exporter for its layout).
     Json,
+    /// Markdown for `$GITHUB_STEP_SUMMARY` and pull-request comments.
+    Markdown,
+    /// JUnit XML: one test case per metric × segment.
+    Junit,
+    /// One self-contained HTML page with a chart per report.
+    Html,
 }
 
 impl Format {
     /// Every format, for help texts.
-    pub const ALL: &'static [Format] = &[Format::Table, Format::Json];
+    pub const ALL: &'static [Format] = &[
+        Format::Table,
+        Format::Json,
+        Format::Markdown,
+        Format::Junit,
+        Format::Html,
+    ];
 
     /// The name used on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Table => "table",
             Format::Json => "json",
+            Format::Markdown => "markdown",
+            Format::Junit => "junit",
+            Format::Html => "html",
         }
     }
 }
@@ -47,26 +71,73 @@ impl FromStr for Format {
             .iter()
             .copied()
             .find(|f| f.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown format {s:?} (expected table or json)"))
+            .ok_or_else(|| {
+                format!("unknown format {s:?} (expected table, json, markdown, junit or html)")
+            })
     }
 }
 
-/// Writes a report as text.
+/// What a report renders.
+#[derive(Debug, Clone, Copy)]
+pub enum Document<'r> {
+    /// The pass-rate trend over traces.
+    Trace(&'r TraceTrendReport),
+    /// Several metrics and segments over pooled runs.
+    Suite(&'r SuiteReport),
+}
+
+impl<'r> From<&'r TraceTrendReport> for Document<'r> {
+    fn from(report: &'r TraceTrendReport) -> Self {
+        Document::Trace(report)
+    }
+}
+
+impl<'r> From<&'r SuiteReport> for Document<'r> {
+    fn from(report: &'r SuiteReport) -> Self {
+        Document::Suite(report)
+    }
+}
+
+/// Writes a document as text.
 trait Exporter {
-    fn write(&self, report: &TraceTrendReport, out: &mut dyn io::Write) -> io::Result<()>;
+    fn write(&self, doc: Document<'_>, out: &mut dyn io::Write) -> io::Result<()>;
+}
+
+/// An exporter that renders suites only: a trace report is rendered as
+/// the suite of its one report.
+trait SuiteExporter {
+    fn write_suite(&self, suite: &SuiteReport, out: &mut dyn io::Write) -> io::Result<()>;
+}
+
+impl<E: SuiteExporter> Exporter for E {
+    fn write(&self, doc: Document<'_>, out: &mut dyn io::Write) -> io::Result<()> {
+        match doc {
+            Document::Suite(suite) => self.write_suite(suite, out),
+            Document::Trace(report) => {
+                self.write_suite(&SuiteReport::from_trace_report(report), out)
+            }
+        }
+    }
 }
 
 fn exporter(format: Format) -> Box<dyn Exporter> {
     match format {
         Format::Table => Box::new(table::TableExporter),
         Format::Json => Box::new(json::JsonExporter),
+        Format::Markdown => Box::new(markdown::MarkdownExporter),
+        Format::Junit => Box::new(junit::JunitExporter),
+        Format::Html => Box::new(html::HtmlExporter),
     }
 }
 
 /// Writes a report in a format, streaming (a full-history report of a
 /// million runs is not built in memory first); the text ends with a newline.
-pub fn write(report: &TraceTrendReport, format: Format, out: &mut dyn io::Write) -> io::Result<()> {
-    exporter(format).write(report, out)
+pub fn write<'r>(
+    doc: impl Into<Document<'r>>,
+    format: Format,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    exporter(format).write(doc.into(), out)
 }
 
 /// Appends the text of `items[range]` to a buffer.
@@ -121,7 +192,7 @@ fn write_chunked<T: Sync>(
 }
 
 /// Renders a report in a format as a string.
-pub fn render(report: &TraceTrendReport, format: Format) -> String {
+pub fn render<'r>(report: impl Into<Document<'r>>, format: Format) -> String {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail, and every exporter writes UTF-8.
     let _ = write(report, format, &mut out);
@@ -135,6 +206,83 @@ pub fn render_verdict(report: &TraceTrendReport) -> String {
     // Writing into a Vec cannot fail, and the table is UTF-8.
     let _ = table::write_header(&mut out, report);
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Characters a sparkline takes at most.
+const SPARK_WIDTH: usize = 24;
+
+/// The per-run values as a line of block characters, low to high, at most
+/// `width` wide: longer series are averaged into `width` buckets. Runs
+/// without a value are blanks.
+pub fn sparkline(values: &[Option<f64>], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if values.is_empty() || width == 0 {
+        return String::new();
+    }
+    let buckets = values.len().min(width);
+    let bucketed: Vec<Option<f64>> = (0..buckets)
+        .map(|b| {
+            let range = b * values.len() / buckets..(b + 1) * values.len() / buckets;
+            let (sum, n) = values[range]
+                .iter()
+                .flatten()
+                .filter(|v| v.is_finite())
+                .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+            (n > 0).then(|| sum / n as f64)
+        })
+        .collect();
+    let (lo, hi) = bucketed
+        .iter()
+        .flatten()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    bucketed
+        .iter()
+        .map(|v| match v {
+            None => ' ',
+            Some(_) if hi <= lo => BARS[3],
+            Some(v) => {
+                let level = ((v - lo) / (hi - lo) * 7.0).round() as usize;
+                BARS[level.min(7)]
+            }
+        })
+        .collect()
+}
+
+/// The change across the window in the metric's terms: points for rates
+/// (Cochran–Armitage's fitted change), the unit for means (Sen's slope
+/// across the judged runs); "-" when undefined.
+pub fn change_text(report: &MetricReport) -> String {
+    let s = &report.statistics;
+    match report.metric.kind() {
+        MetricKind::Rate => s.cochran_armitage.map_or_else(
+            || "-".to_owned(),
+            |ca| format!("{:+.1} pts", 100.0 * ca.predicted_change),
+        ),
+        MetricKind::Mean => s.mann_kendall.map_or_else(
+            || "-".to_owned(),
+            |mk| {
+                let change = mk.sen_slope * s.runs.saturating_sub(1) as f64;
+                let text = report.metric.format_value(change.abs());
+                format!("{}{text}", if change < 0.0 { '-' } else { '+' })
+            },
+        ),
+    }
+}
+
+/// A p-value for a table cell: 4 decimals, "<0.0001", or "-".
+pub fn p_cell(p: Option<f64>) -> String {
+    match p {
+        None => "-".to_owned(),
+        Some(p) if p < 1e-4 => "<0.0001".to_owned(),
+        Some(p) => format!("{p:.4}"),
+    }
+}
+
+/// A segment's label: its value, or "(total)".
+pub fn segment_label(segment: Option<&str>) -> String {
+    segment.map_or_else(|| "(total)".to_owned(), str::to_owned)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write as _};
 
-use super::Exporter;
+use super::{Document, Exporter};
 use crate::model::RunStatus;
 use crate::text::{count, points, signed_points};
 use crate::trend::{
@@ -19,11 +19,16 @@ const SHORT_ID: usize = 8;
 const LISTED_ISSUES: usize = 5;
 
 impl Exporter for TableExporter {
-    fn write(&self, report: &TraceTrendReport, out: &mut dyn io::Write) -> io::Result<()> {
-        write_header(out, report)?;
-        writeln!(out)?;
-        write_runs(out, report)?;
-        write_footer(out, report)
+    fn write(&self, doc: Document<'_>, out: &mut dyn io::Write) -> io::Result<()> {
+        match doc {
+            Document::Trace(report) => {
+                write_header(out, report)?;
+                writeln!(out)?;
+                write_runs(out, report)?;
+                write_footer(out, report)
+            }
+            Document::Suite(suite) => super::suite_table::write(out, suite),
+        }
     }
 }
 

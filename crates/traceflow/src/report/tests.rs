@@ -211,3 +211,120 @@ fn long_reports_render_every_run_in_order() {
         assert!(row.ends_with(expected), "row {i}: {row}");
     }
 }
+
+/// The shared suite: 12 days of three models, one of them regressing from
+/// day 6 on, with store text that must be escaped (`<script>`, quotes,
+/// `&`, a byte that is not UTF-8), a still-running trace and an unreadable
+/// row; pooled by day, segmented by model, three metrics.
+pub(crate) fn suite_report() -> crate::trend::SuiteReport {
+    use crate::store::SqliteStore;
+    use crate::trend::{GroupBy, Metric, SegmentBy, SuiteAnalyzer, SuiteOptions};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    drop(SqliteStore::open_writable(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let hostile = r#"<script>alert("x")</script> & 'm'"#;
+    let trace = |id: &str, model: &[u8], at: &str, status: &str| {
+        conn.execute(
+            "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at) \
+             VALUES (?1, ?2, 'grounded_qa', '<img src=x onerror=alert(1)> \"q\"', \
+             '{\"suite\": \"nightly <&>\"}', CAST(?3 AS TEXT), 'openai', ?4)",
+            rusqlite::params![id, status, model, at],
+        )
+        .unwrap();
+    };
+    let eval = |id: &str, seq: i64, decision: &str| {
+        let score = if decision == "pass" { 0.9 } else { 0.4 };
+        conn.execute(
+            "INSERT INTO trace_evals (trace_id, step_seq, decision, scores_json) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![id, seq, decision, format!("{{\"groundedness\": {score}}}")],
+        )
+        .unwrap();
+    };
+    let step = |id: &str, cost: f64| {
+        conn.execute(
+            "INSERT INTO trace_steps (trace_id, step_seq, node_name, tokens, latency_ms, cost_usd) \
+             VALUES (?1, 0, 'executor', 500, 800, ?2)",
+            rusqlite::params![id, cost],
+        )
+        .unwrap();
+    };
+    let start: Timestamp = "2026-03-02T08:00:00Z".parse().unwrap();
+    for day in 0..12i64 {
+        for (m, model) in ["gpt-4o", hostile].iter().enumerate() {
+            let declined = m == 1 && day >= 6;
+            for j in 0..30i64 {
+                let id = format!("d{day:02}-m{m}-t{j}");
+                let at = start + jiff::SignedDuration::from_mins(day * 24 * 60 + j * 7 + m as i64);
+                trace(&id, model.as_bytes(), &at.to_string(), "done");
+                let (pass_only, revised) = if declined { (12, 24) } else { (21, 27) };
+                let decisions: &[&str] = if j < pass_only {
+                    &["pass"]
+                } else if j < revised {
+                    &["revise", "pass"]
+                } else {
+                    &["revise", "fallback"]
+                };
+                for (k, decision) in decisions.iter().enumerate() {
+                    eval(&id, 3 + 2 * k as i64, decision);
+                }
+                let cost = if m == 1 {
+                    0.01 + 0.001 * day as f64
+                } else {
+                    0.01
+                };
+                step(&id, cost);
+            }
+        }
+        let id = format!("d{day:02}-m2");
+        let at = start + jiff::SignedDuration::from_mins(day * 24 * 60 + 90);
+        trace(&id, b"mo\xffdel", &at.to_string(), "done");
+        eval(&id, 3, "pass");
+    }
+    trace(
+        "still-running",
+        b"gpt-4o",
+        "2026-03-13T23:00:00Z",
+        "running",
+    );
+    conn.execute(
+        "INSERT INTO trace_evals (trace_id, step_seq, decision) VALUES ('d03-m0-t1', 9, 'maybe')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open_read_only(&path).unwrap();
+    SuiteAnalyzer::new(
+        &store,
+        SuiteOptions {
+            window: Window::All,
+            group_by: GroupBy::Day,
+            metrics: vec![Metric::PassRate, Metric::ReviseRate, Metric::Cost],
+            segment_by: Some(SegmentBy::Model),
+            ..SuiteOptions::default()
+        },
+    )
+    .analyze()
+    .unwrap()
+}
+
+#[test]
+fn suite_table() {
+    insta::assert_snapshot!(render(&suite_report(), Format::Table));
+}
+
+#[test]
+fn suite_json() {
+    let text = render(&suite_report(), Format::Json);
+    insta::assert_snapshot!(text);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    let reports = doc["reports"].as_array().unwrap();
+    // 3 metrics × (total + 3 models).
+    assert_eq!(reports.len(), 12);
+    assert_eq!(reports[0]["segment"], serde_json::Value::Null);
+    assert_eq!(reports[0]["summaries"].as_array().unwrap().len(), 12);
+    assert_eq!(reports[0]["summaries"][0]["run_key"], "2026-03-02");
+}

@@ -5,6 +5,7 @@
 
 pub mod cochran_armitage;
 pub mod dispersion;
+pub mod holm;
 pub mod intervals;
 pub mod mann_kendall;
 pub mod ols;
@@ -16,6 +17,7 @@ pub mod trend_test;
 
 pub use cochran_armitage::{cochran_armitage, CochranArmitage};
 pub use dispersion::{successive_dispersion, trend_inflation_per_rho, Dispersion};
+pub use holm::holm;
 pub use intervals::{newcombe, wilson};
 pub use mann_kendall::{mann_kendall, MannKendall};
 pub use ols::{ols, ols_test, OlsFit, OlsTest};

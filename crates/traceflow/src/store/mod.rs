@@ -204,7 +204,47 @@ pub struct DecisionRow {
     pub scores: ScoreSummary,
     /// Why its scores could not be used, if they could not.
     pub scores_problem: Option<String>,
+    /// The evaluator step's position in its trace: the last is the trace's
+    /// final decision.
+    pub step_seq: i64,
+    /// The finite values of the scores the scan was asked for by name, in
+    /// that order (`None`: absent or not a finite number).
+    pub named_scores: Vec<Option<f64>>,
 }
+
+/// What the analysis needs of a trace to pool and segment it: its head,
+/// the columns it can be segmented by, and the asked-for `config_json`
+/// keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceDetail {
+    /// Id, status, start, rowid.
+    pub head: TraceHead,
+    /// The `mode` column as stored (bytes that are not UTF-8 replaced).
+    pub mode: String,
+    /// The `model` column, likewise.
+    pub model: String,
+    /// The `provider` column, likewise.
+    pub provider: String,
+    /// Each asked-for `config_json` key's value: strings as they are, other
+    /// JSON values as JSON text; `None` when absent, null, or when the
+    /// config does not parse.
+    pub config: Vec<Option<String>>,
+}
+
+/// One step's usage, found by a scan of `trace_steps`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepUsage {
+    /// Tokens used.
+    pub tokens: i64,
+    /// Wall time, in milliseconds.
+    pub latency_ms: f64,
+    /// Cost, in US dollars.
+    pub cost_usd: f64,
+}
+
+/// Receives each row of a usage scan: the trace id and the usage, or why
+/// the row cannot be used.
+pub type UsageSink<'s> = dyn FnMut(&str, Result<StepUsage, RowIssue>) + 's;
 
 /// Receives each row of a decision scan: the row's trace id (borrowed, so a
 /// scan allocates nothing per row) and the decision, or why the row cannot be
@@ -237,10 +277,22 @@ pub trait TraceStore {
     /// Every run's id, status and start time: one pass over `traces`.
     fn scan_traces(&self) -> Result<Rows<TraceHead>, StoreError>;
     /// Every gate decision in `table` for the filtered traces: one pass.
+    /// `score_names` are the scores to report by name (usually none).
     fn scan_decisions(
         &self,
         table: DecisionTable,
         filter: TraceFilter<'_>,
+        score_names: &[String],
         sink: &mut DecisionSink<'_>,
+    ) -> Result<(), StoreError>;
+    /// Every run with its segment columns and the values of `config_keys`
+    /// in its `config_json`: one pass over `traces`.
+    fn scan_trace_details(&self, config_keys: &[String]) -> Result<Rows<TraceDetail>, StoreError>;
+    /// Every step's tokens, latency and cost for the filtered traces: one
+    /// pass over `trace_steps`.
+    fn scan_step_usage(
+        &self,
+        filter: TraceFilter<'_>,
+        sink: &mut UsageSink<'_>,
     ) -> Result<(), StoreError>;
 }

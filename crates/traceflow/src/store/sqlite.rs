@@ -18,8 +18,8 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use super::{
-    DecisionRow, DecisionSink, DecisionTable, RowIssue, Rows, StoreError, TraceFilter, TraceHead,
-    TraceStore,
+    DecisionRow, DecisionSink, DecisionTable, RowIssue, Rows, StepUsage, StoreError, TraceDetail,
+    TraceFilter, TraceHead, TraceStore, UsageSink,
 };
 use crate::json::{self, ScoreSummary};
 use crate::model::{
@@ -531,6 +531,7 @@ impl TraceStore for SqliteStore {
         &self,
         table: DecisionTable,
         filter: TraceFilter<'_>,
+        score_names: &[String],
         sink: &mut DecisionSink<'_>,
     ) -> Result<(), StoreError> {
         let ranges = self.rowid_ranges(table.table())?;
@@ -538,7 +539,7 @@ impl TraceStore for SqliteStore {
             return scan_decision_range(
                 &self.conn,
                 &self.path,
-                table,
+                (table, score_names),
                 filter,
                 range,
                 &mut |batch| {
@@ -558,7 +559,8 @@ impl TraceStore for SqliteStore {
                     let path = &self.path;
                     scope.spawn(move || {
                         let conn = open_reader(path)?;
-                        scan_decision_range(&conn, path, table, filter, range, &mut |batch| {
+                        let what = (table, score_names);
+                        scan_decision_range(&conn, path, what, filter, range, &mut |batch| {
                             // The receiver lives until every sender is gone,
                             // unless the sink panicked, which the scope re-raises.
                             let _ = sender.send(batch);
@@ -578,6 +580,136 @@ impl TraceStore for SqliteStore {
             }
             Ok(())
         })
+    }
+
+    fn scan_trace_details(&self, config_keys: &[String]) -> Result<Rows<TraceDetail>, StoreError> {
+        let read_error = self.read_error("traces");
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT rowid, trace_id, status, created_at, mode, model, provider, config_json \
+                 FROM traces",
+            )
+            .map_err(&read_error)?;
+        let mut rows = stmt.query([]).map_err(&read_error)?;
+        let mut out = Rows::default();
+        let mut configs: Memo<Vec<Option<String>>> = Memo::new();
+        while let Some(row) = rows.next().map_err(&read_error)? {
+            let rowid: i64 = row.get(0).map_err(&read_error)?;
+            let trace_id = row.get_ref(1).map_err(&read_error)?;
+            let issue = |reason: String| RowIssue {
+                table: "traces",
+                rowid,
+                trace_id: text_of(trace_id),
+                reason,
+            };
+            let Ok(id) = trace_id.as_str() else {
+                out.issues.push(issue("trace_id is not text".to_owned()));
+                continue;
+            };
+            let status = match parse_enum::<RunStatus>(row.get_ref(2).map_err(&read_error)?) {
+                Ok(status) => status,
+                Err(reason) => {
+                    out.issues.push(issue(format!("status: {reason}")));
+                    continue;
+                }
+            };
+            let created_at = match timestamp::from_sql(row.get_ref(3).map_err(&read_error)?) {
+                Ok(ts) => ts,
+                Err(err) => {
+                    out.issues.push(issue(format!("created_at: {err}")));
+                    continue;
+                }
+            };
+            // Segment labels are shown, not parsed: a byte that is not
+            // UTF-8 becomes U+FFFD rather than losing the trace.
+            let label = |index: usize| -> Result<String, StoreError> {
+                let value = row.get_ref(index).map_err(&read_error)?;
+                Ok(optional_text(value, "").ok().flatten().unwrap_or_default())
+            };
+            let config = if config_keys.is_empty() {
+                Vec::new()
+            } else {
+                match row.get_ref(7).map_err(&read_error)? {
+                    ValueRef::Text(bytes) => {
+                        let text = String::from_utf8_lossy(bytes);
+                        configs.get(&text, |text| config_values(text, config_keys))
+                    }
+                    _ => vec![None; config_keys.len()],
+                }
+            };
+            out.rows.push(TraceDetail {
+                head: TraceHead {
+                    trace_id: id.to_owned(),
+                    status,
+                    created_at,
+                    rowid,
+                },
+                mode: label(4)?,
+                model: label(5)?,
+                provider: label(6)?,
+                config,
+            });
+        }
+        Ok(out)
+    }
+
+    fn scan_step_usage(
+        &self,
+        filter: TraceFilter<'_>,
+        sink: &mut UsageSink<'_>,
+    ) -> Result<(), StoreError> {
+        let read_error = self.read_error("trace_steps");
+        let columns = "rowid, trace_id, tokens, latency_ms, cost_usd";
+        let mut stmt;
+        let mut rows = match filter {
+            TraceFilter::All => {
+                stmt = self
+                    .conn
+                    .prepare(&format!("SELECT {columns} FROM trace_steps"))
+                    .map_err(&read_error)?;
+                stmt.query([])
+            }
+            TraceFilter::Only(ids) => {
+                stmt = self
+                    .conn
+                    .prepare(&format!(
+                        "SELECT {columns} FROM trace_steps \
+                         WHERE trace_id IN (SELECT value FROM rarray(?1))"
+                    ))
+                    .map_err(&read_error)?;
+                let ids = Rc::new(
+                    ids.iter()
+                        .map(|id| Value::Text((*id).to_owned()))
+                        .collect::<Vec<_>>(),
+                );
+                stmt.query(params![ids])
+            }
+        }
+        .map_err(&read_error)?;
+        while let Some(row) = rows.next().map_err(&read_error)? {
+            let rowid: i64 = row.get(0).map_err(&read_error)?;
+            let Ok(trace_id) = row.get_ref(1).map_err(&read_error)?.as_str() else {
+                continue;
+            };
+            let usage = (|| {
+                Ok(StepUsage {
+                    tokens: lenient_int(get(row, 2)?, "tokens").or_else(|_| {
+                        lenient_real(get(row, 2)?, "tokens").map(|t| t.round() as i64)
+                    })?,
+                    latency_ms: lenient_real(get(row, 3)?, "latency_ms")?,
+                    cost_usd: lenient_real(get(row, 4)?, "cost_usd")?,
+                })
+            })()
+            .map_err(|reason: String| RowIssue {
+                table: "trace_steps",
+                rowid,
+                trace_id: Some(trace_id.to_owned()),
+                reason,
+            });
+            sink(trace_id, usage);
+        }
+        Ok(())
     }
 }
 
@@ -743,15 +875,15 @@ impl DecisionBatch {
 fn scan_decision_range(
     conn: &Connection,
     path: &Path,
-    table: DecisionTable,
+    (table, score_names): (DecisionTable, &[String]),
     filter: TraceFilter<'_>,
     (first, last): (i64, i64),
     deliver: &mut dyn FnMut(DecisionBatch) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let (columns, where_sql) = match table {
-        DecisionTable::TraceEvals => ("rowid, trace_id, decision, scores_json", "1"),
+        DecisionTable::TraceEvals => ("rowid, trace_id, decision, scores_json, step_seq", "1"),
         DecisionTable::EvaluatorSteps => (
-            "rowid, trace_id, output_json",
+            "rowid, trace_id, output_json, step_seq",
             "node_name = 'evaluator' COLLATE NOCASE",
         ),
     };
@@ -788,7 +920,7 @@ fn scan_decision_range(
     }
     .map_err(read_error)?;
     let mut batch = DecisionBatch::new();
-    let mut decoder = DecisionDecoder::new();
+    let mut decoder = DecisionDecoder::new(score_names);
     while let Some(row) = rows.next().map_err(read_error)? {
         let rowid: i64 = row.get(0).map_err(read_error)?;
         let Ok(trace_id) = row.get_ref(1).map_err(read_error)?.as_str() else {
@@ -1176,6 +1308,19 @@ fn eval_from_row(row: &Row<'_>) -> Result<(EvalRecord, Option<RowIssue>), RowIss
 }
 
 /// Scores of a row, or why they cannot be used (the decision still counts).
+/// The values of `keys` in a `config_json` text: strings as they are, other
+/// JSON as its text, `None` for absent keys, nulls and unparsable configs.
+fn config_values(text: &str, keys: &[String]) -> Vec<Option<String>> {
+    let config = json::from_str::<serde_json::Value>(text).unwrap_or_default();
+    keys.iter()
+        .map(|key| match config.get(key) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(text)) => Some(text.clone()),
+            Some(other) => Some(other.to_string()),
+        })
+        .collect()
+}
+
 fn scores_of(text: Option<&str>, column: &str) -> (ScoreSummary, Option<String>) {
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
         return (ScoreSummary::default(), None);
@@ -1225,16 +1370,20 @@ impl<V: Clone> Memo<V> {
 type Verdict = (EvalDecision, ScoreSummary, Option<String>);
 
 /// Turns decision rows into [`DecisionRow`]s, remembering parsed JSON.
-struct DecisionDecoder {
+struct DecisionDecoder<'n> {
     scores: Memo<(ScoreSummary, Option<String>)>,
     reports: Memo<Result<Verdict, String>>,
+    score_names: &'n [String],
+    named: Memo<Vec<Option<f64>>>,
 }
 
-impl DecisionDecoder {
-    fn new() -> Self {
+impl<'n> DecisionDecoder<'n> {
+    fn new(score_names: &'n [String]) -> Self {
         DecisionDecoder {
             scores: Memo::new(),
             reports: Memo::new(),
+            score_names,
+            named: Memo::new(),
         }
     }
 
@@ -1250,17 +1399,45 @@ impl DecisionDecoder {
         }
     }
 
+    /// The asked-for scores of a JSON text, found at `path` (`[]` for the
+    /// text itself, `["scores"]` inside a gate report).
+    fn named_scores(&mut self, text: Option<&str>, inside: Option<&str>) -> Vec<Option<f64>> {
+        let names = self.score_names;
+        match text {
+            Some(text) if !names.is_empty() => self.named.get(text, |text| {
+                let value = json::from_str::<serde_json::Value>(text).unwrap_or_default();
+                let scores = match inside {
+                    Some(key) => value.get(key).cloned().unwrap_or_default(),
+                    None => value,
+                };
+                names
+                    .iter()
+                    .map(|name| {
+                        scores
+                            .get(name)
+                            .and_then(serde_json::Value::as_f64)
+                            .filter(|v| v.is_finite())
+                    })
+                    .collect()
+            }),
+            _ => vec![None; names.len()],
+        }
+    }
+
     fn eval_row(&mut self, row: &Row<'_>, rowid: i64) -> Result<DecisionRow, String> {
         let decision =
             parse_enum::<EvalDecision>(get(row, 2)?).map_err(|e| format!("decision: {e}"))?;
-        let (scores, scores_problem) = match get(row, 3)? {
-            ValueRef::Null => (ScoreSummary::default(), None),
+        let step_seq = rounded_step_seq(get(row, 4)?);
+        let (scores, scores_problem, named_scores) = match get(row, 3)? {
+            ValueRef::Null => (ScoreSummary::default(), None, self.named_scores(None, None)),
             value => {
                 let text = value
                     .as_str()
                     .map_err(|_| "scores_json: not UTF-8 text".to_owned())?;
-                self.scores
-                    .get(text, |text| scores_of(Some(text), "scores_json"))
+                let (scores, problem) = self
+                    .scores
+                    .get(text, |text| scores_of(Some(text), "scores_json"));
+                (scores, problem, self.named_scores(Some(text), None))
             }
         };
         Ok(DecisionRow {
@@ -1268,6 +1445,8 @@ impl DecisionDecoder {
             decision,
             scores,
             scores_problem,
+            step_seq,
+            named_scores,
         })
     }
 
@@ -1278,13 +1457,34 @@ impl DecisionDecoder {
                 .as_str()
                 .map_err(|_| "output_json: not UTF-8 text".to_owned())?,
         };
+        let step_seq = rounded_step_seq(get(row, 3)?);
         let (decision, scores, scores_problem) = self.reports.get(text, parse_gate_report)?;
+        let named_scores = self.named_scores(Some(text), Some("scores"));
         Ok(DecisionRow {
             rowid,
             decision,
             scores,
             scores_problem,
+            step_seq,
+            named_scores,
         })
+    }
+}
+
+/// A `step_seq` for ordering a trace's decisions: whole numbers as they
+/// are, fractions rounded, anything else first (it orders, never rejects:
+/// the decision still counts).
+fn rounded_step_seq(value: ValueRef<'_>) -> i64 {
+    match value {
+        ValueRef::Integer(i) => i,
+        ValueRef::Real(r) if r.is_finite() => r.round() as i64,
+        ValueRef::Text(_) => value
+            .as_str()
+            .ok()
+            .and_then(|t| t.trim().parse::<f64>().ok())
+            .filter(|r| r.is_finite())
+            .map_or(i64::MIN, |r| r.round() as i64),
+        _ => i64::MIN,
     }
 }
 

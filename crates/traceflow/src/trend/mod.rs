@@ -20,9 +20,18 @@ use crate::store::{
     DecisionRow, DecisionTable, RowIssue, StoreError, TraceFilter, TraceHead, TraceStore,
 };
 
+pub mod grouping;
+pub mod means;
+pub mod metric;
+pub mod suite;
 pub mod verdict;
 
-pub use verdict::{assess, OptionsError, Statistics, Verdict, VerdictOptions};
+pub use grouping::{GroupBy, SegmentBy};
+pub use metric::{Metric, MetricKind, Worse};
+pub use suite::{MetricReport, RunValue, SuiteAnalyzer, SuiteOptions, SuiteReport};
+pub use verdict::{
+    assess, assess_rate, OptionsError, Statistics, Subject, Verdict, VerdictOptions,
+};
 
 /// Fewest runs a slope can be fitted to.
 pub const MIN_RUNS: usize = 2;
@@ -246,6 +255,25 @@ pub enum TrendError {
     /// Verdict options out of range.
     #[error(transparent)]
     Options(#[from] OptionsError),
+    /// `since` is not before `until`.
+    #[error("--since {since} is not before --until {until}: no trace can match")]
+    EmptyTimeRange {
+        /// The lower bound.
+        since: Timestamp,
+        /// The upper bound.
+        until: Timestamp,
+    },
+    /// No metric was asked for.
+    #[error("no metric to analyze")]
+    NoMetric,
+    /// A segmentation with more values than segments can be judged.
+    #[error("--segment-by {segment_by} splits the window into {found} segments; at most {max} can be judged (segment by a key with few values: a model, a mode, a suite)", max = suite::MAX_SEGMENTS)]
+    TooManySegments {
+        /// The segmentation.
+        segment_by: String,
+        /// Distinct values found.
+        found: usize,
+    },
 }
 
 fn left_out_note(running: usize, skipped: usize) -> String {
@@ -471,7 +499,7 @@ impl<'h> Tally<'h> {
             next: 0,
             misses: 0,
         };
-        store.scan_decisions(table, filter, &mut |trace_id, row| {
+        store.scan_decisions(table, filter, &[], &mut |trace_id, row| {
             let Some(i) = slots.find(trace_id) else {
                 // A row whose trace id cannot be read may belong to any run.
                 if let Err(issue) = row {
@@ -490,6 +518,7 @@ impl<'h> Tally<'h> {
                     decision,
                     scores,
                     scores_problem,
+                    ..
                 }) => {
                     let run = &mut runs[i];
                     run.counts[decision_slot(decision)] += 1;

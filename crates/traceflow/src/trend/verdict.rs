@@ -9,6 +9,7 @@ use std::cell::OnceCell;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use super::metric::Worse;
 use super::Method;
 use crate::stats::{
     mann_kendall, min_detectable_drop, ols_test, repeated_level, segment, simulation_rate,
@@ -227,8 +228,13 @@ pub struct Statistics {
     /// Decisions judged (a run without recorded decisions counts its
     /// status as one).
     pub decisions: u64,
-    /// Pooled pass rate.
+    /// Pooled pass rate (in a report of another rate metric: that rate;
+    /// null for a metric of means).
     pub pass_rate: Option<f64>,
+    /// One-sided p-value of the trend test toward worse (a decline of the
+    /// pass rate, a rise of cost): the p the verdict and Holm's
+    /// correction use.
+    pub p_worse: Option<f64>,
     /// Set when the verdict is `insufficient_data`.
     pub insufficient: Option<Insufficient>,
     /// The trend test on pooled counts.
@@ -254,6 +260,54 @@ impl Statistics {
         for point in self.change_point.iter_mut().chain(&mut self.change_points) {
             (point.trace_id, point.created_at) = label(point.run_index);
         }
+    }
+}
+
+impl Statistics {
+    /// Re-expresses statistics computed on a rate's complement (1 − r) on
+    /// the rate itself. The verdict and `p_worse` are kept: they already
+    /// speak of the direction that is worse.
+    fn mirror(&mut self) {
+        let flip = |[lo, hi]: [f64; 2]| [-hi, -lo];
+        self.pass_rate = self.pass_rate.map(|p| 1.0 - p);
+        if let Some(ca) = &mut self.cochran_armitage {
+            ca.z = -ca.z;
+            ca.p_decline = 1.0 - ca.p_decline;
+            ca.slope = -ca.slope;
+            ca.slope_ci = flip(ca.slope_ci);
+            ca.predicted_change = -ca.predicted_change;
+            ca.predicted_change_ci = flip(ca.predicted_change_ci);
+        }
+        if let Some(mk) = &mut self.mann_kendall {
+            mk.s = -mk.s;
+            mk.z = -mk.z;
+            mk.p_decline = 1.0 - mk.p_decline;
+            mk.sen_slope = -mk.sen_slope;
+            mk.sen_ci = (-mk.sen_ci.1, -mk.sen_ci.0);
+        }
+        if let Some(ols) = &mut self.ols {
+            ols.slope = -ols.slope;
+            ols.intercept = 1.0 - ols.intercept;
+            ols.p_decline = ols.p_decline.map(|p| 1.0 - p);
+        }
+        for point in self.change_point.iter_mut().chain(&mut self.change_points) {
+            point.mirror();
+        }
+    }
+}
+
+impl ChangePoint {
+    /// The same step of the complement, on the rate itself.
+    fn mirror(&mut self) {
+        for level in [&mut self.before, &mut self.after] {
+            level.rate = 1.0 - level.rate;
+            level.ci = (1.0 - level.ci.1, 1.0 - level.ci.0);
+            level.passes = level.decisions - level.passes;
+        }
+        self.change = -self.change;
+        self.change_ci = [-self.change_ci[1], -self.change_ci[0]];
+        self.relative_change =
+            (self.before.rate > 0.0).then(|| self.after.rate / self.before.rate - 1.0);
     }
 }
 
@@ -287,7 +341,78 @@ impl VerdictOptions {
     }
 }
 
-/// Judges runs with `passes[i]` of `decisions[i]` passed, oldest first.
+/// What a verdict is about: its name in sentences and which way is worse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subject<'a> {
+    /// "pass rate", "revise rate", "cost per trace".
+    pub noun: &'a str,
+    /// Which way is a regression.
+    pub worse: Worse,
+}
+
+impl Subject<'_> {
+    /// The gate's pass rate, the default subject.
+    pub const PASS_RATE: Subject<'static> = Subject {
+        noun: "pass rate",
+        worse: Worse::Lower,
+    };
+
+    /// "decline" or "rise": a move toward worse.
+    pub(crate) fn worsening(&self) -> &'static str {
+        match self.worse {
+            Worse::Lower => "decline",
+            Worse::Higher => "rise",
+        }
+    }
+
+    /// "fell" or "rose": the verb of a move toward worse, or (`better`)
+    /// toward better.
+    pub(crate) fn moved(&self, better: bool) -> &'static str {
+        match (self.worse, better) {
+            (Worse::Lower, false) | (Worse::Higher, true) => "fell",
+            _ => "rose",
+        }
+    }
+}
+
+/// Judges runs with `passes[i]` of `decisions[i]` passed, oldest first:
+/// [`assess_rate`] for the pass rate.
+pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> Statistics {
+    assess_rate(passes, decisions, options, Subject::PASS_RATE)
+}
+
+/// Judges a rate: `events[i]` of `trials[i]` in run i, oldest first, where
+/// `subject.worse` says whether fewer events (passes) or more (revisions,
+/// fallbacks) are a regression.
+///
+/// A rate that is worse when higher is judged as its complement (trials
+/// without the event), whose decline is the rate's rise, with the same
+/// tests; the statistics are then mirrored back onto the rate itself
+/// (rates r → 1 − r, slopes and z negated, one-sided p → 1 − p), which is
+/// exact for every test used.
+pub fn assess_rate(
+    events: &[u64],
+    trials: &[u64],
+    options: &VerdictOptions,
+    subject: Subject<'_>,
+) -> Statistics {
+    match subject.worse {
+        Worse::Lower => assess_lower(events, trials, options, subject),
+        Worse::Higher => {
+            let complement: Vec<u64> = events
+                .iter()
+                .zip(trials)
+                .map(|(&x, &k)| k.saturating_sub(x))
+                .collect();
+            let mut stats = assess_lower(&complement, trials, options, subject);
+            stats.mirror();
+            stats.summary = summary(&stats, subject);
+            stats
+        }
+    }
+}
+
+/// Judges runs where fewer passes are worse.
 ///
 /// `auto`: a regression when Cochran–Armitage's one-sided p for a decline
 /// is below α and the decline matters: the predicted drop across the window
@@ -305,12 +430,17 @@ impl VerdictOptions {
 ///
 /// `ols`: the proposal's rule, slope against ±threshold; the other
 /// statistics are reported beside it.
-pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> Statistics {
+fn assess_lower(
+    passes: &[u64],
+    decisions: &[u64],
+    options: &VerdictOptions,
+    subject: Subject<'_>,
+) -> Statistics {
     let n = passes.len().min(decisions.len());
     let (passes, decisions) = (&passes[..n], &decisions[..n]);
     if let Some(i) = (0..n).find(|&i| passes[i] > decisions[i]) {
         // Not counts of anything: judge nothing rather than wrap around.
-        let mut stats = assess(&[], &[], options);
+        let mut stats = assess_lower(&[], &[], options, subject);
         let reason = format!(
             "run {i} has {} passes of {} decisions",
             passes[i], decisions[i]
@@ -336,6 +466,7 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
         runs: n,
         decisions: total,
         pass_rate: (total > 0).then(|| passed as f64 / total as f64),
+        p_worse: None,
         insufficient: None,
         cochran_armitage: None,
         mann_kendall: None,
@@ -379,6 +510,7 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
             (Some(first), Some(last)) => (last - first) as f64,
             _ => 0.0,
         };
+        stats.p_worse = Some(ca.p_decline);
         stats.cochran_armitage = Some(CochranArmitageStats {
             z: ca.z,
             p_decline: ca.p_decline,
@@ -456,7 +588,7 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
                 stats.verdict = Verdict::InsufficientData;
                 stats.insufficient = Some(short);
             } else {
-                judge_auto(&mut stats, &test, &step, options);
+                judge_auto(&mut stats, &test, &step, options, subject);
             }
         }
     }
@@ -480,7 +612,7 @@ pub fn assess(passes: &[u64], decisions: &[u64], options: &VerdictOptions) -> St
         .map(ChangePoint::new)
         .collect();
     }
-    stats.summary = summary(&stats);
+    stats.summary = summary(&stats, subject);
     stats
 }
 
@@ -524,6 +656,7 @@ fn judge_auto(
     test: &Result<TrendTest, Undefined>,
     step: &dyn Fn() -> Option<StepChange>,
     options: &VerdictOptions,
+    subject: Subject<'_>,
 ) {
     let level = stats.level;
     let ca = match test {
@@ -531,7 +664,7 @@ fn judge_auto(
         // Every decision alike: nothing moved, if the data could have shown
         // a move.
         Err(Undefined::NoVariation) => {
-            if !underpowered(stats, options) {
+            if !underpowered(stats, options, subject) {
                 stats.verdict = Verdict::Stable;
             }
             return;
@@ -564,14 +697,14 @@ fn judge_auto(
         stats.verdict = Verdict::Improvement;
         return;
     }
-    if !underpowered(stats, options) {
+    if !underpowered(stats, options, subject) {
         stats.verdict = Verdict::Stable;
     }
 }
 
 /// Marks the verdict `insufficient_data` if the minimum detectable drop is
 /// more than [`MDE_FACTOR`] × `min_drop`; returns whether it did.
-fn underpowered(stats: &mut Statistics, options: &VerdictOptions) -> bool {
+fn underpowered(stats: &mut Statistics, options: &VerdictOptions, subject: Subject<'_>) -> bool {
     if let Some(mde) = stats.min_detectable_drop {
         let limit = MDE_FACTOR * options.min_drop;
         if mde > limit {
@@ -579,8 +712,9 @@ fn underpowered(stats: &mut Statistics, options: &VerdictOptions) -> bool {
             let grow = (mde / limit).powi(2);
             stats.insufficient = Some(Insufficient {
                 reason: format!(
-                    "these {} can only reveal a decline of {} (80% power at level {}); min-drop is {}",
+                    "these {} can only reveal a {} of {} (80% power at level {}); min-drop is {}",
                     count(stats.runs, "run"),
+                    subject.worsening(),
                     reveal(mde),
                     p_text(stats.level),
                     points(options.min_drop),
@@ -598,7 +732,7 @@ fn underpowered(stats: &mut Statistics, options: &VerdictOptions) -> bool {
 }
 
 /// The plain sentence of the report.
-fn summary(stats: &Statistics) -> String {
+fn summary(stats: &Statistics, subject: Subject<'_>) -> String {
     let runs = count(stats.runs, "run");
     let ci = |ca: &CochranArmitageStats| {
         format!(
@@ -622,11 +756,19 @@ fn summary(stats: &Statistics) -> String {
             p_text(c.p_value)
         )
     });
+    let worsening = subject.worsening();
     let detectable = stats
         .min_detectable_drop
-        .map(|m| format!(" These runs could reveal a decline of {}.", reveal(m)))
+        .map(|m| format!(" These runs could reveal a {worsening} of {}.", reveal(m)))
         .unwrap_or_default();
-    let p = stats.cochran_armitage.map(|c| c.p_decline);
+    let p = stats.p_worse;
+    let noun = subject.noun;
+    let sentence = |text: String| {
+        let mut chars = text.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_uppercase().chain(chars).collect()
+        })
+    };
     match (stats.method, stats.verdict) {
         (_, Verdict::InsufficientData) => match &stats.insufficient {
             Some(i) => format!("Too little data to judge: {}. To fix: {}.", i.reason, i.remedy),
@@ -643,20 +785,22 @@ fn summary(stats: &Statistics) -> String {
                 }
             )
         }
-        (Method::Auto, Verdict::Regression) => format!(
-            "The pass rate fell {}; a decline like this arises by chance with probability {}.{}",
+        (Method::Auto, Verdict::Regression) => sentence(format!(
+            "the {noun} {} {}; a {worsening} like this arises by chance with probability {}.{}",
+            subject.moved(false),
             size.unwrap_or_default(),
             p.map_or_else(String::new, p_text),
             step.unwrap_or_default()
-        ),
-        (Method::Auto, Verdict::Improvement) => format!(
-            "The pass rate rose {}; by chance with probability {}.",
+        )),
+        (Method::Auto, Verdict::Improvement) => sentence(format!(
+            "the {noun} {} {}; by chance with probability {}.",
+            subject.moved(true),
             size.unwrap_or_default(),
             p.map_or_else(String::new, |p| p_text(1.0 - p))
-        ),
+        )),
         (Method::Auto, Verdict::Stable) => match change {
             Some(change) => format!(
-                "No decline that matters: the pass rate moved {change}, p(decline) = {}.{detectable}",
+                "No {worsening} that matters: the {noun} moved {change}, p({worsening}) = {}.{detectable}",
                 p.map_or_else(String::new, p_text)
             ),
             None => format!("Every decision of the {runs} had the same outcome: nothing moved."),
@@ -674,7 +818,7 @@ fn reveal(mde: f64) -> String {
 }
 
 /// A p-value with 4 decimals, or "below 0.0001".
-fn p_text(p: f64) -> String {
+pub(crate) fn p_text(p: f64) -> String {
     if p < 1e-4 {
         "below 0.0001".to_owned()
     } else {

@@ -1,0 +1,157 @@
+//! The terminal table of a suite: one line per metric × segment with its
+//! verdict and a sparkline, then the sentence of every report that is not
+//! stable.
+
+use std::io;
+
+use super::{change_text, p_cell, segment_label, sparkline, SPARK_WIDTH};
+use crate::text::count;
+use crate::trend::{SuiteReport, Verdict};
+
+pub(super) fn write(out: &mut dyn io::Write, suite: &SuiteReport) -> io::Result<()> {
+    writeln!(out, "{}", headline(suite))?;
+    let regressions = suite
+        .reports
+        .iter()
+        .filter(|r| r.statistics.verdict == Verdict::Regression)
+        .count();
+    writeln!(
+        out,
+        "Regression detected: {}",
+        if suite.any_regression {
+            format!("yes ({regressions} of {})", suite.reports.len())
+        } else {
+            "no".to_owned()
+        }
+    )?;
+    writeln!(out)?;
+
+    let header = [
+        "Metric", "Segment", "Runs", "Value", "Change", "p(worse)", "Holm p", "Verdict", "Per run",
+    ];
+    let rows: Vec<[String; 9]> = suite
+        .reports
+        .iter()
+        .map(|r| {
+            let s = &r.statistics;
+            let values: Vec<Option<f64>> = r.summaries.iter().map(|run| run.value).collect();
+            [
+                r.metric.to_string(),
+                segment_label(r.segment.as_deref()),
+                s.runs.to_string(),
+                r.value
+                    .map_or_else(|| "-".to_owned(), |v| r.metric.format_value(v)),
+                change_text(r),
+                p_cell(s.p_worse),
+                p_cell(r.p_adjusted),
+                s.verdict.as_str().to_owned(),
+                sparkline(&values, SPARK_WIDTH),
+            ]
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[&str]| -> String {
+        let mut text = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            text.push_str(cell);
+            let pad = w - cell.chars().count();
+            text.extend(std::iter::repeat_n(' ', pad));
+        }
+        text.trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(&header))?;
+    for row in &rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        writeln!(out, "{}", line(&cells))?;
+    }
+
+    let notable: Vec<_> = suite
+        .reports
+        .iter()
+        .filter(|r| r.statistics.verdict != Verdict::Stable)
+        .collect();
+    if !notable.is_empty() {
+        writeln!(out)?;
+        for r in notable {
+            writeln!(
+                out,
+                "{} ({}): {}",
+                r.metric,
+                r.segment.as_deref().unwrap_or("total"),
+                r.statistics.summary
+            )?;
+        }
+    }
+    let mut notes = Vec::new();
+    if suite.left_out_running > 0 {
+        notes.push(format!(
+            "{} still running left out",
+            count(suite.left_out_running, "trace")
+        ));
+    }
+    if suite.left_out_ungrouped > 0 {
+        notes.push(format!(
+            "{} without {} left out",
+            count(suite.left_out_ungrouped, "trace"),
+            suite.group_by
+        ));
+    }
+    if !suite.skipped_rows.is_empty() {
+        notes.push(format!(
+            "{} skipped (see --format json)",
+            count(suite.skipped_rows.len(), "unreadable row")
+        ));
+    }
+    if !notes.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Note: {}.", notes.join("; "))?;
+    }
+    Ok(())
+}
+
+/// "3 metrics × 3 segments over 14 runs (one per day), auto at α = 0.01,
+/// Holm across 9 tests".
+pub(super) fn headline(suite: &SuiteReport) -> String {
+    let metrics = {
+        let mut names: Vec<String> = suite.reports.iter().map(|r| r.metric.to_string()).collect();
+        names.dedup();
+        names.len()
+    };
+    let segments = suite.reports.len() / metrics.max(1);
+    let runs = match suite.group_by {
+        crate::trend::GroupBy::Trace => count(suite.runs, "run"),
+        ref by => format!("{} (one per {by})", count(suite.runs, "run")),
+    };
+    let scope = if segments > 1 {
+        format!(
+            "{} × {} (total and by {})",
+            count(metrics, "metric"),
+            count(segments, "segment"),
+            suite
+                .segment_by
+                .as_ref()
+                .map_or_else(String::new, ToString::to_string)
+        )
+    } else {
+        count(metrics, "metric")
+    };
+    format!(
+        "Trend of {scope} over {runs} of {}, {} at α = {}{}",
+        count(suite.traces, "trace"),
+        suite.method.as_str(),
+        suite.alpha,
+        if suite.tests > 1 {
+            format!(", Holm across {} tests", suite.tests)
+        } else {
+            String::new()
+        }
+    )
+}

@@ -1,0 +1,845 @@
+//! Trends of several metrics and segments over runs that pool traces.
+//!
+//! [`SuiteAnalyzer`] reads each table once: `traces` with the columns runs
+//! and segments are keyed on, then the gate's decisions (from
+//! `trace_evals`, else `evaluator` steps, else the status, per trace, as
+//! the trace analyzer does), then `trace_steps`' usage if a metric needs
+//! it. It pools the window's traces into runs ([`GroupBy`]), splits them
+//! into segments ([`SegmentBy`]), judges every metric of every segment and
+//! of the total, and holds the regressions to Holm's correction across all
+//! of them, so that more segments and metrics do not mean more false
+//! alarms.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::grouping::{GroupBy, SegmentBy, NO_VALUE};
+use super::means::assess_means;
+use super::metric::{Metric, MetricKind, Worse};
+use super::verdict::{
+    assess_rate, Insufficient, Statistics, Subject, Verdict, VerdictOptions, MDE_FACTOR,
+};
+use super::{Method, TrendError, Window, MIN_RUNS};
+use crate::json::ScoreSummary;
+use crate::model::{EvalDecision, RunStatus};
+use crate::stats::{holm, Spread};
+use crate::store::{
+    DecisionRow, DecisionTable, RowIssue, StoreError, TraceDetail, TraceFilter, TraceStore,
+};
+
+/// Segments judged at the most: a key with more distinct values (a
+/// request id, say) is not a segmentation.
+pub const MAX_SEGMENTS: usize = 100;
+
+/// What to analyze and how to judge it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuiteOptions {
+    /// The verdict rule, shared by every report.
+    pub verdict: VerdictOptions,
+    /// The newest runs (after pooling) to judge.
+    pub window: Window,
+    /// What a run is.
+    pub group_by: GroupBy,
+    /// Only traces started at or after this instant.
+    pub since: Option<Timestamp>,
+    /// Only traces started before this instant.
+    pub until: Option<Timestamp>,
+    /// The metrics, in report order (at least one).
+    pub metrics: Vec<Metric>,
+    /// Judge each segment as well as the total.
+    pub segment_by: Option<SegmentBy>,
+}
+
+impl Default for SuiteOptions {
+    fn default() -> Self {
+        SuiteOptions {
+            verdict: VerdictOptions::default(),
+            window: Method::Auto.default_window(),
+            group_by: GroupBy::Trace,
+            since: None,
+            until: None,
+            metrics: vec![Metric::PassRate],
+            segment_by: None,
+        }
+    }
+}
+
+/// One run of a report: the traces of one group (and segment).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunValue {
+    /// 0 is the oldest run of the report.
+    pub run_index: usize,
+    /// The group's key: a trace id, `2026-11-27`, `2026-W48`, a git sha.
+    pub run_key: String,
+    /// When its first trace started.
+    pub started_at: Timestamp,
+    /// Its traces.
+    pub traces: usize,
+    /// Its gate decisions (a trace without recorded decisions counts its
+    /// status as one).
+    pub decisions: u64,
+    /// The metric's value for the run; null when it has none (no steps,
+    /// no scores).
+    pub value: Option<f64>,
+    /// The fitted trend at this run (Cochran–Armitage's line for rates,
+    /// Sen's line for means); null when there is none.
+    pub fitted: Option<f64>,
+    /// The confidence band of the fitted trend at this run.
+    pub band: Option<[f64; 2]>,
+}
+
+/// The trend of one metric in one segment (or the total).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricReport {
+    /// The metric.
+    pub metric: Metric,
+    /// The segment's value; `None` for the total.
+    pub segment: Option<String>,
+    /// Which way is a regression.
+    pub worse: Worse,
+    /// The unit of `value`s.
+    pub unit: &'static str,
+    /// The metric over the whole window (pooled rate, or mean of the runs'
+    /// values).
+    pub value: Option<f64>,
+    /// Holm-adjusted `statistics.p_worse` across every report.
+    pub p_adjusted: Option<f64>,
+    /// The verdict and everything behind it.
+    pub statistics: Statistics,
+    /// The runs, oldest first.
+    pub summaries: Vec<RunValue>,
+}
+
+/// Every report of an analysis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SuiteReport {
+    /// What a run is.
+    pub group_by: GroupBy,
+    /// How traces were segmented, if they were.
+    pub segment_by: Option<SegmentBy>,
+    /// The window asked for, in runs.
+    pub requested_window: Window,
+    /// The time bounds asked for.
+    pub since: Option<Timestamp>,
+    /// The time bounds asked for.
+    pub until: Option<Timestamp>,
+    /// The rule used.
+    pub method: Method,
+    /// The false-alarm chance the whole set of reports is held to.
+    pub alpha: f64,
+    /// Tests in Holm's family (reports with a defined p-value).
+    pub tests: usize,
+    /// Whether any report is a regression.
+    pub any_regression: bool,
+    /// Runs in the window (of the total).
+    pub runs: usize,
+    /// Traces in the window.
+    pub traces: usize,
+    /// Still-running traces in the window's span, left out.
+    pub left_out_running: usize,
+    /// Finished traces in the time bounds that belong to no run (no value
+    /// for the `config.<key>` runs are keyed on).
+    pub left_out_ungrouped: usize,
+    /// Rows that could not be used, and why.
+    pub skipped_rows: Vec<RowIssue>,
+    /// One report per metric × (total, then each segment).
+    pub reports: Vec<MetricReport>,
+}
+
+/// Computes the reports of [`SuiteOptions`] over a store.
+pub struct SuiteAnalyzer<'s, S: TraceStore + ?Sized> {
+    store: &'s S,
+    options: SuiteOptions,
+}
+
+/// Everything one trace contributes.
+#[derive(Debug, Clone, Default)]
+struct Facts {
+    /// PASS, REVISE, FALLBACK decisions.
+    counts: [u32; 3],
+    /// The decision with the highest (step_seq, rowid).
+    last: Option<(i64, i64, EvalDecision)>,
+    scores: ScoreSummary,
+    /// Per asked-for score: sum and count of finite values.
+    named: Vec<(f64, u32)>,
+    source: Option<DecisionTable>,
+    /// Summed over its steps: tokens, latency, cost; `None` without steps.
+    usage: Option<(f64, f64, f64)>,
+}
+
+impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
+    /// An analyzer of `store`.
+    pub fn new(store: &'s S, options: SuiteOptions) -> Self {
+        SuiteAnalyzer { store, options }
+    }
+
+    /// Reads the store and judges every metric and segment.
+    pub fn analyze(&self) -> Result<SuiteReport, TrendError> {
+        let options = &self.options;
+        let threshold = options.verdict.threshold;
+        if !(threshold.is_finite() && threshold >= 0.0) {
+            return Err(TrendError::InvalidThreshold(threshold));
+        }
+        options.verdict.validate()?;
+        if let Window::Last(n) = options.window {
+            if n < MIN_RUNS {
+                return Err(TrendError::WindowTooSmall(n));
+            }
+        }
+        if let (Some(since), Some(until)) = (options.since, options.until) {
+            if since >= until {
+                return Err(TrendError::EmptyTimeRange { since, until });
+            }
+        }
+        if options.metrics.is_empty() {
+            return Err(TrendError::NoMetric);
+        }
+
+        // Config keys to read: the grouping's, then the segmentation's.
+        let mut keys: Vec<String> = Vec::new();
+        for key in [
+            options.group_by.config_key(),
+            options.segment_by.as_ref().and_then(SegmentBy::config_key),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !keys.iter().any(|k| k == key) {
+                keys.push(key.to_owned());
+            }
+        }
+        let key_slot = |key: Option<&str>| key.and_then(|key| keys.iter().position(|k| k == key));
+        let group_slot = key_slot(options.group_by.config_key());
+        let segment_slot = key_slot(options.segment_by.as_ref().and_then(SegmentBy::config_key));
+
+        let scan = self.store.scan_trace_details(&keys)?;
+        let mut issues = scan.issues;
+        let in_range = |t: Timestamp| {
+            options.since.is_none_or(|since| t >= since)
+                && options.until.is_none_or(|until| t < until)
+        };
+        let mut traces: Vec<TraceDetail> = Vec::with_capacity(scan.rows.len());
+        let mut running: Vec<Timestamp> = Vec::new();
+        for detail in scan.rows {
+            if !in_range(detail.head.created_at) {
+                continue;
+            }
+            if detail.head.status.is_finished() {
+                traces.push(detail);
+            } else {
+                running.push(detail.head.created_at);
+            }
+        }
+        traces.sort_unstable_by_key(|t| (t.head.created_at, t.head.rowid));
+
+        // Runs in the order of their first trace.
+        let mut run_of_key: FxHashMap<String, usize> = FxHashMap::default();
+        let mut run_keys: Vec<String> = Vec::new();
+        let mut run_of_trace: Vec<Option<usize>> = Vec::with_capacity(traces.len());
+        let mut ungrouped = 0;
+        for trace in &traces {
+            let config = group_slot.and_then(|slot| trace.config.get(slot)?.as_deref());
+            let run = options
+                .group_by
+                .key(&trace.head.trace_id, trace.head.created_at, config)
+                .map(|key| {
+                    let next = run_keys.len();
+                    *run_of_key.entry(key.clone()).or_insert_with(|| {
+                        run_keys.push(key);
+                        next
+                    })
+                });
+            if run.is_none() {
+                ungrouped += 1;
+            }
+            run_of_trace.push(run);
+        }
+        drop(run_of_key);
+        let first_run = match options.window {
+            Window::Last(n) => run_keys.len().saturating_sub(n),
+            Window::All => 0,
+        };
+        // The window's traces, each with its run (renumbered from 0).
+        let mut members: Vec<(TraceDetail, usize)> = traces
+            .into_iter()
+            .zip(run_of_trace)
+            .filter_map(|(trace, run)| {
+                run.filter(|&r| r >= first_run)
+                    .map(|r| (trace, r - first_run))
+            })
+            .collect();
+        let run_keys: Vec<String> = run_keys.split_off(first_run);
+        let left_out_running = match members.first() {
+            Some((oldest, _)) => running
+                .iter()
+                .filter(|&&t| t >= oldest.head.created_at)
+                .count(),
+            None => running.len(),
+        };
+
+        let score_names: Vec<String> = options
+            .metrics
+            .iter()
+            .filter_map(|m| match m {
+                Metric::Score(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        let facts = self.read_facts(
+            &members,
+            &score_names,
+            options.metrics.iter().any(Metric::needs_steps),
+            &mut issues,
+        )?;
+
+        // Segments: the total (None), then each value in order.
+        let segment_of = |trace: &TraceDetail| -> String {
+            let value = match &options.segment_by {
+                None => None,
+                Some(SegmentBy::Model) => Some(trace.model.clone()),
+                Some(SegmentBy::Mode) => Some(trace.mode.clone()),
+                Some(SegmentBy::Provider) => Some(trace.provider.clone()),
+                Some(SegmentBy::Config(_)) => {
+                    segment_slot.and_then(|slot| trace.config.get(slot).cloned().flatten())
+                }
+            };
+            value.unwrap_or_else(|| NO_VALUE.to_owned())
+        };
+        let mut segments: Vec<Option<String>> = vec![None];
+        let trace_segment: Vec<String> = members.iter().map(|(t, _)| segment_of(t)).collect();
+        if let Some(by) = &options.segment_by {
+            let mut distinct: Vec<&String> = trace_segment.iter().collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            if distinct.len() > MAX_SEGMENTS {
+                return Err(TrendError::TooManySegments {
+                    segment_by: by.to_string(),
+                    found: distinct.len(),
+                });
+            }
+            segments.extend(distinct.into_iter().map(|s| Some(s.clone())));
+        }
+
+        let mut reports = Vec::with_capacity(options.metrics.len() * segments.len());
+        for metric in &options.metrics {
+            for segment in &segments {
+                let selected: Vec<usize> = (0..members.len())
+                    .filter(|&i| segment.as_ref().is_none_or(|s| *s == trace_segment[i]))
+                    .collect();
+                reports.push(self.report(
+                    metric,
+                    segment.clone(),
+                    &selected,
+                    &members,
+                    &facts,
+                    &run_keys,
+                    &score_names,
+                ));
+            }
+        }
+        let tests = hold_to_holm(&mut reports, &options.verdict);
+        members.clear();
+
+        Ok(SuiteReport {
+            group_by: options.group_by.clone(),
+            segment_by: options.segment_by.clone(),
+            requested_window: options.window,
+            since: options.since,
+            until: options.until,
+            method: options.verdict.method,
+            alpha: options.verdict.alpha,
+            tests,
+            any_regression: reports
+                .iter()
+                .any(|r| r.statistics.verdict == Verdict::Regression),
+            runs: run_keys.len(),
+            traces: facts.len(),
+            left_out_running,
+            left_out_ungrouped: ungrouped,
+            skipped_rows: issues,
+            reports,
+        })
+    }
+
+    /// Reads the window's decisions and (if asked) usage: one pass over
+    /// `trace_evals`, one over `trace_steps` for evaluator steps if some
+    /// trace has no `trace_evals` rows, one over `trace_steps` for usage.
+    fn read_facts(
+        &self,
+        members: &[(TraceDetail, usize)],
+        score_names: &[String],
+        usage: bool,
+        issues: &mut Vec<RowIssue>,
+    ) -> Result<Vec<Facts>, StoreError> {
+        let index: FxHashMap<&str, usize> = members
+            .iter()
+            .enumerate()
+            .map(|(i, (t, _))| (t.head.trace_id.as_str(), i))
+            .collect();
+        let mut facts = vec![
+            Facts {
+                named: vec![(0.0, 0); score_names.len()],
+                ..Facts::default()
+            };
+            members.len()
+        ];
+        let ids = |wanted: &dyn Fn(usize) -> bool| -> Vec<&str> {
+            members
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| wanted(i))
+                .map(|(_, (t, _))| t.head.trace_id.as_str())
+                .collect()
+        };
+        for table in [DecisionTable::TraceEvals, DecisionTable::EvaluatorSteps] {
+            let open: Vec<bool> = facts.iter().map(|f| f.source.is_none()).collect();
+            let wanted = ids(&|i| open[i]);
+            if wanted.is_empty() {
+                break;
+            }
+            store_scan(
+                self.store,
+                table,
+                &wanted,
+                score_names,
+                &mut |trace_id, row| {
+                    let Some(&i) = index.get(trace_id) else {
+                        if let Err(issue) = row {
+                            if issue.trace_id.is_none() {
+                                issues.push(issue);
+                            }
+                        }
+                        return;
+                    };
+                    if !open[i] {
+                        return;
+                    }
+                    match row {
+                        Ok(row) => {
+                            let fact = &mut facts[i];
+                            if let Some(reason) = &row.scores_problem {
+                                issues.push(RowIssue {
+                                    table: table.table(),
+                                    rowid: row.rowid,
+                                    trace_id: Some(trace_id.to_owned()),
+                                    reason: format!("{reason}; scores ignored, decision counted"),
+                                });
+                            }
+                            fact.absorb(table, row);
+                        }
+                        Err(issue) => issues.push(issue),
+                    }
+                },
+            )?;
+        }
+        if usage {
+            let all = ids(&|_| true);
+            let filter = filter_for(&all);
+            self.store.scan_step_usage(filter, &mut |trace_id, row| {
+                let Some(&i) = index.get(trace_id) else {
+                    return;
+                };
+                match row {
+                    Ok(step) => {
+                        let (tokens, latency, cost) = facts[i].usage.get_or_insert((0.0, 0.0, 0.0));
+                        *tokens += step.tokens as f64;
+                        *latency += step.latency_ms;
+                        *cost += step.cost_usd;
+                    }
+                    Err(issue) => issues.push(issue),
+                }
+            })?;
+        }
+        Ok(facts)
+    }
+
+    /// The report of one metric over the selected traces.
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        metric: &Metric,
+        segment: Option<String>,
+        selected: &[usize],
+        members: &[(TraceDetail, usize)],
+        facts: &[Facts],
+        run_keys: &[String],
+        score_names: &[String],
+    ) -> MetricReport {
+        let options = &self.options.verdict;
+        // The selected traces' runs, in run order, renumbered.
+        let mut runs: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &i in selected {
+            runs.entry(members[i].1).or_default().push(i);
+        }
+        let noun = metric.noun();
+        let subject = Subject {
+            noun: &noun,
+            worse: metric.worse(),
+        };
+        let measured: Vec<Measured> = runs
+            .values()
+            .map(|traces| measure(metric, traces, facts, members, score_names))
+            .collect();
+        let mut summaries: Vec<RunValue> = runs
+            .iter()
+            .zip(&measured)
+            .enumerate()
+            .map(|(run_index, ((&run, traces), m))| RunValue {
+                run_index,
+                run_key: run_keys.get(run).cloned().unwrap_or_default(),
+                started_at: members[traces[0]].0.head.created_at,
+                traces: traces.len(),
+                decisions: traces.iter().map(|&i| facts[i].decisions()).sum(),
+                value: m.value,
+                fitted: None,
+                band: None,
+            })
+            .collect();
+        let (mut statistics, value) = match metric.kind() {
+            MetricKind::Rate => {
+                let events: Vec<u64> = measured.iter().map(|m| m.events).collect();
+                let trials: Vec<u64> = measured.iter().map(|m| m.trials).collect();
+                let stats = assess_rate(&events, &trials, options, subject);
+                fit_rate(&mut summaries, &stats, &trials);
+                let value = stats.pass_rate;
+                (stats, value)
+            }
+            MetricKind::Mean => {
+                let values: Vec<Option<f64>> = measured.iter().map(|m| m.value).collect();
+                let observations = measured.iter().map(|m| m.trials).sum();
+                let stats = assess_means(&values, observations, options, subject);
+                fit_mean(&mut summaries, &stats);
+                let (sum, n) = values
+                    .iter()
+                    .flatten()
+                    .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+                (stats, (n > 0).then(|| sum / n as f64))
+            }
+        };
+        statistics.label_runs(|i| {
+            summaries.get(i).map_or_else(
+                || (String::new(), None),
+                |s| (s.run_key.clone(), Some(s.started_at)),
+            )
+        });
+        MetricReport {
+            metric: metric.clone(),
+            segment,
+            worse: metric.worse(),
+            unit: metric.unit(),
+            value,
+            p_adjusted: None,
+            statistics,
+            summaries,
+        }
+    }
+}
+
+/// Scans a decision table for `wanted` traces (all of the table's rows
+/// when they are most of it).
+fn store_scan<S: TraceStore + ?Sized>(
+    store: &S,
+    table: DecisionTable,
+    wanted: &[&str],
+    score_names: &[String],
+    sink: &mut crate::store::DecisionSink<'_>,
+) -> Result<(), StoreError> {
+    store.scan_decisions(table, filter_for(wanted), score_names, sink)
+}
+
+/// Names the traces when there are few of them, letting SQLite use an
+/// index; reads everything otherwise (one sequential pass is cheaper than
+/// a lookup per trace).
+fn filter_for<'a>(ids: &'a [&'a str]) -> TraceFilter<'a> {
+    if ids.len() <= FILTER_MAX_IDS {
+        TraceFilter::Only(ids)
+    } else {
+        TraceFilter::All
+    }
+}
+
+/// Traces a scan names at most before it reads the whole table.
+const FILTER_MAX_IDS: usize = 50_000;
+
+impl Facts {
+    fn absorb(&mut self, table: DecisionTable, row: DecisionRow) {
+        self.counts[match row.decision {
+            EvalDecision::Pass => 0,
+            EvalDecision::Revise => 1,
+            EvalDecision::Fallback => 2,
+        }] += 1;
+        let key = (row.step_seq, row.rowid);
+        if self.last.is_none_or(|(seq, rowid, _)| key > (seq, rowid)) {
+            self.last = Some((row.step_seq, row.rowid, row.decision));
+        }
+        self.scores.absorb(row.scores);
+        for (slot, value) in self.named.iter_mut().zip(row.named_scores) {
+            if let Some(v) = value {
+                slot.0 += v;
+                slot.1 += 1;
+            }
+        }
+        self.source = Some(table);
+    }
+
+    /// Decisions recorded, or 1 when the status stands in for them.
+    fn decisions(&self) -> u64 {
+        u64::from(self.counts.iter().sum::<u32>()).max(1)
+    }
+}
+
+/// A run's measurement: events of trials for rates, a mean of `trials`
+/// observations for means.
+struct Measured {
+    events: u64,
+    trials: u64,
+    value: Option<f64>,
+}
+
+fn measure(
+    metric: &Metric,
+    traces: &[usize],
+    facts: &[Facts],
+    members: &[(TraceDetail, usize)],
+    score_names: &[String],
+) -> Measured {
+    let rate = |events: u64, trials: u64| Measured {
+        events,
+        trials,
+        value: (trials > 0).then(|| events as f64 / trials as f64),
+    };
+    let mean = |values: &mut dyn Iterator<Item = (f64, u64)>| {
+        let (sum, n) = values.fold((0.0, 0u64), |(s, n), (v, k)| (s + v, n + k));
+        Measured {
+            events: 0,
+            trials: n,
+            value: (n > 0).then(|| sum / n as f64),
+        }
+    };
+    // A trace without recorded decisions: its status is one decision.
+    let counts = |i: usize| -> [u64; 3] {
+        let f = &facts[i];
+        if f.source.is_some() {
+            f.counts.map(u64::from)
+        } else if members[i].0.head.status == RunStatus::Done {
+            [1, 0, 0]
+        } else {
+            [0, 0, 0]
+        }
+    };
+    let decided = |i: usize| facts[i].decisions();
+    match metric {
+        Metric::PassRate | Metric::ReviseRate | Metric::FallbackRate => {
+            let slot = match metric {
+                Metric::PassRate => 0,
+                Metric::ReviseRate => 1,
+                _ => 2,
+            };
+            let events = traces.iter().map(|&i| counts(i)[slot]).sum();
+            let trials = traces.iter().map(|&i| decided(i)).sum();
+            rate(events, trials)
+        }
+        Metric::FinalPassRate => {
+            let passed = traces
+                .iter()
+                .filter(|&&i| match facts[i].last {
+                    Some((_, _, decision)) => decision == EvalDecision::Pass,
+                    None => members[i].0.head.status == RunStatus::Done,
+                })
+                .count() as u64;
+            rate(passed, traces.len() as u64)
+        }
+        Metric::AvgScore => mean(&mut traces.iter().map(|&i| {
+            let s = facts[i].scores;
+            (s.sum, u64::from(s.finite))
+        })),
+        Metric::Score(name) => {
+            let slot = score_names.iter().position(|n| n == name).unwrap_or(0);
+            mean(&mut traces.iter().filter_map(|&i| {
+                facts[i]
+                    .named
+                    .get(slot)
+                    .map(|&(sum, n)| (sum, u64::from(n)))
+            }))
+        }
+        Metric::Cost | Metric::Latency | Metric::Tokens => {
+            mean(&mut traces.iter().filter_map(|&i| {
+                facts[i].usage.map(|(tokens, latency, cost)| {
+                    let v = match metric {
+                        Metric::Cost => cost,
+                        Metric::Latency => latency,
+                        _ => tokens,
+                    };
+                    (v, 1)
+                })
+            }))
+        }
+        Metric::Revisions => mean(
+            &mut traces
+                .iter()
+                .filter_map(|&i| facts[i].source.map(|_| (f64::from(facts[i].counts[1]), 1))),
+        ),
+    }
+}
+
+/// Cochran–Armitage's line p̄ + b(t − t̄) with its band: the half-width
+/// q·SE(b)·√(Sₜₜ/N + (t − t̄)²) covers the level's uncertainty as well as
+/// the slope's (SE(level)² = SE(b)²·Sₜₜ/N). q·SE(b) is half the slope's
+/// interval, so the band uses the test's own variance, dispersion and
+/// reference distribution.
+fn fit_rate(summaries: &mut [RunValue], stats: &Statistics, trials: &[u64]) {
+    let (Some(ca), Some(rate)) = (stats.cochran_armitage, stats.pass_rate) else {
+        return;
+    };
+    let spread = Spread::by_index(trials);
+    if spread.total <= 0.0 {
+        return;
+    }
+    let half_slope = (ca.slope_ci[1] - ca.slope_ci[0]) / 2.0;
+    for (i, run) in summaries.iter_mut().enumerate() {
+        let dt = i as f64 - spread.t_bar;
+        let fitted = rate + ca.slope * dt;
+        let half = half_slope * (spread.s_tt / spread.total + dt * dt).sqrt();
+        run.fitted = Some(fitted);
+        run.band = Some([(fitted - half).max(0.0), (fitted + half).min(1.0)]);
+    }
+}
+
+/// Sen's line through the median point of the judged runs, with the band
+/// its slope interval spans about that point.
+fn fit_mean(summaries: &mut [RunValue], stats: &Statistics) {
+    let Some(mk) = stats.mann_kendall else {
+        return;
+    };
+    let points: Vec<(f64, f64)> = summaries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.value.map(|v| (i as f64, v)))
+        .collect();
+    if points.is_empty() {
+        return;
+    }
+    // Sen's intercept: the median of yᵢ − b·k over the judged runs, k
+    // their position in the series Mann–Kendall saw.
+    let mut residuals: Vec<f64> = points
+        .iter()
+        .enumerate()
+        .map(|(k, &(_, y))| y - mk.sen_slope * k as f64)
+        .collect();
+    residuals.sort_by(f64::total_cmp);
+    let intercept = residuals[residuals.len() / 2];
+    let centre = (points.len() - 1) as f64 / 2.0;
+    let at_centre = intercept + mk.sen_slope * centre;
+    for (k, &(i, _)) in points.iter().enumerate() {
+        let dk = k as f64 - centre;
+        let (a, b) = (at_centre + mk.sen_ci.0 * dk, at_centre + mk.sen_ci.1 * dk);
+        let run = &mut summaries[i as usize];
+        run.fitted = Some(intercept + mk.sen_slope * k as f64);
+        run.band = Some([a.min(b), a.max(b)]);
+    }
+}
+
+/// Applies Holm's correction to every report's regression: a report stays
+/// a regression only if its Holm-adjusted p is below its level. Returns
+/// the tests counted.
+fn hold_to_holm(reports: &mut [MetricReport], options: &VerdictOptions) -> usize {
+    // Scaled so that each report's own level maps to α (they differ only
+    // under --evaluations).
+    let scaled: Vec<Option<f64>> = reports
+        .iter()
+        .map(|r| {
+            let s = &r.statistics;
+            s.p_worse.map(|p| p * options.alpha / s.level)
+        })
+        .collect();
+    let adjusted = holm(&scaled);
+    let tests = scaled.iter().flatten().count();
+    for (report, adjusted) in reports.iter_mut().zip(adjusted) {
+        let s = &mut report.statistics;
+        report.p_adjusted = adjusted.map(|q| (q * s.level / options.alpha).min(1.0));
+        if tests <= 1 || s.verdict != Verdict::Regression {
+            continue;
+        }
+        let Some(q) = adjusted else { continue };
+        if q >= options.alpha {
+            let underpowered = s
+                .min_detectable_drop
+                .is_some_and(|mde| mde > MDE_FACTOR * s.min_drop);
+            let adjusted_p = (q * s.level / options.alpha).min(1.0);
+            if underpowered {
+                s.verdict = Verdict::InsufficientData;
+                s.insufficient = Some(Insufficient {
+                    reason: format!(
+                        "the decline is not significant after Holm's correction for {tests} tests (adjusted p = {adjusted_p:.4}), and these runs cannot show one of min-drop"
+                    ),
+                    remedy: "pool traces into larger runs (--group-by) or widen the window".to_owned(),
+                });
+            } else {
+                s.verdict = Verdict::Stable;
+            }
+            s.notes.push(format!(
+                "not a regression after Holm's correction for {tests} tests (adjusted p = {:.4})",
+                q * s.level / options.alpha
+            ));
+            s.summary = format!(
+                "Not significant after Holm's correction for {tests} tests (adjusted p = {:.4}): {}",
+                (q * s.level / options.alpha).min(1.0),
+                s.summary
+            );
+        }
+    }
+    tests
+}
+
+impl SuiteReport {
+    /// The suite of one report that a trace report is: the pass rate over
+    /// traces, with the same statistics.
+    pub fn from_trace_report(report: &super::TraceTrendReport) -> SuiteReport {
+        let mut summaries: Vec<RunValue> = report
+            .summaries
+            .iter()
+            .map(|s| RunValue {
+                run_index: s.run_index,
+                run_key: s.trace_id.clone(),
+                started_at: s.created_at,
+                traces: 1,
+                decisions: s.decisions.max(1) as u64,
+                value: Some(s.pass_rate),
+                fitted: None,
+                band: None,
+            })
+            .collect();
+        let trials: Vec<u64> = summaries.iter().map(|s| s.decisions).collect();
+        fit_rate(&mut summaries, &report.statistics, &trials);
+        let p = report.statistics.p_worse;
+        SuiteReport {
+            group_by: GroupBy::Trace,
+            segment_by: None,
+            requested_window: report.requested_window,
+            since: None,
+            until: None,
+            method: report.method,
+            alpha: report.statistics.alpha,
+            tests: usize::from(p.is_some()),
+            any_regression: report.any_regression,
+            runs: report.window,
+            traces: report.window,
+            left_out_running: report.left_out_running,
+            left_out_ungrouped: 0,
+            skipped_rows: report.skipped_rows.clone(),
+            reports: vec![MetricReport {
+                metric: Metric::PassRate,
+                segment: None,
+                worse: Worse::Lower,
+                unit: Metric::PassRate.unit(),
+                value: report.statistics.pass_rate,
+                p_adjusted: p,
+                statistics: report.statistics.clone(),
+                summaries,
+            }],
+        }
+    }
+}
