@@ -28,7 +28,10 @@ pub fn for_error(err: &anyhow::Error) -> u8 {
             TrendError::TooFewTraces { .. }
             | TrendError::WindowTooSmall(_)
             | TrendError::InvalidThreshold(_)
-            | TrendError::Options(_) => ERROR,
+            | TrendError::Options(_)
+            | TrendError::EmptyTimeRange { .. }
+            | TrendError::NoMetric
+            | TrendError::TooManySegments { .. } => ERROR,
         };
     }
     if let Some(err) = err.downcast_ref::<StoreError>() {
