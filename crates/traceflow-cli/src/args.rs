@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use traceflow::report::Format;
 use traceflow::stats::RepeatedOptions;
-use traceflow::trend::{Method, VerdictOptions, Window, MIN_RUNS};
+use traceflow::trend::{
+    GroupBy, Method, Metric, SegmentBy, SuiteOptions, VerdictOptions, Window, MIN_RUNS,
+};
 
 /// Is your agent getting better or worse? Cross-run trends and a CI gate over
 /// TraceFlow Lite trace stores.
@@ -75,9 +77,86 @@ pub struct TrendArgs {
     /// ols: per-run slope beyond which the direction is called.
     #[arg(long, default_value_t = 0.01, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub threshold: f64,
+    /// What a run is: `trace` (each trace), `hour`, `day`, `week` (UTC,
+    /// ISO weeks), or `config.<key>` (one run per value of a config_json
+    /// key, such as a git sha or suite id, ordered by its first trace).
+    #[arg(long, default_value = "trace", value_parser = parse_group_by)]
+    pub group_by: GroupBy,
+    /// Only traces started at or after this: an age (`14d`, `36h`, `2w`)
+    /// or a time (`2026-11-01`, RFC 3339).
+    #[arg(long, value_parser = parse_time_bound)]
+    pub since: Option<TimeBound>,
+    /// Only traces started before this: an age or a time, as --since.
+    #[arg(long, value_parser = parse_time_bound)]
+    pub until: Option<TimeBound>,
+    /// The metric to trend (repeatable): pass-rate (default),
+    /// final-pass-rate, revise-rate, fallback-rate, avg-score,
+    /// score.<name>, cost, latency, tokens, revisions.
+    #[arg(long = "metric", value_name = "METRIC", value_parser = parse_metric)]
+    pub metrics: Vec<Metric>,
+    /// Trend every metric (plus any --metric score.<name>), one line each.
+    #[arg(long)]
+    pub all_metrics: bool,
+    /// Judge each segment as well as the total: model, mode, provider or
+    /// config.<key>. Holm's correction across segments and metrics keeps
+    /// the chance of any false alarm at --alpha.
+    #[arg(long, value_parser = parse_segment_by)]
+    pub segment_by: Option<SegmentBy>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
-    pub format: FormatArg,
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
+    pub format: ReportFormatArg,
+    /// Write the report to this file (`-`: standard output).
+    #[arg(long, short, default_value = "-")]
+    pub output: PathBuf,
+}
+
+/// A time bound as given: an age, resolved against the clock when the
+/// command runs, or an instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimeBound {
+    /// This long before now.
+    Ago(jiff::SignedDuration),
+    /// This instant.
+    At(jiff::Timestamp),
+}
+
+impl TimeBound {
+    /// The instant, with ages taken back from `now`.
+    pub fn resolve(self, now: jiff::Timestamp) -> Result<jiff::Timestamp, String> {
+        match self {
+            TimeBound::At(at) => Ok(at),
+            TimeBound::Ago(age) => now
+                .checked_sub(age)
+                .map_err(|e| format!("{age:?} before now is out of range: {e}")),
+        }
+    }
+}
+
+/// The formats of a trend report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormatArg {
+    /// A terminal table.
+    Table,
+    /// JSON (schema: schema/trend-report.schema.json).
+    Json,
+    /// Markdown, for $GITHUB_STEP_SUMMARY and pull-request comments.
+    Markdown,
+    /// JUnit XML: one test case per metric and segment.
+    Junit,
+    /// A self-contained HTML page with charts.
+    Html,
+}
+
+impl From<ReportFormatArg> for Format {
+    fn from(format: ReportFormatArg) -> Self {
+        match format {
+            ReportFormatArg::Table => Format::Table,
+            ReportFormatArg::Json => Format::Json,
+            ReportFormatArg::Markdown => Format::Markdown,
+            ReportFormatArg::Junit => Format::Junit,
+            ReportFormatArg::Html => Format::Html,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +236,43 @@ impl TrendArgs {
     }
 
     /// The verdict's options, in the library's terms.
+    /// Whether the report is a suite of metrics, segments or pooled runs
+    /// rather than the pass rate over traces.
+    pub fn is_suite(&self) -> bool {
+        !self.group_by.is_trace()
+            || !self.metrics.is_empty()
+            || self.all_metrics
+            || self.segment_by.is_some()
+            || self.since.is_some()
+            || self.until.is_some()
+    }
+
+    /// The suite's options, with ages resolved against `now`.
+    pub fn suite_options(&self, now: jiff::Timestamp) -> Result<SuiteOptions, String> {
+        let mut metrics: Vec<Metric> = if self.all_metrics {
+            Metric::ALL.to_vec()
+        } else {
+            Vec::new()
+        };
+        for metric in &self.metrics {
+            if !metrics.contains(metric) {
+                metrics.push(metric.clone());
+            }
+        }
+        if metrics.is_empty() {
+            metrics.push(Metric::PassRate);
+        }
+        Ok(SuiteOptions {
+            verdict: self.verdict_options(),
+            window: self.window(),
+            group_by: self.group_by.clone(),
+            since: self.since.map(|b| b.resolve(now)).transpose()?,
+            until: self.until.map(|b| b.resolve(now)).transpose()?,
+            metrics,
+            segment_by: self.segment_by.clone(),
+        })
+    }
+
     pub fn verdict_options(&self) -> VerdictOptions {
         let defaults = VerdictOptions::default();
         VerdictOptions {
@@ -221,6 +337,40 @@ fn parse_min_drop(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_group_by(text: &str) -> Result<GroupBy, String> {
+    text.parse()
+        .map_err(|e: traceflow::trend::grouping::UnknownGrouping| e.to_string())
+}
+
+fn parse_segment_by(text: &str) -> Result<SegmentBy, String> {
+    text.parse()
+        .map_err(|e: traceflow::trend::grouping::UnknownGrouping| e.to_string())
+}
+
+fn parse_metric(text: &str) -> Result<Metric, String> {
+    text.parse()
+        .map_err(|e: traceflow::trend::metric::UnknownMetric| e.to_string())
+}
+
+/// `14d`, `36h`, `2w`, `90m`, `1 week` (jiff's friendly durations, days of
+/// 24 hours), or a time as the store's timestamps are read.
+fn parse_time_bound(text: &str) -> Result<TimeBound, String> {
+    if let Ok(span) = text.trim().parse::<jiff::Span>() {
+        let age = span
+            .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+            .map_err(|e| e.to_string())?;
+        if age.is_negative() {
+            return Err("expected an age of 0 or more, e.g. 14d".to_owned());
+        }
+        return Ok(TimeBound::Ago(age));
+    }
+    traceflow::timestamp::parse(text)
+        .map(TimeBound::At)
+        .map_err(|_| {
+            format!("expected an age (14d, 36h, 2w) or a time (2026-11-01, RFC 3339), got {text:?}")
+        })
+}
+
 fn parse_day(text: &str) -> Result<jiff::Timestamp, String> {
     traceflow::timestamp::parse(text).map_err(|e| e.to_string())
 }
@@ -228,6 +378,28 @@ fn parse_day(text: &str) -> Result<jiff::Timestamp, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_bounds_take_ages_and_times() {
+        assert_eq!(
+            parse_time_bound("14d"),
+            Ok(TimeBound::Ago(jiff::SignedDuration::from_hours(14 * 24)))
+        );
+        assert_eq!(
+            parse_time_bound("2w"),
+            Ok(TimeBound::Ago(jiff::SignedDuration::from_hours(14 * 24)))
+        );
+        assert_eq!(
+            parse_time_bound("36h"),
+            Ok(TimeBound::Ago(jiff::SignedDuration::from_hours(36)))
+        );
+        let at: jiff::Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+        assert_eq!(parse_time_bound("2026-11-01"), Ok(TimeBound::At(at)));
+        let now: jiff::Timestamp = "2026-11-15T00:00:00Z".parse().unwrap();
+        assert_eq!(parse_time_bound("14d").unwrap().resolve(now), Ok(at));
+        assert!(parse_time_bound("soon").is_err());
+        assert!(parse_time_bound("-3d").is_err());
+    }
 
     #[test]
     fn window_takes_counts_and_all() {

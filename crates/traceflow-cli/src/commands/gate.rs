@@ -1,20 +1,23 @@
 //! `traceflow gate`: the trend, with an exit code a CI pipeline acts on.
 
-use std::io;
+use traceflow::trend::{Method, SuiteReport, Verdict};
 
-use traceflow::trend::{Method, Verdict};
-
+use super::trend::Analysis;
 use crate::args::TrendArgs;
 use crate::exit_codes;
 
 pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
-    let report = super::trend::analyze(args)?;
+    let analysis = super::trend::analyze(args)?;
     // The verdict is the exit code: a reader that stops reading the report
     // (`| head`) must not turn a regression into a pass.
-    match super::print_report(&report, args.format.into()) {
-        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {}
+    match super::write_report(analysis.document(), args) {
+        Err(err) if super::is_broken_pipe(&err) => {}
         other => other?,
     }
+    let report = match analysis {
+        Analysis::Suite(suite) => return Ok(judge_suite(&suite, args)),
+        Analysis::Trace(report) => report,
+    };
     let slope = super::per_run(report.pass_rate_slope);
     let stats = &report.statistics;
     if report.method == Method::Ols {
@@ -63,4 +66,57 @@ pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
             exit_codes::SUCCESS
         }
     })
+}
+
+/// A suite fails the gate when any report (any metric of the total or of
+/// a segment) is a regression after Holm's correction. `--require-data`
+/// exits 3 when a report of the total has too little data (segments may
+/// well be small; the total is what the team gates on).
+fn judge_suite(suite: &SuiteReport, args: &TrendArgs) -> u8 {
+    let label = |r: &traceflow::trend::MetricReport| {
+        format!(
+            "{} ({}) {}",
+            r.metric,
+            r.segment.as_deref().unwrap_or("total"),
+            traceflow::report::change_text(r)
+        )
+    };
+    let regressions: Vec<String> = suite
+        .reports
+        .iter()
+        .filter(|r| r.statistics.verdict == Verdict::Regression)
+        .map(label)
+        .collect();
+    if !regressions.is_empty() {
+        eprintln!("Eval regression detected: {}", regressions.join("; "));
+        return exit_codes::REGRESSION;
+    }
+    let short: Vec<String> = suite
+        .reports
+        .iter()
+        .filter(|r| r.segment.is_none() && r.statistics.verdict == Verdict::InsufficientData)
+        .map(|r| {
+            format!(
+                "{} ({})",
+                r.metric,
+                r.statistics
+                    .insufficient
+                    .as_ref()
+                    .map_or("", |i| i.reason.as_str())
+            )
+        })
+        .collect();
+    if !short.is_empty() {
+        eprintln!("Too little data to judge: {}", short.join("; "));
+        if args.require_data {
+            return exit_codes::INSUFFICIENT_DATA;
+        }
+        return exit_codes::SUCCESS;
+    }
+    eprintln!(
+        "No eval regression: {} reports over {} runs",
+        suite.reports.len(),
+        suite.runs
+    );
+    exit_codes::SUCCESS
 }

@@ -94,14 +94,39 @@ fn print(text: &str) -> io::Result<()> {
     stdout.flush()
 }
 
-/// Streams a trend report to stdout.
-fn print_report(
-    report: &traceflow::trend::TraceTrendReport,
-    format: traceflow::report::Format,
-) -> io::Result<()> {
-    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    traceflow::report::write(report, format, &mut out)?;
-    out.flush()
+/// Streams a report to `--output`: stdout for `-`, else the file, which
+/// is written beside its final name and renamed into place, so a reader
+/// never sees half a report.
+fn write_report(
+    doc: traceflow::report::Document<'_>,
+    args: &crate::args::TrendArgs,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+
+    let format = args.format.into();
+    if args.output.as_os_str() == "-" {
+        let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        traceflow::report::write(doc, format, &mut out)?;
+        out.flush()?;
+        return Ok(());
+    }
+    let path = &args.output;
+    let mut partial = path.clone().into_os_string();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let written = (|| -> io::Result<()> {
+        let mut out = io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&partial)?);
+        traceflow::report::write(doc, format, &mut out)?;
+        out.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_all()?;
+        std::fs::rename(&partial, path)
+    })();
+    if written.is_err() {
+        // Nothing half-written is left behind; the error says why.
+        let _ = std::fs::remove_file(&partial);
+    }
+    written.with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

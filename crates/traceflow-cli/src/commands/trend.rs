@@ -1,25 +1,58 @@
-//! `traceflow trend`: print the pass-rate trend across runs.
+//! `traceflow trend`: print the trend across runs.
 
+use traceflow::report::Document;
 use traceflow::store::SqliteStore;
-use traceflow::trend::{TraceTrendAnalyzer, TraceTrendReport, TrendError};
+use traceflow::trend::{
+    SuiteAnalyzer, SuiteReport, TraceTrendAnalyzer, TraceTrendReport, TrendError,
+};
 
 use crate::args::TrendArgs;
 use crate::exit_codes;
 
-/// Opens the store read-only and analyzes the window the arguments ask for.
-pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<TraceTrendReport> {
+/// What was analyzed: the pass rate over traces, or a suite of metrics,
+/// segments and pooled runs.
+pub(super) enum Analysis {
+    /// The pass rate over traces (no suite flag given).
+    Trace(TraceTrendReport),
+    /// `--group-by`, `--metric`, `--all-metrics`, `--segment-by`,
+    /// `--since` or `--until`.
+    Suite(SuiteReport),
+}
+
+impl Analysis {
+    pub(super) fn document(&self) -> Document<'_> {
+        match self {
+            Analysis::Trace(report) => Document::Trace(report),
+            Analysis::Suite(suite) => Document::Suite(suite),
+        }
+    }
+}
+
+/// Opens the store read-only and analyzes what the arguments ask for.
+pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
     let store = SqliteStore::open_read_only(&args.store.db)?;
+    let context = |err: TrendError| match err {
+        // Store errors name the file already.
+        TrendError::Store(_) => anyhow::Error::new(err),
+        _ => anyhow::Error::new(err).context(args.store.db.display().to_string()),
+    };
+    if args.is_suite() {
+        let options = args
+            .suite_options(jiff::Timestamp::now())
+            .map_err(anyhow::Error::msg)?;
+        return SuiteAnalyzer::new(&store, options)
+            .analyze()
+            .map(Analysis::Suite)
+            .map_err(context);
+    }
     TraceTrendAnalyzer::with_options(&store, args.verdict_options())
         .analyze(args.window())
-        .map_err(|err| match err {
-            // Store errors name the file already.
-            TrendError::Store(_) => anyhow::Error::new(err),
-            _ => anyhow::Error::new(err).context(args.store.db.display().to_string()),
-        })
+        .map(Analysis::Trace)
+        .map_err(context)
 }
 
 pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
-    let report = analyze(args)?;
-    super::print_report(&report, args.format.into())?;
+    let analysis = analyze(args)?;
+    super::write_report(analysis.document(), args)?;
     Ok(exit_codes::SUCCESS)
 }

@@ -147,32 +147,48 @@ fn summary(
 ) -> String {
     let runs = count(stats.runs, "run");
     let noun = subject.noun;
-    let size = match (relative, change, median) {
-        (Some(r), Some(c), Some(m)) => {
+    // Signed in the stable sentence ("moved"), unsigned after "rose"/"fell".
+    let size = |signed: bool| match (relative, change, median) {
+        (Some(r), Some(c), Some(m)) if signed => {
             format!(
                 "{:+.1}% ({c:+.4} on a median of {m:.4}) across {runs}",
                 100.0 * r
             )
         }
+        (Some(r), Some(c), Some(m)) => format!(
+            "by {:.1}% ({:.4} on a median of {m:.4}) across {runs}",
+            100.0 * r.abs(),
+            c.abs()
+        ),
         _ => format!("across {runs}"),
     };
-    let p = stats.p_worse.map_or_else(|| "undefined".to_owned(), p_text);
+    let p = |p: Option<f64>| p.map_or_else(|| "undefined".to_owned(), p_text);
     let worsening = subject.worsening();
+    let bettering = match subject.worse {
+        Worse::Lower => "rise",
+        Worse::Higher => "fall",
+    };
     match stats.verdict {
         Verdict::InsufficientData => match &stats.insufficient {
             Some(i) => format!("Too little data to judge: {}. To fix: {}.", i.reason, i.remedy),
             None => "Too little data to judge.".to_owned(),
         },
         Verdict::Regression => format!(
-            "The {noun} {} {size} (Sen's slope); Mann–Kendall p({worsening}) = {p}.",
-            subject.moved(false)
+            "The {noun} {} {} (Sen's slope); Mann–Kendall p({worsening}) = {}.",
+            subject.moved(false),
+            size(false),
+            p(stats.p_worse)
         ),
         Verdict::Improvement => format!(
-            "The {noun} {} {size} (Sen's slope); Mann–Kendall p({worsening}) = {p}.",
-            subject.moved(true)
+            "The {noun} {} {} (Sen's slope); Mann–Kendall p({bettering}) = {}.",
+            subject.moved(true),
+            size(false),
+            p(stats.p_worse.map(|p| 1.0 - p))
         ),
         Verdict::Stable => format!(
-            "No {worsening} that matters: the {noun} moved {size} (Sen's slope), Mann–Kendall p({worsening}) = {p}."
+            "No {worsening} that matters: the {noun} moved {} (Sen's slope), Mann–Kendall p({worsening}) = {}.",
+            size(true),
+            p(stats.p_worse)
         ),
     }
 }
@@ -196,7 +212,7 @@ mod tests {
         let rising: Vec<f64> = (0..20).map(|i| 0.010 + 0.0005 * i as f64).collect();
         let stats = judge(&rising);
         assert_eq!(stats.verdict, Verdict::Regression, "{}", stats.summary);
-        assert!(stats.summary.starts_with("The cost per trace rose +"));
+        assert!(stats.summary.starts_with("The cost per trace rose by "));
         // Sen's slope 0.0005 × 19 runs on a median of 0.01475.
         let mk = stats.mann_kendall.unwrap();
         assert!((mk.sen_slope - 0.0005).abs() < 1e-12);
