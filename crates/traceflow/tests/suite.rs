@@ -1,0 +1,504 @@
+//! Pooling, metrics and segments checked against values computed by hand.
+
+use rusqlite::{params, Connection};
+use traceflow::stats::holm;
+use traceflow::store::SqliteStore;
+use traceflow::trend::{
+    GroupBy, Metric, MetricReport, SegmentBy, SuiteAnalyzer, SuiteOptions, SuiteReport,
+    TraceTrendAnalyzer, TrendError, VerdictOptions, Window,
+};
+
+/// A store built row by row.
+struct Store {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    conn: Connection,
+}
+
+impl Store {
+    fn new() -> Store {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("traceflow.db");
+        drop(SqliteStore::open_writable(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        Store {
+            _dir: dir,
+            path,
+            conn,
+        }
+    }
+
+    fn trace(&self, id: &str, status: &str, at: &str, model: &str, config: &str) -> &Self {
+        self.conn
+            .execute(
+                "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at) \
+                 VALUES (?1, ?2, 'grounded_qa', 'q', ?3, ?4, 'openai', ?5)",
+                params![id, status, config, model, at],
+            )
+            .unwrap();
+        self
+    }
+
+    fn eval(&self, id: &str, seq: i64, decision: &str, scores: &str) -> &Self {
+        self.conn
+            .execute(
+                "INSERT INTO trace_evals (trace_id, step_seq, decision, scores_json) VALUES (?1, ?2, ?3, ?4)",
+                params![id, seq, decision, scores],
+            )
+            .unwrap();
+        self
+    }
+
+    fn step(&self, id: &str, seq: i64, node: &str, usage: (i64, f64, f64), output: &str) -> &Self {
+        self.conn
+            .execute(
+                "INSERT INTO trace_steps (trace_id, step_seq, node_name, output_json, tokens, latency_ms, cost_usd) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, seq, node, output, usage.0, usage.1, usage.2],
+            )
+            .unwrap();
+        self
+    }
+
+    fn analyze(&self, options: SuiteOptions) -> Result<SuiteReport, TrendError> {
+        let store = SqliteStore::open_read_only(&self.path).unwrap();
+        SuiteAnalyzer::new(&store, options).analyze()
+    }
+}
+
+fn options(group_by: GroupBy, metrics: &[Metric]) -> SuiteOptions {
+    SuiteOptions {
+        window: Window::All,
+        group_by,
+        metrics: metrics.to_vec(),
+        ..SuiteOptions::default()
+    }
+}
+
+/// (run_key, traces, decisions, value) of each run.
+fn runs(report: &MetricReport) -> Vec<(String, usize, u64, Option<f64>)> {
+    report
+        .summaries
+        .iter()
+        .map(|r| (r.run_key.clone(), r.traces, r.decisions, r.value))
+        .collect()
+}
+
+fn key(
+    text: &str,
+    traces: usize,
+    decisions: u64,
+    value: Option<f64>,
+) -> (String, usize, u64, Option<f64>) {
+    (text.to_owned(), traces, decisions, value)
+}
+
+#[test]
+fn days_pool_every_decision_of_their_traces_in_utc() {
+    let s = Store::new();
+    // 23:30 at -02:00 is 01:30 UTC on the 2nd: it belongs to the 2nd.
+    s.trace("a", "done", "2026-03-01T08:00:00Z", "m", "{}")
+        .eval("a", 1, "revise", "{}")
+        .eval("a", 3, "pass", "{}");
+    s.trace("b", "failed", "2026-03-01T23:30:00-02:00", "m", "{}");
+    s.trace("c", "done", "2026-03-02 09:00:00", "m", "{}")
+        .eval("c", 1, "fallback", "{}");
+    s.trace("d", "done", "2026-03-01T12:00:00Z", "m", "{}")
+        .eval("d", 1, "pass", "{}");
+    // Still running: left out, not a failure.
+    s.trace("e", "running", "2026-03-02T10:00:00Z", "m", "{}");
+    let report = s
+        .analyze(options(
+            GroupBy::Day,
+            &[Metric::PassRate, Metric::FinalPassRate],
+        ))
+        .unwrap();
+    assert_eq!(report.runs, 2);
+    assert_eq!(report.traces, 4);
+    assert_eq!(report.left_out_running, 1);
+    // Day 1: a (revise, pass) + d (pass): 2 of 3 decisions; day 2: b
+    // (failed, its status one decision) + c (fallback): 0 of 2.
+    assert_eq!(
+        runs(&report.reports[0]),
+        [
+            key("2026-03-01", 2, 3, Some(2.0 / 3.0)),
+            key("2026-03-02", 2, 2, Some(0.0)),
+        ]
+    );
+    // Final decisions: a ends in PASS, d PASS; b failed, c FALLBACK.
+    assert_eq!(runs(&report.reports[1])[0].3, Some(1.0));
+    assert_eq!(runs(&report.reports[1])[1].3, Some(0.0));
+}
+
+#[test]
+fn the_final_decision_is_the_last_by_step_seq_not_by_insertion() {
+    let s = Store::new();
+    // Inserted out of order: the PASS at step 5 is the final one.
+    s.trace("a", "done", "2026-03-01T08:00:00Z", "m", "{}")
+        .eval("a", 5, "pass", "{}")
+        .eval("a", 2, "revise", "{}");
+    s.trace("b", "done", "2026-03-01T09:00:00Z", "m", "{}")
+        .eval("b", 2, "pass", "{}")
+        .eval("b", 7, "fallback", "{}");
+    let report = s
+        .analyze(options(
+            GroupBy::Day,
+            &[
+                Metric::FinalPassRate,
+                Metric::Revisions,
+                Metric::FallbackRate,
+            ],
+        ))
+        .unwrap();
+    assert_eq!(
+        runs(&report.reports[0]),
+        [key("2026-03-01", 2, 4, Some(0.5))]
+    );
+    // One REVISE over two traces.
+    assert_eq!(runs(&report.reports[1])[0].3, Some(0.5));
+    // One FALLBACK of four decisions.
+    assert_eq!(runs(&report.reports[2])[0].3, Some(0.25));
+}
+
+#[test]
+fn config_runs_follow_their_first_trace_and_traces_without_the_key_are_counted() {
+    let s = Store::new();
+    s.trace(
+        "1",
+        "done",
+        "2026-03-01T08:00:00Z",
+        "m",
+        r#"{"git_sha": "bbb"}"#,
+    );
+    s.trace(
+        "2",
+        "done",
+        "2026-03-01T09:00:00Z",
+        "m",
+        r#"{"git_sha": "aaa"}"#,
+    );
+    s.trace(
+        "3",
+        "failed",
+        "2026-03-01T10:00:00Z",
+        "m",
+        r#"{"git_sha": "bbb"}"#,
+    );
+    s.trace(
+        "4",
+        "done",
+        "2026-03-01T11:00:00Z",
+        "m",
+        r#"{"model": "x"}"#,
+    );
+    s.trace(
+        "5",
+        "done",
+        "2026-03-01T12:00:00Z",
+        "m",
+        r#"{"git_sha": 42}"#,
+    );
+    s.trace("6", "done", "2026-03-01T13:00:00Z", "m", "not json");
+    let report = s
+        .analyze(options(
+            GroupBy::Config("git_sha".to_owned()),
+            &[Metric::PassRate],
+        ))
+        .unwrap();
+    assert_eq!(
+        runs(&report.reports[0]),
+        [
+            key("bbb", 2, 2, Some(0.5)),
+            key("aaa", 1, 1, Some(1.0)),
+            key("42", 1, 1, Some(1.0)),
+        ]
+    );
+    assert_eq!(report.left_out_ungrouped, 2);
+}
+
+#[test]
+fn weeks_are_iso_and_the_window_counts_runs_not_traces() {
+    let s = Store::new();
+    // Sunday 2026-03-01 is in ISO week 9; Monday the 2nd starts week 10.
+    for (id, at) in [
+        ("a", "2026-03-01T23:00:00Z"),
+        ("b", "2026-03-02T00:00:00Z"),
+        ("c", "2026-03-08T23:59:59Z"),
+        ("d", "2026-03-09T00:00:00Z"),
+    ] {
+        s.trace(id, "done", at, "m", "{}");
+    }
+    let mut opts = options(GroupBy::Week, &[Metric::PassRate]);
+    let report = s.analyze(opts.clone()).unwrap();
+    let keys: Vec<(String, usize)> = report.reports[0]
+        .summaries
+        .iter()
+        .map(|r| (r.run_key.clone(), r.traces))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("2026-W09".to_owned(), 1),
+            ("2026-W10".to_owned(), 2),
+            ("2026-W11".to_owned(), 1)
+        ]
+    );
+    opts.window = Window::Last(2);
+    let report = s.analyze(opts).unwrap();
+    assert_eq!(report.runs, 2);
+    assert_eq!(report.traces, 3);
+    assert_eq!(report.reports[0].summaries[0].run_key, "2026-W10");
+}
+
+#[test]
+fn since_and_until_bound_the_traces_before_pooling() {
+    let s = Store::new();
+    for (id, at) in [
+        ("a", "2026-03-01T08:00:00Z"),
+        ("b", "2026-03-02T08:00:00Z"),
+        ("c", "2026-03-03T08:00:00Z"),
+    ] {
+        s.trace(id, "done", at, "m", "{}");
+    }
+    let mut opts = options(GroupBy::Day, &[Metric::PassRate]);
+    opts.since = Some("2026-03-02T08:00:00Z".parse().unwrap());
+    opts.until = Some("2026-03-03T08:00:00Z".parse().unwrap());
+    let report = s.analyze(opts.clone()).unwrap();
+    // since is inclusive, until exclusive.
+    assert_eq!(
+        runs(&report.reports[0]),
+        [key("2026-03-02", 1, 1, Some(1.0))]
+    );
+    opts.until = opts.since;
+    assert!(matches!(
+        s.analyze(opts),
+        Err(TrendError::EmptyTimeRange { .. })
+    ));
+}
+
+#[test]
+fn usage_metrics_are_per_trace_sums_averaged_over_the_run() {
+    let s = Store::new();
+    s.trace("a", "done", "2026-03-01T08:00:00Z", "m", "{}")
+        .step("a", 0, "planner", (100, 200.0, 0.001), "{}")
+        .step("a", 1, "executor", (300, 600.5, 0.003), "{}");
+    s.trace("b", "done", "2026-03-01T09:00:00Z", "m", "{}")
+        .step("b", 0, "executor", (1000, 100.0, 0.010), "{}");
+    // No steps: no value, not a zero.
+    s.trace("c", "done", "2026-03-01T10:00:00Z", "m", "{}");
+    let report = s
+        .analyze(options(
+            GroupBy::Day,
+            &[Metric::Tokens, Metric::Latency, Metric::Cost],
+        ))
+        .unwrap();
+    let value = |i: usize| report.reports[i].summaries[0].value.unwrap();
+    // a: 400 tokens, 800.5 ms, $0.004; b: 1000, 100, $0.010.
+    assert_eq!(value(0), 700.0);
+    assert_eq!(value(1), 450.25);
+    assert!((value(2) - 0.007).abs() < 1e-15);
+}
+
+#[test]
+fn named_scores_come_from_evals_or_from_the_gate_report() {
+    let s = Store::new();
+    s.trace("a", "done", "2026-03-01T08:00:00Z", "m", "{}")
+        .eval("a", 1, "revise", r#"{"groundedness": 0.2, "safety": 1.0}"#)
+        .eval("a", 3, "pass", r#"{"groundedness": 0.8}"#);
+    // No trace_evals rows: the SDK's evaluator step holds the verdict.
+    s.trace("b", "done", "2026-03-01T09:00:00Z", "m", "{}")
+        .step(
+            "b",
+            2,
+            "evaluator",
+            (0, 0.0, 0.0),
+            r#"{"decision": "PASS", "scores": {"groundedness": 0.5, "safety": NaN}}"#,
+        );
+    let report = s
+        .analyze(options(
+            GroupBy::Day,
+            &[
+                Metric::Score("groundedness".to_owned()),
+                Metric::Score("safety".to_owned()),
+                Metric::AvgScore,
+            ],
+        ))
+        .unwrap();
+    let value = |i: usize| report.reports[i].summaries[0].value;
+    assert_eq!(value(0), Some(0.5));
+    // NaN is no value.
+    assert_eq!(value(1), Some(1.0));
+    // 0.2, 1.0, 0.8, 0.5.
+    assert_eq!(value(2), Some(0.625));
+}
+
+#[test]
+fn segments_hold_their_own_runs_and_holm_adjusts_across_every_report() {
+    let s = Store::new();
+    for day in 1..=20 {
+        for (m, model) in ["steady", "sliding"].iter().enumerate() {
+            for j in 0..20 {
+                let id = format!("{day}-{m}-{j}");
+                let at = format!("2026-03-{day:02}T{:02}:00:00Z", j);
+                s.trace(&id, "done", &at, model, "{}");
+                let passes = if m == 1 && day > 10 { 10 } else { 18 };
+                let decision = if j < passes { "pass" } else { "revise" };
+                s.eval(&id, 1, decision, "{}");
+            }
+        }
+    }
+    // A third model on two days only.
+    s.trace(
+        "rare",
+        "done",
+        "2026-03-05T23:00:00Z",
+        "rare\u{1F600}",
+        "{}",
+    );
+    let mut opts = options(GroupBy::Day, &[Metric::PassRate, Metric::ReviseRate]);
+    opts.segment_by = Some(SegmentBy::Model);
+    let report = s.analyze(opts).unwrap();
+    let labels: Vec<(String, Option<&str>)> = report
+        .reports
+        .iter()
+        .map(|r| (r.metric.to_string(), r.segment.as_deref()))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("pass-rate".to_owned(), None),
+            ("pass-rate".to_owned(), Some("rare\u{1F600}")),
+            ("pass-rate".to_owned(), Some("sliding")),
+            ("pass-rate".to_owned(), Some("steady")),
+            ("revise-rate".to_owned(), None),
+            ("revise-rate".to_owned(), Some("rare\u{1F600}")),
+            ("revise-rate".to_owned(), Some("sliding")),
+            ("revise-rate".to_owned(), Some("steady")),
+        ]
+    );
+    // The rare model's one run: its own series, numbered from 0.
+    assert_eq!(
+        runs(&report.reports[1]),
+        [key("2026-03-05", 1, 1, Some(1.0))]
+    );
+    let sliding = &report.reports[2];
+    assert_eq!(sliding.summaries.len(), 20);
+    assert_eq!(sliding.summaries[10].value, Some(0.5));
+    assert_eq!(
+        sliding.statistics.verdict,
+        traceflow::trend::Verdict::Regression
+    );
+    // The revise rate of the sliding model rises: a regression too, its
+    // numbers mirrored onto the revise rate.
+    let revise = &report.reports[6];
+    assert_eq!(
+        revise.statistics.verdict,
+        traceflow::trend::Verdict::Regression
+    );
+    assert!(revise.statistics.cochran_armitage.unwrap().predicted_change > 0.3);
+    assert_eq!(
+        revise.statistics.change_point.as_ref().unwrap().trace_id,
+        "2026-03-11"
+    );
+    // Holm over the reports with a p-value, in order.
+    let p: Vec<Option<f64>> = report
+        .reports
+        .iter()
+        .map(|r| r.statistics.p_worse)
+        .collect();
+    let adjusted: Vec<Option<f64>> = report.reports.iter().map(|r| r.p_adjusted).collect();
+    assert_eq!(adjusted, holm(&p));
+    assert_eq!(report.tests, p.iter().flatten().count());
+    assert!(report.any_regression);
+}
+
+#[test]
+fn holm_demotes_a_regression_that_one_test_alone_would_call() {
+    // Two segments; the total's decline has α/3 < p < α (checked below): below α
+    // alone, not after the correction for the segments' tests.
+    let s = Store::new();
+    for day in 1..=24 {
+        for (m, model) in ["a", "b"].iter().enumerate() {
+            for j in 0..25 {
+                let id = format!("{day}-{m}-{j}");
+                let at = format!("2026-03-{day:02}T{:02}:{:02}:00Z", j % 24, j);
+                s.trace(&id, "done", &at, model, "{}");
+                // 22 of 25 pass, then 20 (model a) and 21 (model b).
+                let passes = if day > 12 { [20, 21][m] } else { 22 };
+                s.eval(&id, 1, if j < passes { "pass" } else { "revise" }, "{}");
+            }
+        }
+    }
+    let mut opts = options(GroupBy::Day, &[Metric::PassRate]);
+    let alone = s.analyze(opts.clone()).unwrap();
+    opts.segment_by = Some(SegmentBy::Model);
+    let segmented = s.analyze(opts).unwrap();
+    let p = alone.reports[0].statistics.p_worse.unwrap();
+    let total = &segmented.reports[0];
+    assert_eq!(total.statistics.p_worse, Some(p));
+    let adjusted = total.p_adjusted.unwrap();
+    if p < 0.01 && adjusted >= 0.01 {
+        assert_eq!(
+            alone.reports[0].statistics.verdict,
+            traceflow::trend::Verdict::Regression
+        );
+        assert_ne!(
+            total.statistics.verdict,
+            traceflow::trend::Verdict::Regression
+        );
+        assert!(total.statistics.notes.iter().any(|n| n.contains("Holm")));
+    } else {
+        panic!("the fixture should give 0.01/3 < p < 0.01, got p = {p}, adjusted {adjusted}");
+    }
+}
+
+#[test]
+fn a_key_with_too_many_values_is_no_segmentation() {
+    let s = Store::new();
+    for i in 0..=traceflow::trend::suite::MAX_SEGMENTS {
+        s.trace(
+            &i.to_string(),
+            "done",
+            "2026-03-01T08:00:00Z",
+            &format!("m{i}"),
+            "{}",
+        );
+    }
+    let mut opts = options(GroupBy::Trace, &[Metric::PassRate]);
+    opts.segment_by = Some(SegmentBy::Model);
+    let err = s.analyze(opts).unwrap_err();
+    assert!(
+        matches!(err, TrendError::TooManySegments { found: 101, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn over_traces_the_suite_judges_the_pass_rate_as_the_trace_analyzer_does() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
+    for name in ["drift.db", "step.db", "sdk_no_evals.db", "quirks.db"] {
+        let store = SqliteStore::open_read_only(format!("{fixtures}/{name}")).unwrap();
+        for window in [Window::Last(20), Window::Last(500), Window::All] {
+            let trace = TraceTrendAnalyzer::with_options(&store, VerdictOptions::default())
+                .analyze(window)
+                .unwrap();
+            let suite = SuiteAnalyzer::new(
+                &store,
+                SuiteOptions {
+                    window,
+                    ..SuiteOptions::default()
+                },
+            )
+            .analyze()
+            .unwrap();
+            let report = &suite.reports[0];
+            assert_eq!(report.statistics, trace.statistics, "{name} {window}");
+            assert_eq!(report.summaries.len(), trace.summaries.len());
+            for (run, summary) in report.summaries.iter().zip(&trace.summaries) {
+                assert_eq!(run.run_key, summary.trace_id);
+                assert_eq!(run.value, Some(summary.pass_rate));
+            }
+            assert_eq!(suite.left_out_running, trace.left_out_running, "{name}");
+        }
+    }
+}
