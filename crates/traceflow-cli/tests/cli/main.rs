@@ -577,3 +577,197 @@ fn evaluations_hold_each_gate_run_to_a_smaller_level() {
     let p = stats["cochran_armitage"]["p_decline"].as_f64().unwrap();
     assert_eq!(bounded.code, if p < level { 1 } else { 0 }, "{bounded}");
 }
+
+/// The demo store of 42 days, fixed by its end and seed.
+fn demo_sandbox() -> Sandbox {
+    let sandbox = Sandbox::new(&[]);
+    let made = sandbox.run(&["demo", "--db", "demo.db", "--end", "2026-11-27"]);
+    assert_eq!(made.code, 0, "{made}");
+    sandbox
+}
+
+#[test]
+fn days_segments_and_every_metric_find_the_demos_model_change() {
+    let sandbox = demo_sandbox();
+    let args = [
+        "trend",
+        "--db",
+        "demo.db",
+        "--group-by",
+        "day",
+        "--all-metrics",
+        "--segment-by",
+        "model",
+    ];
+    insta::assert_snapshot!("demo_days_by_model", sandbox.run(&args));
+
+    let doc = json(
+        &sandbox
+            .run(&[&args[..], &["--format", "json"]].concat())
+            .stdout,
+    );
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["group_by"], "day");
+    let reports = doc["reports"].as_array().unwrap();
+    // 9 metrics × (total + 2 models).
+    assert_eq!(reports.len(), 27);
+    let total = &reports[0];
+    assert_eq!(total["metric"], "pass-rate");
+    assert_eq!(total["segment"], serde_json::Value::Null);
+    assert_eq!(total["statistics"]["verdict"], "regression");
+    let runs = total["summaries"].as_array().unwrap();
+    assert_eq!(runs.len(), 42);
+    for (i, run) in runs.iter().enumerate() {
+        assert_eq!(run["run_index"], i);
+        for field in ["run_key", "traces", "decisions", "value"] {
+            assert!(run.get(field).is_some(), "{field} in {run}");
+        }
+    }
+    // The step is on the day the model changed.
+    assert_eq!(
+        total["statistics"]["change_point"]["trace_id"],
+        runs[total["statistics"]["change_point"]["run_index"]
+            .as_u64()
+            .unwrap() as usize]["run_key"]
+    );
+}
+
+#[test]
+fn the_gate_fails_when_any_report_regresses_and_names_it() {
+    let sandbox = demo_sandbox();
+    let out = sandbox.run(&[
+        "gate",
+        "--db",
+        "demo.db",
+        "--group-by",
+        "day",
+        "--metric",
+        "pass-rate",
+        "--metric",
+        "cost",
+        "--segment-by",
+        "model",
+        "--output",
+        "report.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 1, "{out}");
+    assert_eq!(out.stdout, "", "the report went to --output");
+    assert!(
+        out.stderr
+            .starts_with("Eval regression detected: pass-rate (total) -16.8 pts"),
+        "{out}"
+    );
+    let written = std::fs::read_to_string(sandbox.path("report.json")).unwrap();
+    assert_eq!(json(&written)["reports"].as_array().unwrap().len(), 6);
+    assert!(!sandbox.path("report.json.partial").exists());
+
+    // Six days hold too few runs for any metric: exit 0, or 3 when data is
+    // required.
+    let short = [
+        "gate",
+        "--db",
+        "demo.db",
+        "--group-by",
+        "day",
+        "--window",
+        "6",
+    ];
+    let lax = sandbox.run(&short);
+    assert_eq!(lax.code, 0, "{lax}");
+    assert!(
+        lax.stderr
+            .starts_with("Too little data to judge: pass-rate ("),
+        "{lax}"
+    );
+    let strict = sandbox.run(&[&short[..], &["--require-data"]].concat());
+    assert_eq!(strict.code, 3, "{strict}");
+}
+
+#[test]
+fn tracefow_lite_shaped_stores_pool_by_hour_and_config_and_segment_by_mode() {
+    let sandbox = Sandbox::new(&["drift.db", "sdk_no_evals.db"]);
+    let doc = json(
+        &sandbox
+            .run(&[
+                "trend",
+                "--db",
+                "sdk_no_evals.db",
+                "--group-by",
+                "hour",
+                "--all-metrics",
+                "--format",
+                "json",
+            ])
+            .stdout,
+    );
+    // 40 traces 7 minutes apart from midnight: hours 00 to 04.
+    let runs = doc["reports"][0]["summaries"].as_array().unwrap();
+    let keys: Vec<&str> = runs
+        .iter()
+        .map(|r| r["run_key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "2026-01-01T00:00Z",
+            "2026-01-01T01:00Z",
+            "2026-01-01T02:00Z",
+            "2026-01-01T03:00Z",
+            "2026-01-01T04:00Z"
+        ]
+    );
+    let traces: u64 = runs.iter().map(|r| r["traces"].as_u64().unwrap()).sum();
+    assert_eq!(traces, 40);
+    // Decisions come from the SDK's evaluator steps, and usage from its steps.
+    let cost = doc["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric"] == "cost")
+        .unwrap();
+    assert!(cost["value"].as_f64().unwrap() > 0.0);
+
+    let by_config = sandbox.run(&[
+        "trend",
+        "--db",
+        "drift.db",
+        "--group-by",
+        "config.mode",
+        "--segment-by",
+        "provider",
+    ]);
+    insta::assert_snapshot!("drift_by_config_mode", by_config);
+}
+
+#[test]
+fn grouping_and_time_errors_exit_2_with_a_one_line_cause() {
+    let sandbox = Sandbox::new(&["drift.db"]);
+    for (args, cause) in [
+        (
+            &["--group-by", "month"][..],
+            "error: invalid value 'month' for '--group-by <GROUP_BY>': unknown grouping \"month\" (expected one of: trace, hour, day, week, config.<key>)",
+        ),
+        (
+            &["--metric", "pass_rate"][..],
+            "error: invalid value 'pass_rate' for '--metric <METRIC>': unknown metric \"pass_rate\"",
+        ),
+        (
+            &["--since", "soon"][..],
+            "error: invalid value 'soon' for '--since <SINCE>': expected an age (14d, 36h, 2w) or a time (2026-11-01, RFC 3339), got \"soon\"",
+        ),
+        (
+            &["--since", "2026-02-01", "--until", "2026-01-01"][..],
+            "error: drift.db: --since 2026-02-01T00:00:00Z is not before --until 2026-01-01T00:00:00Z: no trace can match",
+        ),
+    ] {
+        let out = sandbox.run(&[&["trend", "--db", "drift.db"][..], args].concat());
+        assert_eq!(out.code, 2, "{out}");
+        assert!(out.stderr.starts_with(cause), "{out}");
+    }
+    // A far-away bound is no error: it selects nothing, and says so.
+    let none = sandbox.run(&["trend", "--db", "drift.db", "--since", "1h"]);
+    assert_eq!(none.code, 0, "{none}");
+    assert!(none.stdout.contains("over 0 runs of 0 traces"), "{none}");
+}
