@@ -502,3 +502,28 @@ fn over_traces_the_suite_judges_the_pass_rate_as_the_trace_analyzer_does() {
         }
     }
 }
+
+#[test]
+fn one_pass_over_steps_gives_the_same_decisions_as_the_evaluator_scan() {
+    // The SDK's shape: decisions only in evaluator steps. With a usage
+    // metric, trace_steps is read once for both.
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
+    let store = SqliteStore::open_read_only(format!("{fixtures}/sdk_no_evals.db")).unwrap();
+    let analyze = |metrics: &[Metric]| {
+        SuiteAnalyzer::new(&store, options(GroupBy::Trace, metrics))
+            .analyze()
+            .unwrap()
+    };
+    let alone = analyze(&[Metric::PassRate, Metric::Score("mode_compliance".to_owned())]);
+    let with_usage = analyze(&[
+        Metric::PassRate,
+        Metric::Score("mode_compliance".to_owned()),
+        Metric::Cost,
+    ]);
+    for i in 0..2 {
+        assert_eq!(alone.reports[i].summaries, with_usage.reports[i].summaries);
+    }
+    assert_eq!(alone.skipped_rows, with_usage.skipped_rows);
+    assert!(alone.reports[1].value.is_some());
+    assert!(with_usage.reports[2].value.unwrap() > 0.0);
+}

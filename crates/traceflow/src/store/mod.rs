@@ -242,9 +242,10 @@ pub struct StepUsage {
     pub cost_usd: f64,
 }
 
-/// Receives each row of a usage scan: the trace id and the usage, or why
-/// the row cannot be used.
-pub type UsageSink<'s> = dyn FnMut(&str, Result<StepUsage, RowIssue>) + 's;
+/// Receives each row of a usage scan: the trace id, the usage (or why the
+/// row cannot be used) and, for evaluator steps when asked, the decision.
+pub type UsageSink<'s> =
+    dyn FnMut(&str, Result<StepUsage, RowIssue>, Option<Result<DecisionRow, RowIssue>>) + 's;
 
 /// Receives each row of a decision scan: the row's trace id (borrowed, so a
 /// scan allocates nothing per row) and the decision, or why the row cannot be
@@ -289,10 +290,13 @@ pub trait TraceStore {
     /// in its `config_json`: one pass over `traces`.
     fn scan_trace_details(&self, config_keys: &[String]) -> Result<Rows<TraceDetail>, StoreError>;
     /// Every step's tokens, latency and cost for the filtered traces: one
-    /// pass over `trace_steps`.
+    /// pass over `trace_steps`. With `decisions` (the scores to report by
+    /// name), evaluator steps also bring their gate decision, so that the
+    /// table is read once for both.
     fn scan_step_usage(
         &self,
         filter: TraceFilter<'_>,
+        decisions: Option<&[String]>,
         sink: &mut UsageSink<'_>,
     ) -> Result<(), StoreError>;
 }

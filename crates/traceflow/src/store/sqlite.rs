@@ -657,10 +657,21 @@ impl TraceStore for SqliteStore {
     fn scan_step_usage(
         &self,
         filter: TraceFilter<'_>,
+        decisions: Option<&[String]>,
         sink: &mut UsageSink<'_>,
     ) -> Result<(), StoreError> {
         let read_error = self.read_error("trace_steps");
-        let columns = "rowid, trace_id, tokens, latency_ms, cost_usd";
+        // The gate report is only read from evaluator rows: other steps'
+        // outputs (answers, plans) are most of the table's bytes.
+        let report = if decisions.is_some() {
+            "CASE WHEN node_name = 'evaluator' COLLATE NOCASE THEN output_json END"
+        } else {
+            "NULL"
+        };
+        let columns = format!(
+            "rowid, trace_id, tokens, latency_ms, cost_usd, \
+             node_name = 'evaluator' COLLATE NOCASE, {report}, step_seq"
+        );
         let mut stmt;
         let mut rows = match filter {
             TraceFilter::All => {
@@ -687,27 +698,30 @@ impl TraceStore for SqliteStore {
             }
         }
         .map_err(&read_error)?;
+        let mut decoder = DecisionDecoder::new(decisions.unwrap_or_default());
         while let Some(row) = rows.next().map_err(&read_error)? {
             let rowid: i64 = row.get(0).map_err(&read_error)?;
             let Ok(trace_id) = row.get_ref(1).map_err(&read_error)?.as_str() else {
                 continue;
             };
-            let usage = (|| {
-                Ok(StepUsage {
-                    tokens: lenient_int(get(row, 2)?, "tokens").or_else(|_| {
-                        lenient_real(get(row, 2)?, "tokens").map(|t| t.round() as i64)
-                    })?,
-                    latency_ms: lenient_real(get(row, 3)?, "latency_ms")?,
-                    cost_usd: lenient_real(get(row, 4)?, "cost_usd")?,
-                })
-            })()
-            .map_err(|reason: String| RowIssue {
+            let issue = |reason: String| RowIssue {
                 table: "trace_steps",
                 rowid,
                 trace_id: Some(trace_id.to_owned()),
                 reason,
-            });
-            sink(trace_id, usage);
+            };
+            let usage = (|| {
+                Ok(StepUsage {
+                    tokens: lenient_real(get(row, 2)?, "tokens")?.round() as i64,
+                    latency_ms: lenient_real(get(row, 3)?, "latency_ms")?,
+                    cost_usd: lenient_real(get(row, 4)?, "cost_usd")?,
+                })
+            })()
+            .map_err(issue);
+            let evaluator = matches!(get(row, 5), Ok(ValueRef::Integer(1)));
+            let decision = (decisions.is_some() && evaluator)
+                .then(|| decoder.gate_report(row, rowid, (6, 7)).map_err(issue));
+            sink(trace_id, usage, decision);
         }
         Ok(())
     }
@@ -1451,13 +1465,24 @@ impl<'n> DecisionDecoder<'n> {
     }
 
     fn step_row(&mut self, row: &Row<'_>, rowid: i64) -> Result<DecisionRow, String> {
-        let text = match get(row, 2)? {
+        self.gate_report(row, rowid, (2, 3))
+    }
+
+    /// The verdict of an evaluator step whose `output_json` and `step_seq`
+    /// are at these columns.
+    fn gate_report(
+        &mut self,
+        row: &Row<'_>,
+        rowid: i64,
+        (output, seq): (usize, usize),
+    ) -> Result<DecisionRow, String> {
+        let text = match get(row, output)? {
             ValueRef::Null => return Err("output_json: NULL (no gate report)".to_owned()),
             value => value
                 .as_str()
                 .map_err(|_| "output_json: not UTF-8 text".to_owned())?,
         };
-        let step_seq = rounded_step_seq(get(row, 3)?);
+        let step_seq = rounded_step_seq(get(row, seq)?);
         let (decision, scores, scores_problem) = self.reports.get(text, parse_gate_report)?;
         let named_scores = self.named_scores(Some(text), Some("scores"));
         Ok(DecisionRow {

@@ -365,8 +365,8 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
     }
 
     /// Reads the window's decisions and (if asked) usage: one pass over
-    /// `trace_evals`, one over `trace_steps` for evaluator steps if some
-    /// trace has no `trace_evals` rows, one over `trace_steps` for usage.
+    /// `trace_evals`, then at most one over `trace_steps`, for usage, for
+    /// the evaluator steps of traces without `trace_evals` rows, or both.
     fn read_facts(
         &self,
         members: &[(TraceDetail, usize)],
@@ -386,72 +386,60 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             };
             members.len()
         ];
-        let ids = |wanted: &dyn Fn(usize) -> bool| -> Vec<&str> {
-            members
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| wanted(i))
-                .map(|(_, (t, _))| t.head.trace_id.as_str())
-                .collect()
+        let all: Vec<&str> = members
+            .iter()
+            .map(|(t, _)| t.head.trace_id.as_str())
+            .collect();
+        let mut sink = Decisions {
+            index: &index,
+            open: vec![true; members.len()],
+            facts: &mut facts,
+            issues,
         };
-        for table in [DecisionTable::TraceEvals, DecisionTable::EvaluatorSteps] {
-            let open: Vec<bool> = facts.iter().map(|f| f.source.is_none()).collect();
-            let wanted = ids(&|i| open[i]);
-            if wanted.is_empty() {
-                break;
-            }
-            store_scan(
-                self.store,
-                table,
-                &wanted,
+        if !all.is_empty() {
+            self.store.scan_decisions(
+                DecisionTable::TraceEvals,
+                filter_for(&all),
                 score_names,
-                &mut |trace_id, row| {
-                    let Some(&i) = index.get(trace_id) else {
-                        if let Err(issue) = row {
-                            if issue.trace_id.is_none() {
-                                issues.push(issue);
-                            }
-                        }
-                        return;
-                    };
-                    if !open[i] {
-                        return;
-                    }
-                    match row {
-                        Ok(row) => {
-                            let fact = &mut facts[i];
-                            if let Some(reason) = &row.scores_problem {
-                                issues.push(RowIssue {
-                                    table: table.table(),
-                                    rowid: row.rowid,
-                                    trace_id: Some(trace_id.to_owned()),
-                                    reason: format!("{reason}; scores ignored, decision counted"),
-                                });
-                            }
-                            fact.absorb(table, row);
-                        }
-                        Err(issue) => issues.push(issue),
-                    }
-                },
+                &mut |trace_id, row| sink.take(DecisionTable::TraceEvals, trace_id, row),
             )?;
         }
-        if usage {
-            let all = ids(&|_| true);
-            let filter = filter_for(&all);
-            self.store.scan_step_usage(filter, &mut |trace_id, row| {
-                let Some(&i) = index.get(trace_id) else {
-                    return;
-                };
-                match row {
-                    Ok(step) => {
-                        let (tokens, latency, cost) = facts[i].usage.get_or_insert((0.0, 0.0, 0.0));
-                        *tokens += step.tokens as f64;
-                        *latency += step.latency_ms;
-                        *cost += step.cost_usd;
+        // Traces decided by trace_evals keep that record.
+        sink.open = sink.facts.iter().map(|f| f.source.is_none()).collect();
+        let undecided: Vec<&str> = all
+            .iter()
+            .zip(&sink.open)
+            .filter(|(_, &open)| open)
+            .map(|(&id, _)| id)
+            .collect();
+        if usage && !all.is_empty() {
+            let decisions = (!undecided.is_empty()).then_some(score_names);
+            self.store
+                .scan_step_usage(filter_for(&all), decisions, &mut |trace_id, row, decision| {
+                    if let Some(decision) = decision {
+                        sink.take(DecisionTable::EvaluatorSteps, trace_id, decision);
                     }
-                    Err(issue) => issues.push(issue),
-                }
-            })?;
+                    let Some(&i) = sink.index.get(trace_id) else {
+                        return;
+                    };
+                    match row {
+                        Ok(step) => {
+                            let (tokens, latency, cost) =
+                                sink.facts[i].usage.get_or_insert((0.0, 0.0, 0.0));
+                            *tokens += step.tokens as f64;
+                            *latency += step.latency_ms;
+                            *cost += step.cost_usd;
+                        }
+                        Err(issue) => sink.issues.push(issue),
+                    }
+                })?;
+        } else if !undecided.is_empty() {
+            self.store.scan_decisions(
+                DecisionTable::EvaluatorSteps,
+                filter_for(&undecided),
+                score_names,
+                &mut |trace_id, row| sink.take(DecisionTable::EvaluatorSteps, trace_id, row),
+            )?;
         }
         Ok(facts)
     }
@@ -538,18 +526,6 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
     }
 }
 
-/// Scans a decision table for `wanted` traces (all of the table's rows
-/// when they are most of it).
-fn store_scan<S: TraceStore + ?Sized>(
-    store: &S,
-    table: DecisionTable,
-    wanted: &[&str],
-    score_names: &[String],
-    sink: &mut crate::store::DecisionSink<'_>,
-) -> Result<(), StoreError> {
-    store.scan_decisions(table, filter_for(wanted), score_names, sink)
-}
-
 /// Names the traces when there are few of them, letting SQLite use an
 /// index; reads everything otherwise (one sequential pass is cheaper than
 /// a lookup per trace).
@@ -563,6 +539,46 @@ fn filter_for<'a>(ids: &'a [&'a str]) -> TraceFilter<'a> {
 
 /// Traces a scan names at most before it reads the whole table.
 const FILTER_MAX_IDS: usize = 50_000;
+
+/// Where decision rows go: the facts of the traces still open to them.
+struct Decisions<'a, 'i> {
+    index: &'a FxHashMap<&'i str, usize>,
+    /// Traces this table may still decide.
+    open: Vec<bool>,
+    facts: &'a mut [Facts],
+    issues: &'a mut Vec<RowIssue>,
+}
+
+impl Decisions<'_, '_> {
+    fn take(&mut self, table: DecisionTable, trace_id: &str, row: Result<DecisionRow, RowIssue>) {
+        let Some(&i) = self.index.get(trace_id) else {
+            // A row whose trace id cannot be read may belong to any run.
+            if let Err(issue) = row {
+                if issue.trace_id.is_none() {
+                    self.issues.push(issue);
+                }
+            }
+            return;
+        };
+        if !self.open[i] {
+            return;
+        }
+        match row {
+            Ok(row) => {
+                if let Some(reason) = &row.scores_problem {
+                    self.issues.push(RowIssue {
+                        table: table.table(),
+                        rowid: row.rowid,
+                        trace_id: Some(trace_id.to_owned()),
+                        reason: format!("{reason}; scores ignored, decision counted"),
+                    });
+                }
+                self.facts[i].absorb(table, row);
+            }
+            Err(issue) => self.issues.push(issue),
+        }
+    }
+}
 
 impl Facts {
     fn absorb(&mut self, table: DecisionTable, row: DecisionRow) {
