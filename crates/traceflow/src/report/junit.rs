@@ -1,14 +1,216 @@
-//! The junit report (being written).
+//! The JUnit XML report, for CI test tabs: one test suite, `traceflow
+//! trend`, with one test case per metric × segment.
+//!
+//! A test case is named `<metric> [<segment>]` (`pass-rate [total]`,
+//! `cost [gpt-4o]`), with class name `traceflow.<metric>`, so that CI
+//! groups the cases of one metric. Its status follows the verdict:
+//!
+//! - regression: a failure, whose message is the verdict's sentence and
+//!   whose text gives the numbers behind it;
+//! - insufficient data: skipped, with the reason as the message. The data
+//!   could not show a regression, so the gate did not judge it; shown as
+//!   passed, a test tab would claim a check that was never made;
+//! - stable or improvement: passed, with the sentence as its output.
+//!
+//! quick-junit escapes the text and drops the control characters XML 1.0
+//! cannot carry; the two noncharacters it keeps are replaced here.
 
 use std::io;
 
-use super::SuiteExporter;
-use crate::trend::SuiteReport;
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::{change_text, p_cell, SuiteExporter};
+use crate::trend::{MetricReport, SuiteReport, Verdict};
+
+/// Writes a suite as JUnit XML.
 pub(super) struct JunitExporter;
 
+/// The test suite's name.
+const SUITE_NAME: &str = "traceflow trend";
+
 impl SuiteExporter for JunitExporter {
-    fn write_suite(&self, _suite: &SuiteReport, _out: &mut dyn io::Write) -> io::Result<()> {
-        Err(io::Error::other("junit output is not written yet"))
+    fn write_suite(&self, suite: &SuiteReport, out: &mut dyn io::Write) -> io::Result<()> {
+        let mut test_suite = TestSuite::new(SUITE_NAME);
+        // What the cases were judged over, for whoever reads the raw XML.
+        let window = suite.requested_window.to_string();
+        let properties = [
+            ("group_by", suite.group_by.to_string()),
+            (
+                "segment_by",
+                suite
+                    .segment_by
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string),
+            ),
+            ("requested_window", window),
+            ("method", suite.method.as_str().to_owned()),
+            ("alpha", suite.alpha.to_string()),
+            ("runs", suite.runs.to_string()),
+            ("traces", suite.traces.to_string()),
+            ("tests", suite.tests.to_string()),
+        ];
+        test_suite.add_properties(
+            properties
+                .iter()
+                .map(|(name, value)| Property::new(*name, xml_text(value))),
+        );
+        test_suite.add_test_cases(suite.reports.iter().map(test_case));
+
+        let mut report = Report::new("traceflow");
+        report.add_test_suite(test_suite);
+        report.serialize(out).map_err(io::Error::other)
+    }
+}
+
+/// The test case of one report.
+fn test_case(r: &MetricReport) -> TestCase {
+    let s = &r.statistics;
+    let summary = xml_text(&s.summary);
+    let status = match s.verdict {
+        Verdict::Regression => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status
+                .set_message(summary.as_str())
+                .set_type("regression")
+                .set_description(xml_text(&details(r)));
+            status
+        }
+        Verdict::InsufficientData => {
+            let mut status = TestCaseStatus::skipped();
+            let reason = s
+                .insufficient
+                .as_ref()
+                .map_or(summary.as_str(), |i| i.reason.as_str());
+            status
+                .set_message(xml_text(reason))
+                .set_type("insufficient_data")
+                .set_description(summary.as_str());
+            status
+        }
+        Verdict::Stable | Verdict::Improvement => TestCaseStatus::success(),
+    };
+    let metric = r.metric.to_string();
+    let segment = r.segment.as_deref().unwrap_or("total");
+    let mut case = TestCase::new(xml_text(&format!("{metric} [{segment}]")), status);
+    case.set_classname(xml_text(&format!("traceflow.{metric}")));
+    if matches!(s.verdict, Verdict::Stable | Verdict::Improvement) {
+        // A passed case has no message; its output carries the sentence.
+        case.set_system_out(summary);
+    }
+    case
+}
+
+/// The numbers behind a regression, one per line.
+fn details(r: &MetricReport) -> String {
+    let s = &r.statistics;
+    let value = r
+        .value
+        .map_or_else(|| "-".to_owned(), |v| r.metric.format_value(v));
+    format!(
+        "value: {value} over {} runs ({} decisions)\nchange: {}\np(worse): {}\nHolm-adjusted p: {}\nverdict: {}",
+        s.runs,
+        s.decisions,
+        change_text(r),
+        p_cell(s.p_worse),
+        p_cell(r.p_adjusted),
+        s.verdict.as_str()
+    )
+}
+
+/// Text XML 1.0 can carry: quick-junit drops the C0 controls but keeps
+/// U+FFFE and U+FFFF, which are not XML characters either (a store's
+/// model name can hold anything); they become U+FFFD, as undecodable bytes
+/// already are.
+fn xml_text(text: &str) -> String {
+    text.replace(['\u{fffe}', '\u{ffff}'], "\u{fffd}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::suite_report;
+    use super::super::{render, Format};
+    use super::*;
+
+    #[test]
+    fn suite_junit() {
+        let text = render(&suite_report(), Format::Junit);
+        assert!(text.ends_with("</testsuites>\n"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    /// The XML parses, and each report is one case whose status follows
+    /// its verdict, hostile names included.
+    #[test]
+    fn cases_follow_the_verdicts() {
+        let suite = suite_report();
+        let text = render(&suite, Format::Junit);
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let suites: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testsuite"))
+            .collect();
+        assert_eq!(suites.len(), 1);
+        assert_eq!(suites[0].attribute("name"), Some(SUITE_NAME));
+        let cases: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        assert_eq!(cases.len(), suite.reports.len());
+        for (case, r) in cases.iter().zip(&suite.reports) {
+            let segment = r.segment.as_deref().unwrap_or("total");
+            assert_eq!(
+                case.attribute("name").unwrap(),
+                format!("{} [{segment}]", r.metric)
+            );
+            assert_eq!(
+                case.attribute("classname").unwrap(),
+                format!("traceflow.{}", r.metric)
+            );
+            let child = |tag: &str| case.children().find(|n| n.has_tag_name(tag));
+            match r.statistics.verdict {
+                Verdict::Regression => {
+                    let failure = child("failure").unwrap();
+                    assert_eq!(
+                        failure.attribute("message"),
+                        Some(r.statistics.summary.as_str())
+                    );
+                }
+                Verdict::InsufficientData => {
+                    let skipped = child("skipped").unwrap();
+                    let reason = &r.statistics.insufficient.as_ref().unwrap().reason;
+                    assert_eq!(skipped.attribute("message"), Some(reason.as_str()));
+                }
+                Verdict::Stable | Verdict::Improvement => {
+                    assert!(child("failure").is_none() && child("skipped").is_none());
+                }
+            }
+        }
+        let count = |attr: &str| suites[0].attribute(attr).unwrap().parse::<usize>().unwrap();
+        assert_eq!(count("tests"), 12);
+        assert_eq!(count("failures"), 5);
+        assert_eq!(count("skipped"), 5);
+        assert!(text.contains("&lt;script&gt;"));
+        assert!(!text.contains("<script>"));
+        assert!(text.contains("pass-rate [mo\u{fffd}del]"));
+    }
+
+    /// Characters XML 1.0 cannot carry never reach the output.
+    #[test]
+    fn text_is_valid_xml() {
+        let mut suite = suite_report();
+        suite.reports[0].segment = Some("a\u{1}b\u{1b}[31mc\u{ffff}d\u{fffe}".to_owned());
+        suite.reports[0].statistics.summary = "bell\u{7} and nul\u{0}".to_owned();
+        let text = render(&suite, Format::Junit);
+        let valid = |c: char| {
+            matches!(c, '\t' | '\n' | '\r')
+                || ('\u{20}'..='\u{d7ff}').contains(&c)
+                || ('\u{e000}'..='\u{fffd}').contains(&c)
+                || c >= '\u{10000}'
+        };
+        assert!(text.chars().all(valid), "{text:?}");
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        assert!(doc
+            .descendants()
+            .any(|n| n.attribute("name") == Some("pass-rate [abc\u{fffd}d\u{fffd}]")));
     }
 }

@@ -1,14 +1,282 @@
-//! The markdown report (being written).
+//! The Markdown report, for `$GITHUB_STEP_SUMMARY` and pull-request
+//! comments.
+//!
+//! Layout: the verdict as a heading, so that it is what a reader sees
+//! first; the suite's scope in one line; one table row per metric ×
+//! segment; then the sentence of every report that is not stable, as a
+//! list; then notes on traces and rows left out.
+//!
+//! ```text
+//! ## ❌ Regression: 5 of 12 reports
+//!
+//! Trend of 3 metrics × … over 12 runs (one per day) of 732 traces, auto at α = 0.01, …
+//!
+//! | Metric | Segment | Verdict | Change | p(worse) | Holm p | Per run | Runs |
+//! |---|---|---|--:|--:|--:|---|--:|
+//! | pass-rate | (total) | ❌ regression | -14.6 pts | 0.0013 | 0.0065 | `██████▁▁▁▁▁▁` | 12 |
+//!
+//! - **pass-rate** (total): The pass rate fell by 14.6 points …
+//! ```
+//!
+//! Text from the store (segment values such as model names) and from the
+//! command line (score names, config keys) is escaped: GitHub renders
+//! HTML inside Markdown, so a model named `<script>` must arrive as text.
 
 use std::io;
 
-use super::SuiteExporter;
-use crate::trend::SuiteReport;
+use super::{
+    change_text, p_cell, segment_label, sparkline, suite_table, SuiteExporter, SPARK_WIDTH,
+};
+use crate::text::count;
+use crate::trend::{MetricReport, SuiteReport, Verdict};
 
+/// Writes a suite as GitHub-flavoured Markdown.
 pub(super) struct MarkdownExporter;
 
 impl SuiteExporter for MarkdownExporter {
-    fn write_suite(&self, _suite: &SuiteReport, _out: &mut dyn io::Write) -> io::Result<()> {
-        Err(io::Error::other("markdown output is not written yet"))
+    fn write_suite(&self, suite: &SuiteReport, out: &mut dyn io::Write) -> io::Result<()> {
+        // Built in memory: a suite holds at most about a thousand reports, and
+        // one write keeps a partial summary from reaching a file on error.
+        let mut text = String::new();
+        text.push_str(&heading(suite));
+        text.push_str("\n\n");
+        text.push_str(&escape(&suite_table::headline(suite)));
+        text.push_str("\n\n");
+
+        text.push_str(
+            "| Metric | Segment | Verdict | Change | p(worse) | Holm p | Per run | Runs |\n",
+        );
+        text.push_str("|---|---|---|--:|--:|--:|---|--:|\n");
+        for report in &suite.reports {
+            text.push_str(&row(report));
+            text.push('\n');
+        }
+
+        let notable: Vec<&MetricReport> = suite
+            .reports
+            .iter()
+            .filter(|r| r.statistics.verdict != Verdict::Stable)
+            .collect();
+        if !notable.is_empty() {
+            text.push('\n');
+            for r in notable {
+                text.push_str(&format!(
+                    "- **{}** ({}): {}\n",
+                    escape(&r.metric.to_string()),
+                    escape(r.segment.as_deref().unwrap_or("total")),
+                    escape(&r.statistics.summary)
+                ));
+            }
+        }
+
+        let notes = notes(suite);
+        if !notes.is_empty() {
+            text.push_str(&format!("\n_Note: {}._\n", escape(&notes.join("; "))));
+        }
+        out.write_all(text.as_bytes())
+    }
+}
+
+/// The verdict as a level-2 heading: "❌ Regression: 3 of 12 reports",
+/// "✅ No regression", or "❔ No verdict" when every report had too little
+/// data (a green check there would read as "all is well" when nothing
+/// was judged).
+fn heading(suite: &SuiteReport) -> String {
+    let total = suite.reports.len();
+    let verdicts = |v: Verdict| {
+        suite
+            .reports
+            .iter()
+            .filter(|r| r.statistics.verdict == v)
+            .count()
+    };
+    let insufficient = verdicts(Verdict::InsufficientData);
+    if suite.any_regression {
+        format!(
+            "## ❌ Regression: {} of {}",
+            verdicts(Verdict::Regression),
+            count(total, "report")
+        )
+    } else if total > 0 && insufficient == total {
+        format!(
+            "## ❔ No verdict: too little data in {}",
+            if total == 1 {
+                "the report".to_owned()
+            } else {
+                format!("all {total} reports")
+            }
+        )
+    } else if insufficient > 0 {
+        format!("## ✅ No regression ({insufficient} of {total} not judged: too little data)")
+    } else {
+        "## ✅ No regression".to_owned()
+    }
+}
+
+/// One table row.
+fn row(r: &MetricReport) -> String {
+    let s = &r.statistics;
+    let values: Vec<Option<f64>> = r.summaries.iter().map(|run| run.value).collect();
+    let spark = sparkline(&values, SPARK_WIDTH);
+    // In a code span so that the bars line up; a run without a value is a
+    // no-break space, which neither the table nor the code span trims.
+    let spark = if spark.trim().is_empty() {
+        "-".to_owned()
+    } else {
+        format!("`{}`", spark.replace(' ', "\u{a0}"))
+    };
+    format!(
+        "| {} | {} | {} | {} | {} | {} | {} | {} |",
+        escape(&r.metric.to_string()),
+        escape(&segment_label(r.segment.as_deref())),
+        verdict_cell(s.verdict),
+        escape(&change_text(r)),
+        escape(&p_cell(s.p_worse)),
+        escape(&p_cell(r.p_adjusted)),
+        spark,
+        s.runs
+    )
+}
+
+/// A verdict with a mark that reads at a glance.
+fn verdict_cell(verdict: Verdict) -> String {
+    let mark = match verdict {
+        Verdict::Regression => "❌",
+        Verdict::Improvement => "📈",
+        Verdict::Stable => "✅",
+        Verdict::InsufficientData => "❔",
+    };
+    format!("{mark} {}", verdict.as_str())
+}
+
+/// Traces and rows left out, as the table's notes say.
+fn notes(suite: &SuiteReport) -> Vec<String> {
+    let mut notes = Vec::new();
+    if suite.left_out_running > 0 {
+        notes.push(format!(
+            "{} still running left out",
+            count(suite.left_out_running, "trace")
+        ));
+    }
+    if suite.left_out_ungrouped > 0 {
+        notes.push(format!(
+            "{} without {} left out",
+            count(suite.left_out_ungrouped, "trace"),
+            suite.group_by
+        ));
+    }
+    if !suite.skipped_rows.is_empty() {
+        notes.push(format!(
+            "{} skipped (see --format json)",
+            count(suite.skipped_rows.len(), "unreadable row")
+        ));
+    }
+    notes
+}
+
+/// Text made inert in a table cell or a list item: HTML's special
+/// characters become entities (GitHub renders HTML in Markdown), the
+/// characters of Markdown's own syntax become numeric references (a `|`
+/// would end the cell, a backtick open a code span, `*`, `_`, `~` emphasis,
+/// `[` a link, `$` GitHub's inline math), and line breaks, which would end
+/// the row, become spaces.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str("&#124;"),
+            '`' => out.push_str("&#96;"),
+            '\\' => out.push_str("&#92;"),
+            '*' => out.push_str("&#42;"),
+            '_' => out.push_str("&#95;"),
+            '~' => out.push_str("&#126;"),
+            '[' => out.push_str("&#91;"),
+            ']' => out.push_str("&#93;"),
+            '$' => out.push_str("&#36;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::suite_report;
+    use super::super::{render, Format};
+    use super::*;
+
+    #[test]
+    fn suite_markdown() {
+        let text = render(&suite_report(), Format::Markdown);
+        assert!(text.ends_with('\n') && !text.ends_with("\n\n"), "{text:?}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn the_verdict_comes_first_and_every_report_has_a_row() {
+        let suite = suite_report();
+        let text = render(&suite, Format::Markdown);
+        assert!(
+            text.starts_with("## ❌ Regression: 5 of 12 reports\n"),
+            "{text}"
+        );
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| Metric"))
+            .collect();
+        assert_eq!(rows.len(), suite.reports.len());
+        for row in rows {
+            // Every row has the header's eight cells: no escaped pipe split one.
+            assert_eq!(row.matches('|').count(), 9, "{row}");
+        }
+    }
+
+    #[test]
+    fn store_text_is_escaped() {
+        let text = render(&suite_report(), Format::Markdown);
+        assert!(!text.contains("<script>"), "{text}");
+        assert!(!text.contains("</script>"), "{text}");
+        assert!(text.contains("&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; 'm'"));
+        // The non-UTF-8 byte arrives as U+FFFD, not as a broken row.
+        assert!(text.contains("| mo\u{fffd}del |"), "{text}");
+    }
+
+    #[test]
+    fn escape_neutralizes_markdown_and_html() {
+        assert_eq!(
+            escape("a|b`c<d>&e\nf*g_h[i](j)\\~$"),
+            "a&#124;b&#96;c&lt;d&gt;&amp;e f&#42;g&#95;h&#91;i&#93;(j)&#92;&#126;&#36;"
+        );
+        assert_eq!(escape("gpt-4o"), "gpt-4o");
+    }
+
+    #[test]
+    fn headings_say_when_nothing_regressed_or_nothing_was_judged() {
+        let mut suite = suite_report();
+        suite.any_regression = false;
+        for r in &mut suite.reports {
+            if r.statistics.verdict == Verdict::Regression {
+                r.statistics.verdict = Verdict::Stable;
+            }
+        }
+        assert_eq!(
+            heading(&suite),
+            "## ✅ No regression (5 of 12 not judged: too little data)"
+        );
+        for r in &mut suite.reports {
+            r.statistics.verdict = Verdict::Stable;
+        }
+        assert_eq!(heading(&suite), "## ✅ No regression");
+        for r in &mut suite.reports {
+            r.statistics.verdict = Verdict::InsufficientData;
+        }
+        assert_eq!(
+            heading(&suite),
+            "## ❔ No verdict: too little data in all 12 reports"
+        );
     }
 }

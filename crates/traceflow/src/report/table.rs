@@ -55,6 +55,14 @@ pub(super) fn write_header(out: &mut dyn io::Write, report: &TraceTrendReport) -
     } else {
         writeln!(out, "Pass rate slope: {slope:.4}/run{marker}")?;
     }
+    let rates: Vec<Option<f64>> = report.summaries.iter().map(|s| Some(s.pass_rate)).collect();
+    if !rates.is_empty() {
+        writeln!(
+            out,
+            "Pass rate per run: {} (oldest to newest)",
+            super::sparkline(&rates, super::SPARK_WIDTH)
+        )?;
+    }
     writeln!(out, "Direction: {}", report.pass_rate_direction.as_str())?;
     writeln!(
         out,
