@@ -55,7 +55,7 @@ impl SuiteExporter for MarkdownExporter {
         let notable: Vec<&MetricReport> = suite
             .reports
             .iter()
-            .filter(|r| r.statistics.verdict != Verdict::Stable)
+            .filter(|r| super::worth_a_sentence(r))
             .collect();
         if !notable.is_empty() {
             text.push('\n');

@@ -258,7 +258,8 @@ pub fn change_text(report: &MetricReport) -> String {
     match report.metric.kind() {
         MetricKind::Rate => s.cochran_armitage.map_or_else(
             || "-".to_owned(),
-            |ca| format!("{:+.1} pts", 100.0 * ca.predicted_change),
+            // Rounded first, so that a tiny decline is not "-0.0".
+            |ca| format!("{:+.1} pts", (1000.0 * ca.predicted_change).round() / 10.0 + 0.0),
         ),
         MetricKind::Mean => s.mann_kendall.map_or_else(
             || "-".to_owned(),
@@ -269,6 +270,15 @@ pub fn change_text(report: &MetricReport) -> String {
             },
         ),
     }
+}
+
+/// Whether a report's sentence is worth printing below the table: every
+/// verdict but "stable", and a stable one whose trend test was below its
+/// level (a change too small to matter, or a regression Holm's correction
+/// overruled).
+pub fn worth_a_sentence(report: &MetricReport) -> bool {
+    let s = &report.statistics;
+    s.verdict != crate::trend::Verdict::Stable || s.p_worse.is_some_and(|p| p < s.level)
 }
 
 /// A p-value for a table cell: 4 decimals, "<0.0001", or "-".

@@ -76,7 +76,7 @@ pub(super) fn write(out: &mut dyn io::Write, suite: &SuiteReport) -> io::Result<
     let notable: Vec<_> = suite
         .reports
         .iter()
-        .filter(|r| r.statistics.verdict != Verdict::Stable)
+        .filter(|r| super::worth_a_sentence(r))
         .collect();
     if !notable.is_empty() {
         writeln!(out)?;
