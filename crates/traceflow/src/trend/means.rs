@@ -11,7 +11,7 @@ use super::metric::Worse;
 use super::verdict::{p_text, Insufficient, Statistics, Subject, Verdict, VerdictOptions};
 use super::Method;
 use crate::stats::{mann_kendall, ols_test};
-use crate::text::count;
+use crate::text::{count, significant};
 
 /// Fewest runs with a value judged. Mann–Kendall on 10 runs reaches
 /// one-sided p ≈ 1.5e-4 for a perfectly monotone series, so α = 0.01 can be
@@ -149,16 +149,18 @@ fn summary(
     let noun = subject.noun;
     // Signed in the stable sentence ("moved"), unsigned after "rose"/"fell".
     let size = |signed: bool| match (relative, change, median) {
-        (Some(r), Some(c), Some(m)) if signed => {
-            format!(
-                "{:+.1}% ({c:+.4} on a median of {m:.4}) across {runs}",
-                100.0 * r
-            )
-        }
+        (Some(r), Some(c), Some(m)) if signed => format!(
+            "{:+.1}% ({}{} on a median of {}) across {runs}",
+            100.0 * r,
+            if c < 0.0 { "-" } else { "+" },
+            significant(c.abs(), 3),
+            significant(m, 3)
+        ),
         (Some(r), Some(c), Some(m)) => format!(
-            "by {:.1}% ({:.4} on a median of {m:.4}) across {runs}",
+            "by {:.1}% ({} on a median of {}) across {runs}",
             100.0 * r.abs(),
-            c.abs()
+            significant(c.abs(), 3),
+            significant(m, 3)
         ),
         _ => format!("across {runs}"),
     };

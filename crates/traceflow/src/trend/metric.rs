@@ -134,7 +134,7 @@ impl Metric {
     pub fn format_value(&self, value: f64) -> String {
         match self.unit() {
             "rate" => format!("{:.1}%", 100.0 * value),
-            "usd" => format!("${value:.4}"),
+            "usd" => format!("${}", crate::text::significant(value, 3)),
             "ms" => format!("{value:.0} ms"),
             "tokens" => format!("{value:.0}"),
             _ => format!("{value:.3}"),
