@@ -1,5 +1,8 @@
 //! Pooling, metrics and segments checked against values computed by hand.
 
+// Test helpers abort on a failed setup step; that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use rusqlite::{params, Connection};
 use traceflow::stats::holm;
 use traceflow::store::SqliteStore;
@@ -514,7 +517,10 @@ fn one_pass_over_steps_gives_the_same_decisions_as_the_evaluator_scan() {
             .analyze()
             .unwrap()
     };
-    let alone = analyze(&[Metric::PassRate, Metric::Score("mode_compliance".to_owned())]);
+    let alone = analyze(&[
+        Metric::PassRate,
+        Metric::Score("mode_compliance".to_owned()),
+    ]);
     let with_usage = analyze(&[
         Metric::PassRate,
         Metric::Score("mode_compliance".to_owned()),

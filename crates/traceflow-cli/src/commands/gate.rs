@@ -16,7 +16,7 @@ pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
     }
     let report = match analysis {
         Analysis::Suite(suite) => return Ok(judge_suite(&suite, args)),
-        Analysis::Trace(report) => report,
+        Analysis::Trace(report) => *report,
     };
     let slope = super::per_run(report.pass_rate_slope);
     let stats = &report.statistics;

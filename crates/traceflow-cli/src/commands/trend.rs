@@ -13,10 +13,10 @@ use crate::exit_codes;
 /// segments and pooled runs.
 pub(super) enum Analysis {
     /// The pass rate over traces (no suite flag given).
-    Trace(TraceTrendReport),
+    Trace(Box<TraceTrendReport>),
     /// `--group-by`, `--metric`, `--all-metrics`, `--segment-by`,
     /// `--since` or `--until`.
-    Suite(SuiteReport),
+    Suite(Box<SuiteReport>),
 }
 
 impl Analysis {
@@ -42,12 +42,12 @@ pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
             .map_err(anyhow::Error::msg)?;
         return SuiteAnalyzer::new(&store, options)
             .analyze()
-            .map(Analysis::Suite)
+            .map(|suite| Analysis::Suite(Box::new(suite)))
             .map_err(context);
     }
     TraceTrendAnalyzer::with_options(&store, args.verdict_options())
         .analyze(args.window())
-        .map(Analysis::Trace)
+        .map(|report| Analysis::Trace(Box::new(report)))
         .map_err(context)
 }
 

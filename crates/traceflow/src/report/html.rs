@@ -1,14 +1,864 @@
-//! The html report (being written).
+//! The HTML report: one self-contained page (inline CSS and SVG, no
+//! script, nothing fetched) with the verdicts at the top, then a section
+//! per metric × segment with its chart, its sentence and its last runs.
+//!
+//! How store text stays text:
+//!
+//! - every string that came from a store (segment values, run keys, the
+//!   sentences that quote them, skipped rows' reasons) reaches the page
+//!   through a maud splice, which escapes `&`, `<`, `>` and `"` once;
+//! - the charts, drawn by plotters' SVG backend and inserted as they are
+//!   (`PreEscaped`), hold numbers only: axis labels are run indices and
+//!   `Metric::format_value`s. Titles, legends and run keys are HTML around
+//!   the SVG. (plotters escapes the text it draws, so text put there later
+//!   would still be escaped once, not twice);
+//! - characters XML 1.0 forbids (C0 controls other than tab and line
+//!   breaks, U+FFFE, U+FFFF) are replaced by U+FFFD on the way out, so the
+//!   page is well-formed XML whatever a store holds;
+//! - a Content-Security-Policy `<meta>` forbids scripts and fetches, in
+//!   case a browser ever disagrees with the above.
+//!
+//! The page is written a section at a time, so a report of a thousand
+//! segments is never held whole; a long series is thinned for its chart
+//! and its table lists the last [`TABLE_RUNS`] runs.
 
 use std::io;
 
-use super::SuiteExporter;
-use crate::trend::SuiteReport;
+use maud::{html, Markup, PreEscaped};
+use plotters::prelude::*;
 
+use super::suite_table::headline;
+use super::{change_text, p_cell, segment_label, sparkline, SuiteExporter, SPARK_WIDTH};
+use crate::text::count;
+use crate::trend::{MetricKind, MetricReport, RunValue, SuiteReport, Verdict};
+
+/// Writes a suite as one HTML page.
 pub(super) struct HtmlExporter;
 
+/// Runs listed in a report's table at the most (the newest ones): the
+/// chart shows the whole series and `--format json` lists every run.
+const TABLE_RUNS: usize = 50;
+/// Size of a chart in pixels.
+const CHART_SIZE: (u32, u32) = (640, 240);
+/// Points a chart's line draws at the most: a longer series is drawn as
+/// the lowest and highest value of each of `CHART_POINTS / 2` stretches,
+/// which keeps its outline at a fraction of the size.
+const CHART_POINTS: usize = 600;
+/// Runs up to which each value is marked with a dot.
+const MARKED_RUNS: usize = 120;
+/// Skipped rows listed at the most.
+const LISTED_ISSUES: usize = 20;
+
+/// Per-run values.
+const VALUE_COLOR: RGBColor = RGBColor(37, 99, 235);
+/// The fitted trend and its band.
+const TREND_COLOR: RGBColor = RGBColor(234, 88, 12);
+/// The change point and the levels either side of it.
+const CHANGE_COLOR: RGBColor = RGBColor(147, 51, 234);
+/// Grid lines.
+const GRID_COLOR: RGBColor = RGBColor(229, 231, 235);
+/// Axes and their labels.
+const AXIS_COLOR: RGBColor = RGBColor(107, 114, 128);
+
+/// The void elements of the head, written as XML (maud writes `<meta …>`
+/// without the slash, which is HTML but not XML). No store text.
+const HEAD_META: &str = concat!(
+    r#"<meta charset="utf-8"/>"#,
+    r#"<meta name="viewport" content="width=device-width, initial-scale=1"/>"#,
+    r#"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"/>"#,
+);
+
+/// The page's style. It holds neither `<` nor `&`, so it is valid XML
+/// text as well.
+const STYLE: &str = r#"
+body { margin: 0; background: #f5f6f8; color: #1f2328;
+  font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1080px; margin: 0 auto; padding: 24px; }
+h1 { font-size: 24px; margin: 0; }
+h2 { font-size: 17px; margin: 0 0 6px; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+.banner { padding: 18px 22px; border-radius: 10px; color: #fff; margin-bottom: 16px; }
+.banner p { margin: 4px 0 0; }
+.banner .scope { opacity: 0.9; font-size: 13px; }
+.banner.regression { background: #b91c1c; }
+.banner.ok { background: #15803d; }
+.banner.insufficient { background: #b45309; }
+.card { background: #fff; border: 1px solid #e5e7eb; border-radius: 10px; padding: 16px 20px; margin: 16px 0; }
+.card.regression { border-left: 5px solid #b91c1c; }
+table { border-collapse: collapse; width: 100%; }
+th, td { padding: 5px 10px; border-bottom: 1px solid #eceef1; text-align: left; vertical-align: top; }
+th { font-size: 12px; color: #57606a; font-weight: 600; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.regression td { background: #fef2f2; }
+a { color: inherit; }
+.metric { white-space: nowrap; }
+.verdict { display: inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12px; font-weight: 700;
+  white-space: nowrap; text-transform: uppercase; letter-spacing: 0.03em; }
+.verdict.regression { background: #b91c1c; color: #fff; }
+.verdict.improvement { background: #15803d; color: #fff; }
+.verdict.stable { background: #dcfce7; color: #166534; }
+.verdict.insufficient { background: #fef3c7; color: #92400e; }
+.segment { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px;
+  background: #f1f3f5; padding: 0 6px; border-radius: 4px; overflow-wrap: anywhere; }
+.spark { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: #57606a; white-space: pre; }
+.summary { margin: 6px 0; }
+.facts { color: #57606a; margin: 4px 0; }
+.facts b { color: #1f2328; font-weight: 600; }
+figure { margin: 10px 0; }
+figure svg { display: block; max-width: 100%; height: auto; }
+figcaption { color: #57606a; font-size: 12px; }
+.key { display: inline-block; width: 16px; height: 0; vertical-align: middle; margin: 0 4px 0 12px; }
+.key.value { width: 8px; height: 8px; border-radius: 50%; background: #2563eb; }
+.key.trend { border-top: 2px solid #ea580c; }
+.key.band { height: 10px; background: rgba(234, 88, 12, 0.18); }
+.key.change { width: 0; height: 12px; border-left: 2px dashed #9333ea; }
+.notes { color: #57606a; font-size: 13px; margin: 6px 0; padding-left: 18px; }
+details { margin-top: 8px; }
+summary { cursor: pointer; color: #57606a; }
+.empty { color: #57606a; font-style: italic; }
+footer { color: #8b949e; font-size: 12px; margin: 24px 0; }
+"#;
+
 impl SuiteExporter for HtmlExporter {
-    fn write_suite(&self, _suite: &SuiteReport, _out: &mut dyn io::Write) -> io::Result<()> {
-        Err(io::Error::other("html output is not written yet"))
+    fn write_suite(&self, suite: &SuiteReport, out: &mut dyn io::Write) -> io::Result<()> {
+        write_text(out, "<!DOCTYPE html>\n<html lang=\"en\">")?;
+        write_text(out, &head(suite).into_string())?;
+        write_text(out, "<body><main>")?;
+        write_text(out, &overview(suite).into_string())?;
+        for (i, report) in suite.reports.iter().enumerate() {
+            let svg = chart(report).map_err(io::Error::other)?;
+            write_text(out, &section(i, report, svg.as_deref()).into_string())?;
+        }
+        write_text(out, &footer().into_string())?;
+        write_text(out, "</main></body></html>\n")
+    }
+}
+
+/// Writes page text, replacing the characters XML 1.0 does not allow.
+fn write_text(out: &mut dyn io::Write, text: &str) -> io::Result<()> {
+    // XML 1.0's Char: tab, line feed, carriage return, and U+0020 up,
+    // except U+FFFE and U+FFFF (a Rust string holds no surrogates).
+    let forbidden = |c: char| match c {
+        '\t' | '\n' | '\r' => false,
+        '\u{fffe}' | '\u{ffff}' => true,
+        c => c < ' ',
+    };
+    if text.contains(forbidden) {
+        out.write_all(text.replace(forbidden, "\u{fffd}").as_bytes())
+    } else {
+        out.write_all(text.as_bytes())
+    }
+}
+
+/// The CSS class of a verdict.
+fn verdict_class(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Regression => "regression",
+        Verdict::Improvement => "improvement",
+        Verdict::Stable => "stable",
+        Verdict::InsufficientData => "insufficient",
+    }
+}
+
+/// A report's value for people, "-" without one.
+fn value_text(report: &MetricReport, value: Option<f64>) -> String {
+    value
+        .filter(|v| v.is_finite())
+        .map_or_else(|| "-".to_owned(), |v| report.metric.format_value(v))
+}
+
+/// The page's head: title and style.
+fn head(suite: &SuiteReport) -> Markup {
+    let title = if suite.any_regression {
+        "traceflow: regression detected"
+    } else {
+        "traceflow: trend report"
+    };
+    html! {
+        head {
+            (PreEscaped(HEAD_META))
+            title { (title) }
+            style { (PreEscaped(STYLE)) }
+        }
+    }
+}
+
+/// The banner with the overall verdict, the table of every report's
+/// verdict, and what was left out.
+fn overview(suite: &SuiteReport) -> Markup {
+    let total = suite.reports.len();
+    let tally = |v: Verdict| {
+        suite
+            .reports
+            .iter()
+            .filter(|r| r.statistics.verdict == v)
+            .count()
+    };
+    let regressions = tally(Verdict::Regression);
+    let insufficient = tally(Verdict::InsufficientData);
+    let (class, verdict, detail) = if suite.any_regression {
+        (
+            "regression",
+            "Regression detected",
+            format!(
+                "{regressions} of {} regressed, after Holm's correction across them.",
+                count(total, "report")
+            ),
+        )
+    } else if insufficient == total {
+        (
+            "insufficient",
+            "Too little data to judge",
+            format!(
+                "None of the {} has enough data to tell a change from noise.",
+                count(total, "report")
+            ),
+        )
+    } else {
+        let judged = total - insufficient;
+        let mut detail = format!(
+            "{judged} of {} judged; none regressed.",
+            count(total, "report")
+        );
+        if insufficient > 0 {
+            detail.push_str(&format!(" {insufficient} had too little data to judge."));
+        }
+        ("ok", "No regression", detail)
+    };
+
+    let mut notes = Vec::new();
+    if suite.left_out_running > 0 {
+        notes.push(format!(
+            "{} still running left out.",
+            count(suite.left_out_running, "trace")
+        ));
+    }
+    if suite.left_out_ungrouped > 0 {
+        notes.push(format!(
+            "{} without a {} left out.",
+            count(suite.left_out_ungrouped, "trace"),
+            suite.group_by
+        ));
+    }
+    let issues = &suite.skipped_rows;
+
+    html! {
+        header class={ "banner " (class) } {
+            h1 { (verdict) }
+            p { (detail) }
+            p.scope { (headline(suite)) }
+        }
+        div.card {
+            table {
+                thead {
+                    tr {
+                        th { "Verdict" }
+                        th { "Metric" }
+                        th { "Segment" }
+                        th.num { "Runs" }
+                        th.num { "Value" }
+                        th.num { "Change" }
+                        th.num { "p(worse)" }
+                        th.num { "Holm p" }
+                        th { "Per run" }
+                    }
+                }
+                tbody {
+                    @for (i, r) in suite.reports.iter().enumerate() {
+                        @let s = &r.statistics;
+                        @let values: Vec<Option<f64>> = r.summaries.iter().map(|run| run.value).collect();
+                        tr class=[(s.verdict == Verdict::Regression).then_some("regression")] {
+                            td { span class={ "verdict " (verdict_class(s.verdict)) } { (s.verdict.as_str()) } }
+                            td.metric { a href={ "#report-" (i) } { (r.metric) } }
+                            td { span.segment { (segment_label(r.segment.as_deref())) } }
+                            td.num { (s.runs) }
+                            td.num { (value_text(r, r.value)) }
+                            td.num { (change_text(r)) }
+                            td.num { (p_cell(s.p_worse)) }
+                            td.num { (p_cell(r.p_adjusted)) }
+                            td.spark { (sparkline(&values, SPARK_WIDTH)) }
+                        }
+                    }
+                }
+            }
+            @if !notes.is_empty() || !issues.is_empty() {
+                ul.notes {
+                    @for note in &notes {
+                        li { (note) }
+                    }
+                    @if !issues.is_empty() {
+                        li {
+                            details {
+                                summary { (count(issues.len(), "unreadable row")) " skipped" }
+                                ul {
+                                    @for issue in issues.iter().take(LISTED_ISSUES) {
+                                        li {
+                                            (issue.table) " row " (issue.rowid)
+                                            @if let Some(trace) = &issue.trace_id {
+                                                " (trace " span.segment { (trace) } ")"
+                                            }
+                                            ": " (issue.reason)
+                                        }
+                                    }
+                                    @if issues.len() > LISTED_ISSUES {
+                                        li { "… and " (issues.len() - LISTED_ISSUES) " more (see --format json)." }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One report: its verdict, sentence, chart and last runs.
+fn section(index: usize, report: &MetricReport, svg: Option<&str>) -> Markup {
+    let s = &report.statistics;
+    let runs = &report.summaries;
+    let change = s.change_point.as_ref().filter(|c| c.run_index < runs.len());
+    let listed = &runs[runs.len().saturating_sub(TABLE_RUNS)..];
+    let (first, last) = (runs.first(), runs.last());
+    let fitted = runs.iter().any(|r| finite(r.fitted).is_some());
+    let banded = runs.iter().any(|r| r.band.is_some());
+    // A mean's `decisions` counts the measurements behind it (traces with
+    // steps, scores), not gate decisions.
+    let observed = match report.metric.kind() {
+        MetricKind::Rate => "decision",
+        MetricKind::Mean => "observation",
+    };
+    html! {
+        section id={ "report-" (index) } class={ "card " (verdict_class(s.verdict)) } {
+            h2 {
+                span class={ "verdict " (verdict_class(s.verdict)) } { (s.verdict.as_str()) }
+                span { (report.metric) }
+                span.segment { (segment_label(report.segment.as_deref())) }
+            }
+            p.summary { (s.summary) }
+            p.facts {
+                "Value " b { (value_text(report, report.value)) }
+                " · change " b { (change_text(report)) }
+                " · p(worse) " b { (p_cell(s.p_worse)) }
+                " · Holm p " b { (p_cell(report.p_adjusted)) }
+                " · " (count(s.runs, "run")) " judged, " (count(usize::try_from(s.decisions).unwrap_or(usize::MAX), observed))
+            }
+            @if let Some(c) = change {
+                p.facts {
+                    "Change point at run " b { (c.run_index) } " (" span.segment { (c.trace_id) } ")"
+                    @if report.metric.kind() == MetricKind::Rate {
+                        ": " (report.metric.format_value(c.before.rate)) " → "
+                        (report.metric.format_value(c.after.rate))
+                    }
+                    ", step test p = " (p_cell(Some(c.p_value)))
+                }
+            }
+            @if let Some(svg) = svg {
+                figure {
+                    (PreEscaped(svg))
+                    figcaption {
+                        span.key.value {} "per-run " (report.metric.noun())
+                        @if fitted {
+                            span.key.trend {} "fitted trend"
+                        }
+                        @if banded {
+                            span.key.band {} "its confidence band"
+                        }
+                        @if change.is_some() {
+                            span.key.change {} "change point"
+                        }
+                        @if let (Some(first), Some(last)) = (first, last) {
+                            // A block rather than `br`, which maud writes
+                            // as HTML (`<br>`), not XML.
+                            div {
+                                "Runs numbered from 0 (" (first.run_key) ") to "
+                                (last.run_index) " (" (last.run_key) ")."
+                                @if runs.len() > CHART_POINTS {
+                                    " The line joins the lowest and highest value of each stretch of "
+                                    (runs.len().div_ceil(CHART_POINTS / 2)) " runs."
+                                }
+                            }
+                        }
+                    }
+                }
+            } @else {
+                p.empty { "No run has a value to chart." }
+            }
+            @if !s.notes.is_empty() {
+                ul.notes {
+                    @for note in &s.notes {
+                        li { (note) }
+                    }
+                }
+            }
+            @if !runs.is_empty() {
+                details {
+                    summary {
+                        @if listed.len() < runs.len() {
+                            "The last " (listed.len()) " of " (count(runs.len(), "run"))
+                            " (--format json lists every run)"
+                        } @else {
+                            (count(runs.len(), "run"))
+                        }
+                    }
+                    (run_table(report, listed))
+                }
+            }
+        }
+    }
+}
+
+/// The runs' table.
+fn run_table(report: &MetricReport, runs: &[RunValue]) -> Markup {
+    html! {
+        table {
+            thead {
+                tr {
+                    th.num { "#" }
+                    th { "Run" }
+                    th { "Started" }
+                    th.num { "Traces" }
+                    th.num { "Decisions" }
+                    th.num { "Value" }
+                    th.num { "Trend" }
+                }
+            }
+            tbody {
+                @for run in runs {
+                    tr {
+                        td.num { (run.run_index) }
+                        td { span.segment { (run.run_key) } }
+                        td { (run.started_at) }
+                        td.num { (run.traces) }
+                        td.num { (run.decisions) }
+                        td.num { (value_text(report, run.value)) }
+                        td.num { (value_text(report, run.fitted)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The closing note.
+fn footer() -> Markup {
+    html! {
+        footer {
+            "Generated by traceflow. p(worse) is one-sided, toward the metric's worse direction; "
+            "Holm p holds every report to the suite's false-alarm rate together."
+        }
+    }
+}
+
+/// A finite value, or none.
+fn finite(value: Option<f64>) -> Option<f64> {
+    value.filter(|v| v.is_finite())
+}
+
+/// Splits points into the runs of consecutive ones that exist (a missing
+/// point is a gap in the line, not a jump across it).
+fn stretches<T>(points: impl IntoIterator<Item = Option<T>>) -> Vec<Vec<T>> {
+    let mut all = Vec::new();
+    let mut current = Vec::new();
+    for point in points {
+        match point {
+            Some(p) => current.push(p),
+            None if !current.is_empty() => all.push(std::mem::take(&mut current)),
+            None => {}
+        }
+    }
+    if !current.is_empty() {
+        all.push(current);
+    }
+    all
+}
+
+/// The indices of the runs a smooth line is drawn through: all of them,
+/// or evenly spaced ones and the last for a long series.
+fn thinned(runs: usize) -> impl Iterator<Item = usize> {
+    let step = runs.div_ceil(CHART_POINTS).max(1);
+    (0..runs)
+        .step_by(step)
+        .chain((runs > 0 && !(runs - 1).is_multiple_of(step)).then(|| runs - 1))
+}
+
+/// The per-run values to draw: each of them, or for a long series the
+/// lowest and highest of each stretch, in run order.
+fn value_points(runs: &[RunValue]) -> Vec<Option<(f64, f64)>> {
+    if runs.len() <= CHART_POINTS {
+        return runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| finite(r.value).map(|v| (i as f64, v)))
+            .collect();
+    }
+    let buckets = CHART_POINTS / 2;
+    let mut points = Vec::with_capacity(CHART_POINTS);
+    for b in 0..buckets {
+        let range = b * runs.len() / buckets..(b + 1) * runs.len() / buckets;
+        let start = range.start;
+        let mut low: Option<(usize, f64)> = None;
+        let mut high: Option<(usize, f64)> = None;
+        for (offset, run) in runs[range].iter().enumerate() {
+            let Some(v) = finite(run.value) else { continue };
+            let i = start + offset;
+            if low.is_none_or(|(_, l)| v < l) {
+                low = Some((i, v));
+            }
+            if high.is_none_or(|(_, h)| v > h) {
+                high = Some((i, v));
+            }
+        }
+        match (low, high) {
+            (Some(l), Some(h)) => {
+                let (a, b) = if l.0 <= h.0 { (l, h) } else { (h, l) };
+                points.push(Some((a.0 as f64, a.1)));
+                if a.0 != b.0 {
+                    points.push(Some((b.0 as f64, b.1)));
+                }
+            }
+            _ => points.push(None),
+        }
+    }
+    points
+}
+
+/// The y axis' range: the data's with a margin, within [0, 1] for rates.
+fn y_range(low: f64, high: f64, kind: MetricKind) -> (f64, f64) {
+    let span = high - low;
+    let pad = if span > 1e-12 {
+        0.08 * span
+    } else if kind == MetricKind::Rate {
+        0.05
+    } else if high.abs() > 1e-12 {
+        0.1 * high.abs()
+    } else {
+        1.0
+    };
+    let (low, high) = (low - pad, high + pad);
+    match kind {
+        MetricKind::Rate => (low.max(0.0), high.min(1.0)),
+        MetricKind::Mean => (low, high),
+    }
+}
+
+/// A report's chart as an SVG element, drawn by plotters; `None` when
+/// there is nothing to draw. Only numbers go into it (see the module's
+/// documentation).
+fn chart(report: &MetricReport) -> Result<Option<String>, String> {
+    let runs = &report.summaries;
+    let n = runs.len();
+    let kind = report.metric.kind();
+    let change = report
+        .statistics
+        .change_point
+        .as_ref()
+        .filter(|c| c.run_index < n);
+    let levels = change
+        .filter(|_| kind == MetricKind::Rate)
+        .map(|c| (c.run_index as f64, c.before.rate, c.after.rate))
+        .filter(|(_, before, after)| before.is_finite() && after.is_finite());
+
+    let mut low = f64::INFINITY;
+    let mut high = f64::NEG_INFINITY;
+    let band = |r: &RunValue| r.band.filter(|[a, b]| a.is_finite() && b.is_finite());
+    for run in runs {
+        let band = band(run).into_iter().flatten();
+        for v in finite(run.value)
+            .into_iter()
+            .chain(finite(run.fitted))
+            .chain(band)
+        {
+            low = low.min(v);
+            high = high.max(v);
+        }
+    }
+    if low > high {
+        return Ok(None);
+    }
+    if let Some((_, before, after)) = levels {
+        low = low.min(before).min(after);
+        high = high.max(before).max(after);
+    }
+    let (low, high) = y_range(low, high, kind);
+    let last = n as f64 - 1.0;
+
+    let error = |e: &dyn std::fmt::Display| format!("drawing a chart failed: {e}");
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| error(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .x_label_area_size(26)
+            .y_label_area_size(64)
+            .build_cartesian_2d(-0.5..last + 0.5, low..high)
+            .map_err(|e| error(&e))?;
+        let x_label = |x: &f64| {
+            // Runs are whole numbers; a tick between two runs stays blank.
+            if (x - x.round()).abs() < 1e-9 && *x >= 0.0 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        };
+        let y_label = |y: &f64| report.metric.format_value(*y);
+        chart
+            .configure_mesh()
+            .x_labels(n.clamp(2, 12))
+            .y_labels(5)
+            .max_light_lines(0)
+            .x_label_formatter(&x_label)
+            .y_label_formatter(&y_label)
+            .bold_line_style(GRID_COLOR)
+            .axis_style(AXIS_COLOR)
+            .label_style(("sans-serif", 14).into_font().color(&AXIS_COLOR))
+            .draw()
+            .map_err(|e| error(&e))?;
+
+        let band_points = thinned(n).map(|i| band(&runs[i]).map(|b| (i as f64, b)));
+        for stretch in stretches(band_points) {
+            // Upper edge left to right, lower edge back.
+            let outline: Vec<(f64, f64)> = stretch
+                .iter()
+                .map(|&(x, [_, hi])| (x, hi))
+                .chain(stretch.iter().rev().map(|&(x, [lo, _])| (x, lo)))
+                .collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    TREND_COLOR.mix(0.18).filled(),
+                )))
+                .map_err(|e| error(&e))?;
+        }
+
+        let fitted = thinned(n).map(|i| finite(runs[i].fitted).map(|v| (i as f64, v)));
+        for stretch in stretches(fitted) {
+            chart
+                .draw_series(LineSeries::new(stretch, TREND_COLOR.stroke_width(2)))
+                .map_err(|e| error(&e))?;
+        }
+
+        if let Some(c) = change {
+            let x = c.run_index as f64;
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(x, low), (x, high)],
+                    6,
+                    4,
+                    CHANGE_COLOR.stroke_width(2),
+                ))
+                .map_err(|e| error(&e))?;
+        }
+        if let Some((x, before, after)) = levels {
+            for segment in [[(0.0, before), (x, before)], [(x, after), (last, after)]] {
+                chart
+                    .draw_series(LineSeries::new(
+                        segment,
+                        CHANGE_COLOR.mix(0.6).stroke_width(1),
+                    ))
+                    .map_err(|e| error(&e))?;
+            }
+        }
+
+        for stretch in stretches(value_points(runs)) {
+            chart
+                .draw_series(LineSeries::new(
+                    stretch,
+                    VALUE_COLOR.mix(0.45).stroke_width(1),
+                ))
+                .map_err(|e| error(&e))?;
+        }
+        if n <= MARKED_RUNS {
+            let radius = if n <= 60 { 3 } else { 2 };
+            let dots = runs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| finite(r.value).map(|v| (i as f64, v)))
+                .map(|p| Circle::new(p, radius, VALUE_COLOR.filled()));
+            chart.draw_series(dots).map_err(|e| error(&e))?;
+        }
+        root.present().map_err(|e| error(&e))?;
+    }
+    Ok(Some(svg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::suite_report;
+    use crate::report::{render, Format};
+
+    /// The fixture's model name that tries to become markup.
+    const HOSTILE: &str = r#"<script>alert("x")</script> & 'm'"#;
+
+    fn parse(html: &str) -> roxmltree::Document<'_> {
+        let options = roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..roxmltree::ParsingOptions::default()
+        };
+        roxmltree::Document::parse_with_options(html, options)
+            .unwrap_or_else(|e| panic!("not well-formed XML: {e}"))
+    }
+
+    #[test]
+    fn suite_html() {
+        insta::assert_snapshot!(render(&suite_report(), Format::Html));
+    }
+
+    #[test]
+    fn page_is_xml_without_script_or_fetches_and_escapes_store_text() {
+        let html = render(&suite_report(), Format::Html);
+        let doc = parse(&html);
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "html");
+
+        for node in root.descendants().filter(|n| n.is_element()) {
+            let name = node.tag_name().name();
+            assert!(
+                !matches!(
+                    name,
+                    "script" | "iframe" | "object" | "embed" | "link" | "img"
+                ),
+                "<{name}> in the page"
+            );
+            for attr in node.attributes() {
+                assert!(
+                    !attr.name().starts_with("on"),
+                    "{} on <{name}>",
+                    attr.name()
+                );
+                if matches!(attr.name(), "href" | "src") {
+                    assert!(
+                        attr.value().starts_with('#'),
+                        "{}={}",
+                        attr.name(),
+                        attr.value()
+                    );
+                }
+            }
+        }
+        let without_ns = html.replace(r#"xmlns="http://www.w3.org/2000/svg""#, "");
+        assert!(!without_ns.contains("http://"));
+        assert!(!without_ns.contains("https://"));
+        assert!(!html.contains("NaN"));
+        assert!(!html.contains("<script"));
+
+        // The hostile name comes back as the same text, not as markup.
+        let texts: Vec<&str> = root.descendants().filter_map(|n| n.text()).collect();
+        assert!(
+            texts.contains(&HOSTILE),
+            "the model name is not a text node"
+        );
+        assert!(texts.contains(&"mo\u{FFFD}del"));
+
+        // One chart per report that has values; each is XML by itself and
+        // holds only numbers: no store text in it.
+        let svgs: Vec<_> = root
+            .descendants()
+            .filter(|n| n.tag_name().name() == "svg")
+            .collect();
+        assert_eq!(svgs.len(), 11, "the cost of mo\u{FFFD}del has no values");
+        for svg in svgs {
+            let text = &html[svg.range()];
+            let alone = roxmltree::Document::parse(text).unwrap();
+            assert_eq!(alone.root_element().tag_name().name(), "svg");
+            for attr in alone.descendants().flat_map(|n| n.attributes()) {
+                assert!(
+                    !attr.value().contains("NaN") && !attr.value().contains("inf"),
+                    "{}={:?} in a chart",
+                    attr.name(),
+                    attr.value()
+                );
+            }
+            for label in alone.descendants().filter_map(|n| n.text()) {
+                let label = label.trim();
+                assert!(
+                    label
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || ".-%$ ".contains(c)),
+                    "{label:?} in a chart"
+                );
+            }
+        }
+
+        // Verdict badges: five regressions in the summary and five sections.
+        let regressions = root
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("verdict regression"))
+            .count();
+        assert_eq!(regressions, 10);
+    }
+
+    #[test]
+    fn missing_values_and_reports_without_runs_render() {
+        let mut suite = suite_report();
+        // The model whose traces have no steps: its cost has no values.
+        let empty = suite
+            .reports
+            .iter()
+            .find(|r| r.metric.unit() == "usd" && r.segment.as_deref() == Some("mo\u{FFFD}del"))
+            .unwrap();
+        assert_eq!(empty.statistics.runs, 0);
+        let mut no_runs = empty.clone();
+        no_runs.summaries.clear();
+        no_runs.statistics.change_point = None;
+
+        let gappy = &mut suite.reports[0];
+        gappy.summaries[3].value = None;
+        gappy.summaries[4].value = Some(f64::NAN);
+        gappy.summaries[5].fitted = None;
+        gappy.summaries[5].band = Some([f64::NAN, 1.0]);
+        gappy.value = None;
+        suite.reports.push(no_runs);
+
+        let html = render(&suite, Format::Html);
+        let doc = parse(&html);
+        assert!(!html.contains("NaN"));
+        assert!(html.contains("No run has a value to chart."));
+        let sections = doc
+            .descendants()
+            .filter(|n| n.tag_name().name() == "section")
+            .count();
+        assert_eq!(sections, suite.reports.len());
+    }
+
+    #[test]
+    fn long_series_are_thinned_and_list_their_last_runs() {
+        let mut suite = suite_report();
+        suite.reports.truncate(1);
+        let report = &mut suite.reports[0];
+        let template = report.summaries[0].clone();
+        report.summaries = (0..5_000)
+            .map(|i| RunValue {
+                run_index: i,
+                run_key: format!("run-{i}"),
+                value: (i % 7 != 0).then(|| 0.5 + 0.3 * ((i as f64) / 40.0).sin()),
+                fitted: Some(0.5),
+                band: Some([0.45, 0.55]),
+                ..template.clone()
+            })
+            .collect();
+        report.statistics.change_point = None;
+
+        let html = render(&suite, Format::Html);
+        let doc = parse(&html);
+        let rows: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.tag_name().name() == "details")
+            .flat_map(|d| d.descendants().filter(|n| n.tag_name().name() == "tr"))
+            .collect();
+        // The header and the last 50 runs.
+        assert_eq!(rows.len(), 1 + TABLE_RUNS);
+        assert!(html.contains("The last 50 of 5000 runs"));
+        assert!(html.contains("run-4999") && !html.contains("run-4949<"));
+        assert!(!html.contains("<circle"), "too many runs to mark each");
+        assert!(html.len() < 200_000, "{} bytes", html.len());
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_replaced() {
+        let mut out = Vec::new();
+        write_text(&mut out, "a\u{1}b\tc\u{ffff}").unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a\u{FFFD}b\tc\u{FFFD}");
     }
 }

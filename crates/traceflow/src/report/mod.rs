@@ -259,7 +259,12 @@ pub fn change_text(report: &MetricReport) -> String {
         MetricKind::Rate => s.cochran_armitage.map_or_else(
             || "-".to_owned(),
             // Rounded first, so that a tiny decline is not "-0.0".
-            |ca| format!("{:+.1} pts", (1000.0 * ca.predicted_change).round() / 10.0 + 0.0),
+            |ca| {
+                format!(
+                    "{:+.1} pts",
+                    (1000.0 * ca.predicted_change).round() / 10.0 + 0.0
+                )
+            },
         ),
         MetricKind::Mean => s.mann_kendall.map_or_else(
             || "-".to_owned(),

@@ -414,8 +414,10 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             .collect();
         if usage && !all.is_empty() {
             let decisions = (!undecided.is_empty()).then_some(score_names);
-            self.store
-                .scan_step_usage(filter_for(&all), decisions, &mut |trace_id, row, decision| {
+            self.store.scan_step_usage(
+                filter_for(&all),
+                decisions,
+                &mut |trace_id, row, decision| {
                     if let Some(decision) = decision {
                         sink.take(DecisionTable::EvaluatorSteps, trace_id, decision);
                     }
@@ -432,7 +434,8 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
                         }
                         Err(issue) => sink.issues.push(issue),
                     }
-                })?;
+                },
+            )?;
         } else if !undecided.is_empty() {
             self.store.scan_decisions(
                 DecisionTable::EvaluatorSteps,
