@@ -34,6 +34,18 @@ FLOOR_SQL = (
     "SELECT trace_id, status, created_at FROM traces; "
     "SELECT trace_id, decision, scores_json FROM trace_evals;"
 )
+# What the suite path (--group-by, --segment-by, --metric) reads: the traces'
+# segment columns and config, the decisions with their step_seq ...
+SUITE_FLOOR_SQL = (
+    "SELECT rowid, trace_id, status, created_at, mode, model, provider, config_json FROM traces; "
+    "SELECT rowid, trace_id, decision, scores_json, step_seq FROM trace_evals;"
+)
+# ... and, for cost, latency and tokens, every step's usage (evaluator
+# steps' reports too, read in the same pass).
+STEPS_FLOOR_SQL = (
+    "SELECT rowid, trace_id, tokens, latency_ms, cost_usd, node_name = 'evaluator' COLLATE NOCASE, "
+    "CASE WHEN node_name = 'evaluator' COLLATE NOCASE THEN output_json END, step_seq FROM trace_steps;"
+)
 
 
 class CommandFailed(Exception):
@@ -221,6 +233,17 @@ def main():
         Bench("tf_auto_all", "traceflow trend --method auto --window all", tf("all", "auto"), "traceflow"),
         Bench("tf_auto_500", "traceflow trend --method auto (window 500)", tf("500", "auto"), "traceflow"),
         Bench("floor", "sqlite3 floor (traces + trace_evals scan)", [a.sqlite3, db, FLOOR_SQL], "floor"),
+        # Pooled runs, segments and every metric (the suite path).
+        Bench("tf_day", "traceflow trend --group-by day --window all",
+              tf("all", "auto") + ["--group-by", "day"], "traceflow"),
+        Bench("tf_day_model", "traceflow trend --group-by day --segment-by model --window all",
+              tf("all", "auto") + ["--group-by", "day", "--segment-by", "model"], "traceflow"),
+        Bench("tf_day_metrics", "traceflow trend --group-by day --all-metrics --window all",
+              tf("all", "auto") + ["--group-by", "day", "--all-metrics"], "traceflow"),
+        Bench("floor_suite", "sqlite3 floor (suite columns of traces + trace_evals)",
+              [a.sqlite3, db, SUITE_FLOOR_SQL], "floor"),
+        Bench("floor_all", "sqlite3 floor (suite columns + trace_steps usage)",
+              [a.sqlite3, db, SUITE_FLOOR_SQL + " " + STEPS_FLOOR_SQL], "floor"),
     ]
     if not a.skip_python:
         for w in ("20", "200"):
@@ -302,6 +325,9 @@ def main():
     p(ratio_line("traceflow all / sqlite3 floor", by_key["tf_all"], by_key["floor"]))
     p(ratio_line("traceflow auto all / sqlite3 floor", by_key["tf_auto_all"], by_key["floor"]))
     p(ratio_line("traceflow auto all / traceflow ols all", by_key["tf_auto_all"], by_key["tf_all"]))
+    p(ratio_line("traceflow by day / suite floor", by_key["tf_day"], by_key["floor_suite"]))
+    p(ratio_line("traceflow by day and model / suite floor", by_key["tf_day_model"], by_key["floor_suite"]))
+    p(ratio_line("traceflow by day, every metric / suite + steps floor", by_key["tf_day_metrics"], by_key["floor_all"]))
     if not a.skip_python:
         for w in ("20", "200"):
             p(ratio_line(f"traceflow window {w} / proposal_trend.py window {w}", by_key[f"tf_{w}"], by_key[f"py_{w}"]))

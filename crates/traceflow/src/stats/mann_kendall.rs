@@ -65,7 +65,6 @@ pub fn mann_kendall(y: &[f64], confidence: f64) -> Result<MannKendall, Undefined
             slopes.push(d / (j - i) as f64);
         }
     }
-    slopes.sort_unstable_by(f64::total_cmp);
 
     let var_s = tie_corrected_variance(y);
     // S ≠ 0 implies two distinct values, so Var(S) > 0 there.
@@ -82,14 +81,31 @@ pub fn mann_kendall(y: &[f64], confidence: f64) -> Result<MannKendall, Undefined
     let last = slopes.len() - 1;
     let upper = (((pairs + q * sigma) / 2.0).round_ties_even() as usize).min(last);
     let lower = (((pairs - q * sigma) / 2.0).round_ties_even() - 1.0).max(0.0) as usize;
+    // Order statistics by selection, O(n²) in runs rather than a sort's
+    // O(n² log n): 5,000 runs have 12.5 million slopes.
+    let sen_ci = (
+        order_statistic(&mut slopes, lower.min(last)),
+        order_statistic(&mut slopes, upper),
+    );
+    let m = slopes.len() / 2;
+    let sen_slope = if slopes.len() % 2 == 1 {
+        order_statistic(&mut slopes, m)
+    } else {
+        (order_statistic(&mut slopes, m - 1) + order_statistic(&mut slopes, m)) / 2.0
+    };
     Ok(MannKendall {
         s,
         var_s,
         z,
         p_decline: normal.cdf(z),
-        sen_ci: (slopes[lower.min(last)], slopes[upper]),
-        sen_slope: median_sorted(&slopes),
+        sen_ci,
+        sen_slope,
     })
+}
+
+/// The k-th smallest value (0-based), as a full sort would place it.
+fn order_statistic(values: &mut [f64], k: usize) -> f64 {
+    *values.select_nth_unstable_by(k, f64::total_cmp).1
 }
 
 /// [n(n−1)(2n+5) − Σ t(t−1)(2t+5)]/18 over groups of t equal values.
@@ -105,15 +121,6 @@ fn tie_corrected_variance(y: &[f64]) -> f64 {
         })
         .sum();
     (n * (n - 1.0) * (2.0 * n + 5.0) - ties) / 18.0
-}
-
-fn median_sorted(sorted: &[f64]) -> f64 {
-    let m = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[m]
-    } else {
-        (sorted[m - 1] + sorted[m]) / 2.0
-    }
 }
 
 #[cfg(test)]

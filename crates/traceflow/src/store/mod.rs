@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -219,12 +220,13 @@ pub struct DecisionRow {
 pub struct TraceDetail {
     /// Id, status, start, rowid.
     pub head: TraceHead,
-    /// The `mode` column as stored (bytes that are not UTF-8 replaced).
-    pub mode: String,
+    /// The `mode` column as stored (bytes that are not UTF-8 replaced);
+    /// traces with the same value share one copy.
+    pub mode: Arc<str>,
     /// The `model` column, likewise.
-    pub model: String,
+    pub model: Arc<str>,
     /// The `provider` column, likewise.
-    pub provider: String,
+    pub provider: Arc<str>,
     /// Each asked-for `config_json` key's value: strings as they are, other
     /// JSON values as JSON text; `None` when absent, null, or when the
     /// config does not parse.
@@ -240,6 +242,16 @@ pub struct StepUsage {
     pub latency_ms: f64,
     /// Cost, in US dollars.
     pub cost_usd: f64,
+}
+
+/// Which evaluator steps a usage scan also decodes the decision of.
+#[derive(Clone, Copy)]
+pub struct StepDecisions<'a> {
+    /// The scores to report by name.
+    pub score_names: &'a [String],
+    /// Whether a trace (by id) wants its decisions: decoding a gate report
+    /// costs a JSON parse, so traces decided elsewhere are skipped.
+    pub wanted: &'a (dyn Fn(&str) -> bool + 'a),
 }
 
 /// Receives each row of a usage scan: the trace id, the usage (or why the
@@ -290,13 +302,13 @@ pub trait TraceStore {
     /// in its `config_json`: one pass over `traces`.
     fn scan_trace_details(&self, config_keys: &[String]) -> Result<Rows<TraceDetail>, StoreError>;
     /// Every step's tokens, latency and cost for the filtered traces: one
-    /// pass over `trace_steps`. With `decisions` (the scores to report by
-    /// name), evaluator steps also bring their gate decision, so that the
-    /// table is read once for both.
+    /// pass over `trace_steps`. With `decisions`, the evaluator steps of the
+    /// traces it wants also bring their gate decision, so that the table is
+    /// read once for both.
     fn scan_step_usage(
         &self,
         filter: TraceFilter<'_>,
-        decisions: Option<&[String]>,
+        decisions: Option<StepDecisions<'_>>,
         sink: &mut UsageSink<'_>,
     ) -> Result<(), StoreError>;
 }

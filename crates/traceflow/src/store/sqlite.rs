@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::types::{Value, ValueRef};
@@ -18,8 +19,8 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use super::{
-    DecisionRow, DecisionSink, DecisionTable, RowIssue, Rows, StepUsage, StoreError, TraceDetail,
-    TraceFilter, TraceHead, TraceStore, UsageSink,
+    DecisionRow, DecisionSink, DecisionTable, RowIssue, Rows, StepDecisions, StepUsage, StoreError,
+    TraceDetail, TraceFilter, TraceHead, TraceStore, UsageSink,
 };
 use crate::json::{self, ScoreSummary};
 use crate::model::{
@@ -594,6 +595,7 @@ impl TraceStore for SqliteStore {
         let mut rows = stmt.query([]).map_err(&read_error)?;
         let mut out = Rows::default();
         let mut configs: Memo<Vec<Option<String>>> = Memo::new();
+        let mut labels: FxHashMap<Arc<str>, Arc<str>> = FxHashMap::default();
         while let Some(row) = rows.next().map_err(&read_error)? {
             let rowid: i64 = row.get(0).map_err(&read_error)?;
             let trace_id = row.get_ref(1).map_err(&read_error)?;
@@ -623,9 +625,18 @@ impl TraceStore for SqliteStore {
             };
             // Segment labels are shown, not parsed: a byte that is not
             // UTF-8 becomes U+FFFD rather than losing the trace.
-            let label = |index: usize| -> Result<String, StoreError> {
+            let mut label = |index: usize| -> Result<Arc<str>, StoreError> {
                 let value = row.get_ref(index).map_err(&read_error)?;
-                Ok(optional_text(value, "").ok().flatten().unwrap_or_default())
+                let text = optional_text(value, "").ok().flatten().unwrap_or_default();
+                // A million traces share a few models: one copy of each.
+                Ok(match labels.get(text.as_str()) {
+                    Some(label) => Arc::clone(label),
+                    None => {
+                        let label: Arc<str> = text.into();
+                        labels.insert(Arc::clone(&label), Arc::clone(&label));
+                        label
+                    }
+                })
             };
             let config = if config_keys.is_empty() {
                 Vec::new()
@@ -657,7 +668,7 @@ impl TraceStore for SqliteStore {
     fn scan_step_usage(
         &self,
         filter: TraceFilter<'_>,
-        decisions: Option<&[String]>,
+        decisions: Option<StepDecisions<'_>>,
         sink: &mut UsageSink<'_>,
     ) -> Result<(), StoreError> {
         let read_error = self.read_error("trace_steps");
@@ -698,7 +709,7 @@ impl TraceStore for SqliteStore {
             }
         }
         .map_err(&read_error)?;
-        let mut decoder = DecisionDecoder::new(decisions.unwrap_or_default());
+        let mut decoder = DecisionDecoder::new(decisions.map_or(&[], |d| d.score_names));
         while let Some(row) = rows.next().map_err(&read_error)? {
             let rowid: i64 = row.get(0).map_err(&read_error)?;
             let Ok(trace_id) = row.get_ref(1).map_err(&read_error)?.as_str() else {
@@ -719,8 +730,9 @@ impl TraceStore for SqliteStore {
             })()
             .map_err(issue);
             let evaluator = matches!(get(row, 5), Ok(ValueRef::Integer(1)));
-            let decision = (decisions.is_some() && evaluator)
-                .then(|| decoder.gate_report(row, rowid, (6, 7)).map_err(issue));
+            let decision = decisions
+                .filter(|d| evaluator && (d.wanted)(trace_id))
+                .map(|_| decoder.gate_report(row, rowid, (6, 7)).map_err(issue));
             sink(trace_id, usage, decision);
         }
         Ok(())

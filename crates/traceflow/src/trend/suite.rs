@@ -11,6 +11,7 @@
 //! alarms.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use rustc_hash::FxHashMap;
@@ -27,7 +28,8 @@ use crate::json::ScoreSummary;
 use crate::model::{EvalDecision, RunStatus};
 use crate::stats::{holm, Spread};
 use crate::store::{
-    DecisionRow, DecisionTable, RowIssue, StoreError, TraceDetail, TraceFilter, TraceStore,
+    DecisionRow, DecisionTable, RowIssue, StepDecisions, StoreError, TraceDetail, TraceFilter,
+    TraceStore,
 };
 
 /// Segments judged at the most: a key with more distinct values (a
@@ -296,50 +298,75 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
         )?;
 
         // Segments: the total (None), then each value in order.
-        let segment_of = |trace: &TraceDetail| -> String {
-            let value = match &options.segment_by {
+        // Each trace's segment, as an index into `segments` (the total is
+        // 0); labels are shared, so this is one lookup per trace.
+        let segment_of = |trace: &TraceDetail| -> Option<Arc<str>> {
+            match &options.segment_by {
                 None => None,
-                Some(SegmentBy::Model) => Some(trace.model.clone()),
-                Some(SegmentBy::Mode) => Some(trace.mode.clone()),
-                Some(SegmentBy::Provider) => Some(trace.provider.clone()),
-                Some(SegmentBy::Config(_)) => {
-                    segment_slot.and_then(|slot| trace.config.get(slot).cloned().flatten())
-                }
-            };
-            value.unwrap_or_else(|| NO_VALUE.to_owned())
+                Some(SegmentBy::Model) => Some(Arc::clone(&trace.model)),
+                Some(SegmentBy::Mode) => Some(Arc::clone(&trace.mode)),
+                Some(SegmentBy::Provider) => Some(Arc::clone(&trace.provider)),
+                Some(SegmentBy::Config(_)) => Some(
+                    segment_slot
+                        .and_then(|slot| trace.config.get(slot).cloned().flatten())
+                        .map_or_else(|| NO_VALUE.into(), Into::into),
+                ),
+            }
         };
         let mut segments: Vec<Option<String>> = vec![None];
-        let trace_segment: Vec<String> = members.iter().map(|(t, _)| segment_of(t)).collect();
+        let mut trace_segment: Vec<usize> = vec![0; members.len()];
         if let Some(by) = &options.segment_by {
-            let mut distinct: Vec<&String> = trace_segment.iter().collect();
-            distinct.sort_unstable();
-            distinct.dedup();
-            if distinct.len() > MAX_SEGMENTS {
+            let mut slot_of: FxHashMap<Arc<str>, usize> = FxHashMap::default();
+            for (i, (trace, _)) in members.iter().enumerate() {
+                if let Some(label) = segment_of(trace) {
+                    let next = slot_of.len();
+                    trace_segment[i] = *slot_of.entry(label).or_insert(next);
+                }
+            }
+            if slot_of.len() > MAX_SEGMENTS {
                 return Err(TrendError::TooManySegments {
                     segment_by: by.to_string(),
-                    found: distinct.len(),
+                    found: slot_of.len(),
                 });
             }
-            segments.extend(distinct.into_iter().map(|s| Some(s.clone())));
-        }
-
-        let mut reports = Vec::with_capacity(options.metrics.len() * segments.len());
-        for metric in &options.metrics {
-            for segment in &segments {
-                let selected: Vec<usize> = (0..members.len())
-                    .filter(|&i| segment.as_ref().is_none_or(|s| *s == trace_segment[i]))
-                    .collect();
-                reports.push(self.report(
-                    metric,
-                    segment.clone(),
-                    &selected,
-                    &members,
-                    &facts,
-                    &run_keys,
-                    &score_names,
-                ));
+            // Segments in the order of their names.
+            let mut named: Vec<(Arc<str>, usize)> = slot_of.into_iter().collect();
+            named.sort_unstable();
+            let mut rank = vec![0; named.len()];
+            for (k, (label, slot)) in named.into_iter().enumerate() {
+                rank[slot] = k + 1;
+                segments.push(Some(label.to_string()));
+            }
+            for segment in &mut trace_segment {
+                *segment = rank[*segment];
             }
         }
+
+        // The traces of each segment (the total first), then one report per
+        // metric × segment, computed on every core: a rate's step test
+        // permutes thousands of times, and a suite holds dozens of reports.
+        let mut selections: Vec<Vec<usize>> = vec![Vec::new(); segments.len()];
+        for (i, &segment) in trace_segment.iter().enumerate() {
+            if segment > 0 {
+                selections[segment].push(i);
+            }
+        }
+        selections[0] = (0..members.len()).collect();
+        let jobs: Vec<(&Metric, usize)> = options
+            .metrics
+            .iter()
+            .flat_map(|metric| (0..segments.len()).map(move |k| (metric, k)))
+            .collect();
+        let inputs = Inputs {
+            members: &members,
+            facts: &facts,
+            run_keys: &run_keys,
+            score_names: &score_names,
+            options: &options.verdict,
+        };
+        let mut reports = parallel_map(&jobs, |&(metric, k)| {
+            inputs.report(metric, segments[k].clone(), &selections[k])
+        });
         let tests = hold_to_holm(&mut reports, &options.verdict);
         members.clear();
 
@@ -413,7 +440,12 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             .map(|(&id, _)| id)
             .collect();
         if usage && !all.is_empty() {
-            let decisions = (!undecided.is_empty()).then_some(score_names);
+            let open = sink.open.clone();
+            let wanted = |trace_id: &str| index.get(trace_id).is_some_and(|&i| open[i]);
+            let decisions = (!undecided.is_empty()).then_some(StepDecisions {
+                score_names,
+                wanted: &wanted,
+            });
             self.store.scan_step_usage(
                 filter_for(&all),
                 decisions,
@@ -446,20 +478,28 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
         }
         Ok(facts)
     }
+}
 
+/// What every report is computed from, shared by the worker threads.
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    members: &'a [(TraceDetail, usize)],
+    facts: &'a [Facts],
+    run_keys: &'a [String],
+    score_names: &'a [String],
+    options: &'a VerdictOptions,
+}
+
+impl Inputs<'_> {
     /// The report of one metric over the selected traces.
-    #[allow(clippy::too_many_arguments)]
-    fn report(
-        &self,
-        metric: &Metric,
-        segment: Option<String>,
-        selected: &[usize],
-        members: &[(TraceDetail, usize)],
-        facts: &[Facts],
-        run_keys: &[String],
-        score_names: &[String],
-    ) -> MetricReport {
-        let options = &self.options.verdict;
+    fn report(&self, metric: &Metric, segment: Option<String>, selected: &[usize]) -> MetricReport {
+        let Inputs {
+            members,
+            facts,
+            run_keys,
+            score_names,
+            options,
+        } = *self;
         // The selected traces' runs, in run order, renumbered.
         let mut runs: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for &i in selected {
@@ -527,6 +567,44 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             summaries,
         }
     }
+}
+
+/// `f` of every job, in order, on every core.
+fn parallel_map<J: Sync, R: Send>(jobs: &[J], f: impl Fn(&J) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len());
+    if threads <= 1 {
+        return jobs.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { break };
+                        out.push((i, f(job)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                // A panic in a worker is a bug in the statistics: raise it
+                // here rather than return a suite with a report missing.
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Names the traces when there are few of them, letting SQLite use an
