@@ -59,8 +59,9 @@ pub struct TrendArgs {
     /// --evaluations successive gate runs.
     #[arg(long, default_value_t = 0.01, value_parser = parse_alpha)]
     pub alpha: f64,
-    /// The smallest decline across the window that matters, as a rate
-    /// (0.05 = 5 points).
+    /// The smallest change toward worse across the window that matters: for
+    /// rates in points (0.05 = 5 points), for means (scores, cost, latency,
+    /// tokens, revisions) relative to their level (0.05 = 5%).
     #[arg(long, default_value_t = 0.05, value_parser = parse_min_drop)]
     pub min_drop: f64,
     /// gate: exit 3 instead of 0 when there is too little data to judge.
@@ -235,7 +236,6 @@ impl TrendArgs {
             .unwrap_or_else(|| Method::from(self.method).default_window())
     }
 
-    /// The verdict's options, in the library's terms.
     /// Whether the report is a suite of metrics, segments or pooled runs
     /// rather than the pass rate over traces.
     pub fn is_suite(&self) -> bool {
@@ -273,6 +273,7 @@ impl TrendArgs {
         })
     }
 
+    /// The verdict's options, in the library's terms.
     pub fn verdict_options(&self) -> VerdictOptions {
         let defaults = VerdictOptions::default();
         VerdictOptions {

@@ -217,6 +217,10 @@ fn config_runs_follow_their_first_trace_and_traces_without_the_key_are_counted()
         ]
     );
     assert_eq!(report.left_out_ungrouped, 2);
+    // The config that does not parse is reported, not silently keyless.
+    assert_eq!(report.skipped_rows.len(), 1);
+    assert!(report.skipped_rows[0].reason.starts_with("config_json: "));
+    assert_eq!(report.skipped_rows[0].trace_id.as_deref(), Some("6"));
 }
 
 #[test]
@@ -300,6 +304,24 @@ fn usage_metrics_are_per_trace_sums_averaged_over_the_run() {
     assert_eq!(value(0), 700.0);
     assert_eq!(value(1), 450.25);
     assert!((value(2) - 0.007).abs() < 1e-15);
+
+    // A step whose latency is NaN is reported and left out, not a NaN mean.
+    s.conn
+        .execute(
+            "INSERT INTO trace_steps (trace_id, step_seq, node_name, tokens, latency_ms, cost_usd) \
+             VALUES ('c', 0, 'executor', 10, 'NaN', 0.0)",
+            [],
+        )
+        .unwrap();
+    let report = s
+        .analyze(options(GroupBy::Day, &[Metric::Latency]))
+        .unwrap();
+    assert_eq!(report.reports[0].summaries[0].value, Some(450.25));
+    assert_eq!(report.skipped_rows.len(), 1);
+    assert_eq!(
+        report.skipped_rows[0].reason,
+        "latency_ms: NaN is not a finite number"
+    );
 }
 
 #[test]
@@ -350,14 +372,15 @@ fn segments_hold_their_own_runs_and_holm_adjusts_across_every_report() {
             }
         }
     }
-    // A third model on two days only.
-    s.trace(
-        "rare",
-        "done",
-        "2026-03-05T23:00:00Z",
-        "rare\u{1F600}",
-        "{}",
-    );
+    // A third model on three days only: a p-value, but never judged.
+    for (day, first) in [(5, "pass"), (6, "revise"), (7, "pass")] {
+        for (k, decision) in [first, "revise"].iter().enumerate() {
+            let id = format!("rare-{day}-{k}");
+            let at = format!("2026-03-{day:02}T23:0{k}:00Z");
+            s.trace(&id, "done", &at, "rare\u{1F600}", "{}")
+                .eval(&id, 1, decision, "{}");
+        }
+    }
     let mut opts = options(GroupBy::Day, &[Metric::PassRate, Metric::ReviseRate]);
     opts.segment_by = Some(SegmentBy::Model);
     let report = s.analyze(opts).unwrap();
@@ -379,10 +402,14 @@ fn segments_hold_their_own_runs_and_holm_adjusts_across_every_report() {
             ("revise-rate".to_owned(), Some("steady")),
         ]
     );
-    // The rare model's one run: its own series, numbered from 0.
+    // The rare model's three runs: its own series, numbered from 0.
     assert_eq!(
         runs(&report.reports[1]),
-        [key("2026-03-05", 1, 1, Some(1.0))]
+        [
+            key("2026-03-05", 2, 2, Some(0.5)),
+            key("2026-03-06", 2, 2, Some(0.0)),
+            key("2026-03-07", 2, 2, Some(0.5)),
+        ]
     );
     let sliding = &report.reports[2];
     assert_eq!(sliding.summaries.len(), 20);
@@ -410,9 +437,54 @@ fn segments_hold_their_own_runs_and_holm_adjusts_across_every_report() {
         .map(|r| r.statistics.p_worse)
         .collect();
     let adjusted: Vec<Option<f64>> = report.reports.iter().map(|r| r.p_adjusted).collect();
-    assert_eq!(adjusted, holm(&p));
-    assert_eq!(report.tests, p.iter().flatten().count());
+    // The rare model has one run: never judged, so not in the family.
+    let judged: Vec<Option<f64>> = report
+        .reports
+        .iter()
+        .map(|r| r.statistics.p_worse.filter(|_| r.statistics.runs >= 8))
+        .collect();
+    assert_eq!(adjusted, holm(&judged));
+    assert_eq!(report.tests, 6);
+    assert!(p[1].is_some() && adjusted[1].is_none());
     assert!(report.any_regression);
+}
+
+#[test]
+fn under_repeated_evaluations_holm_works_on_alphas_scale() {
+    let s = Store::new();
+    for day in 1..=20 {
+        for (m, model) in ["a", "b"].iter().enumerate() {
+            for j in 0..30 {
+                let id = format!("{day}-{m}-{j}");
+                let at = format!("2026-03-{day:02}T{:02}:{:02}:00Z", j % 24, j);
+                s.trace(&id, "done", &at, model, "{}");
+                let passes = if m == 1 && day > 10 { 18 } else { 26 };
+                s.eval(&id, 1, if j < passes { "pass" } else { "revise" }, "{}");
+            }
+        }
+    }
+    let mut opts = options(GroupBy::Day, &[Metric::PassRate]);
+    opts.segment_by = Some(SegmentBy::Model);
+    opts.verdict.repeated.evaluations = 50;
+    let report = s.analyze(opts).unwrap();
+    for r in &report.reports {
+        let st = &r.statistics;
+        assert!(st.level < st.alpha, "{}", st.level);
+        let (Some(p), Some(q)) = (st.p_worse, r.p_adjusted) else {
+            continue;
+        };
+        // Holm never lowers a p; on α's scale it is at least p · α / level.
+        assert!(q >= (p * st.alpha / st.level).min(1.0) - 1e-12, "{p} {q}");
+        assert!(q <= 1.0);
+        assert_eq!(
+            st.verdict == traceflow::trend::Verdict::Regression,
+            q < st.alpha && st.verdict == traceflow::trend::Verdict::Regression
+        );
+    }
+    assert_eq!(
+        report.reports[2].statistics.verdict,
+        traceflow::trend::Verdict::Regression
+    );
 }
 
 #[test]

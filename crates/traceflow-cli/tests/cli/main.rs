@@ -623,12 +623,12 @@ fn days_segments_and_every_metric_find_the_demos_model_change() {
             assert!(run.get(field).is_some(), "{field} in {run}");
         }
     }
-    // The step is on the day the model changed.
+    // The step is on the day the model changed (8 days before the end).
+    let step = &total["statistics"]["change_point"];
+    assert_eq!(step["trace_id"], "2026-11-19");
     assert_eq!(
-        total["statistics"]["change_point"]["trace_id"],
-        runs[total["statistics"]["change_point"]["run_index"]
-            .as_u64()
-            .unwrap() as usize]["run_key"]
+        runs[step["run_index"].as_u64().unwrap() as usize]["run_key"],
+        "2026-11-19"
     );
 }
 

@@ -358,10 +358,18 @@ fn section(index: usize, report: &MetricReport, svg: Option<&str>) -> Markup {
                     figcaption {
                         span.key.value {} "per-run " (report.metric.noun())
                         @if fitted {
-                            span.key.trend {} "fitted trend"
+                            span.key.trend {} (match report.metric.kind() {
+                                MetricKind::Rate => "fitted trend",
+                                MetricKind::Mean => "Sen's line",
+                            })
                         }
                         @if banded {
-                            span.key.band {} "its confidence band"
+                            // A rate's band covers the level and the slope;
+                            // a mean's only the slope (see `fit_mean`).
+                            span.key.band {} (match report.metric.kind() {
+                                MetricKind::Rate => "its 95% confidence band",
+                                MetricKind::Mean => "the lines of its slope's 95% interval",
+                            })
                         }
                         @if change.is_some() {
                             span.key.change {} "change point"

@@ -594,7 +594,7 @@ impl TraceStore for SqliteStore {
             .map_err(&read_error)?;
         let mut rows = stmt.query([]).map_err(&read_error)?;
         let mut out = Rows::default();
-        let mut configs: Memo<Vec<Option<String>>> = Memo::new();
+        let mut configs: Memo<(Vec<Option<String>>, Option<String>)> = Memo::new();
         let mut labels: FxHashMap<Arc<str>, Arc<str>> = FxHashMap::default();
         while let Some(row) = rows.next().map_err(&read_error)? {
             let rowid: i64 = row.get(0).map_err(&read_error)?;
@@ -644,9 +644,19 @@ impl TraceStore for SqliteStore {
                 match row.get_ref(7).map_err(&read_error)? {
                     ValueRef::Text(bytes) => {
                         let text = String::from_utf8_lossy(bytes);
-                        configs.get(&text, |text| config_values(text, config_keys))
+                        let (values, problem) =
+                            configs.get(&text, |text| config_values(text, config_keys));
+                        if let Some(reason) = problem {
+                            out.issues.push(issue(reason));
+                        }
+                        values
                     }
-                    _ => vec![None; config_keys.len()],
+                    _ => {
+                        out.issues.push(issue(
+                            "config_json: not text; its keys read as absent".to_owned(),
+                        ));
+                        vec![None; config_keys.len()]
+                    }
                 }
             };
             out.rows.push(TraceDetail {
@@ -713,6 +723,13 @@ impl TraceStore for SqliteStore {
         while let Some(row) = rows.next().map_err(&read_error)? {
             let rowid: i64 = row.get(0).map_err(&read_error)?;
             let Ok(trace_id) = row.get_ref(1).map_err(&read_error)?.as_str() else {
+                let issue = RowIssue {
+                    table: "trace_steps",
+                    rowid,
+                    trace_id: None,
+                    reason: "trace_id is not text".to_owned(),
+                };
+                sink("", Err(issue), None);
                 continue;
             };
             let issue = |reason: String| RowIssue {
@@ -721,11 +738,21 @@ impl TraceStore for SqliteStore {
                 trace_id: Some(trace_id.to_owned()),
                 reason,
             };
+            // A NaN or infinite value would poison its trace's sum and the
+            // run's mean: the row is reported instead.
+            let finite = |value: ValueRef<'_>, column: &str| -> Result<f64, String> {
+                let number = lenient_real(value, column)?;
+                if number.is_finite() {
+                    Ok(number)
+                } else {
+                    Err(format!("{column}: {number} is not a finite number"))
+                }
+            };
             let usage = (|| {
                 Ok(StepUsage {
-                    tokens: lenient_real(get(row, 2)?, "tokens")?.round() as i64,
-                    latency_ms: lenient_real(get(row, 3)?, "latency_ms")?,
-                    cost_usd: lenient_real(get(row, 4)?, "cost_usd")?,
+                    tokens: finite(get(row, 2)?, "tokens")?.round() as i64,
+                    latency_ms: finite(get(row, 3)?, "latency_ms")?,
+                    cost_usd: finite(get(row, 4)?, "cost_usd")?,
                 })
             })()
             .map_err(issue);
@@ -1336,15 +1363,29 @@ fn eval_from_row(row: &Row<'_>) -> Result<(EvalRecord, Option<RowIssue>), RowIss
 /// Scores of a row, or why they cannot be used (the decision still counts).
 /// The values of `keys` in a `config_json` text: strings as they are, other
 /// JSON as its text, `None` for absent keys, nulls and unparsable configs.
-fn config_values(text: &str, keys: &[String]) -> Vec<Option<String>> {
-    let config = json::from_str::<serde_json::Value>(text).unwrap_or_default();
-    keys.iter()
+/// Also says why, when the config is not a JSON object (the trace is kept,
+/// its keys read as absent).
+fn config_values(text: &str, keys: &[String]) -> (Vec<Option<String>>, Option<String>) {
+    let (config, problem) = match json::from_str::<serde_json::Value>(text) {
+        Ok(config @ serde_json::Value::Object(_)) => (config, None),
+        Ok(_) => (
+            serde_json::Value::Null,
+            Some("config_json: not an object; its keys read as absent".to_owned()),
+        ),
+        Err(err) => (
+            serde_json::Value::Null,
+            Some(format!("config_json: {err}; its keys read as absent")),
+        ),
+    };
+    let values = keys
+        .iter()
         .map(|key| match config.get(key) {
             None | Some(serde_json::Value::Null) => None,
             Some(serde_json::Value::String(text)) => Some(text.clone()),
             Some(other) => Some(other.to_string()),
         })
-        .collect()
+        .collect();
+    (values, problem)
 }
 
 fn scores_of(text: Option<&str>, column: &str) -> (ScoreSummary, Option<String>) {

@@ -8,25 +8,34 @@
 //! size (the statistics doc's method for continuous metrics).
 
 use super::metric::Worse;
-use super::verdict::{p_text, Insufficient, Statistics, Subject, Verdict, VerdictOptions};
+use super::verdict::{
+    p_text, Insufficient, Statistics, Subject, Verdict, VerdictOptions, MDE_FACTOR,
+};
 use super::Method;
 use crate::stats::{mann_kendall, ols_test};
 use crate::text::{count, significant};
 
 /// Fewest runs with a value judged. Mann–Kendall on 10 runs reaches
-/// one-sided p ≈ 1.5e-4 for a perfectly monotone series, so α = 0.01 can be
-/// met with room; fewer runs could only ever call a trend "stable".
+/// one-sided p ≈ 4e-5 for a perfectly monotone series, so α = 0.01 can be
+/// met with room even under a few evaluations' correction.
 pub const MIN_RUNS_MEANS: usize = 10;
 
 /// Judges a per-run mean, oldest first; `None` for runs without a value
 /// (no steps, no scores), which are left out of the series.
 ///
-/// A regression when Mann–Kendall's one-sided p toward worse is below the
-/// level and Sen's slope across the judged runs, relative to the median of
-/// the per-run values, is at least `min_drop` (0.05: a 5% rise in cost). An
-/// improvement likewise the other way. Fewer than [`MIN_RUNS_MEANS`] runs
-/// with a value is `insufficient_data`. With `repeated.evaluations` above 1
-/// the level is Bonferroni's α/N (no simulation exists for this test).
+/// - A regression when Mann–Kendall's one-sided p toward worse is below the
+///   level and Sen's slope across the judged runs, relative to the level
+///   (the median of the per-run values, or their mean where the median is
+///   0), is at least `min_drop` (0.05: a 5% rise in cost). Where ties make
+///   Sen's slope 0, the least-squares slope gives the size. An improvement
+///   likewise the other way.
+/// - Stable only when Sen's 95% interval rules out a change toward worse
+///   of more than [`MDE_FACTOR`] × `min_drop`; otherwise, like fewer than
+///   [`MIN_RUNS_MEANS`] runs with a value, `insufficient_data`.
+/// - With `repeated.evaluations` above 1 the level is Bonferroni's α/N (no
+///   simulation exists for this test).
+/// - `ols`: the proposal's rule, its threshold read per run relative to
+///   the level.
 pub fn assess_means(
     values: &[Option<f64>],
     observations: u64,
@@ -72,21 +81,42 @@ pub fn assess_means(
         Worse::Lower => mk.p_decline,
         Worse::Higher => 1.0 - mk.p_decline,
     });
-    let median = median(&ys);
-    // Sen's slope per judged run, across the judged runs.
-    let change = mk.map(|mk| mk.sen_slope * (ys.len().saturating_sub(1)) as f64);
-    let relative = match (change, median) {
-        (Some(change), Some(median)) if median != 0.0 => Some(change / median.abs()),
-        _ => None,
+    // The level changes are measured against: the median of the runs'
+    // values, or their mean where the median is 0 (revisions per trace,
+    // mostly none).
+    let base = median(&ys)
+        .filter(|m| *m != 0.0)
+        .or_else(|| mean(&ys).filter(|m| *m != 0.0))
+        .map(f64::abs);
+    let span = ys.len().saturating_sub(1) as f64;
+    // Sen's slope across the judged runs; where ties make it 0 (a metric
+    // that is mostly one value), the least-squares slope measures the size
+    // instead, so that a significant move is not read as no move.
+    let slope = mk.map(|mk| {
+        if mk.sen_slope == 0.0 {
+            stats.ols.map_or(0.0, |o| o.slope)
+        } else {
+            mk.sen_slope
+        }
+    });
+    let change = slope.map(|b| b * span);
+    let relative = change.zip(base).map(|(c, m)| c / m);
+    let toward_worse = |r: f64| match subject.worse {
+        Worse::Lower => -r,
+        Worse::Higher => r,
     };
+    // How far toward worse the slope's interval reaches, relative.
+    let reach = mk.zip(base).map(|(mk, m)| {
+        let (lo, hi) = mk.sen_ci;
+        toward_worse(lo * span / m).max(toward_worse(hi * span / m))
+    });
 
     match options.method {
         Method::Ols => {
+            // The proposal's rule, with its threshold per run read relative
+            // to the level (a latency's slope in ms is not a rate's).
             let slope = stats.ols.map_or(0.0, |o| o.slope);
-            let worse = match subject.worse {
-                Worse::Lower => -slope,
-                Worse::Higher => slope,
-            };
+            let worse = base.map_or(0.0, |m| toward_worse(slope / m));
             stats.verdict = if worse > options.threshold {
                 Verdict::Regression
             } else if -worse > options.threshold {
@@ -106,11 +136,8 @@ pub fn assess_means(
             });
         }
         Method::Auto => {
-            let toward_worse = |r: f64| match subject.worse {
-                Worse::Lower => -r,
-                Worse::Higher => r,
-            };
             let p_better = stats.p_worse.map(|p| 1.0 - p);
+            let limit = MDE_FACTOR * options.min_drop;
             stats.verdict = match (stats.p_worse, p_better, relative) {
                 (Some(p), _, Some(r)) if p < level && toward_worse(r) >= options.min_drop => {
                     Verdict::Regression
@@ -118,12 +145,36 @@ pub fn assess_means(
                 (_, Some(p), Some(r)) if p < level && -toward_worse(r) >= options.min_drop => {
                     Verdict::Improvement
                 }
-                _ => Verdict::Stable,
+                // Stable only if the data rules out a change of the size
+                // the rate metrics must be able to see (3 × min-drop).
+                _ => match reach {
+                    Some(reach) if reach <= limit => Verdict::Stable,
+                    _ => {
+                        stats.insufficient = Some(Insufficient {
+                            reason: match reach {
+                                Some(reach) => format!(
+                                    "the 95% interval of the change reaches {:.1}% toward worse across these {}, more than 3 × min-drop ({:.1}%)",
+                                    100.0 * reach,
+                                    count(ys.len(), "run"),
+                                    100.0 * limit
+                                ),
+                                None => "the runs' values are all 0: no relative change can be measured".to_owned(),
+                            },
+                            remedy: "pool traces into larger runs (--group-by) or widen the window".to_owned(),
+                        });
+                        Verdict::InsufficientData
+                    }
+                },
             };
         }
     }
-    stats.summary = summary(&stats, subject, change, relative, median);
+    stats.summary = summary(&stats, subject, change, relative, base);
     stats
+}
+
+/// The mean of values; `None` for none.
+fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
 /// The median of finite values; `None` for none.
@@ -150,14 +201,14 @@ fn summary(
     // Signed in the stable sentence ("moved"), unsigned after "rose"/"fell".
     let size = |signed: bool| match (relative, change, median) {
         (Some(r), Some(c), Some(m)) if signed => format!(
-            "{:+.1}% ({}{} on a median of {}) across {runs}",
+            "{:+.1}% ({}{} on a level of {}) across {runs}",
             100.0 * r,
             if c < 0.0 { "-" } else { "+" },
             significant(c.abs(), 3),
             significant(m, 3)
         ),
         (Some(r), Some(c), Some(m)) => format!(
-            "by {:.1}% ({} on a median of {}) across {runs}",
+            "by {:.1}% ({} on a level of {}) across {runs}",
             100.0 * r.abs(),
             significant(c.abs(), 3),
             significant(m, 3)
@@ -230,6 +281,50 @@ mod tests {
         let stats = judge(&[1.0, 2.0, 3.0]);
         assert_eq!(stats.verdict, Verdict::InsufficientData);
         assert!(stats.insufficient.unwrap().reason.starts_with("3 runs"));
+    }
+
+    #[test]
+    fn a_metric_that_is_mostly_zero_can_still_regress() {
+        // Revisions per trace: none for 14 runs, then one each. Sen's slope
+        // is 0 (most pairs tie) and so is the median; the least-squares
+        // slope against the mean (0.3) gives the size.
+        let mut values = vec![0.0; 14];
+        values.extend([1.0; 6]);
+        let stats = judge(&values);
+        assert_eq!(stats.mann_kendall.unwrap().sen_slope, 0.0);
+        assert_eq!(stats.verdict, Verdict::Regression, "{}", stats.summary);
+    }
+
+    #[test]
+    fn noise_that_could_hide_a_change_is_not_called_stable() {
+        let noisy: Vec<f64> = (0..12).map(|i| [1.0, 2.0, 0.5][i % 3]).collect();
+        let stats = judge(&noisy);
+        assert_eq!(
+            stats.verdict,
+            Verdict::InsufficientData,
+            "{}",
+            stats.summary
+        );
+        assert!(stats.insufficient.unwrap().reason.contains("toward worse"));
+        let steady: Vec<f64> = (0..12).map(|i| 1.0 + 0.001 * (i % 2) as f64).collect();
+        assert_eq!(judge(&steady).verdict, Verdict::Stable);
+    }
+
+    #[test]
+    fn the_proposals_rule_reads_its_threshold_relative_to_the_level() {
+        let options = VerdictOptions {
+            method: Method::Ols,
+            ..VerdictOptions::default()
+        };
+        let at = |per_run: f64| {
+            let values: Vec<Option<f64>> = (0..20)
+                .map(|i| Some(1000.0 * (1.0 + per_run * i as f64)))
+                .collect();
+            assess_means(&values, 20, &options, COST).verdict
+        };
+        // 0.5% of the level per run is inside ±0.01; 2% is not.
+        assert_eq!(at(0.005), Verdict::Stable);
+        assert_eq!(at(0.02), Verdict::Regression);
     }
 
     #[test]

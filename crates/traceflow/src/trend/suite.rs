@@ -18,10 +18,11 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::grouping::{GroupBy, SegmentBy, NO_VALUE};
-use super::means::assess_means;
+use super::means::{assess_means, MIN_RUNS_MEANS};
 use super::metric::{Metric, MetricKind, Worse};
 use super::verdict::{
     assess_rate, Insufficient, Statistics, Subject, Verdict, VerdictOptions, MDE_FACTOR,
+    MIN_DECISIONS_AUTO, MIN_RUNS_AUTO,
 };
 use super::{Method, TrendError, Window, MIN_RUNS};
 use crate::json::ScoreSummary;
@@ -107,7 +108,9 @@ pub struct MetricReport {
     /// The metric over the whole window (pooled rate, or mean of the runs'
     /// values).
     pub value: Option<f64>,
-    /// Holm-adjusted `statistics.p_worse` across every report.
+    /// Holm-adjusted `statistics.p_worse` across every report that could be
+    /// judged, on α's scale (compared with `alpha`; under `--evaluations`
+    /// each p is first scaled by α / level); null when not in the family.
     pub p_adjusted: Option<f64>,
     /// The verdict and everything behind it.
     pub statistics: Statistics,
@@ -454,6 +457,13 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
                         sink.take(DecisionTable::EvaluatorSteps, trace_id, decision);
                     }
                     let Some(&i) = sink.index.get(trace_id) else {
+                        // A row whose trace id cannot be read may belong
+                        // to any run.
+                        if let Err(issue) = row {
+                            if issue.trace_id.is_none() {
+                                sink.issues.push(issue);
+                            }
+                        }
                         return;
                     };
                     match row {
@@ -798,15 +808,17 @@ fn fit_rate(summaries: &mut [RunValue], stats: &Statistics, trials: &[u64]) {
     let half_slope = (ca.slope_ci[1] - ca.slope_ci[0]) / 2.0;
     for (i, run) in summaries.iter_mut().enumerate() {
         let dt = i as f64 - spread.t_bar;
-        let fitted = rate + ca.slope * dt;
+        let fitted = (rate + ca.slope * dt).clamp(0.0, 1.0);
         let half = half_slope * (spread.s_tt / spread.total + dt * dt).sqrt();
         run.fitted = Some(fitted);
         run.band = Some([(fitted - half).max(0.0), (fitted + half).min(1.0)]);
     }
 }
 
-/// Sen's line through the median point of the judged runs, with the band
-/// its slope interval spans about that point.
+/// Sen's line (Sen's slope, the median intercept) with the range of the
+/// lines whose slopes lie in Sen's 95% interval, pivoting about the middle
+/// run. That range is the slope's uncertainty only: unlike a rate's band,
+/// it has no width at the middle run (the HTML labels it so).
 fn fit_mean(summaries: &mut [RunValue], stats: &Statistics) {
     let Some(mk) = stats.mann_kendall else {
         return;
@@ -814,7 +826,7 @@ fn fit_mean(summaries: &mut [RunValue], stats: &Statistics) {
     let points: Vec<(f64, f64)> = summaries
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| r.value.map(|v| (i as f64, v)))
+        .filter_map(|(i, r)| r.value.filter(|v| v.is_finite()).map(|v| (i as f64, v)))
         .collect();
     if points.is_empty() {
         return;
@@ -827,7 +839,12 @@ fn fit_mean(summaries: &mut [RunValue], stats: &Statistics) {
         .map(|(k, &(_, y))| y - mk.sen_slope * k as f64)
         .collect();
     residuals.sort_by(f64::total_cmp);
-    let intercept = residuals[residuals.len() / 2];
+    let middle = residuals.len() / 2;
+    let intercept = if residuals.len() % 2 == 1 {
+        residuals[middle]
+    } else {
+        (residuals[middle - 1] + residuals[middle]) / 2.0
+    };
     let centre = (points.len() - 1) as f64 / 2.0;
     let at_centre = intercept + mk.sen_slope * centre;
     for (k, &(i, _)) in points.iter().enumerate() {
@@ -840,53 +857,74 @@ fn fit_mean(summaries: &mut [RunValue], stats: &Statistics) {
 }
 
 /// Applies Holm's correction to every report's regression: a report stays
-/// a regression only if its Holm-adjusted p is below its level. Returns
-/// the tests counted.
+/// a regression only if its Holm-adjusted p is below α. Returns the tests
+/// counted.
+///
+/// - Each p is first put on α's scale (p · α / level), so that under
+///   `--evaluations` a report's own simulated level maps to α; `p_adjusted`
+///   is Holm's value on that scale, compared with α.
+/// - The family is every report with a p-value that could be judged at all:
+///   a report with too few runs or decisions can never be a regression, and
+///   counting it would only cost the others power.
+/// - `--method ols` has no p-value in its rule, so nothing is adjusted.
 fn hold_to_holm(reports: &mut [MetricReport], options: &VerdictOptions) -> usize {
-    // Scaled so that each report's own level maps to α (they differ only
-    // under --evaluations).
+    if options.method == Method::Ols {
+        return 0;
+    }
     let scaled: Vec<Option<f64>> = reports
         .iter()
         .map(|r| {
             let s = &r.statistics;
-            s.p_worse.map(|p| p * options.alpha / s.level)
+            let judged = match r.metric.kind() {
+                MetricKind::Rate => s.runs >= MIN_RUNS_AUTO && s.decisions >= MIN_DECISIONS_AUTO,
+                MetricKind::Mean => s.runs >= MIN_RUNS_MEANS,
+            };
+            s.p_worse
+                .filter(|_| judged)
+                .map(|p| p * options.alpha / s.level)
         })
         .collect();
     let adjusted = holm(&scaled);
     let tests = scaled.iter().flatten().count();
     for (report, adjusted) in reports.iter_mut().zip(adjusted) {
         let s = &mut report.statistics;
-        report.p_adjusted = adjusted.map(|q| (q * s.level / options.alpha).min(1.0));
-        if tests <= 1 || s.verdict != Verdict::Regression {
+        report.p_adjusted = adjusted;
+        let Some(q) = adjusted else { continue };
+        if tests <= 1 || s.verdict != Verdict::Regression || q < options.alpha {
             continue;
         }
-        let Some(q) = adjusted else { continue };
-        if q >= options.alpha {
-            let underpowered = s
+        // A rate's data could show a decline of the size that matters when
+        // its minimum detectable drop is small enough: then "stable" holds.
+        // A mean has no such measure, and its move was as large as matters
+        // (that made it a regression), so it stays unresolved.
+        let underpowered = match report.metric.kind() {
+            MetricKind::Rate => s
                 .min_detectable_drop
-                .is_some_and(|mde| mde > MDE_FACTOR * s.min_drop);
-            let adjusted_p = (q * s.level / options.alpha).min(1.0);
-            if underpowered {
-                s.verdict = Verdict::InsufficientData;
-                s.insufficient = Some(Insufficient {
-                    reason: format!(
-                        "the decline is not significant after Holm's correction for {tests} tests (adjusted p = {adjusted_p:.4}), and these runs cannot show one of min-drop"
-                    ),
-                    remedy: "pool traces into larger runs (--group-by) or widen the window".to_owned(),
-                });
-            } else {
-                s.verdict = Verdict::Stable;
-            }
-            s.notes.push(format!(
-                "not a regression after Holm's correction for {tests} tests (adjusted p = {:.4})",
-                q * s.level / options.alpha
-            ));
-            s.summary = format!(
-                "Not significant after Holm's correction for {tests} tests (adjusted p = {:.4}): {}",
-                (q * s.level / options.alpha).min(1.0),
-                s.summary
-            );
+                .is_some_and(|mde| mde > MDE_FACTOR * s.min_drop),
+            MetricKind::Mean => true,
+        };
+        if underpowered {
+            s.verdict = Verdict::InsufficientData;
+            s.insufficient = Some(Insufficient {
+                reason: format!(
+                    "the {} is not significant after Holm's correction for {tests} tests (adjusted p = {q:.4}), and these runs cannot rule out one of min-drop",
+                    match report.worse {
+                        Worse::Lower => "decline",
+                        Worse::Higher => "rise",
+                    }
+                ),
+                remedy: "pool traces into larger runs (--group-by) or widen the window".to_owned(),
+            });
+        } else {
+            s.verdict = Verdict::Stable;
         }
+        s.notes.push(format!(
+            "not a regression after Holm's correction for {tests} tests (adjusted p = {q:.4})"
+        ));
+        s.summary = format!(
+            "Not significant after Holm's correction for {tests} tests (adjusted p = {q:.4}): {}",
+            s.summary
+        );
     }
     tests
 }

@@ -168,7 +168,8 @@ pub struct ChangePoint {
     pub relative_change: Option<f64>,
     /// Permutation p-value of the split scan.
     pub p_value: f64,
-    /// The split's z.
+    /// The split's z, positive toward worse (a drop of the pass rate, a
+    /// rise of the revise rate).
     pub z: f64,
     /// Arrangements the p-value counted.
     pub permutations: u64,
