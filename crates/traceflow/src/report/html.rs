@@ -316,7 +316,7 @@ fn overview(suite: &SuiteReport) -> Markup {
 fn section(index: usize, report: &MetricReport, svg: Option<&str>) -> Markup {
     let s = &report.statistics;
     let runs = &report.summaries;
-    let change = s.change_point.as_ref().filter(|c| c.run_index < runs.len());
+    let change = marker(report);
     let listed = &runs[runs.len().saturating_sub(TABLE_RUNS)..];
     let (first, last) = (runs.first(), runs.last());
     let fitted = runs.iter().any(|r| finite(r.fitted).is_some());
@@ -342,14 +342,12 @@ fn section(index: usize, report: &MetricReport, svg: Option<&str>) -> Markup {
                 " · Holm p " b { (p_cell(report.p_adjusted)) }
                 " · " (count(s.runs, "run")) " judged, " (count(usize::try_from(s.decisions).unwrap_or(usize::MAX), observed))
             }
-            @if let Some(c) = change {
+            @if let Some(c) = &change {
                 p.facts {
-                    "Change point at run " b { (c.run_index) } " (" span.segment { (c.trace_id) } ")"
-                    @if report.metric.kind() == MetricKind::Rate {
-                        ": " (report.metric.format_value(c.before.rate)) " → "
-                        (report.metric.format_value(c.after.rate))
-                    }
-                    ", step test p = " (p_cell(Some(c.p_value)))
+                    "Change point at run " b { (c.run_index) } " (" span.segment { (c.key) } "): "
+                    (report.metric.format_value(c.before)) " → "
+                    (report.metric.format_value(c.after))
+                    ", " (c.test) " p = " (p_cell(Some(c.p_value)))
                 }
             }
             @if let Some(svg) = svg {
@@ -549,6 +547,41 @@ fn y_range(low: f64, high: f64, kind: MetricKind) -> (f64, f64) {
     }
 }
 
+/// Where a report's level changed: a rate's step (its rates before and
+/// after) or a mean's shift (the medians before and after).
+struct Marker<'r> {
+    run_index: usize,
+    key: &'r str,
+    before: f64,
+    after: f64,
+    test: &'static str,
+    p_value: f64,
+}
+
+fn marker(report: &MetricReport) -> Option<Marker<'_>> {
+    let s = &report.statistics;
+    let runs = report.summaries.len();
+    let step = s.change_point.as_ref().map(|c| Marker {
+        run_index: c.run_index,
+        key: &c.trace_id,
+        before: c.before.rate,
+        after: c.after.rate,
+        test: "step test",
+        p_value: c.p_value,
+    });
+    let shift = || {
+        s.shift.as_ref().map(|c| Marker {
+            run_index: c.run_index,
+            key: &c.trace_id,
+            before: c.before,
+            after: c.after,
+            test: "Pettitt's test",
+            p_value: c.p_value,
+        })
+    };
+    step.or_else(shift).filter(|m| m.run_index < runs)
+}
+
 /// A report's chart as an SVG element, drawn by plotters; `None` when
 /// there is nothing to draw. Only numbers go into it (see the module's
 /// documentation).
@@ -556,14 +589,10 @@ fn chart(report: &MetricReport) -> Result<Option<String>, String> {
     let runs = &report.summaries;
     let n = runs.len();
     let kind = report.metric.kind();
-    let change = report
-        .statistics
-        .change_point
-        .as_ref()
-        .filter(|c| c.run_index < n);
+    let change = marker(report);
     let levels = change
-        .filter(|_| kind == MetricKind::Rate)
-        .map(|c| (c.run_index as f64, c.before.rate, c.after.rate))
+        .as_ref()
+        .map(|c| (c.run_index as f64, c.before, c.after))
         .filter(|(_, before, after)| before.is_finite() && after.is_finite());
 
     let mut low = f64::INFINITY;

@@ -29,6 +29,8 @@
 //!                             "change", "change_ci", "relative_change", "p_value", "z",
 //!                             "permutations", "exact", "permuted": "decisions" | "runs" | "none"},
 //!     "change_points": [...],          // every step by binary segmentation
+//!     "shift": null | {"run_index", "trace_id", "created_at", "before", "after", "change",
+//!                      "relative_change", "k", "p_value"},  // means: Pettitt's shift
 //!     "summary": "a sentence", "notes": ["statistics left out, and why"]
 //!   },
 //!   "left_out_running": 1,             // still-running traces left out

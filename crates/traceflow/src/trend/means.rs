@@ -9,10 +9,10 @@
 
 use super::metric::Worse;
 use super::verdict::{
-    p_text, Insufficient, Statistics, Subject, Verdict, VerdictOptions, MDE_FACTOR,
+    p_text, Insufficient, MeanShift, Statistics, Subject, Verdict, VerdictOptions, MDE_FACTOR,
 };
 use super::Method;
-use crate::stats::{mann_kendall, ols_test};
+use crate::stats::{mann_kendall, ols_test, pettitt};
 use crate::text::{count, significant};
 
 /// Fewest runs with a value judged. Mann–Kendall on 10 runs reaches
@@ -67,8 +67,9 @@ pub fn assess_means(
         ols: ols_test(&xs, &ys).ok(),
         change_point: None,
         change_points: Vec::new(),
+        shift: None,
         summary: String::new(),
-        notes: vec!["a metric of means: Mann–Kendall and Sen's slope judge it; no step test or minimum detectable change".to_owned()],
+        notes: vec!["a metric of means: Mann–Kendall and Sen's slope judge it, Pettitt's test places its shift; no minimum detectable change".to_owned()],
     };
     if evaluations > 1 {
         stats.notes.push(format!(
@@ -168,8 +169,35 @@ pub fn assess_means(
             };
         }
     }
+    stats.shift = shift_toward_worse(&xs, &ys, subject.worse, level);
     stats.summary = summary(&stats, subject, change, relative, base);
     stats
+}
+
+/// Pettitt's shift toward worse, if significant at `level`; `xs` are the
+/// values' run indices.
+fn shift_toward_worse(xs: &[f64], ys: &[f64], worse: Worse, level: f64) -> Option<MeanShift> {
+    let test = pettitt(ys).ok()?;
+    let shift = match worse {
+        Worse::Lower => test.fall,
+        Worse::Higher => test.rise,
+    };
+    if shift.p_value >= level || shift.k == 0.0 {
+        return None;
+    }
+    let before = median(&ys[..shift.index])?;
+    let after = median(&ys[shift.index..])?;
+    Some(MeanShift {
+        run_index: *xs.get(shift.index)? as usize,
+        trace_id: String::new(),
+        created_at: None,
+        before,
+        after,
+        change: after - before,
+        relative_change: (before != 0.0).then(|| after / before - 1.0),
+        k: shift.k,
+        p_value: shift.p_value,
+    })
 }
 
 /// The mean of values; `None` for none.
@@ -227,10 +255,17 @@ fn summary(
             None => "Too little data to judge.".to_owned(),
         },
         Verdict::Regression => format!(
-            "The {noun} {} {} (Sen's slope); Mann–Kendall p({worsening}) = {}.",
+            "The {noun} {} {} (Sen's slope); Mann–Kendall p({worsening}) = {}.{}",
             subject.moved(false),
             size(false),
-            p(stats.p_worse)
+            p(stats.p_worse),
+            stats.shift.as_ref().map_or_else(String::new, |s| format!(
+                " It shifted from {} to {} at run {} (Pettitt's test p = {}).",
+                significant(s.before, 3),
+                significant(s.after, 3),
+                s.run_index,
+                p_text(s.p_value)
+            ))
         ),
         Verdict::Improvement => format!(
             "The {noun} {} {} (Sen's slope); Mann–Kendall p({bettering}) = {}.",
@@ -265,6 +300,10 @@ mod tests {
         let rising: Vec<f64> = (0..20).map(|i| 0.010 + 0.0005 * i as f64).collect();
         let stats = judge(&rising);
         assert_eq!(stats.verdict, Verdict::Regression, "{}", stats.summary);
+        // A steady ramp shifts most clearly in its middle.
+        let shift = stats.shift.as_ref().unwrap();
+        assert_eq!(shift.run_index, 10);
+        assert!(shift.after > shift.before && shift.p_value < 0.01);
         assert!(stats.summary.starts_with("The cost per trace rose by "));
         // Sen's slope 0.0005 × 19 runs on a median of 0.01475.
         let mk = stats.mann_kendall.unwrap();

@@ -204,6 +204,29 @@ impl ChangePoint {
     }
 }
 
+/// Where a metric of means shifted toward worse.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeanShift {
+    /// First run of the new level.
+    pub run_index: usize,
+    /// That run's key (a trace id, a day, a config value).
+    pub trace_id: String,
+    /// When that run started.
+    pub created_at: Option<Timestamp>,
+    /// The median of the runs' values before.
+    pub before: f64,
+    /// The median from the shift on.
+    pub after: f64,
+    /// after − before.
+    pub change: f64,
+    /// after / before − 1; null when before is 0.
+    pub relative_change: Option<f64>,
+    /// Pettitt's K (the rank statistic of the split).
+    pub k: f64,
+    /// Pettitt's one-sided p-value, exp(−6K² / (n³ + n²)).
+    pub p_value: f64,
+}
+
 /// Everything the verdict rests on. Field names are a contract of the JSON
 /// report; a statistic undefined for the data is `None` (null), never NaN.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -248,6 +271,10 @@ pub struct Statistics {
     pub change_point: Option<ChangePoint>,
     /// Every significant step down by binary segmentation, in run order.
     pub change_points: Vec<ChangePoint>,
+    /// A metric of means: the run where its level shifted toward worse, if
+    /// significant at `level` (Pettitt's test); null for rates, whose step
+    /// is `change_point`.
+    pub shift: Option<MeanShift>,
     /// What the verdict means, in a sentence or two.
     pub summary: String,
     /// Statistics left out, and why.
@@ -260,6 +287,9 @@ impl Statistics {
     pub fn label_runs(&mut self, label: impl Fn(usize) -> (String, Option<Timestamp>)) {
         for point in self.change_point.iter_mut().chain(&mut self.change_points) {
             (point.trace_id, point.created_at) = label(point.run_index);
+        }
+        if let Some(shift) = &mut self.shift {
+            (shift.trace_id, shift.created_at) = label(shift.run_index);
         }
     }
 }
@@ -474,6 +504,7 @@ fn assess_lower(
         ols: None,
         change_point: None,
         change_points: Vec::new(),
+        shift: None,
         summary: String::new(),
         notes: Vec::new(),
     };
