@@ -94,9 +94,10 @@ fn print(text: &str) -> io::Result<()> {
     stdout.flush()
 }
 
-/// Streams a report to `--output`: stdout for `-`, else the file, which
-/// is written beside its final name and renamed into place, so a reader
-/// never sees half a report.
+/// Streams a report to `--output`: stdout for `-`; a regular file is
+/// written to a temporary file beside it and renamed into place, so a
+/// reader never sees half a report and two runs never share a scratch
+/// file; anything else (`/dev/stdout`, a pipe) is written directly.
 fn write_report(
     doc: traceflow::report::Document<'_>,
     args: &crate::args::TrendArgs,
@@ -104,28 +105,49 @@ fn write_report(
     use anyhow::Context as _;
 
     let format = args.format.into();
-    if args.output.as_os_str() == "-" {
-        let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-        traceflow::report::write(doc, format, &mut out)?;
-        out.flush()?;
-        return Ok(());
-    }
     let path = &args.output;
-    let mut partial = path.clone().into_os_string();
-    partial.push(".partial");
-    let partial = std::path::PathBuf::from(partial);
-    let written = (|| -> io::Result<()> {
-        let mut out = io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&partial)?);
+    let write = |out: &mut dyn Write| -> io::Result<()> {
+        let mut out = io::BufWriter::with_capacity(1 << 16, out);
         traceflow::report::write(doc, format, &mut out)?;
-        out.into_inner()
-            .map_err(io::IntoInnerError::into_error)?
-            .sync_all()?;
-        std::fs::rename(&partial, path)
-    })();
-    if written.is_err() {
-        // Nothing half-written is left behind; the error says why.
-        let _ = std::fs::remove_file(&partial);
+        out.flush()
+    };
+    if path.as_os_str() == "-" {
+        return Ok(write(&mut io::stdout().lock())?);
     }
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+    let written = if special {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut file| write(&mut file))
+    } else {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => std::path::Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        // As File::create would: 0666 less the umask, not tempfile's 0600.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        // Dropped unpersisted (on any error), the temporary file is removed.
+        builder
+            .tempfile_in(dir)
+            // Its error names the random scratch name; the directory says more.
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot create a file in {}: {}", dir.display(), e.kind()),
+                )
+            })
+            .and_then(|mut file| {
+                write(file.as_file_mut())?;
+                file.as_file().sync_all()?;
+                file.persist(path).map(drop).map_err(|e| e.error)
+            })
+    };
     written.with_context(|| format!("writing {}", path.display()))
 }
 

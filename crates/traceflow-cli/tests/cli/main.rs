@@ -661,7 +661,13 @@ fn the_gate_fails_when_any_report_regresses_and_names_it() {
     );
     let written = std::fs::read_to_string(sandbox.path("report.json")).unwrap();
     assert_eq!(json(&written)["reports"].as_array().unwrap().len(), 6);
-    assert!(!sandbox.path("report.json.partial").exists());
+    // Only the report is left: no scratch file beside it.
+    let names: Vec<String> = std::fs::read_dir(sandbox.path("."))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("report") || n.starts_with(".tmp"))
+        .collect();
+    assert_eq!(names, ["report.json"]);
 
     // Six days hold too few runs for any metric: exit 0, or 3 when data is
     // required.
@@ -766,6 +772,12 @@ fn grouping_and_time_errors_exit_2_with_a_one_line_cause() {
         assert_eq!(out.code, 2, "{out}");
         assert!(out.stderr.starts_with(cause), "{out}");
     }
+    let unwritable = sandbox.run(&["trend", "--db", "drift.db", "-o", "missing/report.txt"]);
+    assert_eq!(unwritable.code, 2, "{unwritable}");
+    assert_eq!(
+        unwritable.stderr,
+        "error: writing missing/report.txt: cannot create a file in missing: entity not found\n"
+    );
     // A far-away bound is no error: it selects nothing, and says so.
     let none = sandbox.run(&["trend", "--db", "drift.db", "--since", "1h"]);
     assert_eq!(none.code, 0, "{none}");

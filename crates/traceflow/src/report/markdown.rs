@@ -196,6 +196,11 @@ fn escape(text: &str) -> String {
             '[' => out.push_str("&#91;"),
             ']' => out.push_str("&#93;"),
             '$' => out.push_str("&#36;"),
+            // A model named `@team` must not ping a team in a PR comment,
+            // nor `https://…` or `www.…` in store text become a link.
+            '@' => out.push_str("&#64;"),
+            ':' => out.push_str("&#58;"),
+            '.' if out.ends_with("www") => out.push_str("&#46;"),
             c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
@@ -252,6 +257,10 @@ mod tests {
             "a&#124;b&#96;c&lt;d&gt;&amp;e f&#42;g&#95;h&#91;i&#93;(j)&#92;&#126;&#36;"
         );
         assert_eq!(escape("gpt-4o"), "gpt-4o");
+        assert_eq!(
+            escape("@org/team https://x.io www.y.io"),
+            "&#64;org/team https&#58;//x.io www&#46;y.io"
+        );
     }
 
     #[test]

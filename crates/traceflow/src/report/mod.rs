@@ -300,5 +300,13 @@ pub fn segment_label(segment: Option<&str>) -> String {
     segment.map_or_else(|| "(total)".to_owned(), str::to_owned)
 }
 
+/// Store text for a terminal: control characters (an escape sequence in a
+/// model name could rewrite the screen) become U+FFFD.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@
 
 use std::io;
 
-use super::{change_text, p_cell, segment_label, sparkline, SPARK_WIDTH};
+use super::{change_text, p_cell, printable, segment_label, sparkline, SPARK_WIDTH};
 use crate::text::count;
 use crate::trend::{SuiteReport, Verdict};
 
@@ -37,7 +37,7 @@ pub(super) fn write(out: &mut dyn io::Write, suite: &SuiteReport) -> io::Result<
             let values: Vec<Option<f64>> = r.summaries.iter().map(|run| run.value).collect();
             [
                 r.metric.to_string(),
-                segment_label(r.segment.as_deref()),
+                printable(&segment_label(r.segment.as_deref())),
                 s.runs.to_string(),
                 r.value
                     .map_or_else(|| "-".to_owned(), |v| r.metric.format_value(v)),
@@ -85,8 +85,8 @@ pub(super) fn write(out: &mut dyn io::Write, suite: &SuiteReport) -> io::Result<
                 out,
                 "{} ({}): {}",
                 r.metric,
-                r.segment.as_deref().unwrap_or("total"),
-                r.statistics.summary
+                printable(r.segment.as_deref().unwrap_or("total")),
+                printable(&r.statistics.summary)
             )?;
         }
     }
