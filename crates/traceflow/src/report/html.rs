@@ -225,20 +225,12 @@ fn overview(suite: &SuiteReport) -> Markup {
         ("ok", "No regression", detail)
     };
 
-    let mut notes = Vec::new();
-    if suite.left_out_running > 0 {
-        notes.push(format!(
-            "{} still running left out.",
-            count(suite.left_out_running, "trace")
-        ));
-    }
-    if suite.left_out_ungrouped > 0 {
-        notes.push(format!(
-            "{} without a {} left out.",
-            count(suite.left_out_ungrouped, "trace"),
-            suite.group_by
-        ));
-    }
+    // The page lists the skipped rows itself.
+    let notes: Vec<String> = super::left_out(suite)
+        .into_iter()
+        .filter(|n| !n.ends_with("(see --format json)"))
+        .map(|n| format!("{n}."))
+        .collect();
     let issues = &suite.skipped_rows;
 
     html! {

@@ -69,7 +69,7 @@ impl SuiteExporter for MarkdownExporter {
             }
         }
 
-        let notes = notes(suite);
+        let notes = super::left_out(suite);
         if !notes.is_empty() {
             text.push_str(&format!("\n_Note: {}._\n", escape(&notes.join("; "))));
         }
@@ -147,31 +147,6 @@ fn verdict_cell(verdict: Verdict) -> String {
         Verdict::InsufficientData => "❔",
     };
     format!("{mark} {}", verdict.as_str())
-}
-
-/// Traces and rows left out, as the table's notes say.
-fn notes(suite: &SuiteReport) -> Vec<String> {
-    let mut notes = Vec::new();
-    if suite.left_out_running > 0 {
-        notes.push(format!(
-            "{} still running left out",
-            count(suite.left_out_running, "trace")
-        ));
-    }
-    if suite.left_out_ungrouped > 0 {
-        notes.push(format!(
-            "{} without {} left out",
-            count(suite.left_out_ungrouped, "trace"),
-            suite.group_by
-        ));
-    }
-    if !suite.skipped_rows.is_empty() {
-        notes.push(format!(
-            "{} skipped (see --format json)",
-            count(suite.skipped_rows.len(), "unreadable row")
-        ));
-    }
-    notes
 }
 
 /// Text made inert in a table cell or a list item: HTML's special

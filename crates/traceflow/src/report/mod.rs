@@ -295,6 +295,32 @@ pub fn p_cell(p: Option<f64>) -> String {
     }
 }
 
+/// What a suite left out, one phrase each: still-running traces, traces
+/// without the grouping's key, unreadable rows.
+pub(crate) fn left_out(suite: &SuiteReport) -> Vec<String> {
+    let mut notes = Vec::new();
+    if suite.left_out_running > 0 {
+        notes.push(format!(
+            "{} still running left out",
+            crate::text::count(suite.left_out_running, "trace")
+        ));
+    }
+    if suite.left_out_ungrouped > 0 {
+        notes.push(format!(
+            "{} without {} left out",
+            crate::text::count(suite.left_out_ungrouped, "trace"),
+            suite.group_by
+        ));
+    }
+    if !suite.skipped_rows.is_empty() {
+        notes.push(format!(
+            "{} skipped (see --format json)",
+            crate::text::count(suite.skipped_rows.len(), "unreadable row")
+        ));
+    }
+    notes
+}
+
 /// A segment's label: its value, or "(total)".
 pub fn segment_label(segment: Option<&str>) -> String {
     segment.map_or_else(|| "(total)".to_owned(), str::to_owned)

@@ -90,26 +90,7 @@ pub(super) fn write(out: &mut dyn io::Write, suite: &SuiteReport) -> io::Result<
             )?;
         }
     }
-    let mut notes = Vec::new();
-    if suite.left_out_running > 0 {
-        notes.push(format!(
-            "{} still running left out",
-            count(suite.left_out_running, "trace")
-        ));
-    }
-    if suite.left_out_ungrouped > 0 {
-        notes.push(format!(
-            "{} without {} left out",
-            count(suite.left_out_ungrouped, "trace"),
-            suite.group_by
-        ));
-    }
-    if !suite.skipped_rows.is_empty() {
-        notes.push(format!(
-            "{} skipped (see --format json)",
-            count(suite.skipped_rows.len(), "unreadable row")
-        ));
-    }
+    let notes = super::left_out(suite);
     if !notes.is_empty() {
         writeln!(out)?;
         writeln!(out, "Note: {}.", notes.join("; "))?;

@@ -597,31 +597,18 @@ impl TraceStore for SqliteStore {
         let mut configs: Memo<(Vec<Option<String>>, Option<String>)> = Memo::new();
         let mut labels: FxHashMap<Arc<str>, Arc<str>> = FxHashMap::default();
         while let Some(row) = rows.next().map_err(&read_error)? {
-            let rowid: i64 = row.get(0).map_err(&read_error)?;
-            let trace_id = row.get_ref(1).map_err(&read_error)?;
+            let head = match head_of(row).map_err(&read_error)? {
+                Ok(head) => head,
+                Err(issue) => {
+                    out.issues.push(issue);
+                    continue;
+                }
+            };
             let issue = |reason: String| RowIssue {
                 table: "traces",
-                rowid,
-                trace_id: text_of(trace_id),
+                rowid: head.rowid,
+                trace_id: Some(head.trace_id.clone()),
                 reason,
-            };
-            let Ok(id) = trace_id.as_str() else {
-                out.issues.push(issue("trace_id is not text".to_owned()));
-                continue;
-            };
-            let status = match parse_enum::<RunStatus>(row.get_ref(2).map_err(&read_error)?) {
-                Ok(status) => status,
-                Err(reason) => {
-                    out.issues.push(issue(format!("status: {reason}")));
-                    continue;
-                }
-            };
-            let created_at = match timestamp::from_sql(row.get_ref(3).map_err(&read_error)?) {
-                Ok(ts) => ts,
-                Err(err) => {
-                    out.issues.push(issue(format!("created_at: {err}")));
-                    continue;
-                }
             };
             // Segment labels are shown, not parsed: a byte that is not
             // UTF-8 becomes U+FFFD rather than losing the trace.
@@ -660,12 +647,7 @@ impl TraceStore for SqliteStore {
                 }
             };
             out.rows.push(TraceDetail {
-                head: TraceHead {
-                    trace_id: id.to_owned(),
-                    status,
-                    created_at,
-                    rowid,
-                },
+                head,
                 mode: label(4)?,
                 model: label(5)?,
                 provider: label(6)?,
@@ -861,40 +843,42 @@ fn scan_trace_range(
     let mut rows = stmt.query([first, last]).map_err(read_error)?;
     let mut out = Rows::default();
     while let Some(row) = rows.next().map_err(read_error)? {
-        let rowid: i64 = row.get(0).map_err(read_error)?;
-        let trace_id = row.get_ref(1).map_err(read_error)?;
-        let issue = |reason: String| RowIssue {
-            table: "traces",
-            rowid,
-            trace_id: text_of(trace_id),
-            reason,
-        };
-        let Ok(id) = trace_id.as_str() else {
-            out.issues.push(issue("trace_id is not text".to_owned()));
-            continue;
-        };
-        let status = match parse_enum::<RunStatus>(row.get_ref(2).map_err(read_error)?) {
-            Ok(status) => status,
-            Err(reason) => {
-                out.issues.push(issue(format!("status: {reason}")));
-                continue;
-            }
-        };
-        let created_at = match timestamp::from_sql(row.get_ref(3).map_err(read_error)?) {
-            Ok(ts) => ts,
-            Err(err) => {
-                out.issues.push(issue(format!("created_at: {err}")));
-                continue;
-            }
-        };
-        out.rows.push(TraceHead {
-            trace_id: id.to_owned(),
-            status,
-            created_at,
-            rowid,
-        });
+        match head_of(row).map_err(read_error)? {
+            Ok(head) => out.rows.push(head),
+            Err(issue) => out.issues.push(issue),
+        }
     }
     Ok(out)
+}
+
+/// The head of a `traces` row whose first columns are rowid, trace_id,
+/// status and created_at, or why the row cannot be used.
+fn head_of(row: &Row<'_>) -> rusqlite::Result<Result<TraceHead, RowIssue>> {
+    let rowid: i64 = row.get(0)?;
+    let trace_id = row.get_ref(1)?;
+    let issue = |reason: String| RowIssue {
+        table: "traces",
+        rowid,
+        trace_id: text_of(trace_id),
+        reason,
+    };
+    let Ok(id) = trace_id.as_str() else {
+        return Ok(Err(issue("trace_id is not text".to_owned())));
+    };
+    let status = match parse_enum::<RunStatus>(row.get_ref(2)?) {
+        Ok(status) => status,
+        Err(reason) => return Ok(Err(issue(format!("status: {reason}")))),
+    };
+    let created_at = match timestamp::from_sql(row.get_ref(3)?) {
+        Ok(ts) => ts,
+        Err(err) => return Ok(Err(issue(format!("created_at: {err}")))),
+    };
+    Ok(Ok(TraceHead {
+        trace_id: id.to_owned(),
+        status,
+        created_at,
+        rowid,
+    }))
 }
 
 /// Decoded decision rows with their trace ids in one buffer.
