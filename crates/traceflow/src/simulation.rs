@@ -356,3 +356,150 @@ mod tests {
         assert!((dispersed.true_dispersion(&[20; 10]) - 2.9).abs() < 1e-12);
     }
 }
+
+/// Several segments judged together, as `--segment-by` judges them: every
+/// segment a stable history of its own, the total their sum, every report
+/// held to Holm's correction across all of them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Family {
+    /// Segments (the total is one more report per metric).
+    pub segments: usize,
+    /// Runs, shared by every segment.
+    pub runs: usize,
+    /// Decisions per run in each segment.
+    pub per_run: PerRun,
+    /// Every segment's pass rate.
+    pub rate: f64,
+    /// Also judge a metric of means (a cost per run, log-normal) for every
+    /// segment and the total.
+    pub means: bool,
+}
+
+impl Family {
+    /// "3 segments × 42 runs of 100, pass rate + cost".
+    pub fn label(&self) -> String {
+        format!(
+            "{} × {} runs of {}, {}",
+            if self.segments == 1 {
+                "1 segment".to_owned()
+            } else {
+                format!("{} segments", self.segments)
+            },
+            self.runs,
+            self.per_run.label(),
+            if self.means {
+                "pass rate + cost"
+            } else {
+                "pass rate"
+            }
+        )
+    }
+}
+
+/// How often a family of stable histories raised any false regression.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FamilyResult {
+    /// Histories simulated.
+    pub reps: u64,
+    /// Reports per history.
+    pub reports: usize,
+    /// Histories where some report was a regression at its own α.
+    pub any_uncorrected: u64,
+    /// Histories where some report stayed a regression after Holm's
+    /// correction: what `gate --segment-by` fails on.
+    pub any_corrected: u64,
+}
+
+/// Simulates `reps` stable families with the shipped verdicts
+/// ([`assess_rate`], [`assess_means`]) and the suite's Holm step.
+pub fn run_family(family: &Family, reps: u64, alpha: f64, seed: u64) -> FamilyResult {
+    use crate::trend::metric::{Metric, Worse};
+    use crate::trend::suite::{hold_to_holm, MetricReport};
+    use crate::trend::{assess_rate, means::assess_means, Subject};
+
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let options = VerdictOptions {
+        alpha,
+        verdict_only: true,
+        ..VerdictOptions::default()
+    };
+    let cost = rand_distr::LogNormal::new(-6.0, 0.3).ok();
+    let mut result = FamilyResult {
+        reps,
+        ..FamilyResult::default()
+    };
+    let report = |metric: Metric, statistics| MetricReport {
+        worse: metric.worse(),
+        unit: metric.unit(),
+        metric,
+        segment: None,
+        value: None,
+        p_adjusted: None,
+        statistics,
+        summaries: Vec::new(),
+    };
+    for _ in 0..reps {
+        let mut total_passes = vec![0u64; family.runs];
+        let mut total_decisions = vec![0u64; family.runs];
+        let mut total_cost = vec![0.0; family.runs];
+        let mut reports = Vec::new();
+        for _ in 0..family.segments {
+            let decisions: Vec<u64> = (0..family.runs)
+                .map(|_| family.per_run.draw(&mut rng))
+                .collect();
+            let passes: Vec<u64> = decisions
+                .iter()
+                .map(|&k| draw_passes(&mut rng, k, family.rate, 0.0))
+                .collect();
+            for i in 0..family.runs {
+                total_passes[i] += passes[i];
+                total_decisions[i] += decisions[i];
+            }
+            let stats = assess_rate(&passes, &decisions, &options, Subject::PASS_RATE);
+            reports.push(report(Metric::PassRate, stats));
+            if let (true, Some(cost)) = (family.means, cost) {
+                let values: Vec<Option<f64>> = (0..family.runs)
+                    .map(|i| {
+                        let v = cost.sample(&mut rng);
+                        total_cost[i] += v / family.segments as f64;
+                        Some(v)
+                    })
+                    .collect();
+                let subject = Subject {
+                    noun: "cost per trace",
+                    worse: Worse::Higher,
+                };
+                let stats = assess_means(&values, family.runs as u64, &options, subject);
+                reports.push(report(Metric::Cost, stats));
+            }
+        }
+        if family.segments > 1 {
+            let stats = assess_rate(
+                &total_passes,
+                &total_decisions,
+                &options,
+                Subject::PASS_RATE,
+            );
+            reports.push(report(Metric::PassRate, stats));
+            if family.means {
+                let values: Vec<Option<f64>> = total_cost.iter().map(|&v| Some(v)).collect();
+                let subject = Subject {
+                    noun: "cost per trace",
+                    worse: Worse::Higher,
+                };
+                let stats = assess_means(&values, family.runs as u64, &options, subject);
+                reports.push(report(Metric::Cost, stats));
+            }
+        }
+        let regressed = |reports: &[MetricReport]| {
+            reports
+                .iter()
+                .any(|r| r.statistics.verdict == Verdict::Regression)
+        };
+        result.reports = reports.len();
+        result.any_uncorrected += u64::from(regressed(&reports));
+        hold_to_holm(&mut reports, &options);
+        result.any_corrected += u64::from(regressed(&reports));
+    }
+    result
+}

@@ -86,3 +86,23 @@ fn a_bounded_gate_rarely_alarms_over_100_evaluations() {
     assert!(share(1) > 0.1, "{r:?}");
     assert!(share(2) <= 0.04, "{r:?}");
 }
+
+#[test]
+fn holm_keeps_a_family_of_segments_near_alpha() {
+    use traceflow::simulation::{run_family, Family};
+    // Ten stable segments and their total: uncorrected, some report raises
+    // a false regression in about 7% of histories (measured, docs).
+    let family = Family {
+        segments: 10,
+        runs: 42,
+        per_run: PerRun::Fixed(100),
+        rate: 0.8,
+        means: false,
+    };
+    let result = run_family(&family, 200, 0.01, 7);
+    assert_eq!(result.reports, 11);
+    assert!(result.any_uncorrected >= 5, "{result:?}");
+    // At most 6 of 200 (3%): a binomial(200, 0.01) exceeds that with
+    // probability below 0.5%.
+    assert!(result.any_corrected <= 6, "{result:?}");
+}

@@ -867,7 +867,7 @@ fn fit_mean(summaries: &mut [RunValue], stats: &Statistics) {
 ///   a report with too few runs or decisions can never be a regression, and
 ///   counting it would only cost the others power.
 /// - `--method ols` has no p-value in its rule, so nothing is adjusted.
-fn hold_to_holm(reports: &mut [MetricReport], options: &VerdictOptions) -> usize {
+pub(crate) fn hold_to_holm(reports: &mut [MetricReport], options: &VerdictOptions) -> usize {
     if options.method == Method::Ols {
         return 0;
     }
