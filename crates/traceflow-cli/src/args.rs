@@ -92,14 +92,14 @@ pub struct TrendArgs {
     pub until: Option<TimeBound>,
     /// The metric to trend (repeatable): pass-rate (default),
     /// final-pass-rate, revise-rate, fallback-rate, avg-score,
-    /// score.<name>, cost, latency, tokens, revisions.
+    /// `score.<name>`, cost, latency, tokens, revisions.
     #[arg(long = "metric", value_name = "METRIC", value_parser = parse_metric)]
     pub metrics: Vec<Metric>,
-    /// Trend every metric (plus any --metric score.<name>), one line each.
+    /// Trend every metric (plus any `--metric score.<name>`), one line each.
     #[arg(long)]
     pub all_metrics: bool,
     /// Judge each segment as well as the total: model, mode, provider or
-    /// config.<key>. Holm's correction across segments and metrics keeps
+    /// `config.<key>`. Holm's correction across segments and metrics keeps
     /// the chance of any false alarm at --alpha.
     #[arg(long, value_parser = parse_segment_by)]
     pub segment_by: Option<SegmentBy>,

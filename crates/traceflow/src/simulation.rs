@@ -411,7 +411,9 @@ pub struct FamilyResult {
 }
 
 /// Simulates `reps` stable families with the shipped verdicts
-/// ([`assess_rate`], [`assess_means`]) and the suite's Holm step.
+/// ([`assess_rate`](crate::trend::assess_rate),
+/// [`assess_means`](crate::trend::means::assess_means)) and the suite's Holm
+/// step.
 pub fn run_family(family: &Family, reps: u64, alpha: f64, seed: u64) -> FamilyResult {
     use crate::trend::metric::{Metric, Worse};
     use crate::trend::suite::{hold_to_holm, MetricReport};

@@ -1,9 +1,9 @@
 //! Reports of a trend: a terminal table, JSON, Markdown, JUnit XML and an
 //! HTML page with charts.
 //!
-//! Each format is an [`Exporter`] of a [`Document`]: the single pass-rate
+//! Each format is an exporter of a [`Document`]: the single pass-rate
 //! trend over traces ([`TraceTrendReport`]) or the reports of several
-//! metrics and segments over pooled runs ([`SuiteReport`]). [`write`]
+//! metrics and segments over pooled runs ([`SuiteReport`]). [`write()`]
 //! picks the exporter by [`Format`]. Markdown, JUnit and HTML render a
 //! trace report as a suite of one report.
 

@@ -30,7 +30,7 @@ pub struct Dispersion {
 ///
 /// With yᵢ = xᵢ/kᵢ, p̄ the pooled rate, and for the pair j of runs (i, i + 1)
 /// dⱼ = yᵢ₊₁ − yᵢ, hⱼ = 1/kᵢ + 1/kᵢ₊₁, gⱼ = 2 − hⱼ:
-/// E[dⱼ²]/(p̄(1 − p̄)) = hⱼ + ρgⱼ whatever the mean does slowly (a trend
+/// E\[dⱼ²\]/(p̄(1 − p̄)) = hⱼ + ρgⱼ whatever the mean does slowly (a trend
 /// adds its slope², a step one term) — unlike the residuals of a fitted
 /// line, which a step inflates. ρ̂ is the weighted least-squares solution
 /// Σwⱼ(dⱼ²/p̄q̄ − hⱼ) / Σwⱼgⱼ with wⱼ = gⱼ/(hⱼ + ρ₀gⱼ)², ρ₀ = [`WORKING_RHO`]

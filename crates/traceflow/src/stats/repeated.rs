@@ -46,7 +46,7 @@ pub fn simulation_rate(rate: f64) -> f64 {
     ((rate * 100.0).round() / 100.0).clamp(0.01, 0.99)
 }
 
-/// The per-evaluation level α′ ≤ α of [`trend_test`](super::trend_test)
+/// The per-evaluation level α′ ≤ α of [`trend_test`](super::trend_test())
 /// such that a gate evaluating `evaluations` successive windows of a
 /// stable history (each window one run newer) raises at least one false
 /// alarm with probability α.

@@ -36,7 +36,7 @@ pub struct TrendTest {
 /// estimate's ν degrees of freedom (the quasi-likelihood rule, McCullagh &
 /// Nelder §4.5), not the normal: an estimated variance widens the tails.
 ///
-/// Why not [`cochran_armitage`]'s own φ = max(1, X²/(n − 2)): the residuals
+/// Why not [`cochran_armitage()`]'s own φ = max(1, X²/(n − 2)): the residuals
 /// of a straight line count a step (the commonest decline) as noise, and
 /// max(1, ·) raises φ above 1 in 44–52% of binomial histories (measured at
 /// p = 0.8 over 10–100 runs of 3 or 20 decisions), together costing up to
