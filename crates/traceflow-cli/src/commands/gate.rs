@@ -91,23 +91,20 @@ fn judge_suite(suite: &SuiteReport, args: &TrendArgs) -> u8 {
         eprintln!("Eval regression detected: {}", regressions.join("; "));
         return exit_codes::REGRESSION;
     }
-    let short: Vec<String> = suite
+    let short: Vec<&traceflow::trend::MetricReport> = suite
         .reports
         .iter()
         .filter(|r| r.segment.is_none() && r.statistics.verdict == Verdict::InsufficientData)
-        .map(|r| {
-            format!(
-                "{} ({})",
-                r.metric,
-                r.statistics
-                    .insufficient
-                    .as_ref()
-                    .map_or("", |i| i.reason.as_str())
-            )
-        })
         .collect();
-    if !short.is_empty() {
-        eprintln!("Too little data to judge: {}", short.join("; "));
+    if let Some(first) = short.first() {
+        // One line: the metrics, then the first one's reason.
+        let metrics: Vec<String> = short.iter().map(|r| r.metric.to_string()).collect();
+        let why = first
+            .statistics
+            .insufficient
+            .as_ref()
+            .map_or_else(String::new, |i| format!("; {}: {}", first.metric, i.reason));
+        eprintln!("Too little data to judge: {}{why}", metrics.join(", "));
         if args.require_data {
             return exit_codes::INSUFFICIENT_DATA;
         }
