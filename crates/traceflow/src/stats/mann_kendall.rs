@@ -2,7 +2,7 @@
 //! metrics and as a second opinion on rates.
 
 use super::cochran_armitage::standard_normal;
-use super::Undefined;
+use super::{check_series, Undefined};
 use statrs::distribution::ContinuousCDF;
 
 /// A monotonic trend in a series, by ranks (its serialization is the JSON
@@ -42,16 +42,8 @@ pub struct MannKendall {
 ///
 /// Undefined for fewer than 2 points or a non-finite value.
 pub fn mann_kendall(y: &[f64], confidence: f64) -> Result<MannKendall, Undefined> {
+    check_series(y, 2)?;
     let n = y.len();
-    if n < 2 {
-        return Err(Undefined::TooFew {
-            needed: 2,
-            found: n,
-        });
-    }
-    if y.iter().any(|v| !v.is_finite()) {
-        return Err(Undefined::NotFinite);
-    }
     let mut s: i64 = 0;
     let mut slopes = Vec::with_capacity(n * (n - 1) / 2);
     for i in 0..n {

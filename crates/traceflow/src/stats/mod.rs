@@ -28,6 +28,20 @@ pub use repeated::{repeated_level, simulation_rate, RepeatedOptions};
 pub use step_change::{segment, step_change, Level, Permuted, StepChange, StepOptions};
 pub use trend_test::{trend_test, TrendTest, DISPERSION_LEVEL};
 
+/// Checks that a series has at least `needed` values, all finite.
+pub(crate) fn check_series(y: &[f64], needed: usize) -> Result<(), Undefined> {
+    if y.len() < needed {
+        return Err(Undefined::TooFew {
+            needed,
+            found: y.len(),
+        });
+    }
+    if y.iter().any(|v| !v.is_finite()) {
+        return Err(Undefined::NotFinite);
+    }
+    Ok(())
+}
+
 /// Checks that `passes[i]` of `decisions[i]` are counts of the same runs.
 pub(crate) fn check_counts(passes: &[u64], decisions: &[u64]) -> Result<(), Undefined> {
     if passes.len() != decisions.len() {

@@ -1,7 +1,7 @@
 //! Pettitt's test: where a series' level shifted, without assuming its
 //! distribution (the change point of a metric of means).
 
-use super::Undefined;
+use super::{check_series, Undefined};
 
 /// The most likely shift of a series in one direction.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -34,16 +34,8 @@ pub struct Pettitt {
 ///
 /// Undefined for fewer than 2 points or a non-finite value.
 pub fn pettitt(y: &[f64]) -> Result<Pettitt, Undefined> {
+    check_series(y, 2)?;
     let n = y.len();
-    if n < 2 {
-        return Err(Undefined::TooFew {
-            needed: 2,
-            found: n,
-        });
-    }
-    if y.iter().any(|v| !v.is_finite()) {
-        return Err(Undefined::NotFinite);
-    }
     // Midranks, 1-based.
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| y[a].total_cmp(&y[b]));
