@@ -226,36 +226,41 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             options.since.is_none_or(|since| t >= since)
                 && options.until.is_none_or(|until| t < until)
         };
-        let mut traces: Vec<TraceDetail> = Vec::with_capacity(scan.rows.len());
+        // Filtered, ordered and windowed in place: a million traces are
+        // never held twice.
+        let mut members: Vec<TraceDetail> = scan.rows;
         let mut running: Vec<Timestamp> = Vec::new();
-        for detail in scan.rows {
-            if !in_range(detail.head.created_at) {
-                continue;
+        members.retain(|detail| {
+            let at = detail.head.created_at;
+            if !in_range(at) {
+                return false;
             }
-            if detail.head.status.is_finished() {
-                traces.push(detail);
-            } else {
-                running.push(detail.head.created_at);
+            if !detail.head.status.is_finished() {
+                running.push(at);
+                return false;
             }
-        }
-        traces.sort_unstable_by_key(|t| (t.head.created_at, t.head.rowid));
+            true
+        });
+        members.sort_unstable_by_key(|t| (t.head.created_at, t.head.rowid));
 
         // Runs in the order of their first trace.
         let mut run_of_key: FxHashMap<String, usize> = FxHashMap::default();
         let mut run_keys: Vec<String> = Vec::new();
-        let mut run_of_trace: Vec<Option<usize>> = Vec::with_capacity(traces.len());
+        let mut run_of_trace: Vec<Option<usize>> = Vec::with_capacity(members.len());
         let mut ungrouped = 0;
-        for trace in &traces {
+        for trace in &members {
             let config = group_slot.and_then(|slot| trace.config.get(slot)?.as_deref());
             let run = options
                 .group_by
                 .key(&trace.head.trace_id, trace.head.created_at, config)
-                .map(|key| {
-                    let next = run_keys.len();
-                    *run_of_key.entry(key.clone()).or_insert_with(|| {
+                .map(|key| match run_of_key.get(&key) {
+                    Some(&run) => run,
+                    None => {
+                        let run = run_keys.len();
+                        run_of_key.insert(key.clone(), run);
                         run_keys.push(key);
-                        next
-                    })
+                        run
+                    }
                 });
             if run.is_none() {
                 ungrouped += 1;
@@ -267,18 +272,22 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             Window::Last(n) => run_keys.len().saturating_sub(n),
             Window::All => 0,
         };
-        // The window's traces, each with its run (renumbered from 0).
-        let mut members: Vec<(TraceDetail, usize)> = traces
+        // The window's traces, and each one's run (renumbered from 0).
+        let mut position = 0;
+        members.retain(|_| {
+            let keep = run_of_trace[position].is_some_and(|r| r >= first_run);
+            position += 1;
+            keep
+        });
+        let run_of: Vec<usize> = run_of_trace
             .into_iter()
-            .zip(run_of_trace)
-            .filter_map(|(trace, run)| {
-                run.filter(|&r| r >= first_run)
-                    .map(|r| (trace, r - first_run))
-            })
+            .flatten()
+            .filter(|&r| r >= first_run)
+            .map(|r| r - first_run)
             .collect();
         let run_keys: Vec<String> = run_keys.split_off(first_run);
         let left_out_running = match members.first() {
-            Some((oldest, _)) => running
+            Some(oldest) => running
                 .iter()
                 .filter(|&&t| t >= oldest.head.created_at)
                 .count(),
@@ -320,7 +329,7 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
         let mut trace_segment: Vec<usize> = vec![0; members.len()];
         if let Some(by) = &options.segment_by {
             let mut slot_of: FxHashMap<Arc<str>, usize> = FxHashMap::default();
-            for (i, (trace, _)) in members.iter().enumerate() {
+            for (i, trace) in members.iter().enumerate() {
                 if let Some(label) = segment_of(trace) {
                     let next = slot_of.len();
                     trace_segment[i] = *slot_of.entry(label).or_insert(next);
@@ -362,6 +371,7 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             .collect();
         let inputs = Inputs {
             members: &members,
+            run_of: &run_of,
             facts: &facts,
             run_keys: &run_keys,
             score_names: &score_names,
@@ -399,7 +409,7 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
     /// the evaluator steps of traces without `trace_evals` rows, or both.
     fn read_facts(
         &self,
-        members: &[(TraceDetail, usize)],
+        members: &[TraceDetail],
         score_names: &[String],
         usage: bool,
         issues: &mut Vec<RowIssue>,
@@ -407,7 +417,7 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
         let index: FxHashMap<&str, usize> = members
             .iter()
             .enumerate()
-            .map(|(i, (t, _))| (t.head.trace_id.as_str(), i))
+            .map(|(i, t)| (t.head.trace_id.as_str(), i))
             .collect();
         let mut facts = vec![
             Facts {
@@ -416,10 +426,7 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             };
             members.len()
         ];
-        let all: Vec<&str> = members
-            .iter()
-            .map(|(t, _)| t.head.trace_id.as_str())
-            .collect();
+        let all: Vec<&str> = members.iter().map(|t| t.head.trace_id.as_str()).collect();
         let mut sink = Decisions {
             index: &index,
             open: vec![true; members.len()],
@@ -493,7 +500,9 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
 /// What every report is computed from, shared by the worker threads.
 #[derive(Clone, Copy)]
 struct Inputs<'a> {
-    members: &'a [(TraceDetail, usize)],
+    members: &'a [TraceDetail],
+    /// Each member's run, from 0.
+    run_of: &'a [usize],
     facts: &'a [Facts],
     run_keys: &'a [String],
     score_names: &'a [String],
@@ -505,6 +514,7 @@ impl Inputs<'_> {
     fn report(&self, metric: &Metric, segment: Option<String>, selected: &[usize]) -> MetricReport {
         let Inputs {
             members,
+            run_of,
             facts,
             run_keys,
             score_names,
@@ -513,7 +523,7 @@ impl Inputs<'_> {
         // The selected traces' runs, in run order, renumbered.
         let mut runs: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for &i in selected {
-            runs.entry(members[i].1).or_default().push(i);
+            runs.entry(run_of[i]).or_default().push(i);
         }
         let noun = metric.noun();
         let subject = Subject {
@@ -531,7 +541,7 @@ impl Inputs<'_> {
             .map(|(run_index, ((&run, traces), m))| RunValue {
                 run_index,
                 run_key: run_keys.get(run).cloned().unwrap_or_default(),
-                started_at: members[traces[0]].0.head.created_at,
+                started_at: members[traces[0]].head.created_at,
                 traces: traces.len(),
                 decisions: traces.iter().map(|&i| facts[i].decisions()).sum(),
                 value: m.value,
@@ -710,7 +720,7 @@ fn measure(
     metric: &Metric,
     traces: &[usize],
     facts: &[Facts],
-    members: &[(TraceDetail, usize)],
+    members: &[TraceDetail],
     score_names: &[String],
 ) -> Measured {
     let rate = |events: u64, trials: u64| Measured {
@@ -731,7 +741,7 @@ fn measure(
         let f = &facts[i];
         if f.source.is_some() {
             f.counts.map(u64::from)
-        } else if members[i].0.head.status == RunStatus::Done {
+        } else if members[i].head.status == RunStatus::Done {
             [1, 0, 0]
         } else {
             [0, 0, 0]
@@ -754,7 +764,7 @@ fn measure(
                 .iter()
                 .filter(|&&i| match facts[i].last {
                     Some((_, _, decision)) => decision == EvalDecision::Pass,
-                    None => members[i].0.head.status == RunStatus::Done,
+                    None => members[i].head.status == RunStatus::Done,
                 })
                 .count() as u64;
             rate(passed, traces.len() as u64)
