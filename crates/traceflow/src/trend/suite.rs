@@ -169,10 +169,12 @@ struct Facts {
     last: Option<(i64, i64, EvalDecision)>,
     scores: ScoreSummary,
     /// Per asked-for score: sum and count of finite values.
-    named: Vec<(f64, u32)>,
+    named: Box<[(f64, u32)]>,
     source: Option<DecisionTable>,
-    /// Summed over its steps: tokens, latency, cost; `None` without steps.
-    usage: Option<(f64, f64, f64)>,
+    /// Summed over its steps: tokens, latency, cost; `None` without steps
+    /// (boxed: a million traces hold a pointer, not 24 bytes, when no usage
+    /// metric is asked for).
+    usage: Option<Box<[f64; 3]>>,
 }
 
 impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
@@ -421,7 +423,7 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             .collect();
         let mut facts = vec![
             Facts {
-                named: vec![(0.0, 0); score_names.len()],
+                named: vec![(0.0, 0); score_names.len()].into_boxed_slice(),
                 ..Facts::default()
             };
             members.len()
@@ -475,11 +477,10 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
                     };
                     match row {
                         Ok(step) => {
-                            let (tokens, latency, cost) =
-                                sink.facts[i].usage.get_or_insert((0.0, 0.0, 0.0));
-                            *tokens += step.tokens as f64;
-                            *latency += step.latency_ms;
-                            *cost += step.cost_usd;
+                            let sums = sink.facts[i].usage.get_or_insert_default();
+                            sums[0] += step.tokens as f64;
+                            sums[1] += step.latency_ms;
+                            sums[2] += step.cost_usd;
                         }
                         Err(issue) => sink.issues.push(issue),
                     }
@@ -784,7 +785,7 @@ fn measure(
         }
         Metric::Cost | Metric::Latency | Metric::Tokens => {
             mean(&mut traces.iter().filter_map(|&i| {
-                facts[i].usage.map(|(tokens, latency, cost)| {
+                facts[i].usage.as_deref().map(|&[tokens, latency, cost]| {
                     let v = match metric {
                         Metric::Cost => cost,
                         Metric::Latency => latency,
