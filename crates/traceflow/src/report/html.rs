@@ -186,15 +186,8 @@ fn head(suite: &SuiteReport) -> Markup {
 /// verdict, and what was left out.
 fn overview(suite: &SuiteReport) -> Markup {
     let total = suite.reports.len();
-    let tally = |v: Verdict| {
-        suite
-            .reports
-            .iter()
-            .filter(|r| r.statistics.verdict == v)
-            .count()
-    };
-    let regressions = tally(Verdict::Regression);
-    let insufficient = tally(Verdict::InsufficientData);
+    let regressions = suite.count(Verdict::Regression);
+    let insufficient = suite.count(Verdict::InsufficientData);
     let (class, verdict, detail) = if suite.any_regression {
         (
             "regression",

@@ -83,18 +83,11 @@ impl SuiteExporter for MarkdownExporter {
 /// was judged).
 fn heading(suite: &SuiteReport) -> String {
     let total = suite.reports.len();
-    let verdicts = |v: Verdict| {
-        suite
-            .reports
-            .iter()
-            .filter(|r| r.statistics.verdict == v)
-            .count()
-    };
-    let insufficient = verdicts(Verdict::InsufficientData);
+    let insufficient = suite.count(Verdict::InsufficientData);
     if suite.any_regression {
         format!(
             "## ❌ Regression: {} of {}",
-            verdicts(Verdict::Regression),
+            suite.count(Verdict::Regression),
             count(total, "report")
         )
     } else if total > 0 && insufficient == total {

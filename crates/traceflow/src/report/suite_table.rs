@@ -10,11 +10,7 @@ use crate::trend::{SuiteReport, Verdict};
 
 pub(super) fn write(out: &mut dyn io::Write, suite: &SuiteReport) -> io::Result<()> {
     writeln!(out, "{}", headline(suite))?;
-    let regressions = suite
-        .reports
-        .iter()
-        .filter(|r| r.statistics.verdict == Verdict::Regression)
-        .count();
+    let regressions = suite.count(Verdict::Regression);
     writeln!(
         out,
         "Regression detected: {}",

@@ -941,6 +941,14 @@ pub(crate) fn hold_to_holm(reports: &mut [MetricReport], options: &VerdictOption
 }
 
 impl SuiteReport {
+    /// How many reports have this verdict.
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.reports
+            .iter()
+            .filter(|r| r.statistics.verdict == verdict)
+            .count()
+    }
+
     /// The suite of one report that a trace report is: the pass rate over
     /// traces, with the same statistics.
     pub fn from_trace_report(report: &super::TraceTrendReport) -> SuiteReport {
