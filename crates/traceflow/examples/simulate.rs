@@ -6,7 +6,7 @@
 //! cargo run --example simulate -- --reps 100 --check     # CI's small size
 //! ```
 //!
-//! `--family-reps` sets the histories of the segments table (1,000).
+//! `--family-reps` sets the histories of the segments table (2,000).
 //!
 //! `--check` exits 1 if a target of the statistics issue is missed:
 //! `auto`'s false alarms ≤ α + 3 standard errors in every stable cell; its
@@ -33,7 +33,7 @@ fn parse() -> Result<Args, String> {
     let mut args = Args {
         reps: 2_000,
         gating_reps: 400,
-        family_reps: 1_000,
+        family_reps: 2_000,
         alpha: 0.01,
         seed: 2026,
         check: false,
@@ -104,24 +104,20 @@ fn grid(shape: Shape) -> Vec<Cell> {
 fn simulate(cells: &[Cell], reps: u64, alpha: f64, seed: u64) -> Vec<CellResult> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut results = vec![CellResult::default(); cells.len()];
+    let size = cells.len().div_ceil(threads).max(1);
+    // The scope re-raises a worker's panic: no cell is left at its default.
     std::thread::scope(|scope| {
-        let chunks: Vec<_> = results
-            .chunks_mut(cells.len().div_ceil(threads))
-            .zip(cells.chunks(cells.len().div_ceil(threads)))
-            .enumerate()
-            .map(|(c, (out, cells))| {
-                let offset = c * cells.len();
-                scope.spawn(move || {
-                    for (i, (slot, cell)) in out.iter_mut().zip(cells).enumerate() {
-                        // Each cell its own stream: results do not depend on
-                        // the number of threads.
-                        *slot = run_cell(cell, reps, alpha, seed ^ ((offset + i) as u64 * 7919));
-                    }
-                })
-            })
-            .collect();
-        for chunk in chunks {
-            let _ = chunk.join();
+        for (c, (out, chunk)) in results.chunks_mut(size).zip(cells.chunks(size)).enumerate() {
+            // The offset of the chunk's first cell in the whole grid: a
+            // short last chunk must not reuse an earlier chunk's seeds.
+            let offset = c * size;
+            scope.spawn(move || {
+                for (i, (slot, cell)) in out.iter_mut().zip(chunk).enumerate() {
+                    // Each cell its own stream: results do not depend on
+                    // the number of threads.
+                    *slot = run_cell(cell, reps, alpha, seed ^ ((offset + i) as u64 * 7919));
+                }
+            });
         }
     });
     results

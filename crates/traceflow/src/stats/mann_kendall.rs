@@ -2,7 +2,7 @@
 //! metrics and as a second opinion on rates.
 
 use super::cochran_armitage::standard_normal;
-use super::{check_series, Undefined};
+use super::{check_series, median, order_statistic, Undefined};
 use statrs::distribution::ContinuousCDF;
 
 /// A monotonic trend in a series, by ranks (its serialization is the JSON
@@ -79,12 +79,8 @@ pub fn mann_kendall(y: &[f64], confidence: f64) -> Result<MannKendall, Undefined
         order_statistic(&mut slopes, lower.min(last)),
         order_statistic(&mut slopes, upper),
     );
-    let m = slopes.len() / 2;
-    let sen_slope = if slopes.len() % 2 == 1 {
-        order_statistic(&mut slopes, m)
-    } else {
-        (order_statistic(&mut slopes, m - 1) + order_statistic(&mut slopes, m)) / 2.0
-    };
+    // At least one pair: n ≥ 2.
+    let sen_slope = median(&mut slopes).unwrap_or(0.0);
     Ok(MannKendall {
         s,
         var_s,
@@ -93,11 +89,6 @@ pub fn mann_kendall(y: &[f64], confidence: f64) -> Result<MannKendall, Undefined
         sen_ci,
         sen_slope,
     })
-}
-
-/// The k-th smallest value (0-based), as a full sort would place it.
-fn order_statistic(values: &mut [f64], k: usize) -> f64 {
-    *values.select_nth_unstable_by(k, f64::total_cmp).1
 }
 
 /// [n(n−1)(2n+5) − Σ t(t−1)(2t+5)]/18 over groups of t equal values.

@@ -28,6 +28,23 @@ pub use repeated::{repeated_level, simulation_rate, RepeatedOptions};
 pub use step_change::{segment, step_change, Level, Permuted, StepChange, StepOptions};
 pub use trend_test::{trend_test, TrendTest, DISPERSION_LEVEL};
 
+/// The k-th smallest value (0-based), as a full sort by `total_cmp` would
+/// place it, by selection (O(n)); reorders `values`.
+pub(crate) fn order_statistic(values: &mut [f64], k: usize) -> f64 {
+    *values.select_nth_unstable_by(k, f64::total_cmp).1
+}
+
+/// The median (the mean of the middle two for even n); `None` for none.
+/// Reorders `values`.
+pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(order_statistic(values, n / 2)),
+        _ => Some((order_statistic(values, n / 2 - 1) + order_statistic(values, n / 2)) / 2.0),
+    }
+}
+
 /// Checks that a series has at least `needed` values, all finite.
 pub(crate) fn check_series(y: &[f64], needed: usize) -> Result<(), Undefined> {
     if y.len() < needed {

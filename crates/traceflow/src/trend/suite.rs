@@ -849,13 +849,8 @@ fn fit_mean(summaries: &mut [RunValue], stats: &Statistics) {
         .enumerate()
         .map(|(k, &(_, y))| y - mk.sen_slope * k as f64)
         .collect();
-    residuals.sort_by(f64::total_cmp);
-    let middle = residuals.len() / 2;
-    let intercept = if residuals.len() % 2 == 1 {
-        residuals[middle]
-    } else {
-        (residuals[middle - 1] + residuals[middle]) / 2.0
-    };
+    // Not empty: `points` has a value.
+    let intercept = crate::stats::median(&mut residuals).unwrap_or(0.0);
     let centre = (points.len() - 1) as f64 / 2.0;
     let at_centre = intercept + mk.sen_slope * centre;
     for (k, &(i, _)) in points.iter().enumerate() {

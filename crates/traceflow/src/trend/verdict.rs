@@ -427,14 +427,26 @@ pub fn assess_rate(
     options: &VerdictOptions,
     subject: Subject<'_>,
 ) -> Statistics {
+    let n = events.len().min(trials.len());
+    if let Some(i) = (0..n).find(|&i| events[i] > trials[i]) {
+        // Not counts of anything: judge nothing rather than wrap around
+        // (checked here, before a rate worse when higher is complemented).
+        let mut stats = assess_lower(&[], &[], options, subject);
+        let reason = format!(
+            "run {i} has {} passes of {} decisions",
+            events[i], trials[i]
+        );
+        stats.insufficient = Some(Insufficient {
+            reason: reason.clone(),
+            remedy: "pass counts of at most each run's decisions".to_owned(),
+        });
+        stats.summary = format!("Nothing judged: {reason}.");
+        return stats;
+    }
     match subject.worse {
         Worse::Lower => assess_lower(events, trials, options, subject),
         Worse::Higher => {
-            let complement: Vec<u64> = events
-                .iter()
-                .zip(trials)
-                .map(|(&x, &k)| k.saturating_sub(x))
-                .collect();
+            let complement: Vec<u64> = events.iter().zip(trials).map(|(&x, &k)| k - x).collect();
             let mut stats = assess_lower(&complement, trials, options, subject);
             stats.mirror();
             stats.summary = summary(&stats, subject);
@@ -469,20 +481,6 @@ fn assess_lower(
 ) -> Statistics {
     let n = passes.len().min(decisions.len());
     let (passes, decisions) = (&passes[..n], &decisions[..n]);
-    if let Some(i) = (0..n).find(|&i| passes[i] > decisions[i]) {
-        // Not counts of anything: judge nothing rather than wrap around.
-        let mut stats = assess_lower(&[], &[], options, subject);
-        let reason = format!(
-            "run {i} has {} passes of {} decisions",
-            passes[i], decisions[i]
-        );
-        stats.insufficient = Some(Insufficient {
-            reason: reason.clone(),
-            remedy: "pass counts of at most each run's decisions".to_owned(),
-        });
-        stats.summary = format!("Nothing judged: {reason}.");
-        return stats;
-    }
     let total: u64 = decisions.iter().sum();
     let passed: u64 = passes.iter().sum();
     let scores: Vec<f64> = (0..n).map(|i| i as f64).collect();
@@ -977,6 +975,18 @@ mod tests {
         assert_eq!(stats.runs, 0);
         assert!(
             stats.summary.contains("run 1 has 9 passes of 3"),
+            "{}",
+            stats.summary
+        );
+        // Also for a rate worse when higher, before its complement.
+        let revise = Subject {
+            noun: "revise rate",
+            worse: Worse::Higher,
+        };
+        let stats = assess_rate(&[5, 9], &[5, 3], &VerdictOptions::default(), revise);
+        assert_eq!(stats.runs, 0);
+        assert!(
+            stats.summary.starts_with("Nothing judged"),
             "{}",
             stats.summary
         );
