@@ -176,7 +176,8 @@ pub struct ChangePoint {
     /// Whether every arrangement was enumerated.
     pub exact: bool,
     /// `decisions` or `runs`: what was permuted; `none` for a series too
-    /// long to permute, whose p-value is the Bonferroni bound over splits.
+    /// long to permute or a level too low for 9,999 permutations (under
+    /// `--evaluations`), whose p-value is the Bonferroni bound over splits.
     pub permuted: &'static str,
 }
 
