@@ -98,57 +98,62 @@ impl Exporter for JsonExporter {
 
 /// The suite layout: `{"schema_version": 1, ...the suite's fields, "reports": [...]}`.
 fn write_suite(suite: &SuiteReport, out: &mut dyn io::Write) -> io::Result<()> {
-    let body = serde_json::to_vec(suite)?;
-    let Some(fields) = body.strip_prefix(b"{") else {
-        return Err(io::Error::other("report is not a JSON object"));
+    /// The suite's fields after its version, streamed (a report over
+    /// traces can hold a million runs).
+    #[derive(Serialize)]
+    struct Versioned<'s> {
+        schema_version: u32,
+        #[serde(flatten)]
+        suite: &'s SuiteReport,
+    }
+    let doc = Versioned {
+        schema_version: SCHEMA_VERSION,
+        suite,
     };
-    write!(out, "{{\"schema_version\":{SCHEMA_VERSION},")?;
-    out.write_all(fields)?;
+    serde_json::to_writer(&mut *out, &doc)?;
     out.write_all(b"\n")
 }
 
 fn write_trace(report: &TraceTrendReport, out: &mut dyn io::Write) -> io::Result<()> {
-    {
-        let header = Header {
-            schema_version: SCHEMA_VERSION,
-            window: report.window,
-            requested_window: report.requested_window,
-            pass_rate_slope: report.pass_rate_slope,
-            pass_rate_direction: report.pass_rate_direction,
-            any_regression: report.any_regression,
-            method: report.method,
-            threshold: report.threshold,
-            left_out_running: report.left_out_running,
-            decision_sources: {
-                let [(_, trace_evals), (_, evaluator_steps), (_, status)] = report.source_counts();
-                DecisionSources {
-                    trace_evals,
-                    evaluator_steps,
-                    status,
-                }
-            },
-            skipped_rows: &report.skipped_rows,
-            statistics: &report.statistics,
-        };
-        // serde_json writes a non-finite float as null rather than failing;
-        // every float of a report is finite anyway (rates, a defined slope).
-        let mut head = serde_json::to_vec(&header)?;
-        // An object's text ends with its closing brace: reopen it for the
-        // runs, which are rendered in parallel chunks.
-        if head.pop() != Some(b'}') {
-            return Err(io::Error::other("report header is not a JSON object"));
-        }
-        head.extend_from_slice(br#","summaries":["#);
-        out.write_all(&head)?;
-        super::write_chunked(out, &report.summaries, &|runs, range, buffer| {
-            for i in range {
-                if i > 0 {
-                    buffer.push(b',');
-                }
-                // Serializing plain fields into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut *buffer, &runs[i]);
+    let header = Header {
+        schema_version: SCHEMA_VERSION,
+        window: report.window,
+        requested_window: report.requested_window,
+        pass_rate_slope: report.pass_rate_slope,
+        pass_rate_direction: report.pass_rate_direction,
+        any_regression: report.any_regression,
+        method: report.method,
+        threshold: report.threshold,
+        left_out_running: report.left_out_running,
+        decision_sources: {
+            let [(_, trace_evals), (_, evaluator_steps), (_, status)] = report.source_counts();
+            DecisionSources {
+                trace_evals,
+                evaluator_steps,
+                status,
             }
-        })?;
-        out.write_all(b"]}\n")
+        },
+        skipped_rows: &report.skipped_rows,
+        statistics: &report.statistics,
+    };
+    // serde_json writes a non-finite float as null rather than failing;
+    // every float of a report is finite anyway (rates, a defined slope).
+    let mut head = serde_json::to_vec(&header)?;
+    // An object's text ends with its closing brace: reopen it for the
+    // runs, which are rendered in parallel chunks.
+    if head.pop() != Some(b'}') {
+        return Err(io::Error::other("report header is not a JSON object"));
     }
+    head.extend_from_slice(br#","summaries":["#);
+    out.write_all(&head)?;
+    super::write_chunked(out, &report.summaries, &|runs, range, buffer| {
+        for i in range {
+            if i > 0 {
+                buffer.push(b',');
+            }
+            // Serializing plain fields into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *buffer, &runs[i]);
+        }
+    })?;
+    out.write_all(b"]}\n")
 }

@@ -328,3 +328,20 @@ fn suite_json() {
     assert_eq!(reports[0]["summaries"].as_array().unwrap().len(), 12);
     assert_eq!(reports[0]["summaries"][0]["run_key"], "2026-03-02");
 }
+
+#[test]
+fn a_trace_report_is_the_suite_of_one_with_the_suites_holm_rule() {
+    use crate::trend::SuiteReport;
+    // ols has no p-value in its rule: nothing in Holm's family.
+    let ols = SuiteReport::from_trace_report(&shared_report());
+    assert_eq!((ols.tests, ols.reports[0].p_adjusted), (0, None));
+    // auto: a family of one, whose adjusted p is its own.
+    let report = auto_report();
+    let auto = SuiteReport::from_trace_report(&report);
+    assert_eq!(auto.tests, 1);
+    assert_eq!(auto.reports[0].p_adjusted, report.statistics.p_worse);
+    for format in [Format::Markdown, Format::Junit, Format::Html] {
+        let text = render(&report, format);
+        assert!(text.contains("pass-rate"), "{format}: {text}");
+    }
+}

@@ -963,8 +963,7 @@ impl SuiteReport {
             .collect();
         let trials: Vec<u64> = summaries.iter().map(|s| s.decisions).collect();
         fit_rate(&mut summaries, &report.statistics, &trials);
-        let p = report.statistics.p_worse;
-        SuiteReport {
+        let mut suite = SuiteReport {
             group_by: GroupBy::Trace,
             segment_by: None,
             requested_window: report.requested_window,
@@ -972,7 +971,7 @@ impl SuiteReport {
             until: None,
             method: report.method,
             alpha: report.statistics.alpha,
-            tests: usize::from(p.is_some()),
+            tests: 0,
             any_regression: report.any_regression,
             runs: report.window,
             traces: report.window,
@@ -985,10 +984,19 @@ impl SuiteReport {
                 worse: Worse::Lower,
                 unit: Metric::PassRate.unit(),
                 value: report.statistics.pass_rate,
-                p_adjusted: p,
+                p_adjusted: None,
                 statistics: report.statistics.clone(),
                 summaries,
             }],
-        }
+        };
+        // The same rule as the suite's own reports: a family of one, or none
+        // under `ols` or with too few runs.
+        let options = VerdictOptions {
+            method: report.method,
+            alpha: report.statistics.alpha,
+            ..VerdictOptions::default()
+        };
+        suite.tests = hold_to_holm(&mut suite.reports, &options);
+        suite
     }
 }
