@@ -81,7 +81,7 @@ pub struct TrendArgs {
     /// What a run is: `trace` (each trace), `hour`, `day`, `week` (UTC,
     /// ISO weeks), or `config.<key>` (one run per value of a config_json
     /// key, such as a git sha or suite id, ordered by its first trace).
-    #[arg(long, default_value = "trace", value_parser = parse_group_by)]
+    #[arg(long, default_value = "trace")]
     pub group_by: GroupBy,
     /// Only traces started at or after this: an age (`14d`, `36h`, `2w`)
     /// or a time (`2026-11-01`, RFC 3339).
@@ -93,7 +93,7 @@ pub struct TrendArgs {
     /// The metric to trend (repeatable): pass-rate (default),
     /// final-pass-rate, revise-rate, fallback-rate, avg-score,
     /// `score.<name>`, cost, latency, tokens, revisions.
-    #[arg(long = "metric", value_name = "METRIC", value_parser = parse_metric)]
+    #[arg(long = "metric", value_name = "METRIC")]
     pub metrics: Vec<Metric>,
     /// Trend every metric (plus any `--metric score.<name>`), one line each.
     #[arg(long)]
@@ -101,7 +101,7 @@ pub struct TrendArgs {
     /// Judge each segment as well as the total: model, mode, provider or
     /// `config.<key>`. Holm's correction across segments and metrics keeps
     /// the chance of any false alarm at --alpha.
-    #[arg(long, value_parser = parse_segment_by)]
+    #[arg(long)]
     pub segment_by: Option<SegmentBy>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
@@ -336,21 +336,6 @@ fn parse_min_drop(text: &str) -> Result<f64, String> {
         Ok(d) if d > 0.0 && d < 1.0 => Ok(d),
         _ => Err("expected a rate above 0 and below 1, e.g. 0.05 for 5 points".to_owned()),
     }
-}
-
-fn parse_group_by(text: &str) -> Result<GroupBy, String> {
-    text.parse()
-        .map_err(|e: traceflow::trend::grouping::UnknownGrouping| e.to_string())
-}
-
-fn parse_segment_by(text: &str) -> Result<SegmentBy, String> {
-    text.parse()
-        .map_err(|e: traceflow::trend::grouping::UnknownGrouping| e.to_string())
-}
-
-fn parse_metric(text: &str) -> Result<Metric, String> {
-    text.parse()
-        .map_err(|e: traceflow::trend::metric::UnknownMetric| e.to_string())
 }
 
 /// `14d`, `36h`, `2w`, `90m`, `1 week` (jiff's friendly durations, days of

@@ -437,7 +437,7 @@ fn segments_hold_their_own_runs_and_holm_adjusts_across_every_report() {
         .map(|r| r.statistics.p_worse)
         .collect();
     let adjusted: Vec<Option<f64>> = report.reports.iter().map(|r| r.p_adjusted).collect();
-    // The rare model has one run: never judged, so not in the family.
+    // The rare model has three runs: never judged, so not in the family.
     let judged: Vec<Option<f64>> = report
         .reports
         .iter()

@@ -77,7 +77,7 @@ fn judge_suite(suite: &SuiteReport, args: &TrendArgs) -> u8 {
         format!(
             "{} ({}) {}",
             r.metric,
-            r.segment.as_deref().unwrap_or("total"),
+            traceflow::report::segment_name(r.segment.as_deref()),
             traceflow::report::change_text(r)
         )
     };

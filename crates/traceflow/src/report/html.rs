@@ -125,8 +125,12 @@ impl SuiteExporter for HtmlExporter {
         write_text(out, "<body><main>")?;
         write_text(out, &overview(suite).into_string())?;
         for (i, report) in suite.reports.iter().enumerate() {
-            let svg = chart(report).map_err(io::Error::other)?;
-            write_text(out, &section(i, report, svg.as_deref()).into_string())?;
+            let change = marker(report);
+            let svg = chart(report, change.as_ref()).map_err(io::Error::other)?;
+            write_text(
+                out,
+                &section(i, report, change.as_ref(), svg.as_deref()).into_string(),
+            )?;
         }
         write_text(out, &footer().into_string())?;
         write_text(out, "</main></body></html>\n")
@@ -298,10 +302,14 @@ fn overview(suite: &SuiteReport) -> Markup {
 }
 
 /// One report: its verdict, sentence, chart and last runs.
-fn section(index: usize, report: &MetricReport, svg: Option<&str>) -> Markup {
+fn section(
+    index: usize,
+    report: &MetricReport,
+    change: Option<&Marker<'_>>,
+    svg: Option<&str>,
+) -> Markup {
     let s = &report.statistics;
     let runs = &report.summaries;
-    let change = marker(report);
     let listed = &runs[runs.len().saturating_sub(TABLE_RUNS)..];
     let (first, last) = (runs.first(), runs.last());
     let fitted = runs.iter().any(|r| finite(r.fitted).is_some());
@@ -570,13 +578,11 @@ fn marker(report: &MetricReport) -> Option<Marker<'_>> {
 /// A report's chart as an SVG element, drawn by plotters; `None` when
 /// there is nothing to draw. Only numbers go into it (see the module's
 /// documentation).
-fn chart(report: &MetricReport) -> Result<Option<String>, String> {
+fn chart(report: &MetricReport, change: Option<&Marker<'_>>) -> Result<Option<String>, String> {
     let runs = &report.summaries;
     let n = runs.len();
     let kind = report.metric.kind();
-    let change = marker(report);
     let levels = change
-        .as_ref()
         .map(|c| (c.run_index as f64, c.before, c.after))
         .filter(|(_, before, after)| before.is_finite() && after.is_finite());
 

@@ -90,7 +90,7 @@ fn test_case(r: &MetricReport) -> TestCase {
         Verdict::Stable | Verdict::Improvement => TestCaseStatus::success(),
     };
     let metric = r.metric.to_string();
-    let segment = r.segment.as_deref().unwrap_or("total");
+    let segment = super::segment_name(r.segment.as_deref());
     let mut case = TestCase::new(xml_text(&format!("{metric} [{segment}]")), status);
     case.set_classname(xml_text(&format!("traceflow.{metric}")));
     if matches!(s.verdict, Verdict::Stable | Verdict::Improvement) {
@@ -157,7 +157,7 @@ mod tests {
             .collect();
         assert_eq!(cases.len(), suite.reports.len());
         for (case, r) in cases.iter().zip(&suite.reports) {
-            let segment = r.segment.as_deref().unwrap_or("total");
+            let segment = crate::report::segment_name(r.segment.as_deref());
             assert_eq!(
                 case.attribute("name").unwrap(),
                 format!("{} [{segment}]", r.metric)

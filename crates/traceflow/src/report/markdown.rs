@@ -63,7 +63,7 @@ impl SuiteExporter for MarkdownExporter {
                 text.push_str(&format!(
                     "- **{}** ({}): {}\n",
                     escape(&r.metric.to_string()),
-                    escape(r.segment.as_deref().unwrap_or("total")),
+                    escape(super::segment_name(r.segment.as_deref())),
                     escape(&r.statistics.summary)
                 ));
             }

@@ -214,7 +214,7 @@ const SPARK_WIDTH: usize = 24;
 /// The per-run values as a line of block characters, low to high, at most
 /// `width` wide: longer series are averaged into `width` buckets. Runs
 /// without a value are blanks.
-pub fn sparkline(values: &[Option<f64>], width: usize) -> String {
+pub(crate) fn sparkline(values: &[Option<f64>], width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     if values.is_empty() || width == 0 {
         return String::new();
@@ -281,13 +281,13 @@ pub fn change_text(report: &MetricReport) -> String {
 /// verdict but "stable", and a stable one whose trend test was below its
 /// level (a change too small to matter, or a regression Holm's correction
 /// overruled).
-pub fn worth_a_sentence(report: &MetricReport) -> bool {
+pub(crate) fn worth_a_sentence(report: &MetricReport) -> bool {
     let s = &report.statistics;
     s.verdict != crate::trend::Verdict::Stable || s.p_worse.is_some_and(|p| p < s.level)
 }
 
 /// A p-value for a table cell: 4 decimals, "<0.0001", or "-".
-pub fn p_cell(p: Option<f64>) -> String {
+pub(crate) fn p_cell(p: Option<f64>) -> String {
     match p {
         None => "-".to_owned(),
         Some(p) if p < 1e-4 => "<0.0001".to_owned(),
@@ -321,9 +321,14 @@ pub(crate) fn left_out(suite: &SuiteReport) -> Vec<String> {
     notes
 }
 
-/// A segment's label: its value, or "(total)".
-pub fn segment_label(segment: Option<&str>) -> String {
+/// A segment's label in a table: its value, or "(total)".
+pub(crate) fn segment_label(segment: Option<&str>) -> String {
     segment.map_or_else(|| "(total)".to_owned(), str::to_owned)
+}
+
+/// A segment's name in a sentence or a test case: its value, or "total".
+pub fn segment_name(segment: Option<&str>) -> &str {
+    segment.unwrap_or("total")
 }
 
 /// Store text for a terminal: control characters (an escape sequence in a

@@ -81,7 +81,7 @@ pub(super) fn write(out: &mut dyn io::Write, suite: &SuiteReport) -> io::Result<
                 out,
                 "{} ({}): {}",
                 r.metric,
-                printable(r.segment.as_deref().unwrap_or("total")),
+                printable(super::segment_name(r.segment.as_deref())),
                 printable(&r.statistics.summary)
             )?;
         }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, Row};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Deserialize;
 
 use super::{
@@ -595,7 +595,7 @@ impl TraceStore for SqliteStore {
         let mut rows = stmt.query([]).map_err(&read_error)?;
         let mut out = Rows::default();
         let mut configs: Memo<(Vec<Option<String>>, Option<String>)> = Memo::new();
-        let mut labels: FxHashMap<Arc<str>, Arc<str>> = FxHashMap::default();
+        let mut labels: FxHashSet<Arc<str>> = FxHashSet::default();
         while let Some(row) = rows.next().map_err(&read_error)? {
             let head = match head_of(row).map_err(&read_error)? {
                 Ok(head) => head,
@@ -614,13 +614,21 @@ impl TraceStore for SqliteStore {
             // UTF-8 becomes U+FFFD rather than losing the trace.
             let mut label = |index: usize| -> Result<Arc<str>, StoreError> {
                 let value = row.get_ref(index).map_err(&read_error)?;
-                let text = optional_text(value, "").ok().flatten().unwrap_or_default();
-                // A million traces share a few models: one copy of each.
-                Ok(match labels.get(text.as_str()) {
+                // Text is borrowed for the lookup: a million traces share a
+                // few models, and only a new one is copied.
+                let text: std::borrow::Cow<'_, str> = match value {
+                    ValueRef::Text(bytes) => String::from_utf8_lossy(bytes),
+                    other => optional_text(other, "")
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default()
+                        .into(),
+                };
+                Ok(match labels.get(text.as_ref()) {
                     Some(label) => Arc::clone(label),
                     None => {
                         let label: Arc<str> = text.into();
-                        labels.insert(Arc::clone(&label), Arc::clone(&label));
+                        labels.insert(Arc::clone(&label));
                         label
                     }
                 })
@@ -1344,7 +1352,6 @@ fn eval_from_row(row: &Row<'_>) -> Result<(EvalRecord, Option<RowIssue>), RowIss
     })
 }
 
-/// Scores of a row, or why they cannot be used (the decision still counts).
 /// The values of `keys` in a `config_json` text: strings as they are, other
 /// JSON as its text, `None` for absent keys, nulls and unparsable configs.
 /// Also says why, when the config is not a JSON object (the trace is kept,
@@ -1372,6 +1379,7 @@ fn config_values(text: &str, keys: &[String]) -> (Vec<Option<String>>, Option<St
     (values, problem)
 }
 
+/// Scores of a row, or why they cannot be used (the decision still counts).
 fn scores_of(text: Option<&str>, column: &str) -> (ScoreSummary, Option<String>) {
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
         return (ScoreSummary::default(), None);

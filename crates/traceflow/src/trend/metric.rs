@@ -40,6 +40,16 @@ pub enum Worse {
     Higher,
 }
 
+impl Worse {
+    /// "decline" or "rise": a move toward worse.
+    pub fn worsening(self) -> &'static str {
+        match self {
+            Worse::Lower => "decline",
+            Worse::Higher => "rise",
+        }
+    }
+}
+
 /// How a metric is tested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {

@@ -285,6 +285,19 @@ fn left_out_note(running: usize, skipped: usize) -> String {
     }
 }
 
+/// Checks a verdict's options and a window, for either analyzer.
+fn check_options(options: &VerdictOptions, window: Window) -> Result<(), TrendError> {
+    let threshold = options.threshold;
+    if !(threshold.is_finite() && threshold >= 0.0) {
+        return Err(TrendError::InvalidThreshold(threshold));
+    }
+    options.validate()?;
+    match window {
+        Window::Last(n) if n < MIN_RUNS => Err(TrendError::WindowTooSmall(n)),
+        _ => Ok(()),
+    }
+}
+
 /// A window's share of the table below which a scan names the traces it
 /// wants (letting SQLite filter, or use an index) instead of reading all.
 const FILTER_FRACTION: usize = 2;
@@ -319,16 +332,8 @@ impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
     /// Analyzes the window: one pass over `traces`, one over `trace_evals`,
     /// and one over `trace_steps` only if some run has no `trace_evals` rows.
     pub fn analyze(&self, window: Window) -> Result<TraceTrendReport, TrendError> {
+        check_options(&self.options, window)?;
         let threshold = self.options.threshold;
-        if !(threshold.is_finite() && threshold >= 0.0) {
-            return Err(TrendError::InvalidThreshold(threshold));
-        }
-        self.options.validate()?;
-        if let Window::Last(n) = window {
-            if n < MIN_RUNS {
-                return Err(TrendError::WindowTooSmall(n));
-            }
-        }
 
         let scan = self.store.scan_traces()?;
         let table_traces = scan.rows.len();
@@ -630,7 +635,8 @@ impl Slots<'_, '_> {
     }
 }
 
-fn decision_slot(decision: EvalDecision) -> usize {
+/// A decision's position in a `[PASS, REVISE, FALLBACK]` count.
+pub(super) fn decision_slot(decision: EvalDecision) -> usize {
     match decision {
         EvalDecision::Pass => 0,
         EvalDecision::Revise => 1,

@@ -24,7 +24,7 @@ use super::verdict::{
     assess_rate, Insufficient, Statistics, Subject, Verdict, VerdictOptions, MDE_FACTOR,
     MIN_DECISIONS_AUTO, MIN_RUNS_AUTO,
 };
-use super::{Method, TrendError, Window, MIN_RUNS};
+use super::{check_options, decision_slot, Method, TrendError, Window};
 use crate::json::ScoreSummary;
 use crate::model::{EvalDecision, RunStatus};
 use crate::stats::{holm, Spread};
@@ -186,16 +186,7 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
     /// Reads the store and judges every metric and segment.
     pub fn analyze(&self) -> Result<SuiteReport, TrendError> {
         let options = &self.options;
-        let threshold = options.verdict.threshold;
-        if !(threshold.is_finite() && threshold >= 0.0) {
-            return Err(TrendError::InvalidThreshold(threshold));
-        }
-        options.verdict.validate()?;
-        if let Window::Last(n) = options.window {
-            if n < MIN_RUNS {
-                return Err(TrendError::WindowTooSmall(n));
-            }
-        }
+        check_options(&options.verdict, options.window)?;
         if let (Some(since), Some(until)) = (options.since, options.until) {
             if since >= until {
                 return Err(TrendError::EmptyTimeRange { since, until });
@@ -359,13 +350,15 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
         // The traces of each segment (the total first), then one report per
         // metric × segment, computed on every core: a rate's step test
         // permutes thousands of times, and a suite holds dozens of reports.
-        let mut selections: Vec<Vec<usize>> = vec![Vec::new(); segments.len()];
+        // Each segment's runs (its traces, grouped), once for every metric.
+        let mut segment_runs: Vec<BTreeMap<usize, Vec<usize>>> =
+            vec![BTreeMap::new(); segments.len()];
         for (i, &segment) in trace_segment.iter().enumerate() {
+            segment_runs[0].entry(run_of[i]).or_default().push(i);
             if segment > 0 {
-                selections[segment].push(i);
+                segment_runs[segment].entry(run_of[i]).or_default().push(i);
             }
         }
-        selections[0] = (0..members.len()).collect();
         let jobs: Vec<(&Metric, usize)> = options
             .metrics
             .iter()
@@ -373,17 +366,15 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             .collect();
         let inputs = Inputs {
             members: &members,
-            run_of: &run_of,
             facts: &facts,
             run_keys: &run_keys,
             score_names: &score_names,
             options: &options.verdict,
         };
         let mut reports = parallel_map(&jobs, |&(metric, k)| {
-            inputs.report(metric, segments[k].clone(), &selections[k])
+            inputs.report(metric, segments[k].clone(), &segment_runs[k])
         });
         let tests = hold_to_holm(&mut reports, &options.verdict);
-        members.clear();
 
         Ok(SuiteReport {
             group_by: options.group_by.clone(),
@@ -502,8 +493,6 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
 #[derive(Clone, Copy)]
 struct Inputs<'a> {
     members: &'a [TraceDetail],
-    /// Each member's run, from 0.
-    run_of: &'a [usize],
     facts: &'a [Facts],
     run_keys: &'a [String],
     score_names: &'a [String],
@@ -512,20 +501,20 @@ struct Inputs<'a> {
 
 impl Inputs<'_> {
     /// The report of one metric over the selected traces.
-    fn report(&self, metric: &Metric, segment: Option<String>, selected: &[usize]) -> MetricReport {
+    /// `runs` maps the segment's runs, in order, to their traces.
+    fn report(
+        &self,
+        metric: &Metric,
+        segment: Option<String>,
+        runs: &BTreeMap<usize, Vec<usize>>,
+    ) -> MetricReport {
         let Inputs {
             members,
-            run_of,
             facts,
             run_keys,
             score_names,
             options,
         } = *self;
-        // The selected traces' runs, in run order, renumbered.
-        let mut runs: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for &i in selected {
-            runs.entry(run_of[i]).or_default().push(i);
-        }
         let noun = metric.noun();
         let subject = Subject {
             noun: &noun,
@@ -684,11 +673,7 @@ impl Decisions<'_, '_> {
 
 impl Facts {
     fn absorb(&mut self, table: DecisionTable, row: DecisionRow) {
-        self.counts[match row.decision {
-            EvalDecision::Pass => 0,
-            EvalDecision::Revise => 1,
-            EvalDecision::Fallback => 2,
-        }] += 1;
+        self.counts[decision_slot(row.decision)] += 1;
         let key = (row.step_seq, row.rowid);
         if self.last.is_none_or(|(seq, rowid, _)| key > (seq, rowid)) {
             self.last = Some((row.step_seq, row.rowid, row.decision));
@@ -751,11 +736,11 @@ fn measure(
     let decided = |i: usize| facts[i].decisions();
     match metric {
         Metric::PassRate | Metric::ReviseRate | Metric::FallbackRate => {
-            let slot = match metric {
-                Metric::PassRate => 0,
-                Metric::ReviseRate => 1,
-                _ => 2,
-            };
+            let slot = decision_slot(match metric {
+                Metric::PassRate => EvalDecision::Pass,
+                Metric::ReviseRate => EvalDecision::Revise,
+                _ => EvalDecision::Fallback,
+            });
             let events = traces.iter().map(|&i| counts(i)[slot]).sum();
             let trials = traces.iter().map(|&i| decided(i)).sum();
             rate(events, trials)
@@ -914,10 +899,7 @@ pub(crate) fn hold_to_holm(reports: &mut [MetricReport], options: &VerdictOption
             s.insufficient = Some(Insufficient {
                 reason: format!(
                     "the {} is not significant after Holm's correction for {tests} tests (adjusted p = {q:.4}), and these runs cannot rule out one of min-drop",
-                    match report.worse {
-                        Worse::Lower => "decline",
-                        Worse::Higher => "rise",
-                    }
+                    report.worse.worsening()
                 ),
                 remedy: "pool traces into larger runs (--group-by) or widen the window".to_owned(),
             });

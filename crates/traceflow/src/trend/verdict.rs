@@ -391,10 +391,7 @@ impl Subject<'_> {
 
     /// "decline" or "rise": a move toward worse.
     pub(crate) fn worsening(&self) -> &'static str {
-        match self.worse {
-            Worse::Lower => "decline",
-            Worse::Higher => "rise",
-        }
+        self.worse.worsening()
     }
 
     /// "fell" or "rose": the verb of a move toward worse, or (`better`)
