@@ -51,12 +51,13 @@ pub fn trend_test(
     let dispersion = successive_dispersion(passes, decisions, best_split(passes, decisions)).ok();
     let z_plain = ca.z * ca.dispersion.sqrt();
     let (phi, df) = choose(dispersion, trend_inflation_per_rho(decisions));
-    let (z, p_decline, q) = refer(z_plain, phi, df, confidence);
+    let (z, p) = p_decline(z_plain, phi, df);
+    let q = quantile(df, confidence);
     let slope_se = ca.slope_se / ca.dispersion.sqrt() * phi.sqrt();
     Ok(TrendTest {
         test: CochranArmitage {
             z,
-            p_decline,
+            p_decline: p,
             slope: ca.slope,
             slope_se,
             slope_ci: (ca.slope - q * slope_se, ca.slope + q * slope_se),
@@ -88,13 +89,21 @@ pub(crate) fn choose(dispersion: Option<Dispersion>, per_rho: f64) -> (f64, Opti
     }
 }
 
-/// z, its one-sided p-value for a decline, and the two-sided quantile at
-/// `confidence`, for the plain z₁ and φ.
-pub(crate) fn refer(z_plain: f64, phi: f64, df: Option<f64>, confidence: f64) -> (f64, f64, f64) {
+/// z and its one-sided p-value for a decline, for the plain z₁ and φ: the
+/// normal, or Student's t with `df` when φ was estimated.
+pub(crate) fn p_decline(z_plain: f64, phi: f64, df: Option<f64>) -> (f64, f64) {
     let z = z_plain / phi.sqrt();
     match df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
-        Some(t) => (z, t.cdf(z), t.inverse_cdf(0.5 + confidence / 2.0)),
-        None => (z, standard_normal().cdf(z), two_sided_z(confidence)),
+        Some(t) => (z, t.cdf(z)),
+        None => (z, standard_normal().cdf(z)),
+    }
+}
+
+/// The two-sided quantile at `confidence` of the same reference.
+fn quantile(df: Option<f64>, confidence: f64) -> f64 {
+    match df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
+        Some(t) => t.inverse_cdf(0.5 + confidence / 2.0),
+        None => two_sided_z(confidence),
     }
 }
 
