@@ -119,8 +119,21 @@ mod tests {
         let plain = cochran_armitage(&passes, &[20; 10], &scores, 0.95).unwrap();
         assert_eq!(t.df, None);
         assert_eq!(t.test.dispersion, 1.0);
-        let z_plain = plain.z * plain.dispersion.sqrt();
-        assert!((t.test.z - z_plain).abs() < 1e-12);
+        // z by hand: U / √(p̄(1 − p̄)·Σk(t − t̄)²), t̄ = 4.5, N = 200.
+        let passed: f64 = passes.iter().map(|&x| x as f64).sum();
+        let p = passed / 200.0;
+        let u: f64 = passes
+            .iter()
+            .zip(&scores)
+            .map(|(&x, &t)| x as f64 * (t - 4.5))
+            .sum();
+        let s_tt: f64 = scores.iter().map(|t| 20.0 * (t - 4.5).powi(2)).sum();
+        let z_by_hand = u / (p * (1.0 - p) * s_tt).sqrt();
+        assert!(
+            (t.test.z - z_by_hand).abs() < 1e-12,
+            "{} {z_by_hand}",
+            t.test.z
+        );
         assert!((t.test.predicted_change - plain.predicted_change).abs() < 1e-15);
     }
 
