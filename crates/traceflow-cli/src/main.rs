@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod exit_codes;
+mod output;
 
 fn main() -> std::process::ExitCode {
     commands::run(<args::Cli as clap::Parser>::parse())

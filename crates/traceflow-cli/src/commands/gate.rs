@@ -23,14 +23,14 @@ pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
     if report.method == Method::Ols {
         // The proposal's lines, word for word.
         return Ok(if report.any_regression {
-            eprintln!("Eval regression detected: {slope}");
+            super::say(&format!("Eval regression detected: {slope}"));
             exit_codes::REGRESSION
         } else {
-            eprintln!(
+            super::say(&format!(
                 "No eval regression: {slope} over {} runs ({})",
                 report.window,
                 report.pass_rate_direction.as_str()
-            );
+            ));
             exit_codes::SUCCESS
         });
     }
@@ -46,7 +46,7 @@ pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
         .unwrap_or_else(|| format!("{} runs", report.window));
     Ok(match stats.verdict {
         Verdict::Regression => {
-            eprintln!("Eval regression detected: {change}");
+            super::say(&format!("Eval regression detected: {change}"));
             exit_codes::REGRESSION
         }
         Verdict::InsufficientData => {
@@ -54,7 +54,7 @@ pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
                 .insufficient
                 .as_ref()
                 .map_or_else(String::new, |i| format!(": {}; {}", i.reason, i.remedy));
-            eprintln!("Too little data to judge{why}");
+            super::say(&format!("Too little data to judge{why}"));
             if args.require_data {
                 exit_codes::INSUFFICIENT_DATA
             } else {
@@ -62,7 +62,10 @@ pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
             }
         }
         Verdict::Stable | Verdict::Improvement => {
-            eprintln!("No eval regression: {change} ({})", stats.verdict.as_str());
+            super::say(&format!(
+                "No eval regression: {change} ({})",
+                stats.verdict.as_str()
+            ));
             exit_codes::SUCCESS
         }
     })
@@ -88,7 +91,10 @@ fn judge_suite(suite: &SuiteReport, args: &TrendArgs) -> u8 {
         .map(label)
         .collect();
     if !regressions.is_empty() {
-        eprintln!("Eval regression detected: {}", regressions.join("; "));
+        super::say(&format!(
+            "Eval regression detected: {}",
+            regressions.join("; ")
+        ));
         return exit_codes::REGRESSION;
     }
     let short: Vec<&traceflow::trend::MetricReport> = suite
@@ -104,16 +110,19 @@ fn judge_suite(suite: &SuiteReport, args: &TrendArgs) -> u8 {
             .insufficient
             .as_ref()
             .map_or_else(String::new, |i| format!("; {}: {}", first.metric, i.reason));
-        eprintln!("Too little data to judge: {}{why}", metrics.join(", "));
+        super::say(&format!(
+            "Too little data to judge: {}{why}",
+            metrics.join(", ")
+        ));
         if args.require_data {
             return exit_codes::INSUFFICIENT_DATA;
         }
         return exit_codes::SUCCESS;
     }
-    eprintln!(
+    super::say(&format!(
         "No eval regression: {} reports over {} runs",
         suite.reports.len(),
         suite.runs
-    );
+    ));
     exit_codes::SUCCESS
 }

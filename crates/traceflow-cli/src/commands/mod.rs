@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::args::{Cli, Command};
 use crate::exit_codes;
+use crate::output;
 
 mod demo;
 mod gate;
@@ -26,10 +27,19 @@ pub fn run(cli: Cli) -> ExitCode {
         // `traceflow trend | head` closes the pipe: not an error.
         Err(err) if is_broken_pipe(&err) => ExitCode::from(exit_codes::SUCCESS),
         Err(err) => {
-            eprintln!("error: {}", one_line(&err));
+            say(&format!("error: {}", one_line(&err)));
             ExitCode::from(exit_codes::for_error(&err))
         }
     }
+}
+
+/// Writes one line to stderr through the terminal sanitizer. A stderr that
+/// cannot be written (`2>/dev/full`, a closed pipe) loses the line but not
+/// the exit code: `eprintln!` would panic there.
+fn say(line: &str) {
+    let text = traceflow::report::terminal::printable_lines(line);
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(stderr, "{text}").and_then(|()| stderr.flush());
 }
 
 /// The error and its causes on one line: `a: b: c`.
@@ -87,10 +97,10 @@ fn table_text(table: &comfy_table::Table) -> String {
         .collect()
 }
 
-/// Writes text to stdout.
+/// Writes terminal text to stdout, through the sanitizer.
 fn print(text: &str) -> io::Result<()> {
     let mut stdout = io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
+    stdout.write_all(traceflow::report::terminal::printable_lines(text).as_bytes())?;
     stdout.flush()
 }
 
@@ -98,24 +108,37 @@ fn print(text: &str) -> io::Result<()> {
 /// written to a temporary file beside it and renamed into place, so a
 /// reader never sees half a report and two runs never share a scratch
 /// file; anything else (`/dev/stdout`, a pipe) is written directly.
+///
+/// The store and the files SQLite keeps beside it are never the output,
+/// however spelled. A file replaced keeps its permissions; a symbolic link
+/// is written through (its target is replaced, the link stays). The table
+/// goes through the terminal sanitizer, wherever it goes.
 fn write_report(
     doc: traceflow::report::Document<'_>,
     args: &crate::args::TrendArgs,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
+    use traceflow::report::Format;
 
-    let format = args.format.into();
-    let path = &args.output;
+    let format: Format = args.format.into();
     let write = |out: &mut dyn Write| -> io::Result<()> {
-        let mut out = io::BufWriter::with_capacity(1 << 16, out);
-        traceflow::report::write(doc, format, &mut out)?;
-        out.flush()
+        let out = io::BufWriter::with_capacity(1 << 16, out);
+        if format == Format::Table {
+            let mut out = traceflow::report::terminal::Sanitized::new(out);
+            traceflow::report::write(doc, format, &mut out)?;
+            out.flush()
+        } else {
+            let mut out = out;
+            traceflow::report::write(doc, format, &mut out)?;
+            out.flush()
+        }
     };
-    if path.as_os_str() == "-" {
+    if args.output.as_os_str() == "-" {
         return Ok(write(&mut io::stdout().lock())?);
     }
-    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
-    let written = if special {
+    let target = output::resolve(&args.output, &args.store.db)?;
+    let path = target.path.as_path();
+    let written = if target.special {
         std::fs::OpenOptions::new()
             .write(true)
             .open(path)
@@ -126,11 +149,17 @@ fn write_report(
             _ => std::path::Path::new("."),
         };
         let mut builder = tempfile::Builder::new();
-        // As File::create would: 0666 less the umask, not tempfile's 0600.
+        // A new file as File::create makes it (0666 less the umask, not
+        // tempfile's 0600); a replaced one keeps its mode.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            builder.permissions(std::fs::Permissions::from_mode(0o666));
+            builder.permissions(
+                target
+                    .permissions
+                    .clone()
+                    .unwrap_or_else(|| std::fs::Permissions::from_mode(0o666)),
+            );
         }
         // Dropped unpersisted (on any error), the temporary file is removed.
         builder
@@ -144,11 +173,16 @@ fn write_report(
             })
             .and_then(|mut file| {
                 write(file.as_file_mut())?;
+                // tempfile applies the mode at creation, through the umask;
+                // a replaced file's mode is restored exactly.
+                if let Some(permissions) = &target.permissions {
+                    file.as_file().set_permissions(permissions.clone())?;
+                }
                 file.as_file().sync_all()?;
                 file.persist(path).map(drop).map_err(|e| e.error)
             })
     };
-    written.with_context(|| format!("writing {}", path.display()))
+    written.with_context(|| format!("writing {}", args.output.display()))
 }
 
 #[cfg(test)]

@@ -785,3 +785,5 @@ fn grouping_and_time_errors_exit_2_with_a_one_line_cause() {
     assert_eq!(none.code, 0, "{none}");
     assert!(none.stdout.contains("over 0 runs of 0 traces"), "{none}");
 }
+
+mod hostile;

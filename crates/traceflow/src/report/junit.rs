@@ -122,7 +122,14 @@ fn details(r: &MetricReport) -> String {
 /// model name can hold anything); they become U+FFFD, as undecodable bytes
 /// already are.
 fn xml_text(text: &str) -> String {
-    text.replace(['\u{fffe}', '\u{ffff}'], "\u{fffd}")
+    // Bidirectional overrides would reorder a test tab's text around them.
+    text.chars()
+        .map(|c| match c {
+            '\u{fffe}' | '\u{ffff}' => '\u{fffd}',
+            c if !c.is_control() && super::terminal::is_unsafe(c) => '\u{fffd}',
+            c => c,
+        })
+        .collect()
 }
 
 #[cfg(test)]

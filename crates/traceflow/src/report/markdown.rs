@@ -165,11 +165,18 @@ fn escape(text: &str) -> String {
             ']' => out.push_str("&#93;"),
             '$' => out.push_str("&#36;"),
             // A model named `@team` must not ping a team in a PR comment,
-            // nor `https://…` or `www.…` in store text become a link.
-            '@' => out.push_str("&#64;"),
+            // nor `#12` or `org/repo#12` link (and notify) an issue. GitHub
+            // finds mentions and references in the rendered text, after
+            // entities are decoded, so an entity would not stop them; an
+            // invisible word joiner after the sign does.
+            '@' => out.push_str("@\u{2060}"),
+            '#' => out.push_str("#\u{2060}"),
+            // Nor `https://…` or `www.…` in store text become a link.
             ':' => out.push_str("&#58;"),
             '.' if out.ends_with("www") => out.push_str("&#46;"),
             c if c.is_control() => out.push(' '),
+            // A bidirectional override would reorder the text around it.
+            c if super::terminal::is_unsafe(c) => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -227,8 +234,11 @@ mod tests {
         assert_eq!(escape("gpt-4o"), "gpt-4o");
         assert_eq!(
             escape("@org/team https://x.io www.y.io"),
-            "&#64;org/team https&#58;//x.io www&#46;y.io"
+            "@\u{2060}org/team https&#58;//x.io www&#46;y.io"
         );
+        // Issue and pull-request references, local and cross-repository.
+        assert_eq!(escape("#123 org/repo#4"), "#\u{2060}123 org/repo#\u{2060}4");
+        assert_eq!(escape("a\u{202e}b"), "a\u{fffd}b");
     }
 
     #[test]

@@ -19,6 +19,9 @@ mod junit;
 mod markdown;
 mod suite_table;
 mod table;
+pub mod terminal;
+
+pub(crate) use terminal::printable;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,14 +332,6 @@ pub(crate) fn segment_label(segment: Option<&str>) -> String {
 /// A segment's name in a sentence or a test case: its value, or "total".
 pub fn segment_name(segment: Option<&str>) -> &str {
     segment.unwrap_or("total")
-}
-
-/// Store text for a terminal: control characters (an escape sequence in a
-/// model name could rewrite the screen) become U+FFFD.
-pub(crate) fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-        .collect()
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub(super) fn write(out: &mut dyn io::Write, suite: &SuiteReport) -> io::Result<
             let values: Vec<Option<f64>> = r.summaries.iter().map(|run| run.value).collect();
             [
                 r.metric.to_string(),
-                printable(&segment_label(r.segment.as_deref())),
+                printable(&segment_label(r.segment.as_deref())).into_owned(),
                 s.runs.to_string(),
                 r.value
                     .map_or_else(|| "-".to_owned(), |v| r.metric.format_value(v)),

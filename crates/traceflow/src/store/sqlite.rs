@@ -432,7 +432,9 @@ impl TraceStore for SqliteStore {
         let scan = self.scan_traces()?;
         let mut order: Vec<(jiff::Timestamp, i64)> =
             scan.rows.iter().map(|h| (h.created_at, h.rowid)).collect();
-        if limit < order.len() {
+        if limit == 0 {
+            order.clear();
+        } else if limit < order.len() {
             // The newest `limit` in linear time; only they are sorted.
             let cut = order.len() - limit;
             order.select_nth_unstable(cut);

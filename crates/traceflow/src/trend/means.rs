@@ -113,6 +113,10 @@ pub fn assess_means(
     });
 
     match options.method {
+        Method::Ols if ys.len() < 2 || base.is_none() => {
+            stats.verdict = Verdict::InsufficientData;
+            stats.insufficient = Some(super::verdict::ols_too_few(ys.len()));
+        }
         Method::Ols => {
             // The proposal's rule, with its threshold per run read relative
             // to the level (a latency's slope in ms is not a rate's).

@@ -601,6 +601,12 @@ fn assess_lower(
     let step = || any_step().filter(|s| s.p_value < level);
 
     match options.method {
+        Method::Ols if n < 2 => {
+            // No line through fewer than two runs: the rule cannot say
+            // "stable" about nothing.
+            stats.verdict = Verdict::InsufficientData;
+            stats.insufficient = Some(ols_too_few(n));
+        }
         Method::Ols => {
             let slope = stats.ols.map_or(0.0, |o| o.slope);
             stats.verdict = if slope < -options.threshold {
@@ -662,6 +668,17 @@ fn permutations(passes: &[u64], decisions: &[u64], wanted: usize, level: f64) ->
         0
     } else {
         b
+    }
+}
+
+/// Why the proposal's rule could not fit its line.
+pub(crate) fn ols_too_few(runs: usize) -> Insufficient {
+    Insufficient {
+        reason: format!(
+            "{} with a value (the proposal's rule fits a line through at least 2)",
+            count(runs, "run")
+        ),
+        remedy: "widen the window (--window) or wait for more runs".to_owned(),
     }
 }
 
@@ -738,20 +755,36 @@ fn underpowered(stats: &mut Statistics, options: &VerdictOptions, subject: Subje
         if mde > limit {
             stats.verdict = Verdict::InsufficientData;
             let grow = (mde / limit).powi(2);
+            let needed = stats.decisions as f64 * grow;
+            let can = if mde >= 1.0 {
+                "cannot reveal even a change of 100 points".to_owned()
+            } else {
+                format!(
+                    "can only reveal a {} of {} or more",
+                    subject.worsening(),
+                    points(mde)
+                )
+            };
+            // The count needed grows as the level shrinks; past any
+            // realistic store (or infinite, at a level near 0) a number
+            // would say nothing.
+            let remedy = if mde < 1.0 && needed.is_finite() && needed <= MAX_NEEDED_DECISIONS {
+                format!(
+                    "about {} decisions are needed: widen the window to about {} runs, or pool traces into larger runs",
+                    needed.ceil() as u64,
+                    (stats.runs as f64 * grow).ceil() as u64,
+                )
+            } else {
+                "no realistic amount of data reveals it at this level: raise the level (--alpha) or the change that matters (--min-drop)".to_owned()
+            };
             stats.insufficient = Some(Insufficient {
                 reason: format!(
-                    "these {} can only reveal a {} of {} (80% power at level {}); min-drop is {}",
+                    "these {} {can} (80% power at level {}); min-drop is {}",
                     count(stats.runs, "run"),
-                    subject.worsening(),
-                    reveal(mde),
-                    p_text(stats.level),
+                    level_text(stats.level),
                     points(options.min_drop),
                 ),
-                remedy: format!(
-                    "about {} decisions are needed: widen the window to about {} runs, or pool traces into larger runs",
-                    (stats.decisions as f64 * grow).ceil() as u64,
-                    (stats.runs as f64 * grow).ceil() as u64,
-                ),
+                remedy,
             });
             return true;
         }
@@ -787,7 +820,13 @@ fn summary(stats: &Statistics, subject: Subject<'_>) -> String {
     let worsening = subject.worsening();
     let detectable = stats
         .min_detectable_drop
-        .map(|m| format!(" These runs could reveal a {worsening} of {}.", reveal(m)))
+        .filter(|&m| m < 1.0)
+        .map(|m| {
+            format!(
+                " These runs could reveal a {worsening} of {} or more.",
+                points(m)
+            )
+        })
         .unwrap_or_default();
     let p = stats.p_worse;
     let noun = subject.noun;
@@ -837,11 +876,16 @@ fn summary(stats: &Statistics, subject: Subject<'_>) -> String {
 }
 
 /// "12.3 points or more", or that none could be seen.
-fn reveal(mde: f64) -> String {
-    if mde >= 1.0 {
-        "none: not even from 100% to 0%".to_owned()
+/// Decisions beyond which a remedy's count is no help to anyone.
+const MAX_NEEDED_DECISIONS: f64 = 1e9;
+
+/// A test's level: 4 decimals, or 2 significant digits below 0.0001 (a
+/// level is chosen, and `--alpha 1e-6` must not read as "below 0.0001").
+fn level_text(level: f64) -> String {
+    if level < 1e-4 {
+        format!("{level:.1e}")
     } else {
-        format!("{} or more", points(mde))
+        format!("{level:.4}")
     }
 }
 

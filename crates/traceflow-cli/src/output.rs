@@ -1,0 +1,162 @@
+//! Where `--output` writes: never over the store, through symbolic links.
+
+use std::ffi::OsString;
+use std::fs::{self, Permissions};
+use std::path::{Path, PathBuf};
+
+/// The file a report is written to.
+#[derive(Debug)]
+pub struct Target {
+    /// The path to write: `--output`, or the target of the link it names.
+    pub path: PathBuf,
+    /// Not a regular file (`/dev/stdout`, a pipe): written in place.
+    pub special: bool,
+    /// The permissions of the regular file it replaces, if one exists.
+    pub permissions: Option<Permissions>,
+}
+
+/// Files SQLite keeps beside a store, by suffix.
+const COMPANIONS: [&str; 4] = ["", "-wal", "-shm", "-journal"];
+
+/// Resolves `--output` and refuses the store `db` and its companions
+/// (`-wal`, `-shm`, `-journal`), by device and inode when the file exists
+/// and by directory and name when it does not, through any spelling:
+/// `./x.db`, `../dir/x.db`, a symbolic or a hard link.
+pub fn resolve(output: &Path, db: &Path) -> anyhow::Result<Target> {
+    let link = fs::symlink_metadata(output).is_ok_and(|m| m.file_type().is_symlink());
+    let path = if link {
+        fs::canonicalize(output).map_err(|_| {
+            anyhow::anyhow!(
+                "{}: a symbolic link to a file that does not exist; name the file itself",
+                output.display()
+            )
+        })?
+    } else {
+        output.to_path_buf()
+    };
+    if let Some(name) = store_file_named(&path, db) {
+        anyhow::bail!(
+            "{}: is the store's file {}; the report would replace it (choose another --output)",
+            output.display(),
+            name.display()
+        );
+    }
+    let metadata = fs::metadata(&path).ok();
+    Ok(Target {
+        special: metadata.as_ref().is_some_and(|m| !m.is_file()),
+        permissions: metadata
+            .filter(fs::Metadata::is_file)
+            .map(|m| m.permissions()),
+        path,
+    })
+}
+
+/// The store file (or companion) that `path` names, if any.
+fn store_file_named(path: &Path, db: &Path) -> Option<PathBuf> {
+    let mut spellings = vec![db.to_path_buf()];
+    if let Ok(real) = fs::canonicalize(db) {
+        spellings.push(real);
+    }
+    let out_id = identity(path);
+    let out_abs = absolute(path);
+    for spelling in &spellings {
+        for suffix in COMPANIONS {
+            let mut name = OsString::from(spelling.as_os_str());
+            name.push(suffix);
+            let companion = PathBuf::from(name);
+            let same_inode = out_id.is_some() && out_id == identity(&companion);
+            let same_name = out_abs.is_some() && out_abs == absolute(&companion);
+            if same_inode || same_name {
+                return Some(companion);
+            }
+        }
+    }
+    None
+}
+
+/// Device and inode of an existing file.
+#[cfg(unix)]
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt as _;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Elsewhere, the canonical path stands in for the file's identity.
+#[cfg(not(unix))]
+fn identity(path: &Path) -> Option<PathBuf> {
+    fs::canonicalize(path).ok()
+}
+
+/// The path with its directory resolved (links, `..`), the file need not
+/// exist.
+fn absolute(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    Some(fs::canonicalize(dir).ok()?.join(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_and_its_companions_are_refused_in_any_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("traceflow.db");
+        fs::write(&db, b"x").unwrap();
+        fs::write(dir.path().join("traceflow.db-wal"), b"w").unwrap();
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        let refused = [
+            db.clone(),
+            sub.join("../traceflow.db"),
+            dir.path().join("traceflow.db-wal"),
+            // Not there yet: SQLite would take it for the store's.
+            dir.path().join("traceflow.db-shm"),
+            sub.join("..").join("traceflow.db-journal"),
+        ];
+        for output in &refused {
+            let err = resolve(output, &db).unwrap_err().to_string();
+            assert!(err.contains("is the store's file"), "{output:?}: {err}");
+        }
+        #[cfg(unix)]
+        {
+            let hard = sub.join("hard.db");
+            fs::hard_link(&db, &hard).unwrap();
+            let soft = sub.join("soft.html");
+            std::os::unix::fs::symlink(&db, &soft).unwrap();
+            for output in [&hard, &soft] {
+                assert!(resolve(output, &db).is_err(), "{output:?}");
+            }
+            // The store reached through a link is still the store.
+            let db_link = sub.join("link.db");
+            std::os::unix::fs::symlink(&db, &db_link).unwrap();
+            assert!(resolve(&db, &db_link).is_err());
+            assert!(resolve(&dir.path().join("traceflow.db-wal"), &db_link).is_err());
+        }
+        let fine = resolve(&dir.path().join("report.html"), &db).unwrap();
+        assert!(!fine.special && fine.permissions.is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_written_through_and_a_dangling_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("traceflow.db");
+        fs::write(&db, b"x").unwrap();
+        let real = dir.path().join("real.md");
+        fs::write(&real, b"old").unwrap();
+        let link = dir.path().join("link.md");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let target = resolve(&link, &db).unwrap();
+        assert_eq!(target.path, fs::canonicalize(&real).unwrap());
+        assert!(target.permissions.is_some());
+        let dangling = dir.path().join("dangling.md");
+        std::os::unix::fs::symlink(dir.path().join("missing.md"), &dangling).unwrap();
+        let err = resolve(&dangling, &db).unwrap_err().to_string();
+        assert!(err.contains("does not exist"), "{err}");
+    }
+}
