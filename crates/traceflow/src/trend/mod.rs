@@ -177,7 +177,8 @@ pub struct TraceRunSummary {
     pub fallback_rate: f64,
     /// Mean of the run's finite score values; `None` if there are none.
     pub avg_score: Option<f64>,
-    /// Gate decisions counted (0 when the status stood in for them).
+    /// Gate decisions counted; 1 when the status stood in for them (it
+    /// counts as one decision in the statistics too).
     pub decisions: usize,
     /// Where the decisions came from.
     pub source: DecisionSource,
@@ -552,22 +553,26 @@ fn summarize(window: Vec<TraceHead>, runs: Vec<RunTally>) -> Vec<TraceRunSummary
         .enumerate()
         .map(|(run_index, (head, run))| {
             let total: u32 = run.counts.iter().sum();
-            let (pass_rate, passes, revise_rate, fallback_rate, source) = match run.source {
-                Some(source) if total > 0 => {
-                    let rate = |k: u32| f64::from(k) / f64::from(total);
-                    (
-                        rate(run.counts[0]),
-                        run.counts[0] as usize,
-                        rate(run.counts[1]),
-                        rate(run.counts[2]),
-                        source,
-                    )
-                }
-                _ => {
-                    let pass = usize::from(head.status == RunStatus::Done);
-                    (pass as f64, pass, 0.0, 0.0, DecisionSource::Status)
-                }
-            };
+            let (pass_rate, passes, revise_rate, fallback_rate, source, decisions) =
+                match run.source {
+                    Some(source) if total > 0 => {
+                        let rate = |k: u32| f64::from(k) / f64::from(total);
+                        (
+                            rate(run.counts[0]),
+                            run.counts[0] as usize,
+                            rate(run.counts[1]),
+                            rate(run.counts[2]),
+                            source,
+                            total as usize,
+                        )
+                    }
+                    // The status is the run's one decision, in the
+                    // statistics and here alike, so the runs add up.
+                    _ => {
+                        let pass = usize::from(head.status == RunStatus::Done);
+                        (pass as f64, pass, 0.0, 0.0, DecisionSource::Status, 1)
+                    }
+                };
             TraceRunSummary {
                 run_index,
                 trace_id: head.trace_id,
@@ -578,7 +583,7 @@ fn summarize(window: Vec<TraceHead>, runs: Vec<RunTally>) -> Vec<TraceRunSummary
                 revise_rate,
                 fallback_rate,
                 avg_score: run.scores.mean(),
-                decisions: total as usize,
+                decisions,
                 source,
             }
         })
@@ -739,6 +744,21 @@ mod tests {
             1
         );
         assert_eq!(analyzer.analyze(Window::All).unwrap().left_out_running, 2);
+    }
+
+    #[test]
+    fn the_runs_decisions_add_up_to_the_statistics() {
+        let (_dir, store) = store_with(&[
+            ("a", "done", "2026-01-01T00:00:00Z"),
+            ("b", "failed", "2026-01-02T00:00:00Z"),
+            ("c", "done", "2026-01-03T00:00:00Z"),
+        ]);
+        let report = TraceTrendAnalyzer::new(&store, 0.01)
+            .analyze(Window::All)
+            .unwrap();
+        let per_run: Vec<usize> = report.summaries.iter().map(|s| s.decisions).collect();
+        assert_eq!(per_run, [1, 1, 1], "the status is each run's one decision");
+        assert_eq!(report.statistics.decisions, 3);
     }
 
     #[test]
