@@ -31,7 +31,9 @@ pub fn for_error(err: &anyhow::Error) -> u8 {
             | TrendError::Options(_)
             | TrendError::EmptyTimeRange { .. }
             | TrendError::NoMetric
-            | TrendError::TooManySegments { .. } => ERROR,
+            | TrendError::TooManySegments { .. }
+            | TrendError::UnknownConfigKey { .. }
+            | TrendError::UnknownScore { .. } => ERROR,
         };
     }
     if let Some(err) = err.downcast_ref::<StoreError>() {

@@ -605,3 +605,94 @@ fn one_pass_over_steps_gives_the_same_decisions_as_the_evaluator_scan() {
     assert!(alone.reports[1].value.is_some());
     assert!(with_usage.reports[2].value.unwrap() > 0.0);
 }
+
+#[test]
+fn a_config_key_or_score_no_trace_has_is_an_error_naming_what_there_is() {
+    let s = Store::new();
+    for (i, day) in ["01", "02", "03"].iter().enumerate() {
+        let id = format!("t{i}");
+        s.trace(
+            &id,
+            "done",
+            &format!("2026-03-{day}T08:00:00Z"),
+            "m",
+            r#"{"git_sha": "abc", "strictness": "high"}"#,
+        )
+        .eval(&id, 1, "pass", r#"{"groundedness": 0.9}"#);
+    }
+    s.step(
+        "t0",
+        1,
+        "evaluator",
+        (0, 0.0, 0.0),
+        r#"{"decision": "pass", "scores": {"citations": 1}}"#,
+    );
+
+    let typo = s.analyze(options(
+        GroupBy::Config("git_shaa".to_owned()),
+        &[Metric::PassRate],
+    ));
+    match typo {
+        Err(TrendError::UnknownConfigKey { key, known }) => {
+            assert_eq!(key, "git_shaa");
+            assert_eq!(known, ["git_sha", "strictness"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let by_segment = SuiteOptions {
+        segment_by: Some(SegmentBy::Config("nope".to_owned())),
+        ..options(GroupBy::Day, &[Metric::PassRate])
+    };
+    assert!(matches!(
+        s.analyze(by_segment),
+        Err(TrendError::UnknownConfigKey { .. })
+    ));
+    let score = s.analyze(options(
+        GroupBy::Day,
+        &[Metric::Score("grounded".to_owned())],
+    ));
+    match score {
+        Err(err @ TrendError::UnknownScore { .. }) => {
+            let text = err.to_string();
+            assert!(text.contains("\"citations\", \"groundedness\""), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A score the store has, though not in this window, is no error.
+    let window = SuiteOptions {
+        since: Some("2026-03-02T00:00:00Z".parse().unwrap()),
+        ..options(GroupBy::Day, &[Metric::Score("citations".to_owned())])
+    };
+    assert!(s.analyze(window).is_ok());
+}
+
+#[test]
+fn traces_without_the_segment_key_are_the_segment_no_key() {
+    let s = Store::new();
+    for (i, day) in ["01", "02", "03"].iter().enumerate() {
+        let config = if i == 0 {
+            "{}"
+        } else {
+            r#"{"suite": "nightly"}"#
+        };
+        s.trace(
+            &format!("t{i}"),
+            "done",
+            &format!("2026-03-{day}T08:00:00Z"),
+            "m",
+            config,
+        );
+    }
+    let report = s
+        .analyze(SuiteOptions {
+            segment_by: Some(SegmentBy::Config("suite".to_owned())),
+            ..options(GroupBy::Day, &[Metric::PassRate])
+        })
+        .unwrap();
+    let segments: Vec<Option<&str>> = report
+        .reports
+        .iter()
+        .map(|r| r.segment.as_deref())
+        .collect();
+    assert_eq!(segments, [None, Some("(no suite)"), Some("nightly")]);
+}

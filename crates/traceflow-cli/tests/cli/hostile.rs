@@ -198,7 +198,9 @@ fn the_proposals_rule_on_no_runs_is_too_little_data() {
         "--method",
         "ols",
         "--group-by",
-        "config.no_such_key",
+        "day",
+        "--since",
+        "2099-01-01T00:00:00Z",
     ];
     let outcome = sandbox.run(&args);
     assert_eq!(outcome.code, 0, "{outcome}");
@@ -208,6 +210,20 @@ fn the_proposals_rule_on_no_runs_is_too_little_data() {
     );
     let strict = sandbox.run(&[&args[..], &["--require-data"]].concat());
     assert_eq!(strict.code, 3, "{strict}");
+}
+
+#[test]
+fn a_config_key_no_trace_has_is_an_error_not_too_little_data() {
+    let sandbox = Sandbox::new(&["drift.db"]);
+    let outcome = sandbox.run(&["gate", "--db", "drift.db", "--group-by", "config.git_sha"]);
+    assert_eq!(outcome.code, 2, "{outcome}");
+    assert_eq!(outcome.stderr.lines().count(), 1, "{outcome}");
+    assert!(
+        outcome
+            .stderr
+            .contains("no trace has config key \"git_sha\"; the traces' config keys are"),
+        "{outcome}"
+    );
 }
 
 #[test]

@@ -311,4 +311,11 @@ pub trait TraceStore {
         decisions: Option<StepDecisions<'_>>,
         sink: &mut UsageSink<'_>,
     ) -> Result<(), StoreError>;
+    /// The top-level keys of the traces' `config_json`, sorted, for a
+    /// message naming what the store has (read on an error path only).
+    fn config_keys(&self) -> Result<Vec<String>, StoreError>;
+    /// The score names of the gate's decisions (`trace_evals.scores_json`
+    /// and the evaluator steps' `scores`), sorted, for a message naming
+    /// what the store has (read on an error path only).
+    fn score_names(&self) -> Result<Vec<String>, StoreError>;
 }

@@ -667,6 +667,31 @@ impl TraceStore for SqliteStore {
         Ok(out)
     }
 
+    fn config_keys(&self) -> Result<Vec<String>, StoreError> {
+        // Text SQLite cannot parse as a JSON object (Python's NaN) is left
+        // out of the listing: json_each would fail on it.
+        self.names(
+            "traces",
+            "SELECT DISTINCT j.key FROM traces, json_each(CASE WHEN json_valid(config_json) \
+             AND json_type(config_json) = 'object' THEN config_json ELSE '{}' END) AS j \
+             ORDER BY 1 LIMIT ?1",
+        )
+    }
+
+    fn score_names(&self) -> Result<Vec<String>, StoreError> {
+        self.names(
+            "trace_evals",
+            "SELECT key FROM (\
+               SELECT j.key AS key FROM trace_evals, json_each(CASE WHEN json_valid(scores_json) \
+               AND json_type(scores_json) = 'object' THEN scores_json ELSE '{}' END) AS j \
+               UNION \
+               SELECT j.key FROM trace_steps, json_each(CASE WHEN node_name = 'evaluator' COLLATE NOCASE \
+               AND json_valid(output_json) AND json_type(output_json, '$.scores') = 'object' \
+               THEN json_extract(output_json, '$.scores') ELSE '{}' END) AS j\
+             ) ORDER BY 1 LIMIT ?1",
+        )
+    }
+
     fn scan_step_usage(
         &self,
         filter: TraceFilter<'_>,
@@ -758,7 +783,23 @@ impl TraceStore for SqliteStore {
     }
 }
 
+/// Names of JSON objects' keys, at most this many (a message lists them).
+const MAX_NAMES: i64 = 200;
+
 impl SqliteStore {
+    /// The distinct values of the first column of `sql` (which takes the
+    /// limit as `?1`), read as text.
+    fn names(&self, table: &'static str, sql: &str) -> Result<Vec<String>, StoreError> {
+        let read_error = self.read_error(table);
+        let mut stmt = self.conn.prepare(sql).map_err(&read_error)?;
+        let names = stmt
+            .query_map([MAX_NAMES], |row| row.get::<_, String>(0))
+            .map_err(&read_error)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(&read_error);
+        names
+    }
+
     /// Splits a table's rowids into one range per core, for tables large
     /// enough to be worth it.
     fn rowid_ranges(&self, table: &'static str) -> Result<Vec<(i64, i64)>, StoreError> {

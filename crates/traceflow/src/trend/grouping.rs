@@ -128,12 +128,14 @@ pub enum SegmentBy {
     Mode,
     /// The `provider` column.
     Provider,
-    /// A `config_json` key; traces without it form the segment `(none)`.
+    /// A `config_json` key; traces without it form the segment `(no KEY)`.
     Config(String),
 }
 
-/// The segment of traces whose config has no value for the key.
-pub const NO_VALUE: &str = "(none)";
+/// The segment of traces whose config has no value for `key`: `(no KEY)`.
+pub fn no_value_label(key: &str) -> String {
+    format!("(no {key})")
+}
 
 impl SegmentBy {
     /// The `config_json` key this segmentation reads, if any.

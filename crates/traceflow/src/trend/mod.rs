@@ -275,6 +275,38 @@ pub enum TrendError {
         /// Distinct values found.
         found: usize,
     },
+    /// A run or segment key that no trace's config has (a typo, most
+    /// often).
+    #[error(
+        "no trace has config key {key:?}; {}",
+        names("the traces' config keys are", known)
+    )]
+    UnknownConfigKey {
+        /// The key asked for.
+        key: String,
+        /// The keys the store's traces have.
+        known: Vec<String>,
+    },
+    /// A score that no decision in the store has.
+    #[error(
+        "no decision has a score {name:?}; {}",
+        names("the store's scores are", known)
+    )]
+    UnknownScore {
+        /// The score asked for.
+        name: String,
+        /// The scores the store's decisions have.
+        known: Vec<String>,
+    },
+}
+
+/// "`what` a, b, c", or that there are none.
+fn names(what: &str, known: &[String]) -> String {
+    if known.is_empty() {
+        return format!("{} none", what.trim_end_matches(" are").to_owned() + ":");
+    }
+    let quoted: Vec<String> = known.iter().map(|k| format!("{k:?}")).collect();
+    format!("{what} {}", quoted.join(", "))
 }
 
 fn left_out_note(running: usize, skipped: usize) -> String {

@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::grouping::{GroupBy, SegmentBy, NO_VALUE};
+use super::grouping::{no_value_label, GroupBy, SegmentBy};
 use super::means::{assess_means, MIN_RUNS_MEANS};
 use super::metric::{Metric, MetricKind, Worse};
 use super::verdict::{
@@ -222,6 +222,18 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
         // Filtered, ordered and windowed in place: a million traces are
         // never held twice.
         let mut members: Vec<TraceDetail> = scan.rows;
+        // A key that no trace has is a typo, not a run of nothing.
+        for (slot, key) in keys.iter().enumerate() {
+            if !members
+                .iter()
+                .any(|t| t.config.get(slot).is_some_and(Option::is_some))
+            {
+                return Err(TrendError::UnknownConfigKey {
+                    key: key.clone(),
+                    known: self.store.config_keys()?,
+                });
+            }
+        }
         let mut running: Vec<Timestamp> = Vec::new();
         members.retain(|detail| {
             let at = detail.head.created_at;
@@ -301,10 +313,28 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             options.metrics.iter().any(Metric::needs_steps),
             &mut issues,
         )?;
+        for (slot, name) in score_names.iter().enumerate() {
+            if !facts.iter().any(|f| f.named[slot].1 > 0) {
+                // None in the window: an error only if none in the store.
+                let known = self.store.score_names()?;
+                if !known.contains(name) {
+                    return Err(TrendError::UnknownScore {
+                        name: name.clone(),
+                        known,
+                    });
+                }
+            }
+        }
 
         // Segments: the total (None), then each value in order.
         // Each trace's segment, as an index into `segments` (the total is
         // 0); labels are shared, so this is one lookup per trace.
+        // Traces without the key: the segment "(no KEY)", one label for all.
+        let no_value: Arc<str> = options
+            .segment_by
+            .as_ref()
+            .and_then(SegmentBy::config_key)
+            .map_or_else(|| "".into(), |key| no_value_label(key).into());
         let segment_of = |trace: &TraceDetail| -> Option<Arc<str>> {
             match &options.segment_by {
                 None => None,
@@ -314,7 +344,7 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
                 Some(SegmentBy::Config(_)) => Some(
                     segment_slot
                         .and_then(|slot| trace.config.get(slot).cloned().flatten())
-                        .map_or_else(|| NO_VALUE.into(), Into::into),
+                        .map_or_else(|| Arc::clone(&no_value), Into::into),
                 ),
             }
         };
