@@ -1,6 +1,6 @@
 //! `traceflow gate`: the trend, with an exit code a CI pipeline acts on.
 
-use traceflow::trend::{Method, SuiteReport, Verdict};
+use traceflow::trend::{ChangeKind, Method, SuiteReport, Verdict};
 
 use super::trend::Analysis;
 use crate::args::TrendArgs;
@@ -35,13 +35,20 @@ pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
         });
     }
     let change = stats
-        .cochran_armitage
-        .map(|ca| {
-            format!(
-                "{:+.1} points across {} runs",
-                100.0 * ca.predicted_change,
+        .change
+        .map(|c| match c.kind {
+            ChangeKind::Step => format!(
+                "{:+.1} points, a step from {:.1}% to {:.1}% in {} runs",
+                100.0 * c.change,
+                100.0 * c.before.unwrap_or_default(),
+                100.0 * c.after.unwrap_or_default(),
                 report.window
-            )
+            ),
+            ChangeKind::Trend => format!(
+                "{:+.1} points across {} runs",
+                100.0 * c.change,
+                report.window
+            ),
         })
         .unwrap_or_else(|| format!("{} runs", report.window));
     Ok(match stats.verdict {

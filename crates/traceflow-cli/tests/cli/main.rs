@@ -658,7 +658,7 @@ fn the_gate_fails_when_any_report_regresses_and_names_it() {
     assert_eq!(out.stdout, "", "the report went to --output");
     assert!(
         out.stderr
-            .starts_with("Eval regression detected: pass-rate (total) -16.8 pts"),
+            .starts_with("Eval regression detected: pass-rate (total) -16.0 pts"),
         "{out}"
     );
     let written = std::fs::read_to_string(sandbox.path("report.json")).unwrap();

@@ -259,15 +259,12 @@ pub(crate) fn sparkline(values: &[Option<f64>], width: usize) -> String {
 pub fn change_text(report: &MetricReport) -> String {
     let s = &report.statistics;
     match report.metric.kind() {
-        MetricKind::Rate => s.cochran_armitage.map_or_else(
+        // The change the sentence states: a step's after − before, or the
+        // trend's fitted change across the window.
+        MetricKind::Rate => s.change.map_or_else(
             || "-".to_owned(),
             // Rounded first, so that a tiny decline is not "-0.0".
-            |ca| {
-                format!(
-                    "{:+.1} pts",
-                    (1000.0 * ca.predicted_change).round() / 10.0 + 0.0
-                )
-            },
+            |c| format!("{:+.1} pts", (1000.0 * c.change).round() / 10.0 + 0.0),
         ),
         MetricKind::Mean => s.mann_kendall.map_or_else(
             || "-".to_owned(),

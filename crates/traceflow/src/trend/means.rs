@@ -68,6 +68,7 @@ pub fn assess_means(
         change_point: None,
         change_points: Vec::new(),
         shift: None,
+        change: None,
         summary: String::new(),
         notes: vec!["a metric of means: Mann–Kendall and Sen's slope judge it, Pettitt's test places its shift; no minimum detectable change".to_owned()],
     };

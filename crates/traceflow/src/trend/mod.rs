@@ -30,7 +30,8 @@ pub use grouping::{GroupBy, SegmentBy};
 pub use metric::{Metric, MetricKind, Worse};
 pub use suite::{MetricReport, RunValue, SuiteAnalyzer, SuiteOptions, SuiteReport};
 pub use verdict::{
-    assess, assess_rate, OptionsError, Statistics, Subject, Verdict, VerdictOptions,
+    assess, assess_rate, ChangeKind, OptionsError, StatedChange, Statistics, Subject, Verdict,
+    VerdictOptions,
 };
 
 /// Fewest runs a slope can be fitted to.

@@ -228,6 +228,110 @@ pub struct MeanShift {
     pub p_value: f64,
 }
 
+/// Which change a report states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// The level stepped: a significant step fits the runs at least as
+    /// well as a line, so the change is the step's after − before.
+    Step,
+    /// A gradual trend: the fitted line's change across the window.
+    Trend,
+}
+
+/// The one change a report states, in its sentence, its table's Change
+/// column and the gate's line alike.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StatedChange {
+    /// A step or a trend.
+    pub kind: ChangeKind,
+    /// The change: after − before for a step, the fitted change across
+    /// the window for a trend (rate units: 0.1 = 10 points).
+    pub change: f64,
+    /// Its 95% interval (Newcombe's for a step; the slope's, times the
+    /// span, for a trend).
+    pub ci: [f64; 2],
+    /// The level before (a step only).
+    pub before: Option<f64>,
+    /// The level after (a step only).
+    pub after: Option<f64>,
+}
+
+impl StatedChange {
+    /// The same change of the complement, on the rate itself.
+    fn mirror(&mut self) {
+        self.change = -self.change;
+        self.ci = [-self.ci[1], -self.ci[0]];
+        self.before = self.before.map(|r| 1.0 - r);
+        self.after = self.after.map(|r| 1.0 - r);
+    }
+}
+
+/// The change to state for a rate: the significant step when it fits the
+/// runs at least as well as the trend line (weighted by decisions, the
+/// residual sum of squares of the two levels against the line's), else the
+/// line's change across the window. A step's two levels are its sides'
+/// pooled rates, so a step reported as "88.1% → 60.8%" is what the runs
+/// did, where a line through a step overstates it (its change across the
+/// window runs from before the step's start to after its end).
+fn stated_change(stats: &Statistics, passes: &[u64], decisions: &[u64]) -> Option<StatedChange> {
+    let ca = stats.cochran_armitage.as_ref()?;
+    let trend = StatedChange {
+        kind: ChangeKind::Trend,
+        // No rate moves more than 100 points, whatever a line extrapolates.
+        change: ca.predicted_change.clamp(-1.0, 1.0),
+        ci: ca.predicted_change_ci,
+        before: None,
+        after: None,
+    };
+    let Some(step) = &stats.change_point else {
+        return Some(trend);
+    };
+    let runs: Vec<(f64, f64, f64)> = passes
+        .iter()
+        .zip(decisions)
+        .enumerate()
+        .filter(|(_, (_, &k))| k > 0)
+        .map(|(i, (&x, &k))| (i as f64, k as f64, x as f64 / k as f64))
+        .collect();
+    let weight: f64 = runs.iter().map(|r| r.1).sum();
+    let t_bar = runs.iter().map(|r| r.1 * r.0).sum::<f64>() / weight;
+    let r_bar = runs.iter().map(|r| r.1 * r.2).sum::<f64>() / weight;
+    let s_tt: f64 = runs.iter().map(|r| r.1 * (r.0 - t_bar).powi(2)).sum();
+    let s_tr: f64 = runs
+        .iter()
+        .map(|r| r.1 * (r.0 - t_bar) * (r.2 - r_bar))
+        .sum();
+    let slope = if s_tt > 0.0 { s_tr / s_tt } else { 0.0 };
+    let line: f64 = runs
+        .iter()
+        .map(|r| r.1 * (r.2 - r_bar - slope * (r.0 - t_bar)).powi(2))
+        .sum();
+    let split = step.run_index as f64;
+    let levels: f64 = runs
+        .iter()
+        .map(|r| {
+            let level = if r.0 < split {
+                step.before.rate
+            } else {
+                step.after.rate
+            };
+            r.1 * (r.2 - level).powi(2)
+        })
+        .sum();
+    Some(if levels <= line {
+        StatedChange {
+            kind: ChangeKind::Step,
+            change: step.change,
+            ci: step.change_ci,
+            before: Some(step.before.rate),
+            after: Some(step.after.rate),
+        }
+    } else {
+        trend
+    })
+}
+
 /// Everything the verdict rests on. Field names are a contract of the JSON
 /// report; a statistic undefined for the data is `None` (null), never NaN.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -276,6 +380,9 @@ pub struct Statistics {
     /// significant at `level` (Pettitt's test); null for rates, whose step
     /// is `change_point`.
     pub shift: Option<MeanShift>,
+    /// The change the report states (a rate's step or trend); null for a
+    /// metric of means and when no trend test could be made.
+    pub change: Option<StatedChange>,
     /// What the verdict means, in a sentence or two.
     pub summary: String,
     /// Statistics left out, and why.
@@ -324,6 +431,9 @@ impl Statistics {
         }
         for point in self.change_point.iter_mut().chain(&mut self.change_points) {
             point.mirror();
+        }
+        if let Some(change) = &mut self.change {
+            change.mirror();
         }
     }
 }
@@ -501,6 +611,7 @@ fn assess_lower(
         change_point: None,
         change_points: Vec::new(),
         shift: None,
+        change: None,
         summary: String::new(),
         notes: Vec::new(),
     };
@@ -646,6 +757,7 @@ fn assess_lower(
         .map(ChangePoint::new)
         .collect();
     }
+    stats.change = stated_change(&stats, passes, decisions);
     stats.summary = summary(&stats, subject);
     stats
 }
@@ -802,21 +914,49 @@ fn summary(stats: &Statistics, subject: Subject<'_>) -> String {
             100.0 * ca.predicted_change_ci[1],
         )
     };
-    let change = stats
-        .cochran_armitage
-        .map(|ca| format!("{} {}", signed_points(ca.predicted_change), ci(&ca)));
-    let size = stats
-        .cochran_armitage
-        .map(|ca| format!("by {} {}", points(ca.predicted_change.abs()), ci(&ca)));
-    let step = stats.change_point.as_ref().map(|c| {
+    // A step that explains the runs is the change stated; the fitted
+    // line's only for a gradual trend (then the step, if any, follows).
+    let stepped = stats
+        .change_point
+        .as_ref()
+        .filter(|_| stats.change.is_some_and(|c| c.kind == ChangeKind::Step));
+    let step_size = |c: &ChangePoint| {
         format!(
-            " It stepped from {:.1}% to {:.1}% at run {} (step test p = {}).",
+            "from {:.1}% to {:.1}% at run {} ({}, 95% CI {:+.1} to {:+.1}; step test p = {})",
             100.0 * c.before.rate,
             100.0 * c.after.rate,
             c.run_index,
+            signed_points(c.change),
+            100.0 * c.change_ci[0],
+            100.0 * c.change_ci[1],
             p_text(c.p_value)
         )
-    });
+    };
+    let change = match stepped {
+        Some(c) => Some(step_size(c)),
+        None => stats
+            .cochran_armitage
+            .map(|ca| format!("{} {}", signed_points(ca.predicted_change), ci(&ca))),
+    };
+    let size = match stepped {
+        Some(c) => Some(step_size(c)),
+        None => stats
+            .cochran_armitage
+            .map(|ca| format!("by {} {}", points(ca.predicted_change.abs()), ci(&ca))),
+    };
+    let step = stats
+        .change_point
+        .as_ref()
+        .filter(|_| stepped.is_none())
+        .map(|c| {
+            format!(
+                " It stepped from {:.1}% to {:.1}% at run {} (step test p = {}).",
+                100.0 * c.before.rate,
+                100.0 * c.after.rate,
+                c.run_index,
+                p_text(c.p_value)
+            )
+        });
     let worsening = subject.worsening();
     let detectable = stats
         .min_detectable_drop
@@ -875,7 +1015,6 @@ fn summary(stats: &Statistics, subject: Subject<'_>) -> String {
     }
 }
 
-/// "12.3 points or more", or that none could be seen.
 /// Decisions beyond which a remedy's count is no help to anyone.
 const MAX_NEEDED_DECISIONS: f64 = 1e9;
 
@@ -918,6 +1057,66 @@ mod tests {
             stats.summary.starts_with("The pass rate fell"),
             "{}",
             stats.summary
+        );
+    }
+
+    #[test]
+    fn a_step_is_stated_as_its_levels_not_as_the_lines_change() {
+        // 95% for 20 runs, then 70%: a line through the step would claim
+        // more than the 25 points the runs fell.
+        let mut passes = vec![19u64; 20];
+        passes.extend([14u64; 20]);
+        let stats = judge(&passes, &[20; 40]);
+        let ca = stats.cochran_armitage.unwrap();
+        let change = stats.change.unwrap();
+        assert_eq!(change.kind, ChangeKind::Step);
+        assert!((change.change - (-0.25)).abs() < 1e-12, "{change:?}");
+        assert_eq!((change.before, change.after), (Some(0.95), Some(0.70)));
+        assert!(ca.predicted_change < -0.35, "the line overstates: {ca:?}");
+        assert!(
+            stats
+                .summary
+                .contains("from 95.0% to 70.0% at run 20 (-25.0 points"),
+            "{}",
+            stats.summary
+        );
+        assert!(!stats.summary.contains("by 3"), "{}", stats.summary);
+    }
+
+    #[test]
+    fn a_gradual_decline_is_stated_as_the_lines_change() {
+        // 200 decisions a run falling half a point a run, without a step.
+        let passes: Vec<u64> = (0..40).map(|i| 190 - i).collect();
+        let stats = judge(&passes, &[200; 40]);
+        assert_eq!(stats.verdict, Verdict::Regression);
+        let change = stats.change.unwrap();
+        assert_eq!(change.kind, ChangeKind::Trend, "{:?}", stats.change_point);
+        let ca = stats.cochran_armitage.unwrap();
+        assert_eq!(change.change, ca.predicted_change.clamp(-1.0, 1.0));
+        assert_eq!((change.before, change.after), (None, None));
+        assert!(
+            stats.summary.contains("fell by 19.5 points"),
+            "{}",
+            stats.summary
+        );
+    }
+
+    #[test]
+    fn a_rising_revise_rate_states_its_step_on_the_rate_itself() {
+        let mut events = vec![1u64; 20];
+        events.extend([6u64; 20]);
+        let subject = Subject {
+            noun: "revise rate",
+            worse: Worse::Higher,
+        };
+        let stats = assess_rate(&events, &[20; 40], &VerdictOptions::default(), subject);
+        let change = stats.change.unwrap();
+        assert_eq!(change.kind, ChangeKind::Step);
+        let (before, after) = (change.before.unwrap(), change.after.unwrap());
+        assert!((before - 0.05).abs() < 1e-12 && (after - 0.30).abs() < 1e-12);
+        assert!(
+            (change.change - 0.25).abs() < 1e-12 && change.ci[0] > 0.0,
+            "{change:?}"
         );
     }
 
