@@ -696,3 +696,33 @@ fn traces_without_the_segment_key_are_the_segment_no_key() {
         .collect();
     assert_eq!(segments, [None, Some("(no suite)"), Some("nightly")]);
 }
+
+#[test]
+fn a_mean_says_how_many_runs_had_no_steps() {
+    let s = Store::new();
+    for i in 0..12 {
+        let id = format!("t{i:02}");
+        let failed = i % 4 == 3;
+        s.trace(
+            &id,
+            if failed { "failed" } else { "done" },
+            &format!("2026-03-{:02}T08:00:00Z", i + 1),
+            "m",
+            "{}",
+        );
+        // As the SDK: a failed run has no steps.
+        if !failed {
+            s.step(&id, 1, "executor", (100, 10.0, 0.001), "{}");
+        }
+    }
+    let report = s.analyze(options(GroupBy::Trace, &[Metric::Cost])).unwrap();
+    let stats = &report.reports[0].statistics;
+    assert!(
+        stats
+            .summary
+            .ends_with("3 of 12 runs have no steps recorded and are left out."),
+        "{}",
+        stats.summary
+    );
+    assert!(stats.notes.iter().any(|n| n.starts_with("3 of 12 runs")));
+}

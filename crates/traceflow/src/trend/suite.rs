@@ -32,6 +32,7 @@ use crate::store::{
     DecisionRow, DecisionTable, RowIssue, StepDecisions, StoreError, TraceDetail, TraceFilter,
     TraceStore,
 };
+use crate::text::count;
 
 /// Segments judged at the most: a key with more distinct values (a
 /// request id, say) is not a segmentation.
@@ -581,7 +582,23 @@ impl Inputs<'_> {
             MetricKind::Mean => {
                 let values: Vec<Option<f64>> = measured.iter().map(|m| m.value).collect();
                 let observations = measured.iter().map(|m| m.trials).sum();
-                let stats = assess_means(&values, observations, options, subject);
+                let mut stats = assess_means(&values, observations, options, subject);
+                // Say what the mean covers: TraceFlow Lite records no steps
+                // (so no cost, latency or tokens) for a failed run.
+                let empty = values.iter().filter(|v| v.is_none()).count();
+                if empty > 0 {
+                    let what = if metric.needs_steps() {
+                        "no steps recorded"
+                    } else {
+                        "no value recorded"
+                    };
+                    let note = format!(
+                        "{empty} of {} have {what} and are left out",
+                        count(values.len(), "run")
+                    );
+                    stats.summary.push_str(&format!(" {note}."));
+                    stats.notes.push(note);
+                }
                 fit_mean(&mut summaries, &stats);
                 let (sum, n) = values
                     .iter()
