@@ -79,6 +79,12 @@ fn per_run(slope: f64) -> String {
     }
 }
 
+/// Store text for one table cell or line: no control characters (a line
+/// break would split the row), no bidirectional overrides.
+fn cell(text: &str) -> String {
+    traceflow::report::terminal::printable(text).into_owned()
+}
+
 /// A borderless table, as the trend report prints.
 fn plain_table(header: &[&str]) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();

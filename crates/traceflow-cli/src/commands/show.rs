@@ -45,23 +45,28 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
                 "tokens",
                 "latency_ms",
                 "cost_usd",
+                "cache",
                 "decision",
             ]);
+            // The gate's report in an evaluator step (TraceFlow Lite's SDK
+            // records its decisions there, not in trace_evals).
+            let mut gates = String::new();
             for step in &steps.rows {
-                let decision = step
-                    .output
-                    .as_ref()
-                    .and_then(|o| o.get("decision"))
-                    .and_then(|d| d.as_str())
-                    .unwrap_or("");
+                let output = step.output.as_ref();
+                let field = |name: &str| output.and_then(|o| o.get(name));
+                let decision = field("decision").and_then(|d| d.as_str()).unwrap_or("");
                 table.add_row(vec![
                     step.step_seq.to_string(),
-                    step.node_name.clone(),
+                    super::cell(&step.node_name),
                     step.tokens.to_string(),
                     format!("{:.1}", step.latency_ms),
                     format!("{:.6}", step.cost_usd),
-                    decision.to_owned(),
+                    if step.cache_hit { "hit" } else { "" }.to_owned(),
+                    super::cell(decision),
                 ]);
+                if !decision.is_empty() {
+                    gate_lines(&mut gates, step.step_seq, decision, field);
+                }
             }
             for column in 2..5 {
                 if let Some(c) = table.column_mut(column) {
@@ -74,8 +79,17 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
                 steps.rows.len(),
                 super::table_text(&table)
             );
+            if !gates.is_empty() {
+                let _ = write!(text, "\nGate reports:\n{gates}");
+            }
             if !evals.rows.is_empty() {
-                let mut table = super::plain_table(&["step_seq", "decision", "scores", "reasons"]);
+                let mut table = super::plain_table(&[
+                    "step_seq",
+                    "decision",
+                    "scores",
+                    "reasons",
+                    "revision_instructions",
+                ]);
                 for eval in &evals.rows {
                     table.add_row(vec![
                         eval.step_seq.to_string(),
@@ -84,10 +98,14 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
                             .as_ref()
                             .map(traceflow::json::scores_to_string)
                             .unwrap_or_default(),
-                        eval.reasons
-                            .as_ref()
-                            .map(|r| r.join("; "))
-                            .unwrap_or_default(),
+                        super::cell(
+                            &eval
+                                .reasons
+                                .as_ref()
+                                .map(|r| r.join("; "))
+                                .unwrap_or_default(),
+                        ),
+                        super::cell(eval.revision_instructions.as_deref().unwrap_or_default()),
                     ]);
                 }
                 let _ = write!(
@@ -117,13 +135,48 @@ fn find(store: &SqliteStore, id: &str) -> anyhow::Result<Option<TraceRecord>> {
     if prefix.is_empty() {
         return Ok(None);
     }
-    match store.find_trace_ids(prefix, 2)?.as_slice() {
+    let mut found = store.find_trace_ids(prefix, 2)?;
+    // TraceFlow Lite's ids are lower-case hex; a pasted upper-case id is
+    // the same id.
+    let lower = prefix.to_ascii_lowercase();
+    if found.is_empty() && lower != prefix {
+        if let Some(trace) = store.get_trace(&lower)? {
+            return Ok(Some(trace));
+        }
+        found = store.find_trace_ids(&lower, 2)?;
+    }
+    match found.as_slice() {
         [one] => Ok(store.get_trace(one)?),
         [] => Ok(None),
         _ => bail!(
             "{}: more than one trace starts with {prefix:?}; give more of the id",
             store.path().display()
         ),
+    }
+}
+
+/// An evaluator step's gate report, one indented line per part present.
+fn gate_lines<'a>(
+    out: &mut String,
+    step_seq: i64,
+    decision: &str,
+    field: impl Fn(&str) -> Option<&'a serde_json::Value>,
+) {
+    let _ = writeln!(out, "  step {step_seq}: {}", super::cell(decision));
+    if let Some(reasons) = field("reasons").and_then(|r| r.as_array()) {
+        let reasons: Vec<&str> = reasons.iter().filter_map(|r| r.as_str()).collect();
+        if !reasons.is_empty() {
+            let _ = writeln!(out, "    reasons:  {}", super::cell(&reasons.join("; ")));
+        }
+    }
+    if let Some(scores) = field("scores").and_then(|s| s.as_object()) {
+        let scores: Vec<String> = scores.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if !scores.is_empty() {
+            let _ = writeln!(out, "    scores:   {}", super::cell(&scores.join(", ")));
+        }
+    }
+    if let Some(text) = field("revision_instructions").and_then(|r| r.as_str()) {
+        let _ = writeln!(out, "    revision: {}", super::cell(text));
     }
 }
 

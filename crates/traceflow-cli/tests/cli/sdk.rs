@@ -1,0 +1,105 @@
+//! The command on stores TraceFlow Lite's own SDK wrote
+//! (`../shared/data/tfl-sdk/`, beside the repository; read in place, never
+//! copied). Skipped with a note where `../shared` is absent; required
+//! under CI (`CI` set).
+
+use std::path::PathBuf;
+
+use super::Sandbox;
+
+/// The SDK store `name`, or `None` (skip) outside CI when it is absent.
+fn sdk_store(name: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/tfl-sdk")
+        .join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI needs {} (../shared beside the repository)",
+        path.display()
+    );
+    eprintln!("skipped: {} is absent", path.display());
+    None
+}
+
+fn sqlite3(db: &std::path::Path, sql: &str) -> String {
+    let out = std::process::Command::new("sqlite3")
+        .arg("-readonly")
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("the tests need the sqlite3 command");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn show_prints_the_gates_reports_from_evaluator_steps_and_takes_an_upper_case_id() {
+    let Some(db) = sdk_store("main.db") else {
+        return;
+    };
+    let id = sqlite3(
+        &db,
+        "SELECT trace_id FROM trace_steps WHERE node_name = 'evaluator' \
+         AND json_extract(output_json, '$.decision') = 'revise' ORDER BY rowid LIMIT 1",
+    );
+    let instructions = sqlite3(
+        &db,
+        &format!(
+            "SELECT json_extract(output_json, '$.revision_instructions') FROM trace_steps \
+             WHERE trace_id = '{id}' AND node_name = 'evaluator' ORDER BY step_seq LIMIT 1"
+        ),
+    );
+    let sandbox = Sandbox::new(&[]);
+    let prefix = id[..10].to_ascii_uppercase();
+    let db = db.to_str().unwrap();
+    let outcome = sandbox.run(&["show", "--db", db, &prefix]);
+    assert_eq!(outcome.code, 0, "{outcome}");
+    assert!(
+        outcome.stdout.starts_with(&format!("Trace {id}\n")),
+        "{outcome}"
+    );
+    assert!(
+        outcome.stdout.contains("Gate reports:\n  step "),
+        "{outcome}"
+    );
+    assert!(outcome.stdout.contains("    reasons:  "), "{outcome}");
+    assert!(
+        outcome
+            .stdout
+            .contains(&format!("    revision: {instructions}")),
+        "{outcome}"
+    );
+}
+
+#[test]
+fn cost_says_how_many_runs_had_no_steps() {
+    let Some(db) = sdk_store("main.db") else {
+        return;
+    };
+    let without = sqlite3(
+        &db,
+        "SELECT count(*) FROM traces WHERE status != 'running' \
+         AND trace_id NOT IN (SELECT trace_id FROM trace_steps)",
+    );
+    let finished = sqlite3(&db, "SELECT count(*) FROM traces WHERE status != 'running'");
+    let sandbox = Sandbox::new(&[]);
+    let outcome = sandbox.run(&[
+        "trend",
+        "--db",
+        db.to_str().unwrap(),
+        "--window",
+        "all",
+        "--metric",
+        "cost",
+    ]);
+    assert_eq!(outcome.code, 0, "{outcome}");
+    assert!(
+        outcome.stdout.contains(&format!(
+            "{without} of {finished} runs have no steps recorded and are left out."
+        )),
+        "{without} of {finished}: {outcome}"
+    );
+}
