@@ -90,6 +90,12 @@ pub struct TrendArgs {
     /// Only traces started before this: an age or a time, as --since.
     #[arg(long, value_parser = parse_time_bound)]
     pub until: Option<TimeBound>,
+    /// Count traces still `running` that started more than this long ago
+    /// (`2h`, `1d`) as failed: runs that crashed without recording their
+    /// end. Reported apart from the running traces left out. Off by
+    /// default.
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub stale_after: Option<jiff::SignedDuration>,
     /// The metric to trend (repeatable): pass-rate (default),
     /// final-pass-rate, revise-rate, fallback-rate, avg-score,
     /// `score.<name>`, cost, latency, tokens, revisions.
@@ -270,7 +276,15 @@ impl TrendArgs {
             until: self.until.map(|b| b.resolve(now)).transpose()?,
             metrics,
             segment_by: self.segment_by.clone(),
+            stale_before: self.stale_before(now)?,
         })
+    }
+
+    /// The instant before which a running trace is stale, if asked.
+    pub fn stale_before(&self, now: jiff::Timestamp) -> Result<Option<jiff::Timestamp>, String> {
+        self.stale_after
+            .map(|age| TimeBound::Ago(age).resolve(now))
+            .transpose()
     }
 
     /// The verdict's options, in the library's terms.
@@ -355,6 +369,14 @@ fn parse_time_bound(text: &str) -> Result<TimeBound, String> {
         .map_err(|_| {
             format!("expected an age (14d, 36h, 2w) or a time (2026-11-01, RFC 3339), got {text:?}")
         })
+}
+
+/// An age alone, as --since takes one.
+fn parse_age(text: &str) -> Result<jiff::SignedDuration, String> {
+    match parse_time_bound(text) {
+        Ok(TimeBound::Ago(age)) => Ok(age),
+        _ => Err(format!("expected an age such as 2h or 1d, got {text:?}")),
+    }
 }
 
 fn parse_day(text: &str) -> Result<jiff::Timestamp, String> {

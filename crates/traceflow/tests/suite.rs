@@ -726,3 +726,28 @@ fn a_mean_says_how_many_runs_had_no_steps() {
     );
     assert!(stats.notes.iter().any(|n| n.starts_with("3 of 12 runs")));
 }
+
+#[test]
+fn stale_running_traces_count_as_failed_runs_in_a_suite() {
+    let s = Store::new();
+    s.trace("crashed", "running", "2026-03-01T08:00:00Z", "m", "{}");
+    s.trace("ok", "done", "2026-03-02T08:00:00Z", "m", "{}")
+        .eval("ok", 1, "pass", "{}");
+    s.trace("live", "running", "2026-03-03T08:00:00Z", "m", "{}");
+    let cutoff: jiff::Timestamp = "2026-03-02T00:00:00Z".parse().unwrap();
+    let report = s
+        .analyze(SuiteOptions {
+            stale_before: Some(cutoff),
+            ..options(GroupBy::Day, &[Metric::PassRate])
+        })
+        .unwrap();
+    assert_eq!(report.stale.map(|s| s.failed), Some(1));
+    assert_eq!(report.left_out_running, 1);
+    assert_eq!(
+        runs(&report.reports[0]),
+        [
+            key("2026-03-01", 1, 1, Some(0.0)),
+            key("2026-03-02", 1, 1, Some(1.0))
+        ]
+    );
+}

@@ -45,7 +45,11 @@ pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
             .map(|suite| Analysis::Suite(Box::new(suite)))
             .map_err(context);
     }
+    let stale_before = args
+        .stale_before(jiff::Timestamp::now())
+        .map_err(anyhow::Error::msg)?;
     TraceTrendAnalyzer::with_options(&store, args.verdict_options())
+        .stale_before(stale_before)
         .analyze(args.window())
         .map(|report| Analysis::Trace(Box::new(report)))
         .map_err(context)

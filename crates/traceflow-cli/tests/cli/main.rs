@@ -788,3 +788,4 @@ fn grouping_and_time_errors_exit_2_with_a_one_line_cause() {
 
 mod hostile;
 mod sdk;
+mod stale;

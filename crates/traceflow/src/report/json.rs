@@ -55,7 +55,7 @@ use serde::Serialize;
 
 use super::{Document, Exporter};
 use crate::store::RowIssue;
-use crate::trend::{Direction, Method, Statistics, SuiteReport, TraceTrendReport, Window};
+use crate::trend::{Direction, Method, Stale, Statistics, SuiteReport, TraceTrendReport, Window};
 
 /// The version of the layout above.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -74,6 +74,8 @@ struct Header<'r> {
     method: Method,
     threshold: f64,
     left_out_running: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stale: Option<Stale>,
     decision_sources: DecisionSources,
     skipped_rows: &'r [RowIssue],
     statistics: &'r Statistics,
@@ -125,6 +127,7 @@ fn write_trace(report: &TraceTrendReport, out: &mut dyn io::Write) -> io::Result
         method: report.method,
         threshold: report.threshold,
         left_out_running: report.left_out_running,
+        stale: report.stale,
         decision_sources: {
             let [(_, trace_evals), (_, evaluator_steps), (_, status)] = report.source_counts();
             DecisionSources {

@@ -295,6 +295,15 @@ pub(crate) fn p_cell(p: Option<f64>) -> String {
     }
 }
 
+/// The running traces counted as failed, in a phrase.
+pub(crate) fn stale_note(stale: crate::trend::Stale) -> String {
+    format!(
+        "{} still running that started before {} counted as failed (crashed runs)",
+        crate::text::count(stale.failed, "trace"),
+        stale.before.strftime("%Y-%m-%d %H:%M:%S UTC")
+    )
+}
+
 /// What a suite left out, one phrase each: still-running traces, traces
 /// without the grouping's key, unreadable rows.
 pub(crate) fn left_out(suite: &SuiteReport) -> Vec<String> {
@@ -304,6 +313,9 @@ pub(crate) fn left_out(suite: &SuiteReport) -> Vec<String> {
             "{} still running left out",
             crate::text::count(suite.left_out_running, "trace")
         ));
+    }
+    if let Some(stale) = suite.stale.filter(|s| s.failed > 0) {
+        notes.push(stale_note(stale));
     }
     if suite.left_out_ungrouped > 0 {
         notes.push(format!(

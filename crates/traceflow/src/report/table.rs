@@ -105,6 +105,9 @@ pub(super) fn write_header(out: &mut dyn io::Write, report: &TraceTrendReport) -
             count(report.left_out_running, "trace")
         )?;
     }
+    if let Some(stale) = report.stale.filter(|s| s.failed > 0) {
+        writeln!(out, "Counted as failed: {}", super::stale_note(stale))?;
+    }
     Ok(())
 }
 

@@ -49,6 +49,7 @@ fn shared_report() -> TraceTrendReport {
             },
         ),
         left_out_running: 1,
+        stale: None,
         skipped_rows: vec![RowIssue {
             table: "trace_evals",
             rowid: 7,

@@ -206,10 +206,38 @@ pub struct TraceTrendReport {
     pub statistics: Statistics,
     /// Runs still `running` within the window's time span, left out.
     pub left_out_running: usize,
+    /// Running traces taken for crashed runs and counted as failed, when
+    /// asked for ([`TraceTrendAnalyzer::stale_before`]).
+    pub stale: Option<Stale>,
     /// Rows that could not be used, and why.
     pub skipped_rows: Vec<RowIssue>,
     /// The runs, oldest first.
     pub summaries: Vec<TraceRunSummary>,
+}
+
+/// Traces still `running` that started before `before`: runs that crashed
+/// without recording their end (TraceFlow Lite marks a run failed only if
+/// it lives to), counted as failed traces are: by their recorded decisions,
+/// else as one failing decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Stale {
+    /// The cutoff: running traces that started before it.
+    pub before: Timestamp,
+    /// How many were counted as failed.
+    pub failed: usize,
+}
+
+impl Stale {
+    /// Marks `head` failed if it is running and started before the cutoff;
+    /// returns whether it did.
+    fn fail(before: Option<Timestamp>, head: &mut TraceHead) -> bool {
+        let stale =
+            before.is_some_and(|b| head.status == RunStatus::Running && head.created_at < b);
+        if stale {
+            head.status = RunStatus::Failed;
+        }
+        stale
+    }
 }
 
 impl TraceTrendReport {
@@ -340,6 +368,7 @@ const FILTER_FRACTION: usize = 2;
 pub struct TraceTrendAnalyzer<'s, S: TraceStore + ?Sized> {
     store: &'s S,
     options: VerdictOptions,
+    stale_before: Option<Timestamp>,
 }
 
 impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
@@ -360,7 +389,19 @@ impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
     /// An analyzer judging by `options` ([`VerdictOptions::default`] is
     /// `auto` at α = 0.01 with a 5-point minimum drop).
     pub fn with_options(store: &'s S, options: VerdictOptions) -> Self {
-        TraceTrendAnalyzer { store, options }
+        TraceTrendAnalyzer {
+            store,
+            options,
+            stale_before: None,
+        }
+    }
+
+    /// Counts traces still `running` that started before `before` as
+    /// failed runs (crashed ones), reported in [`TraceTrendReport::stale`];
+    /// `None` (the default) leaves every running trace out.
+    pub fn stale_before(mut self, before: Option<Timestamp>) -> Self {
+        self.stale_before = before;
+        self
     }
 
     /// Analyzes the window: one pass over `traces`, one over `trace_evals`,
@@ -372,6 +413,10 @@ impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
         let scan = self.store.scan_traces()?;
         let table_traces = scan.rows.len();
         let mut heads = scan.rows;
+        let mut stale_failed = 0;
+        for head in &mut heads {
+            stale_failed += usize::from(Stale::fail(self.stale_before, head));
+        }
         let running: Vec<Timestamp> = heads
             .iter()
             .filter(|h| !h.status.is_finished())
@@ -449,6 +494,10 @@ impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
             threshold,
             statistics,
             left_out_running,
+            stale: self.stale_before.map(|before| Stale {
+                before,
+                failed: stale_failed,
+            }),
             skipped_rows: issues,
             summaries,
         })
@@ -777,6 +826,49 @@ mod tests {
             1
         );
         assert_eq!(analyzer.analyze(Window::All).unwrap().left_out_running, 2);
+    }
+
+    #[test]
+    fn running_traces_older_than_the_stale_cutoff_count_as_failed() {
+        let (_dir, store) = store_with(&[
+            ("crashed", "running", "2026-01-01T00:00:00Z"),
+            ("a", "done", "2026-01-02T00:00:00Z"),
+            ("b", "done", "2026-01-03T00:00:00Z"),
+            ("live", "running", "2026-01-05T00:00:00Z"),
+        ]);
+        let cutoff: Timestamp = "2026-01-04T00:00:00Z".parse().unwrap();
+        let report = TraceTrendAnalyzer::new(&store, 0.01)
+            .stale_before(Some(cutoff))
+            .analyze(Window::All)
+            .unwrap();
+        assert_eq!(
+            report.stale,
+            Some(Stale {
+                before: cutoff,
+                failed: 1
+            })
+        );
+        assert_eq!(report.left_out_running, 1, "the live one is still left out");
+        let crashed = &report.summaries[0];
+        assert_eq!(
+            (crashed.trace_id.as_str(), crashed.status),
+            ("crashed", RunStatus::Failed)
+        );
+        // As any failed trace: its recorded decisions count (this one's
+        // gate passed before it crashed).
+        assert_eq!(
+            (crashed.pass_rate, crashed.source),
+            (1.0, DecisionSource::TraceEvals)
+        );
+        assert_eq!(report.window, 3);
+        // Off by default: nothing is counted, nothing reported.
+        let plain = TraceTrendAnalyzer::new(&store, 0.01)
+            .analyze(Window::All)
+            .unwrap();
+        assert_eq!(
+            (plain.stale, plain.window, plain.left_out_running),
+            (None, 2, 2)
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ use super::verdict::{
     assess_rate, Insufficient, Statistics, Subject, Verdict, VerdictOptions, MDE_FACTOR,
     MIN_DECISIONS_AUTO, MIN_RUNS_AUTO,
 };
-use super::{check_options, decision_slot, Method, TrendError, Window};
+use super::{check_options, decision_slot, Method, Stale, TrendError, Window};
 use crate::json::ScoreSummary;
 use crate::model::{EvalDecision, RunStatus};
 use crate::stats::{holm, Spread};
@@ -55,6 +55,9 @@ pub struct SuiteOptions {
     pub metrics: Vec<Metric>,
     /// Judge each segment as well as the total.
     pub segment_by: Option<SegmentBy>,
+    /// Count traces still `running` that started before this as failed
+    /// runs (crashed ones); `None` leaves every running trace out.
+    pub stale_before: Option<Timestamp>,
 }
 
 impl Default for SuiteOptions {
@@ -67,6 +70,7 @@ impl Default for SuiteOptions {
             until: None,
             metrics: vec![Metric::PassRate],
             segment_by: None,
+            stale_before: None,
         }
     }
 }
@@ -146,6 +150,10 @@ pub struct SuiteReport {
     pub traces: usize,
     /// Still-running traces in the window's span, left out.
     pub left_out_running: usize,
+    /// Running traces counted as failed (crashed runs), when asked for;
+    /// absent from the JSON when not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale: Option<Stale>,
     /// Finished traces in the time bounds that belong to no run (no value
     /// for the `config.<key>` runs are keyed on).
     pub left_out_ungrouped: usize,
@@ -236,11 +244,13 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             }
         }
         let mut running: Vec<Timestamp> = Vec::new();
-        members.retain(|detail| {
+        let mut stale_failed = 0;
+        members.retain_mut(|detail| {
             let at = detail.head.created_at;
             if !in_range(at) {
                 return false;
             }
+            stale_failed += usize::from(Stale::fail(options.stale_before, &mut detail.head));
             if !detail.head.status.is_finished() {
                 running.push(at);
                 return false;
@@ -422,6 +432,10 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             runs: run_keys.len(),
             traces: facts.len(),
             left_out_running,
+            stale: options.stale_before.map(|before| Stale {
+                before,
+                failed: stale_failed,
+            }),
             left_out_ungrouped: ungrouped,
             skipped_rows: issues,
             reports,
@@ -1005,6 +1019,7 @@ impl SuiteReport {
             runs: report.window,
             traces: report.window,
             left_out_running: report.left_out_running,
+            stale: report.stale,
             left_out_ungrouped: 0,
             skipped_rows: report.skipped_rows.clone(),
             reports: vec![MetricReport {
