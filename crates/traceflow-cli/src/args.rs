@@ -173,6 +173,16 @@ pub struct ListArgs {
     /// How many of the newest traces.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Only traces with this status: running, done or failed.
+    #[arg(long, value_parser = parse_status)]
+    pub status: Option<traceflow::model::RunStatus>,
+    /// Only traces of this model (exactly as stored).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Only traces started at or after this: an age (`14d`, `36h`) or a
+    /// time, as for `trend --since`.
+    #[arg(long, value_parser = parse_time_bound)]
+    pub since: Option<TimeBound>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
@@ -369,6 +379,11 @@ fn parse_time_bound(text: &str) -> Result<TimeBound, String> {
         .map_err(|_| {
             format!("expected an age (14d, 36h, 2w) or a time (2026-11-01, RFC 3339), got {text:?}")
         })
+}
+
+fn parse_status(text: &str) -> Result<traceflow::model::RunStatus, String> {
+    text.parse()
+        .map_err(|_| format!("expected running, done or failed, got {text:?}"))
 }
 
 /// An age alone, as --since takes one.

@@ -2,21 +2,49 @@
 //!
 //! JSON layout (`schema_version` 1): `{"schema_version": 1, "traces": [...],
 //! "skipped_rows": [...]}`, each trace a `TraceRecord` with its fields as
-//! TraceFlow Lite names them (`config` holds `config_json` parsed).
+//! TraceFlow Lite names them (`config` holds `config_json` parsed) plus
+//! `outcome`: its final gate decision (`pass`, `revise`, `fallback`), or
+//! null when no decision was recorded (its status is its outcome).
 
-use traceflow::store::{SqliteStore, TraceStore};
+use traceflow::store::{ListFilter, SqliteStore, TraceStore};
 
 use crate::args::{FormatArg, ListArgs};
 use crate::exit_codes;
 
 pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
     let store = SqliteStore::open_read_only(&args.store.db)?;
-    let listed = store.list_traces(args.limit)?;
+    let filter = ListFilter {
+        status: args.status,
+        model: args.model.clone(),
+        since: args
+            .since
+            .map(|b| b.resolve(jiff::Timestamp::now()))
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
+    };
+    let listed = store.list_traces_where(args.limit, &filter)?;
+    let ids: Vec<&str> = listed.rows.iter().map(|t| t.trace_id.as_str()).collect();
+    let outcomes = traceflow::trend::final_decisions(&store, &ids)?;
+    let outcome = |id: &str| outcomes.get(id).map(|(decision, _)| *decision);
     let text = match args.format {
         FormatArg::Json => {
+            let traces: Vec<serde_json::Value> = listed
+                .rows
+                .iter()
+                .map(|trace| {
+                    let mut value = serde_json::to_value(trace)?;
+                    if let Some(object) = value.as_object_mut() {
+                        object.insert(
+                            "outcome".to_owned(),
+                            serde_json::to_value(outcome(&trace.trace_id))?,
+                        );
+                    }
+                    Ok(value)
+                })
+                .collect::<Result<_, serde_json::Error>>()?;
             let doc = serde_json::json!({
                 "schema_version": 1,
-                "traces": listed.rows,
+                "traces": traces,
                 "skipped_rows": listed.issues,
             });
             format!("{}\n", serde_json::to_string_pretty(&doc)?)
@@ -26,18 +54,21 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
                 "trace_id",
                 "created_at (UTC)",
                 "status",
+                "outcome",
                 "mode",
                 "model",
                 "provider",
             ]);
             for trace in &listed.rows {
                 table.add_row(vec![
-                    trace.trace_id.clone(),
+                    super::cell(&trace.trace_id),
                     trace.created_at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
                     trace.status.to_string(),
+                    outcome(&trace.trace_id)
+                        .map_or_else(|| "-".to_owned(), |d| d.to_string().to_ascii_uppercase()),
                     trace.mode.to_string(),
-                    trace.model.clone(),
-                    trace.provider.clone(),
+                    super::cell(&trace.model),
+                    super::cell(&trace.provider),
                 ]);
             }
             let mut text = super::table_text(&table);

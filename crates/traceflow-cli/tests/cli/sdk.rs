@@ -103,3 +103,64 @@ fn cost_says_how_many_runs_had_no_steps() {
         "{without} of {finished}: {outcome}"
     );
 }
+
+#[test]
+fn list_filters_by_status_model_and_time_and_shows_each_outcome() {
+    let Some(db) = sdk_store("main.db") else {
+        return;
+    };
+    let sandbox = Sandbox::new(&[]);
+    let path = db.to_str().unwrap();
+    let listed = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let args = [
+            &["list", "--db", path, "--limit", "1000", "--format", "json"][..],
+            extra,
+        ]
+        .concat();
+        let outcome = sandbox.run(&args);
+        assert_eq!(outcome.code, 0, "{outcome}");
+        super::json(&outcome.stdout)["traces"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let count = |sql: &str| sqlite3(&db, sql).parse::<usize>().unwrap();
+    assert_eq!(
+        listed(&["--status", "failed"]).len(),
+        count("SELECT count(*) FROM traces WHERE status = 'failed'")
+    );
+    assert_eq!(
+        listed(&["--model", "gpt-4o"]).len(),
+        count("SELECT count(*) FROM traces WHERE model = 'gpt-4o'")
+    );
+    let since = listed(&["--model", "gpt-4o-mini", "--since", "2026-11-25T00:00:00Z"]);
+    assert_eq!(
+        since.len(),
+        count("SELECT count(*) FROM traces WHERE model = 'gpt-4o-mini' AND created_at >= '2026-11-25'")
+    );
+    // Each outcome is the trace's last evaluator decision, as sqlite3 finds it.
+    let all = listed(&[]);
+    assert_eq!(all.len(), 480);
+    let last: std::collections::HashMap<String, String> = sqlite3(
+        &db,
+        "SELECT trace_id, json_extract(output_json, '$.decision') FROM trace_steps AS s \
+         WHERE node_name = 'evaluator' AND step_seq = (SELECT max(step_seq) FROM trace_steps \
+         WHERE trace_id = s.trace_id AND node_name = 'evaluator')",
+    )
+    .lines()
+    .map(|line| {
+        let (id, decision) = line.split_once('|').unwrap();
+        (id.to_owned(), decision.to_ascii_lowercase())
+    })
+    .collect();
+    for trace in &all {
+        let id = trace["trace_id"].as_str().unwrap();
+        assert_eq!(
+            trace["outcome"].as_str(),
+            last.get(id).map(String::as_str),
+            "{id}"
+        );
+    }
+    let passes = all.iter().filter(|t| t["outcome"] == "pass").count();
+    assert_eq!(passes, 435, "the SDK README's 435 traces ending in PASS");
+}

@@ -152,6 +152,17 @@ impl<T> Default for Rows<T> {
     }
 }
 
+/// Which traces a listing keeps (every one by default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Only traces with this status.
+    pub status: Option<RunStatus>,
+    /// Only traces of this model (the `model` column, exactly).
+    pub model: Option<String>,
+    /// Only traces started at or after this instant.
+    pub since: Option<Timestamp>,
+}
+
 /// What the analysis needs of a trace: its id, status and start time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceHead {
@@ -277,7 +288,15 @@ pub trait TraceStore {
     /// ids shortened in reports).
     fn find_trace_ids(&self, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError>;
     /// The `limit` newest runs, newest first, ordered by instant.
-    fn list_traces(&self, limit: usize) -> Result<Rows<TraceRecord>, StoreError>;
+    fn list_traces(&self, limit: usize) -> Result<Rows<TraceRecord>, StoreError> {
+        self.list_traces_where(limit, &ListFilter::default())
+    }
+    /// The `limit` newest runs that `filter` keeps, newest first.
+    fn list_traces_where(
+        &self,
+        limit: usize,
+        filter: &ListFilter,
+    ) -> Result<Rows<TraceRecord>, StoreError>;
     /// Inserts a step (TraceFlow Lite's `insert_step`).
     fn insert_step(&mut self, step: &StepRecord) -> Result<(), StoreError>;
     /// A run's steps by `step_seq`.

@@ -19,8 +19,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Deserialize;
 
 use super::{
-    DecisionRow, DecisionSink, DecisionTable, RowIssue, Rows, StepDecisions, StepUsage, StoreError,
-    TraceDetail, TraceFilter, TraceHead, TraceStore, UsageSink,
+    DecisionRow, DecisionSink, DecisionTable, ListFilter, RowIssue, Rows, StepDecisions, StepUsage,
+    StoreError, TraceDetail, TraceFilter, TraceHead, TraceStore, UsageSink,
 };
 use crate::json::{self, ScoreSummary};
 use crate::model::{
@@ -426,12 +426,41 @@ impl TraceStore for SqliteStore {
         Ok(ids)
     }
 
-    fn list_traces(&self, limit: usize) -> Result<Rows<TraceRecord>, StoreError> {
+    fn list_traces_where(
+        &self,
+        limit: usize,
+        filter: &ListFilter,
+    ) -> Result<Rows<TraceRecord>, StoreError> {
         // Order by instant, not text: the start times of every run, the
         // newest picked, then only those rows read in full.
-        let scan = self.scan_traces()?;
-        let mut order: Vec<(jiff::Timestamp, i64)> =
-            scan.rows.iter().map(|h| (h.created_at, h.rowid)).collect();
+        let keep = |head: &TraceHead| {
+            filter.status.is_none_or(|s| head.status == s)
+                && filter.since.is_none_or(|since| head.created_at >= since)
+        };
+        let (mut order, issues): (Vec<(jiff::Timestamp, i64)>, Vec<RowIssue>) = match &filter.model
+        {
+            // The model is not in a trace's head: read the details.
+            Some(model) => {
+                let scan = self.scan_trace_details(&[])?;
+                let order = scan
+                    .rows
+                    .iter()
+                    .filter(|d| keep(&d.head) && &*d.model == model.as_str())
+                    .map(|d| (d.head.created_at, d.head.rowid))
+                    .collect();
+                (order, scan.issues)
+            }
+            None => {
+                let scan = self.scan_traces()?;
+                let order = scan
+                    .rows
+                    .iter()
+                    .filter(|h| keep(h))
+                    .map(|h| (h.created_at, h.rowid))
+                    .collect();
+                (order, scan.issues)
+            }
+        };
         if limit == 0 {
             order.clear();
         } else if limit < order.len() {
@@ -456,7 +485,7 @@ impl TraceStore for SqliteStore {
         listed
             .rows
             .sort_by_key(|(rowid, _)| rank.get(rowid).copied().unwrap_or(usize::MAX));
-        listed.issues.extend(scan.issues);
+        listed.issues.extend(issues);
         Ok(Rows {
             rows: listed.rows.into_iter().map(|(_, trace)| trace).collect(),
             issues: listed.issues,

@@ -7,6 +7,7 @@
 //! TraceFlow Lite's SDK keeps them), else from the final status; and each
 //! table is read in one pass instead of one query per trace.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use jiff::Timestamp;
@@ -213,6 +214,44 @@ pub struct TraceTrendReport {
     pub skipped_rows: Vec<RowIssue>,
     /// The runs, oldest first.
     pub summaries: Vec<TraceRunSummary>,
+}
+
+/// Each listed trace's final gate decision (the one with the highest
+/// `(step_seq, rowid)`) and where it was read, by the rule the analysis
+/// uses: `trace_evals`, else the evaluator steps. A trace without either
+/// is absent (its status is its outcome). Two scans, filtered to `ids`.
+pub fn final_decisions<S: TraceStore + ?Sized>(
+    store: &S,
+    ids: &[&str],
+) -> Result<HashMap<String, (EvalDecision, DecisionTable)>, StoreError> {
+    let mut last: HashMap<String, ((i64, i64), EvalDecision, DecisionTable)> = HashMap::new();
+    for table in [DecisionTable::TraceEvals, DecisionTable::EvaluatorSteps] {
+        let wanted: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !last.contains_key(*id))
+            .collect();
+        if wanted.is_empty() {
+            break;
+        }
+        let mut found: HashMap<String, ((i64, i64), EvalDecision, DecisionTable)> = HashMap::new();
+        store.scan_decisions(table, TraceFilter::Only(&wanted), &[], &mut |id, row| {
+            let Ok(row) = row else { return };
+            let key = (row.step_seq, row.rowid);
+            match found.get_mut(id) {
+                Some(slot) if slot.0 >= key => {}
+                Some(slot) => *slot = (key, row.decision, table),
+                None => {
+                    found.insert(id.to_owned(), (key, row.decision, table));
+                }
+            }
+        })?;
+        last.extend(found);
+    }
+    Ok(last
+        .into_iter()
+        .map(|(id, (_, decision, table))| (id, (decision, table)))
+        .collect())
 }
 
 /// Traces still `running` that started before `before`: runs that crashed
