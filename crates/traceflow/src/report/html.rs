@@ -30,7 +30,7 @@ use plotters::prelude::*;
 use super::suite_table::headline;
 use super::{change_text, p_cell, segment_label, sparkline, SuiteExporter, SPARK_WIDTH};
 use crate::text::count;
-use crate::trend::{MetricKind, MetricReport, RunValue, SuiteReport, Verdict};
+use crate::trend::{ChangeKind, GroupBy, MetricKind, MetricReport, RunValue, SuiteReport, Verdict};
 
 /// Writes a suite as one HTML page.
 pub(super) struct HtmlExporter;
@@ -124,12 +124,15 @@ impl SuiteExporter for HtmlExporter {
         write_text(out, &head(suite).into_string())?;
         write_text(out, "<body><main>")?;
         write_text(out, &overview(suite).into_string())?;
+        // Time buckets' keys are their dates: the x axis shows them.
+        let dated = matches!(suite.group_by, GroupBy::Hour | GroupBy::Day | GroupBy::Week);
         for (i, report) in suite.reports.iter().enumerate() {
             let change = marker(report);
-            let svg = chart(report, change.as_ref()).map_err(io::Error::other)?;
+            let look = Look::of(report, dated);
+            let svg = chart(report, change.as_ref(), &look).map_err(io::Error::other)?;
             write_text(
                 out,
-                &section(i, report, change.as_ref(), svg.as_deref()).into_string(),
+                &section(i, report, change.as_ref(), &look, svg.as_deref()).into_string(),
             )?;
         }
         write_text(out, &footer().into_string())?;
@@ -306,14 +309,15 @@ fn section(
     index: usize,
     report: &MetricReport,
     change: Option<&Marker<'_>>,
+    look: &Look,
     svg: Option<&str>,
 ) -> Markup {
     let s = &report.statistics;
     let runs = &report.summaries;
     let listed = &runs[runs.len().saturating_sub(TABLE_RUNS)..];
     let (first, last) = (runs.first(), runs.last());
-    let fitted = runs.iter().any(|r| finite(r.fitted).is_some());
-    let banded = runs.iter().any(|r| r.band.is_some());
+    let fitted = look.trend_line && runs.iter().any(|r| finite(r.fitted).is_some());
+    let banded = look.trend_line && runs.iter().any(|r| r.band.is_some());
     // A mean's `decisions` counts the measurements behind it (traces with
     // steps, scores), not gate decisions.
     let observed = match report.metric.kind() {
@@ -347,7 +351,13 @@ fn section(
                 figure {
                     (PreEscaped(svg))
                     figcaption {
-                        span.key.value {} "per-run " (report.metric.noun())
+                        @if look.bins.is_some() {
+                            span.key.value {} (report.metric.noun()) " of each "
+                            (look.runs_per_bin) " runs or so, pooled (at least "
+                            (BIN_DECISIONS) " decisions), with its 95% interval"
+                        } @else {
+                            span.key.value {} "per-run " (report.metric.noun())
+                        }
                         @if fitted {
                             span.key.trend {} (match report.metric.kind() {
                                 MetricKind::Rate => "fitted trend",
@@ -363,7 +373,7 @@ fn section(
                             })
                         }
                         @if change.is_some() {
-                            span.key.change {} "change point"
+                            span.key.change {} "change point and the levels before and after"
                         }
                         @if let (Some(first), Some(last)) = (first, last) {
                             // A block rather than `br`, which maud writes
@@ -575,10 +585,104 @@ fn marker(report: &MetricReport) -> Option<Marker<'_>> {
     step.or_else(shift).filter(|m| m.run_index < runs)
 }
 
+/// Decisions a bin of runs pools at the least before its rate is drawn: a
+/// run of one to three decisions is 0, 50 or 100%, which no one can read.
+const BIN_DECISIONS: u64 = 30;
+
+/// Bins drawn at the most.
+const MAX_BINS: u64 = 60;
+
+/// Consecutive runs pooled into one point of a rate's chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Bin {
+    /// The middle of its runs, in run numbers.
+    x: f64,
+    /// Its pooled rate.
+    rate: f64,
+    /// The rate's 95% Wilson interval.
+    band: (f64, f64),
+}
+
+/// How a report is drawn.
+struct Look {
+    /// A rate over runs too small to read one by one, pooled; `None`: each
+    /// run is drawn.
+    bins: Option<Vec<Bin>>,
+    /// Runs per bin, about (for the caption).
+    runs_per_bin: usize,
+    /// The fitted line and its band: drawn for a gradual trend (and for a
+    /// mean's Sen line), not over a step, which the levels show.
+    trend_line: bool,
+    /// The x axis names the runs' dates (time-pooled runs).
+    dated: bool,
+}
+
+impl Look {
+    fn of(report: &MetricReport, dated: bool) -> Look {
+        let stepped = report
+            .statistics
+            .change
+            .is_some_and(|c| c.kind == ChangeKind::Step);
+        let bins = (report.metric.kind() == MetricKind::Rate)
+            .then(|| binned(&report.summaries))
+            .flatten();
+        let runs_per_bin = bins
+            .as_ref()
+            .map_or(1, |b| report.summaries.len().div_ceil(b.len().max(1)));
+        Look {
+            bins,
+            runs_per_bin,
+            trend_line: !stepped,
+            dated,
+        }
+    }
+}
+
+/// A rate's runs pooled into bins of at least [`BIN_DECISIONS`] decisions
+/// (more for long series, so that at most [`MAX_BINS`] are drawn), or
+/// `None` when most runs hold enough decisions to be read alone.
+fn binned(runs: &[RunValue]) -> Option<Vec<Bin>> {
+    let mut sizes: Vec<u64> = runs.iter().map(|r| r.decisions).collect();
+    let total: u64 = sizes.iter().sum();
+    if runs.len() <= 2 {
+        return None;
+    }
+    let middle = sizes.len() / 2;
+    let median = *sizes.select_nth_unstable(middle).1;
+    if median >= BIN_DECISIONS && runs.len() <= CHART_POINTS {
+        return None;
+    }
+    let target = BIN_DECISIONS.max(total.div_ceil(MAX_BINS));
+    let mut bins = Vec::new();
+    let (mut events, mut trials, mut first) = (0u64, 0u64, 0usize);
+    for (i, run) in runs.iter().enumerate() {
+        if let Some(v) = finite(run.value) {
+            // A run's rate is its events over its decisions, exactly.
+            events += (v * run.decisions as f64).round() as u64;
+            trials += run.decisions;
+        }
+        if trials >= target || i + 1 == runs.len() {
+            if let Some(band) = crate::stats::wilson(events.min(trials), trials, 0.95) {
+                bins.push(Bin {
+                    x: (first + i) as f64 / 2.0,
+                    rate: events as f64 / trials as f64,
+                    band,
+                });
+            }
+            (events, trials, first) = (0, 0, i + 1);
+        }
+    }
+    (!bins.is_empty()).then_some(bins)
+}
+
 /// A report's chart as an SVG element, drawn by plotters; `None` when
 /// there is nothing to draw. Only numbers go into it (see the module's
 /// documentation).
-fn chart(report: &MetricReport, change: Option<&Marker<'_>>) -> Result<Option<String>, String> {
+fn chart(
+    report: &MetricReport,
+    change: Option<&Marker<'_>>,
+    look: &Look,
+) -> Result<Option<String>, String> {
     let runs = &report.summaries;
     let n = runs.len();
     let kind = report.metric.kind();
@@ -590,12 +694,16 @@ fn chart(report: &MetricReport, change: Option<&Marker<'_>>) -> Result<Option<St
     let mut high = f64::NEG_INFINITY;
     let band = |r: &RunValue| r.band.filter(|[a, b]| a.is_finite() && b.is_finite());
     for run in runs {
-        let band = band(run).into_iter().flatten();
-        for v in finite(run.value)
-            .into_iter()
-            .chain(finite(run.fitted))
-            .chain(band)
-        {
+        let value = finite(run.value).filter(|_| look.bins.is_none());
+        let fitted = finite(run.fitted).filter(|_| look.trend_line);
+        let band = band(run).filter(|_| look.trend_line).into_iter().flatten();
+        for v in value.into_iter().chain(fitted).chain(band) {
+            low = low.min(v);
+            high = high.max(v);
+        }
+    }
+    for bin in look.bins.iter().flatten() {
+        for v in [bin.rate, bin.band.0, bin.band.1] {
             low = low.min(v);
             high = high.max(v);
         }
@@ -624,7 +732,11 @@ fn chart(report: &MetricReport, change: Option<&Marker<'_>>) -> Result<Option<St
         let x_label = |x: &f64| {
             // Runs are whole numbers; a tick between two runs stays blank.
             if (x - x.round()).abs() < 1e-9 && *x >= 0.0 {
-                format!("{x:.0}")
+                match runs.get(x.round() as usize) {
+                    // A day's key is its date, an hour's its date and hour.
+                    Some(run) if look.dated => run.run_key.clone(),
+                    _ => format!("{x:.0}"),
+                }
             } else {
                 String::new()
             }
@@ -643,7 +755,9 @@ fn chart(report: &MetricReport, change: Option<&Marker<'_>>) -> Result<Option<St
             .draw()
             .map_err(|e| error(&e))?;
 
-        let band_points = thinned(n).map(|i| band(&runs[i]).map(|b| (i as f64, b)));
+        let band_points = thinned(n)
+            .filter(|_| look.trend_line)
+            .map(|i| band(&runs[i]).map(|b| (i as f64, b)));
         for stretch in stretches(band_points) {
             // Upper edge left to right, lower edge back.
             let outline: Vec<(f64, f64)> = stretch
@@ -659,7 +773,9 @@ fn chart(report: &MetricReport, change: Option<&Marker<'_>>) -> Result<Option<St
                 .map_err(|e| error(&e))?;
         }
 
-        let fitted = thinned(n).map(|i| finite(runs[i].fitted).map(|v| (i as f64, v)));
+        let fitted = thinned(n)
+            .filter(|_| look.trend_line)
+            .map(|i| finite(runs[i].fitted).map(|v| (i as f64, v)));
         for stretch in stretches(fitted) {
             chart
                 .draw_series(LineSeries::new(stretch, TREND_COLOR.stroke_width(2)))
@@ -682,12 +798,42 @@ fn chart(report: &MetricReport, change: Option<&Marker<'_>>) -> Result<Option<St
                 chart
                     .draw_series(LineSeries::new(
                         segment,
-                        CHANGE_COLOR.mix(0.6).stroke_width(1),
+                        CHANGE_COLOR.mix(0.85).stroke_width(2),
                     ))
                     .map_err(|e| error(&e))?;
             }
         }
 
+        if let Some(bins) = &look.bins {
+            // The pooled rate with its interval, band first.
+            let outline: Vec<(f64, f64)> = bins
+                .iter()
+                .map(|b| (b.x, b.band.1))
+                .chain(bins.iter().rev().map(|b| (b.x, b.band.0)))
+                .collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    VALUE_COLOR.mix(0.15).filled(),
+                )))
+                .map_err(|e| error(&e))?;
+            chart
+                .draw_series(LineSeries::new(
+                    bins.iter().map(|b| (b.x, b.rate)),
+                    VALUE_COLOR.stroke_width(2),
+                ))
+                .map_err(|e| error(&e))?;
+            chart
+                .draw_series(
+                    bins.iter()
+                        .map(|b| Circle::new((b.x, b.rate), 3, VALUE_COLOR.filled())),
+                )
+                .map_err(|e| error(&e))?;
+            root.present().map_err(|e| error(&e))?;
+            drop(chart);
+            drop(root);
+            return Ok(Some(svg));
+        }
         for stretch in stretches(value_points(runs)) {
             chart
                 .draw_series(LineSeries::new(
@@ -879,8 +1025,46 @@ mod tests {
         assert_eq!(rows.len(), 1 + TABLE_RUNS);
         assert!(html.contains("The last 50 of 5000 runs"));
         assert!(html.contains("run-4999") && !html.contains("run-4949<"));
-        assert!(!html.contains("<circle"), "too many runs to mark each");
+        // Too many runs to mark each: the rate is drawn pooled, a point a bin.
+        let circles = html.matches("<circle").count();
+        assert!(
+            circles > 0 && circles as u64 <= MAX_BINS,
+            "{circles} points"
+        );
+        assert!(html.contains(" runs or so, pooled (at least 30 decisions)"));
         assert!(html.len() < 200_000, "{} bytes", html.len());
+    }
+
+    #[test]
+    fn small_runs_are_pooled_into_readable_bins_with_their_interval() {
+        // 90 runs of one decision each: each run alone is 0% or 100%.
+        let runs: Vec<RunValue> = (0..90)
+            .map(|i| RunValue {
+                run_index: i,
+                run_key: format!("t{i}"),
+                started_at: jiff::Timestamp::UNIX_EPOCH,
+                traces: 1,
+                decisions: 1,
+                value: Some(if i % 4 == 0 { 0.0 } else { 1.0 }),
+                fitted: None,
+                band: None,
+            })
+            .collect();
+        let bins = binned(&runs).unwrap();
+        assert_eq!(bins.len(), 3, "{bins:?}");
+        assert_eq!(bins[0].x, 14.5);
+        // Runs 0..30: 8 of them fail (0, 4, ..., 28).
+        assert!((bins[0].rate - 22.0 / 30.0).abs() < 1e-12, "{bins:?}");
+        assert!(bins[0].band.0 < bins[0].rate && bins[0].rate < bins[0].band.1);
+        // Runs that each hold enough decisions are drawn one by one.
+        let big: Vec<RunValue> = runs
+            .iter()
+            .map(|r| RunValue {
+                decisions: 40,
+                ..r.clone()
+            })
+            .collect();
+        assert!(binned(&big).is_none());
     }
 
     #[test]
