@@ -196,7 +196,7 @@ pub fn run_cell(cell: &Cell, reps: u64, alpha: f64, seed: u64) -> CellResult {
         match stats.verdict {
             Verdict::Regression => result.auto += 1,
             Verdict::InsufficientData => result.insufficient += 1,
-            Verdict::Stable | Verdict::Improvement => {}
+            Verdict::Stable | Verdict::Improvement | Verdict::NotSignificant => {}
         }
         if let Ok(ca) = cochran_armitage(&passes, &decisions, &scores, 0.95) {
             // Undo the estimated dispersion, apply the true one.

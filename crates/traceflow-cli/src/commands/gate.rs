@@ -68,7 +68,7 @@ pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
                 exit_codes::SUCCESS
             }
         }
-        Verdict::Stable | Verdict::Improvement => {
+        Verdict::Stable | Verdict::Improvement | Verdict::NotSignificant => {
             super::say(&format!(
                 "No eval regression: {change} ({})",
                 stats.verdict.as_str()

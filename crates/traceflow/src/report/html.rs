@@ -97,6 +97,7 @@ a { color: inherit; }
 .verdict.improvement { background: #15803d; color: #fff; }
 .verdict.stable { background: #dcfce7; color: #166534; }
 .verdict.insufficient { background: #fef3c7; color: #92400e; }
+.verdict.not-significant { background: #e5e7eb; color: #374151; }
 .segment { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px;
   background: #f1f3f5; padding: 0 6px; border-radius: 4px; overflow-wrap: anywhere; }
 .spark { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; color: #57606a; white-space: pre; }
@@ -163,6 +164,7 @@ fn verdict_class(verdict: Verdict) -> &'static str {
         Verdict::Improvement => "improvement",
         Verdict::Stable => "stable",
         Verdict::InsufficientData => "insufficient",
+        Verdict::NotSignificant => "not-significant",
     }
 }
 

@@ -87,7 +87,9 @@ fn test_case(r: &MetricReport) -> TestCase {
                 .set_description(summary.as_str());
             status
         }
-        Verdict::Stable | Verdict::Improvement => TestCaseStatus::success(),
+        Verdict::Stable | Verdict::Improvement | Verdict::NotSignificant => {
+            TestCaseStatus::success()
+        }
     };
     let metric = r.metric.to_string();
     let segment = super::segment_name(r.segment.as_deref());
@@ -187,7 +189,7 @@ mod tests {
                     let reason = &r.statistics.insufficient.as_ref().unwrap().reason;
                     assert_eq!(skipped.attribute("message"), Some(reason.as_str()));
                 }
-                Verdict::Stable | Verdict::Improvement => {
+                Verdict::Stable | Verdict::Improvement | Verdict::NotSignificant => {
                     assert!(child("failure").is_none() && child("skipped").is_none());
                 }
             }

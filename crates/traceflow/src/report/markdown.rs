@@ -138,6 +138,7 @@ fn verdict_cell(verdict: Verdict) -> String {
         Verdict::Improvement => "📈",
         Verdict::Stable => "✅",
         Verdict::InsufficientData => "❔",
+        Verdict::NotSignificant => "➖",
     };
     format!("{mark} {}", verdict.as_str())
 }

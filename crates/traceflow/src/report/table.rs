@@ -40,7 +40,10 @@ pub(super) fn write_header(out: &mut dyn io::Write, report: &TraceTrendReport) -
     }
     let marker = match stats.verdict {
         Verdict::Regression => " ⚠️",
-        Verdict::Improvement | Verdict::Stable | Verdict::InsufficientData => "",
+        Verdict::Improvement
+        | Verdict::Stable
+        | Verdict::InsufficientData
+        | Verdict::NotSignificant => "",
     };
     writeln!(out, "Verdict: {}{marker}", stats.verdict.as_str())?;
     writeln!(out, "{}", stats.summary)?;

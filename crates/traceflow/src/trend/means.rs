@@ -252,7 +252,9 @@ fn summary(
             Some(i) => format!("Too little data to judge: {}. To fix: {}.", i.reason, i.remedy),
             None => "Too little data to judge.".to_owned(),
         },
-        Verdict::Regression => format!(
+        // Not significant after Holm: the move is described as found, and
+        // the correction says why it is not a regression.
+        Verdict::Regression | Verdict::NotSignificant => format!(
             "The {noun} {} {} (Sen's slope); Mann–Kendall p({worsening}) = {}.{}",
             subject.moved(false),
             size(false),

@@ -520,7 +520,7 @@ impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
         let direction = match statistics.verdict {
             Verdict::Regression => Direction::Worsening,
             Verdict::Improvement => Direction::Improving,
-            Verdict::Stable => Direction::Stable,
+            Verdict::Stable | Verdict::NotSignificant => Direction::Stable,
             Verdict::InsufficientData => Direction::InsufficientData,
         };
         Ok(TraceTrendReport {

@@ -21,8 +21,8 @@ use super::grouping::{no_value_label, GroupBy, SegmentBy};
 use super::means::{assess_means, MIN_RUNS_MEANS};
 use super::metric::{Metric, MetricKind, Worse};
 use super::verdict::{
-    assess_rate, Insufficient, Statistics, Subject, Verdict, VerdictOptions, MDE_FACTOR,
-    MIN_DECISIONS_AUTO, MIN_RUNS_AUTO,
+    assess_rate, Statistics, Subject, Verdict, VerdictOptions, MDE_FACTOR, MIN_DECISIONS_AUTO,
+    MIN_RUNS_AUTO,
 };
 use super::{check_options, decision_slot, Method, Stale, TrendError, Window};
 use crate::json::ScoreSummary;
@@ -955,18 +955,11 @@ pub(crate) fn hold_to_holm(reports: &mut [MetricReport], options: &VerdictOption
                 .is_some_and(|mde| mde > MDE_FACTOR * s.min_drop),
             MetricKind::Mean => true,
         };
-        if underpowered {
-            s.verdict = Verdict::InsufficientData;
-            s.insufficient = Some(Insufficient {
-                reason: format!(
-                    "the {} is not significant after Holm's correction for {tests} tests (adjusted p = {q:.4}), and these runs cannot rule out one of min-drop",
-                    report.worse.worsening()
-                ),
-                remedy: "pool traces into larger runs (--group-by) or widen the window".to_owned(),
-            });
+        s.verdict = if underpowered {
+            Verdict::NotSignificant
         } else {
-            s.verdict = Verdict::Stable;
-        }
+            Verdict::Stable
+        };
         s.notes.push(format!(
             "not a regression after Holm's correction for {tests} tests (adjusted p = {q:.4})"
         ));
@@ -1042,5 +1035,52 @@ impl SuiteReport {
         };
         suite.tests = hold_to_holm(&mut suite.reports, &options);
         suite
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trend::means::assess_means;
+
+    /// A report of cost per run rising steadily: a regression on its own.
+    fn rising_cost(p_worse: f64) -> MetricReport {
+        let values: Vec<Option<f64>> = (0..30).map(|i| Some(1.0 + 0.01 * f64::from(i))).collect();
+        let subject = Subject {
+            noun: "cost per trace",
+            worse: Worse::Higher,
+        };
+        let mut statistics = assess_means(&values, 30, &VerdictOptions::default(), subject);
+        assert_eq!(statistics.verdict, Verdict::Regression);
+        statistics.p_worse = Some(p_worse);
+        MetricReport {
+            metric: Metric::Cost,
+            segment: None,
+            worse: Worse::Higher,
+            unit: Metric::Cost.unit(),
+            value: Some(1.0),
+            p_adjusted: None,
+            statistics,
+            summaries: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_mean_holms_correction_overrules_is_not_significant_not_too_little_data() {
+        // 0.006 alone is below α = 0.01; across two tests Holm's 0.012 is not.
+        let mut reports = vec![rising_cost(0.006), rising_cost(0.5)];
+        reports[1].statistics.verdict = Verdict::Stable;
+        let tests = hold_to_holm(&mut reports, &VerdictOptions::default());
+        assert_eq!(tests, 2);
+        let s = &reports[0].statistics;
+        assert_eq!(s.verdict, Verdict::NotSignificant);
+        assert!(s.insufficient.is_none(), "{:?}", s.insufficient);
+        assert!(
+            s.summary.starts_with(
+                "Not significant after Holm's correction for 2 tests (adjusted p = 0.0120): "
+            ),
+            "{}",
+            s.summary
+        );
     }
 }

@@ -95,6 +95,11 @@ pub enum Verdict {
     Stable,
     /// Too little data to tell: not "stable".
     InsufficientData,
+    /// A decline large enough to matter whose test was significant alone
+    /// but not after Holm's correction across the suite's reports, in data
+    /// that cannot rule out such a decline: neither a regression nor
+    /// "stable", and not for want of data.
+    NotSignificant,
 }
 
 impl Verdict {
@@ -105,6 +110,7 @@ impl Verdict {
             Verdict::Improvement => "improvement",
             Verdict::Stable => "stable",
             Verdict::InsufficientData => "insufficient data",
+            Verdict::NotSignificant => "not significant",
         }
     }
 }
@@ -992,7 +998,7 @@ fn summary(stats: &Statistics, subject: Subject<'_>) -> String {
                 }
             )
         }
-        (Method::Auto, Verdict::Regression) => sentence(format!(
+        (Method::Auto, Verdict::Regression | Verdict::NotSignificant) => sentence(format!(
             "the {noun} {} {}; a {worsening} like this arises by chance with probability {}.{}",
             subject.moved(false),
             size.unwrap_or_default(),
