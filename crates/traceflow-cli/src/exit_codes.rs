@@ -45,6 +45,7 @@ pub fn for_error(err: &anyhow::Error) -> u8 {
 fn for_store_error(err: &StoreError) -> u8 {
     match err {
         StoreError::NotFound { .. }
+        | StoreError::NotAFile { .. }
         | StoreError::Open { .. }
         | StoreError::NotSqlite { .. }
         | StoreError::NotTraceflowStore { .. }

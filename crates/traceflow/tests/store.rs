@@ -564,3 +564,313 @@ fn rows_whose_trace_id_is_not_text_are_reported() {
         ]
     );
 }
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Three runs in the `.db`, three more only in its `-wal`, and no `-shm`:
+/// what a copy of a store TraceFlow Lite left open looks like.
+fn store_with_runs_only_in_wal(path: &Path) {
+    drop(three_passing_runs(path));
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")
+        .unwrap();
+    for i in 3..6 {
+        conn.execute(
+            "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at) \
+             VALUES (?1, 'done', 'grounded_qa', 'q', '{}', 'm', 'p', ?2)",
+            (format!("t{i}"), format!("2026-01-0{}T00:00:00Z", i + 1)),
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO trace_evals (trace_id, step_seq, decision, created_at) VALUES (?1, 0, 'fallback', '2026-01-09')",
+            [format!("t{i}")],
+        )
+        .unwrap();
+    }
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )
+    .unwrap();
+    drop(conn);
+    let mut shm = path.as_os_str().to_owned();
+    shm.push("-shm");
+    std::fs::remove_file(PathBuf::from(shm)).unwrap();
+}
+
+/// Reads the store at `path` as the trend does and checks it saw the three
+/// runs of the `.db` and the three of the `-wal`.
+fn assert_reads_all_six_runs(path: &Path) {
+    let store = SqliteStore::open_read_only(path).unwrap();
+    let report = TraceTrendAnalyzer::new(&store, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    let passes: Vec<f64> = report.summaries.iter().map(|s| s.pass_rate).collect();
+    assert_eq!(passes, [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
+    assert_eq!(store.list_traces(10).unwrap().rows.len(), 6);
+    // Parallel readers open their own connections the same way.
+    let store = store.with_readers(3, 1);
+    assert_eq!(store.scan_traces().unwrap().rows.len(), 6);
+}
+
+#[test]
+fn wal_store_without_shm_reads_every_row_and_creates_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    store_with_runs_only_in_wal(&path);
+    let before = listing(dir.path());
+    assert_eq!(before, ["traceflow.db", "traceflow.db-wal"]);
+    let wal = dir.path().join("traceflow.db-wal");
+    let (db_bytes, wal_bytes) = (digest(&path), digest(&wal));
+    assert_reads_all_six_runs(&path);
+    assert_eq!(listing(dir.path()), before, "no -shm left beside the store");
+    assert_eq!(digest(&path), db_bytes);
+    assert_eq!(digest(&wal), wal_bytes);
+}
+
+/// A directory this process cannot create files in, even as root: write
+/// bits off, and where they do not stop root, the immutable attribute.
+/// `None` when neither works here (no `chattr`, or no permission for it).
+struct ReadOnlyDir<'d>(&'d Path, bool);
+
+impl<'d> ReadOnlyDir<'d> {
+    fn new(dir: &'d Path) -> Option<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let probe = dir.join("probe");
+        if std::fs::write(&probe, b"").is_err() {
+            return Some(ReadOnlyDir(dir, false));
+        }
+        std::fs::remove_file(&probe).unwrap();
+        let immutable = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        let guard = ReadOnlyDir(dir, immutable);
+        (immutable && std::fs::write(&probe, b"").is_err()).then_some(guard)
+    }
+}
+
+impl Drop for ReadOnlyDir<'_> {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.1 {
+            let _ = std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(self.0)
+                .status();
+        }
+        let _ = std::fs::set_permissions(self.0, std::fs::Permissions::from_mode(0o755));
+    }
+}
+
+#[test]
+fn wal_store_in_a_read_only_directory_reads_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    store_with_runs_only_in_wal(&path);
+    let before = listing(dir.path());
+    let Some(read_only) = ReadOnlyDir::new(dir.path()) else {
+        // The writable-directory test above takes the same path.
+        eprintln!("note: cannot make a read-only directory here; skipped");
+        return;
+    };
+    assert_reads_all_six_runs(&path);
+    drop(read_only);
+    assert_eq!(listing(dir.path()), before);
+}
+
+#[test]
+fn cleanly_closed_wal_store_gets_no_wal_or_shm() {
+    // A WAL store with neither file beside it (the SDK-written stores as
+    // shipped, or a store whose writer closed): SQLite's normal read-only
+    // open would create both.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    drop(three_passing_runs(&path));
+    assert_eq!(listing(dir.path()), ["traceflow.db"]);
+    let store = SqliteStore::open_read_only(&path).unwrap();
+    let report = TraceTrendAnalyzer::new(&store, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    assert_eq!(report.window, 3);
+    drop(store);
+    assert_eq!(listing(dir.path()), ["traceflow.db"]);
+}
+
+#[test]
+fn refused_files_get_no_wal_or_shm_beside_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("notes.db");
+    {
+        let conn = Connection::open(&notes).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);
+             INSERT INTO notes (body) VALUES ('hello');",
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("text.db"), b"this is not a database\n").unwrap();
+    let before = listing(dir.path());
+    assert_eq!(before, ["notes.db", "text.db"]);
+    let err = SqliteStore::open_read_only(&notes).unwrap_err();
+    assert!(err.to_string().contains("not a TraceFlow store"), "{err}");
+    let err = SqliteStore::open_read_only(dir.path().join("text.db")).unwrap_err();
+    assert!(matches!(err, StoreError::NotSqlite { .. }), "{err}");
+    assert_eq!(listing(dir.path()), before);
+}
+
+#[test]
+fn early_schema_store_reads_with_cache_hit_as_false() {
+    // TraceFlow Lite before mid-January 2026: no trace_steps.cache_hit, no
+    // llm_cache (made with gen_tfl_db.py --early-schema).
+    let store = SqliteStore::open_read_only(fixtures().join("early_schema.db")).unwrap();
+    let report = TraceTrendAnalyzer::new(&store, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    assert_eq!(report.window, 12);
+    assert!(report.skipped_rows.is_empty(), "{:?}", report.skipped_rows);
+    let failed = report.summaries.iter().filter(|s| s.decisions == 0).count();
+    assert_eq!(failed, 2, "the failed runs count by status");
+    let id = &report.summaries[0].trace_id;
+    let steps = store.get_steps(id).unwrap();
+    assert!(!steps.rows.is_empty() && steps.issues.is_empty());
+    assert!(steps.rows.iter().all(|s| !s.cache_hit));
+}
+
+#[test]
+fn writing_to_an_early_schema_store_never_alters_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("early.db");
+    std::fs::copy(fixtures().join("early_schema.db"), &path).unwrap();
+    let schema = |path: &Path| -> Vec<String> {
+        Connection::open(path)
+            .unwrap()
+            .prepare("SELECT name || ': ' || ifnull(sql, '') FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let tables_before = schema(&path);
+    let mut store = SqliteStore::open_writable(&path).unwrap();
+    store
+        .create_trace(&trace("new", "2026-02-01T00:00:00Z", RunStatus::Done))
+        .unwrap();
+    let step = StepRecord {
+        trace_id: "new".to_owned(),
+        step_seq: 0,
+        node_name: "intake".to_owned(),
+        input: None,
+        output: Some(serde_json::json!({"ok": true})),
+        tokens: 3,
+        latency_ms: 1.5,
+        cost_usd: 0.25,
+        error: None,
+        cache_hit: true,
+        created_at: at("2026-02-01T00:00:01Z"),
+    };
+    store.insert_step(&step).unwrap();
+    let read = store.get_steps("new").unwrap();
+    assert_eq!(read.rows.len(), 1);
+    assert_eq!(read.rows[0].tokens, 3);
+    assert!(!read.rows[0].cache_hit, "the store cannot hold a cache hit");
+    drop(store);
+    assert_eq!(schema(&path), tables_before, "no column or table added");
+}
+
+#[test]
+fn duplicate_trace_ids_count_once_and_are_reported() {
+    // A `traces` table created without its primary key: the second copy of
+    // `t1` (failed) would count as a failed run beside the first (passed).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        let ddl = traceflow::store::sqlite::TRACEFLOW_LITE_SCHEMA
+            .replace("trace_id TEXT PRIMARY KEY,", "trace_id TEXT NOT NULL,");
+        conn.execute_batch(&ddl).unwrap();
+        // Foreign keys need a unique parent key, which this table lacks.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at) VALUES
+               ('t0', 'done', 'grounded_qa', 'q', '{}', 'm', 'p', '2026-01-01T00:00:00Z'),
+               ('t1', 'done', 'grounded_qa', 'q', '{}', 'm', 'p', '2026-01-02T00:00:00Z'),
+               ('t2', 'done', 'grounded_qa', 'q', '{}', 'm', 'p', '2026-01-03T00:00:00Z'),
+               ('t1', 'failed', 'grounded_qa', 'q', '{}', 'm', 'p', '2026-01-04T00:00:00Z');
+             INSERT INTO trace_evals (trace_id, step_seq, decision, created_at) VALUES
+               ('t0', 0, 'pass', '2026-01-01'), ('t1', 0, 'pass', '2026-01-02'),
+               ('t2', 0, 'pass', '2026-01-03');",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open_read_only(&path).unwrap();
+    let report = TraceTrendAnalyzer::new(&store, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    let runs: Vec<(&str, f64)> = report
+        .summaries
+        .iter()
+        .map(|s| (s.trace_id.as_str(), s.pass_rate))
+        .collect();
+    assert_eq!(runs, [("t0", 1.0), ("t1", 1.0), ("t2", 1.0)]);
+    let skipped: Vec<String> = report
+        .skipped_rows
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(
+        skipped[0].starts_with("traces row 4 (trace t1): trace_id repeats that of row 2"),
+        "{skipped:?}"
+    );
+    let details = store.scan_trace_details(&[]).unwrap();
+    assert_eq!(details.rows.len(), 3);
+    assert_eq!(details.issues.len(), 1);
+    assert_eq!(
+        store.get_trace("t1").unwrap().unwrap().status,
+        RunStatus::Done
+    );
+    assert_eq!(store.find_trace_ids("t1", 10).unwrap(), ["t1"]);
+}
+
+#[test]
+fn directories_and_fifos_are_refused_before_sqlite_opens_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = SqliteStore::open_read_only(dir.path()).unwrap_err();
+    assert!(
+        err.to_string().ends_with(": not a file (a directory)"),
+        "{err}"
+    );
+
+    let fifo = dir.path().join("fifo.db");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("this test needs mkfifo");
+    assert!(made.success());
+    // Opening a FIFO for reading blocks until a writer comes: run it on a
+    // thread, so that a regression fails instead of hanging the suite.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let path = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = sender.send(SqliteStore::open_read_only(&path).map(|_| ()));
+    });
+    let outcome = receiver
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("opening a FIFO blocked");
+    let err = outcome.unwrap_err();
+    assert!(
+        err.to_string().ends_with("fifo.db: not a file (a FIFO)"),
+        "{err}"
+    );
+}

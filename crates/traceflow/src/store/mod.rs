@@ -28,6 +28,15 @@ pub enum StoreError {
         /// The path given.
         path: PathBuf,
     },
+    /// The path is a directory, a FIFO, a socket or a device: SQLite would
+    /// fail on a directory with a bare I/O error and block on a FIFO.
+    #[error("{path}: not a file ({kind})")]
+    NotAFile {
+        /// The path given.
+        path: PathBuf,
+        /// What it is instead, e.g. `a directory`.
+        kind: &'static str,
+    },
     /// The file exists but SQLite could not open it.
     #[error("{path}: cannot open the store")]
     Open {

@@ -13,6 +13,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, Row};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -89,8 +90,9 @@ CREATE INDEX IF NOT EXISTS idx_trace_evals_trace_id ON trace_evals(trace_id);
 CREATE INDEX IF NOT EXISTS idx_trace_steps_trace_id ON trace_steps(trace_id);
 ";
 
-/// The columns traceflow reads, per table. A store missing any of them is
-/// not one TraceFlow Lite wrote.
+/// The columns traceflow reads that every version of TraceFlow Lite's
+/// schema had, per table. A store missing any of them is not one TraceFlow
+/// Lite wrote. Columns added later are optional: see [`Schema`].
 const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
     (
         "traces",
@@ -120,7 +122,6 @@ const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
             "latency_ms",
             "cost_usd",
             "error",
-            "cache_hit",
             "created_at",
         ],
     ),
@@ -142,12 +143,112 @@ const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
 /// in WAL mode readers never wait).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What a store's schema has beyond [`REQUIRED_COLUMNS`], read once at open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Schema {
+    /// `trace_steps.cache_hit`, added in mid-January 2026 (with the
+    /// `llm_cache` table, which traceflow does not read). Stores begun
+    /// before keep their shape, as TraceFlow Lite never alters a table:
+    /// without the column a step reads as not served from the cache.
+    step_cache_hit: bool,
+    /// Whether `traces.trace_id` is unique (its primary key, or another
+    /// unique index). A table created without it may repeat an id, and the
+    /// scans then keep each id's first row.
+    unique_trace_ids: bool,
+}
+
+impl Schema {
+    /// The `cache_hit` column, or its default where the store has none.
+    fn cache_hit_sql(self) -> &'static str {
+        if self.step_cache_hit {
+            "cache_hit"
+        } else {
+            "0"
+        }
+    }
+}
+
+/// How read-only connections reach the file, chosen once at open from the
+/// files beside it, so that reading never creates one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadMode {
+    /// SQLite's own locking and, in WAL mode, its shared-memory index in
+    /// the `-shm` file: for rollback-journal stores, and for WAL stores
+    /// whose `-shm` exists (a writer may be live, and this is how readers
+    /// and writers coordinate).
+    Shared,
+    /// A WAL store with a `-wal` but no `-shm`, as a copy of a store
+    /// TraceFlow Lite left behind (its SDK never closes its connections)
+    /// or a store in a read-only directory. The normal open would create a
+    /// `-shm` beside it, and fails where it cannot (`unable to open database
+    /// file` or `attempt to write a readonly database`). Instead: SQLite's
+    /// `unix-none` VFS (no file locks, and no `-shm`) with `PRAGMA
+    /// locking_mode = EXCLUSIVE` before the first read, which makes SQLite
+    /// build the WAL index in heap memory from the `-wal` itself, so every
+    /// committed frame in the `-wal` is read and no file is created; the
+    /// connection is read-only and `SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE` is
+    /// set, so neither the `.db` nor the `-wal` is written, even on close.
+    ///
+    /// Why this is safe: in WAL mode every connection that has the store
+    /// open, writer or reader, holds the `-shm` (SQLite creates it on the
+    /// first read and a process that ends without closing leaves it); no
+    /// `-shm` means no connection was using the WAL when the store was
+    /// opened, so nothing is changing the files the index was built from.
+    /// What is not guarded: a writer that opens the store during the
+    /// analysis takes no lock this reader could see, and its checkpoint
+    /// could rewrite pages under the read (an analysis reads for seconds;
+    /// a writer checkpoints every 1000 pages or on its last close).
+    PrivateWalIndex,
+    /// A WAL store with neither `-wal` nor `-shm` (a cleanly closed store,
+    /// or a copy of its `.db`): the `.db` holds every committed row, and
+    /// SQLite's `immutable=1` reads it without locks, without creating a
+    /// `-wal` or `-shm` (the normal open creates both, and even
+    /// `PrivateWalIndex` would create an empty `-wal`). Safe for the same
+    /// reason: a live WAL connection would have a `-wal`.
+    Immutable,
+}
+
+impl ReadMode {
+    /// The mode for the regular file at `path`: its header says whether it
+    /// is in WAL mode, the files beside it which way to read it.
+    fn for_file(path: &Path) -> ReadMode {
+        use std::io::Read;
+        let mut header = [0u8; 20];
+        let wal_mode = std::fs::File::open(path)
+            .and_then(|mut file| file.read_exact(&mut header))
+            .is_ok()
+            && header.starts_with(b"SQLite format 3\0")
+            // File format write and read versions: 2 is WAL.
+            && header[18] == 2
+            && header[19] == 2;
+        if !wal_mode || !cfg!(unix) {
+            return ReadMode::Shared;
+        }
+        let beside = |suffix: &str| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            // A link, a directory or anything unreadable there: let SQLite
+            // decide, as it would anyway.
+            std::fs::symlink_metadata(PathBuf::from(name)).is_ok()
+        };
+        match (beside("-wal"), beside("-shm")) {
+            (_, true) => ReadMode::Shared,
+            (true, false) => ReadMode::PrivateWalIndex,
+            (false, false) => ReadMode::Immutable,
+        }
+    }
+}
+
 /// A TraceFlow Lite store in one SQLite file.
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
     writable: bool,
+    /// How reader connections open the file.
+    read_mode: ReadMode,
+    /// Optional columns present, and whether trace ids are unique.
+    schema: Schema,
     /// Reader threads a large scan may use.
     readers: usize,
     /// Rows each reader thread gets at the least.
@@ -156,36 +257,69 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens an existing store for analysis: read-only, never creating a
-    /// file, and checking that it has TraceFlow Lite's tables.
+    /// file (no `-wal` or `-shm` either, even where the directory is
+    /// writable), and checking that it has the tables and
+    /// columns every version of TraceFlow Lite's schema had.
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        if !path.exists() {
-            return Err(StoreError::NotFound { path });
+        let metadata = match std::fs::metadata(&path) {
+            Ok(metadata) => metadata,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound { path })
+            }
+            // Unreadable metadata: SQLite's open says why.
+            Err(_) => return Self::open_reader_store(path, ReadMode::Shared),
+        };
+        if let Some(kind) = not_a_file(&metadata.file_type()) {
+            return Err(StoreError::NotAFile { path, kind });
         }
-        let store = SqliteStore {
-            conn: open_reader(&path)?,
+        let mode = ReadMode::for_file(&path);
+        Self::open_reader_store(path, mode)
+    }
+
+    fn open_reader_store(path: PathBuf, read_mode: ReadMode) -> Result<Self, StoreError> {
+        let mut store = SqliteStore {
+            conn: open_reader(&path, read_mode)?,
             path,
             writable: false,
+            read_mode,
+            schema: Schema {
+                step_cache_hit: true,
+                unique_trace_ids: true,
+            },
             readers: default_readers(),
             min_rows_per_reader: PARALLEL_MIN_ROWS,
         };
-        store.check_schema()?;
+        store.schema = store.check_schema()?;
         Ok(store)
     }
 
     /// Opens a store for writing, creating the file and TraceFlow Lite's
-    /// tables if missing (as its `init_db` does), in WAL mode, plus indexes
-    /// on `trace_evals(trace_id)` and `trace_steps(trace_id)`.
+    /// tables if it has none (as its `init_db` does), in WAL mode, plus
+    /// indexes on `trace_evals(trace_id)` and `trace_steps(trace_id)`. An
+    /// existing store keeps its tables as they are (an early store gets no
+    /// `cache_hit` column and no `llm_cache`): writes fill the columns it
+    /// has.
     pub fn open_writable(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
+        if let Ok(metadata) = std::fs::metadata(&path) {
+            if let Some(kind) = not_a_file(&metadata.file_type()) {
+                return Err(StoreError::NotAFile { path, kind });
+            }
+        }
         let conn = Connection::open(&path).map_err(|source| StoreError::Open {
             path: path.clone(),
             source,
         })?;
-        let store = SqliteStore {
+        let mut store = SqliteStore {
             conn,
             path,
             writable: true,
+            read_mode: ReadMode::Shared,
+            schema: Schema {
+                step_cache_hit: true,
+                unique_trace_ids: true,
+            },
             readers: default_readers(),
             min_rows_per_reader: PARALLEL_MIN_ROWS,
         };
@@ -197,11 +331,22 @@ impl SqliteStore {
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
             })
-            .and_then(|()| store.conn.execute_batch(TRACEFLOW_LITE_SCHEMA))
+            .and_then(|()| {
+                let tables: i64 = store.conn.query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
+                     AND name IN ('traces', 'trace_steps', 'trace_evals')",
+                    [],
+                    |row| row.get(0),
+                )?;
+                if tables == 0 {
+                    store.conn.execute_batch(TRACEFLOW_LITE_SCHEMA)?;
+                }
+                Ok(())
+            })
             .and_then(|()| store.conn.execute_batch(TRACEFLOW_INDEXES))
             .and_then(|()| rusqlite::vtab::array::load_module(&store.conn))
             .map_err(|source| store.classify_open_error(source))?;
-        store.check_schema()?;
+        store.schema = store.check_schema()?;
         Ok(store)
     }
 
@@ -225,11 +370,12 @@ impl SqliteStore {
     pub fn batch(&mut self, operation: &'static str) -> Result<WriteBatch<'_>, StoreError> {
         self.ensure_writable(operation)?;
         let path = self.path.clone();
+        let schema = self.schema;
         let tx = self
             .conn
             .transaction()
             .map_err(|source| write_error(&path, operation, source))?;
-        Ok(WriteBatch { tx, path })
+        Ok(WriteBatch { tx, path, schema })
     }
 
     /// SQLite reports a non-database only on first read.
@@ -241,7 +387,9 @@ impl SqliteStore {
         }
     }
 
-    fn check_schema(&self) -> Result<(), StoreError> {
+    /// Checks the tables and columns every schema version had, and finds
+    /// which later ones the store has.
+    fn check_schema(&self) -> Result<Schema, StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p WHERE m.type = 'table'")
@@ -275,7 +423,28 @@ impl SqliteStore {
                 });
             }
         }
-        Ok(())
+        let has = |table: &str, column: &str| {
+            columns
+                .get(table)
+                .is_some_and(|present| present.iter().any(|p| p.eq_ignore_ascii_case(column)))
+        };
+        // A unique index on trace_id alone (the primary key's is one),
+        // covering every row.
+        let unique_trace_ids = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_index_list('traces') AS l \
+                 WHERE l.\"unique\" AND NOT l.partial \
+                 AND (SELECT count(*) FROM pragma_index_info(l.name)) = 1 \
+                 AND (SELECT name FROM pragma_index_info(l.name)) = 'trace_id' COLLATE NOCASE)",
+                [],
+                |row| row.get::<_, bool>(0),
+            )
+            .map_err(|source| self.classify_open_error(source))?;
+        Ok(Schema {
+            step_cache_hit: has("trace_steps", "cache_hit"),
+            unique_trace_ids,
+        })
     }
 
     fn ensure_writable(&self, operation: &'static str) -> Result<(), StoreError> {
@@ -322,6 +491,14 @@ impl SqliteStore {
         self.read_rows("traces", &sql, params, trace_from_row)
     }
 
+    /// Keeps each trace id's first row, when the table does not make ids
+    /// unique, and reports the others.
+    fn dedupe<T>(&self, rows: &mut Rows<T>, key: impl Fn(&T) -> (&str, i64)) {
+        if !self.schema.unique_trace_ids {
+            keep_first_of_each_id(rows, key);
+        }
+    }
+
     /// Runs a query and maps each row to a record, or to an issue when it
     /// cannot be read; a record may bring an issue of its own (a column
     /// left out).
@@ -353,6 +530,7 @@ impl SqliteStore {
 pub struct WriteBatch<'c> {
     tx: rusqlite::Transaction<'c>,
     path: PathBuf,
+    schema: Schema,
 }
 
 impl WriteBatch<'_> {
@@ -368,7 +546,7 @@ impl WriteBatch<'_> {
 
     /// Inserts a step.
     pub fn insert_step(&self, step: &StepRecord) -> Result<(), StoreError> {
-        insert_step(&self.tx, &self.path, step)
+        insert_step(&self.tx, &self.path, self.schema, step)
     }
 
     /// Inserts a verdict.
@@ -398,7 +576,9 @@ impl TraceStore for SqliteStore {
     }
 
     fn get_trace(&self, trace_id: &str) -> Result<Option<TraceRecord>, StoreError> {
-        let mut found = self.query_traces("WHERE trace_id = ?1", [trace_id])?;
+        // The first row of an id, as the scans count it.
+        let mut found =
+            self.query_traces("WHERE trace_id = ?1 ORDER BY rowid LIMIT 1", [trace_id])?;
         if let Some(issue) = found.issues.pop() {
             return Err(StoreError::BadRow {
                 path: self.path.clone(),
@@ -412,7 +592,9 @@ impl TraceStore for SqliteStore {
         let read_error = self.read_error("traces");
         let mut stmt = self
             .conn
-            .prepare("SELECT trace_id FROM traces WHERE substr(trace_id, 1, ?2) = ?1 LIMIT ?3")
+            .prepare(
+                "SELECT DISTINCT trace_id FROM traces WHERE substr(trace_id, 1, ?2) = ?1 LIMIT ?3",
+            )
             .map_err(&read_error)?;
         let length = i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -494,18 +676,18 @@ impl TraceStore for SqliteStore {
 
     fn insert_step(&mut self, step: &StepRecord) -> Result<(), StoreError> {
         let path = self.path.clone();
-        self.write_one("insert_step", |conn| insert_step(conn, &path, step))
+        let schema = self.schema;
+        self.write_one("insert_step", |conn| insert_step(conn, &path, schema, step))
     }
 
     fn get_steps(&self, trace_id: &str) -> Result<Rows<StepRecord>, StoreError> {
-        self.read_rows(
-            "trace_steps",
+        let sql = format!(
             "SELECT rowid, trace_id, step_seq, node_name, input_json, output_json, tokens, \
-             latency_ms, cost_usd, error, cache_hit, created_at FROM trace_steps \
+             latency_ms, cost_usd, error, {}, created_at FROM trace_steps \
              WHERE trace_id = ?1 ORDER BY step_seq, rowid",
-            [trace_id],
-            step_from_row,
-        )
+            self.schema.cache_hit_sql()
+        );
+        self.read_rows("trace_steps", &sql, [trace_id], step_from_row)
     }
 
     fn insert_eval(&mut self, eval: &EvalRecord) -> Result<(), StoreError> {
@@ -527,16 +709,18 @@ impl TraceStore for SqliteStore {
     fn scan_traces(&self) -> Result<Rows<TraceHead>, StoreError> {
         let ranges = self.rowid_ranges("traces")?;
         if let [range] = ranges[..] {
-            return scan_trace_range(&self.conn, &self.path, range);
+            let mut out = scan_trace_range(&self.conn, &self.path, range)?;
+            self.dedupe(&mut out, |h| (h.trace_id.as_str(), h.rowid));
+            return Ok(out);
         }
         // One reader per rowid range, each on its own connection and core.
         let parts = std::thread::scope(|scope| {
             let workers: Vec<_> = ranges
                 .iter()
                 .map(|&range| {
-                    let path = &self.path;
+                    let (path, mode) = (&self.path, self.read_mode);
                     scope.spawn(move || {
-                        let conn = open_reader(path)?;
+                        let conn = open_reader(path, mode)?;
                         scan_trace_range(&conn, path, range)
                     })
                 })
@@ -556,6 +740,7 @@ impl TraceStore for SqliteStore {
             out.rows.extend(part.rows);
             out.issues.extend(part.issues);
         }
+        self.dedupe(&mut out, |h| (h.trace_id.as_str(), h.rowid));
         Ok(out)
     }
 
@@ -588,9 +773,9 @@ impl TraceStore for SqliteStore {
                 .iter()
                 .map(|&range| {
                     let sender = sender.clone();
-                    let path = &self.path;
+                    let (path, mode) = (&self.path, self.read_mode);
                     scope.spawn(move || {
-                        let conn = open_reader(path)?;
+                        let conn = open_reader(path, mode)?;
                         let what = (table, score_names);
                         scan_decision_range(&conn, path, what, filter, range, &mut |batch| {
                             // The receiver lives until every sender is gone,
@@ -693,6 +878,8 @@ impl TraceStore for SqliteStore {
                 config,
             });
         }
+        drop(rows);
+        self.dedupe(&mut out, |d| (d.head.trace_id.as_str(), d.head.rowid));
         Ok(out)
     }
 
@@ -890,15 +1077,69 @@ fn default_readers() -> usize {
 /// Rows a reader sends at a time.
 const BATCH_ROWS: usize = 4096;
 
-/// Opens a read-only connection: never creates the file, waits for a
+/// What a path is when it is not a regular file (symlinks followed).
+fn not_a_file(file_type: &std::fs::FileType) -> Option<&'static str> {
+    if file_type.is_file() {
+        return None;
+    }
+    if file_type.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return Some("a FIFO");
+        }
+        if file_type.is_socket() {
+            return Some("a socket");
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return Some("a device");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// `file:` URI of a path with `immutable=1`: every byte but unreserved
+/// ones and `/` percent-encoded, so `?`, `#` and `%` in names stay names.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for &byte in path.as_os_str().as_encoded_bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
+/// Opens a read-only connection: never creates a file, waits for a
 /// writer's lock, and can take lists of ids (`rarray(?)`).
-fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+fn open_reader(path: &Path, mode: ReadMode) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let open_error = |source| StoreError::Open {
         path: path.to_path_buf(),
         source,
     };
-    let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
+    let conn = match mode {
+        ReadMode::Shared => Connection::open_with_flags(path, flags),
+        ReadMode::PrivateWalIndex => Connection::open_with_flags_and_vfs(path, flags, "unix-none"),
+        ReadMode::Immutable => {
+            Connection::open_with_flags(immutable_uri(path), flags | OpenFlags::SQLITE_OPEN_URI)
+        }
+    }
+    .map_err(open_error)?;
+    // A read-only connection cannot checkpoint; this says so to SQLite too.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(open_error)?;
+    if mode == ReadMode::PrivateWalIndex {
+        // Before the first read: the WAL index then lives in heap memory.
+        conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE")
+            .map_err(open_error)?;
+    }
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
     rusqlite::vtab::array::load_module(&conn).map_err(open_error)?;
     Ok(conn)
@@ -1143,12 +1384,26 @@ fn json_or_null(value: Option<&serde_json::Value>) -> Option<String> {
         .map(json::to_string)
 }
 
-fn insert_step(conn: &Connection, path: &Path, step: &StepRecord) -> Result<(), StoreError> {
+/// Inserts a step. A store without `cache_hit` gets the columns it has
+/// (`?10` left unused), never a new column.
+fn insert_step(
+    conn: &Connection,
+    path: &Path,
+    schema: Schema,
+    step: &StepRecord,
+) -> Result<(), StoreError> {
     let now = timestamp::format_python(timestamp::now());
-    conn.execute(
+    let sql = if schema.step_cache_hit {
         "INSERT INTO trace_steps (trace_id, step_seq, node_name, input_json, output_json, tokens, \
          latency_ms, cost_usd, error, cache_hit, created_at, updated_db_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    } else {
+        "INSERT INTO trace_steps (trace_id, step_seq, node_name, input_json, output_json, tokens, \
+         latency_ms, cost_usd, error, created_at, updated_db_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12)"
+    };
+    conn.execute(
+        sql,
         params![
             step.trace_id,
             step.step_seq,
@@ -1654,5 +1909,48 @@ fn parse_gate_report(text: &str) -> Result<Verdict, String> {
         ))
     } else {
         Ok((decision, output.scores, None))
+    }
+}
+
+/// Keeps the first row (by rowid) of each trace id and reports the others:
+/// counting a repeated id twice would let one copy count its decisions
+/// while the other falls back to its status.
+fn keep_first_of_each_id<T>(rows: &mut Rows<T>, key: impl Fn(&T) -> (&str, i64)) {
+    let mut first: FxHashMap<&str, (usize, i64)> = FxHashMap::default();
+    first.reserve(rows.rows.len());
+    let mut dropped = vec![false; rows.rows.len()];
+    let mut any = false;
+    for (index, row) in rows.rows.iter().enumerate() {
+        let (id, rowid) = key(row);
+        let Some(kept) = first.get_mut(id) else {
+            first.insert(id, (index, rowid));
+            continue;
+        };
+        any = true;
+        let (drop_index, drop_rowid, kept_rowid) = if rowid < kept.1 {
+            let earlier = std::mem::replace(kept, (index, rowid));
+            (earlier.0, earlier.1, rowid)
+        } else {
+            (index, rowid, kept.1)
+        };
+        dropped[drop_index] = true;
+        rows.issues.push(RowIssue {
+            table: "traces",
+            rowid: drop_rowid,
+            trace_id: Some(id.to_owned()),
+            reason: format!(
+                "trace_id repeats that of row {kept_rowid} (the table has no primary key); \
+                 the trace is counted once, from that row"
+            ),
+        });
+    }
+    drop(first);
+    if any {
+        let mut index = 0;
+        rows.rows.retain(|_| {
+            let keep = !dropped[index];
+            index += 1;
+            keep
+        });
     }
 }

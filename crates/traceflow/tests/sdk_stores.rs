@@ -1,0 +1,215 @@
+//! Stores written by TraceFlow Lite's own SDK (`../shared/data/tfl-sdk/`,
+//! beside the repository; see its README): every one reads, in full, with
+//! the library calls the trend uses, and reading leaves no file beside it.
+//!
+//! Needs the `sqlite3` command-line shell for the cross-checks. Skipped
+//! with a note when `../shared` is absent, except under `CI`, where that
+//! is a failure.
+
+// Test helpers abort on a failed setup step; that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use traceflow::model::{EvalDecision, RunStatus};
+use traceflow::store::{DecisionTable, SqliteStore, TraceFilter, TraceStore};
+use traceflow::trend::{TraceTrendAnalyzer, Window};
+
+/// The SDK stores' directory, or `None` (after a note) when it is absent.
+fn sdk_stores() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/tfl-sdk");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing: CI must have the SDK-written stores",
+        dir.display()
+    );
+    eprintln!("note: {} is absent; skipped", dir.display());
+    None
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Rows of `sql` as `value|count` lines, from the `sqlite3` shell. The
+/// store is opened `immutable=1`, so the shell creates no file beside it;
+/// that reads the `.db` alone, so only for stores without a `-wal`.
+fn sqlite3_counts(db: &Path, sql: &str) -> BTreeMap<String, usize> {
+    let uri = format!("file:{}?immutable=1", db.display());
+    let out = Command::new("sqlite3")
+        .arg("-readonly")
+        .arg(&uri)
+        .arg(sql)
+        .output()
+        .expect("this test needs the sqlite3 shell");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (value, count) = line.rsplit_once('|').unwrap();
+            (value.to_owned(), count.parse().unwrap())
+        })
+        .collect()
+}
+
+/// Traces by status, as the store's scan reads them.
+fn statuses(store: &SqliteStore) -> BTreeMap<String, usize> {
+    let scan = store.scan_traces().unwrap();
+    assert!(scan.issues.is_empty(), "{:?}", scan.issues);
+    let mut counts = BTreeMap::new();
+    for head in scan.rows {
+        *counts.entry(head.status.to_string()).or_default() += 1;
+    }
+    counts
+}
+
+fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|&(k, v)| (k.to_owned(), v)).collect()
+}
+
+#[test]
+fn wal_store_reads_all_200_runs_and_leaves_no_file() {
+    let Some(dir) = sdk_stores() else { return };
+    let wal_dir = dir.join("wal");
+    let before = listing(&wal_dir);
+    assert!(
+        before.contains(&"traceflow.db-wal".to_owned()),
+        "{before:?}"
+    );
+    {
+        let store = SqliteStore::open_read_only(wal_dir.join("traceflow.db")).unwrap();
+        let scan = store.scan_traces().unwrap();
+        assert_eq!(scan.rows.len(), 200, "every run, most only in the -wal");
+        let report = TraceTrendAnalyzer::new(&store, 0.01)
+            .analyze(Window::All)
+            .unwrap();
+        let finished = scan.rows.iter().filter(|h| h.status.is_finished()).count();
+        assert_eq!(report.window, finished);
+        assert_eq!(report.window + report.left_out_running, 200);
+        // And as parallel readers, each on its own connection.
+        let store = store.with_readers(4, 1);
+        assert_eq!(store.scan_traces().unwrap().rows.len(), 200);
+    }
+    assert_eq!(listing(&wal_dir), before, "no -shm left in the shared copy");
+}
+
+#[test]
+fn main_store_counts_match_sqlite3_and_its_readme() {
+    let Some(dir) = sdk_stores() else { return };
+    let path = dir.join("main.db");
+    let before = listing(&dir);
+    {
+        let store = SqliteStore::open_read_only(&path).unwrap();
+        let by_status = statuses(&store);
+        assert_eq!(
+            by_status,
+            sqlite3_counts(&path, "SELECT status, count(*) FROM traces GROUP BY 1")
+        );
+        assert_eq!(by_status, counts(&[("done", 473), ("failed", 7)]));
+
+        // Decisions live only in evaluator steps' output_json.
+        let mut evals = 0;
+        store
+            .scan_decisions(
+                DecisionTable::TraceEvals,
+                TraceFilter::All,
+                &[],
+                &mut |_, _| {
+                    evals += 1;
+                },
+            )
+            .unwrap();
+        assert_eq!(evals, 0);
+        let mut decisions: BTreeMap<String, usize> = BTreeMap::new();
+        let mut problems = Vec::new();
+        store
+            .scan_decisions(
+                DecisionTable::EvaluatorSteps,
+                TraceFilter::All,
+                &[],
+                &mut |_, row| match row {
+                    Ok(row) => *decisions.entry(row.decision.to_string()).or_default() += 1,
+                    Err(issue) => problems.push(issue),
+                },
+            )
+            .unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            decisions,
+            sqlite3_counts(
+                &path,
+                "SELECT json_extract(output_json, '$.decision'), count(*) FROM trace_steps \
+                 WHERE node_name = 'evaluator' GROUP BY 1"
+            )
+        );
+        assert_eq!(
+            decisions,
+            counts(&[
+                (&EvalDecision::Pass.to_string(), 435),
+                (&EvalDecision::Revise.to_string(), 104),
+                (&EvalDecision::Fallback.to_string(), 38),
+            ])
+        );
+        assert_eq!(decisions.values().sum::<usize>(), 577);
+
+        // The trend sees every finished run: 473 decided by their steps,
+        // the 7 failed ones by their status.
+        let report = TraceTrendAnalyzer::new(&store, 0.01)
+            .analyze(Window::All)
+            .unwrap();
+        assert_eq!(report.window, 480);
+        let decided: usize = report.summaries.iter().map(|s| s.decisions).sum();
+        assert_eq!(decided, 577);
+        let failed = report
+            .summaries
+            .iter()
+            .filter(|s| s.status == RunStatus::Failed)
+            .count();
+        assert_eq!(failed, 7);
+    }
+    assert_eq!(listing(&dir), before, "no file left beside main.db");
+}
+
+#[test]
+fn early_store_reads_with_its_january_2026_schema() {
+    let Some(dir) = sdk_stores() else { return };
+    let path = dir.join("early.db");
+    let before = listing(&dir);
+    {
+        let store = SqliteStore::open_read_only(&path).unwrap();
+        let by_status = statuses(&store);
+        assert_eq!(
+            by_status,
+            sqlite3_counts(&path, "SELECT status, count(*) FROM traces GROUP BY 1")
+        );
+        assert_eq!(by_status, counts(&[("done", 61), ("failed", 8)]));
+        let report = TraceTrendAnalyzer::new(&store, 0.01)
+            .analyze(Window::All)
+            .unwrap();
+        assert_eq!(report.window, 69);
+        // No steps, no evals: each run's outcome is its status.
+        let passed = report
+            .summaries
+            .iter()
+            .filter(|s| s.pass_rate == 1.0)
+            .count();
+        assert_eq!(passed, 61);
+        assert!(report.summaries.iter().all(|s| s.decisions == 0));
+    }
+    assert_eq!(listing(&dir), before, "no file left beside early.db");
+}
