@@ -243,3 +243,38 @@ fn sentences_keep_their_numbers_bounded() {
         assert!(!outcome.stdout.contains("inf"), "{outcome}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_directory_or_a_fifo_as_the_store_is_refused_at_once() {
+    let sandbox = Sandbox::new(&[]);
+    std::fs::create_dir(sandbox.path("dir.db")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(sandbox.path("pipe.db"))
+        .status()
+        .expect("the test needs mkfifo");
+    assert!(made.success());
+    for (db, kind) in [("dir.db", "a directory"), ("pipe.db", "a FIFO")] {
+        // A FIFO opened for reading would block until a writer came.
+        let outcome = sandbox.run(&["trend", "--db", db]);
+        assert_eq!(outcome.code, 2, "{outcome}");
+        assert_eq!(
+            outcome.stderr,
+            format!("error: {db}: not a file ({kind})\n"),
+            "{outcome}"
+        );
+    }
+}
+
+#[test]
+fn a_store_of_traceflow_lites_january_2026_schema_reads() {
+    let sandbox = Sandbox::new(&["early_schema.db"]);
+    let outcome = sandbox.run(&["trend", "--db", "early_schema.db", "--window", "all"]);
+    assert_eq!(outcome.code, 0, "{outcome}");
+    assert!(
+        outcome.stdout.contains("TraceTrend (all 12 runs)"),
+        "{outcome}"
+    );
+    let show = sandbox.run(&["list", "--db", "early_schema.db", "--limit", "1"]);
+    assert_eq!(show.code, 0, "{show}");
+}

@@ -24,10 +24,11 @@ fn sdk_store(name: &str) -> Option<PathBuf> {
     None
 }
 
+/// Runs `sql` with the sqlite3 command, opened immutable: a WAL store
+/// opened even read-only would get `-wal` and `-shm` files beside it.
 fn sqlite3(db: &std::path::Path, sql: &str) -> String {
     let out = std::process::Command::new("sqlite3")
-        .arg("-readonly")
-        .arg(db)
+        .arg(format!("file:{}?immutable=1", db.display()))
         .arg(sql)
         .output()
         .expect("the tests need the sqlite3 command");
