@@ -738,7 +738,11 @@ fn early_schema_store_reads_with_cache_hit_as_false() {
         .unwrap();
     assert_eq!(report.window, 12);
     assert!(report.skipped_rows.is_empty(), "{:?}", report.skipped_rows);
-    let failed = report.summaries.iter().filter(|s| s.decisions == 0).count();
+    let failed = report
+        .summaries
+        .iter()
+        .filter(|s| s.source == traceflow::trend::DecisionSource::Status)
+        .count();
     assert_eq!(failed, 2, "the failed runs count by status");
     let id = &report.summaries[0].trace_id;
     let steps = store.get_steps(id).unwrap();

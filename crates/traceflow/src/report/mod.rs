@@ -266,12 +266,13 @@ pub fn change_text(report: &MetricReport) -> String {
             // Rounded first, so that a tiny decline is not "-0.0".
             |c| format!("{:+.1} pts", (1000.0 * c.change).round() / 10.0 + 0.0),
         ),
-        MetricKind::Mean => s.mann_kendall.map_or_else(
+        // The sentence's change: Sen's slope across the runs, or least
+        // squares where ties make Sen's 0.
+        MetricKind::Mean => s.change.map_or_else(
             || "-".to_owned(),
-            |mk| {
-                let change = mk.sen_slope * s.runs.saturating_sub(1) as f64;
-                let text = report.metric.format_value(change.abs());
-                format!("{}{text}", if change < 0.0 { '-' } else { '+' })
+            |c| {
+                let text = report.metric.format_value(c.change.abs());
+                format!("{}{text}", if c.change < 0.0 { '-' } else { '+' })
             },
         ),
     }

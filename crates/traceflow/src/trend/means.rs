@@ -9,7 +9,8 @@
 
 use super::metric::Worse;
 use super::verdict::{
-    p_text, Insufficient, MeanShift, Statistics, Subject, Verdict, VerdictOptions, MDE_FACTOR,
+    p_text, ChangeKind, Insufficient, MeanShift, StatedChange, Statistics, Subject, Verdict,
+    VerdictOptions, MDE_FACTOR,
 };
 use super::Method;
 use crate::stats::{mann_kendall, ols_test, pettitt};
@@ -86,8 +87,13 @@ pub fn assess_means(
     // The level changes are measured against: the median of the runs'
     // values, or their mean where the median is 0 (revisions per trace,
     // mostly none).
-    let base = median(&ys)
-        .filter(|m| *m != 0.0)
+    let median_base = median(&ys).filter(|m| *m != 0.0);
+    let base_name = if median_base.is_some() {
+        "median"
+    } else {
+        "mean"
+    };
+    let base = median_base
         .or_else(|| mean(&ys).filter(|m| *m != 0.0))
         .map(f64::abs);
     let span = ys.len().saturating_sub(1) as f64;
@@ -103,6 +109,31 @@ pub fn assess_means(
     });
     let change = slope.map(|b| b * span);
     let relative = change.zip(base).map(|(c, m)| c / m);
+    let by_sen = mk.is_some_and(|mk| mk.sen_slope != 0.0);
+    // The one change the report states, with the interval of the slope
+    // that made it.
+    stats.change = change.map(|change| {
+        let ci = match (mk, stats.ols) {
+            (Some(mk), _) if by_sen => [mk.sen_ci.0 * span, mk.sen_ci.1 * span],
+            (_, Some(ols)) => ols.stderr.map_or([change, change], |se| {
+                let z = 1.959_963_984_540_054 * se * span;
+                [change - z, change + z]
+            }),
+            _ => [change, change],
+        };
+        StatedChange {
+            kind: ChangeKind::Trend,
+            change,
+            ci,
+            before: None,
+            after: None,
+        }
+    });
+    let method = if by_sen {
+        "Sen's slope"
+    } else {
+        "least squares: Sen's slope is 0 through ties"
+    };
     let toward_worse = |r: f64| match subject.worse {
         Worse::Lower => -r,
         Worse::Higher => r,
@@ -175,8 +206,95 @@ pub fn assess_means(
         }
     }
     stats.shift = shift_toward_worse(&xs, &ys, subject.worse, level);
-    stats.summary = summary(&stats, subject, change, relative, base);
+    // A shift that explains the runs at least as well as the line is the
+    // change stated, as a rate's step is: a line through a shift
+    // overstates it.
+    let stepped = stats
+        .shift
+        .as_ref()
+        .filter(|s| shift_fits_better(&xs, &ys, s, stats.ols.as_ref()));
+    let stated = match stepped {
+        Some(s) => {
+            let split = xs.partition_point(|&x| (x as usize) < s.run_index);
+            stats.change = Some(StatedChange {
+                kind: ChangeKind::Step,
+                change: s.change,
+                ci: welch_ci(&ys[..split], &ys[split..]).unwrap_or([s.change, s.change]),
+                before: Some(s.before),
+                after: Some(s.after),
+            });
+            Stated {
+                change: Some(s.change),
+                relative: base.map(|m| s.change / m),
+                base,
+                base_name,
+                method: "the shift's two levels",
+                stepped: true,
+            }
+        }
+        None => Stated {
+            change,
+            relative,
+            base,
+            base_name,
+            method,
+            stepped: false,
+        },
+    };
+    stats.summary = summary(&stats, subject, &stated);
     stats
+}
+
+/// Whether the shift's two levels leave less squared error than the
+/// least-squares line through the same runs.
+fn shift_fits_better(
+    xs: &[f64],
+    ys: &[f64],
+    shift: &MeanShift,
+    line: Option<&crate::stats::OlsTest>,
+) -> bool {
+    let Some(line) = line else { return true };
+    let mut levels = 0.0;
+    let mut fitted = 0.0;
+    for (&x, &y) in xs.iter().zip(ys) {
+        let level = if (x as usize) < shift.run_index {
+            shift.before
+        } else {
+            shift.after
+        };
+        levels += (y - level).powi(2);
+        fitted += (y - line.intercept - line.slope * x).powi(2);
+    }
+    levels <= fitted
+}
+
+/// The 95% interval of mean(b) − mean(a) by Welch's normal approximation;
+/// `None` with fewer than 2 values on a side.
+fn welch_ci(a: &[f64], b: &[f64]) -> Option<[f64; 2]> {
+    let moments = |v: &[f64]| -> Option<(f64, f64, f64)> {
+        let n = v.len() as f64;
+        (v.len() >= 2).then(|| {
+            let m = v.iter().sum::<f64>() / n;
+            let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+            (m, var, n)
+        })
+    };
+    let ((ma, va, na), (mb, vb, nb)) = (moments(a)?, moments(b)?);
+    let half = 1.959_963_984_540_054 * (va / na + vb / nb).sqrt();
+    let d = mb - ma;
+    (half.is_finite() && d.is_finite()).then_some([d - half, d + half])
+}
+
+/// What a mean's sentence states: its change, relative to which baseline,
+/// measured by which method.
+struct Stated {
+    change: Option<f64>,
+    relative: Option<f64>,
+    base: Option<f64>,
+    base_name: &'static str,
+    method: &'static str,
+    /// The change is the shift's, stated as its levels.
+    stepped: bool,
 }
 
 /// Pettitt's shift toward worse, if significant at `level`; `xs` are the
@@ -190,8 +308,11 @@ fn shift_toward_worse(xs: &[f64], ys: &[f64], worse: Worse, level: f64) -> Optio
     if shift.p_value >= level || shift.k == 0.0 {
         return None;
     }
-    let before = median(&ys[..shift.index])?;
-    let after = median(&ys[shift.index..])?;
+    // Levels as the report's value is, a mean of the runs: a median of a
+    // metric that is mostly one value (scores of 1, no revisions) is that
+    // value on both sides of any shift.
+    let before = mean(&ys[..shift.index])?;
+    let after = mean(&ys[shift.index..])?;
     Some(MeanShift {
         run_index: *xs.get(shift.index)? as usize,
         trace_id: String::new(),
@@ -205,6 +326,18 @@ fn shift_toward_worse(xs: &[f64], ys: &[f64], worse: Worse, level: f64) -> Optio
     })
 }
 
+/// Two levels with the fewest significant digits (3 at the least) that
+/// tell them apart: "0.9412 to 0.9388", not "0.941 to 0.939" twice over.
+fn distinct(a: f64, b: f64) -> (String, String) {
+    for digits in 3..=8 {
+        let (x, y) = (significant(a, digits), significant(b, digits));
+        if x != y || digits == 8 {
+            return (x, y);
+        }
+    }
+    (significant(a, 3), significant(b, 3))
+}
+
 /// The mean of values; `None` for none.
 fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
@@ -215,26 +348,41 @@ fn median(values: &[f64]) -> Option<f64> {
     crate::stats::median(&mut values.to_vec())
 }
 
-fn summary(
-    stats: &Statistics,
-    subject: Subject<'_>,
-    change: Option<f64>,
-    relative: Option<f64>,
-    median: Option<f64>,
-) -> String {
+fn summary(stats: &Statistics, subject: Subject<'_>, stated: &Stated) -> String {
     let runs = count(stats.runs, "run");
     let noun = subject.noun;
+    let base_name = stated.base_name;
+    // A shift names its test in its own words.
+    let by = if stated.stepped {
+        String::new()
+    } else {
+        format!(" ({})", stated.method)
+    };
+    // A shift: its levels, its run and its size against the baseline.
+    let shifted = stats.shift.as_ref().filter(|_| stated.stepped).map(|s| {
+        let (before, after) = distinct(s.before, s.after);
+        format!(
+            "from {before} to {after} at run {} ({}{}, {:+.1}% of the runs' {base_name} of {}; Pettitt's test p = {})",
+            s.run_index,
+            if s.change < 0.0 { "-" } else { "+" },
+            significant(s.change.abs(), 3),
+            100.0 * stated.relative.unwrap_or(0.0),
+            stated.base.map_or_else(|| "0".to_owned(), |m| significant(m, 3)),
+            p_text(s.p_value)
+        )
+    });
     // Signed in the stable sentence ("moved"), unsigned after "rose"/"fell".
-    let size = |signed: bool| match (relative, change, median) {
+    let size = |signed: bool| match (stated.relative, stated.change, stated.base) {
+        _ if shifted.is_some() => shifted.clone().unwrap_or_default(),
         (Some(r), Some(c), Some(m)) if signed => format!(
-            "{:+.1}% ({}{} on a level of {}) across {runs}",
+            "{:+.1}% ({}{} on the runs' {base_name} of {}) across {runs}",
             100.0 * r,
             if c < 0.0 { "-" } else { "+" },
             significant(c.abs(), 3),
             significant(m, 3)
         ),
         (Some(r), Some(c), Some(m)) => format!(
-            "by {:.1}% ({} on a level of {}) across {runs}",
+            "by {:.1}% ({} on the runs' {base_name} of {}) across {runs}",
             100.0 * r.abs(),
             significant(c.abs(), 3),
             significant(m, 3)
@@ -255,26 +403,27 @@ fn summary(
         // Not significant after Holm: the move is described as found, and
         // the correction says why it is not a regression.
         Verdict::Regression | Verdict::NotSignificant => format!(
-            "The {noun} {} {} (Sen's slope); Mann–Kendall p({worsening}) = {}.{}",
+            "The {noun} {} {}{by}; Mann–Kendall p({worsening}) = {}.{}",
             subject.moved(false),
             size(false),
             p(stats.p_worse),
-            stats.shift.as_ref().map_or_else(String::new, |s| format!(
-                " It shifted from {} to {} at run {} (Pettitt's test p = {}).",
-                significant(s.before, 3),
-                significant(s.after, 3),
-                s.run_index,
-                p_text(s.p_value)
-            ))
+            stats.shift.as_ref().filter(|_| !stated.stepped).map_or_else(String::new, |s| {
+                let (before, after) = distinct(s.before, s.after);
+                format!(
+                    " Its mean shifted from {before} to {after} at run {} (Pettitt's test p = {}).",
+                    s.run_index,
+                    p_text(s.p_value)
+                )
+            })
         ),
         Verdict::Improvement => format!(
-            "The {noun} {} {} (Sen's slope); Mann–Kendall p({bettering}) = {}.",
+            "The {noun} {} {}{by}; Mann–Kendall p({bettering}) = {}.",
             subject.moved(true),
             size(false),
             p(stats.p_worse.map(|p| 1.0 - p))
         ),
         Verdict::Stable => format!(
-            "No {worsening} that matters: the {noun} moved {} (Sen's slope), Mann–Kendall p({worsening}) = {}.",
+            "No {worsening} that matters: the {noun} moved {}{by}, Mann–Kendall p({worsening}) = {}.",
             size(true),
             p(stats.p_worse)
         ),
@@ -293,6 +442,70 @@ mod tests {
     fn judge(values: &[f64]) -> Statistics {
         let values: Vec<Option<f64>> = values.iter().map(|&v| Some(v)).collect();
         assess_means(&values, 100, &VerdictOptions::default(), COST)
+    }
+
+    #[test]
+    fn a_shift_in_a_metric_of_ties_states_its_levels_with_digits_that_differ() {
+        // Scores of 1 until run 60, then two in five at 0.5: medians are 1
+        // on both sides, and Sen's slope is 0 through the ties.
+        let values: Vec<f64> = (0..120)
+            .map(|i| if i < 60 || i % 5 > 1 { 1.0 } else { 0.5 })
+            .collect();
+        let values: Vec<Option<f64>> = values.into_iter().map(Some).collect();
+        let subject = Subject {
+            noun: "average score",
+            worse: Worse::Lower,
+        };
+        let stats = assess_means(&values, 120, &VerdictOptions::default(), subject);
+        let change = stats.change.unwrap();
+        assert_eq!(
+            change.kind,
+            ChangeKind::Step,
+            "{:?} {}",
+            stats.shift,
+            stats.summary
+        );
+        assert_eq!(change.before, Some(1.0));
+        assert!((change.after.unwrap() - 0.8).abs() < 1e-12, "{change:?}");
+        assert!((change.change + 0.2).abs() < 1e-12);
+        assert!(
+            stats.summary.contains(
+                "fell from 1.00 to 0.800 at run 60 (-0.200, -20.0% of the runs' median of 1.00"
+            ),
+            "{}",
+            stats.summary
+        );
+    }
+
+    #[test]
+    fn a_gradual_rise_is_stated_by_the_slope_that_measured_it() {
+        let rising: Vec<f64> = (0..20).map(|i| 0.010 + 0.0005 * i as f64).collect();
+        let stats = judge(&rising);
+        let change = stats.change.unwrap();
+        assert_eq!(change.kind, ChangeKind::Trend);
+        let mk = stats.mann_kendall.unwrap();
+        assert!((change.change - mk.sen_slope * 19.0).abs() < 1e-12);
+        assert!(stats.summary.contains("(Sen's slope)"), "{}", stats.summary);
+        assert!(
+            stats.summary.contains("on the runs' median of"),
+            "{}",
+            stats.summary
+        );
+        // Mostly zeros: least squares measures it, and says so.
+        let mut sparse = vec![0.0; 30];
+        for i in (15..30).step_by(2) {
+            sparse[i] = 1.0;
+        }
+        sparse[3] = 1.0;
+        let stats = judge(&sparse);
+        assert!(
+            stats
+                .summary
+                .contains("least squares: Sen's slope is 0 through ties")
+                || stats.change.unwrap().kind == ChangeKind::Step,
+            "{}",
+            stats.summary
+        );
     }
 
     #[test]

@@ -220,9 +220,9 @@ pub struct MeanShift {
     pub trace_id: String,
     /// When that run started.
     pub created_at: Option<Timestamp>,
-    /// The median of the runs' values before.
+    /// The mean of the runs' values before.
     pub before: f64,
-    /// The median from the shift on.
+    /// The mean from the shift on.
     pub after: f64,
     /// after − before.
     pub change: f64,
@@ -252,7 +252,9 @@ pub struct StatedChange {
     /// A step or a trend.
     pub kind: ChangeKind,
     /// The change: after − before for a step, the fitted change across
-    /// the window for a trend (rate units: 0.1 = 10 points).
+    /// the window for a trend (a rate's in rate units, 0.1 = 10 points; a
+    /// mean's in the metric's units, by Sen's slope or, where ties make
+    /// that 0, least squares).
     pub change: f64,
     /// Its 95% interval (Newcombe's for a step; the slope's, times the
     /// span, for a trend).
@@ -386,8 +388,8 @@ pub struct Statistics {
     /// significant at `level` (Pettitt's test); null for rates, whose step
     /// is `change_point`.
     pub shift: Option<MeanShift>,
-    /// The change the report states (a rate's step or trend); null for a
-    /// metric of means and when no trend test could be made.
+    /// The change the report states (a rate's step or trend, a mean's
+    /// trend); null when no trend test could be made.
     pub change: Option<StatedChange>,
     /// What the verdict means, in a sentence or two.
     pub summary: String,
