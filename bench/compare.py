@@ -11,6 +11,15 @@ time's %M (/usr/bin/time, override with --time); no shell in between.
 
 The proposal's analyzer is ../shared/tools/proposal_trend.py relative to the
 repository root (override with --proposal); --skip-python leaves it out.
+
+With --baseline BINARY, every traceflow command is also run with BINARY (say,
+a release build of an earlier commit) in the same rounds: each command and its
+baseline twin are adjacent in the rotation, and which of the two goes first
+alternates by round. It then prints, per command, both medians (wall time and
+peak RSS) and the median of the per-round new/baseline ratios. A command that
+fails with one binary is reported (exit code and stderr) and left out of the
+later rounds; the others go on.
+
 Python 3 standard library only. Exits non-zero if any command fails.
 """
 import argparse
@@ -59,10 +68,12 @@ class Bench:
         self.key = key
         self.label = label
         self.argv = argv
-        self.kind = kind  # "traceflow", "floor" or "python"
+        self.kind = kind  # "traceflow", "baseline", "floor" or "python"
         self.seconds = {}  # round -> wall seconds
         self.rss_kib = {}  # round -> peak RSS (KiB, as GNU time %M reports it)
         self.verdicts = []  # python only: the direction it printed
+        self.twin = None  # with --baseline: the same command with the other binary
+        self.failure = None  # with --baseline: (when, message) of its first failed run
 
 
 def run_once(bench, capture_stdout, time_bin):
@@ -176,6 +187,8 @@ def fmt_s(x):
 
 def ratio_line(name, num, den):
     """Median over median, and the median of the per-round ratios."""
+    if not num.seconds or not den.seconds:
+        return f"| {name} | – (failed) | – |"
     m = statistics.median(num.seconds.values()) / statistics.median(den.seconds.values())
     rounds = sorted(set(num.seconds) & set(den.seconds))
     per_round = [num.seconds[r] / den.seconds[r] for r in rounds]
@@ -205,19 +218,28 @@ def main():
     ap.add_argument("--warmup", type=int, default=1,
                     help="unrecorded rounds of the traceflow and sqlite3 commands first, to fill the page cache (default 1)")
     ap.add_argument("--raw", help="also write every run's figures to this JSON file")
+    ap.add_argument("--baseline", metavar="BINARY",
+                    help="a second traceflow binary (e.g. an earlier commit's release build): every traceflow "
+                         "command also runs with it, in the same rounds, and new/baseline ratios are printed")
     a = ap.parse_args()
 
     if a.repeat < 1 or a.python_repeat < 1 or a.warmup < 0:
         ap.error("--repeat and --python-repeat must be >= 1, --warmup >= 0")
+    if a.baseline is not None and not Path(a.baseline).is_file():
+        ap.error(f"no baseline binary at {a.baseline}")
     if a.python_repeat > a.repeat and not a.skip_python:
         print(f"note: --python-repeat {a.python_repeat} > --repeat {a.repeat}; using {a.repeat}", file=sys.stderr)
         a.python_repeat = a.repeat
     db = a.db
     if not Path(db).is_file():
         ap.error(f"no such store: {db}")
-    traceflow = a.traceflow
-    if os.sep not in traceflow:
-        traceflow = os.path.join(".", traceflow) if Path(traceflow).exists() else traceflow
+    def binary(path):
+        if os.sep not in path:
+            return os.path.join(".", path) if Path(path).exists() else path
+        return path
+
+    traceflow = binary(a.traceflow)
+    baseline = binary(a.baseline) if a.baseline is not None else None
     if not a.skip_python and not Path(a.proposal).is_file():
         ap.error(f"no proposal_trend.py at {a.proposal} (use --proposal PATH or --skip-python)")
 
@@ -249,7 +271,43 @@ def main():
         for w in ("20", "200"):
             benches.append(Bench(f"py_{w}", f"proposal_trend.py --window {w} --fixed",
                                  [a.python, a.proposal, db, "--window", w, "--fixed"], "python"))
+    if baseline is not None:
+        # Each traceflow command's twin with the baseline binary, right after
+        # it in the list, so that the rotation keeps the two adjacent.
+        paired = []
+        for b in benches:
+            paired.append(b)
+            if b.kind == "traceflow":
+                assert b.argv[0] == traceflow
+                twin = Bench("base_" + b.key, "baseline " + b.label.removeprefix("traceflow "),
+                             [baseline, *b.argv[1:]], "baseline")
+                b.twin, twin.twin = twin, b
+                paired.append(twin)
+        benches = paired
     by_key = {b.key: b for b in benches}
+    failures = []  # with --baseline: benches whose runs failed, in order
+
+    def run_or_record(b, when, capture_stdout):
+        """run_once; with --baseline, a traceflow or baseline command's failure
+        is recorded on the bench (which later rounds skip) instead of raised."""
+        try:
+            return run_once(b, capture_stdout, a.time)
+        except CommandFailed as e:
+            if baseline is None or b.kind not in ("traceflow", "baseline"):
+                raise
+            b.failure = (when, str(e))
+            failures.append(b)
+            print(f"\nFAILED ({when}): {b.label}\n{e}", file=sys.stderr)
+            return None
+
+    def units(todo):
+        """The rotation's units: a command with its baseline twin, or a command alone."""
+        out = []
+        for b in todo:
+            if b.kind == "baseline":
+                continue
+            out.append([b, b.twin] if b.twin is not None else [b])
+        return out
 
     # Python runs (slow) are spread evenly over the rounds rather than bunched
     # at the start: with 7 rounds and 3 runs, rounds 0, 2 and 4.
@@ -260,6 +318,7 @@ def main():
         facts = machine_facts()
         sqlite_version = capture([a.sqlite3, "--version"])
         traceflow_version = capture([traceflow, "--version"])
+        baseline_version = capture([baseline, "--version"]) if baseline is not None else None
         python_version = capture([a.python, "--version"]) if not a.skip_python else None
         print(f"counting rows in {db} ...", file=sys.stderr)
         counts = store_facts(db)
@@ -270,21 +329,34 @@ def main():
             for b in benches:
                 if b.kind == "python":
                     continue
+                if b.failure is not None:
+                    continue
                 print(f"warm-up {w + 1}/{a.warmup}: {b.label}", file=sys.stderr)
-                _, _, out = run_once(b, (b.kind == "traceflow"), a.time)
-                if b.kind == "traceflow":
+                got = run_or_record(b, f"warm-up {w + 1}", (b.kind in ("traceflow", "baseline")))
+                if got is None:
+                    continue
+                _, _, out = got
+                if b.kind in ("traceflow", "baseline"):
                     try:
                         json.loads(out)
                     except ValueError as e:
                         raise CommandFailed(f"{b.label} did not print JSON: {e}") from e
 
         for r in range(a.repeat):
-            todo = [b for b in benches if b.kind != "python" or r in python_rounds]
+            todo = units([b for b in benches if b.kind != "python" or r in python_rounds])
             shift = r % len(todo)
             todo = todo[shift:] + todo[:shift]
+            # A command and its baseline twin: new first in even rounds,
+            # baseline first in odd ones.
+            todo = [b for u in todo for b in (u if r % 2 == 0 else u[::-1])]
             for b in todo:
+                if b.failure is not None:
+                    continue
                 print(f"round {r + 1}/{a.repeat}: {b.label} ...", end="", file=sys.stderr, flush=True)
-                secs, rss, _ = run_once(b, (b.kind == "python"), a.time)
+                got = run_or_record(b, f"round {r + 1}", (b.kind == "python"))
+                if got is None:
+                    continue
+                secs, rss, _ = got
                 b.seconds[r] = secs
                 b.rss_kib[r] = rss
                 print(f" {secs:.3f} s, {mb(rss):.1f} MB", file=sys.stderr)
@@ -301,7 +373,11 @@ def main():
     p(f"- nproc: {facts['nproc']}" + (f"; cpu: {facts['cpu']}" if "cpu" in facts else "")
       + (f"; memory: {facts['memory']}" if "memory" in facts else "") + f"; {facts['os']}")
     p(f"- sqlite3 --version: {sqlite_version}")
-    p(f"- traceflow --version: {traceflow_version}")
+    if baseline is not None:
+        p(f"- traceflow (new): {traceflow}, --version: {traceflow_version}")
+        p(f"- baseline: {baseline}, --version: {baseline_version}")
+    else:
+        p(f"- traceflow --version: {traceflow_version}")
     if python_version:
         p(f"- python: {python_version}")
     p(f"- store: {Path(db).name}, {size_bytes:,} bytes; traces {counts['traces']:,} "
@@ -315,6 +391,9 @@ def main():
     for b in benches:
         s = list(b.seconds.values())
         m = list(b.rss_kib.values())
+        if not s:
+            p(f"| {b.label} | 0 | failed | – | – | – | – |")
+            continue
         p(f"| {b.label} | {len(s)} | {fmt_s(statistics.median(s))} | {fmt_s(min(s))} | {fmt_s(max(s))} "
           f"| {mb(statistics.median(m)):.1f} | {mb(max(m)):.1f} |")
     p("")
@@ -337,6 +416,46 @@ def main():
             speedup = statistics.median(py.seconds.values()) / statistics.median(t.seconds.values())
             p(f"- proposal_trend.py window {w} is {speedup:.1f}× slower than traceflow window {w} "
               f"(median over median); its verdicts: {', '.join(py.verdicts)}")
+    if baseline is not None:
+        p("")
+        p("### new against baseline")
+        p("")
+        p("Per command: both binaries in the same rounds (adjacent, order alternating by round). "
+          "Ratio = new / baseline wall time within a round; < 1 means the new binary is faster.")
+        p("")
+        p("| command | rounds | new median s | baseline median s | median of per-round ratios | "
+          "min – max ratio | new median peak RSS MB | baseline median peak RSS MB | RSS ratio (medians) |")
+        p("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for b in benches:
+            if b.kind != "traceflow":
+                continue
+            t = b.twin
+            label = b.label.removeprefix("traceflow ")
+            rounds = sorted(set(b.seconds) & set(t.seconds))
+            if not rounds:
+                p(f"| {label} | 0 | {'failed' if b.failure else fmt_s(statistics.median(b.seconds.values()))} "
+                  f"| {'failed' if t.failure else fmt_s(statistics.median(t.seconds.values()))} | – | – | – | – | – |")
+                continue
+            ratios = [b.seconds[r] / t.seconds[r] for r in rounds]
+            rss_new = statistics.median(b.rss_kib[r] for r in rounds)
+            rss_base = statistics.median(t.rss_kib[r] for r in rounds)
+            p(f"| {label} | {len(rounds)} | {fmt_s(statistics.median(b.seconds[r] for r in rounds))} "
+              f"| {fmt_s(statistics.median(t.seconds[r] for r in rounds))} | {statistics.median(ratios):.3f} "
+              f"| {min(ratios):.3f} – {max(ratios):.3f} | {mb(rss_new):.1f} | {mb(rss_base):.1f} "
+              f"| {rss_new / rss_base:.3f} |")
+        if failures:
+            p("")
+            p("Failed (left out of later rounds):")
+            p("")
+            for b in failures:
+                when, msg = b.failure
+                other = b.twin
+                state = ("also failed" if other.failure else f"ran in {len(other.seconds)} rounds")
+                p(f"- {b.label} ({when}); the other binary {state}:")
+                p("")
+                p("```")
+                p(msg)
+                p("```")
     p("")
     p("Per-round wall times (s):")
     p("")
@@ -350,14 +469,16 @@ def main():
         raw = {
             "started": started.isoformat(), "finished": finished.isoformat(), "machine": facts,
             "sqlite3": sqlite_version, "traceflow": traceflow_version, "python": python_version,
+            "baseline": ({"binary": baseline, "version": baseline_version} if baseline is not None else None),
             "store": {"name": Path(db).name, "bytes": size_bytes, **counts},
             "runs": {b.key: {"label": b.label, "argv": b.argv,
                              "seconds": {str(r): v for r, v in b.seconds.items()},
                              "peak_rss_kib": {str(r): v for r, v in b.rss_kib.items()},
-                             "verdicts": b.verdicts} for b in benches},
+                             "verdicts": b.verdicts,
+                             "failure": (list(b.failure) if b.failure else None)} for b in benches},
         }
         Path(a.raw).write_text(json.dumps(raw, indent=2) + "\n")
-    return 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
