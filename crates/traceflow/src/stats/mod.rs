@@ -14,6 +14,7 @@ pub mod power;
 pub mod repeated;
 pub(crate) mod slopes;
 pub mod step_change;
+pub mod student;
 pub mod sum;
 pub mod trend_test;
 
