@@ -325,6 +325,91 @@ fn usage_metrics_are_per_trace_sums_averaged_over_the_run() {
 }
 
 #[test]
+fn huge_values_are_judged_or_reported_never_a_panic_an_infinity_or_a_silent_loss() {
+    // A red team's store: one step costing $1e250, a score of 1e250, and a
+    // trace whose two steps of 1e308 ms sum past the largest float. Before,
+    // the first two panicked in statrs' Student t (exit 101 from the CLI)
+    // and the third showed `inf ms` and dropped the run without a word.
+    let s = Store::new();
+    for day in 1..=12 {
+        let id = format!("d{day:02}");
+        let at = format!("2026-03-{day:02}T08:00:00Z");
+        let cost = if day == 3 {
+            1e250
+        } else {
+            0.01 + 0.001 * f64::from(day)
+        };
+        let score = if day == 7 {
+            1e250
+        } else {
+            0.9 - 0.01 * f64::from(day)
+        };
+        s.trace(&id, "done", &at, "m", "{}")
+            .eval(&id, 1, "pass", &format!("{{\"groundedness\": {score:e}}}"))
+            .step(&id, 0, "executor", (100, 1e308, cost), "{}");
+        if day != 5 {
+            // Every trace but d05 has ordinary latency; d05's sums to ∞.
+            s.conn
+                .execute(
+                    "UPDATE trace_steps SET latency_ms = 250.0 WHERE trace_id = ?1",
+                    [&id],
+                )
+                .unwrap();
+        } else {
+            s.step(&id, 1, "executor", (100, 1e308, 0.0), "{}");
+        }
+    }
+    let metrics = [
+        Metric::Cost,
+        Metric::Latency,
+        Metric::AvgScore,
+        Metric::Score("groundedness".to_owned()),
+    ];
+    let report = s.analyze(options(GroupBy::Day, &metrics)).unwrap();
+    for r in &report.reports {
+        let stats = &r.statistics;
+        assert!(r
+            .summaries
+            .iter()
+            .all(|run| run.value.is_none_or(f64::is_finite)));
+        assert!(
+            r.value.is_none_or(f64::is_finite),
+            "{}: {:?}",
+            r.metric,
+            r.value
+        );
+        assert!(
+            stats.p_worse.is_none_or(|p| (0.0..=1.0).contains(&p)),
+            "{stats:?}"
+        );
+        let ols = stats.ols.unwrap();
+        assert!(ols.slope.is_finite() && ols.p_decline.is_none_or(|p| !p.is_nan()));
+        assert!(!stats.summary.contains("inf") && !stats.summary.contains("NaN"));
+    }
+    // d05's latency is left out and said to be, not silently dropped.
+    let latency = &report.reports[1];
+    assert_eq!(latency.summaries[4].value, None);
+    assert_eq!(latency.statistics.runs, 11);
+    assert_eq!(report.skipped_rows.len(), 1, "{:?}", report.skipped_rows);
+    let issue = &report.skipped_rows[0];
+    assert_eq!(
+        (issue.table, issue.trace_id.as_deref()),
+        ("traces", Some("d05"))
+    );
+    assert_eq!(
+        issue.reason,
+        "its latency_ms sum past the largest float; the trace is left out of latency"
+    );
+    // No format shows an infinity or a NaN.
+    for format in traceflow::report::Format::ALL {
+        let text = traceflow::report::render(&report, *format);
+        for bad in ["inf ", "inf%", "NaN", "Infinity"] {
+            assert!(!text.contains(bad), "{format}: {bad}");
+        }
+    }
+}
+
+#[test]
 fn named_scores_come_from_evals_or_from_the_gate_report() {
     let s = Store::new();
     s.trace("a", "done", "2026-03-01T08:00:00Z", "m", "{}")

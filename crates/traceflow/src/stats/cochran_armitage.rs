@@ -44,7 +44,8 @@ pub struct CochranArmitage {
 /// `Table.test_ordinal_association` z-score times √(N/(N − 1)).
 ///
 /// Undefined without decisions, when every decision is the same (p̄ is 0
-/// or 1), or when all scores with decisions are equal.
+/// or 1), when all scores with decisions are equal, or for a non-finite
+/// score or scores so spread that their sums overflow.
 pub fn cochran_armitage(
     passes: &[u64],
     decisions: &[u64],
@@ -56,6 +57,9 @@ pub fn cochran_armitage(
         return Err(Undefined::LengthsDiffer);
     }
     check_counts(passes, decisions)?;
+    if scores.iter().any(|t| !t.is_finite()) {
+        return Err(Undefined::NotFinite);
+    }
     let (_, passed) = pooled(passes, decisions)?;
     let Spread {
         total,
@@ -90,6 +94,9 @@ pub fn cochran_armitage(
 
     let variance = p_bar * (1.0 - p_bar) * s_tt;
     let z = u / (dispersion * variance).sqrt();
+    if !(z.is_finite() && slope.is_finite() && dispersion.is_finite()) {
+        return Err(Undefined::NotFinite);
+    }
     let slope_se = (dispersion * p_bar * (1.0 - p_bar) / s_tt).sqrt();
     let q = two_sided_z(confidence);
     Ok(CochranArmitage {

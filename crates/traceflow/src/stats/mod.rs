@@ -12,7 +12,9 @@ pub mod ols;
 pub mod pettitt;
 pub mod power;
 pub mod repeated;
+pub(crate) mod slopes;
 pub mod step_change;
+pub mod student;
 pub mod sum;
 pub mod trend_test;
 
@@ -41,8 +43,43 @@ pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
     match n {
         0 => None,
         _ if n % 2 == 1 => Some(order_statistic(values, n / 2)),
-        _ => Some((order_statistic(values, n / 2 - 1) + order_statistic(values, n / 2)) / 2.0),
+        _ => Some(midpoint(
+            order_statistic(values, n / 2 - 1),
+            order_statistic(values, n / 2),
+        )),
     }
+}
+
+/// (a + b)/2, without overflowing when a + b would (two values of 1e308).
+pub(crate) fn midpoint(a: f64, b: f64) -> f64 {
+    let sum = a + b;
+    if sum.is_finite() {
+        sum / 2.0
+    } else {
+        a / 2.0 + b / 2.0
+    }
+}
+
+/// A power of two s such that values / s have their largest magnitude in
+/// [1, 2) (1 for values all 0 or none), so that their squares and sums
+/// cannot overflow (values of 1e250) or underflow (1e-200).
+///
+/// Dividing by a power of two is exact, and so every later +, −, ×, ÷ and
+/// comparison gives the same bits as without it, scaled: ordinary data is
+/// computed exactly as before. Only values below 2^−1022 of the largest
+/// lose bits (to subnormals), which beside the largest are nothing.
+pub(crate) fn scale_of(values: impl IntoIterator<Item = f64>) -> f64 {
+    let largest = values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, |m, v| m.max(v.abs()));
+    if largest == 0.0 {
+        return 1.0;
+    }
+    // The binary exponent of the largest, kept where 2^e is a normal number
+    // (|e| ≤ 1000 leaves largest / 2^e within 2^±75 of 1).
+    let exponent = largest.log2().floor().clamp(-1000.0, 1000.0);
+    2f64.powi(exponent as i32)
 }
 
 /// Checks that a series has at least `needed` values, all finite.

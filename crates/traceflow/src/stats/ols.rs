@@ -1,9 +1,8 @@
 //! Ordinary least squares of y on x: the proposal's slope, and its t-test.
 
-use statrs::distribution::{ContinuousCDF, StudentsT};
-
+use super::student::t_cdf;
 use super::sum::neumaier;
-use super::Undefined;
+use super::{scale_of, Undefined};
 
 /// A fitted line y = intercept + slope · x.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,32 +17,77 @@ pub struct OlsFit {
 ///
 /// b = Σ(xᵢ − x̄)(yᵢ − ȳ) / Σ(xᵢ − x̄)², a = ȳ − b·x̄: the centred two-pass
 /// form Python's `statistics.linear_regression` uses, with compensated sums
-/// in place of `math.fsum`, so the two agree to about 1e-15.
+/// in place of `math.fsum`, so the two agree to about 1e-15. The sums are
+/// taken over x and y scaled by powers of two ([`scale_of`]), so that values
+/// of 1e250 do not overflow them; the scaling is exact.
 ///
 /// `None` when the slope is undefined: fewer than two points, lengths that
-/// differ, a non-finite value, or every x equal.
+/// differ, a non-finite value, every x equal, or a slope or intercept
+/// beyond the largest float.
 pub fn ols(x: &[f64], y: &[f64]) -> Option<OlsFit> {
     let n = x.len();
     if n < 2 || y.len() != n || x.iter().chain(y).any(|v| !v.is_finite()) {
         return None;
     }
-    let n_f = n as f64;
-    let x_mean = neumaier(x.iter().copied()) / n_f;
-    let y_mean = neumaier(y.iter().copied()) / n_f;
-    let sxy = neumaier(
-        x.iter()
-            .zip(y)
-            .map(|(xi, yi)| (xi - x_mean) * (yi - y_mean)),
-    );
-    let sxx = neumaier(x.iter().map(|xi| (xi - x_mean) * (xi - x_mean)));
-    if sxx == 0.0 {
-        return None;
+    Moments::of(x, y).fit()
+}
+
+/// Centred sums of x / sx and y / sy, for powers of two sx and sy.
+struct Moments {
+    sx: f64,
+    sy: f64,
+    x_mean: f64,
+    y_mean: f64,
+    sxx: f64,
+    syy: f64,
+    sxy: f64,
+}
+
+impl Moments {
+    /// Of finite x and y of the same length, at least one point.
+    fn of(x: &[f64], y: &[f64]) -> Self {
+        let (sx, sy) = (scale_of(x.iter().copied()), scale_of(y.iter().copied()));
+        let x: Vec<f64> = x.iter().map(|v| v / sx).collect();
+        let y: Vec<f64> = y.iter().map(|v| v / sy).collect();
+        let n_f = x.len() as f64;
+        let x_mean = neumaier(x.iter().copied()) / n_f;
+        let y_mean = neumaier(y.iter().copied()) / n_f;
+        let sxy = neumaier(
+            x.iter()
+                .zip(&y)
+                .map(|(xi, yi)| (xi - x_mean) * (yi - y_mean)),
+        );
+        let sxx = neumaier(x.iter().map(|xi| (xi - x_mean) * (xi - x_mean)));
+        let syy = neumaier(y.iter().map(|yi| (yi - y_mean) * (yi - y_mean)));
+        Moments {
+            sx,
+            sy,
+            x_mean,
+            y_mean,
+            sxx,
+            syy,
+            sxy,
+        }
     }
-    let slope = sxy / sxx;
-    Some(OlsFit {
-        slope,
-        intercept: y_mean - slope * x_mean,
-    })
+
+    /// The slope in scaled units.
+    fn scaled_slope(&self) -> f64 {
+        self.sxy / self.sxx
+    }
+
+    /// The line in the data's units; `None` for every x equal, or a slope
+    /// or intercept past the largest float.
+    fn fit(&self) -> Option<OlsFit> {
+        if self.sxx == 0.0 {
+            return None;
+        }
+        let slope = self.scaled_slope();
+        let fit = OlsFit {
+            slope: slope * self.sy / self.sx,
+            intercept: (self.y_mean - slope * self.x_mean) * self.sy,
+        };
+        (fit.slope.is_finite() && fit.intercept.is_finite()).then_some(fit)
+    }
 }
 
 /// The least-squares line with its t-test for a negative slope (its
@@ -73,8 +117,12 @@ pub struct OlsTest {
 /// `linregress(x, y, alternative="less")`. Source: Draper & Smith,
 /// Applied Regression Analysis, 3rd ed. (1998), §1.4 and §3.
 ///
+/// Computed on data scaled by powers of two as [`ols`], so that huge or
+/// tiny values neither overflow nor underflow; the t distribution's tail
+/// by [`t_cdf`].
+///
 /// Undefined for fewer than 3 points (no degrees of freedom), a
-/// non-finite value, or all x equal.
+/// non-finite value, all x equal, or a line too steep for a float.
 pub fn ols_test(x: &[f64], y: &[f64]) -> Result<OlsTest, Undefined> {
     let n = x.len();
     if y.len() != n {
@@ -89,18 +137,14 @@ pub fn ols_test(x: &[f64], y: &[f64]) -> Result<OlsTest, Undefined> {
     if x.iter().chain(y).any(|v| !v.is_finite()) {
         return Err(Undefined::NotFinite);
     }
-    let fit = ols(x, y).ok_or(Undefined::NoSpread)?;
-    let n_f = n as f64;
-    let x_mean = neumaier(x.iter().copied()) / n_f;
-    let y_mean = neumaier(y.iter().copied()) / n_f;
-    let sxx = neumaier(x.iter().map(|xi| (xi - x_mean) * (xi - x_mean)));
-    let syy = neumaier(y.iter().map(|yi| (yi - y_mean) * (yi - y_mean)));
-    let sxy = neumaier(
-        x.iter()
-            .zip(y)
-            .map(|(xi, yi)| (xi - x_mean) * (yi - y_mean)),
-    );
-    let df = n_f - 2.0;
+    let moments = Moments::of(x, y);
+    if moments.sxx == 0.0 {
+        return Err(Undefined::NoSpread);
+    }
+    // Finite data, scaled: only a line too steep for a float is left.
+    let fit = moments.fit().ok_or(Undefined::NotFinite)?;
+    let Moments { sxx, syy, sxy, .. } = moments;
+    let df = n as f64 - 2.0;
     if syy == 0.0 {
         return Ok(OlsTest {
             slope: fit.slope,
@@ -110,25 +154,22 @@ pub fn ols_test(x: &[f64], y: &[f64]) -> Result<OlsTest, Undefined> {
             p_decline: None,
         });
     }
+    // r², SE and t in scaled units: r² and t do not depend on the scale.
     let r_squared = (sxy * sxy / (sxx * syy)).min(1.0);
     let stderr = ((1.0 - r_squared) * syy / sxx / df).sqrt();
+    let slope = moments.scaled_slope();
     let t = if stderr == 0.0 {
-        fit.slope.signum() * f64::INFINITY
+        slope.signum() * f64::INFINITY
     } else {
-        fit.slope / stderr
+        slope / stderr
     };
-    let p_decline = StudentsT::new(0.0, 1.0, df)
-        .map(|dist| dist.cdf(t))
-        .map_err(|_| Undefined::TooFew {
-            needed: 3,
-            found: n,
-        })?;
+    let stderr = stderr * moments.sy / moments.sx;
     Ok(OlsTest {
         slope: fit.slope,
         intercept: fit.intercept,
-        stderr: Some(stderr),
-        r_squared: Some(r_squared),
-        p_decline: Some(p_decline),
+        stderr: stderr.is_finite().then_some(stderr),
+        r_squared: r_squared.is_finite().then_some(r_squared),
+        p_decline: t_cdf(t, df),
     })
 }
 

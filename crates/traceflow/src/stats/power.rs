@@ -1,8 +1,6 @@
 //! What the data at hand can detect.
 
-use statrs::distribution::{ContinuousCDF, StudentsT};
-
-use super::cochran_armitage::standard_normal;
+use super::student::t_quantile;
 use super::{Spread, Undefined};
 
 /// Power the minimum detectable effect is computed for.
@@ -27,7 +25,9 @@ pub const POWER: f64 = 0.8;
 /// With `df`, the test refers z to Student's t with those degrees of
 /// freedom (an estimated dispersion), and so do the quantiles here.
 ///
-/// Undefined without decisions on two distinct scores.
+/// Undefined without decisions on two distinct scores, for a non-finite
+/// score, rate or dispersion, or scores so far apart that the spread or
+/// the drop is past the largest float.
 pub fn min_detectable_drop(
     decisions: &[u64],
     scores: &[f64],
@@ -39,7 +39,9 @@ pub fn min_detectable_drop(
     if decisions.len() != scores.len() {
         return Err(Undefined::LengthsDiffer);
     }
-    if !(pass_rate.is_finite() && dispersion.is_finite() && alpha > 0.0 && alpha < 1.0) {
+    if !(pass_rate.is_finite() && dispersion.is_finite() && alpha > 0.0 && alpha < 1.0)
+        || scores.iter().any(|t| !t.is_finite())
+    {
         return Err(Undefined::NotFinite);
     }
     if decisions.iter().all(|&k| k == 0) {
@@ -50,12 +52,17 @@ pub fn min_detectable_drop(
     if s_tt.is_nan() || s_tt <= 0.0 {
         return Err(Undefined::NoSpread);
     }
-    let quantile = |q: f64| match df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
-        Some(t) => t.inverse_cdf(q),
-        None => standard_normal().inverse_cdf(q),
-    };
+    if !(s_tt.is_finite() && span.is_finite()) {
+        return Err(Undefined::NotFinite);
+    }
+    // The normal without degrees of freedom (or with unusable ones).
+    let df = df.filter(|df| *df > 0.0).unwrap_or(f64::INFINITY);
+    let quantile = |q: f64| t_quantile(q, df).unwrap_or(f64::NAN);
     let factor =
         (quantile(1.0 - alpha) + quantile(POWER)) * (dispersion.max(1.0) / s_tt).sqrt() * span;
+    if !factor.is_finite() {
+        return Err(Undefined::NotFinite);
+    }
     // δ(p) = factor·√(p(1 − p)) is at most factor/2; start there and move p
     // off the boundary by δ/2 until δ settles.
     let mut drop = factor / 2.0;

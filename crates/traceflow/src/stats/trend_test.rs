@@ -1,12 +1,10 @@
 //! The trend test `auto` judges by: Cochran–Armitage, corrected for
 //! overdispersion only when the runs show it.
 
-use statrs::distribution::{ContinuousCDF, StudentsT};
-
-use super::cochran_armitage::standard_normal;
 use super::dispersion::{successive_dispersion, trend_inflation_per_rho, Dispersion};
 use super::intervals::two_sided_z;
 use super::step_change::best_split;
+use super::student::{t_cdf, t_quantile};
 use super::{cochran_armitage, CochranArmitage, Undefined};
 
 /// Level of the overdispersion pre-test: below it, the runs' variance is
@@ -91,18 +89,19 @@ pub(crate) fn choose(dispersion: Option<Dispersion>, per_rho: f64) -> (f64, Opti
 
 /// z and its one-sided p-value for a decline, for the plain z₁ and φ: the
 /// normal, or Student's t with `df` when φ was estimated.
+/// A NaN z (no such data reaches here) has p-value 1: no evidence.
 pub(crate) fn p_decline(z_plain: f64, phi: f64, df: Option<f64>) -> (f64, f64) {
     let z = z_plain / phi.sqrt();
-    match df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
-        Some(t) => (z, t.cdf(z)),
-        None => (z, standard_normal().cdf(z)),
-    }
+    let p = t_cdf(z, df.unwrap_or(f64::INFINITY))
+        .or_else(|| t_cdf(z, f64::INFINITY))
+        .unwrap_or(1.0);
+    (z, p)
 }
 
 /// The two-sided quantile at `confidence` of the same reference.
 fn quantile(df: Option<f64>, confidence: f64) -> f64 {
-    match df.and_then(|df| StudentsT::new(0.0, 1.0, df).ok()) {
-        Some(t) => t.inverse_cdf(0.5 + confidence / 2.0),
+    match df.and_then(|df| t_quantile(0.5 + confidence / 2.0, df)) {
+        Some(q) => q,
         None => two_sided_z(confidence),
     }
 }

@@ -107,8 +107,10 @@ pub fn assess_means(
             mk.sen_slope
         }
     });
-    let change = slope.map(|b| b * span);
-    let relative = change.zip(base).map(|(c, m)| c / m);
+    // Across the window, and relative to the level; `None` past the
+    // largest float (values near 1e308), never an infinity.
+    let change = slope.map(|b| b * span).filter(|c| c.is_finite());
+    let relative = slope.zip(base).and_then(|(b, m)| across(b, span, m));
     let by_sen = mk.is_some_and(|mk| mk.sen_slope != 0.0);
     // The one change the report states, with the interval of the slope
     // that made it.
@@ -139,9 +141,9 @@ pub fn assess_means(
         Worse::Higher => r,
     };
     // How far toward worse the slope's interval reaches, relative.
-    let reach = mk.zip(base).map(|(mk, m)| {
+    let reach = mk.zip(base).and_then(|(mk, m)| {
         let (lo, hi) = mk.sen_ci;
-        toward_worse(lo * span / m).max(toward_worse(hi * span / m))
+        Some(toward_worse(across(lo, span, m)?).max(toward_worse(across(hi, span, m)?)))
     });
 
     match options.method {
@@ -188,14 +190,16 @@ pub fn assess_means(
                     Some(reach) if reach <= limit => Verdict::Stable,
                     _ => {
                         stats.insufficient = Some(Insufficient {
-                            reason: match reach {
-                                Some(reach) => format!(
+                            reason: match (reach, mk, base) {
+                                (Some(reach), _, _) => format!(
                                     "the 95% interval of the change reaches {:.1}% toward worse across these {}, more than 3 × min-drop ({:.1}%)",
                                     100.0 * reach,
                                     count(ys.len(), "run"),
                                     100.0 * limit
                                 ),
-                                None => "the runs' values are all 0: no relative change can be measured".to_owned(),
+                                (None, _, None) => "the runs' values are all 0: no relative change can be measured".to_owned(),
+                                (None, None, _) => "Sen's slope is undefined: the runs' values differ by more than the largest float".to_owned(),
+                                (None, Some(_), Some(_)) => "the change relative to the level is past the largest float".to_owned(),
                             },
                             remedy: "pool traces into larger runs (--group-by) or widen the window".to_owned(),
                         });
@@ -313,6 +317,10 @@ fn shift_toward_worse(xs: &[f64], ys: &[f64], worse: Worse, level: f64) -> Optio
     // value on both sides of any shift.
     let before = mean(&ys[..shift.index])?;
     let after = mean(&ys[shift.index..])?;
+    // A shift from −1e308 to 1e308 has no size a float can hold.
+    if !(after - before).is_finite() {
+        return None;
+    }
     Some(MeanShift {
         run_index: *xs.get(shift.index)? as usize,
         trace_id: String::new(),
@@ -338,9 +346,23 @@ fn distinct(a: f64, b: f64) -> (String, String) {
     (significant(a, 3), significant(b, 3))
 }
 
-/// The mean of values; `None` for none.
+/// slope × span / level, the change across the window relative to the
+/// level; `None` where it is past the largest float. Computed as written
+/// unless slope × span overflows (a slope near 1e308), then as
+/// (slope / level) × span.
+fn across(slope: f64, span: f64, level: f64) -> Option<f64> {
+    let change = slope * span;
+    let relative = if change.is_finite() {
+        change / level
+    } else {
+        slope / level * span
+    };
+    relative.is_finite().then_some(relative)
+}
+
+/// The mean of values, without overflowing; `None` for none.
 fn mean(values: &[f64]) -> Option<f64> {
-    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    crate::stats::sum::mean(values)
 }
 
 /// The median of values, without reordering them.

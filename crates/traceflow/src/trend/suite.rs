@@ -27,6 +27,7 @@ use super::verdict::{
 use super::{check_options, decision_slot, Method, Stale, TrendError, Window};
 use crate::json::ScoreSummary;
 use crate::model::{EvalDecision, RunStatus};
+use crate::stats::sum::pooled_mean;
 use crate::stats::{holm, Spread};
 use crate::store::{
     DecisionRow, DecisionTable, RowIssue, StepDecisions, StoreError, TraceDetail, TraceFilter,
@@ -336,6 +337,7 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
                 }
             }
         }
+        issues.extend(overflowed(&options.metrics, &members, &facts, &score_names));
 
         // Segments: the total (None), then each value in order.
         // Each trace's segment, as an index into `segments` (the total is
@@ -614,11 +616,8 @@ impl Inputs<'_> {
                     stats.notes.push(note);
                 }
                 fit_mean(&mut summaries, &stats);
-                let (sum, n) = values
-                    .iter()
-                    .flatten()
-                    .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-                (stats, (n > 0).then(|| sum / n as f64))
+                let run_values: Vec<f64> = values.iter().flatten().copied().collect();
+                (stats, crate::stats::sum::mean(&run_values))
             }
         };
         statistics.label_runs(|i| {
@@ -755,6 +754,49 @@ impl Facts {
     }
 }
 
+/// The traces whose sum over their steps (usage) or decisions (scores) of
+/// an asked-for metric is past the largest float (two steps of 1e308 ms):
+/// left out of that metric, each reported as an issue of its trace's row.
+fn overflowed(
+    metrics: &[Metric],
+    members: &[TraceDetail],
+    facts: &[Facts],
+    score_names: &[String],
+) -> Vec<RowIssue> {
+    let mut issues = Vec::new();
+    for metric in metrics {
+        let (summed, column) = match metric {
+            Metric::Tokens => (0, "tokens"),
+            Metric::Latency => (1, "latency_ms"),
+            Metric::Cost => (2, "cost_usd"),
+            Metric::AvgScore | Metric::Score(_) => (3, "scores"),
+            _ => continue,
+        };
+        let slot = match metric {
+            Metric::Score(name) => score_names.iter().position(|n| n == name),
+            _ => None,
+        };
+        for (trace, f) in members.iter().zip(facts) {
+            let sum = match (summed, slot) {
+                (3, Some(slot)) => f.named.get(slot).map(|&(sum, _)| sum),
+                (3, None) => Some(f.scores.sum),
+                _ => f.usage.as_deref().map(|usage| usage[summed]),
+            };
+            if sum.is_some_and(|s| !s.is_finite()) {
+                issues.push(RowIssue {
+                    table: "traces",
+                    rowid: trace.head.rowid,
+                    trace_id: Some(trace.head.trace_id.clone()),
+                    reason: format!(
+                        "its {column} sum past the largest float; the trace is left out of {metric}"
+                    ),
+                });
+            }
+        }
+    }
+    issues
+}
+
 /// A run's measurement: events of trials for rates, a mean of `trials`
 /// observations for means.
 struct Measured {
@@ -775,12 +817,14 @@ fn measure(
         trials,
         value: (trials > 0).then(|| events as f64 / trials as f64),
     };
+    // A trace whose sum overflowed is left out (and reported: `overflowed`);
+    // the run's mean cannot overflow.
     let mean = |values: &mut dyn Iterator<Item = (f64, u64)>| {
-        let (sum, n) = values.fold((0.0, 0u64), |(s, n), (v, k)| (s + v, n + k));
+        let items: Vec<(f64, u64)> = values.filter(|(v, _)| v.is_finite()).collect();
         Measured {
             events: 0,
-            trials: n,
-            value: (n > 0).then(|| sum / n as f64),
+            trials: items.iter().map(|&(_, k)| k).sum(),
+            value: pooled_mean(&items),
         }
     };
     // A trace without recorded decisions: its status is one decision.
