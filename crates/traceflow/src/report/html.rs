@@ -718,6 +718,13 @@ fn chart(
         high = high.max(before).max(after);
     }
     let (low, high) = y_range(low, high, kind);
+    // plotters places its ticks by stepping through the range: a range
+    // past the largest float, or too narrow for its magnitude to hold
+    // distinct ticks (values near 1e250 apart by an ulp), never ends.
+    let width = high - low;
+    if !(width.is_finite() && width > high.abs().max(low.abs()) * 1e-9) {
+        return Ok(None);
+    }
     let last = n as f64 - 1.0;
 
     let error = |e: &dyn std::fmt::Display| format!("drawing a chart failed: {e}");
@@ -1067,6 +1074,26 @@ mod tests {
             })
             .collect();
         assert!(binned(&big).is_none());
+    }
+
+    #[test]
+    fn values_no_chart_can_hold_render_without_one() {
+        // plotters never finished placing ticks on these ranges.
+        let mut suite = suite_report();
+        suite.reports.truncate(1);
+        suite.reports[0].metric = crate::trend::Metric::Cost;
+        for values in [[-1e308, 1e308], [1e250, 1e250 * (1.0 + f64::EPSILON)]] {
+            let report = &mut suite.reports[0];
+            for (run, v) in report.summaries.iter_mut().zip(values.iter().cycle()) {
+                run.value = Some(*v);
+                run.fitted = None;
+                run.band = None;
+            }
+            report.statistics.change_point = None;
+            report.statistics.change = None;
+            let html = render(&suite, Format::Html);
+            assert!(html.contains("No run has a value to chart."), "{values:?}");
+        }
     }
 
     #[test]
