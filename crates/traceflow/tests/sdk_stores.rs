@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use traceflow::model::{EvalDecision, RunStatus};
-use traceflow::store::{DecisionTable, SqliteStore, TraceFilter, TraceStore};
+use traceflow::store::{DecisionSource, FactsQuery, FactsStore, HeadsQuery, SqliteStore};
 use traceflow::trend::{TraceTrendAnalyzer, Window};
 
 /// The SDK stores' directory, or `None` (after a note) when it is absent.
@@ -69,7 +69,7 @@ fn sqlite3_counts(db: &Path, sql: &str) -> BTreeMap<String, usize> {
 
 /// Traces by status, as the store's scan reads them.
 fn statuses(store: &SqliteStore) -> BTreeMap<String, usize> {
-    let scan = store.scan_traces().unwrap();
+    let scan = store.trace_heads(&HeadsQuery::default()).unwrap();
     assert!(scan.issues.is_empty(), "{:?}", scan.issues);
     let mut counts = BTreeMap::new();
     for head in scan.rows {
@@ -93,7 +93,7 @@ fn wal_store_reads_all_200_runs_and_leaves_no_file() {
     );
     {
         let store = SqliteStore::open_read_only(wal_dir.join("traceflow.db")).unwrap();
-        let scan = store.scan_traces().unwrap();
+        let scan = store.trace_heads(&HeadsQuery::default()).unwrap();
         assert_eq!(scan.rows.len(), 200, "every run, most only in the -wal");
         let report = TraceTrendAnalyzer::new(&store, 0.01)
             .analyze(Window::All)
@@ -103,7 +103,14 @@ fn wal_store_reads_all_200_runs_and_leaves_no_file() {
         assert_eq!(report.window + report.left_out_running, 200);
         // And as parallel readers, each on its own connection.
         let store = store.with_readers(4, 1);
-        assert_eq!(store.scan_traces().unwrap().rows.len(), 200);
+        assert_eq!(
+            store
+                .trace_heads(&HeadsQuery::default())
+                .unwrap()
+                .rows
+                .len(),
+            200
+        );
     }
     assert_eq!(listing(&wal_dir), before, "no -shm left in the shared copy");
 }
@@ -123,31 +130,34 @@ fn main_store_counts_match_sqlite3_and_its_readme() {
         assert_eq!(by_status, counts(&[("done", 473), ("failed", 7)]));
 
         // Decisions live only in evaluator steps' output_json.
-        let mut evals = 0;
-        store
-            .scan_decisions(
-                DecisionTable::TraceEvals,
-                TraceFilter::All,
-                &[],
-                &mut |_, _| {
-                    evals += 1;
-                },
-            )
+        let heads = store.trace_heads(&HeadsQuery::default()).unwrap().rows;
+        let ids: Vec<&str> = heads.iter().map(|h| h.trace_id.as_str()).collect();
+        let facts = store
+            .trace_facts(&FactsQuery {
+                traces: &ids,
+                score_names: &[],
+                usage: false,
+            })
             .unwrap();
-        assert_eq!(evals, 0);
+        let problems = facts.issues;
+        assert!(facts
+            .rows
+            .iter()
+            .all(|f| f.source != DecisionSource::TraceEvals));
         let mut decisions: BTreeMap<String, usize> = BTreeMap::new();
-        let mut problems = Vec::new();
-        store
-            .scan_decisions(
-                DecisionTable::EvaluatorSteps,
-                TraceFilter::All,
-                &[],
-                &mut |_, row| match row {
-                    Ok(row) => *decisions.entry(row.decision.to_string()).or_default() += 1,
-                    Err(issue) => problems.push(issue),
-                },
-            )
-            .unwrap();
+        for f in &facts.rows {
+            for (decision, n) in [
+                EvalDecision::Pass,
+                EvalDecision::Revise,
+                EvalDecision::Fallback,
+            ]
+            .iter()
+            .zip(f.counts)
+            {
+                *decisions.entry(decision.to_string()).or_default() += n as usize;
+            }
+        }
+        decisions.retain(|_, n| *n > 0);
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(
             decisions,

@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use traceflow::model::{
     EvalDecision, EvalRecord, Mode, RunConfig, RunStatus, StepRecord, TraceRecord, TraceUpdate,
 };
-use traceflow::store::{SqliteStore, StoreError, TraceStore};
+use traceflow::store::{FactsStore, HeadsQuery, SqliteStore, StoreError, TraceStore};
 use traceflow::trend::{TraceTrendAnalyzer, Window};
 
 fn fixtures() -> PathBuf {
@@ -617,7 +617,14 @@ fn assert_reads_all_six_runs(path: &Path) {
     assert_eq!(store.list_traces(10).unwrap().rows.len(), 6);
     // Parallel readers open their own connections the same way.
     let store = store.with_readers(3, 1);
-    assert_eq!(store.scan_traces().unwrap().rows.len(), 6);
+    assert_eq!(
+        store
+            .trace_heads(&HeadsQuery::default())
+            .unwrap()
+            .rows
+            .len(),
+        6
+    );
 }
 
 #[test]
@@ -837,7 +844,12 @@ fn duplicate_trace_ids_count_once_and_are_reported() {
         skipped[0].starts_with("traces row 4 (trace t1): trace_id repeats that of row 2"),
         "{skipped:?}"
     );
-    let details = store.scan_trace_details(&[]).unwrap();
+    let details = store
+        .trace_heads(&HeadsQuery {
+            labels: true,
+            config_keys: &[],
+        })
+        .unwrap();
     assert_eq!(details.rows.len(), 3);
     assert_eq!(details.issues.len(), 1);
     assert_eq!(

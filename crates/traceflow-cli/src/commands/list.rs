@@ -25,19 +25,24 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
     let listed = store.list_traces_where(args.limit, &filter)?;
     let ids: Vec<&str> = listed.rows.iter().map(|t| t.trace_id.as_str()).collect();
     let outcomes = traceflow::trend::final_decisions(&store, &ids)?;
-    let outcome = |id: &str| outcomes.get(id).map(|(decision, _)| *decision);
+    // In the order of `ids`, so of the listing.
+    let outcome = |k: usize| {
+        outcomes
+            .get(k)
+            .copied()
+            .flatten()
+            .map(|(decision, _)| decision)
+    };
     let text = match args.format {
         FormatArg::Json => {
             let traces: Vec<serde_json::Value> = listed
                 .rows
                 .iter()
-                .map(|trace| {
+                .enumerate()
+                .map(|(k, trace)| {
                     let mut value = serde_json::to_value(trace)?;
                     if let Some(object) = value.as_object_mut() {
-                        object.insert(
-                            "outcome".to_owned(),
-                            serde_json::to_value(outcome(&trace.trace_id))?,
-                        );
+                        object.insert("outcome".to_owned(), serde_json::to_value(outcome(k))?);
                     }
                     Ok(value)
                 })
@@ -59,12 +64,12 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
                 "model",
                 "provider",
             ]);
-            for trace in &listed.rows {
+            for (k, trace) in listed.rows.iter().enumerate() {
                 table.add_row(vec![
                     super::cell(&trace.trace_id),
                     trace.created_at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
                     trace.status.to_string(),
-                    outcome(&trace.trace_id)
+                    outcome(k)
                         .map_or_else(|| "-".to_owned(), |d| d.to_string().to_ascii_uppercase()),
                     trace.mode.to_string(),
                     super::cell(&trace.model),

@@ -1,22 +1,27 @@
 //! Trace stores: where runs, their steps and their eval verdicts live.
 //!
-//! [`TraceStore`] has TraceFlow Lite's operations (`create_trace`,
-//! `list_traces`, ...) plus two scans the analysis is built on, each one pass
-//! over one table. [`SqliteStore`] reads and writes TraceFlow Lite's own
-//! SQLite file; the SQL dialect stays inside `sqlite.rs`.
+//! Two traits, by role. [`FactsStore`] answers the question an analysis
+//! asks: every trace's head, then per-trace facts for the traces it judges
+//! (see [`facts`]); a store adds each trace's rows up itself, so a server
+//! database can answer in SQL. [`TraceStore`] has TraceFlow Lite's own
+//! operations (`create_trace`, `list_traces`, ...), for `list`, `show` and
+//! writers. [`SqliteStore`] reads and writes TraceFlow Lite's own SQLite
+//! file; the SQL dialect stays inside `sqlite/`.
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::json::ScoreSummary;
-use crate::model::{EvalDecision, EvalRecord, RunStatus, StepRecord, TraceRecord, TraceUpdate};
+use crate::model::{EvalRecord, RunStatus, StepRecord, TraceRecord, TraceUpdate};
 
+pub mod facts;
 pub mod sqlite;
 
+pub use facts::{
+    DecisionSource, FactsQuery, HeadsQuery, LastDecision, TraceFacts, TraceHead, Usage,
+};
 pub use sqlite::SqliteStore;
 
 /// Why a store could not be opened, read or written.
@@ -172,118 +177,6 @@ pub struct ListFilter {
     pub since: Option<Timestamp>,
 }
 
-/// What the analysis needs of a trace: its id, status and start time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceHead {
-    /// The trace's id.
-    pub trace_id: String,
-    /// Running, done or failed.
-    pub status: RunStatus,
-    /// When the run started.
-    pub created_at: Timestamp,
-    /// Insertion order, to break ties between equal start times.
-    pub rowid: i64,
-}
-
-/// Where gate decisions are read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionTable {
-    /// `trace_evals` rows (written by `insert_eval_report` or other tools).
-    TraceEvals,
-    /// `evaluator` steps' `output_json`, where TraceFlow Lite's SDK keeps them.
-    EvaluatorSteps,
-}
-
-impl DecisionTable {
-    /// The SQL table behind the source.
-    pub fn table(self) -> &'static str {
-        match self {
-            DecisionTable::TraceEvals => "trace_evals",
-            DecisionTable::EvaluatorSteps => "trace_steps",
-        }
-    }
-}
-
-/// Which traces a scan reads rows of.
-#[derive(Debug, Clone, Copy)]
-pub enum TraceFilter<'a> {
-    /// Every row of the table.
-    All,
-    /// Only rows of these traces.
-    Only(&'a [&'a str]),
-}
-
-/// One gate decision found by a scan.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DecisionRow {
-    /// The row's rowid.
-    pub rowid: i64,
-    /// The verdict.
-    pub decision: EvalDecision,
-    /// Its scores' finite values.
-    pub scores: ScoreSummary,
-    /// Why its scores could not be used, if they could not.
-    pub scores_problem: Option<String>,
-    /// The evaluator step's position in its trace: the last is the trace's
-    /// final decision.
-    pub step_seq: i64,
-    /// The finite values of the scores the scan was asked for by name, in
-    /// that order (`None`: absent or not a finite number).
-    pub named_scores: Vec<Option<f64>>,
-}
-
-/// What the analysis needs of a trace to pool and segment it: its head,
-/// the columns it can be segmented by, and the asked-for `config_json`
-/// keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceDetail {
-    /// Id, status, start, rowid.
-    pub head: TraceHead,
-    /// The `mode` column as stored (bytes that are not UTF-8 replaced);
-    /// traces with the same value share one copy.
-    pub mode: Arc<str>,
-    /// The `model` column, likewise.
-    pub model: Arc<str>,
-    /// The `provider` column, likewise.
-    pub provider: Arc<str>,
-    /// Each asked-for `config_json` key's value: strings as they are, other
-    /// JSON values as JSON text; `None` when absent, null, or when the
-    /// config does not parse.
-    pub config: Vec<Option<String>>,
-}
-
-/// One step's usage, found by a scan of `trace_steps`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StepUsage {
-    /// Tokens used.
-    pub tokens: i64,
-    /// Wall time, in milliseconds.
-    pub latency_ms: f64,
-    /// Cost, in US dollars.
-    pub cost_usd: f64,
-}
-
-/// Which evaluator steps a usage scan also decodes the decision of.
-#[derive(Clone, Copy)]
-pub struct StepDecisions<'a> {
-    /// The scores to report by name.
-    pub score_names: &'a [String],
-    /// Whether a trace (by id) wants its decisions: decoding a gate report
-    /// costs a JSON parse, so traces decided elsewhere are skipped.
-    pub wanted: &'a (dyn Fn(&str) -> bool + 'a),
-}
-
-/// Receives each row of a usage scan: the trace id, the usage (or why the
-/// row cannot be used) and, for evaluator steps when asked, the decision.
-pub type UsageSink<'s> =
-    dyn FnMut(&str, Result<StepUsage, RowIssue>, Option<Result<DecisionRow, RowIssue>>) + 's;
-
-/// Receives each row of a decision scan: the row's trace id (borrowed, so a
-/// scan allocates nothing per row) and the decision, or why the row cannot be
-/// used.
-pub type DecisionSink<'s> = dyn FnMut(&str, Result<DecisionRow, RowIssue>) + 's;
-
 /// A store of TraceFlow Lite runs.
 pub trait TraceStore {
     /// Inserts a run (TraceFlow Lite's `create_trace`).
@@ -314,31 +207,20 @@ pub trait TraceStore {
     fn insert_eval(&mut self, eval: &EvalRecord) -> Result<(), StoreError>;
     /// A run's verdicts by `step_seq`.
     fn get_evals(&self, trace_id: &str) -> Result<Rows<EvalRecord>, StoreError>;
+}
 
-    /// Every run's id, status and start time: one pass over `traces`.
-    fn scan_traces(&self) -> Result<Rows<TraceHead>, StoreError>;
-    /// Every gate decision in `table` for the filtered traces: one pass.
-    /// `score_names` are the scores to report by name (usually none).
-    fn scan_decisions(
-        &self,
-        table: DecisionTable,
-        filter: TraceFilter<'_>,
-        score_names: &[String],
-        sink: &mut DecisionSink<'_>,
-    ) -> Result<(), StoreError>;
-    /// Every run with its segment columns and the values of `config_keys`
-    /// in its `config_json`: one pass over `traces`.
-    fn scan_trace_details(&self, config_keys: &[String]) -> Result<Rows<TraceDetail>, StoreError>;
-    /// Every step's tokens, latency and cost for the filtered traces: one
-    /// pass over `trace_steps`. With `decisions`, the evaluator steps of the
-    /// traces it wants also bring their gate decision, so that the table is
-    /// read once for both.
-    fn scan_step_usage(
-        &self,
-        filter: TraceFilter<'_>,
-        decisions: Option<StepDecisions<'_>>,
-        sink: &mut UsageSink<'_>,
-    ) -> Result<(), StoreError>;
+/// A store an analysis can ask: heads, then facts.
+pub trait FactsStore {
+    /// Every trace's head, with the labels and config values asked for:
+    /// one pass over the traces. A trace id seen twice counts once (the
+    /// first written); the others are reported.
+    fn trace_heads(&self, query: &HeadsQuery<'_>) -> Result<Rows<TraceHead>, StoreError>;
+    /// The facts of `query.traces`, in that order, by TraceFlow Lite's
+    /// reading rules (decisions from `trace_evals`, else the evaluator
+    /// steps, else none: the status stands in). Rows that cannot be used
+    /// are reported; a row of a trace not asked for is ignored unless its
+    /// trace id cannot be read (it may belong to any trace).
+    fn trace_facts(&self, query: &FactsQuery<'_>) -> Result<Rows<TraceFacts>, StoreError>;
     /// The top-level keys of the traces' `config_json`, sorted, for a
     /// message naming what the store has (read on an error path only).
     fn config_keys(&self) -> Result<Vec<String>, StoreError>;

@@ -1,25 +1,25 @@
 //! Cross-run trend of the eval gate's pass rate.
 //!
-//! [`TraceTrendAnalyzer`] is the proposal's analyzer with its defects fixed:
-//! run 0 is the oldest run of the window (ordered by instant, not text);
-//! runs still `running` are left out rather than counted as failures;
-//! decisions come from `trace_evals`, else from `evaluator` steps (where
-//! TraceFlow Lite's SDK keeps them), else from the final status; and each
-//! table is read in one pass instead of one query per trace.
+//! One analyzer, [`SuiteAnalyzer`]: it asks a store for the heads of its
+//! traces, pools the window's traces into runs, asks for their facts and
+//! judges every metric of every segment. [`TraceTrendAnalyzer`] is the
+//! proposal's analyzer, a projection of it (a run is a trace, the metric is
+//! the pass rate) with the proposal's defects fixed: run 0 is the oldest run
+//! of the window (ordered by instant, not text); runs still `running` are
+//! left out rather than counted as failures; decisions come from
+//! `trace_evals`, else from `evaluator` steps (where TraceFlow Lite's SDK
+//! keeps them), else from the final status; and each table is read in one
+//! pass instead of one query per trace.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use jiff::Timestamp;
-use rustc_hash::FxHashMap;
 use serde::{Serialize, Serializer};
 
-use crate::json::ScoreSummary;
 use crate::model::{EvalDecision, RunStatus};
 use crate::stats::ols;
-use crate::store::{
-    DecisionRow, DecisionTable, RowIssue, StoreError, TraceFilter, TraceHead, TraceStore,
-};
+pub use crate::store::DecisionSource;
+use crate::store::{FactsQuery, FactsStore, RowIssue, StoreError, TraceHead};
 
 pub mod grouping;
 pub mod means;
@@ -30,6 +30,8 @@ pub mod verdict;
 pub use grouping::{GroupBy, SegmentBy};
 pub use metric::{Metric, MetricKind, Worse};
 pub use suite::{MetricReport, RunValue, SuiteAnalyzer, SuiteOptions, SuiteReport};
+
+use crate::store::TraceFacts;
 pub use verdict::{
     assess, assess_rate, ChangeKind, OptionsError, StatedChange, Statistics, Subject, Verdict,
     VerdictOptions,
@@ -126,38 +128,6 @@ impl Direction {
     }
 }
 
-/// Where a run's decisions came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionSource {
-    /// Rows of `trace_evals`.
-    TraceEvals,
-    /// `evaluator` steps' `output_json` (TraceFlow Lite's SDK).
-    EvaluatorSteps,
-    /// No decisions recorded: `done` counts as a pass, `failed` as a fail.
-    Status,
-}
-
-impl DecisionSource {
-    /// The name used in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DecisionSource::TraceEvals => "trace_evals",
-            DecisionSource::EvaluatorSteps => "evaluator_steps",
-            DecisionSource::Status => "status",
-        }
-    }
-}
-
-impl From<DecisionTable> for DecisionSource {
-    fn from(table: DecisionTable) -> Self {
-        match table {
-            DecisionTable::TraceEvals => DecisionSource::TraceEvals,
-            DecisionTable::EvaluatorSteps => DecisionSource::EvaluatorSteps,
-        }
-    }
-}
-
 /// One run of the window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TraceRunSummary {
@@ -218,39 +188,21 @@ pub struct TraceTrendReport {
 
 /// Each listed trace's final gate decision (the one with the highest
 /// `(step_seq, rowid)`) and where it was read, by the rule the analysis
-/// uses: `trace_evals`, else the evaluator steps. A trace without either
-/// is absent (its status is its outcome). Two scans, filtered to `ids`.
-pub fn final_decisions<S: TraceStore + ?Sized>(
+/// uses, in the order of `ids`: `None` for a trace without recorded
+/// decisions (its status is its outcome).
+pub fn final_decisions<S: FactsStore + ?Sized>(
     store: &S,
     ids: &[&str],
-) -> Result<HashMap<String, (EvalDecision, DecisionTable)>, StoreError> {
-    let mut last: HashMap<String, ((i64, i64), EvalDecision, DecisionTable)> = HashMap::new();
-    for table in [DecisionTable::TraceEvals, DecisionTable::EvaluatorSteps] {
-        let wanted: Vec<&str> = ids
-            .iter()
-            .copied()
-            .filter(|id| !last.contains_key(*id))
-            .collect();
-        if wanted.is_empty() {
-            break;
-        }
-        let mut found: HashMap<String, ((i64, i64), EvalDecision, DecisionTable)> = HashMap::new();
-        store.scan_decisions(table, TraceFilter::Only(&wanted), &[], &mut |id, row| {
-            let Ok(row) = row else { return };
-            let key = (row.step_seq, row.rowid);
-            match found.get_mut(id) {
-                Some(slot) if slot.0 >= key => {}
-                Some(slot) => *slot = (key, row.decision, table),
-                None => {
-                    found.insert(id.to_owned(), (key, row.decision, table));
-                }
-            }
-        })?;
-        last.extend(found);
-    }
-    Ok(last
-        .into_iter()
-        .map(|(id, (_, decision, table))| (id, (decision, table)))
+) -> Result<Vec<Option<(EvalDecision, DecisionSource)>>, StoreError> {
+    let facts = store.trace_facts(&FactsQuery {
+        traces: ids,
+        score_names: &[],
+        usage: false,
+    })?;
+    Ok(facts
+        .rows
+        .iter()
+        .map(|f| f.last.map(|last| (last.decision, f.source)))
         .collect())
 }
 
@@ -399,18 +351,14 @@ fn check_options(options: &VerdictOptions, window: Window) -> Result<(), TrendEr
     }
 }
 
-/// A window's share of the table below which a scan names the traces it
-/// wants (letting SQLite filter, or use an index) instead of reading all.
-const FILTER_FRACTION: usize = 2;
-
 /// Computes the pass-rate trend over the most recent runs of a store.
-pub struct TraceTrendAnalyzer<'s, S: TraceStore + ?Sized> {
+pub struct TraceTrendAnalyzer<'s, S: FactsStore + ?Sized> {
     store: &'s S,
     options: VerdictOptions,
     stale_before: Option<Timestamp>,
 }
 
-impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
+impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
     /// The proposal's analyzer: calls a direction when |slope| exceeds
     /// `regression_threshold` per run (the proposal's default is 0.01),
     /// with no significance test ([`Method::Ols`]).
@@ -443,80 +391,43 @@ impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
         self
     }
 
-    /// Analyzes the window: one pass over `traces`, one over `trace_evals`,
-    /// and one over `trace_steps` only if some run has no `trace_evals` rows.
+    /// Analyzes the window: [`SuiteAnalyzer`] with a run per trace and the
+    /// pass rate, projected onto the proposal's report. One pass over
+    /// `traces`, one over `trace_evals`, and one over `trace_steps` only if
+    /// some run has no `trace_evals` rows.
     pub fn analyze(&self, window: Window) -> Result<TraceTrendReport, TrendError> {
         check_options(&self.options, window)?;
-        let threshold = self.options.threshold;
-
-        let scan = self.store.scan_traces()?;
-        let table_traces = scan.rows.len();
-        let mut heads = scan.rows;
-        let mut stale_failed = 0;
-        for head in &mut heads {
-            stale_failed += usize::from(Stale::fail(self.stale_before, head));
-        }
-        let running: Vec<Timestamp> = heads
-            .iter()
-            .filter(|h| !h.status.is_finished())
-            .map(|h| h.created_at)
-            .collect();
-        heads.retain(|h| h.status.is_finished());
-        let order = |h: &TraceHead| (h.created_at, h.rowid);
-        let start = match window {
-            Window::Last(n) => heads.len().saturating_sub(n),
-            Window::All => 0,
-        };
-        if start > 0 {
-            // The newest `n` in linear time; only they are sorted.
-            heads.select_nth_unstable_by_key(start, order);
-            heads.drain(..start);
-        }
-        // From here on `heads` is the window, oldest first.
-        heads.sort_unstable_by_key(order);
-        let left_out_running = match heads.first() {
-            Some(oldest) if start > 0 => {
-                running.iter().filter(|&&t| t >= oldest.created_at).count()
-            }
-            _ => running.len(),
-        };
+        let analyzer = SuiteAnalyzer::new(
+            self.store,
+            SuiteOptions {
+                verdict: self.options,
+                window,
+                group_by: GroupBy::Trace,
+                metrics: vec![Metric::PassRate],
+                stale_before: self.stale_before,
+                ..SuiteOptions::default()
+            },
+        );
+        let pooled = analyzer.pool()?;
         // `auto` judges any number of runs (too few is its verdict); the
         // proposal's rule needs a slope.
-        if heads.len() < MIN_RUNS && self.options.method == Method::Ols {
+        if pooled.members.len() < MIN_RUNS && self.options.method == Method::Ols {
             return Err(TrendError::TooFewTraces {
-                found: heads.len(),
+                found: pooled.members.len(),
                 needed: MIN_RUNS,
-                left_out_running,
-                skipped: scan.issues.len(),
+                left_out_running: pooled.left_out_running,
+                skipped: pooled.head_issues,
             });
         }
-
-        let mut issues = scan.issues;
-        let runs = {
-            let mut tally = Tally::new(&heads);
-            tally.scan(
-                self.store,
-                DecisionTable::TraceEvals,
-                table_traces,
-                &mut issues,
-            )?;
-            if tally.undecided() > 0 {
-                tally.scan(
-                    self.store,
-                    DecisionTable::EvaluatorSteps,
-                    table_traces,
-                    &mut issues,
-                )?;
-            }
-            tally.runs
-        };
-        let summaries = summarize(heads, runs);
+        let statistics = pooled
+            .total_report(&Metric::PassRate, &self.options)
+            .statistics;
+        let summaries = summarize(pooled.members, pooled.facts);
 
         let xs: Vec<f64> = (0..summaries.len()).map(|i| i as f64).collect();
         let ys: Vec<f64> = summaries.iter().map(|s| s.pass_rate).collect();
         // Defined: at least two runs, distinct x, finite rates.
         let slope = ols(&xs, &ys).map_or(0.0, |fit| fit.slope);
-        let statistics = judge(&summaries, &self.options);
         let direction = match statistics.verdict {
             Verdict::Regression => Direction::Worsening,
             Verdict::Improvement => Direction::Improving,
@@ -530,244 +441,46 @@ impl<'s, S: TraceStore + ?Sized> TraceTrendAnalyzer<'s, S> {
             pass_rate_direction: direction,
             any_regression: statistics.verdict == Verdict::Regression,
             method: self.options.method,
-            threshold,
+            threshold: self.options.threshold,
             statistics,
-            left_out_running,
+            left_out_running: pooled.left_out_running,
             stale: self.stale_before.map(|before| Stale {
                 before,
-                failed: stale_failed,
+                failed: pooled.stale_failed,
             }),
-            skipped_rows: issues,
+            skipped_rows: pooled.issues,
             summaries,
         })
     }
 }
 
-/// The verdict over the runs' pass counts. A run whose decisions are not
-/// recorded counts its status as one decision, as its pass rate does.
-fn judge(summaries: &[TraceRunSummary], options: &VerdictOptions) -> Statistics {
-    let passes: Vec<u64> = summaries.iter().map(|s| s.passes as u64).collect();
-    let decisions: Vec<u64> = summaries
-        .iter()
-        .map(|s| s.decisions.max(1) as u64)
-        .collect();
-    let mut statistics = assess(&passes, &decisions, options);
-    statistics.label_runs(|i| {
-        summaries.get(i).map_or_else(
-            || (String::new(), None),
-            |s| (s.trace_id.clone(), Some(s.created_at)),
-        )
-    });
-    statistics
-}
-
-/// Decision counts of the window's runs, filled by the scans.
-struct Tally<'h> {
-    /// The window's trace ids, oldest first.
-    ids: Vec<&'h str>,
-    /// Trace id to run, built on the first row that arrives out of order.
-    index: Option<FxHashMap<&'h str, usize>>,
-    runs: Vec<RunTally>,
-}
-
-/// One run's decisions. Kept small: a full history has a million.
-#[derive(Default, Clone)]
-struct RunTally {
-    /// PASS, REVISE, FALLBACK.
-    counts: [u32; 3],
-    scores: ScoreSummary,
-    source: Option<DecisionSource>,
-}
-
-impl<'h> Tally<'h> {
-    fn new(window: &'h [TraceHead]) -> Self {
-        Tally {
-            ids: window.iter().map(|h| h.trace_id.as_str()).collect(),
-            index: None,
-            runs: vec![RunTally::default(); window.len()],
-        }
-    }
-
-    fn undecided(&self) -> usize {
-        self.runs.iter().filter(|r| r.source.is_none()).count()
-    }
-
-    /// Reads one decision table for the runs that have no decisions yet.
-    fn scan<S: TraceStore + ?Sized>(
-        &mut self,
-        store: &S,
-        table: DecisionTable,
-        table_traces: usize,
-        issues: &mut Vec<RowIssue>,
-    ) -> Result<(), StoreError> {
-        let source = DecisionSource::from(table);
-        let wanted: Vec<&str> = if self.undecided() * FILTER_FRACTION <= table_traces {
-            self.ids
-                .iter()
-                .zip(&self.runs)
-                .filter(|(_, run)| run.source.is_none())
-                .map(|(&id, _)| id)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let filter = if wanted.is_empty() {
-            TraceFilter::All
-        } else {
-            TraceFilter::Only(&wanted)
-        };
-        // Runs decided by an earlier table keep that record.
-        let open: Vec<bool> = self.runs.iter().map(|r| r.source.is_none()).collect();
-        let runs = &mut self.runs;
-        let mut slots = Slots {
-            ids: &self.ids,
-            index: &mut self.index,
-            recent: [0; RECENT],
-            next: 0,
-            misses: 0,
-        };
-        store.scan_decisions(table, filter, &[], &mut |trace_id, row| {
-            let Some(i) = slots.find(trace_id) else {
-                // A row whose trace id cannot be read may belong to any run.
-                if let Err(issue) = row {
-                    if issue.trace_id.is_none() {
-                        issues.push(issue);
-                    }
-                }
-                return;
-            };
-            if !open[i] {
-                return;
-            }
-            match row {
-                Ok(DecisionRow {
-                    rowid,
-                    decision,
-                    scores,
-                    scores_problem,
-                    ..
-                }) => {
-                    let run = &mut runs[i];
-                    run.counts[decision_slot(decision)] += 1;
-                    run.scores.absorb(scores);
-                    run.source = Some(source);
-                    if let Some(reason) = scores_problem {
-                        issues.push(RowIssue {
-                            table: table.table(),
-                            rowid,
-                            trace_id: Some(trace_id.to_owned()),
-                            reason: format!("{reason}; scores ignored, decision counted"),
-                        });
-                    }
-                }
-                Err(issue) => issues.push(issue),
-            }
-        })
-    }
-}
-
-/// Turns the window's heads and tallies into summaries, moving the ids.
-fn summarize(window: Vec<TraceHead>, runs: Vec<RunTally>) -> Vec<TraceRunSummary> {
+/// The proposal's rows: each trace of the window with its rates, moving
+/// the ids. A trace without recorded decisions has its status as its one
+/// decision, here as in the statistics, so the runs add up.
+fn summarize(window: Vec<TraceHead>, facts: Vec<TraceFacts>) -> Vec<TraceRunSummary> {
     window
         .into_iter()
-        .zip(runs)
+        .zip(facts)
         .enumerate()
-        .map(|(run_index, (head, run))| {
-            let total: u32 = run.counts.iter().sum();
-            let (pass_rate, passes, revise_rate, fallback_rate, source, decisions) =
-                match run.source {
-                    Some(source) if total > 0 => {
-                        let rate = |k: u32| f64::from(k) / f64::from(total);
-                        (
-                            rate(run.counts[0]),
-                            run.counts[0] as usize,
-                            rate(run.counts[1]),
-                            rate(run.counts[2]),
-                            source,
-                            total as usize,
-                        )
-                    }
-                    // The status is the run's one decision, in the
-                    // statistics and here alike, so the runs add up.
-                    _ => {
-                        let pass = usize::from(head.status == RunStatus::Done);
-                        (pass as f64, pass, 0.0, 0.0, DecisionSource::Status, 1)
-                    }
-                };
+        .map(|(run_index, (head, facts))| {
+            let [passes, revisions, fallbacks] = facts.outcomes(head.status);
+            let decisions = facts.decisions();
+            let rate = |k: u64| k as f64 / decisions as f64;
             TraceRunSummary {
                 run_index,
                 trace_id: head.trace_id,
                 created_at: head.created_at,
                 status: head.status,
-                pass_rate,
-                passes,
-                revise_rate,
-                fallback_rate,
-                avg_score: run.scores.mean(),
-                decisions,
-                source,
+                pass_rate: rate(passes),
+                passes: passes as usize,
+                revise_rate: rate(revisions),
+                fallback_rate: rate(fallbacks),
+                avg_score: facts.scores.mean(),
+                decisions: decisions as usize,
+                source: facts.source,
             }
         })
         .collect()
-}
-
-/// Positions remembered by [`Slots`]: one per concurrent reader and more.
-const RECENT: usize = 8;
-
-/// Linear searches [`Slots`] makes before it builds its hash table.
-const LINEAR_MISSES: usize = 8;
-
-/// Finds a trace's run. Stores append a run's rows together and runs in
-/// time order, so each row's run is usually the one of an earlier row or the
-/// next one. Parallel readers interleave a few such sequences, so several
-/// recent positions are tried before the hash table (built on the first
-/// miss): a few comparisons instead of a cache miss per row.
-struct Slots<'t, 'h> {
-    ids: &'t [&'h str],
-    index: &'t mut Option<FxHashMap<&'h str, usize>>,
-    recent: [usize; RECENT],
-    /// Where the next new position is remembered.
-    next: usize,
-    /// Linear searches so far.
-    misses: usize,
-}
-
-impl Slots<'_, '_> {
-    fn find(&mut self, trace_id: &str) -> Option<usize> {
-        for k in 0..RECENT {
-            let last = self.recent[k];
-            for guess in [last, last + 1] {
-                if self.ids.get(guess) == Some(&trace_id) {
-                    self.recent[k] = guess;
-                    return Some(guess);
-                }
-            }
-        }
-        // A few misses (where a parallel reader's range starts) are cheaper
-        // to find by a linear search than by hashing a million ids.
-        let found = if self.index.is_none() && self.misses < LINEAR_MISSES {
-            self.misses += 1;
-            self.ids.iter().position(|&id| id == trace_id)
-        } else {
-            let ids = self.ids;
-            let index = self
-                .index
-                .get_or_insert_with(|| ids.iter().enumerate().map(|(i, &id)| (id, i)).collect());
-            index.get(trace_id).copied()
-        }?;
-        self.recent[self.next] = found;
-        self.next = (self.next + 1) % RECENT;
-        Some(found)
-    }
-}
-
-/// A decision's position in a `[PASS, REVISE, FALLBACK]` count.
-pub(super) fn decision_slot(decision: EvalDecision) -> usize {
-    match decision {
-        EvalDecision::Pass => 0,
-        EvalDecision::Revise => 1,
-        EvalDecision::Fallback => 2,
-    }
 }
 
 #[cfg(test)]

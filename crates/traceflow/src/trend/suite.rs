@@ -10,7 +10,6 @@
 //! of them, so that more segments and metrics do not mean more false
 //! alarms.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -24,15 +23,12 @@ use super::verdict::{
     assess_rate, Statistics, Subject, Verdict, VerdictOptions, MDE_FACTOR, MIN_DECISIONS_AUTO,
     MIN_RUNS_AUTO,
 };
-use super::{check_options, decision_slot, Method, Stale, TrendError, Window};
-use crate::json::ScoreSummary;
-use crate::model::{EvalDecision, RunStatus};
+use super::{check_options, Method, Stale, TrendError, Window};
+use crate::model::EvalDecision;
 use crate::stats::sum::pooled_mean;
 use crate::stats::{holm, Spread};
-use crate::store::{
-    DecisionRow, DecisionTable, RowIssue, StepDecisions, StoreError, TraceDetail, TraceFilter,
-    TraceStore,
-};
+use crate::store::facts::decision_slot;
+use crate::store::{FactsQuery, FactsStore, HeadsQuery, RowIssue, TraceFacts, TraceHead};
 use crate::text::count;
 
 /// Segments judged at the most: a key with more distinct values (a
@@ -165,29 +161,97 @@ pub struct SuiteReport {
 }
 
 /// Computes the reports of [`SuiteOptions`] over a store.
-pub struct SuiteAnalyzer<'s, S: TraceStore + ?Sized> {
+pub struct SuiteAnalyzer<'s, S: FactsStore + ?Sized> {
     store: &'s S,
     options: SuiteOptions,
 }
 
-/// Everything one trace contributes.
-#[derive(Debug, Clone, Default)]
-struct Facts {
-    /// PASS, REVISE, FALLBACK decisions.
-    counts: [u32; 3],
-    /// The decision with the highest (step_seq, rowid).
-    last: Option<(i64, i64, EvalDecision)>,
-    scores: ScoreSummary,
-    /// Per asked-for score: sum and count of finite values.
-    named: Box<[(f64, u32)]>,
-    source: Option<DecisionTable>,
-    /// Summed over its steps: tokens, latency, cost; `None` without steps
-    /// (boxed: a million traces hold a pointer, not 24 bytes, when no usage
-    /// metric is asked for).
-    usage: Option<Box<[f64; 3]>>,
+/// The window's traces, pooled into runs: what every report is computed
+/// from, and the counts of what was left out.
+pub(crate) struct Pooled {
+    /// The window's traces, oldest first.
+    pub(crate) members: Vec<TraceHead>,
+    /// Their facts, in the same order.
+    pub(crate) facts: Vec<TraceFacts>,
+    /// Each member's run, 0 the oldest of the window.
+    pub(crate) run_of: Vec<usize>,
+    /// The runs' keys, oldest first.
+    pub(crate) run_keys: Vec<String>,
+    /// The `config_json` keys read, in the heads' order.
+    pub(crate) config_keys: Vec<String>,
+    /// The scores asked for by name, in the facts' order.
+    pub(crate) score_names: Vec<String>,
+    /// Still-running traces in the window's span, left out.
+    pub(crate) left_out_running: usize,
+    /// Running traces counted as failed.
+    pub(crate) stale_failed: usize,
+    /// Finished traces in the time bounds that belong to no run.
+    pub(crate) ungrouped: usize,
+    /// Rows that could not be used, and why.
+    pub(crate) issues: Vec<RowIssue>,
+    /// How many of them are rows of `traces`.
+    pub(crate) head_issues: usize,
 }
 
-impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
+impl Pooled {
+    /// The report of `metric` over every run (the total, unsegmented),
+    /// without Holm's correction (a family of one).
+    pub(crate) fn total_report(&self, metric: &Metric, options: &VerdictOptions) -> MetricReport {
+        let runs = self.runs_where(|_| true);
+        Inputs {
+            pooled: self,
+            options,
+        }
+        .report(metric, None, &runs)
+    }
+
+    /// Each run's traces (indices into `members`), runs in order, for the
+    /// traces `keep` keeps: one sort, no allocation per run.
+    fn runs_where(&self, keep: impl Fn(usize) -> bool) -> RunTraces {
+        let mut pairs: Vec<(usize, usize)> = (0..self.members.len())
+            .filter(|&i| keep(i))
+            .map(|i| (self.run_of[i], i))
+            .collect();
+        // Members are in time order, and so (mostly) are their runs.
+        if !pairs.is_sorted() {
+            pairs.sort_unstable();
+        }
+        let mut runs = RunTraces {
+            runs: Vec::new(),
+            starts: Vec::new(),
+            traces: Vec::with_capacity(pairs.len()),
+        };
+        for (run, i) in pairs {
+            if runs.runs.last() != Some(&run) {
+                runs.runs.push(run);
+                runs.starts.push(runs.traces.len());
+            }
+            runs.traces.push(i);
+        }
+        runs
+    }
+}
+
+/// Runs and their traces, flat: run `runs[k]` has the traces
+/// `traces[starts[k]..starts[k + 1]]`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunTraces {
+    runs: Vec<usize>,
+    starts: Vec<usize>,
+    traces: Vec<usize>,
+}
+
+impl RunTraces {
+    /// (run, its traces) in run order.
+    fn iter(&self) -> impl ExactSizeIterator<Item = (usize, &[usize])> + '_ {
+        (0..self.runs.len()).map(|k| {
+            let end = self.starts.get(k + 1).copied().unwrap_or(self.traces.len());
+            (self.runs[k], &self.traces[self.starts[k]..end])
+        })
+    }
+}
+
+impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
     /// An analyzer of `store`.
     pub fn new(store: &'s S, options: SuiteOptions) -> Self {
         SuiteAnalyzer { store, options }
@@ -195,6 +259,13 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
 
     /// Reads the store and judges every metric and segment.
     pub fn analyze(&self) -> Result<SuiteReport, TrendError> {
+        let pooled = self.pool()?;
+        self.judge(pooled)
+    }
+
+    /// Reads the window's traces and their facts, pooled into runs: the
+    /// heads (one pass), then the facts of the window's traces only.
+    pub(crate) fn pool(&self) -> Result<Pooled, TrendError> {
         let options = &self.options;
         check_options(&options.verdict, options.window)?;
         if let (Some(since), Some(until)) = (options.since, options.until) {
@@ -219,19 +290,20 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
                 keys.push(key.to_owned());
             }
         }
-        let key_slot = |key: Option<&str>| key.and_then(|key| keys.iter().position(|k| k == key));
-        let group_slot = key_slot(options.group_by.config_key());
-        let segment_slot = key_slot(options.segment_by.as_ref().and_then(SegmentBy::config_key));
+        let group_slot = options
+            .group_by
+            .config_key()
+            .and_then(|key| keys.iter().position(|k| k == key));
 
-        let scan = self.store.scan_trace_details(&keys)?;
+        let scan = self.store.trace_heads(&HeadsQuery {
+            labels: options.segment_by.is_some(),
+            config_keys: &keys,
+        })?;
         let mut issues = scan.issues;
-        let in_range = |t: Timestamp| {
-            options.since.is_none_or(|since| t >= since)
-                && options.until.is_none_or(|until| t < until)
-        };
+        let head_issues = issues.len();
         // Filtered, ordered and windowed in place: a million traces are
         // never held twice.
-        let mut members: Vec<TraceDetail> = scan.rows;
+        let mut members: Vec<TraceHead> = scan.rows;
         // A key that no trace has is a typo, not a run of nothing.
         for (slot, key) in keys.iter().enumerate() {
             if !members
@@ -244,21 +316,37 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
                 });
             }
         }
+        let in_range = |t: Timestamp| {
+            options.since.is_none_or(|since| t >= since)
+                && options.until.is_none_or(|until| t < until)
+        };
         let mut running: Vec<Timestamp> = Vec::new();
         let mut stale_failed = 0;
-        members.retain_mut(|detail| {
-            let at = detail.head.created_at;
+        members.retain_mut(|head| {
+            let at = head.created_at;
             if !in_range(at) {
                 return false;
             }
-            stale_failed += usize::from(Stale::fail(options.stale_before, &mut detail.head));
-            if !detail.head.status.is_finished() {
+            stale_failed += usize::from(Stale::fail(options.stale_before, head));
+            if !head.status.is_finished() {
                 running.push(at);
                 return false;
             }
             true
         });
-        members.sort_unstable_by_key(|t| (t.head.created_at, t.head.rowid));
+        let order = |t: &TraceHead| (t.created_at, t.rowid);
+        let mut cut = false;
+        if let (GroupBy::Trace, Window::Last(n)) = (&options.group_by, options.window) {
+            // A run is a trace: the newest `n` in linear time, and only
+            // they are sorted.
+            let start = members.len().saturating_sub(n);
+            if start > 0 {
+                members.select_nth_unstable_by_key(start, order);
+                members.drain(..start);
+                cut = true;
+            }
+        }
+        members.sort_unstable_by_key(order);
 
         // Runs in the order of their first trace.
         let mut run_of_key: FxHashMap<String, usize> = FxHashMap::default();
@@ -269,7 +357,7 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             let config = group_slot.and_then(|slot| trace.config.get(slot)?.as_deref());
             let run = options
                 .group_by
-                .key(&trace.head.trace_id, trace.head.created_at, config)
+                .key(&trace.trace_id, trace.created_at, config)
                 .map(|key| match run_of_key.get(&key) {
                     Some(&run) => run,
                     None => {
@@ -289,6 +377,7 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             Window::Last(n) => run_keys.len().saturating_sub(n),
             Window::All => 0,
         };
+        cut |= first_run > 0;
         // The window's traces, and each one's run (renumbered from 0).
         let mut position = 0;
         members.retain(|_| {
@@ -303,12 +392,11 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             .map(|r| r - first_run)
             .collect();
         let run_keys: Vec<String> = run_keys.split_off(first_run);
+        // Running traces are left out of the window's span: all of them
+        // when the window takes every run.
         let left_out_running = match members.first() {
-            Some(oldest) => running
-                .iter()
-                .filter(|&&t| t >= oldest.head.created_at)
-                .count(),
-            None => running.len(),
+            Some(oldest) if cut => running.iter().filter(|&&t| t >= oldest.created_at).count(),
+            _ => running.len(),
         };
 
         let score_names: Vec<String> = options
@@ -319,14 +407,17 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
                 _ => None,
             })
             .collect();
-        let facts = self.read_facts(
-            &members,
-            &score_names,
-            options.metrics.iter().any(Metric::needs_steps),
-            &mut issues,
-        )?;
+        let ids: Vec<&str> = members.iter().map(|t| t.trace_id.as_str()).collect();
+        let read = self.store.trace_facts(&FactsQuery {
+            traces: &ids,
+            score_names: &score_names,
+            usage: options.metrics.iter().any(Metric::needs_steps),
+        })?;
+        drop(ids);
+        issues.extend(read.issues);
+        let facts = read.rows;
         for (slot, name) in score_names.iter().enumerate() {
-            if !facts.iter().any(|f| f.named[slot].1 > 0) {
+            if !facts.iter().any(|f| f.named_scores[slot].1 > 0) {
                 // None in the window: an error only if none in the store.
                 let known = self.store.score_names()?;
                 if !known.contains(name) {
@@ -338,17 +429,36 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             }
         }
         issues.extend(overflowed(&options.metrics, &members, &facts, &score_names));
+        Ok(Pooled {
+            members,
+            facts,
+            run_of,
+            run_keys,
+            config_keys: keys,
+            score_names,
+            left_out_running,
+            stale_failed,
+            ungrouped,
+            issues,
+            head_issues,
+        })
+    }
 
+    /// Splits the pooled runs into segments and judges every metric of
+    /// every segment, held to Holm's correction together.
+    fn judge(&self, pooled: Pooled) -> Result<SuiteReport, TrendError> {
+        let options = &self.options;
+        let members = &pooled.members;
         // Segments: the total (None), then each value in order.
         // Each trace's segment, as an index into `segments` (the total is
         // 0); labels are shared, so this is one lookup per trace.
         // Traces without the key: the segment "(no KEY)", one label for all.
-        let no_value: Arc<str> = options
-            .segment_by
-            .as_ref()
-            .and_then(SegmentBy::config_key)
-            .map_or_else(|| "".into(), |key| no_value_label(key).into());
-        let segment_of = |trace: &TraceDetail| -> Option<Arc<str>> {
+        let segment_key = options.segment_by.as_ref().and_then(SegmentBy::config_key);
+        let segment_slot =
+            segment_key.and_then(|key| pooled.config_keys.iter().position(|k| k == key));
+        let no_value: Arc<str> =
+            segment_key.map_or_else(|| "".into(), |key| no_value_label(key).into());
+        let segment_of = |trace: &TraceHead| -> Option<Arc<str>> {
             match &options.segment_by {
                 None => None,
                 Some(SegmentBy::Model) => Some(Arc::clone(&trace.model)),
@@ -390,28 +500,20 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             }
         }
 
-        // The traces of each segment (the total first), then one report per
-        // metric × segment, computed on every core: a rate's step test
-        // permutes thousands of times, and a suite holds dozens of reports.
-        // Each segment's runs (its traces, grouped), once for every metric.
-        let mut segment_runs: Vec<BTreeMap<usize, Vec<usize>>> =
-            vec![BTreeMap::new(); segments.len()];
-        for (i, &segment) in trace_segment.iter().enumerate() {
-            segment_runs[0].entry(run_of[i]).or_default().push(i);
-            if segment > 0 {
-                segment_runs[segment].entry(run_of[i]).or_default().push(i);
-            }
-        }
+        // Each segment's runs (its traces, grouped), once for every metric;
+        // then one report per metric × segment, computed on every core: a
+        // rate's step test permutes thousands of times, and a suite holds
+        // dozens of reports.
+        let segment_runs: Vec<RunTraces> = (0..segments.len())
+            .map(|k| pooled.runs_where(|i| k == 0 || trace_segment[i] == k))
+            .collect();
         let jobs: Vec<(&Metric, usize)> = options
             .metrics
             .iter()
             .flat_map(|metric| (0..segments.len()).map(move |k| (metric, k)))
             .collect();
         let inputs = Inputs {
-            members: &members,
-            facts: &facts,
-            run_keys: &run_keys,
-            score_names: &score_names,
+            pooled: &pooled,
             options: &options.verdict,
         };
         let mut reports = parallel_map(&jobs, |&(metric, k)| {
@@ -431,154 +533,56 @@ impl<'s, S: TraceStore + ?Sized> SuiteAnalyzer<'s, S> {
             any_regression: reports
                 .iter()
                 .any(|r| r.statistics.verdict == Verdict::Regression),
-            runs: run_keys.len(),
-            traces: facts.len(),
-            left_out_running,
+            runs: pooled.run_keys.len(),
+            traces: pooled.facts.len(),
+            left_out_running: pooled.left_out_running,
             stale: options.stale_before.map(|before| Stale {
                 before,
-                failed: stale_failed,
+                failed: pooled.stale_failed,
             }),
-            left_out_ungrouped: ungrouped,
-            skipped_rows: issues,
+            left_out_ungrouped: pooled.ungrouped,
+            skipped_rows: pooled.issues,
             reports,
         })
-    }
-
-    /// Reads the window's decisions and (if asked) usage: one pass over
-    /// `trace_evals`, then at most one over `trace_steps`, for usage, for
-    /// the evaluator steps of traces without `trace_evals` rows, or both.
-    fn read_facts(
-        &self,
-        members: &[TraceDetail],
-        score_names: &[String],
-        usage: bool,
-        issues: &mut Vec<RowIssue>,
-    ) -> Result<Vec<Facts>, StoreError> {
-        let index: FxHashMap<&str, usize> = members
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.head.trace_id.as_str(), i))
-            .collect();
-        let mut facts = vec![
-            Facts {
-                named: vec![(0.0, 0); score_names.len()].into_boxed_slice(),
-                ..Facts::default()
-            };
-            members.len()
-        ];
-        let all: Vec<&str> = members.iter().map(|t| t.head.trace_id.as_str()).collect();
-        let mut sink = Decisions {
-            index: &index,
-            open: vec![true; members.len()],
-            facts: &mut facts,
-            issues,
-        };
-        if !all.is_empty() {
-            self.store.scan_decisions(
-                DecisionTable::TraceEvals,
-                filter_for(&all),
-                score_names,
-                &mut |trace_id, row| sink.take(DecisionTable::TraceEvals, trace_id, row),
-            )?;
-        }
-        // Traces decided by trace_evals keep that record.
-        sink.open = sink.facts.iter().map(|f| f.source.is_none()).collect();
-        let undecided: Vec<&str> = all
-            .iter()
-            .zip(&sink.open)
-            .filter(|(_, &open)| open)
-            .map(|(&id, _)| id)
-            .collect();
-        if usage && !all.is_empty() {
-            let open = sink.open.clone();
-            let wanted = |trace_id: &str| index.get(trace_id).is_some_and(|&i| open[i]);
-            let decisions = (!undecided.is_empty()).then_some(StepDecisions {
-                score_names,
-                wanted: &wanted,
-            });
-            self.store.scan_step_usage(
-                filter_for(&all),
-                decisions,
-                &mut |trace_id, row, decision| {
-                    if let Some(decision) = decision {
-                        sink.take(DecisionTable::EvaluatorSteps, trace_id, decision);
-                    }
-                    let Some(&i) = sink.index.get(trace_id) else {
-                        // A row whose trace id cannot be read may belong
-                        // to any run.
-                        if let Err(issue) = row {
-                            if issue.trace_id.is_none() {
-                                sink.issues.push(issue);
-                            }
-                        }
-                        return;
-                    };
-                    match row {
-                        Ok(step) => {
-                            let sums = sink.facts[i].usage.get_or_insert_default();
-                            sums[0] += step.tokens as f64;
-                            sums[1] += step.latency_ms;
-                            sums[2] += step.cost_usd;
-                        }
-                        Err(issue) => sink.issues.push(issue),
-                    }
-                },
-            )?;
-        } else if !undecided.is_empty() {
-            self.store.scan_decisions(
-                DecisionTable::EvaluatorSteps,
-                filter_for(&undecided),
-                score_names,
-                &mut |trace_id, row| sink.take(DecisionTable::EvaluatorSteps, trace_id, row),
-            )?;
-        }
-        Ok(facts)
     }
 }
 
 /// What every report is computed from, shared by the worker threads.
 #[derive(Clone, Copy)]
 struct Inputs<'a> {
-    members: &'a [TraceDetail],
-    facts: &'a [Facts],
-    run_keys: &'a [String],
-    score_names: &'a [String],
+    pooled: &'a Pooled,
     options: &'a VerdictOptions,
 }
 
 impl Inputs<'_> {
     /// The report of one metric over the selected traces.
     /// `runs` maps the segment's runs, in order, to their traces.
-    fn report(
-        &self,
-        metric: &Metric,
-        segment: Option<String>,
-        runs: &BTreeMap<usize, Vec<usize>>,
-    ) -> MetricReport {
-        let Inputs {
+    fn report(&self, metric: &Metric, segment: Option<String>, runs: &RunTraces) -> MetricReport {
+        let Inputs { pooled, options } = *self;
+        let Pooled {
             members,
             facts,
             run_keys,
             score_names,
-            options,
-        } = *self;
+            ..
+        } = pooled;
         let noun = metric.noun();
         let subject = Subject {
             noun: &noun,
             worse: metric.worse(),
         };
         let measured: Vec<Measured> = runs
-            .values()
-            .map(|traces| measure(metric, traces, facts, members, score_names))
+            .iter()
+            .map(|(_, traces)| measure(metric, traces, facts, members, score_names))
             .collect();
         let mut summaries: Vec<RunValue> = runs
             .iter()
             .zip(&measured)
             .enumerate()
-            .map(|(run_index, ((&run, traces), m))| RunValue {
+            .map(|(run_index, ((run, traces), m))| RunValue {
                 run_index,
                 run_key: run_keys.get(run).cloned().unwrap_or_default(),
-                started_at: members[traces[0]].head.created_at,
+                started_at: members[traces[0]].created_at,
                 traces: traces.len(),
                 decisions: traces.iter().map(|&i| facts[i].decisions()).sum(),
                 value: m.value,
@@ -677,90 +681,13 @@ fn parallel_map<J: Sync, R: Send>(jobs: &[J], f: impl Fn(&J) -> R + Sync) -> Vec
     done.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Names the traces when there are few of them, letting SQLite use an
-/// index; reads everything otherwise (one sequential pass is cheaper than
-/// a lookup per trace).
-fn filter_for<'a>(ids: &'a [&'a str]) -> TraceFilter<'a> {
-    if ids.len() <= FILTER_MAX_IDS {
-        TraceFilter::Only(ids)
-    } else {
-        TraceFilter::All
-    }
-}
-
-/// Traces a scan names at most before it reads the whole table.
-const FILTER_MAX_IDS: usize = 50_000;
-
-/// Where decision rows go: the facts of the traces still open to them.
-struct Decisions<'a, 'i> {
-    index: &'a FxHashMap<&'i str, usize>,
-    /// Traces this table may still decide.
-    open: Vec<bool>,
-    facts: &'a mut [Facts],
-    issues: &'a mut Vec<RowIssue>,
-}
-
-impl Decisions<'_, '_> {
-    fn take(&mut self, table: DecisionTable, trace_id: &str, row: Result<DecisionRow, RowIssue>) {
-        let Some(&i) = self.index.get(trace_id) else {
-            // A row whose trace id cannot be read may belong to any run.
-            if let Err(issue) = row {
-                if issue.trace_id.is_none() {
-                    self.issues.push(issue);
-                }
-            }
-            return;
-        };
-        if !self.open[i] {
-            return;
-        }
-        match row {
-            Ok(row) => {
-                if let Some(reason) = &row.scores_problem {
-                    self.issues.push(RowIssue {
-                        table: table.table(),
-                        rowid: row.rowid,
-                        trace_id: Some(trace_id.to_owned()),
-                        reason: format!("{reason}; scores ignored, decision counted"),
-                    });
-                }
-                self.facts[i].absorb(table, row);
-            }
-            Err(issue) => self.issues.push(issue),
-        }
-    }
-}
-
-impl Facts {
-    fn absorb(&mut self, table: DecisionTable, row: DecisionRow) {
-        self.counts[decision_slot(row.decision)] += 1;
-        let key = (row.step_seq, row.rowid);
-        if self.last.is_none_or(|(seq, rowid, _)| key > (seq, rowid)) {
-            self.last = Some((row.step_seq, row.rowid, row.decision));
-        }
-        self.scores.absorb(row.scores);
-        for (slot, value) in self.named.iter_mut().zip(row.named_scores) {
-            if let Some(v) = value {
-                slot.0 += v;
-                slot.1 += 1;
-            }
-        }
-        self.source = Some(table);
-    }
-
-    /// Decisions recorded, or 1 when the status stands in for them.
-    fn decisions(&self) -> u64 {
-        u64::from(self.counts.iter().sum::<u32>()).max(1)
-    }
-}
-
 /// The traces whose sum over their steps (usage) or decisions (scores) of
 /// an asked-for metric is past the largest float (two steps of 1e308 ms):
 /// left out of that metric, each reported as an issue of its trace's row.
 fn overflowed(
     metrics: &[Metric],
-    members: &[TraceDetail],
-    facts: &[Facts],
+    members: &[TraceHead],
+    facts: &[TraceFacts],
     score_names: &[String],
 ) -> Vec<RowIssue> {
     let mut issues = Vec::new();
@@ -778,15 +705,19 @@ fn overflowed(
         };
         for (trace, f) in members.iter().zip(facts) {
             let sum = match (summed, slot) {
-                (3, Some(slot)) => f.named.get(slot).map(|&(sum, _)| sum),
+                (3, Some(slot)) => f.named_scores.get(slot).map(|&(sum, _)| sum),
                 (3, None) => Some(f.scores.sum),
-                _ => f.usage.as_deref().map(|usage| usage[summed]),
+                _ => f.usage.as_deref().map(|usage| match summed {
+                    0 => usage.tokens,
+                    1 => usage.latency_ms,
+                    _ => usage.cost_usd,
+                }),
             };
             if sum.is_some_and(|s| !s.is_finite()) {
                 issues.push(RowIssue {
                     table: "traces",
-                    rowid: trace.head.rowid,
-                    trace_id: Some(trace.head.trace_id.clone()),
+                    rowid: trace.rowid,
+                    trace_id: Some(trace.trace_id.clone()),
                     reason: format!(
                         "its {column} sum past the largest float; the trace is left out of {metric}"
                     ),
@@ -808,8 +739,8 @@ struct Measured {
 fn measure(
     metric: &Metric,
     traces: &[usize],
-    facts: &[Facts],
-    members: &[TraceDetail],
+    facts: &[TraceFacts],
+    members: &[TraceHead],
     score_names: &[String],
 ) -> Measured {
     let rate = |events: u64, trials: u64| Measured {
@@ -828,16 +759,7 @@ fn measure(
         }
     };
     // A trace without recorded decisions: its status is one decision.
-    let counts = |i: usize| -> [u64; 3] {
-        let f = &facts[i];
-        if f.source.is_some() {
-            f.counts.map(u64::from)
-        } else if members[i].head.status == RunStatus::Done {
-            [1, 0, 0]
-        } else {
-            [0, 0, 0]
-        }
-    };
+    let counts = |i: usize| facts[i].outcomes(members[i].status);
     let decided = |i: usize| facts[i].decisions();
     match metric {
         Metric::PassRate | Metric::ReviseRate | Metric::FallbackRate => {
@@ -853,10 +775,7 @@ fn measure(
         Metric::FinalPassRate => {
             let passed = traces
                 .iter()
-                .filter(|&&i| match facts[i].last {
-                    Some((_, _, decision)) => decision == EvalDecision::Pass,
-                    None => members[i].head.status == RunStatus::Done,
-                })
+                .filter(|&&i| facts[i].final_pass(members[i].status))
                 .count() as u64;
             rate(passed, traces.len() as u64)
         }
@@ -868,18 +787,18 @@ fn measure(
             let slot = score_names.iter().position(|n| n == name).unwrap_or(0);
             mean(&mut traces.iter().filter_map(|&i| {
                 facts[i]
-                    .named
+                    .named_scores
                     .get(slot)
                     .map(|&(sum, n)| (sum, u64::from(n)))
             }))
         }
         Metric::Cost | Metric::Latency | Metric::Tokens => {
             mean(&mut traces.iter().filter_map(|&i| {
-                facts[i].usage.as_deref().map(|&[tokens, latency, cost]| {
+                facts[i].usage.as_deref().map(|usage| {
                     let v = match metric {
-                        Metric::Cost => cost,
-                        Metric::Latency => latency,
-                        _ => tokens,
+                        Metric::Cost => usage.cost_usd,
+                        Metric::Latency => usage.latency_ms,
+                        _ => usage.tokens,
                     };
                     (v, 1)
                 })
@@ -888,7 +807,8 @@ fn measure(
         Metric::Revisions => mean(
             &mut traces
                 .iter()
-                .filter_map(|&i| facts[i].source.map(|_| (f64::from(facts[i].counts[1]), 1))),
+                .filter(|&&i| facts[i].decided())
+                .map(|&i| (f64::from(facts[i].counts[1]), 1)),
         ),
     }
 }

@@ -16,18 +16,20 @@ use std::time::Duration;
 use rusqlite::config::DbConfig;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, Row};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use super::{
-    DecisionRow, DecisionSink, DecisionTable, ListFilter, RowIssue, Rows, StepDecisions, StepUsage,
-    StoreError, TraceDetail, TraceFilter, TraceHead, TraceStore, UsageSink,
+    FactsStore, HeadsQuery, ListFilter, RowIssue, Rows, StoreError, TraceHead, TraceStore,
 };
 use crate::json::{self, ScoreSummary};
 use crate::model::{
     EvalDecision, EvalRecord, Mode, RunConfig, RunStatus, StepRecord, TraceRecord, TraceUpdate,
 };
 use crate::timestamp;
+use facts::{DecisionRow, DecisionSink, DecisionTable, TraceFilter};
+
+mod facts;
 
 /// TraceFlow Lite's DDL, exactly as its `persistence/sqlite.py` creates it.
 pub const TRACEFLOW_LITE_SCHEMA: &str = "
@@ -621,19 +623,21 @@ impl TraceStore for SqliteStore {
         };
         let (mut order, issues): (Vec<(jiff::Timestamp, i64)>, Vec<RowIssue>) = match &filter.model
         {
-            // The model is not in a trace's head: read the details.
             Some(model) => {
-                let scan = self.scan_trace_details(&[])?;
+                let scan = self.trace_heads(&HeadsQuery {
+                    labels: true,
+                    config_keys: &[],
+                })?;
                 let order = scan
                     .rows
                     .iter()
-                    .filter(|d| keep(&d.head) && &*d.model == model.as_str())
-                    .map(|d| (d.head.created_at, d.head.rowid))
+                    .filter(|h| keep(h) && &*h.model == model.as_str())
+                    .map(|h| (h.created_at, h.rowid))
                     .collect();
                 (order, scan.issues)
             }
             None => {
-                let scan = self.scan_traces()?;
+                let scan = self.trace_heads(&HeadsQuery::default())?;
                 let order = scan
                     .rows
                     .iter()
@@ -705,298 +709,6 @@ impl TraceStore for SqliteStore {
             eval_from_row,
         )
     }
-
-    fn scan_traces(&self) -> Result<Rows<TraceHead>, StoreError> {
-        let ranges = self.rowid_ranges("traces")?;
-        if let [range] = ranges[..] {
-            let mut out = scan_trace_range(&self.conn, &self.path, range)?;
-            self.dedupe(&mut out, |h| (h.trace_id.as_str(), h.rowid));
-            return Ok(out);
-        }
-        // One reader per rowid range, each on its own connection and core.
-        let parts = std::thread::scope(|scope| {
-            let workers: Vec<_> = ranges
-                .iter()
-                .map(|&range| {
-                    let (path, mode) = (&self.path, self.read_mode);
-                    scope.spawn(move || {
-                        let conn = open_reader(path, mode)?;
-                        scan_trace_range(&conn, path, range)
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|worker| {
-                    worker
-                        .join()
-                        .unwrap_or_else(|_| Err(self.worker_died("traces")))
-                })
-                .collect::<Vec<_>>()
-        });
-        let mut out = Rows::default();
-        for part in parts {
-            let part = part?;
-            out.rows.extend(part.rows);
-            out.issues.extend(part.issues);
-        }
-        self.dedupe(&mut out, |h| (h.trace_id.as_str(), h.rowid));
-        Ok(out)
-    }
-
-    fn scan_decisions(
-        &self,
-        table: DecisionTable,
-        filter: TraceFilter<'_>,
-        score_names: &[String],
-        sink: &mut DecisionSink<'_>,
-    ) -> Result<(), StoreError> {
-        let ranges = self.rowid_ranges(table.table())?;
-        if let [range] = ranges[..] {
-            return scan_decision_range(
-                &self.conn,
-                &self.path,
-                (table, score_names),
-                filter,
-                range,
-                &mut |batch| {
-                    batch.feed(sink);
-                    Ok(())
-                },
-            );
-        }
-        // Readers decode rows on their own cores and send them in batches;
-        // the sink runs here, on the calling thread.
-        std::thread::scope(|scope| {
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<DecisionBatch>(8);
-            let workers: Vec<_> = ranges
-                .iter()
-                .map(|&range| {
-                    let sender = sender.clone();
-                    let (path, mode) = (&self.path, self.read_mode);
-                    scope.spawn(move || {
-                        let conn = open_reader(path, mode)?;
-                        let what = (table, score_names);
-                        scan_decision_range(&conn, path, what, filter, range, &mut |batch| {
-                            // The receiver lives until every sender is gone,
-                            // unless the sink panicked, which the scope re-raises.
-                            let _ = sender.send(batch);
-                            Ok(())
-                        })
-                    })
-                })
-                .collect();
-            drop(sender);
-            for batch in receiver {
-                batch.feed(sink);
-            }
-            for worker in workers {
-                worker
-                    .join()
-                    .unwrap_or_else(|_| Err(self.worker_died(table.table())))?;
-            }
-            Ok(())
-        })
-    }
-
-    fn scan_trace_details(&self, config_keys: &[String]) -> Result<Rows<TraceDetail>, StoreError> {
-        let read_error = self.read_error("traces");
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT rowid, trace_id, status, created_at, mode, model, provider, config_json \
-                 FROM traces",
-            )
-            .map_err(&read_error)?;
-        let mut rows = stmt.query([]).map_err(&read_error)?;
-        let mut out = Rows::default();
-        let mut configs: Memo<(Vec<Option<String>>, Option<String>)> = Memo::new();
-        let mut labels: FxHashSet<Arc<str>> = FxHashSet::default();
-        while let Some(row) = rows.next().map_err(&read_error)? {
-            let head = match head_of(row).map_err(&read_error)? {
-                Ok(head) => head,
-                Err(issue) => {
-                    out.issues.push(issue);
-                    continue;
-                }
-            };
-            let issue = |reason: String| RowIssue {
-                table: "traces",
-                rowid: head.rowid,
-                trace_id: Some(head.trace_id.clone()),
-                reason,
-            };
-            // Segment labels are shown, not parsed: a byte that is not
-            // UTF-8 becomes U+FFFD rather than losing the trace.
-            let mut label = |index: usize| -> Result<Arc<str>, StoreError> {
-                let value = row.get_ref(index).map_err(&read_error)?;
-                // Text is borrowed for the lookup: a million traces share a
-                // few models, and only a new one is copied.
-                let text: std::borrow::Cow<'_, str> = match value {
-                    ValueRef::Text(bytes) => String::from_utf8_lossy(bytes),
-                    other => optional_text(other, "")
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default()
-                        .into(),
-                };
-                Ok(match labels.get(text.as_ref()) {
-                    Some(label) => Arc::clone(label),
-                    None => {
-                        let label: Arc<str> = text.into();
-                        labels.insert(Arc::clone(&label));
-                        label
-                    }
-                })
-            };
-            let config = if config_keys.is_empty() {
-                Vec::new()
-            } else {
-                match row.get_ref(7).map_err(&read_error)? {
-                    ValueRef::Text(bytes) => {
-                        let text = String::from_utf8_lossy(bytes);
-                        let (values, problem) =
-                            configs.get(&text, |text| config_values(text, config_keys));
-                        if let Some(reason) = problem {
-                            out.issues.push(issue(reason));
-                        }
-                        values
-                    }
-                    _ => {
-                        out.issues.push(issue(
-                            "config_json: not text; its keys read as absent".to_owned(),
-                        ));
-                        vec![None; config_keys.len()]
-                    }
-                }
-            };
-            out.rows.push(TraceDetail {
-                head,
-                mode: label(4)?,
-                model: label(5)?,
-                provider: label(6)?,
-                config,
-            });
-        }
-        drop(rows);
-        self.dedupe(&mut out, |d| (d.head.trace_id.as_str(), d.head.rowid));
-        Ok(out)
-    }
-
-    fn config_keys(&self) -> Result<Vec<String>, StoreError> {
-        // Text SQLite cannot parse as a JSON object (Python's NaN) is left
-        // out of the listing: json_each would fail on it.
-        self.names(
-            "traces",
-            "SELECT DISTINCT j.key FROM traces, json_each(CASE WHEN json_valid(config_json) \
-             AND json_type(config_json) = 'object' THEN config_json ELSE '{}' END) AS j \
-             ORDER BY 1 LIMIT ?1",
-        )
-    }
-
-    fn score_names(&self) -> Result<Vec<String>, StoreError> {
-        self.names(
-            "trace_evals",
-            "SELECT key FROM (\
-               SELECT j.key AS key FROM trace_evals, json_each(CASE WHEN json_valid(scores_json) \
-               AND json_type(scores_json) = 'object' THEN scores_json ELSE '{}' END) AS j \
-               UNION \
-               SELECT j.key FROM trace_steps, json_each(CASE WHEN node_name = 'evaluator' COLLATE NOCASE \
-               AND json_valid(output_json) AND json_type(output_json, '$.scores') = 'object' \
-               THEN json_extract(output_json, '$.scores') ELSE '{}' END) AS j\
-             ) ORDER BY 1 LIMIT ?1",
-        )
-    }
-
-    fn scan_step_usage(
-        &self,
-        filter: TraceFilter<'_>,
-        decisions: Option<StepDecisions<'_>>,
-        sink: &mut UsageSink<'_>,
-    ) -> Result<(), StoreError> {
-        let read_error = self.read_error("trace_steps");
-        // The gate report is only read from evaluator rows: other steps'
-        // outputs (answers, plans) are most of the table's bytes.
-        let report = if decisions.is_some() {
-            "CASE WHEN node_name = 'evaluator' COLLATE NOCASE THEN output_json END"
-        } else {
-            "NULL"
-        };
-        let columns = format!(
-            "rowid, trace_id, tokens, latency_ms, cost_usd, \
-             node_name = 'evaluator' COLLATE NOCASE, {report}, step_seq"
-        );
-        let mut stmt;
-        let mut rows = match filter {
-            TraceFilter::All => {
-                stmt = self
-                    .conn
-                    .prepare(&format!("SELECT {columns} FROM trace_steps"))
-                    .map_err(&read_error)?;
-                stmt.query([])
-            }
-            TraceFilter::Only(ids) => {
-                stmt = self
-                    .conn
-                    .prepare(&format!(
-                        "SELECT {columns} FROM trace_steps \
-                         WHERE trace_id IN (SELECT value FROM rarray(?1))"
-                    ))
-                    .map_err(&read_error)?;
-                let ids = Rc::new(
-                    ids.iter()
-                        .map(|id| Value::Text((*id).to_owned()))
-                        .collect::<Vec<_>>(),
-                );
-                stmt.query(params![ids])
-            }
-        }
-        .map_err(&read_error)?;
-        let mut decoder = DecisionDecoder::new(decisions.map_or(&[], |d| d.score_names));
-        while let Some(row) = rows.next().map_err(&read_error)? {
-            let rowid: i64 = row.get(0).map_err(&read_error)?;
-            let Ok(trace_id) = row.get_ref(1).map_err(&read_error)?.as_str() else {
-                let issue = RowIssue {
-                    table: "trace_steps",
-                    rowid,
-                    trace_id: None,
-                    reason: "trace_id is not text".to_owned(),
-                };
-                sink("", Err(issue), None);
-                continue;
-            };
-            let issue = |reason: String| RowIssue {
-                table: "trace_steps",
-                rowid,
-                trace_id: Some(trace_id.to_owned()),
-                reason,
-            };
-            // A NaN or infinite value would poison its trace's sum and the
-            // run's mean: the row is reported instead.
-            let finite = |value: ValueRef<'_>, column: &str| -> Result<f64, String> {
-                let number = lenient_real(value, column)?;
-                if number.is_finite() {
-                    Ok(number)
-                } else {
-                    Err(format!("{column}: {number} is not a finite number"))
-                }
-            };
-            let usage = (|| {
-                Ok(StepUsage {
-                    tokens: finite(get(row, 2)?, "tokens")?.round() as i64,
-                    latency_ms: finite(get(row, 3)?, "latency_ms")?,
-                    cost_usd: finite(get(row, 4)?, "cost_usd")?,
-                })
-            })()
-            .map_err(issue);
-            let evaluator = matches!(get(row, 5), Ok(ValueRef::Integer(1)));
-            let decision = decisions
-                .filter(|d| evaluator && (d.wanted)(trace_id))
-                .map(|_| decoder.gate_report(row, rowid, (6, 7)).map_err(issue));
-            sink(trace_id, usage, decision);
-        }
-        Ok(())
-    }
 }
 
 /// Names of JSON objects' keys, at most this many (a message lists them).
@@ -1016,9 +728,8 @@ impl SqliteStore {
         names
     }
 
-    /// Splits a table's rowids into one range per core, for tables large
-    /// enough to be worth it.
-    fn rowid_ranges(&self, table: &'static str) -> Result<Vec<(i64, i64)>, StoreError> {
+    /// A table's lowest and highest rowid, `None` when it is empty.
+    fn rowid_bounds(&self, table: &'static str) -> Result<Option<(i64, i64)>, StoreError> {
         // Two queries: SQLite answers a lone min() or max() of the rowid
         // from the b-tree's edge, but both in one query scan the table.
         let edge = |sql: &str| -> Result<Option<i64>, StoreError> {
@@ -1027,7 +738,13 @@ impl SqliteStore {
                 .map_err(self.read_error(table))
         };
         let (low, high) = (edge("SELECT min(rowid)")?, edge("SELECT max(rowid)")?);
-        let (Some(low), Some(high)) = (low, high) else {
+        Ok(low.zip(high))
+    }
+
+    /// Splits a table's rowids into one range per core, for tables large
+    /// enough to be worth it.
+    fn rowid_ranges(&self, table: &'static str) -> Result<Vec<(i64, i64)>, StoreError> {
+        let Some((low, high)) = self.rowid_bounds(table)? else {
             return Ok(vec![FULL_RANGE]);
         };
         let span = i128::from(high) - i128::from(low) + 1;
@@ -1145,36 +862,10 @@ fn open_reader(path: &Path, mode: ReadMode) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-fn scan_trace_range(
-    conn: &Connection,
-    path: &Path,
-    (first, last): (i64, i64),
-) -> Result<Rows<TraceHead>, StoreError> {
-    let read_error = |source| StoreError::Read {
-        path: path.to_path_buf(),
-        table: "traces",
-        source,
-    };
-    let mut stmt = conn
-        .prepare(
-            "SELECT rowid, trace_id, status, created_at FROM traces \
-             WHERE rowid BETWEEN ?1 AND ?2",
-        )
-        .map_err(read_error)?;
-    let mut rows = stmt.query([first, last]).map_err(read_error)?;
-    let mut out = Rows::default();
-    while let Some(row) = rows.next().map_err(read_error)? {
-        match head_of(row).map_err(read_error)? {
-            Ok(head) => out.rows.push(head),
-            Err(issue) => out.issues.push(issue),
-        }
-    }
-    Ok(out)
-}
-
 /// The head of a `traces` row whose first columns are rowid, trace_id,
 /// status and created_at, or why the row cannot be used.
-fn head_of(row: &Row<'_>) -> rusqlite::Result<Result<TraceHead, RowIssue>> {
+/// Its labels are `empty` and it has no config values.
+fn head_of(row: &Row<'_>, empty: &Arc<str>) -> rusqlite::Result<Result<TraceHead, RowIssue>> {
     let rowid: i64 = row.get(0)?;
     let trace_id = row.get_ref(1)?;
     let issue = |reason: String| RowIssue {
@@ -1199,11 +890,15 @@ fn head_of(row: &Row<'_>) -> rusqlite::Result<Result<TraceHead, RowIssue>> {
         status,
         created_at,
         rowid,
+        mode: Arc::clone(empty),
+        model: Arc::clone(empty),
+        provider: Arc::clone(empty),
+        config: Vec::new(),
     }))
 }
 
 /// Decoded decision rows with their trace ids in one buffer.
-struct DecisionBatch {
+pub(super) struct DecisionBatch {
     ids: String,
     rows: Vec<(usize, usize, Result<DecisionRow, RowIssue>)>,
 }

@@ -1,0 +1,637 @@
+//! The facts seam over SQLite: heads in one parallel pass over `traces`;
+//! facts in one pass over `trace_evals`, then at most one over
+//! `trace_steps` (for usage, for the evaluator steps of traces without
+//! `trace_evals` rows, or both). Rows are decoded on every core and added
+//! up per trace on the calling thread.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{params, Connection};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::{
+    config_values, get, head_of, lenient_real, open_reader, optional_text, scan_decision_range,
+    DecisionBatch, DecisionDecoder, Memo, SqliteStore,
+};
+use crate::json::ScoreSummary;
+use crate::model::EvalDecision;
+use crate::store::{
+    DecisionSource, FactsQuery, FactsStore, HeadsQuery, RowIssue, Rows, StoreError, TraceFacts,
+    TraceHead,
+};
+
+/// Where gate decisions are read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum DecisionTable {
+    /// `trace_evals` rows (written by `insert_eval_report` or other tools).
+    TraceEvals,
+    /// `evaluator` steps' `output_json`, where TraceFlow Lite's SDK keeps them.
+    EvaluatorSteps,
+}
+
+impl DecisionTable {
+    /// The SQL table behind the source.
+    pub(super) fn table(self) -> &'static str {
+        match self {
+            DecisionTable::TraceEvals => "trace_evals",
+            DecisionTable::EvaluatorSteps => "trace_steps",
+        }
+    }
+
+    fn source(self) -> DecisionSource {
+        match self {
+            DecisionTable::TraceEvals => DecisionSource::TraceEvals,
+            DecisionTable::EvaluatorSteps => DecisionSource::EvaluatorSteps,
+        }
+    }
+}
+
+/// Which traces a scan reads rows of.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum TraceFilter<'a> {
+    /// Every row of the table.
+    All,
+    /// Only rows of these traces.
+    Only(&'a [&'a str]),
+}
+
+impl<'a> TraceFilter<'a> {
+    /// Names the traces when they are few, letting SQLite use an index;
+    /// reads everything when they are more than [`FILTER_MAX_IDS`] or
+    /// half the store's traces (one sequential pass is then cheaper than a
+    /// lookup per trace), which also sees the rows whose trace id cannot be
+    /// read.
+    fn for_traces(ids: &'a [&'a str], store_traces: u64) -> Self {
+        let n = ids.len() as u64;
+        if n <= FILTER_MAX_IDS && n.saturating_mul(2) <= store_traces {
+            TraceFilter::Only(ids)
+        } else {
+            TraceFilter::All
+        }
+    }
+}
+
+/// Traces a scan names at most before it reads the whole table.
+const FILTER_MAX_IDS: u64 = 50_000;
+
+/// One gate decision found by a scan.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct DecisionRow {
+    /// The row's rowid.
+    pub(super) rowid: i64,
+    /// The verdict.
+    pub(super) decision: EvalDecision,
+    /// Its scores' finite values.
+    pub(super) scores: ScoreSummary,
+    /// Why its scores could not be used, if they could not.
+    pub(super) scores_problem: Option<String>,
+    /// The evaluator step's position in its trace: the last is the trace's
+    /// final decision.
+    pub(super) step_seq: i64,
+    /// The finite values of the scores the scan was asked for by name, in
+    /// that order (`None`: absent or not a finite number).
+    pub(super) named_scores: Vec<Option<f64>>,
+}
+
+/// One step's usage, found by a scan of `trace_steps`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct StepUsage {
+    tokens: i64,
+    latency_ms: f64,
+    cost_usd: f64,
+}
+
+/// Which evaluator steps a usage scan also decodes the decision of.
+#[derive(Clone, Copy)]
+struct StepDecisions<'a> {
+    /// The scores to report by name.
+    score_names: &'a [String],
+    /// Whether a trace (by id) wants its decisions: decoding a gate report
+    /// costs a JSON parse, so traces decided elsewhere are skipped.
+    wanted: &'a (dyn Fn(&str) -> bool + 'a),
+}
+
+/// Receives each row of a usage scan: the trace id, the usage (or why the
+/// row cannot be used) and, for evaluator steps when asked, the decision.
+type UsageSink<'s> =
+    dyn FnMut(&str, Result<StepUsage, RowIssue>, Option<Result<DecisionRow, RowIssue>>) + 's;
+
+/// Receives each row of a decision scan: the row's trace id (borrowed, so a
+/// scan allocates nothing per row) and the decision, or why the row cannot be
+/// used.
+pub(super) type DecisionSink<'s> = dyn FnMut(&str, Result<DecisionRow, RowIssue>) + 's;
+
+impl FactsStore for SqliteStore {
+    fn trace_heads(&self, query: &HeadsQuery<'_>) -> Result<Rows<TraceHead>, StoreError> {
+        let ranges = self.rowid_ranges("traces")?;
+        let mut out = if let [range] = ranges[..] {
+            scan_head_range(&self.conn, &self.path, range, query)?
+        } else {
+            // One reader per rowid range, each on its own connection and core.
+            let parts = std::thread::scope(|scope| {
+                let workers: Vec<_> = ranges
+                    .iter()
+                    .map(|&range| {
+                        let (path, mode) = (&self.path, self.read_mode);
+                        scope.spawn(move || {
+                            let conn = open_reader(path, mode)?;
+                            scan_head_range(&conn, path, range, query)
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|worker| {
+                        worker
+                            .join()
+                            .unwrap_or_else(|_| Err(self.worker_died("traces")))
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let mut out = Rows::default();
+            for part in parts {
+                let part = part?;
+                out.rows.extend(part.rows);
+                out.issues.extend(part.issues);
+            }
+            out
+        };
+        self.dedupe(&mut out, |h| (h.trace_id.as_str(), h.rowid));
+        Ok(out)
+    }
+
+    fn trace_facts(&self, query: &FactsQuery<'_>) -> Result<Rows<TraceFacts>, StoreError> {
+        let ids = query.traces;
+        let mut out = Rows {
+            rows: vec![TraceFacts::empty(query.score_names.len()); ids.len()],
+            issues: Vec::new(),
+        };
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        // The store's traces, from the rowid span (the table is not counted).
+        let store_traces = self
+            .rowid_bounds("traces")?
+            .map_or(0, |(low, high)| high.abs_diff(low).saturating_add(1));
+        let filter = |ids| TraceFilter::for_traces(ids, store_traces);
+        let mut index = None;
+        let mut sink = Tally {
+            slots: Slots::new(ids, &mut index),
+            open: vec![true; ids.len()],
+            facts: &mut out.rows,
+            issues: &mut out.issues,
+        };
+        self.scan_decisions(
+            DecisionTable::TraceEvals,
+            filter(ids),
+            query.score_names,
+            &mut |trace_id, row| sink.decision(DecisionTable::TraceEvals, trace_id, row),
+        )?;
+        // Traces decided by trace_evals keep that record.
+        sink.open = sink.facts.iter().map(|f| !f.decided()).collect();
+        let undecided: Vec<&str> = ids
+            .iter()
+            .zip(&sink.open)
+            .filter(|(_, &open)| open)
+            .map(|(&id, _)| id)
+            .collect();
+        if query.usage {
+            let open = sink.open.clone();
+            let position = |trace_id: &str| ids.iter().position(|&id| id == trace_id);
+            let lookup: FxHashMap<&str, usize>;
+            // Which traces want their evaluator steps decoded: most often
+            // all or none, checked without a lookup.
+            let wanted: Box<dyn Fn(&str) -> bool> = if undecided.len() == ids.len() {
+                Box::new(|_| true)
+            } else if ids.len() <= 8 {
+                Box::new(move |trace_id| position(trace_id).is_some_and(|i| open[i]))
+            } else {
+                lookup = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+                Box::new(move |trace_id| lookup.get(trace_id).is_some_and(|&i| open[i]))
+            };
+            let decisions = (!undecided.is_empty()).then_some(StepDecisions {
+                score_names: query.score_names,
+                wanted: &*wanted,
+            });
+            self.scan_step_usage(filter(ids), decisions, &mut |trace_id, row, decision| {
+                if let Some(decision) = decision {
+                    sink.decision(DecisionTable::EvaluatorSteps, trace_id, decision);
+                }
+                sink.usage(trace_id, row);
+            })?;
+        } else if !undecided.is_empty() {
+            self.scan_decisions(
+                DecisionTable::EvaluatorSteps,
+                filter(&undecided),
+                query.score_names,
+                &mut |trace_id, row| sink.decision(DecisionTable::EvaluatorSteps, trace_id, row),
+            )?;
+        }
+        Ok(out)
+    }
+
+    fn config_keys(&self) -> Result<Vec<String>, StoreError> {
+        // Text SQLite cannot parse as a JSON object (Python's NaN) is left
+        // out of the listing: json_each would fail on it.
+        self.names(
+            "traces",
+            "SELECT DISTINCT j.key FROM traces, json_each(CASE WHEN json_valid(config_json) \
+             AND json_type(config_json) = 'object' THEN config_json ELSE '{}' END) AS j \
+             ORDER BY 1 LIMIT ?1",
+        )
+    }
+
+    fn score_names(&self) -> Result<Vec<String>, StoreError> {
+        self.names(
+            "trace_evals",
+            "SELECT key FROM (\
+               SELECT j.key AS key FROM trace_evals, json_each(CASE WHEN json_valid(scores_json) \
+               AND json_type(scores_json) = 'object' THEN scores_json ELSE '{}' END) AS j \
+               UNION \
+               SELECT j.key FROM trace_steps, json_each(CASE WHEN node_name = 'evaluator' COLLATE NOCASE \
+               AND json_valid(output_json) AND json_type(output_json, '$.scores') = 'object' \
+               THEN json_extract(output_json, '$.scores') ELSE '{}' END) AS j\
+             ) ORDER BY 1 LIMIT ?1",
+        )
+    }
+}
+
+impl SqliteStore {
+    pub(super) fn scan_decisions(
+        &self,
+        table: DecisionTable,
+        filter: TraceFilter<'_>,
+        score_names: &[String],
+        sink: &mut DecisionSink<'_>,
+    ) -> Result<(), StoreError> {
+        let ranges = self.rowid_ranges(table.table())?;
+        if let [range] = ranges[..] {
+            return scan_decision_range(
+                &self.conn,
+                &self.path,
+                (table, score_names),
+                filter,
+                range,
+                &mut |batch| {
+                    batch.feed(sink);
+                    Ok(())
+                },
+            );
+        }
+        // Readers decode rows on their own cores and send them in batches;
+        // the sink runs here, on the calling thread.
+        std::thread::scope(|scope| {
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<DecisionBatch>(8);
+            let workers: Vec<_> = ranges
+                .iter()
+                .map(|&range| {
+                    let sender = sender.clone();
+                    let (path, mode) = (&self.path, self.read_mode);
+                    scope.spawn(move || {
+                        let conn = open_reader(path, mode)?;
+                        let what = (table, score_names);
+                        scan_decision_range(&conn, path, what, filter, range, &mut |batch| {
+                            // The receiver lives until every sender is gone,
+                            // unless the sink panicked, which the scope re-raises.
+                            let _ = sender.send(batch);
+                            Ok(())
+                        })
+                    })
+                })
+                .collect();
+            drop(sender);
+            for batch in receiver {
+                batch.feed(sink);
+            }
+            for worker in workers {
+                worker
+                    .join()
+                    .unwrap_or_else(|_| Err(self.worker_died(table.table())))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn scan_step_usage(
+        &self,
+        filter: TraceFilter<'_>,
+        decisions: Option<StepDecisions<'_>>,
+        sink: &mut UsageSink<'_>,
+    ) -> Result<(), StoreError> {
+        let read_error = self.read_error("trace_steps");
+        // The gate report is only read from evaluator rows: other steps'
+        // outputs (answers, plans) are most of the table's bytes.
+        let report = if decisions.is_some() {
+            "CASE WHEN node_name = 'evaluator' COLLATE NOCASE THEN output_json END"
+        } else {
+            "NULL"
+        };
+        let columns = format!(
+            "rowid, trace_id, tokens, latency_ms, cost_usd, \
+             node_name = 'evaluator' COLLATE NOCASE, {report}, step_seq"
+        );
+        let mut stmt;
+        let mut rows = match filter {
+            TraceFilter::All => {
+                stmt = self
+                    .conn
+                    .prepare(&format!("SELECT {columns} FROM trace_steps"))
+                    .map_err(&read_error)?;
+                stmt.query([])
+            }
+            TraceFilter::Only(ids) => {
+                stmt = self
+                    .conn
+                    .prepare(&format!(
+                        "SELECT {columns} FROM trace_steps \
+                         WHERE trace_id IN (SELECT value FROM rarray(?1))"
+                    ))
+                    .map_err(&read_error)?;
+                let ids = Rc::new(
+                    ids.iter()
+                        .map(|id| Value::Text((*id).to_owned()))
+                        .collect::<Vec<_>>(),
+                );
+                stmt.query(params![ids])
+            }
+        }
+        .map_err(&read_error)?;
+        let mut decoder = DecisionDecoder::new(decisions.map_or(&[], |d| d.score_names));
+        while let Some(row) = rows.next().map_err(&read_error)? {
+            let rowid: i64 = row.get(0).map_err(&read_error)?;
+            let Ok(trace_id) = row.get_ref(1).map_err(&read_error)?.as_str() else {
+                let issue = RowIssue {
+                    table: "trace_steps",
+                    rowid,
+                    trace_id: None,
+                    reason: "trace_id is not text".to_owned(),
+                };
+                sink("", Err(issue), None);
+                continue;
+            };
+            let issue = |reason: String| RowIssue {
+                table: "trace_steps",
+                rowid,
+                trace_id: Some(trace_id.to_owned()),
+                reason,
+            };
+            // A NaN or infinite value would poison its trace's sum and the
+            // run's mean: the row is reported instead.
+            let finite = |value: ValueRef<'_>, column: &str| -> Result<f64, String> {
+                let number = lenient_real(value, column)?;
+                if number.is_finite() {
+                    Ok(number)
+                } else {
+                    Err(format!("{column}: {number} is not a finite number"))
+                }
+            };
+            let usage = (|| {
+                Ok(StepUsage {
+                    tokens: finite(get(row, 2)?, "tokens")?.round() as i64,
+                    latency_ms: finite(get(row, 3)?, "latency_ms")?,
+                    cost_usd: finite(get(row, 4)?, "cost_usd")?,
+                })
+            })()
+            .map_err(issue);
+            let evaluator = matches!(get(row, 5), Ok(ValueRef::Integer(1)));
+            let decision = decisions
+                .filter(|d| evaluator && (d.wanted)(trace_id))
+                .map(|_| decoder.gate_report(row, rowid, (6, 7)).map_err(issue));
+            sink(trace_id, usage, decision);
+        }
+        Ok(())
+    }
+}
+
+/// Reads one rowid range of `traces`: the heads, with what `query` asks.
+fn scan_head_range(
+    conn: &Connection,
+    path: &Path,
+    (first, last): (i64, i64),
+    query: &HeadsQuery<'_>,
+) -> Result<Rows<TraceHead>, StoreError> {
+    let read_error = |source| StoreError::Read {
+        path: path.to_path_buf(),
+        table: "traces",
+        source,
+    };
+    let mut columns = String::from("rowid, trace_id, status, created_at");
+    if query.labels {
+        columns.push_str(", mode, model, provider");
+    }
+    let config_column = if query.config_keys.is_empty() {
+        None
+    } else {
+        columns.push_str(", config_json");
+        Some(if query.labels { 7 } else { 4 })
+    };
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {columns} FROM traces WHERE rowid BETWEEN ?1 AND ?2"
+        ))
+        .map_err(read_error)?;
+    let mut rows = stmt.query([first, last]).map_err(read_error)?;
+    let mut out = Rows::default();
+    let mut configs: Memo<(Vec<Option<String>>, Option<String>)> = Memo::new();
+    let mut labels: FxHashSet<Arc<str>> = FxHashSet::default();
+    let empty: Arc<str> = Arc::from("");
+    while let Some(row) = rows.next().map_err(read_error)? {
+        let mut head = match head_of(row, &empty).map_err(read_error)? {
+            Ok(head) => head,
+            Err(issue) => {
+                out.issues.push(issue);
+                continue;
+            }
+        };
+        let issue = |reason: String| RowIssue {
+            table: "traces",
+            rowid: head.rowid,
+            trace_id: Some(head.trace_id.clone()),
+            reason,
+        };
+        // Segment labels are shown, not parsed: a byte that is not UTF-8
+        // becomes U+FFFD rather than losing the trace.
+        let mut label = |index: usize| -> Result<Arc<str>, StoreError> {
+            let text: Cow<'_, str> = match row.get_ref(index).map_err(read_error)? {
+                ValueRef::Text(bytes) => String::from_utf8_lossy(bytes),
+                other => optional_text(other, "")
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+                    .into(),
+            };
+            // Text is borrowed for the lookup: a million traces share a few
+            // models, and only a new one is copied.
+            Ok(match labels.get(text.as_ref()) {
+                Some(label) => Arc::clone(label),
+                None => {
+                    let label: Arc<str> = text.into();
+                    labels.insert(Arc::clone(&label));
+                    label
+                }
+            })
+        };
+        if query.labels {
+            head.mode = label(4)?;
+            head.model = label(5)?;
+            head.provider = label(6)?;
+        }
+        let config = match config_column {
+            None => Vec::new(),
+            Some(column) => match row.get_ref(column).map_err(read_error)? {
+                ValueRef::Text(bytes) => {
+                    let text = String::from_utf8_lossy(bytes);
+                    let (values, problem) =
+                        configs.get(&text, |text| config_values(text, query.config_keys));
+                    if let Some(reason) = problem {
+                        out.issues.push(issue(reason));
+                    }
+                    values
+                }
+                _ => {
+                    out.issues.push(issue(
+                        "config_json: not text; its keys read as absent".to_owned(),
+                    ));
+                    vec![None; query.config_keys.len()]
+                }
+            },
+        };
+        head.config = config;
+        out.rows.push(head);
+    }
+    Ok(out)
+}
+
+/// Adds the rows of a facts query up per trace.
+struct Tally<'a, 'i> {
+    slots: Slots<'a, 'i>,
+    /// Traces the table being read may still decide.
+    open: Vec<bool>,
+    facts: &'a mut [TraceFacts],
+    issues: &'a mut Vec<RowIssue>,
+}
+
+impl Tally<'_, '_> {
+    /// The trace a row belongs to; a row whose trace id cannot be read may
+    /// belong to any trace, so its issue is reported.
+    fn trace<T>(&mut self, trace_id: &str, row: &Result<T, RowIssue>) -> Option<usize> {
+        let found = self.slots.find(trace_id);
+        if found.is_none() {
+            if let Err(issue) = row {
+                if issue.trace_id.is_none() {
+                    self.issues.push(issue.clone());
+                }
+            }
+        }
+        found
+    }
+
+    fn decision(
+        &mut self,
+        table: DecisionTable,
+        trace_id: &str,
+        row: Result<DecisionRow, RowIssue>,
+    ) {
+        let Some(i) = self.trace(trace_id, &row) else {
+            return;
+        };
+        if !self.open[i] {
+            return;
+        }
+        match row {
+            Ok(row) => {
+                if let Some(reason) = &row.scores_problem {
+                    self.issues.push(RowIssue {
+                        table: table.table(),
+                        rowid: row.rowid,
+                        trace_id: Some(trace_id.to_owned()),
+                        reason: format!("{reason}; scores ignored, decision counted"),
+                    });
+                }
+                self.facts[i].record(
+                    table.source(),
+                    row.decision,
+                    (row.step_seq, row.rowid),
+                    row.scores,
+                    &row.named_scores,
+                );
+            }
+            Err(issue) => self.issues.push(issue),
+        }
+    }
+
+    fn usage(&mut self, trace_id: &str, row: Result<StepUsage, RowIssue>) {
+        let Some(i) = self.trace(trace_id, &row) else {
+            return;
+        };
+        match row {
+            Ok(step) => self.facts[i].add_usage(step.tokens as f64, step.latency_ms, step.cost_usd),
+            Err(issue) => self.issues.push(issue),
+        }
+    }
+}
+
+/// Positions remembered by [`Slots`]: one per concurrent reader and more.
+const RECENT: usize = 8;
+
+/// Linear searches [`Slots`] makes before it builds its hash table.
+const LINEAR_MISSES: usize = 8;
+
+/// Finds a trace's position among the asked-for ids. Stores append a
+/// trace's rows together and traces in time order, so each row's trace is
+/// usually the one of an earlier row or the next one. Parallel readers
+/// interleave a few such sequences, so several recent positions are tried
+/// before the hash table (built on the first miss): a few comparisons
+/// instead of a cache miss per row.
+struct Slots<'t, 'i> {
+    ids: &'t [&'i str],
+    index: &'t mut Option<FxHashMap<&'i str, usize>>,
+    recent: [usize; RECENT],
+    /// Where the next new position is remembered.
+    next: usize,
+    /// Linear searches so far.
+    misses: usize,
+}
+
+impl<'t, 'i> Slots<'t, 'i> {
+    fn new(ids: &'t [&'i str], index: &'t mut Option<FxHashMap<&'i str, usize>>) -> Self {
+        Slots {
+            ids,
+            index,
+            recent: [0; RECENT],
+            next: 0,
+            misses: 0,
+        }
+    }
+
+    fn find(&mut self, trace_id: &str) -> Option<usize> {
+        for k in 0..RECENT {
+            let last = self.recent[k];
+            for guess in [last, last + 1] {
+                if self.ids.get(guess) == Some(&trace_id) {
+                    self.recent[k] = guess;
+                    return Some(guess);
+                }
+            }
+        }
+        // A few misses (where a parallel reader's range starts) are cheaper
+        // to find by a linear search than by hashing a million ids.
+        let found = if self.index.is_none() && self.misses < LINEAR_MISSES {
+            self.misses += 1;
+            self.ids.iter().position(|&id| id == trace_id)
+        } else {
+            let ids = self.ids;
+            let index = self
+                .index
+                .get_or_insert_with(|| ids.iter().enumerate().map(|(i, &id)| (id, i)).collect());
+            index.get(trace_id).copied()
+        }?;
+        self.recent[self.next] = found;
+        self.next = (self.next + 1) % RECENT;
+        Some(found)
+    }
+}
