@@ -40,17 +40,42 @@ pub struct TraceHead {
     /// Insertion order (SQLite's rowid), to break ties between equal
     /// start times.
     pub rowid: i64,
-    /// The `mode` column as stored (bytes that are not UTF-8 replaced);
-    /// traces with the same value share one copy. Empty unless asked for.
-    pub mode: Arc<str>,
-    /// The `model` column, likewise.
-    pub model: Arc<str>,
-    /// The `provider` column, likewise.
-    pub provider: Arc<str>,
+    /// The `mode`, `model` and `provider` columns, when asked for.
+    pub labels: Option<Arc<Labels>>,
     /// Each asked-for `config_json` key's value: strings as they are, other
     /// JSON values as JSON text; `None` when absent, null, or when the
     /// config does not parse.
-    pub config: Vec<Option<String>>,
+    pub config: Box<[Option<String>]>,
+}
+
+impl TraceHead {
+    /// The `mode` column, empty unless labels were asked for.
+    pub fn mode(&self) -> &str {
+        self.labels.as_deref().map_or("", |l| &l.mode)
+    }
+
+    /// The `model` column, empty unless labels were asked for.
+    pub fn model(&self) -> &str {
+        self.labels.as_deref().map_or("", |l| &l.model)
+    }
+
+    /// The `provider` column, empty unless labels were asked for.
+    pub fn provider(&self) -> &str {
+        self.labels.as_deref().map_or("", |l| &l.provider)
+    }
+}
+
+/// A trace's segment columns as stored (bytes that are not UTF-8
+/// replaced). Traces with the same three share one copy: a million traces
+/// hold a pointer each.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Labels {
+    /// The `mode` column.
+    pub mode: Arc<str>,
+    /// The `model` column.
+    pub model: Arc<str>,
+    /// The `provider` column.
+    pub provider: Arc<str>,
 }
 
 /// What an analysis needs to know of the traces it judges.

@@ -20,7 +20,7 @@ pub mod facts;
 pub mod sqlite;
 
 pub use facts::{
-    DecisionSource, FactsQuery, HeadsQuery, LastDecision, TraceFacts, TraceHead, Usage,
+    DecisionSource, FactsQuery, HeadsQuery, Labels, LastDecision, TraceFacts, TraceHead, Usage,
 };
 pub use sqlite::SqliteStore;
 

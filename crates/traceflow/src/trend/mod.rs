@@ -419,9 +419,7 @@ impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
                 skipped: pooled.head_issues,
             });
         }
-        let statistics = pooled
-            .total_report(&Metric::PassRate, &self.options)
-            .statistics;
+        let statistics = pooled.total_statistics(&Metric::PassRate, &self.options);
         let summaries = summarize(pooled.members, pooled.facts);
 
         let xs: Vec<f64> = (0..summaries.len()).map(|i| i as f64).collect();

@@ -10,8 +10,6 @@
 //! of them, so that more segments and metrics do not mean more false
 //! alarms.
 
-use std::sync::Arc;
-
 use jiff::Timestamp;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -175,8 +173,9 @@ pub(crate) struct Pooled {
     pub(crate) facts: Vec<TraceFacts>,
     /// Each member's run, 0 the oldest of the window.
     pub(crate) run_of: Vec<usize>,
-    /// The runs' keys, oldest first.
-    pub(crate) run_keys: Vec<String>,
+    /// The runs' keys, oldest first; `None` when each member is its own
+    /// run, keyed by its trace id.
+    pub(crate) run_keys: Option<Vec<String>>,
     /// The `config_json` keys read, in the heads' order.
     pub(crate) config_keys: Vec<String>,
     /// The scores asked for by name, in the facts' order.
@@ -194,15 +193,29 @@ pub(crate) struct Pooled {
 }
 
 impl Pooled {
-    /// The report of `metric` over every run (the total, unsegmented),
-    /// without Holm's correction (a family of one).
-    pub(crate) fn total_report(&self, metric: &Metric, options: &VerdictOptions) -> MetricReport {
+    /// Runs in the window.
+    pub(crate) fn runs(&self) -> usize {
+        self.run_keys.as_ref().map_or(self.members.len(), Vec::len)
+    }
+
+    /// A run's key: a trace id, `2026-11-27`, a git sha.
+    pub(crate) fn run_key(&self, run: usize) -> &str {
+        match &self.run_keys {
+            Some(keys) => keys.get(run).map_or("", String::as_str),
+            None => self.members.get(run).map_or("", |t| t.trace_id.as_str()),
+        }
+    }
+
+    /// The statistics of `metric` over every run (the total, unsegmented),
+    /// without Holm's correction (a family of one changes nothing).
+    pub(crate) fn total_statistics(&self, metric: &Metric, options: &VerdictOptions) -> Statistics {
         let runs = self.runs_where(|_| true);
         Inputs {
             pooled: self,
             options,
         }
-        .report(metric, None, &runs)
+        .assess(metric, &runs)
+        .0
     }
 
     /// Each run's traces (indices into `members`), runs in order, for the
@@ -242,12 +255,16 @@ pub(crate) struct RunTraces {
 }
 
 impl RunTraces {
+    /// The `k`th run and its traces.
+    fn get(&self, k: usize) -> Option<(usize, &[usize])> {
+        let start = *self.starts.get(k)?;
+        let end = self.starts.get(k + 1).copied().unwrap_or(self.traces.len());
+        Some((self.runs[k], &self.traces[start..end]))
+    }
+
     /// (run, its traces) in run order.
-    fn iter(&self) -> impl ExactSizeIterator<Item = (usize, &[usize])> + '_ {
-        (0..self.runs.len()).map(|k| {
-            let end = self.starts.get(k + 1).copied().unwrap_or(self.traces.len());
-            (self.runs[k], &self.traces[self.starts[k]..end])
-        })
+    fn iter(&self) -> impl Iterator<Item = (usize, &[usize])> + '_ {
+        (0..self.runs.len()).filter_map(|k| self.get(k))
     }
 }
 
@@ -348,50 +365,16 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
         }
         members.sort_unstable_by_key(order);
 
-        // Runs in the order of their first trace.
-        let mut run_of_key: FxHashMap<String, usize> = FxHashMap::default();
-        let mut run_keys: Vec<String> = Vec::new();
-        let mut run_of_trace: Vec<Option<usize>> = Vec::with_capacity(members.len());
-        let mut ungrouped = 0;
-        for trace in &members {
-            let config = group_slot.and_then(|slot| trace.config.get(slot)?.as_deref());
-            let run = options
-                .group_by
-                .key(&trace.trace_id, trace.created_at, config)
-                .map(|key| match run_of_key.get(&key) {
-                    Some(&run) => run,
-                    None => {
-                        let run = run_keys.len();
-                        run_of_key.insert(key.clone(), run);
-                        run_keys.push(key);
-                        run
-                    }
-                });
-            if run.is_none() {
-                ungrouped += 1;
-            }
-            run_of_trace.push(run);
-        }
-        drop(run_of_key);
-        let first_run = match options.window {
-            Window::Last(n) => run_keys.len().saturating_sub(n),
-            Window::All => 0,
+        let (run_of, run_keys, ungrouped) = if matches!(options.group_by, GroupBy::Trace) {
+            // Each trace is its own run, keyed by its id (ids are unique),
+            // and the window is taken: nothing to look up or copy.
+            ((0..members.len()).collect(), None, 0)
+        } else {
+            let (run_of, run_keys, ungrouped, first_run) =
+                group(&mut members, &options.group_by, group_slot, options.window);
+            cut |= first_run > 0;
+            (run_of, Some(run_keys), ungrouped)
         };
-        cut |= first_run > 0;
-        // The window's traces, and each one's run (renumbered from 0).
-        let mut position = 0;
-        members.retain(|_| {
-            let keep = run_of_trace[position].is_some_and(|r| r >= first_run);
-            position += 1;
-            keep
-        });
-        let run_of: Vec<usize> = run_of_trace
-            .into_iter()
-            .flatten()
-            .filter(|&r| r >= first_run)
-            .map(|r| r - first_run)
-            .collect();
-        let run_keys: Vec<String> = run_keys.split_off(first_run);
         // Running traces are left out of the window's span: all of them
         // when the window takes every run.
         let left_out_running = match members.first() {
@@ -456,25 +439,29 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
         let segment_key = options.segment_by.as_ref().and_then(SegmentBy::config_key);
         let segment_slot =
             segment_key.and_then(|key| pooled.config_keys.iter().position(|k| k == key));
-        let no_value: Arc<str> =
-            segment_key.map_or_else(|| "".into(), |key| no_value_label(key).into());
-        let segment_of = |trace: &TraceHead| -> Option<Arc<str>> {
-            match &options.segment_by {
+        let no_value: String = segment_key.map_or_else(String::new, no_value_label);
+        fn label<'t>(
+            segment_by: Option<&SegmentBy>,
+            slot: Option<usize>,
+            no_value: &'t str,
+            trace: &'t TraceHead,
+        ) -> Option<&'t str> {
+            match segment_by {
                 None => None,
-                Some(SegmentBy::Model) => Some(Arc::clone(&trace.model)),
-                Some(SegmentBy::Mode) => Some(Arc::clone(&trace.mode)),
-                Some(SegmentBy::Provider) => Some(Arc::clone(&trace.provider)),
+                Some(SegmentBy::Model) => Some(trace.model()),
+                Some(SegmentBy::Mode) => Some(trace.mode()),
+                Some(SegmentBy::Provider) => Some(trace.provider()),
                 Some(SegmentBy::Config(_)) => Some(
-                    segment_slot
-                        .and_then(|slot| trace.config.get(slot).cloned().flatten())
-                        .map_or_else(|| Arc::clone(&no_value), Into::into),
+                    slot.and_then(|slot| trace.config.get(slot)?.as_deref())
+                        .unwrap_or(no_value),
                 ),
             }
-        };
+        }
+        let segment_of = |trace| label(options.segment_by.as_ref(), segment_slot, &no_value, trace);
         let mut segments: Vec<Option<String>> = vec![None];
         let mut trace_segment: Vec<usize> = vec![0; members.len()];
         if let Some(by) = &options.segment_by {
-            let mut slot_of: FxHashMap<Arc<str>, usize> = FxHashMap::default();
+            let mut slot_of: FxHashMap<&str, usize> = FxHashMap::default();
             for (i, trace) in members.iter().enumerate() {
                 if let Some(label) = segment_of(trace) {
                     let next = slot_of.len();
@@ -488,7 +475,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
                 });
             }
             // Segments in the order of their names.
-            let mut named: Vec<(Arc<str>, usize)> = slot_of.into_iter().collect();
+            let mut named: Vec<(&str, usize)> = slot_of.into_iter().collect();
             named.sort_unstable();
             let mut rank = vec![0; named.len()];
             for (k, (label, slot)) in named.into_iter().enumerate() {
@@ -533,7 +520,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             any_regression: reports
                 .iter()
                 .any(|r| r.statistics.verdict == Verdict::Regression),
-            runs: pooled.run_keys.len(),
+            runs: pooled.runs(),
             traces: pooled.facts.len(),
             left_out_running: pooled.left_out_running,
             stale: options.stale_before.map(|before| Stale {
@@ -547,6 +534,60 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
     }
 }
 
+/// Pools `members` (in time order) into runs, in the order of their first
+/// trace, and keeps the window's: the members of its runs, each one's run
+/// (renumbered from 0), the runs' keys, the traces that belong to no run,
+/// and how many runs were cut off.
+fn group(
+    members: &mut Vec<TraceHead>,
+    group_by: &GroupBy,
+    group_slot: Option<usize>,
+    window: Window,
+) -> (Vec<usize>, Vec<String>, usize, usize) {
+    let mut run_of_key: FxHashMap<String, usize> = FxHashMap::default();
+    let mut run_keys: Vec<String> = Vec::new();
+    let mut run_of_trace: Vec<Option<usize>> = Vec::with_capacity(members.len());
+    let mut ungrouped = 0;
+    for trace in members.iter() {
+        let config = group_slot.and_then(|slot| trace.config.get(slot)?.as_deref());
+        let run =
+            group_by
+                .key(&trace.trace_id, trace.created_at, config)
+                .map(|key| match run_of_key.get(&key) {
+                    Some(&run) => run,
+                    None => {
+                        let run = run_keys.len();
+                        run_of_key.insert(key.clone(), run);
+                        run_keys.push(key);
+                        run
+                    }
+                });
+        if run.is_none() {
+            ungrouped += 1;
+        }
+        run_of_trace.push(run);
+    }
+    drop(run_of_key);
+    let first_run = match window {
+        Window::Last(n) => run_keys.len().saturating_sub(n),
+        Window::All => 0,
+    };
+    let mut position = 0;
+    members.retain(|_| {
+        let keep = run_of_trace[position].is_some_and(|r| r >= first_run);
+        position += 1;
+        keep
+    });
+    let run_of: Vec<usize> = run_of_trace
+        .into_iter()
+        .flatten()
+        .filter(|&r| r >= first_run)
+        .map(|r| r - first_run)
+        .collect();
+    let run_keys = run_keys.split_off(first_run);
+    (run_of, run_keys, ungrouped, first_run)
+}
+
 /// What every report is computed from, shared by the worker threads.
 #[derive(Clone, Copy)]
 struct Inputs<'a> {
@@ -555,14 +596,13 @@ struct Inputs<'a> {
 }
 
 impl Inputs<'_> {
-    /// The report of one metric over the selected traces.
-    /// `runs` maps the segment's runs, in order, to their traces.
-    fn report(&self, metric: &Metric, segment: Option<String>, runs: &RunTraces) -> MetricReport {
+    /// The statistics of one metric over `runs` (a segment's runs, in
+    /// order, with their traces), and each run's measurement.
+    fn assess(&self, metric: &Metric, runs: &RunTraces) -> (Statistics, Vec<Measured>) {
         let Inputs { pooled, options } = *self;
         let Pooled {
             members,
             facts,
-            run_keys,
             score_names,
             ..
         } = pooled;
@@ -575,29 +615,11 @@ impl Inputs<'_> {
             .iter()
             .map(|(_, traces)| measure(metric, traces, facts, members, score_names))
             .collect();
-        let mut summaries: Vec<RunValue> = runs
-            .iter()
-            .zip(&measured)
-            .enumerate()
-            .map(|(run_index, ((run, traces), m))| RunValue {
-                run_index,
-                run_key: run_keys.get(run).cloned().unwrap_or_default(),
-                started_at: members[traces[0]].created_at,
-                traces: traces.len(),
-                decisions: traces.iter().map(|&i| facts[i].decisions()).sum(),
-                value: m.value,
-                fitted: None,
-                band: None,
-            })
-            .collect();
-        let (mut statistics, value) = match metric.kind() {
+        let mut statistics = match metric.kind() {
             MetricKind::Rate => {
                 let events: Vec<u64> = measured.iter().map(|m| m.events).collect();
                 let trials: Vec<u64> = measured.iter().map(|m| m.trials).collect();
-                let stats = assess_rate(&events, &trials, options, subject);
-                fit_rate(&mut summaries, &stats, &trials);
-                let value = stats.pass_rate;
-                (stats, value)
+                assess_rate(&events, &trials, options, subject)
             }
             MetricKind::Mean => {
                 let values: Vec<Option<f64>> = measured.iter().map(|m| m.value).collect();
@@ -619,17 +641,55 @@ impl Inputs<'_> {
                     stats.summary.push_str(&format!(" {note}."));
                     stats.notes.push(note);
                 }
-                fit_mean(&mut summaries, &stats);
-                let run_values: Vec<f64> = values.iter().flatten().copied().collect();
-                (stats, crate::stats::sum::mean(&run_values))
+                stats
             }
         };
         statistics.label_runs(|i| {
-            summaries.get(i).map_or_else(
+            runs.get(i).map_or_else(
                 || (String::new(), None),
-                |s| (s.run_key.clone(), Some(s.started_at)),
+                |(run, traces)| {
+                    (
+                        pooled.run_key(run).to_owned(),
+                        Some(members[traces[0]].created_at),
+                    )
+                },
             )
         });
+        (statistics, measured)
+    }
+
+    /// The report of one metric over the selected traces.
+    /// `runs` maps the segment's runs, in order, to their traces.
+    fn report(&self, metric: &Metric, segment: Option<String>, runs: &RunTraces) -> MetricReport {
+        let (statistics, measured) = self.assess(metric, runs);
+        let Pooled { members, facts, .. } = self.pooled;
+        let mut summaries: Vec<RunValue> = runs
+            .iter()
+            .zip(&measured)
+            .enumerate()
+            .map(|(run_index, ((run, traces), m))| RunValue {
+                run_index,
+                run_key: self.pooled.run_key(run).to_owned(),
+                started_at: members[traces[0]].created_at,
+                traces: traces.len(),
+                decisions: traces.iter().map(|&i| facts[i].decisions()).sum(),
+                value: m.value,
+                fitted: None,
+                band: None,
+            })
+            .collect();
+        let value = match metric.kind() {
+            MetricKind::Rate => {
+                let trials: Vec<u64> = measured.iter().map(|m| m.trials).collect();
+                fit_rate(&mut summaries, &statistics, &trials);
+                statistics.pass_rate
+            }
+            MetricKind::Mean => {
+                fit_mean(&mut summaries, &statistics);
+                let run_values: Vec<f64> = measured.iter().filter_map(|m| m.value).collect();
+                crate::stats::sum::mean(&run_values)
+            }
+        };
         MetricReport {
             metric: metric.clone(),
             segment,

@@ -20,8 +20,8 @@ use super::{
 use crate::json::ScoreSummary;
 use crate::model::EvalDecision;
 use crate::store::{
-    DecisionSource, FactsQuery, FactsStore, HeadsQuery, RowIssue, Rows, StoreError, TraceFacts,
-    TraceHead,
+    DecisionSource, FactsQuery, FactsStore, HeadsQuery, Labels, RowIssue, Rows, StoreError,
+    TraceFacts, TraceHead,
 };
 
 /// Where gate decisions are read from.
@@ -438,9 +438,10 @@ fn scan_head_range(
     let mut out = Rows::default();
     let mut configs: Memo<(Vec<Option<String>>, Option<String>)> = Memo::new();
     let mut labels: FxHashSet<Arc<str>> = FxHashSet::default();
-    let empty: Arc<str> = Arc::from("");
+    // Each distinct triple once, keyed by its interned texts' addresses.
+    let mut triples: FxHashMap<[usize; 3], Arc<Labels>> = FxHashMap::default();
     while let Some(row) = rows.next().map_err(read_error)? {
-        let mut head = match head_of(row, &empty).map_err(read_error)? {
+        let mut head = match head_of(row).map_err(read_error)? {
             Ok(head) => head,
             Err(issue) => {
                 out.issues.push(issue);
@@ -475,13 +476,21 @@ fn scan_head_range(
                 }
             })
         };
-        if query.labels {
-            head.mode = label(4)?;
-            head.model = label(5)?;
-            head.provider = label(6)?;
-        }
+        let triple = if query.labels {
+            let (mode, model, provider) = (label(4)?, label(5)?, label(6)?);
+            let key = [&mode, &model, &provider].map(|text| text.as_ptr() as usize);
+            Some(Arc::clone(triples.entry(key).or_insert_with(|| {
+                Arc::new(Labels {
+                    mode,
+                    model,
+                    provider,
+                })
+            })))
+        } else {
+            None
+        };
         let config = match config_column {
-            None => Vec::new(),
+            None => Box::default(),
             Some(column) => match row.get_ref(column).map_err(read_error)? {
                 ValueRef::Text(bytes) => {
                     let text = String::from_utf8_lossy(bytes);
@@ -490,16 +499,17 @@ fn scan_head_range(
                     if let Some(reason) = problem {
                         out.issues.push(issue(reason));
                     }
-                    values
+                    values.into_boxed_slice()
                 }
                 _ => {
                     out.issues.push(issue(
                         "config_json: not text; its keys read as absent".to_owned(),
                     ));
-                    vec![None; query.config_keys.len()]
+                    vec![None; query.config_keys.len()].into_boxed_slice()
                 }
             },
         };
+        head.labels = triple;
         head.config = config;
         out.rows.push(head);
     }

@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::config::DbConfig;
@@ -631,7 +630,7 @@ impl TraceStore for SqliteStore {
                 let order = scan
                     .rows
                     .iter()
-                    .filter(|h| keep(h) && &*h.model == model.as_str())
+                    .filter(|h| keep(h) && h.model() == model.as_str())
                     .map(|h| (h.created_at, h.rowid))
                     .collect();
                 (order, scan.issues)
@@ -864,8 +863,8 @@ fn open_reader(path: &Path, mode: ReadMode) -> Result<Connection, StoreError> {
 
 /// The head of a `traces` row whose first columns are rowid, trace_id,
 /// status and created_at, or why the row cannot be used.
-/// Its labels are `empty` and it has no config values.
-fn head_of(row: &Row<'_>, empty: &Arc<str>) -> rusqlite::Result<Result<TraceHead, RowIssue>> {
+/// It has no labels and no config values.
+fn head_of(row: &Row<'_>) -> rusqlite::Result<Result<TraceHead, RowIssue>> {
     let rowid: i64 = row.get(0)?;
     let trace_id = row.get_ref(1)?;
     let issue = |reason: String| RowIssue {
@@ -890,10 +889,8 @@ fn head_of(row: &Row<'_>, empty: &Arc<str>) -> rusqlite::Result<Result<TraceHead
         status,
         created_at,
         rowid,
-        mode: Arc::clone(empty),
-        model: Arc::clone(empty),
-        provider: Arc::clone(empty),
-        config: Vec::new(),
+        labels: None,
+        config: Box::default(),
     }))
 }
 
