@@ -80,21 +80,6 @@ macro_rules! stored_enum {
                 f.write_str(self.as_str())
             }
         }
-
-        impl rusqlite::ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(self.as_str().into())
-            }
-        }
-
-        impl rusqlite::types::FromSql for $name {
-            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-                value
-                    .as_str()?
-                    .parse()
-                    .map_err(|e: UnknownValue| rusqlite::types::FromSqlError::Other(Box::new(e)))
-            }
-        }
     };
 }
 

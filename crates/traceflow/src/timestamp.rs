@@ -10,7 +10,6 @@
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use rusqlite::types::ValueRef;
 
 /// A stored value that is not a timestamp traceflow can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,38 +45,43 @@ pub fn parse(text: &str) -> Result<Timestamp, TimestampError> {
         })
 }
 
-/// Reads a timestamp column: text as [`parse`] reads it; an INTEGER or REAL
-/// as seconds since the Unix epoch (the column's NUMERIC affinity turns
-/// numeric text into numbers).
-pub fn from_sql(value: ValueRef<'_>) -> Result<Timestamp, TimestampError> {
-    match value {
-        ValueRef::Text(bytes) => match std::str::from_utf8(bytes) {
-            Ok(text) => parse(text),
-            Err(_) => Err(TimestampError {
-                value: String::from_utf8_lossy(bytes).into_owned(),
-            }),
-        },
-        ValueRef::Integer(secs) => Timestamp::from_second(secs).map_err(|_| TimestampError {
-            value: secs.to_string(),
+/// Parses stored bytes: text as [`parse`] reads it; bytes that are not
+/// UTF-8 are no timestamp.
+pub fn parse_bytes(bytes: &[u8]) -> Result<Timestamp, TimestampError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text),
+        Err(_) => Err(TimestampError {
+            value: String::from_utf8_lossy(bytes).into_owned(),
         }),
-        ValueRef::Real(secs) => {
-            let invalid = || TimestampError {
-                value: secs.to_string(),
-            };
-            if !secs.is_finite() {
-                return Err(invalid());
-            }
-            // Microseconds, as Python keeps them; the cast saturates and the
-            // range check below rejects what saturated.
-            let micros = (secs * 1e6).round() as i64;
-            Timestamp::from_microsecond(micros).map_err(|_| invalid())
-        }
-        ValueRef::Null => Err(TimestampError {
-            value: "NULL".to_owned(),
-        }),
-        ValueRef::Blob(_) => Err(TimestampError {
-            value: "a BLOB".to_owned(),
-        }),
+    }
+}
+
+/// A number of seconds since the Unix epoch (a column's numeric affinity
+/// turns numeric text into numbers).
+pub fn from_unix_seconds(secs: i64) -> Result<Timestamp, TimestampError> {
+    Timestamp::from_second(secs).map_err(|_| TimestampError {
+        value: secs.to_string(),
+    })
+}
+
+/// Fractional seconds since the Unix epoch, kept to the microsecond as
+/// Python keeps them.
+pub fn from_unix_seconds_f64(secs: f64) -> Result<Timestamp, TimestampError> {
+    let invalid = || TimestampError {
+        value: secs.to_string(),
+    };
+    if !secs.is_finite() {
+        return Err(invalid());
+    }
+    // The cast saturates and the range check rejects what saturated.
+    let micros = (secs * 1e6).round() as i64;
+    Timestamp::from_microsecond(micros).map_err(|_| invalid())
+}
+
+/// A value that is no timestamp at all (`NULL`, a BLOB), named as found.
+pub fn not_a_timestamp(what: &str) -> TimestampError {
+    TimestampError {
+        value: what.to_owned(),
     }
 }
 
@@ -150,16 +154,17 @@ mod tests {
     #[test]
     fn numbers_are_unix_seconds() {
         assert_eq!(
-            from_sql(ValueRef::Integer(1_767_225_600)).unwrap(),
+            from_unix_seconds(1_767_225_600).unwrap(),
             instant("2026-01-01T00:00:00Z")
         );
         assert_eq!(
-            from_sql(ValueRef::Real(1_767_225_600.5)).unwrap(),
+            from_unix_seconds_f64(1_767_225_600.5).unwrap(),
             instant("2026-01-01T00:00:00.5Z")
         );
-        assert!(from_sql(ValueRef::Real(f64::NAN)).is_err());
-        assert!(from_sql(ValueRef::Real(1e300)).is_err());
-        assert!(from_sql(ValueRef::Null).is_err());
+        assert!(from_unix_seconds_f64(f64::NAN).is_err());
+        assert!(from_unix_seconds_f64(1e300).is_err());
+        assert!(from_unix_seconds(i64::MAX).is_err());
+        assert!(parse_bytes(b"\xff").is_err());
     }
 
     #[test]

@@ -24,102 +24,121 @@ pub use facts::{
 };
 pub use sqlite::SqliteStore;
 
+/// A backend's own error (SQLite's, a server's), kept as the cause.
+pub type BoxedError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Where a store lives, as messages name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location {
+    /// A store file, by the path given.
+    File(PathBuf),
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
 /// Why a store could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Opening for reading never creates a file.
-    #[error("{path}: no such file")]
+    #[error("{location}: no such file")]
     NotFound {
-        /// The path given.
-        path: PathBuf,
+        /// The store given.
+        location: Location,
     },
     /// The path is a directory, a FIFO, a socket or a device: SQLite would
     /// fail on a directory with a bare I/O error and block on a FIFO.
-    #[error("{path}: not a file ({kind})")]
+    #[error("{location}: not a file ({kind})")]
     NotAFile {
-        /// The path given.
-        path: PathBuf,
+        /// The store given.
+        location: Location,
         /// What it is instead, e.g. `a directory`.
         kind: &'static str,
     },
     /// The file exists but SQLite could not open it.
-    #[error("{path}: cannot open the store")]
+    #[error("{location}: cannot open the store")]
     Open {
-        /// The path given.
-        path: PathBuf,
-        /// SQLite's error.
+        /// The store given.
+        location: Location,
+        /// The backend's error.
         #[source]
-        source: rusqlite::Error,
+        source: BoxedError,
     },
     /// The file is not a SQLite database at all.
-    #[error("{path}: not a SQLite database")]
+    #[error("{location}: not a SQLite database")]
     NotSqlite {
-        /// The path given.
-        path: PathBuf,
-        /// SQLite's error.
+        /// The store given.
+        location: Location,
+        /// The backend's error.
         #[source]
-        source: rusqlite::Error,
+        source: BoxedError,
     },
     /// A SQLite database without TraceFlow Lite's tables or columns.
-    #[error("{path}: not a TraceFlow store ({reason})")]
+    #[error("{location}: not a TraceFlow store ({reason})")]
     NotTraceflowStore {
-        /// The path given.
-        path: PathBuf,
+        /// The store given.
+        location: Location,
         /// What is missing.
         reason: String,
     },
     /// A query failed part-way (locked, I/O error, corrupt page).
-    #[error("{path}: reading {table} failed")]
+    #[error("{location}: reading {table} failed")]
     Read {
-        /// The store's path.
-        path: PathBuf,
+        /// The store.
+        location: Location,
         /// The table being read.
         table: &'static str,
-        /// SQLite's error.
+        /// The backend's error.
         #[source]
-        source: rusqlite::Error,
+        source: BoxedError,
     },
     /// A reader thread of a parallel scan panicked (a bug, reported as an
     /// error rather than taking the process down).
-    #[error("{path}: a reader of {table} stopped unexpectedly")]
+    #[error("{location}: a reader of {table} stopped unexpectedly")]
     ReaderPanicked {
-        /// The store's path.
-        path: PathBuf,
+        /// The store.
+        location: Location,
         /// The table being read.
         table: &'static str,
     },
     /// A write failed and its transaction was rolled back.
-    #[error("{path}: {operation} failed")]
+    #[error("{location}: {operation} failed")]
     Write {
-        /// The store's path.
-        path: PathBuf,
+        /// The store.
+        location: Location,
         /// What was being written, e.g. `create_trace 1f3a…`.
         operation: String,
-        /// SQLite's error.
+        /// The backend's error.
         #[source]
-        source: rusqlite::Error,
+        source: BoxedError,
     },
     /// A write to a store opened for analysis.
-    #[error("{path}: opened read-only; {operation} needs a writable store")]
+    #[error("{location}: opened read-only; {operation} needs a writable store")]
     ReadOnly {
-        /// The store's path.
-        path: PathBuf,
+        /// The store.
+        location: Location,
         /// The refused operation.
         operation: &'static str,
     },
     /// `update_trace` named a trace that does not exist.
-    #[error("{path}: no trace {trace_id:?}")]
+    #[error("{location}: no trace {trace_id:?}")]
     NoSuchTrace {
-        /// The store's path.
-        path: PathBuf,
+        /// The store.
+        location: Location,
         /// The id asked for.
         trace_id: String,
     },
     /// A row asked for by id cannot be read.
-    #[error("{path}: {issue}")]
+    #[error("{location}: {issue}")]
     BadRow {
-        /// The store's path.
-        path: PathBuf,
+        /// The store.
+        location: Location,
         /// Which row and why.
         issue: RowIssue,
     },

@@ -20,8 +20,8 @@ use super::{
 use crate::json::ScoreSummary;
 use crate::model::EvalDecision;
 use crate::store::{
-    DecisionSource, FactsQuery, FactsStore, HeadsQuery, Labels, RowIssue, Rows, StoreError,
-    TraceFacts, TraceHead,
+    DecisionSource, FactsQuery, FactsStore, HeadsQuery, Labels, Location, RowIssue, Rows,
+    StoreError, TraceFacts, TraceHead,
 };
 
 /// Where gate decisions are read from.
@@ -414,10 +414,10 @@ fn scan_head_range(
     (first, last): (i64, i64),
     query: &HeadsQuery<'_>,
 ) -> Result<Rows<TraceHead>, StoreError> {
-    let read_error = |source| StoreError::Read {
-        path: path.to_path_buf(),
+    let read_error = |source: rusqlite::Error| StoreError::Read {
+        location: Location::File(path.to_path_buf()),
         table: "traces",
-        source,
+        source: source.into(),
     };
     let mut columns = String::from("rowid, trace_id, status, created_at");
     if query.labels {

@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use super::{
-    FactsStore, HeadsQuery, ListFilter, RowIssue, Rows, StoreError, TraceHead, TraceStore,
+    FactsStore, HeadsQuery, ListFilter, Location, RowIssue, Rows, StoreError, TraceHead, TraceStore,
 };
 use crate::json::{self, ScoreSummary};
 use crate::model::{
@@ -266,13 +266,18 @@ impl SqliteStore {
         let metadata = match std::fs::metadata(&path) {
             Ok(metadata) => metadata,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::NotFound { path })
+                return Err(StoreError::NotFound {
+                    location: Location::File(path),
+                })
             }
             // Unreadable metadata: SQLite's open says why.
             Err(_) => return Self::open_reader_store(path, ReadMode::Shared),
         };
         if let Some(kind) = not_a_file(&metadata.file_type()) {
-            return Err(StoreError::NotAFile { path, kind });
+            return Err(StoreError::NotAFile {
+                location: Location::File(path),
+                kind,
+            });
         }
         let mode = ReadMode::for_file(&path);
         Self::open_reader_store(path, mode)
@@ -305,12 +310,15 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         if let Ok(metadata) = std::fs::metadata(&path) {
             if let Some(kind) = not_a_file(&metadata.file_type()) {
-                return Err(StoreError::NotAFile { path, kind });
+                return Err(StoreError::NotAFile {
+                    location: Location::File(path),
+                    kind,
+                });
             }
         }
         let conn = Connection::open(&path).map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
+            location: Location::File(path.clone()),
+            source: source.into(),
         })?;
         let mut store = SqliteStore {
             conn,
@@ -383,8 +391,14 @@ impl SqliteStore {
     fn classify_open_error(&self, source: rusqlite::Error) -> StoreError {
         let path = self.path.clone();
         match source.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase) => StoreError::NotSqlite { path, source },
-            _ => StoreError::Open { path, source },
+            Some(ErrorCode::NotADatabase) => StoreError::NotSqlite {
+                location: Location::File(path),
+                source: source.into(),
+            },
+            _ => StoreError::Open {
+                location: Location::File(path),
+                source: source.into(),
+            },
         }
     }
 
@@ -408,7 +422,7 @@ impl SqliteStore {
         for (table, required) in REQUIRED_COLUMNS {
             let Some(present) = columns.get(*table) else {
                 return Err(StoreError::NotTraceflowStore {
-                    path: self.path.clone(),
+                    location: Location::File(self.path.clone()),
                     reason: format!("no table {table}"),
                 });
             };
@@ -419,7 +433,7 @@ impl SqliteStore {
                 .collect();
             if !missing.is_empty() {
                 return Err(StoreError::NotTraceflowStore {
-                    path: self.path.clone(),
+                    location: Location::File(self.path.clone()),
                     reason: format!("table {table} has no column {}", missing.join(", ")),
                 });
             }
@@ -453,7 +467,7 @@ impl SqliteStore {
             Ok(())
         } else {
             Err(StoreError::ReadOnly {
-                path: self.path.clone(),
+                location: Location::File(self.path.clone()),
                 operation,
             })
         }
@@ -461,9 +475,9 @@ impl SqliteStore {
 
     fn read_error(&self, table: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         move |source| StoreError::Read {
-            path: self.path.clone(),
+            location: Location::File(self.path.clone()),
             table,
-            source,
+            source: source.into(),
         }
     }
 
@@ -582,7 +596,7 @@ impl TraceStore for SqliteStore {
             self.query_traces("WHERE trace_id = ?1 ORDER BY rowid LIMIT 1", [trace_id])?;
         if let Some(issue) = found.issues.pop() {
             return Err(StoreError::BadRow {
-                path: self.path.clone(),
+                location: Location::File(self.path.clone()),
                 issue,
             });
         }
@@ -768,7 +782,7 @@ impl SqliteStore {
 
     fn worker_died(&self, table: &'static str) -> StoreError {
         StoreError::ReaderPanicked {
-            path: self.path.clone(),
+            location: Location::File(self.path.clone()),
             table,
         }
     }
@@ -836,9 +850,9 @@ fn immutable_uri(path: &Path) -> String {
 /// writer's lock, and can take lists of ids (`rarray(?)`).
 fn open_reader(path: &Path, mode: ReadMode) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let open_error = |source| StoreError::Open {
-        path: path.to_path_buf(),
-        source,
+    let open_error = |source: rusqlite::Error| StoreError::Open {
+        location: Location::File(path.to_path_buf()),
+        source: source.into(),
     };
     let conn = match mode {
         ReadMode::Shared => Connection::open_with_flags(path, flags),
@@ -861,6 +875,19 @@ fn open_reader(path: &Path, mode: ReadMode) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Reads a timestamp column: text in any of TraceFlow Lite's spellings; an
+/// INTEGER or REAL as seconds since the Unix epoch (the column's NUMERIC
+/// affinity turns numeric text into numbers).
+fn timestamp_of(value: ValueRef<'_>) -> Result<jiff::Timestamp, timestamp::TimestampError> {
+    match value {
+        ValueRef::Text(bytes) => timestamp::parse_bytes(bytes),
+        ValueRef::Integer(secs) => timestamp::from_unix_seconds(secs),
+        ValueRef::Real(secs) => timestamp::from_unix_seconds_f64(secs),
+        ValueRef::Null => Err(timestamp::not_a_timestamp("NULL")),
+        ValueRef::Blob(_) => Err(timestamp::not_a_timestamp("a BLOB")),
+    }
+}
+
 /// The head of a `traces` row whose first columns are rowid, trace_id,
 /// status and created_at, or why the row cannot be used.
 /// It has no labels and no config values.
@@ -880,7 +907,7 @@ fn head_of(row: &Row<'_>) -> rusqlite::Result<Result<TraceHead, RowIssue>> {
         Ok(status) => status,
         Err(reason) => return Ok(Err(issue(format!("status: {reason}")))),
     };
-    let created_at = match timestamp::from_sql(row.get_ref(3)?) {
+    let created_at = match timestamp_of(row.get_ref(3)?) {
         Ok(ts) => ts,
         Err(err) => return Ok(Err(issue(format!("created_at: {err}")))),
     };
@@ -938,10 +965,10 @@ fn scan_decision_range(
         ),
     };
     let table_name = table.table();
-    let read_error = |source| StoreError::Read {
-        path: path.to_path_buf(),
+    let read_error = |source: rusqlite::Error| StoreError::Read {
+        location: Location::File(path.to_path_buf()),
         table: table_name,
-        source,
+        source: source.into(),
     };
     let range_sql = "rowid BETWEEN ?1 AND ?2";
     // `IN (SELECT ...)` is materialized once, so the table is still read
@@ -1003,9 +1030,9 @@ fn scan_decision_range(
 
 fn write_error(path: &Path, operation: &str, source: rusqlite::Error) -> StoreError {
     StoreError::Write {
-        path: path.to_path_buf(),
+        location: Location::File(path.to_path_buf()),
         operation: operation.to_owned(),
-        source,
+        source: source.into(),
     }
 }
 
@@ -1016,8 +1043,8 @@ fn insert_trace(conn: &Connection, path: &Path, trace: &TraceRecord) -> Result<(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             trace.trace_id,
-            trace.status,
-            trace.mode,
+            trace.status.as_str(),
+            trace.mode.as_str(),
             trace.user_input,
             json::to_string(&trace.config),
             trace.model,
@@ -1046,7 +1073,7 @@ fn update_trace(
             "UPDATE traces SET status = ?1, final_answer = ?2, error = ?3, finished_at = ?4, \
              updated_db_at = ?5 WHERE trace_id = ?6",
             params![
-                update.status,
+                update.status.as_str(),
                 update.final_answer,
                 update.error,
                 finished,
@@ -1057,7 +1084,7 @@ fn update_trace(
         .map_err(|source| write_error(path, &format!("update_trace {trace_id}"), source))?;
     if changed == 0 {
         return Err(StoreError::NoSuchTrace {
-            path: path.to_path_buf(),
+            location: Location::File(path.to_path_buf()),
             trace_id: trace_id.to_owned(),
         });
     }
@@ -1140,7 +1167,7 @@ fn insert_eval(conn: &Connection, path: &Path, eval: &EvalRecord) -> Result<(), 
         params![
             eval.trace_id,
             eval.step_seq,
-            eval.decision,
+            eval.decision.as_str(),
             reasons,
             scores,
             eval.revision_instructions,
@@ -1244,7 +1271,7 @@ fn optional_json<T: serde::de::DeserializeOwned>(
 }
 
 fn timestamp_column(value: ValueRef<'_>, column: &str) -> Result<jiff::Timestamp, String> {
-    timestamp::from_sql(value).map_err(|e| format!("{column}: {e}"))
+    timestamp_of(value).map_err(|e| format!("{column}: {e}"))
 }
 
 /// An issue naming the row being mapped (rowid in column 0, trace_id in 1).
