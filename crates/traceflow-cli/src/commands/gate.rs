@@ -1,6 +1,6 @@
 //! `traceflow gate`: the trend, with an exit code a CI pipeline acts on.
 
-use traceflow::trend::{ChangeKind, Method, SuiteReport, Verdict};
+use traceflow::trend::{ChangeKind, GateOutcome, Method, SuiteReport, Verdict};
 
 use super::trend::Analysis;
 use crate::args::TrendArgs;
@@ -15,24 +15,44 @@ pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
         other => other?,
     }
     let report = match analysis {
-        Analysis::Suite(suite) => return Ok(judge_suite(&suite, args)),
+        Analysis::Suite(suite) => {
+            let outcome = GateOutcome::of_suite(&suite);
+            say_suite(&suite, &outcome);
+            return Ok(exit_code(&outcome, args));
+        }
         Analysis::Trace(report) => *report,
     };
+    let outcome = GateOutcome::of_trace(&report);
+    say_trace(&report);
+    Ok(exit_code(&outcome, args))
+}
+
+/// The library's decision as an exit code: `--require-data` turns too
+/// little data into a failure of its own.
+fn exit_code(outcome: &GateOutcome, args: &TrendArgs) -> u8 {
+    match outcome {
+        GateOutcome::Regression { .. } => exit_codes::REGRESSION,
+        GateOutcome::TooLittleData { .. } if args.require_data => exit_codes::INSUFFICIENT_DATA,
+        GateOutcome::TooLittleData { .. } | GateOutcome::NoRegression => exit_codes::SUCCESS,
+    }
+}
+
+/// The gate's line for the proposal's report.
+fn say_trace(report: &traceflow::trend::TraceTrendReport) {
     let slope = super::per_run(report.pass_rate_slope);
     let stats = &report.statistics;
     if report.method == Method::Ols {
         // The proposal's lines, word for word.
-        return Ok(if report.any_regression {
+        if report.any_regression {
             super::say(&format!("Eval regression detected: {slope}"));
-            exit_codes::REGRESSION
         } else {
             super::say(&format!(
                 "No eval regression: {slope} over {} runs ({})",
                 report.window,
                 report.pass_rate_direction.as_str()
             ));
-            exit_codes::SUCCESS
-        });
+        }
+        return;
     }
     let change = stats
         .change
@@ -51,85 +71,68 @@ pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
             ),
         })
         .unwrap_or_else(|| format!("{} runs", report.window));
-    Ok(match stats.verdict {
-        Verdict::Regression => {
-            super::say(&format!("Eval regression detected: {change}"));
-            exit_codes::REGRESSION
-        }
+    match stats.verdict {
+        Verdict::Regression => super::say(&format!("Eval regression detected: {change}")),
         Verdict::InsufficientData => {
             let why = stats
                 .insufficient
                 .as_ref()
                 .map_or_else(String::new, |i| format!(": {}; {}", i.reason, i.remedy));
             super::say(&format!("Too little data to judge{why}"));
-            if args.require_data {
-                exit_codes::INSUFFICIENT_DATA
-            } else {
-                exit_codes::SUCCESS
-            }
         }
         Verdict::Stable | Verdict::Improvement | Verdict::NotSignificant => {
             super::say(&format!(
                 "No eval regression: {change} ({})",
                 stats.verdict.as_str()
             ));
-            exit_codes::SUCCESS
         }
-    })
+    }
 }
 
-/// A suite fails the gate when any report (any metric of the total or of
-/// a segment) is a regression after Holm's correction. `--require-data`
-/// exits 3 when a report of the total has too little data (segments may
-/// well be small; the total is what the team gates on).
-fn judge_suite(suite: &SuiteReport, args: &TrendArgs) -> u8 {
-    let label = |r: &traceflow::trend::MetricReport| {
-        format!(
-            "{} ({}) {}",
-            r.metric,
-            traceflow::report::segment_name(r.segment.as_deref()),
-            traceflow::report::change_text(r)
-        )
-    };
-    let regressions: Vec<String> = suite
-        .reports
-        .iter()
-        .filter(|r| r.statistics.verdict == Verdict::Regression)
-        .map(label)
-        .collect();
-    if !regressions.is_empty() {
-        super::say(&format!(
-            "Eval regression detected: {}",
-            regressions.join("; ")
-        ));
-        return exit_codes::REGRESSION;
-    }
-    let short: Vec<&traceflow::trend::MetricReport> = suite
-        .reports
-        .iter()
-        .filter(|r| r.segment.is_none() && r.statistics.verdict == Verdict::InsufficientData)
-        .collect();
-    if let Some(first) = short.first() {
-        // One line: the metrics, then the first one's reason.
-        let metrics: Vec<String> = short.iter().map(|r| r.metric.to_string()).collect();
-        let why = first
-            .statistics
-            .insufficient
-            .as_ref()
-            .map_or_else(String::new, |i| format!("; {}: {}", first.metric, i.reason));
-        super::say(&format!(
-            "Too little data to judge: {}{why}",
-            metrics.join(", ")
-        ));
-        if args.require_data {
-            return exit_codes::INSUFFICIENT_DATA;
+/// The gate's line for a suite: the reports that are regressions, else the
+/// metrics of the total with too little data (and the first one's reason).
+fn say_suite(suite: &SuiteReport, outcome: &GateOutcome) {
+    match outcome {
+        GateOutcome::Regression { reports } => {
+            let regressions: Vec<String> = reports
+                .iter()
+                .filter_map(|&k| suite.reports.get(k))
+                .map(|r| {
+                    format!(
+                        "{} ({}) {}",
+                        r.metric,
+                        traceflow::report::segment_name(r.segment.as_deref()),
+                        traceflow::report::change_text(r)
+                    )
+                })
+                .collect();
+            super::say(&format!(
+                "Eval regression detected: {}",
+                regressions.join("; ")
+            ));
         }
-        return exit_codes::SUCCESS;
+        GateOutcome::TooLittleData { reports } => {
+            let short: Vec<&traceflow::trend::MetricReport> = reports
+                .iter()
+                .filter_map(|&k| suite.reports.get(k))
+                .collect();
+            let metrics: Vec<String> = short.iter().map(|r| r.metric.to_string()).collect();
+            let why = short
+                .first()
+                .and_then(|first| {
+                    let i = first.statistics.insufficient.as_ref()?;
+                    Some(format!("; {}: {}", first.metric, i.reason))
+                })
+                .unwrap_or_default();
+            super::say(&format!(
+                "Too little data to judge: {}{why}",
+                metrics.join(", ")
+            ));
+        }
+        GateOutcome::NoRegression => super::say(&format!(
+            "No eval regression: {} reports over {} runs",
+            suite.reports.len(),
+            suite.runs
+        )),
     }
-    super::say(&format!(
-        "No eval regression: {} reports over {} runs",
-        suite.reports.len(),
-        suite.runs
-    ));
-    exit_codes::SUCCESS
 }

@@ -17,11 +17,14 @@ use serde::Serialize;
 use crate::model::{EvalRecord, RunStatus, StepRecord, TraceRecord, TraceUpdate};
 
 pub mod facts;
+pub mod memory;
 pub mod sqlite;
+pub mod tfl;
 
 pub use facts::{
     DecisionSource, FactsQuery, HeadsQuery, Labels, LastDecision, TraceFacts, TraceHead, Usage,
 };
+pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
 /// A backend's own error (SQLite's, a server's), kept as the cause.
@@ -33,12 +36,15 @@ pub type BoxedError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum Location {
     /// A store file, by the path given.
     File(PathBuf),
+    /// A [`MemoryStore`].
+    Memory,
 }
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Location::File(path) => write!(f, "{}", path.display()),
+            Location::Memory => f.write_str("in-memory store"),
         }
     }
 }

@@ -21,12 +21,14 @@ use crate::stats::ols;
 pub use crate::store::DecisionSource;
 use crate::store::{FactsQuery, FactsStore, RowIssue, StoreError, TraceHead};
 
+pub mod gate;
 pub mod grouping;
 pub mod means;
 pub mod metric;
 pub mod suite;
 pub mod verdict;
 
+pub use gate::GateOutcome;
 pub use grouping::{GroupBy, SegmentBy};
 pub use metric::{Metric, MetricKind, Worse};
 pub use suite::{MetricReport, RunValue, SuiteAnalyzer, SuiteOptions, SuiteReport};
@@ -483,33 +485,22 @@ fn summarize(window: Vec<TraceHead>, facts: Vec<TraceFacts>) -> Vec<TraceRunSumm
 
 #[cfg(test)]
 mod tests {
-    use rusqlite::Connection;
-
     use super::*;
-    use crate::store::SqliteStore;
+    use crate::store::memory::testing::{eval, trace};
+    use crate::store::{MemoryStore, TraceStore};
 
-    /// A store holding `rows` of (trace_id, status, created_at), each done
-    /// trace with one PASS verdict.
-    fn store_with(rows: &[(&str, &str, &str)]) -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("traceflow.db");
-        drop(SqliteStore::open_writable(&path).unwrap());
-        let conn = Connection::open(&path).unwrap();
-        for (id, status, created_at) in rows {
-            conn.execute(
-                "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at) \
-                 VALUES (?1, ?2, 'grounded_qa', 'q', '{}', 'm', 'p', ?3)",
-                [id, status, created_at],
-            )
-            .unwrap();
-            conn.execute(
-                "INSERT INTO trace_evals (trace_id, step_seq, decision) VALUES (?1, 0, 'pass')",
-                [id],
-            )
-            .unwrap();
+    /// A store holding `rows` of (trace_id, status, created_at), each trace
+    /// with one PASS verdict.
+    fn store_with(rows: &[(&str, &str, &str)]) -> ((), MemoryStore) {
+        let mut store = MemoryStore::new();
+        for &(id, status, created_at) in rows {
+            let status: RunStatus = status.parse().unwrap();
+            store
+                .create_trace(&trace(id, status, created_at, "m"))
+                .unwrap();
+            store.insert_eval(&eval(id, 0, EvalDecision::Pass)).unwrap();
         }
-        let store = SqliteStore::open_read_only(&path).unwrap();
-        (dir, store)
+        ((), store)
     }
 
     fn too_few(result: Result<TraceTrendReport, TrendError>) -> (usize, usize) {

@@ -14,11 +14,12 @@ use rusqlite::{params, Connection};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{
-    config_values, get, head_of, lenient_real, open_reader, optional_text, scan_decision_range,
-    DecisionBatch, DecisionDecoder, Memo, SqliteStore,
+    get, head_of, lenient_real, open_reader, optional_text, scan_decision_range, DecisionBatch,
+    DecisionDecoder, Memo, SqliteStore,
 };
 use crate::json::ScoreSummary;
 use crate::model::EvalDecision;
+use crate::store::tfl::config_values;
 use crate::store::{
     DecisionSource, FactsQuery, FactsStore, HeadsQuery, Labels, Location, RowIssue, Rows,
     StoreError, TraceFacts, TraceHead,

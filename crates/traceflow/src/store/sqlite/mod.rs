@@ -16,8 +16,8 @@ use rusqlite::config::DbConfig;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, Row};
 use rustc_hash::FxHashMap;
-use serde::Deserialize;
 
+use super::tfl::{named_scores, parse_gate_report, scores_of, Verdict};
 use super::{
     FactsStore, HeadsQuery, ListFilter, Location, RowIssue, Rows, StoreError, TraceHead, TraceStore,
 };
@@ -1398,48 +1398,6 @@ fn eval_from_row(row: &Row<'_>) -> Result<(EvalRecord, Option<RowIssue>), RowIss
     })
 }
 
-/// The values of `keys` in a `config_json` text: strings as they are, other
-/// JSON as its text, `None` for absent keys, nulls and unparsable configs.
-/// Also says why, when the config is not a JSON object (the trace is kept,
-/// its keys read as absent).
-fn config_values(text: &str, keys: &[String]) -> (Vec<Option<String>>, Option<String>) {
-    let (config, problem) = match json::from_str::<serde_json::Value>(text) {
-        Ok(config @ serde_json::Value::Object(_)) => (config, None),
-        Ok(_) => (
-            serde_json::Value::Null,
-            Some("config_json: not an object; its keys read as absent".to_owned()),
-        ),
-        Err(err) => (
-            serde_json::Value::Null,
-            Some(format!("config_json: {err}; its keys read as absent")),
-        ),
-    };
-    let values = keys
-        .iter()
-        .map(|key| match config.get(key) {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(text)) => Some(text.clone()),
-            Some(other) => Some(other.to_string()),
-        })
-        .collect();
-    (values, problem)
-}
-
-/// Scores of a row, or why they cannot be used (the decision still counts).
-fn scores_of(text: Option<&str>, column: &str) -> (ScoreSummary, Option<String>) {
-    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-        return (ScoreSummary::default(), None);
-    };
-    match json::from_str::<ScoreSummary>(text) {
-        Ok(scores) if scores.invalid => (
-            ScoreSummary::default(),
-            Some(format!("{column}: not an object of numbers")),
-        ),
-        Ok(scores) => (scores, None),
-        Err(err) => (ScoreSummary::default(), Some(format!("{column}: {err}"))),
-    }
-}
-
 /// Parsed JSON column values of one scan, by their text. A store holds few
 /// distinct `scores_json` and gate reports (TraceFlow Lite's gate writes a
 /// handful of score sets), so most rows are a lookup instead of a parse.
@@ -1470,9 +1428,6 @@ impl<V: Clone> Memo<V> {
         value
     }
 }
-
-/// A gate report's verdict: decision, scores, why the scores are unusable.
-type Verdict = (EvalDecision, ScoreSummary, Option<String>);
 
 /// Turns decision rows into [`DecisionRow`]s, remembering parsed JSON.
 struct DecisionDecoder<'n> {
@@ -1509,22 +1464,9 @@ impl<'n> DecisionDecoder<'n> {
     fn named_scores(&mut self, text: Option<&str>, inside: Option<&str>) -> Vec<Option<f64>> {
         let names = self.score_names;
         match text {
-            Some(text) if !names.is_empty() => self.named.get(text, |text| {
-                let value = json::from_str::<serde_json::Value>(text).unwrap_or_default();
-                let scores = match inside {
-                    Some(key) => value.get(key).cloned().unwrap_or_default(),
-                    None => value,
-                };
-                names
-                    .iter()
-                    .map(|name| {
-                        scores
-                            .get(name)
-                            .and_then(serde_json::Value::as_f64)
-                            .filter(|v| v.is_finite())
-                    })
-                    .collect()
-            }),
+            Some(text) if !names.is_empty() => self
+                .named
+                .get(text, |text| named_scores(text, inside, names)),
             _ => vec![None; names.len()],
         }
     }
@@ -1601,33 +1543,6 @@ fn rounded_step_seq(value: ValueRef<'_>) -> i64 {
             .filter(|r| r.is_finite())
             .map_or(i64::MIN, |r| r.round() as i64),
         _ => i64::MIN,
-    }
-}
-
-/// The part of an evaluator step's `output_json` that holds the verdict.
-#[derive(Deserialize)]
-struct EvaluatorOutput {
-    decision: Option<String>,
-    #[serde(default)]
-    scores: ScoreSummary,
-}
-
-/// Reads the verdict from an evaluator step's `output_json`.
-fn parse_gate_report(text: &str) -> Result<Verdict, String> {
-    let output: EvaluatorOutput = json::from_str(text).map_err(|e| format!("output_json: {e}"))?;
-    let decision = output
-        .decision
-        .ok_or_else(|| "output_json: no \"decision\" field".to_owned())?
-        .parse::<EvalDecision>()
-        .map_err(|e| format!("output_json: {e}"))?;
-    if output.scores.invalid {
-        Ok((
-            decision,
-            ScoreSummary::default(),
-            Some("output_json: scores is not an object of numbers".to_owned()),
-        ))
-    } else {
-        Ok((decision, output.scores, None))
     }
 }
 

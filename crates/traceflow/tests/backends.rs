@@ -1,0 +1,153 @@
+//! Every backend answers the facts seam alike: the same runs written to the
+//! SQLite store and to the in-memory one give the same analysis.
+
+// Tests fail by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use traceflow::model::{
+    EvalDecision, EvalRecord, Mode, RunConfig, RunStatus, StepRecord, TraceRecord,
+};
+use traceflow::store::{MemoryStore, SqliteStore, TraceStore};
+use traceflow::trend::{
+    GroupBy, Metric, SegmentBy, SuiteAnalyzer, SuiteOptions, TraceTrendAnalyzer, Window,
+};
+
+/// Sixty traces over 30 days on two models: half decided by trace_evals
+/// rows (with scores), half only by evaluator steps (as TraceFlow Lite's
+/// SDK writes them), a few failed without any decision, every one with
+/// usage; model b gets worse after day 15.
+fn write_history(store: &mut dyn TraceStore) {
+    let start: Timestamp = "2026-03-01T08:00:00Z".parse().unwrap();
+    let decisions = [
+        EvalDecision::Pass,
+        EvalDecision::Revise,
+        EvalDecision::Fallback,
+    ];
+    for k in 0..60_i64 {
+        let model = if k % 2 == 0 { "a" } else { "b" };
+        let id = format!("trace-{k:02}");
+        let at = start + SignedDuration::from_hours(12 * k);
+        let failed = k % 13 == 5;
+        store
+            .create_trace(&TraceRecord {
+                trace_id: id.clone(),
+                status: if failed {
+                    RunStatus::Failed
+                } else {
+                    RunStatus::Done
+                },
+                mode: Mode::GroundedQa,
+                user_input: format!("question {}", k % 7),
+                config: RunConfig {
+                    model: model.to_owned(),
+                    ..RunConfig::default()
+                },
+                model: model.to_owned(),
+                provider: "openai".to_owned(),
+                final_answer: None,
+                error: None,
+                created_at: at,
+                finished_at: Some(at + SignedDuration::from_secs(30)),
+            })
+            .unwrap();
+        for seq in 0..3 {
+            let worse = model == "b" && k > 30;
+            let decision = decisions[usize::from(worse) * ((k + seq) as usize % 3)];
+            let evaluator = seq == 2 && !failed;
+            store
+                .insert_step(&StepRecord {
+                    trace_id: id.clone(),
+                    step_seq: seq,
+                    node_name: if evaluator { "evaluator" } else { "answer" }.to_owned(),
+                    input: None,
+                    output: (evaluator && k % 4 < 2).then(|| {
+                        serde_json::json!({
+                            "decision": decision.as_str().to_ascii_lowercase(),
+                            "scores": {"groundedness": 0.5 + (k % 5) as f64 / 10.0},
+                        })
+                    }),
+                    tokens: 100 + 10 * k,
+                    latency_ms: 250.0 + k as f64,
+                    cost_usd: 0.001 * (1 + seq) as f64,
+                    error: None,
+                    cache_hit: false,
+                    created_at: at,
+                })
+                .unwrap();
+            if failed || k % 4 < 2 {
+                continue;
+            }
+            store
+                .insert_eval(&EvalRecord {
+                    trace_id: id.clone(),
+                    step_seq: seq,
+                    decision,
+                    reasons: None,
+                    scores: Some(BTreeMap::from([(
+                        "groundedness".to_owned(),
+                        Some(0.9 - (k % 3) as f64 / 10.0),
+                    )])),
+                    revision_instructions: None,
+                    created_at: at,
+                })
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn sqlite_and_memory_stores_give_the_same_analysis() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    let mut sqlite = SqliteStore::open_writable(&path).unwrap();
+    write_history(&mut sqlite);
+    drop(sqlite);
+    let sqlite = SqliteStore::open_read_only(&path).unwrap();
+    let mut memory = MemoryStore::new();
+    write_history(&mut memory);
+
+    for (group_by, segment_by) in [
+        (GroupBy::Trace, None),
+        (GroupBy::Day, Some(SegmentBy::Model)),
+        (GroupBy::Config("model".to_owned()), None),
+    ] {
+        let options = SuiteOptions {
+            group_by,
+            segment_by,
+            window: Window::All,
+            metrics: Metric::ALL
+                .iter()
+                .cloned()
+                .chain([Metric::Score("groundedness".to_owned())])
+                .collect(),
+            ..SuiteOptions::default()
+        };
+        let from_sqlite = SuiteAnalyzer::new(&sqlite, options.clone())
+            .analyze()
+            .unwrap();
+        let from_memory = SuiteAnalyzer::new(&memory, options).analyze().unwrap();
+        assert!(
+            from_sqlite.skipped_rows.is_empty(),
+            "{:?}",
+            from_sqlite.skipped_rows
+        );
+        assert_eq!(
+            serde_json::to_value(&from_sqlite).unwrap(),
+            serde_json::to_value(&from_memory).unwrap()
+        );
+        assert!(from_sqlite.reports.iter().all(|r| r.statistics.runs > 0));
+    }
+    let a = TraceTrendAnalyzer::new(&sqlite, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    let b = TraceTrendAnalyzer::new(&memory, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    assert_eq!(a, b);
+    // Both sources are in play, and the status for the failed ones.
+    let sources = a.source_counts();
+    assert!(sources.iter().all(|&(_, n)| n > 0), "{sources:?}");
+}
