@@ -160,36 +160,34 @@ fn write_chunked<T: Sync>(
     items: &[T],
     render: &RenderChunk<'_, T>,
 ) -> io::Result<()> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    use rayon::prelude::*;
+    let threads = rayon::current_num_threads();
     if threads == 1 || items.len() <= CHUNK_ITEMS {
         let mut buffer = Vec::new();
         render(items, 0..items.len(), &mut buffer);
         return out.write_all(&buffer);
     }
-    let mut start = 0;
-    while start < items.len() {
-        let buffers: Vec<Option<Vec<u8>>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|k| start + k * CHUNK_ITEMS)
-                .take_while(|&from| from < items.len())
-                .map(|from| {
-                    let to = (from + CHUNK_ITEMS).min(items.len());
-                    scope.spawn(move || {
-                        let mut buffer = Vec::with_capacity((to - from) * 128);
-                        render(items, from..to, &mut buffer);
-                        buffer
-                    })
-                })
-                .collect();
-            workers.into_iter().map(|w| w.join().ok()).collect()
-        });
+    // One chunk per thread at a time, written in order.
+    let chunks: Vec<usize> = (0..items.len()).step_by(CHUNK_ITEMS).collect();
+    for batch in chunks.chunks(threads) {
+        let buffers: Vec<Option<Vec<u8>>> = batch
+            .par_iter()
+            .map(|&from| {
+                let to = (from + CHUNK_ITEMS).min(items.len());
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut buffer = Vec::with_capacity((to - from) * 128);
+                    render(items, from..to, &mut buffer);
+                    buffer
+                }))
+                .ok()
+            })
+            .collect();
         for buffer in &buffers {
             let buffer = buffer
                 .as_ref()
                 .ok_or_else(|| io::Error::other("a report renderer thread panicked"))?;
             out.write_all(buffer)?;
         }
-        start += buffers.len() * CHUNK_ITEMS;
     }
     Ok(())
 }

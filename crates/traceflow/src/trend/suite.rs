@@ -703,42 +703,11 @@ impl Inputs<'_> {
     }
 }
 
-/// `f` of every job, in order, on every core.
+/// `f` of every job, in order, on rayon's pool (a panic in `f`, a bug in
+/// the statistics, is raised here rather than leaving a report out).
 fn parallel_map<J: Sync, R: Send>(jobs: &[J], f: impl Fn(&J) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len());
-    if threads <= 1 {
-        return jobs.iter().map(f).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(job) = jobs.get(i) else { break };
-                        out.push((i, f(job)));
-                    }
-                    out
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| {
-                // A panic in a worker is a bug in the statistics: raise it
-                // here rather than return a suite with a report missing.
-                worker
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    done.sort_unstable_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
+    use rayon::prelude::*;
+    jobs.par_iter().map(&f).collect()
 }
 
 /// The traces whose sum over their steps (usage) or decisions (scores) of

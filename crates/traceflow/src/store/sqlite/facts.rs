@@ -14,8 +14,8 @@ use rusqlite::{params, Connection};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{
-    get, head_of, lenient_real, open_reader, optional_text, scan_decision_range, DecisionBatch,
-    DecisionDecoder, Memo, SqliteStore,
+    get, head_of, lenient_real, open_reader, optional_text, reader_died, scan_decision_range,
+    DecisionBatch, DecisionDecoder, Memo, SqliteStore,
 };
 use crate::json::ScoreSummary;
 use crate::model::EvalDecision;
@@ -132,26 +132,9 @@ impl FactsStore for SqliteStore {
         let mut out = if let [range] = ranges[..] {
             scan_head_range(&self.conn, &self.path, range, query)?
         } else {
-            // One reader per rowid range, each on its own connection and core.
-            let parts = std::thread::scope(|scope| {
-                let workers: Vec<_> = ranges
-                    .iter()
-                    .map(|&range| {
-                        let (path, mode) = (&self.path, self.read_mode);
-                        scope.spawn(move || {
-                            let conn = open_reader(path, mode)?;
-                            scan_head_range(&conn, path, range, query)
-                        })
-                    })
-                    .collect();
-                workers
-                    .into_iter()
-                    .map(|worker| {
-                        worker
-                            .join()
-                            .unwrap_or_else(|_| Err(self.worker_died("traces")))
-                    })
-                    .collect::<Vec<_>>()
+            let path = &self.path;
+            let parts = self.read_ranges("traces", &ranges, |conn, range| {
+                scan_head_range(conn, path, range, query)
             });
             let mut out = Rows::default();
             for part in parts {
@@ -283,38 +266,43 @@ impl SqliteStore {
                 },
             );
         }
-        // Readers decode rows on their own cores and send them in batches;
-        // the sink runs here, on the calling thread.
-        std::thread::scope(|scope| {
+        // Readers decode rows on rayon's pool and send them in batches; the
+        // sink runs here, on the calling thread (which is not one of the
+        // pool's: the analysis is not called from inside a rayon job).
+        let failed: std::sync::Mutex<Option<StoreError>> = std::sync::Mutex::new(None);
+        rayon::in_place_scope(|scope| {
             let (sender, receiver) = std::sync::mpsc::sync_channel::<DecisionBatch>(8);
-            let workers: Vec<_> = ranges
-                .iter()
-                .map(|&range| {
-                    let sender = sender.clone();
-                    let (path, mode) = (&self.path, self.read_mode);
-                    scope.spawn(move || {
+            for &range in &ranges {
+                let sender = sender.clone();
+                let (path, mode, failed) = (&self.path, self.read_mode, &failed);
+                scope.spawn(move |_| {
+                    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         let conn = open_reader(path, mode)?;
                         let what = (table, score_names);
                         scan_decision_range(&conn, path, what, filter, range, &mut |batch| {
-                            // The receiver lives until every sender is gone,
-                            // unless the sink panicked, which the scope re-raises.
+                            // The receiver lives until every sender is gone.
                             let _ = sender.send(batch);
                             Ok(())
                         })
-                    })
-                })
-                .collect();
+                    }))
+                    .unwrap_or_else(|_| Err(reader_died(path, table.table())));
+                    if let Err(err) = read {
+                        if let Ok(mut first) = failed.lock() {
+                            first.get_or_insert(err);
+                        }
+                    }
+                });
+            }
             drop(sender);
             for batch in receiver {
                 batch.feed(sink);
             }
-            for worker in workers {
-                worker
-                    .join()
-                    .unwrap_or_else(|_| Err(self.worker_died(table.table())))?;
-            }
-            Ok(())
-        })
+        });
+        match failed.into_inner() {
+            Ok(None) => Ok(()),
+            Ok(Some(err)) => Err(err),
+            Err(_) => Err(reader_died(&self.path, table.table())),
+        }
     }
 
     fn scan_step_usage(

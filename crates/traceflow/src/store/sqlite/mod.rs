@@ -780,11 +780,26 @@ impl SqliteStore {
         Ok(ranges)
     }
 
-    fn worker_died(&self, table: &'static str) -> StoreError {
-        StoreError::ReaderPanicked {
-            location: Location::File(self.path.clone()),
-            table,
-        }
+    /// `read` of each rowid range, in range order, each on its own
+    /// connection on rayon's pool (one per core). A reader that panics (a
+    /// bug) is an error, not the end of the process.
+    fn read_ranges<T: Send>(
+        &self,
+        table: &'static str,
+        ranges: &[(i64, i64)],
+        read: impl Fn(&Connection, (i64, i64)) -> Result<T, StoreError> + Sync,
+    ) -> Vec<Result<T, StoreError>> {
+        use rayon::prelude::*;
+        let (path, mode) = (&self.path, self.read_mode);
+        ranges
+            .par_iter()
+            .map(|&range| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    read(&open_reader(path, mode)?, range)
+                }))
+                .unwrap_or_else(|_| Err(reader_died(path, table)))
+            })
+            .collect()
     }
 }
 
@@ -802,6 +817,14 @@ fn default_readers() -> usize {
     std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(MAX_READERS)
+}
+
+/// The error of a reader that panicked.
+fn reader_died(path: &Path, table: &'static str) -> StoreError {
+    StoreError::ReaderPanicked {
+        location: Location::File(path.to_path_buf()),
+        table,
+    }
 }
 
 /// Rows a reader sends at a time.
