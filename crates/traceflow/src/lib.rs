@@ -47,8 +47,8 @@
 //! ```
 
 pub mod demo;
-pub mod json;
 pub mod model;
+pub mod python_json;
 pub mod report;
 pub mod simulation;
 pub mod stats;

@@ -282,8 +282,8 @@ proptest! {
     #[test]
     fn timestamps_and_json_of_any_spelling_never_panic(text in text()) {
         let _ = traceflow::timestamp::parse(&text);
-        let _ = traceflow::json::from_str::<serde_json::Value>(&text);
-        let _ = traceflow::json::from_str::<std::collections::BTreeMap<String, Option<f64>>>(&text);
+        let _ = traceflow::python_json::from_str::<serde_json::Value>(&text);
+        let _ = traceflow::python_json::from_str::<std::collections::BTreeMap<String, Option<f64>>>(&text);
     }
 }
 

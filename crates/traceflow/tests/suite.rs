@@ -615,7 +615,7 @@ fn holm_demotes_a_regression_that_one_test_alone_would_call() {
 #[test]
 fn a_key_with_too_many_values_is_no_segmentation() {
     let s = Store::new();
-    for i in 0..=traceflow::trend::suite::MAX_SEGMENTS {
+    for i in 0..=traceflow::trend::analyzer::MAX_SEGMENTS {
         s.trace(
             &i.to_string(),
             "done",

@@ -96,7 +96,7 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
                         eval.decision.to_string(),
                         eval.scores
                             .as_ref()
-                            .map(traceflow::json::scores_to_string)
+                            .map(traceflow::python_json::scores_to_string)
                             .unwrap_or_default(),
                         super::cell(
                             &eval

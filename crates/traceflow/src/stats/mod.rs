@@ -9,6 +9,7 @@ pub mod holm;
 pub mod intervals;
 pub mod mann_kendall;
 pub mod ols;
+pub mod overdispersed_trend;
 pub mod pettitt;
 pub mod power;
 pub mod repeated;
@@ -16,7 +17,6 @@ pub(crate) mod slopes;
 pub mod step_change;
 pub mod student;
 pub mod sum;
-pub mod trend_test;
 
 pub use cochran_armitage::{cochran_armitage, CochranArmitage};
 pub use dispersion::{successive_dispersion, trend_inflation_per_rho, Dispersion};
@@ -24,11 +24,11 @@ pub use holm::holm;
 pub use intervals::{newcombe, wilson};
 pub use mann_kendall::{mann_kendall, MannKendall};
 pub use ols::{ols, ols_test, OlsFit, OlsTest};
+pub use overdispersed_trend::{trend_test, TrendTest, DISPERSION_LEVEL};
 pub use pettitt::{pettitt, Pettitt, Shift};
 pub use power::min_detectable_drop;
 pub use repeated::{repeated_level, simulation_rate, RepeatedOptions};
 pub use step_change::{segment, step_change, Level, Permuted, StepChange, StepOptions};
-pub use trend_test::{trend_test, TrendTest, DISPERSION_LEVEL};
 
 /// The k-th smallest value (0-based), as a full sort by `total_cmp` would
 /// place it, by selection (O(n)); reorders `values`.

@@ -18,7 +18,7 @@ pub struct OlsFit {
 /// b = Σ(xᵢ − x̄)(yᵢ − ȳ) / Σ(xᵢ − x̄)², a = ȳ − b·x̄: the centred two-pass
 /// form Python's `statistics.linear_regression` uses, with compensated sums
 /// in place of `math.fsum`, so the two agree to about 1e-15. The sums are
-/// taken over x and y scaled by powers of two ([`scale_of`]), so that values
+/// taken over x and y scaled by powers of two (`scale_of`), so that values
 /// of 1e250 do not overflow them; the scaling is exact.
 ///
 /// `None` when the slope is undefined: fewer than two points, lengths that

@@ -7,8 +7,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::Binomial;
 
 use super::dispersion::{Pair, PairSums};
+use super::overdispersed_trend::{choose, p_decline};
 use super::step_change::{Scan, MIN_SIDE};
-use super::trend_test::{choose, p_decline};
 use super::Undefined;
 
 /// Runs a window may hold for the simulation.

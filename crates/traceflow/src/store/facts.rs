@@ -15,8 +15,8 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::json::ScoreSummary;
 use crate::model::{EvalDecision, RunStatus};
+use crate::python_json::ScoreSummary;
 
 /// What an analysis needs of every trace's head.
 #[derive(Debug, Clone, Copy, Default)]

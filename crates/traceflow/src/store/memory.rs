@@ -11,8 +11,8 @@ use super::{
     DecisionSource, FactsQuery, FactsStore, HeadsQuery, Labels, ListFilter, Location, RowIssue,
     Rows, StoreError, TraceFacts, TraceHead, TraceStore,
 };
-use crate::json;
 use crate::model::{EvalRecord, StepRecord, TraceRecord, TraceUpdate};
+use crate::python_json;
 
 /// Runs, steps and verdicts in memory, in insertion order.
 #[derive(Debug, Clone, Default)]
@@ -266,7 +266,7 @@ impl FactsStore for MemoryStore {
     fn config_keys(&self) -> Result<Vec<String>, StoreError> {
         let mut keys = BTreeSet::new();
         for t in &self.traces {
-            if let Ok(serde_json::Value::Object(map)) = json::from_str(&text_of(&t.config)) {
+            if let Ok(serde_json::Value::Object(map)) = python_json::from_str(&text_of(&t.config)) {
                 keys.extend(map.keys().cloned());
             }
         }

@@ -4,12 +4,12 @@
 //! here; a server store may answer the same in SQL). The decision-source
 //! rule (trace_evals, else evaluator steps, else the status) is
 //! [`TraceFacts`](super::TraceFacts)'s; decisions are read in any letter
-//! case, timestamps by [`crate::timestamp`], Python's JSON by [`crate::json`].
+//! case, timestamps by [`crate::timestamp`], Python's JSON by [`crate::python_json`].
 
 use serde::Deserialize;
 
-use crate::json::{self, ScoreSummary};
 use crate::model::EvalDecision;
+use crate::python_json::{self, ScoreSummary};
 
 /// Whether a step's `node_name` is the evaluator's (in any letter case):
 /// its `output_json` is the gate report.
@@ -22,7 +22,7 @@ pub fn is_evaluator(node_name: &str) -> bool {
 /// Also says why, when the config is not a JSON object (the trace is kept,
 /// its keys read as absent).
 pub fn config_values(text: &str, keys: &[String]) -> (Vec<Option<String>>, Option<String>) {
-    let (config, problem) = match json::from_str::<serde_json::Value>(text) {
+    let (config, problem) = match python_json::from_str::<serde_json::Value>(text) {
         Ok(config @ serde_json::Value::Object(_)) => (config, None),
         Ok(_) => (
             serde_json::Value::Null,
@@ -47,7 +47,7 @@ pub fn config_values(text: &str, keys: &[String]) -> (Vec<Option<String>>, Optio
 /// The finite values of `names` in a JSON object's text (or in its member
 /// `inside`), `None` for each one absent or not a finite number.
 pub fn named_scores(text: &str, inside: Option<&str>, names: &[String]) -> Vec<Option<f64>> {
-    let value = json::from_str::<serde_json::Value>(text).unwrap_or_default();
+    let value = python_json::from_str::<serde_json::Value>(text).unwrap_or_default();
     let scores = match inside {
         Some(key) => value.get(key).cloned().unwrap_or_default(),
         None => value,
@@ -68,7 +68,7 @@ pub fn scores_of(text: Option<&str>, column: &str) -> (ScoreSummary, Option<Stri
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
         return (ScoreSummary::default(), None);
     };
-    match json::from_str::<ScoreSummary>(text) {
+    match python_json::from_str::<ScoreSummary>(text) {
         Ok(scores) if scores.invalid => (
             ScoreSummary::default(),
             Some(format!("{column}: not an object of numbers")),
@@ -91,7 +91,8 @@ struct EvaluatorOutput {
 
 /// Reads the verdict from an evaluator step's `output_json`.
 pub fn parse_gate_report(text: &str) -> Result<Verdict, String> {
-    let output: EvaluatorOutput = json::from_str(text).map_err(|e| format!("output_json: {e}"))?;
+    let output: EvaluatorOutput =
+        python_json::from_str(text).map_err(|e| format!("output_json: {e}"))?;
     let decision = output
         .decision
         .ok_or_else(|| "output_json: no \"decision\" field".to_owned())?

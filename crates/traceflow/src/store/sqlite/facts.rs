@@ -17,8 +17,8 @@ use super::{
     get, head_of, lenient_real, open_reader, optional_text, reader_died, scan_decision_range,
     DecisionBatch, DecisionDecoder, Memo, SqliteStore,
 };
-use crate::json::ScoreSummary;
 use crate::model::EvalDecision;
+use crate::python_json::ScoreSummary;
 use crate::store::tfl::config_values;
 use crate::store::{
     DecisionSource, FactsQuery, FactsStore, HeadsQuery, Labels, Location, RowIssue, Rows,

@@ -21,10 +21,10 @@ use super::tfl::{named_scores, parse_gate_report, scores_of, Verdict};
 use super::{
     FactsStore, HeadsQuery, ListFilter, Location, RowIssue, Rows, StoreError, TraceHead, TraceStore,
 };
-use crate::json::{self, ScoreSummary};
 use crate::model::{
     EvalDecision, EvalRecord, Mode, RunConfig, RunStatus, StepRecord, TraceRecord, TraceUpdate,
 };
+use crate::python_json::{self, ScoreSummary};
 use crate::timestamp;
 use facts::{DecisionRow, DecisionSink, DecisionTable, TraceFilter};
 
@@ -1069,7 +1069,7 @@ fn insert_trace(conn: &Connection, path: &Path, trace: &TraceRecord) -> Result<(
             trace.status.as_str(),
             trace.mode.as_str(),
             trace.user_input,
-            json::to_string(&trace.config),
+            python_json::to_string(&trace.config),
             trace.model,
             trace.provider,
             trace.final_answer,
@@ -1123,7 +1123,7 @@ fn json_or_null(value: Option<&serde_json::Value>) -> Option<String> {
             serde_json::Value::Array(items) => !items.is_empty(),
             _ => true,
         })
-        .map(json::to_string)
+        .map(python_json::to_string)
 }
 
 /// Inserts a step. A store without `cache_hit` gets the columns it has
@@ -1177,12 +1177,12 @@ fn insert_eval(conn: &Connection, path: &Path, eval: &EvalRecord) -> Result<(), 
         .reasons
         .as_ref()
         .filter(|r| !r.is_empty())
-        .map(json::to_string);
+        .map(python_json::to_string);
     let scores = eval
         .scores
         .as_ref()
         .filter(|s| !s.is_empty())
-        .map(json::scores_to_string);
+        .map(python_json::scores_to_string);
     conn.execute(
         "INSERT INTO trace_evals (trace_id, step_seq, decision, reasons_json, scores_json, \
          revision_instructions, created_at, updated_db_at) \
@@ -1287,7 +1287,7 @@ fn optional_json<T: serde::de::DeserializeOwned>(
     match optional_text(value, column)? {
         None => Ok(None),
         Some(text) if text.trim().is_empty() => Ok(None),
-        Some(text) => json::from_str(&text)
+        Some(text) => python_json::from_str(&text)
             .map(Some)
             .map_err(|e| format!("{column}: {e}")),
     }
@@ -1316,7 +1316,7 @@ fn trace_from_row(row: &Row<'_>) -> Result<((i64, TraceRecord), Option<RowIssue>
     with_problems("traces", row, |_| {
         let config_text = required_text(get(row, 5)?, "config_json")?;
         let config: RunConfig =
-            json::from_str(&config_text).map_err(|e| format!("config_json: {e}"))?;
+            python_json::from_str(&config_text).map_err(|e| format!("config_json: {e}"))?;
         let rowid = row.get::<_, i64>(0).map_err(|e| e.to_string())?;
         let record = TraceRecord {
             trace_id: required_text(get(row, 1)?, "trace_id")?,
