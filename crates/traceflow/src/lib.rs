@@ -6,7 +6,7 @@
 //! trend, and a verdict a CI gate can act on.
 //!
 //! - [`model`]: TraceFlow Lite's records and their stored spellings.
-//! - [`store`]: the [`TraceStore`](store::TraceStore) trait and the SQLite
+//! - [`store`]: the [`RecordStore, WriteStore`](store::RecordStore, WriteStore) trait and the SQLite
 //!   store, read-only for analysis, zero schema changes.
 //! - [`trend`]: the per-run summaries and the verdict (`auto`,
 //!   significance-tested, optionally bounded over repeated evaluations;

@@ -10,7 +10,9 @@ use jiff::{SignedDuration, Timestamp};
 use traceflow::model::{
     EvalDecision, EvalRecord, Mode, RunConfig, RunStatus, StepRecord, TraceRecord,
 };
-use traceflow::store::{MemoryStore, SqliteStore, TraceStore};
+use traceflow::store::{
+    MemoryStore, RecordStore, SqliteStore, TraceBundle, WriteStore, WriteSummary,
+};
 use traceflow::trend::{
     GroupBy, Metric, SegmentBy, SuiteAnalyzer, SuiteOptions, TraceTrendAnalyzer, Window,
 };
@@ -19,7 +21,7 @@ use traceflow::trend::{
 /// rows (with scores), half only by evaluator steps (as TraceFlow Lite's
 /// SDK writes them), a few failed without any decision, every one with
 /// usage; model b gets worse after day 15.
-fn write_history(store: &mut dyn TraceStore) {
+fn write_history(store: &mut dyn WriteStore) {
     let start: Timestamp = "2026-03-01T08:00:00Z".parse().unwrap();
     let decisions = [
         EvalDecision::Pass,
@@ -150,4 +152,99 @@ fn sqlite_and_memory_stores_give_the_same_analysis() {
     // Both sources are in play, and the status for the failed ones.
     let sources = a.source_counts();
     assert!(sources.iter().all(|&(_, n)| n > 0), "{sources:?}");
+}
+
+/// The bundles of every trace a store holds, by the records' reads.
+fn bundles(store: &dyn RecordStore) -> Vec<TraceBundle> {
+    let mut traces = store.list_traces(usize::MAX).unwrap().rows;
+    traces.reverse();
+    traces
+        .into_iter()
+        .map(|trace| TraceBundle {
+            steps: store.get_steps(&trace.trace_id).unwrap().rows,
+            evals: store.get_evals(&trace.trace_id).unwrap().rows,
+            trace,
+        })
+        .collect()
+}
+
+#[test]
+fn a_bulk_write_of_whole_traces_is_idempotent_and_replaces_by_trace_id() {
+    let mut source = MemoryStore::new();
+    write_history(&mut source);
+    let mut sent = bundles(&source);
+    assert_eq!(sent.len(), 60);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    let mut sqlite = SqliteStore::open_writable(&path).unwrap();
+    let mut memory = MemoryStore::new();
+    let stores: [&mut dyn WriteStore; 2] = [&mut sqlite, &mut memory];
+    for store in stores {
+        assert_eq!(
+            store.write_traces(&sent).unwrap(),
+            WriteSummary {
+                created: 60,
+                replaced: 0
+            }
+        );
+        // Again: the same content, every trace replaced by itself.
+        assert_eq!(
+            store.write_traces(&sent).unwrap(),
+            WriteSummary {
+                created: 0,
+                replaced: 60
+            }
+        );
+    }
+    let written = [bundles(&sqlite), bundles(&memory)];
+    for got in &written {
+        assert_eq!(got.len(), 60);
+        for (got, want) in got.iter().zip(&sent) {
+            assert_eq!(got.trace.trace_id, want.trace.trace_id);
+            assert_eq!(got.steps.len(), want.steps.len(), "{}", want.trace.trace_id);
+            assert_eq!(got.evals.len(), want.evals.len(), "{}", want.trace.trace_id);
+        }
+    }
+
+    // A trace that changed (a rerun's status and one step fewer) replaces
+    // the stored one; the rest stay.
+    sent[3].trace.status = RunStatus::Failed;
+    sent[3].steps.pop();
+    let changed = sent[3].clone();
+    for store in [&mut sqlite as &mut dyn WriteStore, &mut memory] {
+        assert_eq!(
+            store.write_traces(std::slice::from_ref(&changed)).unwrap(),
+            WriteSummary {
+                created: 0,
+                replaced: 1
+            }
+        );
+    }
+    for store in [&sqlite as &dyn RecordStore, &memory] {
+        let id = &changed.trace.trace_id;
+        assert_eq!(
+            store.get_trace(id).unwrap().unwrap().status,
+            RunStatus::Failed
+        );
+        assert_eq!(store.get_steps(id).unwrap().rows.len(), changed.steps.len());
+        assert_eq!(store.list_traces(usize::MAX).unwrap().rows.len(), 60);
+    }
+    drop(sqlite);
+    let sqlite = SqliteStore::open_read_only(&path).unwrap();
+    let options = SuiteOptions {
+        group_by: GroupBy::Day,
+        metrics: Metric::ALL.to_vec(),
+        window: Window::All,
+        ..SuiteOptions::default()
+    };
+    assert_eq!(
+        serde_json::to_value(
+            SuiteAnalyzer::new(&sqlite, options.clone())
+                .analyze()
+                .unwrap()
+        )
+        .unwrap(),
+        serde_json::to_value(SuiteAnalyzer::new(&memory, options).analyze().unwrap()).unwrap()
+    );
 }

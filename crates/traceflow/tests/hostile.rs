@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use rusqlite::types::Value;
 use rusqlite::Connection;
 use traceflow::report::{render, Format};
-use traceflow::store::{SqliteStore, TraceStore};
+use traceflow::store::{RecordStore, SqliteStore};
 use traceflow::trend::{
     GroupBy, Metric, SegmentBy, SuiteAnalyzer, SuiteOptions, TraceTrendAnalyzer, VerdictOptions,
     Window,

@@ -14,7 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use traceflow::model::{
     EvalDecision, EvalRecord, Mode, RunConfig, RunStatus, StepRecord, TraceRecord,
 };
-use traceflow::store::{SqliteStore, TraceStore};
+use traceflow::store::{SqliteStore, WriteStore};
 use traceflow::trend::{Direction, TraceTrendAnalyzer, Window};
 
 fn proposal_script() -> PathBuf {

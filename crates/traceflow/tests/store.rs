@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use traceflow::model::{
     EvalDecision, EvalRecord, Mode, RunConfig, RunStatus, StepRecord, TraceRecord, TraceUpdate,
 };
-use traceflow::store::{FactsStore, HeadsQuery, SqliteStore, StoreError, TraceStore};
+use traceflow::store::{FactsStore, HeadsQuery, RecordStore, SqliteStore, StoreError, WriteStore};
 use traceflow::trend::{TraceTrendAnalyzer, Window};
 
 fn fixtures() -> PathBuf {

@@ -6,7 +6,7 @@
 //! `outcome`: its final gate decision (`pass`, `revise`, `fallback`), or
 //! null when no decision was recorded (its status is its outcome).
 
-use traceflow::store::{ListFilter, SqliteStore, TraceStore};
+use traceflow::store::{ListFilter, RecordStore, SqliteStore};
 
 use crate::args::{FormatArg, ListArgs};
 use crate::exit_codes;

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use anyhow::{anyhow, bail};
 use comfy_table::CellAlignment;
 use traceflow::model::TraceRecord;
-use traceflow::store::{SqliteStore, TraceStore};
+use traceflow::store::{RecordStore, SqliteStore};
 
 use crate::args::{FormatArg, ShowArgs};
 use crate::exit_codes;

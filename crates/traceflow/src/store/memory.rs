@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use super::tfl::{config_values, is_evaluator, named_scores, parse_gate_report, scores_of};
 use super::{
-    DecisionSource, FactsQuery, FactsStore, HeadsQuery, Labels, ListFilter, Location, RowIssue,
-    Rows, StoreError, TraceFacts, TraceHead, TraceStore,
+    DecisionSource, FactsQuery, FactsStore, HeadsQuery, Labels, ListFilter, Location, RecordStore,
+    RowIssue, Rows, StoreError, TraceBundle, TraceFacts, TraceHead, WriteStore, WriteSummary,
 };
 use crate::model::{EvalRecord, StepRecord, TraceRecord, TraceUpdate};
 use crate::python_json;
@@ -39,36 +39,7 @@ fn text_of<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-impl TraceStore for MemoryStore {
-    fn create_trace(&mut self, trace: &TraceRecord) -> Result<(), StoreError> {
-        if self.position(&trace.trace_id).is_some() {
-            return Err(StoreError::Write {
-                location: Location::Memory,
-                operation: format!("create_trace {}", trace.trace_id),
-                source: "a trace with this id exists".into(),
-            });
-        }
-        self.traces.push(trace.clone());
-        Ok(())
-    }
-
-    fn update_trace(&mut self, trace_id: &str, update: &TraceUpdate) -> Result<(), StoreError> {
-        let Some(i) = self.position(trace_id) else {
-            return Err(StoreError::NoSuchTrace {
-                location: Location::Memory,
-                trace_id: trace_id.to_owned(),
-            });
-        };
-        let trace = &mut self.traces[i];
-        trace.status = update.status;
-        trace.final_answer.clone_from(&update.final_answer);
-        trace.error.clone_from(&update.error);
-        if update.status.is_finished() {
-            trace.finished_at = Some(crate::timestamp::now());
-        }
-        Ok(())
-    }
-
+impl RecordStore for MemoryStore {
     fn get_trace(&self, trace_id: &str) -> Result<Option<TraceRecord>, StoreError> {
         Ok(self.position(trace_id).map(|i| self.traces[i].clone()))
     }
@@ -109,11 +80,6 @@ impl TraceStore for MemoryStore {
         })
     }
 
-    fn insert_step(&mut self, step: &StepRecord) -> Result<(), StoreError> {
-        self.steps.push(step.clone());
-        Ok(())
-    }
-
     fn get_steps(&self, trace_id: &str) -> Result<Rows<StepRecord>, StoreError> {
         let mut rows: Vec<StepRecord> = self
             .steps
@@ -128,11 +94,6 @@ impl TraceStore for MemoryStore {
         })
     }
 
-    fn insert_eval(&mut self, eval: &EvalRecord) -> Result<(), StoreError> {
-        self.evals.push(eval.clone());
-        Ok(())
-    }
-
     fn get_evals(&self, trace_id: &str) -> Result<Rows<EvalRecord>, StoreError> {
         let mut rows: Vec<EvalRecord> = self
             .evals
@@ -145,6 +106,69 @@ impl TraceStore for MemoryStore {
             rows,
             issues: Vec::new(),
         })
+    }
+}
+
+impl WriteStore for MemoryStore {
+    fn create_trace(&mut self, trace: &TraceRecord) -> Result<(), StoreError> {
+        if self.position(&trace.trace_id).is_some() {
+            return Err(StoreError::Write {
+                location: Location::Memory,
+                operation: format!("create_trace {}", trace.trace_id),
+                source: "a trace with this id exists".into(),
+            });
+        }
+        self.traces.push(trace.clone());
+        Ok(())
+    }
+
+    fn update_trace(&mut self, trace_id: &str, update: &TraceUpdate) -> Result<(), StoreError> {
+        let Some(i) = self.position(trace_id) else {
+            return Err(StoreError::NoSuchTrace {
+                location: Location::Memory,
+                trace_id: trace_id.to_owned(),
+            });
+        };
+        let trace = &mut self.traces[i];
+        trace.status = update.status;
+        trace.final_answer.clone_from(&update.final_answer);
+        trace.error.clone_from(&update.error);
+        if update.status.is_finished() {
+            trace.finished_at = Some(crate::timestamp::now());
+        }
+        Ok(())
+    }
+
+    fn insert_step(&mut self, step: &StepRecord) -> Result<(), StoreError> {
+        self.steps.push(step.clone());
+        Ok(())
+    }
+
+    fn insert_eval(&mut self, eval: &EvalRecord) -> Result<(), StoreError> {
+        self.evals.push(eval.clone());
+        Ok(())
+    }
+
+    fn write_traces(&mut self, bundles: &[TraceBundle]) -> Result<WriteSummary, StoreError> {
+        let mut summary = WriteSummary::default();
+        for bundle in bundles {
+            let id = bundle.trace.trace_id.as_str();
+            match self.position(id) {
+                Some(i) => {
+                    self.traces[i] = bundle.trace.clone();
+                    self.steps.retain(|s| s.trace_id != id);
+                    self.evals.retain(|e| e.trace_id != id);
+                    summary.replaced += 1;
+                }
+                None => {
+                    self.traces.push(bundle.trace.clone());
+                    summary.created += 1;
+                }
+            }
+            self.steps.extend(bundle.steps.iter().cloned());
+            self.evals.extend(bundle.evals.iter().cloned());
+        }
+        Ok(summary)
     }
 }
 

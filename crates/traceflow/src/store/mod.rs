@@ -3,7 +3,7 @@
 //! Two traits, by role. [`FactsStore`] answers the question an analysis
 //! asks: every trace's head, then per-trace facts for the traces it judges
 //! (see [`facts`]); a store adds each trace's rows up itself, so a server
-//! database can answer in SQL. [`TraceStore`] has TraceFlow Lite's own
+//! database can answer in SQL. [`RecordStore, WriteStore`] has TraceFlow Lite's own
 //! operations (`create_trace`, `list_traces`, ...), for `list`, `show` and
 //! writers. [`SqliteStore`] reads and writes TraceFlow Lite's own SQLite
 //! file; the SQL dialect stays inside `sqlite/`.
@@ -202,13 +202,29 @@ pub struct ListFilter {
     pub since: Option<Timestamp>,
 }
 
-/// A store of TraceFlow Lite runs.
-pub trait TraceStore {
-    /// Inserts a run (TraceFlow Lite's `create_trace`).
-    fn create_trace(&mut self, trace: &TraceRecord) -> Result<(), StoreError>;
-    /// Sets a run's status, answer and error; `done` and `failed` set
-    /// `finished_at` (TraceFlow Lite's `update_trace`).
-    fn update_trace(&mut self, trace_id: &str, update: &TraceUpdate) -> Result<(), StoreError>;
+/// A whole trace: its row with its steps and verdicts, the unit a bulk write
+/// (and a push into a team database) moves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceBundle {
+    /// The run.
+    pub trace: TraceRecord,
+    /// Its steps.
+    pub steps: Vec<StepRecord>,
+    /// Its verdicts.
+    pub evals: Vec<EvalRecord>,
+}
+
+/// What a bulk write did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Traces that were not in the store.
+    pub created: usize,
+    /// Traces that were, now replaced by the bundle's content.
+    pub replaced: usize,
+}
+
+/// A store's records, for `list` and `show`.
+pub trait RecordStore {
     /// One run by id.
     fn get_trace(&self, trace_id: &str) -> Result<Option<TraceRecord>, StoreError>;
     /// Ids of runs that start with `prefix`, at most `limit` of them (for
@@ -224,14 +240,29 @@ pub trait TraceStore {
         limit: usize,
         filter: &ListFilter,
     ) -> Result<Rows<TraceRecord>, StoreError>;
-    /// Inserts a step (TraceFlow Lite's `insert_step`).
-    fn insert_step(&mut self, step: &StepRecord) -> Result<(), StoreError>;
     /// A run's steps by `step_seq`.
     fn get_steps(&self, trace_id: &str) -> Result<Rows<StepRecord>, StoreError>;
-    /// Inserts a verdict (TraceFlow Lite's `insert_eval_report`).
-    fn insert_eval(&mut self, eval: &EvalRecord) -> Result<(), StoreError>;
     /// A run's verdicts by `step_seq`.
     fn get_evals(&self, trace_id: &str) -> Result<Rows<EvalRecord>, StoreError>;
+}
+
+/// A store's writes: TraceFlow Lite's operations, and a bulk write of whole
+/// traces.
+pub trait WriteStore {
+    /// Inserts a run (TraceFlow Lite's `create_trace`).
+    fn create_trace(&mut self, trace: &TraceRecord) -> Result<(), StoreError>;
+    /// Sets a run's status, answer and error; `done` and `failed` set
+    /// `finished_at` (TraceFlow Lite's `update_trace`).
+    fn update_trace(&mut self, trace_id: &str, update: &TraceUpdate) -> Result<(), StoreError>;
+    /// Inserts a step (TraceFlow Lite's `insert_step`).
+    fn insert_step(&mut self, step: &StepRecord) -> Result<(), StoreError>;
+    /// Inserts a verdict (TraceFlow Lite's `insert_eval_report`).
+    fn insert_eval(&mut self, eval: &EvalRecord) -> Result<(), StoreError>;
+    /// Writes whole traces, keyed by trace id, all or none: a trace not in
+    /// the store is created; one that is has its row, steps and verdicts
+    /// replaced by the bundle's (its place in insertion order kept). Writing
+    /// the same bundles again leaves the same content.
+    fn write_traces(&mut self, bundles: &[TraceBundle]) -> Result<WriteSummary, StoreError>;
 }
 
 /// A store an analysis can ask: heads, then facts.

@@ -82,7 +82,7 @@ mod tests {
     use super::*;
     use crate::model::{EvalDecision, RunStatus};
     use crate::store::memory::testing::{eval, trace};
-    use crate::store::{MemoryStore, TraceStore};
+    use crate::store::{MemoryStore, WriteStore};
     use crate::trend::{
         GroupBy, Metric, SegmentBy, SuiteAnalyzer, SuiteOptions, TraceTrendAnalyzer,
         VerdictOptions, Window,

@@ -251,7 +251,7 @@ mod tests {
     use super::*;
     use crate::model::EvalDecision;
     use crate::store::memory::testing::{eval, trace};
-    use crate::store::{MemoryStore, TraceStore};
+    use crate::store::{MemoryStore, WriteStore};
 
     /// A store holding `rows` of (trace_id, status, created_at), each trace
     /// with one PASS verdict.

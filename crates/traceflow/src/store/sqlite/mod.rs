@@ -19,7 +19,8 @@ use rustc_hash::FxHashMap;
 
 use super::tfl::{named_scores, parse_gate_report, scores_of, Verdict};
 use super::{
-    FactsStore, HeadsQuery, ListFilter, Location, RowIssue, Rows, StoreError, TraceHead, TraceStore,
+    FactsStore, HeadsQuery, ListFilter, Location, RecordStore, RowIssue, Rows, StoreError,
+    TraceBundle, TraceHead, WriteStore, WriteSummary,
 };
 use crate::model::{
     EvalDecision, EvalRecord, Mode, RunConfig, RunStatus, StepRecord, TraceRecord, TraceUpdate,
@@ -577,19 +578,7 @@ impl WriteBatch<'_> {
     }
 }
 
-impl TraceStore for SqliteStore {
-    fn create_trace(&mut self, trace: &TraceRecord) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        self.write_one("create_trace", |conn| insert_trace(conn, &path, trace))
-    }
-
-    fn update_trace(&mut self, trace_id: &str, update: &TraceUpdate) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        self.write_one("update_trace", |conn| {
-            update_trace(conn, &path, trace_id, update)
-        })
-    }
-
+impl RecordStore for SqliteStore {
     fn get_trace(&self, trace_id: &str) -> Result<Option<TraceRecord>, StoreError> {
         // The first row of an id, as the scans count it.
         let mut found =
@@ -691,12 +680,6 @@ impl TraceStore for SqliteStore {
         })
     }
 
-    fn insert_step(&mut self, step: &StepRecord) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let schema = self.schema;
-        self.write_one("insert_step", |conn| insert_step(conn, &path, schema, step))
-    }
-
     fn get_steps(&self, trace_id: &str) -> Result<Rows<StepRecord>, StoreError> {
         let sql = format!(
             "SELECT rowid, trace_id, step_seq, node_name, input_json, output_json, tokens, \
@@ -705,11 +688,6 @@ impl TraceStore for SqliteStore {
             self.schema.cache_hit_sql()
         );
         self.read_rows("trace_steps", &sql, [trace_id], step_from_row)
-    }
-
-    fn insert_eval(&mut self, eval: &EvalRecord) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        self.write_one("insert_eval", |conn| insert_eval(conn, &path, eval))
     }
 
     fn get_evals(&self, trace_id: &str) -> Result<Rows<EvalRecord>, StoreError> {
@@ -721,6 +699,52 @@ impl TraceStore for SqliteStore {
             [trace_id],
             eval_from_row,
         )
+    }
+}
+
+impl WriteStore for SqliteStore {
+    fn create_trace(&mut self, trace: &TraceRecord) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write_one("create_trace", |conn| insert_trace(conn, &path, trace))
+    }
+
+    fn update_trace(&mut self, trace_id: &str, update: &TraceUpdate) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write_one("update_trace", |conn| {
+            update_trace(conn, &path, trace_id, update)
+        })
+    }
+
+    fn insert_step(&mut self, step: &StepRecord) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let schema = self.schema;
+        self.write_one("insert_step", |conn| insert_step(conn, &path, schema, step))
+    }
+
+    fn insert_eval(&mut self, eval: &EvalRecord) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.write_one("insert_eval", |conn| insert_eval(conn, &path, eval))
+    }
+
+    fn write_traces(&mut self, bundles: &[TraceBundle]) -> Result<WriteSummary, StoreError> {
+        let batch = self.batch("write_traces")?;
+        let mut summary = WriteSummary::default();
+        for bundle in bundles {
+            if replace_trace(&batch.tx, &batch.path, &bundle.trace)? {
+                summary.replaced += 1;
+            } else {
+                insert_trace(&batch.tx, &batch.path, &bundle.trace)?;
+                summary.created += 1;
+            }
+            for step in &bundle.steps {
+                batch.insert_step(step)?;
+            }
+            for eval in &bundle.evals {
+                batch.insert_eval(eval)?;
+            }
+        }
+        batch.commit()?;
+        Ok(summary)
     }
 }
 
@@ -1081,6 +1105,45 @@ fn insert_trace(conn: &Connection, path: &Path, trace: &TraceRecord) -> Result<(
     )
     .map_err(|source| write_error(path, &format!("create_trace {}", trace.trace_id), source))?;
     Ok(())
+}
+
+/// Overwrites a trace's row (in place, keeping its rowid) and deletes its
+/// steps and verdicts, for a bulk write to put the bundle's back; returns
+/// whether the trace was there.
+fn replace_trace(conn: &Connection, path: &Path, trace: &TraceRecord) -> Result<bool, StoreError> {
+    let operation = || format!("write_traces {}", trace.trace_id);
+    let changed = conn
+        .execute(
+            "UPDATE traces SET status = ?2, mode = ?3, user_input = ?4, config_json = ?5, \
+             model = ?6, provider = ?7, final_answer = ?8, error = ?9, created_at = ?10, \
+             finished_at = ?11, updated_db_at = ?12 WHERE trace_id = ?1",
+            params![
+                trace.trace_id,
+                trace.status.as_str(),
+                trace.mode.as_str(),
+                trace.user_input,
+                python_json::to_string(&trace.config),
+                trace.model,
+                trace.provider,
+                trace.final_answer,
+                trace.error,
+                timestamp::format_python(trace.created_at),
+                trace.finished_at.map(timestamp::format_python),
+                timestamp::format_python(timestamp::now()),
+            ],
+        )
+        .map_err(|source| write_error(path, &operation(), source))?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    for table in ["trace_steps", "trace_evals"] {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE trace_id = ?1"),
+            [&trace.trace_id],
+        )
+        .map_err(|source| write_error(path, &operation(), source))?;
+    }
+    Ok(true)
 }
 
 fn update_trace(
