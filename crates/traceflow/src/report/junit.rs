@@ -80,9 +80,9 @@ fn test_case(r: &MetricReport) -> TestCase {
             let reason = s
                 .insufficient
                 .as_ref()
-                .map_or(summary.as_str(), |i| i.reason.as_str());
+                .map_or_else(|| summary.clone(), |i| i.reason.to_string());
             status
-                .set_message(xml_text(reason))
+                .set_message(xml_text(&reason))
                 .set_type("insufficient_data")
                 .set_description(summary.as_str());
             status
@@ -187,7 +187,10 @@ mod tests {
                 Verdict::InsufficientData => {
                     let skipped = child("skipped").unwrap();
                     let reason = &r.statistics.insufficient.as_ref().unwrap().reason;
-                    assert_eq!(skipped.attribute("message"), Some(reason.as_str()));
+                    assert_eq!(
+                        skipped.attribute("message"),
+                        Some(reason.to_string().as_str())
+                    );
                 }
                 Verdict::Stable | Verdict::Improvement | Verdict::NotSignificant => {
                     assert!(child("failure").is_none() && child("skipped").is_none());

@@ -20,6 +20,7 @@ mod markdown;
 mod suite_table;
 mod table;
 pub mod terminal;
+pub mod wording;
 
 pub(crate) use terminal::printable;
 

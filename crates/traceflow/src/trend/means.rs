@@ -9,8 +9,8 @@
 
 use super::metric::Worse;
 use super::verdict::{
-    p_text, ChangeKind, Insufficient, MeanShift, StatedChange, Statistics, Subject, Verdict,
-    VerdictOptions, MDE_FACTOR,
+    p_text, ChangeKind, Insufficient, MeanShift, Remedy, Shortfall, StatedChange, Statistics,
+    Subject, Verdict, VerdictOptions, MDE_FACTOR,
 };
 use super::Method;
 use crate::stats::{mann_kendall, ols_test, pettitt};
@@ -167,11 +167,11 @@ pub fn assess_means(
         Method::Auto if ys.len() < MIN_RUNS_MEANS => {
             stats.verdict = Verdict::InsufficientData;
             stats.insufficient = Some(Insufficient {
-                reason: format!(
-                    "{} with a value (at least {MIN_RUNS_MEANS} are needed)",
-                    count(ys.len(), "run")
-                ),
-                remedy: "widen the window (--window) or wait for more runs".to_owned(),
+                reason: Shortfall::TooFewValues {
+                    runs: ys.len(),
+                    needed: MIN_RUNS_MEANS,
+                },
+                remedy: Remedy::MoreRuns,
             });
         }
         Method::Auto => {
@@ -191,17 +191,16 @@ pub fn assess_means(
                     _ => {
                         stats.insufficient = Some(Insufficient {
                             reason: match (reach, mk, base) {
-                                (Some(reach), _, _) => format!(
-                                    "the 95% interval of the change reaches {:.1}% toward worse across these {}, more than 3 × min-drop ({:.1}%)",
-                                    100.0 * reach,
-                                    count(ys.len(), "run"),
-                                    100.0 * limit
-                                ),
-                                (None, _, None) => "the runs' values are all 0: no relative change can be measured".to_owned(),
-                                (None, None, _) => "Sen's slope is undefined: the runs' values differ by more than the largest float".to_owned(),
-                                (None, Some(_), Some(_)) => "the change relative to the level is past the largest float".to_owned(),
+                                (Some(reach), _, _) => Shortfall::WideInterval {
+                                    reach,
+                                    runs: ys.len(),
+                                    limit,
+                                },
+                                (None, _, None) => Shortfall::AllZero,
+                                (None, None, _) => Shortfall::SlopeUndefined,
+                                (None, Some(_), Some(_)) => Shortfall::RelativeOverflow,
                             },
-                            remedy: "pool traces into larger runs (--group-by) or widen the window".to_owned(),
+                            remedy: Remedy::LargerRuns,
                         });
                         Verdict::InsufficientData
                     }
@@ -554,7 +553,13 @@ mod tests {
         assert_eq!(judge(&creeping).verdict, Verdict::Stable);
         let stats = judge(&[1.0, 2.0, 3.0]);
         assert_eq!(stats.verdict, Verdict::InsufficientData);
-        assert!(stats.insufficient.unwrap().reason.starts_with("3 runs"));
+        assert_eq!(
+            stats.insufficient.unwrap().reason,
+            Shortfall::TooFewValues {
+                runs: 3,
+                needed: MIN_RUNS_MEANS
+            }
+        );
     }
 
     #[test]
@@ -579,7 +584,12 @@ mod tests {
             "{}",
             stats.summary
         );
-        assert!(stats.insufficient.unwrap().reason.contains("toward worse"));
+        let reason = stats.insufficient.unwrap().reason;
+        assert!(
+            matches!(reason, Shortfall::WideInterval { .. }),
+            "{reason:?}"
+        );
+        assert!(reason.to_string().contains("toward worse"), "{reason}");
         let steady: Vec<f64> = (0..12).map(|i| 1.0 + 0.001 * (i % 2) as f64).collect();
         assert_eq!(judge(&steady).verdict, Verdict::Stable);
     }

@@ -35,8 +35,8 @@ pub use metric::{Metric, MetricKind, Worse};
 pub use proposal::{Direction, TraceRunSummary, TraceTrendAnalyzer, TraceTrendReport};
 
 pub use verdict::{
-    assess, assess_rate, ChangeKind, OptionsError, StatedChange, Statistics, Subject, Verdict,
-    VerdictOptions,
+    assess, assess_rate, ChangeKind, Insufficient, OptionsError, Remedy, Shortfall, StatedChange,
+    Statistics, Subject, Verdict, VerdictOptions,
 };
 
 /// Fewest runs a slope can be fitted to.

@@ -115,13 +115,112 @@ impl Verdict {
     }
 }
 
-/// Why the data is too little, and what would fix it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Why the data is too little, and what would fix it: typed, with the
+/// numbers behind them. A front end words them (the exporters and the CLI
+/// through [`crate::report::wording`], which names the CLI's flags); the
+/// JSON holds that wording as `{"reason", "remedy"}`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Insufficient {
-    /// The cause, one sentence.
-    pub reason: String,
-    /// What would make the data enough, one sentence.
-    pub remedy: String,
+    /// The cause.
+    pub reason: Shortfall,
+    /// What would make the data enough.
+    pub remedy: Remedy,
+}
+
+/// Why the data is too little to judge.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Shortfall {
+    /// Run `run` has more events than trials: not counts of anything.
+    NotCounts {
+        /// The run, 0 the oldest.
+        run: usize,
+        /// Its events (passes).
+        events: u64,
+        /// Its trials (decisions).
+        trials: u64,
+    },
+    /// The proposal's rule fits a line through at least 2 runs with a value.
+    TooFewForALine {
+        /// Runs with a value.
+        runs: usize,
+    },
+    /// Fewer runs or decisions than `auto` judges.
+    TooFewRuns {
+        /// Runs in the window.
+        runs: usize,
+        /// Their decisions.
+        decisions: u64,
+        /// Runs needed.
+        min_runs: usize,
+        /// Decisions needed.
+        min_decisions: u64,
+    },
+    /// The trend test is undefined for these runs.
+    NoTrendTest {
+        /// Why, as the statistics say it.
+        why: String,
+    },
+    /// The runs can only reveal a change larger than matters (80% power).
+    Underpowered {
+        /// Runs in the window.
+        runs: usize,
+        /// The smallest change toward worse they reveal (a share, 1 = all).
+        detectable: f64,
+        /// "decline" or "rise".
+        worsening: &'static str,
+        /// The level tested at.
+        level: f64,
+        /// The change that matters.
+        min_drop: f64,
+    },
+    /// Fewer runs with a value than a mean's test needs.
+    TooFewValues {
+        /// Runs with a value.
+        runs: usize,
+        /// Runs needed.
+        needed: usize,
+    },
+    /// The 95% interval of a mean's change reaches too far toward worse.
+    WideInterval {
+        /// How far, relative to the level.
+        reach: f64,
+        /// Runs with a value.
+        runs: usize,
+        /// 3 × min-drop.
+        limit: f64,
+    },
+    /// Every run's value is 0: no relative change can be measured.
+    AllZero,
+    /// Sen's slope is undefined (the values differ past the largest float).
+    SlopeUndefined,
+    /// The change relative to the level is past the largest float.
+    RelativeOverflow,
+}
+
+/// What would make the data enough.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Remedy {
+    /// Give counts of at most each run's trials.
+    CountsWithinTrials,
+    /// Widen the window or wait for more runs.
+    MoreRuns,
+    /// Widen the window so that several runs hold decisions.
+    RunsWithDecisions,
+    /// About this many decisions, in about this many runs (or pool traces
+    /// into larger runs).
+    MoreDecisions {
+        /// Decisions needed.
+        decisions: u64,
+        /// Runs of today's size needed.
+        runs: u64,
+    },
+    /// No realistic amount of data: raise the level or the change that
+    /// matters.
+    RaiseLevelOrMinDrop,
+    /// Pool traces into larger runs or widen the window.
+    LargerRuns,
 }
 
 /// Cochran–Armitage on the runs' pooled counts.
@@ -548,15 +647,16 @@ pub fn assess_rate(
         // Not counts of anything: judge nothing rather than wrap around
         // (checked here, before a rate worse when higher is complemented).
         let mut stats = assess_lower(&[], &[], options, subject);
-        let reason = format!(
-            "run {i} has {} passes of {} decisions",
-            events[i], trials[i]
-        );
-        stats.insufficient = Some(Insufficient {
-            reason: reason.clone(),
-            remedy: "pass counts of at most each run's decisions".to_owned(),
-        });
-        stats.summary = format!("Nothing judged: {reason}.");
+        let insufficient = Insufficient {
+            reason: Shortfall::NotCounts {
+                run: i,
+                events: events[i],
+                trials: trials[i],
+            },
+            remedy: Remedy::CountsWithinTrials,
+        };
+        stats.summary = format!("Nothing judged: {}.", insufficient.reason);
+        stats.insufficient = Some(insufficient);
         return stats;
     }
     match subject.worse {
@@ -794,23 +894,21 @@ fn permutations(passes: &[u64], decisions: &[u64], wanted: usize, level: f64) ->
 /// Why the proposal's rule could not fit its line.
 pub(crate) fn ols_too_few(runs: usize) -> Insufficient {
     Insufficient {
-        reason: format!(
-            "{} with a value (the proposal's rule fits a line through at least 2)",
-            count(runs, "run")
-        ),
-        remedy: "widen the window (--window) or wait for more runs".to_owned(),
+        reason: Shortfall::TooFewForALine { runs },
+        remedy: Remedy::MoreRuns,
     }
 }
 
 fn too_few(runs: usize, decisions: u64) -> Option<Insufficient> {
     if runs < MIN_RUNS_AUTO || decisions < MIN_DECISIONS_AUTO {
         return Some(Insufficient {
-            reason: format!(
-                "{} with {} (at least {MIN_RUNS_AUTO} runs and {MIN_DECISIONS_AUTO} decisions are needed)",
-                count(runs, "run"),
-                count(decisions as usize, "decision")
-            ),
-            remedy: "widen the window (--window) or wait for more runs".to_owned(),
+            reason: Shortfall::TooFewRuns {
+                runs,
+                decisions,
+                min_runs: MIN_RUNS_AUTO,
+                min_decisions: MIN_DECISIONS_AUTO,
+            },
+            remedy: Remedy::MoreRuns,
         });
     }
     None
@@ -837,9 +935,10 @@ fn judge_auto(
         Err(why) => {
             stats.verdict = Verdict::InsufficientData;
             stats.insufficient = Some(Insufficient {
-                reason: format!("no trend test for these runs: {why}"),
-                remedy: "widen the window (--window) so that several runs hold decisions"
-                    .to_owned(),
+                reason: Shortfall::NoTrendTest {
+                    why: why.to_string(),
+                },
+                remedy: Remedy::RunsWithDecisions,
             });
             return;
         }
@@ -876,34 +975,25 @@ fn underpowered(stats: &mut Statistics, options: &VerdictOptions, subject: Subje
             stats.verdict = Verdict::InsufficientData;
             let grow = (mde / limit).powi(2);
             let needed = stats.decisions as f64 * grow;
-            let can = if mde >= 1.0 {
-                "cannot reveal even a change of 100 points".to_owned()
-            } else {
-                format!(
-                    "can only reveal a {} of {} or more",
-                    subject.worsening(),
-                    points(mde)
-                )
-            };
             // The count needed grows as the level shrinks; past any
             // realistic store (or infinite, at a level near 0) a number
             // would say nothing.
             let remedy = if mde < 1.0 && needed.is_finite() && needed <= MAX_NEEDED_DECISIONS {
-                format!(
-                    "about {} decisions are needed: widen the window to about {} runs, or pool traces into larger runs",
-                    needed.ceil() as u64,
-                    (stats.runs as f64 * grow).ceil() as u64,
-                )
+                Remedy::MoreDecisions {
+                    decisions: needed.ceil() as u64,
+                    runs: (stats.runs as f64 * grow).ceil() as u64,
+                }
             } else {
-                "no realistic amount of data reveals it at this level: raise the level (--alpha) or the change that matters (--min-drop)".to_owned()
+                Remedy::RaiseLevelOrMinDrop
             };
             stats.insufficient = Some(Insufficient {
-                reason: format!(
-                    "these {} {can} (80% power at level {}); min-drop is {}",
-                    count(stats.runs, "run"),
-                    level_text(stats.level),
-                    points(options.min_drop),
-                ),
+                reason: Shortfall::Underpowered {
+                    runs: stats.runs,
+                    detectable: mde,
+                    worsening: subject.worsening(),
+                    level: stats.level,
+                    min_drop: options.min_drop,
+                },
                 remedy,
             });
             return true;
@@ -1028,7 +1118,7 @@ const MAX_NEEDED_DECISIONS: f64 = 1e9;
 
 /// A test's level: 4 decimals, or 2 significant digits below 0.0001 (a
 /// level is chosen, and `--alpha 1e-6` must not read as "below 0.0001").
-fn level_text(level: f64) -> String {
+pub(crate) fn level_text(level: f64) -> String {
     if level < 1e-4 {
         format!("{level:.1e}")
     } else {
@@ -1134,7 +1224,19 @@ mod tests {
         assert_eq!(stats.verdict, Verdict::InsufficientData);
         let stats = judge(&[1; 20], &[1; 20]);
         assert_eq!(stats.verdict, Verdict::InsufficientData);
-        assert!(stats.insufficient.unwrap().reason.contains("20 decisions"));
+        let reason = stats.insufficient.unwrap().reason;
+        assert!(
+            matches!(
+                reason,
+                Shortfall::TooFewRuns {
+                    runs: 20,
+                    decisions: 20,
+                    ..
+                }
+            ),
+            "{reason:?}"
+        );
+        assert!(reason.to_string().contains("20 decisions"), "{reason}");
     }
 
     #[test]
@@ -1149,7 +1251,12 @@ mod tests {
             stats.summary
         );
         assert!(stats.min_detectable_drop.unwrap() > 0.15);
-        assert!(stats.insufficient.unwrap().remedy.contains("runs"));
+        let remedy = stats.insufficient.unwrap().remedy;
+        let Remedy::MoreDecisions { decisions, runs } = remedy else {
+            panic!("{remedy:?}");
+        };
+        assert!(decisions > 80 && runs > 40, "{remedy:?}");
+        assert!(remedy.to_string().contains("runs"), "{remedy}");
         // The same design with a collapse is a regression all the same.
         let passes: Vec<u64> = (0..40).map(|i| if i < 20 { 2 } else { 0 }).collect();
         assert_eq!(judge(&passes, &[2; 40]).verdict, Verdict::Regression);
