@@ -147,7 +147,10 @@ fn bad_rows_are_reported_with_table_row_and_reason() {
         "{issues:#?}"
     );
     for issue in &report.skipped_rows {
-        assert!(issue.rowid > 0, "{issue}");
+        assert!(
+            matches!(issue.at, traceflow::store::Locator::Row { rowid, .. } if rowid > 0),
+            "{issue}"
+        );
     }
 }
 

@@ -414,7 +414,7 @@ fn parallel_readers_give_the_same_report_as_one() {
             .analyze(window)
             .unwrap();
         // Readers report bad rows in the order they meet them.
-        report.skipped_rows.sort_by_key(|i| (i.table, i.rowid));
+        report.skipped_rows.sort_by_key(|i| i.at.clone());
         report
     };
     for window in [Window::All, Window::Last(50)] {

@@ -286,7 +286,7 @@ fn overview(suite: &SuiteReport) -> Markup {
                                 ul {
                                     @for issue in issues.iter().take(LISTED_ISSUES) {
                                         li {
-                                            (issue.table) " row " (issue.rowid)
+                                            (issue.at.to_string())
                                             @if let Some(trace) = &issue.trace_id {
                                                 " (trace " span.segment { (trace) } ")"
                                             }

@@ -1,5 +1,6 @@
 //! Every exporter on one shared report (hyperfine's `export/tests.rs`).
 
+use crate::store::Locator;
 use jiff::Timestamp;
 
 use super::{render, Format};
@@ -51,8 +52,10 @@ fn shared_report() -> TraceTrendReport {
         left_out_running: 1,
         stale: None,
         skipped_rows: vec![RowIssue {
-            table: "trace_evals",
-            rowid: 7,
+            at: Locator::Row {
+                table: "trace_evals",
+                rowid: 7,
+            },
             trace_id: Some("b2".to_owned()),
             reason: "unknown decision \"maybe\"".to_owned(),
         }],

@@ -3,6 +3,7 @@
 //! The analysis is tested on it without SQL; a front end that already holds
 //! runs (in Python, say) can analyze them without a file.
 
+use crate::store::Locator;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -182,8 +183,10 @@ impl FactsStore for MemoryStore {
             } else {
                 let (values, problem) = config_values(&text_of(&t.config), query.config_keys);
                 out.issues.extend(problem.map(|reason| RowIssue {
-                    table: "traces",
-                    rowid,
+                    at: Locator::Row {
+                        table: "traces",
+                        rowid,
+                    },
                     trace_id: Some(t.trace_id.clone()),
                     reason,
                 }));
@@ -226,8 +229,10 @@ impl FactsStore for MemoryStore {
             let text = eval.scores.as_ref().map(text_of);
             let (scores, problem) = scores_of(text.as_deref(), "scores_json");
             out.issues.extend(problem.map(|reason| RowIssue {
-                table: "trace_evals",
-                rowid: k as i64 + 1,
+                at: Locator::Row {
+                    table: "trace_evals",
+                    rowid: k as i64 + 1,
+                },
                 trace_id: Some(eval.trace_id.clone()),
                 reason: format!("{reason}; scores ignored, decision counted"),
             }));
@@ -250,8 +255,10 @@ impl FactsStore for MemoryStore {
                 continue;
             };
             let issue = |reason: String| RowIssue {
-                table: "trace_steps",
-                rowid: k as i64 + 1,
+                at: Locator::Row {
+                    table: "trace_steps",
+                    rowid: k as i64 + 1,
+                },
                 trace_id: Some(step.trace_id.clone()),
                 reason,
             };

@@ -150,13 +150,37 @@ pub enum StoreError {
     },
 }
 
+/// Where a row that could not be used is, in its source's terms. The JSON
+/// holds its fields in the issue's object (`"table"`, `"rowid"` for a table
+/// row), so a new kind of source adds fields without moving these.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Locator {
+    /// A row of a table.
+    Row {
+        /// The table (`traces`, `trace_steps`, `trace_evals`).
+        table: &'static str,
+        /// The row's rowid (SQLite's; `eval_id` and `step_id` are rowids),
+        /// or its position in insertion order.
+        rowid: i64,
+    },
+}
+
+impl fmt::Display for Locator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Locator::Row { table, rowid } => write!(f, "{table} row {rowid}"),
+        }
+    }
+}
+
 /// A row that could not be used, and why. Reported, never fatal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RowIssue {
-    /// The table (`traces`, `trace_steps`, `trace_evals`).
-    pub table: &'static str,
-    /// The row's SQLite rowid (`eval_id` and `step_id` are rowids).
-    pub rowid: i64,
+    /// Where the row is.
+    #[serde(flatten)]
+    pub at: Locator,
     /// The trace the row belongs to, when it could be read.
     pub trace_id: Option<String>,
     /// What is wrong with it.
@@ -165,7 +189,7 @@ pub struct RowIssue {
 
 impl fmt::Display for RowIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} row {}", self.table, self.rowid)?;
+        write!(f, "{}", self.at)?;
         if let Some(id) = &self.trace_id {
             write!(f, " (trace {id})")?;
         }

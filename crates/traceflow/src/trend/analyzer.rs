@@ -10,6 +10,7 @@
 //! of them, so that more segments and metrics do not mean more false
 //! alarms.
 
+use crate::store::Locator;
 use jiff::Timestamp;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -744,8 +745,10 @@ fn overflowed(
             };
             if sum.is_some_and(|s| !s.is_finite()) {
                 issues.push(RowIssue {
-                    table: "traces",
-                    rowid: trace.rowid,
+                    at: Locator::Row {
+                        table: "traces",
+                        rowid: trace.rowid,
+                    },
                     trace_id: Some(trace.trace_id.clone()),
                     reason: format!(
                         "its {column} sum past the largest float; the trace is left out of {metric}"

@@ -4,6 +4,7 @@
 //! `trace_evals` rows, or both). Rows are decoded on every core and added
 //! up per trace on the calling thread.
 
+use crate::store::Locator;
 use std::borrow::Cow;
 use std::path::Path;
 use std::rc::Rc;
@@ -354,8 +355,10 @@ impl SqliteStore {
             let rowid: i64 = row.get(0).map_err(&read_error)?;
             let Ok(trace_id) = row.get_ref(1).map_err(&read_error)?.as_str() else {
                 let issue = RowIssue {
-                    table: "trace_steps",
-                    rowid,
+                    at: Locator::Row {
+                        table: "trace_steps",
+                        rowid,
+                    },
                     trace_id: None,
                     reason: "trace_id is not text".to_owned(),
                 };
@@ -363,8 +366,10 @@ impl SqliteStore {
                 continue;
             };
             let issue = |reason: String| RowIssue {
-                table: "trace_steps",
-                rowid,
+                at: Locator::Row {
+                    table: "trace_steps",
+                    rowid,
+                },
                 trace_id: Some(trace_id.to_owned()),
                 reason,
             };
@@ -438,8 +443,10 @@ fn scan_head_range(
             }
         };
         let issue = |reason: String| RowIssue {
-            table: "traces",
-            rowid: head.rowid,
+            at: Locator::Row {
+                table: "traces",
+                rowid: head.rowid,
+            },
             trace_id: Some(head.trace_id.clone()),
             reason,
         };
@@ -545,8 +552,10 @@ impl Tally<'_, '_> {
             Ok(row) => {
                 if let Some(reason) = &row.scores_problem {
                     self.issues.push(RowIssue {
-                        table: table.table(),
-                        rowid: row.rowid,
+                        at: Locator::Row {
+                            table: table.table(),
+                            rowid: row.rowid,
+                        },
                         trace_id: Some(trace_id.to_owned()),
                         reason: format!("{reason}; scores ignored, decision counted"),
                     });

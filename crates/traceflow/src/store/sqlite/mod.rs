@@ -7,6 +7,7 @@
 //! `init_db` does, plus two indexes that TraceFlow Lite does not have and
 //! does not mind.
 
+use crate::store::Locator;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -942,8 +943,10 @@ fn head_of(row: &Row<'_>) -> rusqlite::Result<Result<TraceHead, RowIssue>> {
     let rowid: i64 = row.get(0)?;
     let trace_id = row.get_ref(1)?;
     let issue = |reason: String| RowIssue {
-        table: "traces",
-        rowid,
+        at: Locator::Row {
+            table: "traces",
+            rowid,
+        },
         trace_id: text_of(trace_id),
         reason,
     };
@@ -1051,8 +1054,10 @@ fn scan_decision_range(
             batch.push(
                 "",
                 Err(RowIssue {
-                    table: table_name,
-                    rowid,
+                    at: Locator::Row {
+                        table: table_name,
+                        rowid,
+                    },
                     trace_id: None,
                     reason: "trace_id is not text".to_owned(),
                 }),
@@ -1062,8 +1067,10 @@ fn scan_decision_range(
         let decision = decoder
             .decode(table, row, rowid)
             .map_err(|reason| RowIssue {
-                table: table_name,
-                rowid,
+                at: Locator::Row {
+                    table: table_name,
+                    rowid,
+                },
                 trace_id: Some(trace_id.to_owned()),
                 reason,
             });
@@ -1363,8 +1370,10 @@ fn timestamp_column(value: ValueRef<'_>, column: &str) -> Result<jiff::Timestamp
 /// An issue naming the row being mapped (rowid in column 0, trace_id in 1).
 fn issue_for(table: &'static str, row: &Row<'_>, reason: String) -> RowIssue {
     RowIssue {
-        table,
-        rowid: row.get::<_, i64>(0).unwrap_or(-1),
+        at: Locator::Row {
+            table,
+            rowid: row.get::<_, i64>(0).unwrap_or(-1),
+        },
         trace_id: row.get_ref(1).ok().and_then(text_of),
         reason,
     }
@@ -1655,8 +1664,10 @@ fn keep_first_of_each_id<T>(rows: &mut Rows<T>, key: impl Fn(&T) -> (&str, i64))
         };
         dropped[drop_index] = true;
         rows.issues.push(RowIssue {
-            table: "traces",
-            rowid: drop_rowid,
+            at: Locator::Row {
+                table: "traces",
+                rowid: drop_rowid,
+            },
             trace_id: Some(id.to_owned()),
             reason: format!(
                 "trace_id repeats that of row {kept_rowid} (the table has no primary key); \
