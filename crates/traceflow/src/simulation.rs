@@ -415,7 +415,8 @@ pub struct FamilyResult {
 /// [`assess_means`](crate::trend::means::assess_means)) and the suite's Holm
 /// step.
 pub fn run_family(family: &Family, reps: u64, alpha: f64, seed: u64) -> FamilyResult {
-    use crate::trend::analyzer::{hold_to_holm, MetricReport};
+    use crate::trend::analyzer::MetricReport;
+    use crate::trend::family::hold_to_holm;
     use crate::trend::metric::{Metric, Worse};
     use crate::trend::{assess_rate, means::assess_means, Subject};
 

@@ -21,9 +21,11 @@ pub use crate::store::DecisionSource;
 use crate::store::{FactsQuery, FactsStore, StoreError, TraceHead};
 
 pub mod analyzer;
+pub(crate) mod family;
 pub mod gate;
 pub mod grouping;
 pub mod means;
+mod measure;
 pub mod metric;
 pub mod proposal;
 pub mod verdict;
