@@ -43,6 +43,19 @@ FLOOR_SQL = (
     "SELECT trace_id, status, created_at FROM traces; "
     "SELECT trace_id, decision, scores_json FROM trace_evals;"
 )
+# The floors the facts-seam issue sets its targets against: SQLite touching
+# every byte of the columns read, but returning one row per table (no output
+# cost). The first for a store with trace_evals, the second for the SDK's
+# shape (decisions only in the evaluator steps' output_json).
+COUNT_FLOOR_SQL = (
+    "SELECT count(*), sum(length(trace_id)), sum(length(created_at)), sum(length(status)) FROM traces; "
+    "SELECT count(*), sum(length(trace_id)), sum(length(decision)), sum(length(scores_json)) FROM trace_evals;"
+)
+SDK_FLOOR_SQL = (
+    "SELECT count(*), sum(length(trace_id)), sum(length(created_at)), sum(length(status)) FROM traces; "
+    "SELECT count(*), sum(length(trace_id)), sum(length(output_json)) FROM trace_steps "
+    "WHERE node_name = 'evaluator';"
+)
 # What the suite path (--group-by, --segment-by, --metric) reads: the traces'
 # segment columns and config, the decisions with their step_seq ...
 SUITE_FLOOR_SQL = (
@@ -255,6 +268,10 @@ def main():
         Bench("tf_auto_all", "traceflow trend --method auto --window all", tf("all", "auto"), "traceflow"),
         Bench("tf_auto_500", "traceflow trend --method auto (window 500)", tf("500", "auto"), "traceflow"),
         Bench("floor", "sqlite3 floor (traces + trace_evals scan)", [a.sqlite3, db, FLOOR_SQL], "floor"),
+        Bench("floor_count", "sqlite3 count floor (traces + trace_evals, summed lengths)",
+              [a.sqlite3, db, COUNT_FLOOR_SQL], "floor"),
+        Bench("floor_sdk", "sqlite3 SDK floor (traces + evaluator output_json, summed lengths)",
+              [a.sqlite3, db, SDK_FLOOR_SQL], "floor"),
         # Pooled runs, segments and every metric (the suite path).
         Bench("tf_day", "traceflow trend --group-by day --window all",
               tf("all", "auto") + ["--group-by", "day"], "traceflow"),
@@ -262,6 +279,10 @@ def main():
               tf("all", "auto") + ["--group-by", "day", "--segment-by", "model"], "traceflow"),
         Bench("tf_day_metrics", "traceflow trend --group-by day --all-metrics --window all",
               tf("all", "auto") + ["--group-by", "day", "--all-metrics"], "traceflow"),
+        Bench("tf_day_metrics_model",
+              "traceflow trend --group-by day --all-metrics --segment-by model --window all",
+              tf("all", "auto") + ["--group-by", "day", "--all-metrics", "--segment-by", "model"],
+              "traceflow"),
         Bench("floor_suite", "sqlite3 floor (suite columns of traces + trace_evals)",
               [a.sqlite3, db, SUITE_FLOOR_SQL], "floor"),
         Bench("floor_all", "sqlite3 floor (suite columns + trace_steps usage)",
@@ -403,6 +424,9 @@ def main():
     p("|---|---:|---:|")
     p(ratio_line("traceflow all / sqlite3 floor", by_key["tf_all"], by_key["floor"]))
     p(ratio_line("traceflow auto all / sqlite3 floor", by_key["tf_auto_all"], by_key["floor"]))
+    p(ratio_line("traceflow all / count floor", by_key["tf_all"], by_key["floor_count"]))
+    p(ratio_line("traceflow auto all / count floor", by_key["tf_auto_all"], by_key["floor_count"]))
+    p(ratio_line("traceflow all / SDK floor", by_key["tf_all"], by_key["floor_sdk"]))
     p(ratio_line("traceflow auto all / traceflow ols all", by_key["tf_auto_all"], by_key["tf_all"]))
     p(ratio_line("traceflow by day / suite floor", by_key["tf_day"], by_key["floor_suite"]))
     p(ratio_line("traceflow by day and model / suite floor", by_key["tf_day_model"], by_key["floor_suite"]))
