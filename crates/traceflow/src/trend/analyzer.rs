@@ -216,6 +216,14 @@ impl Pooled {
     /// Each run's traces (indices into `members`), runs in order, for the
     /// traces `keep` keeps: one sort, no allocation per run.
     fn runs_where(&self, keep: impl Fn(usize) -> bool) -> RunTraces {
+        if self.run_keys.is_none() {
+            // Each trace is its own run (run i is member i): no pairs to sort.
+            return RunTraces {
+                each: true,
+                traces: (0..self.members.len()).filter(|&i| keep(i)).collect(),
+                ..RunTraces::default()
+            };
+        }
         let mut pairs: Vec<(usize, usize)> = (0..self.members.len())
             .filter(|&i| keep(i))
             .map(|i| (self.run_of[i], i))
@@ -225,9 +233,8 @@ impl Pooled {
             pairs.sort_unstable();
         }
         let mut runs = RunTraces {
-            runs: Vec::new(),
-            starts: Vec::new(),
             traces: Vec::with_capacity(pairs.len()),
+            ..RunTraces::default()
         };
         for (run, i) in pairs {
             if runs.runs.last() != Some(&run) {
@@ -241,9 +248,11 @@ impl Pooled {
 }
 
 /// Runs and their traces, flat: run `runs[k]` has the traces
-/// `traces[starts[k]..starts[k + 1]]`.
+/// `traces[starts[k]..starts[k + 1]]`; or, when `each`, run `traces[k]` has
+/// that one trace (a million runs of one trace need no index of runs).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RunTraces {
+    each: bool,
     runs: Vec<usize>,
     starts: Vec<usize>,
     traces: Vec<usize>,
@@ -252,6 +261,10 @@ pub(crate) struct RunTraces {
 impl RunTraces {
     /// The `k`th run and its traces.
     fn get(&self, k: usize) -> Option<(usize, &[usize])> {
+        if self.each {
+            let one = self.traces.get(k..=k)?;
+            return Some((one[0], one));
+        }
         let start = *self.starts.get(k)?;
         let end = self.starts.get(k + 1).copied().unwrap_or(self.traces.len());
         Some((self.runs[k], &self.traces[start..end]))
@@ -259,7 +272,12 @@ impl RunTraces {
 
     /// (run, its traces) in run order.
     fn iter(&self) -> impl Iterator<Item = (usize, &[usize])> + '_ {
-        (0..self.runs.len()).filter_map(|k| self.get(k))
+        let runs = if self.each {
+            self.traces.len()
+        } else {
+            self.runs.len()
+        };
+        (0..runs).filter_map(|k| self.get(k))
     }
 }
 
