@@ -94,6 +94,29 @@ pub(super) fn write_error(path: &Path, operation: &str, source: rusqlite::Error)
     }
 }
 
+/// A trace's columns as TraceFlow Lite writes them, in the order of the
+/// statements' `?1`…`?12`: trace_id, status, mode, user_input, config_json,
+/// model, provider, final_answer, error, created_at, finished_at,
+/// updated_db_at (now).
+fn trace_columns(trace: &TraceRecord) -> [Value; 12] {
+    let text = |s: &str| Value::Text(s.to_owned());
+    let optional = |s: Option<String>| s.map_or(Value::Null, Value::Text);
+    [
+        text(&trace.trace_id),
+        text(trace.status.as_str()),
+        text(trace.mode.as_str()),
+        text(&trace.user_input),
+        Value::Text(python_json::to_string(&trace.config)),
+        text(&trace.model),
+        text(&trace.provider),
+        optional(trace.final_answer.clone()),
+        optional(trace.error.clone()),
+        Value::Text(timestamp::format_python(trace.created_at)),
+        optional(trace.finished_at.map(timestamp::format_python)),
+        Value::Text(timestamp::format_python(timestamp::now())),
+    ]
+}
+
 pub(super) fn insert_trace(
     conn: &Connection,
     path: &Path,
@@ -103,20 +126,7 @@ pub(super) fn insert_trace(
         "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, \
          final_answer, error, created_at, finished_at, updated_db_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            trace.trace_id,
-            trace.status.as_str(),
-            trace.mode.as_str(),
-            trace.user_input,
-            python_json::to_string(&trace.config),
-            trace.model,
-            trace.provider,
-            trace.final_answer,
-            trace.error,
-            timestamp::format_python(trace.created_at),
-            trace.finished_at.map(timestamp::format_python),
-            timestamp::format_python(timestamp::now()),
-        ],
+        trace_columns(trace),
     )
     .map_err(|source| write_error(path, &format!("create_trace {}", trace.trace_id), source))?;
     Ok(())
@@ -136,20 +146,7 @@ pub(super) fn replace_trace(
             "UPDATE traces SET status = ?2, mode = ?3, user_input = ?4, config_json = ?5, \
              model = ?6, provider = ?7, final_answer = ?8, error = ?9, created_at = ?10, \
              finished_at = ?11, updated_db_at = ?12 WHERE trace_id = ?1",
-            params![
-                trace.trace_id,
-                trace.status.as_str(),
-                trace.mode.as_str(),
-                trace.user_input,
-                python_json::to_string(&trace.config),
-                trace.model,
-                trace.provider,
-                trace.final_answer,
-                trace.error,
-                timestamp::format_python(trace.created_at),
-                trace.finished_at.map(timestamp::format_python),
-                timestamp::format_python(timestamp::now()),
-            ],
+            trace_columns(trace),
         )
         .map_err(|source| write_error(path, &operation(), source))?;
     if changed == 0 {
