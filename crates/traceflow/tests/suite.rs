@@ -4,8 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use rusqlite::{params, Connection};
+use traceflow::model::{EvalRecord, Mode, RunConfig, StepRecord, TraceRecord};
 use traceflow::stats::holm;
-use traceflow::store::SqliteStore;
+use traceflow::store::{MemoryStore, SqliteStore, WriteStore};
 use traceflow::trend::{
     GroupBy, Metric, MetricReport, SegmentBy, SuiteAnalyzer, SuiteOptions, SuiteReport,
     TraceTrendAnalyzer, TrendError, VerdictOptions, Window,
@@ -69,6 +70,71 @@ impl Store {
     }
 }
 
+/// The same runs as [`Store`] builds, as records in memory: what the
+/// analysis sees, through the facts seam, without SQL. (Text a record cannot
+/// hold, such as Python's `NaN` or a value of the wrong type, needs `Store`.)
+struct Records(std::cell::RefCell<MemoryStore>);
+
+impl Records {
+    fn new() -> Records {
+        Records(std::cell::RefCell::new(MemoryStore::new()))
+    }
+
+    fn trace(&self, id: &str, status: &str, at: &str, model: &str, config: &str) -> &Self {
+        let trace = TraceRecord {
+            trace_id: id.to_owned(),
+            status: status.parse().unwrap(),
+            mode: Mode::GroundedQa,
+            user_input: "q".to_owned(),
+            config: serde_json::from_str::<RunConfig>(config).unwrap(),
+            model: model.to_owned(),
+            provider: "openai".to_owned(),
+            final_answer: None,
+            error: None,
+            created_at: traceflow::timestamp::parse(at).unwrap(),
+            finished_at: None,
+        };
+        self.0.borrow_mut().create_trace(&trace).unwrap();
+        self
+    }
+
+    fn eval(&self, id: &str, seq: i64, decision: &str, scores: &str) -> &Self {
+        let eval = EvalRecord {
+            trace_id: id.to_owned(),
+            step_seq: seq,
+            decision: decision.parse().unwrap(),
+            reasons: None,
+            scores: (!scores.is_empty()).then(|| serde_json::from_str(scores).unwrap()),
+            revision_instructions: None,
+            created_at: traceflow::timestamp::now(),
+        };
+        self.0.borrow_mut().insert_eval(&eval).unwrap();
+        self
+    }
+
+    fn step(&self, id: &str, seq: i64, node: &str, usage: (i64, f64, f64), output: &str) -> &Self {
+        let step = StepRecord {
+            trace_id: id.to_owned(),
+            step_seq: seq,
+            node_name: node.to_owned(),
+            input: None,
+            output: serde_json::from_str(output).ok(),
+            tokens: usage.0,
+            latency_ms: usage.1,
+            cost_usd: usage.2,
+            error: None,
+            cache_hit: false,
+            created_at: traceflow::timestamp::now(),
+        };
+        self.0.borrow_mut().insert_step(&step).unwrap();
+        self
+    }
+
+    fn analyze(&self, options: SuiteOptions) -> Result<SuiteReport, TrendError> {
+        SuiteAnalyzer::new(&*self.0.borrow(), options).analyze()
+    }
+}
+
 fn options(group_by: GroupBy, metrics: &[Metric]) -> SuiteOptions {
     SuiteOptions {
         window: Window::All,
@@ -98,7 +164,7 @@ fn key(
 
 #[test]
 fn days_pool_every_decision_of_their_traces_in_utc() {
-    let s = Store::new();
+    let s = Records::new();
     // 23:30 at -02:00 is 01:30 UTC on the 2nd: it belongs to the 2nd.
     s.trace("a", "done", "2026-03-01T08:00:00Z", "m", "{}")
         .eval("a", 1, "revise", "{}")
@@ -135,7 +201,7 @@ fn days_pool_every_decision_of_their_traces_in_utc() {
 
 #[test]
 fn the_final_decision_is_the_last_by_step_seq_not_by_insertion() {
-    let s = Store::new();
+    let s = Records::new();
     // Inserted out of order: the PASS at step 5 is the final one.
     s.trace("a", "done", "2026-03-01T08:00:00Z", "m", "{}")
         .eval("a", 5, "pass", "{}")
@@ -165,6 +231,7 @@ fn the_final_decision_is_the_last_by_step_seq_not_by_insertion() {
 
 #[test]
 fn config_runs_follow_their_first_trace_and_traces_without_the_key_are_counted() {
+    // Text a record cannot hold (configs that are not JSON objects): through SQLite.
     let s = Store::new();
     s.trace(
         "1",
@@ -225,7 +292,7 @@ fn config_runs_follow_their_first_trace_and_traces_without_the_key_are_counted()
 
 #[test]
 fn weeks_are_iso_and_the_window_counts_runs_not_traces() {
-    let s = Store::new();
+    let s = Records::new();
     // Sunday 2026-03-01 is in ISO week 9; Monday the 2nd starts week 10.
     for (id, at) in [
         ("a", "2026-03-01T23:00:00Z"),
@@ -259,7 +326,7 @@ fn weeks_are_iso_and_the_window_counts_runs_not_traces() {
 
 #[test]
 fn since_and_until_bound_the_traces_before_pooling() {
-    let s = Store::new();
+    let s = Records::new();
     for (id, at) in [
         ("a", "2026-03-01T08:00:00Z"),
         ("b", "2026-03-02T08:00:00Z"),
@@ -418,6 +485,7 @@ fn huge_values_are_judged_or_reported_never_a_panic_an_infinity_or_a_silent_loss
 
 #[test]
 fn named_scores_come_from_evals_or_from_the_gate_report() {
+    // Text a record cannot hold (Python's NaN in a gate report): through SQLite.
     let s = Store::new();
     s.trace("a", "done", "2026-03-01T08:00:00Z", "m", "{}")
         .eval("a", 1, "revise", r#"{"groundedness": 0.2, "safety": 1.0}"#)
@@ -451,7 +519,7 @@ fn named_scores_come_from_evals_or_from_the_gate_report() {
 
 #[test]
 fn segments_hold_their_own_runs_and_holm_adjusts_across_every_report() {
-    let s = Store::new();
+    let s = Records::new();
     for day in 1..=20 {
         for (m, model) in ["steady", "sliding"].iter().enumerate() {
             for j in 0..20 {
@@ -543,7 +611,7 @@ fn segments_hold_their_own_runs_and_holm_adjusts_across_every_report() {
 
 #[test]
 fn under_repeated_evaluations_holm_works_on_alphas_scale() {
-    let s = Store::new();
+    let s = Records::new();
     for day in 1..=20 {
         for (m, model) in ["a", "b"].iter().enumerate() {
             for j in 0..30 {
@@ -583,7 +651,7 @@ fn under_repeated_evaluations_holm_works_on_alphas_scale() {
 fn holm_demotes_a_regression_that_one_test_alone_would_call() {
     // Two segments; the total's decline has α/3 < p < α (checked below): below α
     // alone, not after the correction for the segments' tests.
-    let s = Store::new();
+    let s = Records::new();
     for day in 1..=24 {
         for (m, model) in ["a", "b"].iter().enumerate() {
             for j in 0..25 {
@@ -621,7 +689,7 @@ fn holm_demotes_a_regression_that_one_test_alone_would_call() {
 
 #[test]
 fn a_key_with_too_many_values_is_no_segmentation() {
-    let s = Store::new();
+    let s = Records::new();
     for i in 0..=traceflow::trend::analyzer::MAX_SEGMENTS {
         s.trace(
             &i.to_string(),
@@ -700,6 +768,7 @@ fn one_pass_over_steps_gives_the_same_decisions_as_the_evaluator_scan() {
 
 #[test]
 fn a_config_key_or_score_no_trace_has_is_an_error_naming_what_there_is() {
+    // Text a record cannot hold (config text a RunConfig cannot hold and the keys as the store has them): through SQLite.
     let s = Store::new();
     for (i, day) in ["01", "02", "03"].iter().enumerate() {
         let id = format!("t{i}");
@@ -760,7 +829,7 @@ fn a_config_key_or_score_no_trace_has_is_an_error_naming_what_there_is() {
 
 #[test]
 fn traces_without_the_segment_key_are_the_segment_no_key() {
-    let s = Store::new();
+    let s = Records::new();
     for (i, day) in ["01", "02", "03"].iter().enumerate() {
         let config = if i == 0 {
             "{}"
@@ -791,7 +860,7 @@ fn traces_without_the_segment_key_are_the_segment_no_key() {
 
 #[test]
 fn a_mean_says_how_many_runs_had_no_steps() {
-    let s = Store::new();
+    let s = Records::new();
     for i in 0..12 {
         let id = format!("t{i:02}");
         let failed = i % 4 == 3;
@@ -821,7 +890,7 @@ fn a_mean_says_how_many_runs_had_no_steps() {
 
 #[test]
 fn stale_running_traces_count_as_failed_runs_in_a_suite() {
-    let s = Store::new();
+    let s = Records::new();
     s.trace("crashed", "running", "2026-03-01T08:00:00Z", "m", "{}");
     s.trace("ok", "done", "2026-03-02T08:00:00Z", "m", "{}")
         .eval("ok", 1, "pass", "{}");
