@@ -175,7 +175,7 @@ impl Schema {
         if self.step_cache_hit {
             "cache_hit"
         } else {
-            "0"
+            "0 AS cache_hit"
         }
     }
 }

@@ -128,27 +128,35 @@ pub(super) fn get<'r>(row: &'r Row<'_>, index: usize) -> Result<ValueRef<'r>, St
     row.get_ref(index).map_err(|e| e.to_string())
 }
 
+/// A column of a record's row, by its name: the record reads (`list`,
+/// `show`) do not depend on the order their statements select in. (The
+/// scans, a million rows each, read by position, beside their SQL.)
+fn column<'r>(row: &'r Row<'_>, name: &str) -> Result<ValueRef<'r>, String> {
+    row.get_ref(name).map_err(|e| e.to_string())
+}
+
 /// A `traces` row, with its rowid.
 pub(super) fn trace_from_row(
     row: &Row<'_>,
 ) -> Result<((i64, TraceRecord), Option<RowIssue>), RowIssue> {
     with_problems("traces", row, |_| {
-        let config_text = required_text(get(row, 5)?, "config_json")?;
+        let config_text = required_text(column(row, "config_json")?, "config_json")?;
         let config: RunConfig =
             python_json::from_str(&config_text).map_err(|e| format!("config_json: {e}"))?;
         let rowid = row.get::<_, i64>(0).map_err(|e| e.to_string())?;
         let record = TraceRecord {
-            trace_id: required_text(get(row, 1)?, "trace_id")?,
-            status: parse_enum::<RunStatus>(get(row, 2)?).map_err(|e| format!("status: {e}"))?,
-            mode: parse_enum::<Mode>(get(row, 3)?).map_err(|e| format!("mode: {e}"))?,
-            user_input: required_text(get(row, 4)?, "user_input")?,
+            trace_id: required_text(column(row, "trace_id")?, "trace_id")?,
+            status: parse_enum::<RunStatus>(column(row, "status")?)
+                .map_err(|e| format!("status: {e}"))?,
+            mode: parse_enum::<Mode>(column(row, "mode")?).map_err(|e| format!("mode: {e}"))?,
+            user_input: required_text(column(row, "user_input")?, "user_input")?,
             config,
-            model: required_text(get(row, 6)?, "model")?,
-            provider: required_text(get(row, 7)?, "provider")?,
-            final_answer: optional_text(get(row, 8)?, "final_answer")?,
-            error: optional_text(get(row, 9)?, "error")?,
-            created_at: timestamp_column(get(row, 10)?, "created_at")?,
-            finished_at: match get(row, 11)? {
+            model: required_text(column(row, "model")?, "model")?,
+            provider: required_text(column(row, "provider")?, "provider")?,
+            final_answer: optional_text(column(row, "final_answer")?, "final_answer")?,
+            error: optional_text(column(row, "error")?, "error")?,
+            created_at: timestamp_column(column(row, "created_at")?, "created_at")?,
+            finished_at: match column(row, "finished_at")? {
                 ValueRef::Null => None,
                 value => Some(timestamp_column(value, "finished_at")?),
             },
@@ -208,17 +216,17 @@ pub(super) fn with_problems<T>(
 pub(super) fn step_from_row(row: &Row<'_>) -> Result<(StepRecord, Option<RowIssue>), RowIssue> {
     with_problems("trace_steps", row, |problems| {
         Ok(StepRecord {
-            trace_id: required_text(get(row, 1)?, "trace_id")?,
-            step_seq: rounded_int(get(row, 2)?, "step_seq", problems)?,
-            node_name: required_text(get(row, 3)?, "node_name")?,
-            input: lenient_json(get(row, 4)?, "input_json", problems),
-            output: lenient_json(get(row, 5)?, "output_json", problems),
-            tokens: rounded_int(get(row, 6)?, "tokens", problems)?,
-            latency_ms: lenient_real(get(row, 7)?, "latency_ms")?,
-            cost_usd: lenient_real(get(row, 8)?, "cost_usd")?,
-            error: optional_text(get(row, 9)?, "error")?,
-            cache_hit: lenient_int(get(row, 10)?, "cache_hit")? != 0,
-            created_at: timestamp_column(get(row, 11)?, "created_at")?,
+            trace_id: required_text(column(row, "trace_id")?, "trace_id")?,
+            step_seq: rounded_int(column(row, "step_seq")?, "step_seq", problems)?,
+            node_name: required_text(column(row, "node_name")?, "node_name")?,
+            input: lenient_json(column(row, "input_json")?, "input_json", problems),
+            output: lenient_json(column(row, "output_json")?, "output_json", problems),
+            tokens: rounded_int(column(row, "tokens")?, "tokens", problems)?,
+            latency_ms: lenient_real(column(row, "latency_ms")?, "latency_ms")?,
+            cost_usd: lenient_real(column(row, "cost_usd")?, "cost_usd")?,
+            error: optional_text(column(row, "error")?, "error")?,
+            cache_hit: lenient_int(column(row, "cache_hit")?, "cache_hit")? != 0,
+            created_at: timestamp_column(column(row, "created_at")?, "created_at")?,
         })
     })
 }
@@ -228,14 +236,17 @@ pub(super) fn step_from_row(row: &Row<'_>) -> Result<(StepRecord, Option<RowIssu
 pub(super) fn eval_from_row(row: &Row<'_>) -> Result<(EvalRecord, Option<RowIssue>), RowIssue> {
     with_problems("trace_evals", row, |problems| {
         Ok(EvalRecord {
-            trace_id: required_text(get(row, 1)?, "trace_id")?,
-            step_seq: rounded_int(get(row, 2)?, "step_seq", problems)?,
-            decision: parse_enum::<EvalDecision>(get(row, 3)?)
+            trace_id: required_text(column(row, "trace_id")?, "trace_id")?,
+            step_seq: rounded_int(column(row, "step_seq")?, "step_seq", problems)?,
+            decision: parse_enum::<EvalDecision>(column(row, "decision")?)
                 .map_err(|e| format!("decision: {e}"))?,
-            reasons: lenient_json(get(row, 4)?, "reasons_json", problems),
-            scores: lenient_json(get(row, 5)?, "scores_json", problems),
-            revision_instructions: optional_text(get(row, 6)?, "revision_instructions")?,
-            created_at: timestamp_column(get(row, 7)?, "created_at")?,
+            reasons: lenient_json(column(row, "reasons_json")?, "reasons_json", problems),
+            scores: lenient_json(column(row, "scores_json")?, "scores_json", problems),
+            revision_instructions: optional_text(
+                column(row, "revision_instructions")?,
+                "revision_instructions",
+            )?,
+            created_at: timestamp_column(column(row, "created_at")?, "created_at")?,
         })
     })
 }
