@@ -34,6 +34,25 @@ impl MemoryStore {
     }
 }
 
+/// The records of one trace by step position (stable: equal positions in
+/// insertion order, as SQLite's `ORDER BY step_seq, rowid`).
+fn of_trace<T: Clone>(
+    records: &[T],
+    trace_id: &str,
+    key: impl Fn(&T) -> (&String, i64),
+) -> Rows<T> {
+    let mut rows: Vec<T> = records
+        .iter()
+        .filter(|r| key(r).0 == trace_id)
+        .cloned()
+        .collect();
+    rows.sort_by_key(|r| key(r).1);
+    Rows {
+        rows,
+        issues: Vec::new(),
+    }
+}
+
 /// A record's JSON text, as a store file would hold it.
 fn text_of<T: serde::Serialize>(value: &T) -> String {
     // Records are plain data: serializing them cannot fail.
@@ -82,31 +101,15 @@ impl RecordStore for MemoryStore {
     }
 
     fn get_steps(&self, trace_id: &str) -> Result<Rows<StepRecord>, StoreError> {
-        let mut rows: Vec<StepRecord> = self
-            .steps
-            .iter()
-            .filter(|s| s.trace_id == trace_id)
-            .cloned()
-            .collect();
-        rows.sort_by_key(|s| s.step_seq);
-        Ok(Rows {
-            rows,
-            issues: Vec::new(),
-        })
+        Ok(of_trace(&self.steps, trace_id, |s| {
+            (&s.trace_id, s.step_seq)
+        }))
     }
 
     fn get_evals(&self, trace_id: &str) -> Result<Rows<EvalRecord>, StoreError> {
-        let mut rows: Vec<EvalRecord> = self
-            .evals
-            .iter()
-            .filter(|e| e.trace_id == trace_id)
-            .cloned()
-            .collect();
-        rows.sort_by_key(|e| e.step_seq);
-        Ok(Rows {
-            rows,
-            issues: Vec::new(),
-        })
+        Ok(of_trace(&self.evals, trace_id, |e| {
+            (&e.trace_id, e.step_seq)
+        }))
     }
 }
 

@@ -166,11 +166,8 @@ pub(crate) struct Pooled {
     pub(crate) members: Vec<TraceHead>,
     /// Their facts, in the same order.
     pub(crate) facts: Vec<TraceFacts>,
-    /// Each member's run, 0 the oldest of the window.
-    pub(crate) run_of: Vec<usize>,
-    /// The runs' keys, oldest first; `None` when each member is its own
-    /// run, keyed by its trace id.
-    pub(crate) run_keys: Option<Vec<String>>,
+    /// How the members make runs.
+    pub(crate) runs: Runs,
     /// The `config_json` keys read, in the heads' order.
     pub(crate) config_keys: Vec<String>,
     /// The scores asked for by name, in the facts' order.
@@ -187,17 +184,34 @@ pub(crate) struct Pooled {
     pub(crate) head_issues: usize,
 }
 
+/// How a window's members make runs.
+pub(crate) enum Runs {
+    /// Each member is its own run (run i is member i), keyed by its trace
+    /// id: nothing to index or copy.
+    PerTrace,
+    /// Members pooled by a key.
+    Keyed {
+        /// Each member's run, 0 the oldest of the window.
+        run_of: Vec<usize>,
+        /// The runs' keys, oldest first.
+        keys: Vec<String>,
+    },
+}
+
 impl Pooled {
     /// Runs in the window.
     pub(crate) fn runs(&self) -> usize {
-        self.run_keys.as_ref().map_or(self.members.len(), Vec::len)
+        match &self.runs {
+            Runs::PerTrace => self.members.len(),
+            Runs::Keyed { keys, .. } => keys.len(),
+        }
     }
 
     /// A run's key: a trace id, `2026-11-27`, a git sha.
     pub(crate) fn run_key(&self, run: usize) -> &str {
-        match &self.run_keys {
-            Some(keys) => keys.get(run).map_or("", String::as_str),
-            None => self.members.get(run).map_or("", |t| t.trace_id.as_str()),
+        match &self.runs {
+            Runs::PerTrace => self.members.get(run).map_or("", |t| t.trace_id.as_str()),
+            Runs::Keyed { keys, .. } => keys.get(run).map_or("", String::as_str),
         }
     }
 
@@ -216,17 +230,20 @@ impl Pooled {
     /// Each run's traces (indices into `members`), runs in order, for the
     /// traces `keep` keeps: one sort, no allocation per run.
     fn runs_where(&self, keep: impl Fn(usize) -> bool) -> RunTraces {
-        if self.run_keys.is_none() {
-            // Each trace is its own run (run i is member i): no pairs to sort.
-            return RunTraces {
-                each: true,
-                traces: (0..self.members.len()).filter(|&i| keep(i)).collect(),
-                ..RunTraces::default()
-            };
-        }
+        let run_of = match &self.runs {
+            // No pairs to sort.
+            Runs::PerTrace => {
+                return RunTraces {
+                    each: true,
+                    traces: (0..self.members.len()).filter(|&i| keep(i)).collect(),
+                    ..RunTraces::default()
+                }
+            }
+            Runs::Keyed { run_of, .. } => run_of,
+        };
         let mut pairs: Vec<(usize, usize)> = (0..self.members.len())
             .filter(|&i| keep(i))
-            .map(|i| (self.run_of[i], i))
+            .map(|i| (run_of[i], i))
             .collect();
         // Members are in time order, and so (mostly) are their runs.
         if !pairs.is_sorted() {
@@ -378,15 +395,15 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
         }
         members.sort_unstable_by_key(order);
 
-        let (run_of, run_keys, ungrouped) = if matches!(options.group_by, GroupBy::Trace) {
-            // Each trace is its own run, keyed by its id (ids are unique),
-            // and the window is taken: nothing to look up or copy.
-            ((0..members.len()).collect(), None, 0)
+        let (runs, ungrouped) = if matches!(options.group_by, GroupBy::Trace) {
+            // Each trace is its own run (ids are unique), and the window is
+            // taken already.
+            (Runs::PerTrace, 0)
         } else {
-            let (run_of, run_keys, ungrouped, first_run) =
+            let (run_of, keys, ungrouped, first_run) =
                 group(&mut members, &options.group_by, group_slot, options.window);
             cut |= first_run > 0;
-            (run_of, Some(run_keys), ungrouped)
+            (Runs::Keyed { run_of, keys }, ungrouped)
         };
         // Running traces are left out of the window's span: all of them
         // when the window takes every run.
@@ -428,8 +445,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
         Ok(Pooled {
             members,
             facts,
-            run_of,
-            run_keys,
+            runs,
             config_keys: keys,
             score_names,
             left_out_running,

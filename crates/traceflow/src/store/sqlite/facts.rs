@@ -185,22 +185,18 @@ impl FactsStore for SqliteStore {
             .map(|(&id, _)| id)
             .collect();
         if query.usage {
-            let open = sink.open.clone();
-            let position = |trace_id: &str| ids.iter().position(|&id| id == trace_id);
-            let lookup: FxHashMap<&str, usize>;
-            // Which traces want their evaluator steps decoded: most often
-            // all or none, checked without a lookup.
-            let wanted: Box<dyn Fn(&str) -> bool> = if undecided.len() == ids.len() {
-                Box::new(|_| true)
-            } else if ids.len() <= 8 {
-                Box::new(move |trace_id| position(trace_id).is_some_and(|i| open[i]))
+            // Which traces want their evaluator steps decoded: all of them
+            // (no trace_evals at all, TraceFlow Lite's SDK) without a lookup.
+            let lookup: FxHashMap<&str, bool> = if undecided.len() == ids.len() {
+                FxHashMap::default()
             } else {
-                lookup = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
-                Box::new(move |trace_id| lookup.get(trace_id).is_some_and(|&i| open[i]))
+                ids.iter().copied().zip(sink.open.iter().copied()).collect()
             };
+            let all = undecided.len() == ids.len();
+            let wanted = |trace_id: &str| all || lookup.get(trace_id).copied().unwrap_or(false);
             let decisions = (!undecided.is_empty()).then_some(StepDecisions {
                 score_names: query.score_names,
-                wanted: &*wanted,
+                wanted: &wanted,
             });
             self.scan_step_usage(filter(ids), decisions, &mut |trace_id, row, decision| {
                 if let Some(decision) = decision {
