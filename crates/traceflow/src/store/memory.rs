@@ -7,7 +7,7 @@ use crate::store::Locator;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::tfl::{config_values, is_evaluator, named_scores, parse_gate_report, scores_of};
+use super::tfl::{config_values, finite, is_evaluator, named_scores, parse_gate_report, scores_of};
 use super::{
     DecisionSource, FactsQuery, FactsStore, HeadsQuery, Labels, ListFilter, Location, RecordStore,
     RowIssue, Rows, StoreError, TraceBundle, TraceFacts, TraceHead, WriteStore, WriteSummary,
@@ -266,7 +266,12 @@ impl FactsStore for MemoryStore {
                 reason,
             };
             if query.usage {
-                out.rows[i].add_usage(step.tokens as f64, step.latency_ms, step.cost_usd);
+                let usage = finite(step.latency_ms, "latency_ms")
+                    .and_then(|latency| Ok((latency, finite(step.cost_usd, "cost_usd")?)));
+                match usage {
+                    Ok((latency, cost)) => out.rows[i].add_usage(step.tokens as f64, latency, cost),
+                    Err(reason) => out.issues.push(issue(reason)),
+                }
             }
             if !open[i] || !is_evaluator(&step.node_name) {
                 continue;

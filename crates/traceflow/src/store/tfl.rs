@@ -17,6 +17,17 @@ pub fn is_evaluator(node_name: &str) -> bool {
     node_name.eq_ignore_ascii_case("evaluator")
 }
 
+/// A step's usage value (`tokens`, `latency_ms`, `cost_usd`), which must be
+/// finite: a NaN or an infinity would poison its trace's sum and the run's
+/// mean, so its row is reported instead.
+pub fn finite(number: f64, column: &str) -> Result<f64, String> {
+    if number.is_finite() {
+        Ok(number)
+    } else {
+        Err(format!("{column}: {number} is not a finite number"))
+    }
+}
+
 /// The values of `keys` in a `config_json` text: strings as they are, other
 /// JSON as its text, `None` for absent keys, nulls and unparsable configs.
 /// Also says why, when the config is not a JSON object (the trace is kept,

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::model::EvalDecision;
 use crate::python_json::ScoreSummary;
-use crate::store::tfl::config_values;
+use crate::store::tfl::{self, config_values};
 use crate::store::{
     DecisionSource, FactsQuery, FactsStore, HeadsQuery, Labels, Location, RowIssue, Rows,
     StoreError, TraceFacts, TraceHead,
@@ -216,11 +216,12 @@ impl FactsStore for SqliteStore {
     }
 
     fn config_keys(&self) -> Result<Vec<String>, StoreError> {
-        // Text SQLite cannot parse as a JSON object (Python's NaN) is left
-        // out of the listing: json_each would fail on it.
+        // `json_valid(X, 2)` accepts JSON5, which holds Python's NaN and
+        // Infinity; text that is not even JSON5 is left out of the listing
+        // (json_each would fail on it).
         self.names(
             "traces",
-            "SELECT DISTINCT j.key FROM traces, json_each(CASE WHEN json_valid(config_json) \
+            "SELECT DISTINCT j.key FROM traces, json_each(CASE WHEN json_valid(config_json, 2) \
              AND json_type(config_json) = 'object' THEN config_json ELSE '{}' END) AS j \
              ORDER BY 1 LIMIT ?1",
         )
@@ -230,11 +231,11 @@ impl FactsStore for SqliteStore {
         self.names(
             "trace_evals",
             "SELECT key FROM (\
-               SELECT j.key AS key FROM trace_evals, json_each(CASE WHEN json_valid(scores_json) \
+               SELECT j.key AS key FROM trace_evals, json_each(CASE WHEN json_valid(scores_json, 2) \
                AND json_type(scores_json) = 'object' THEN scores_json ELSE '{}' END) AS j \
                UNION \
                SELECT j.key FROM trace_steps, json_each(CASE WHEN node_name = 'evaluator' COLLATE NOCASE \
-               AND json_valid(output_json) AND json_type(output_json, '$.scores') = 'object' \
+               AND json_valid(output_json, 2) AND json_type(output_json, '$.scores') = 'object' \
                THEN json_extract(output_json, '$.scores') ELSE '{}' END) AS j\
              ) ORDER BY 1 LIMIT ?1",
         )
@@ -369,15 +370,8 @@ impl SqliteStore {
                 trace_id: Some(trace_id.to_owned()),
                 reason,
             };
-            // A NaN or infinite value would poison its trace's sum and the
-            // run's mean: the row is reported instead.
             let finite = |value: ValueRef<'_>, column: &str| -> Result<f64, String> {
-                let number = lenient_real(value, column)?;
-                if number.is_finite() {
-                    Ok(number)
-                } else {
-                    Err(format!("{column}: {number} is not a finite number"))
-                }
+                tfl::finite(lenient_real(value, column)?, column)
             };
             let usage = (|| {
                 Ok(StepUsage {
