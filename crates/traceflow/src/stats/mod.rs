@@ -5,6 +5,8 @@
 
 pub mod cochran_armitage;
 pub mod dispersion;
+pub mod fdr;
+pub mod fisher;
 pub mod holm;
 pub mod intervals;
 pub mod mann_kendall;
@@ -20,6 +22,8 @@ pub mod sum;
 
 pub use cochran_armitage::{cochran_armitage, CochranArmitage};
 pub use dispersion::{successive_dispersion, trend_inflation_per_rho, Dispersion};
+pub use fdr::benjamini_hochberg;
+pub use fisher::fisher_worse;
 pub use holm::holm;
 pub use intervals::{newcombe, wilson};
 pub use mann_kendall::{mann_kendall, MannKendall};
