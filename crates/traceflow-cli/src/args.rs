@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use traceflow::cases::{CaseOptions, SplitAt};
 use traceflow::report::Format;
 use traceflow::stats::RepeatedOptions;
 use traceflow::trend::{
-    GroupBy, Method, Metric, SegmentBy, SuiteOptions, VerdictOptions, Window, MIN_RUNS,
+    CaseBy, GroupBy, Method, Metric, SegmentBy, SuiteOptions, VerdictOptions, Window, MIN_RUNS,
 };
 
 /// Is your agent getting better or worse? Cross-run trends and a CI gate over
@@ -28,6 +29,10 @@ pub enum Command {
     Trend(TrendArgs),
     /// Like `trend`, but exit 1 on a regression: for CI pipelines.
     Gate(TrendArgs),
+    /// Which cases (test inputs) broke: each case's pass rate before and
+    /// after a split, tested per case, regressed ones first (exit 0, or 2
+    /// on error).
+    Cases(CasesArgs),
     /// List the newest traces.
     List(ListArgs),
     /// Show one trace with its steps and eval verdicts.
@@ -115,6 +120,69 @@ pub struct TrendArgs {
     /// Write the report to this file (`-`: standard output).
     #[arg(long, short, default_value = "-")]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CasesArgs {
+    /// The store, window, grouping, time bounds and verdict options, as
+    /// for `trend` (`--metric`, `--all-metrics` and `--segment-by` are
+    /// trend's: a case is judged on its pass rate).
+    #[command(flatten)]
+    pub trend: TrendArgs,
+    /// What makes traces the same case: `input` (the mode and the exact
+    /// user_input, surrounding whitespace trimmed) or `config.<key>` (a
+    /// case id in config_json).
+    #[arg(long, default_value = "input")]
+    pub case_by: CaseBy,
+    /// Where "after" starts: a run's index in the window (0 the oldest,
+    /// as the trend's `run_index`), or a time (the runs started at or
+    /// after it; an age or a time, as --since). Default: the total's step
+    /// when the trend found one, else the middle of the window.
+    #[arg(long, value_name = "RUN|TIME", value_parser = parse_split_at)]
+    pub split_at: Option<SplitAtArg>,
+    /// The false-discovery rate regressed cases are held to (the expected
+    /// share of false ones among them).
+    #[arg(long, default_value_t = traceflow::cases::DEFAULT_FDR, value_parser = parse_fdr)]
+    pub fdr: f64,
+    /// List every case, not only the regressed and newly failing ones (the
+    /// JSON always lists every case).
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// A split as given.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SplitAtArg {
+    /// A run's index.
+    Run(usize),
+    /// A time bound, resolved when the command runs.
+    Time(TimeBound),
+}
+
+impl CasesArgs {
+    /// The comparison's options, with ages resolved against `now`; an
+    /// error for trend's metric and segment flags, which a case comparison
+    /// does not take.
+    pub fn case_options(&self, now: jiff::Timestamp) -> Result<CaseOptions, String> {
+        let trend = &self.trend;
+        if !trend.metrics.is_empty() || trend.all_metrics || trend.segment_by.is_some() {
+            return Err(
+                "cases judges each case's pass rate: --metric, --all-metrics and --segment-by are for trend"
+                    .to_owned(),
+            );
+        }
+        let split_at = match self.split_at {
+            None => None,
+            Some(SplitAtArg::Run(run)) => Some(SplitAt::Run(run)),
+            Some(SplitAtArg::Time(bound)) => Some(SplitAt::Time(bound.resolve(now)?)),
+        };
+        Ok(CaseOptions {
+            suite: trend.suite_options(now)?,
+            case_by: self.case_by.clone(),
+            split_at,
+            fdr: self.fdr,
+        })
+    }
 }
 
 /// A time bound as given: an age, resolved against the clock when the
@@ -287,6 +355,7 @@ impl TrendArgs {
             metrics,
             segment_by: self.segment_by.clone(),
             stale_before: self.stale_before(now)?,
+            case_by: None,
         })
     }
 
@@ -381,6 +450,23 @@ fn parse_time_bound(text: &str) -> Result<TimeBound, String> {
         })
 }
 
+/// A run index (digits alone), else a time bound as --since takes it.
+fn parse_split_at(text: &str) -> Result<SplitAtArg, String> {
+    if let Ok(run) = text.trim().parse::<usize>() {
+        return Ok(SplitAtArg::Run(run));
+    }
+    parse_time_bound(text)
+        .map(SplitAtArg::Time)
+        .map_err(|_| format!("expected a run index (40) or a time or age as --since takes (2026-11-01, 3d), got {text:?}"))
+}
+
+fn parse_fdr(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(q) if q > 0.0 && q < 1.0 => Ok(q),
+        _ => Err("expected a rate above 0 and below 1, e.g. 0.05".to_owned()),
+    }
+}
+
 fn parse_status(text: &str) -> Result<traceflow::model::RunStatus, String> {
     text.parse()
         .map_err(|_| format!("expected running, done or failed, got {text:?}"))
@@ -450,6 +536,25 @@ mod tests {
         assert!(parse_min_drop("0").is_err());
         assert!(parse_min_drop("5").is_err());
         assert!(parse_min_drop("NaN").is_err());
+    }
+
+    #[test]
+    fn a_split_is_a_run_index_or_a_time() {
+        assert_eq!(parse_split_at("40"), Ok(SplitAtArg::Run(40)));
+        let at: jiff::Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            parse_split_at("2026-11-01"),
+            Ok(SplitAtArg::Time(TimeBound::At(at)))
+        );
+        assert_eq!(
+            parse_split_at("3d"),
+            Ok(SplitAtArg::Time(TimeBound::Ago(
+                jiff::SignedDuration::from_hours(72)
+            )))
+        );
+        assert!(parse_split_at("later").is_err());
+        assert!(parse_fdr("0").is_err() && parse_fdr("1").is_err());
+        assert_eq!(parse_fdr("0.1"), Ok(0.1));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Chosen by an exhaustive match on the error, so a new error variant has to
 //! pick one.
 
+use traceflow::cases::CaseError;
 use traceflow::store::StoreError;
 use traceflow::trend::TrendError;
 
@@ -23,23 +24,33 @@ pub const ERROR: u8 = 2;
 /// The exit code for an error that ended a command.
 pub fn for_error(err: &anyhow::Error) -> u8 {
     if let Some(err) = err.downcast_ref::<TrendError>() {
+        return for_trend_error(err);
+    }
+    if let Some(err) = err.downcast_ref::<CaseError>() {
         return match err {
-            TrendError::Store(err) => for_store_error(err),
-            TrendError::TooFewTraces { .. }
-            | TrendError::WindowTooSmall(_)
-            | TrendError::InvalidThreshold(_)
-            | TrendError::Options(_)
-            | TrendError::EmptyTimeRange { .. }
-            | TrendError::NoMetric
-            | TrendError::TooManySegments { .. }
-            | TrendError::UnknownConfigKey { .. }
-            | TrendError::UnknownScore { .. } => ERROR,
+            CaseError::Trend(err) => for_trend_error(err),
+            CaseError::InvalidFdr(_) | CaseError::SplitOutside { .. } => ERROR,
         };
     }
     if let Some(err) = err.downcast_ref::<StoreError>() {
         return for_store_error(err);
     }
     ERROR
+}
+
+fn for_trend_error(err: &TrendError) -> u8 {
+    match err {
+        TrendError::Store(err) => for_store_error(err),
+        TrendError::TooFewTraces { .. }
+        | TrendError::WindowTooSmall(_)
+        | TrendError::InvalidThreshold(_)
+        | TrendError::Options(_)
+        | TrendError::EmptyTimeRange { .. }
+        | TrendError::NoMetric
+        | TrendError::TooManySegments { .. }
+        | TrendError::UnknownConfigKey { .. }
+        | TrendError::UnknownScore { .. } => ERROR,
+    }
 }
 
 fn for_store_error(err: &StoreError) -> u8 {

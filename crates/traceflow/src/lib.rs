@@ -11,6 +11,8 @@
 //! - [`trend`]: the per-run summaries and the verdict (`auto`,
 //!   significance-tested, optionally bounded over repeated evaluations;
 //!   `ols`, the proposal's rule).
+//! - [`cases`]: which cases (test inputs) broke: each case before and
+//!   after a split, Fisher's exact test, Benjamini–Hochberg across cases.
 //! - [`stats`]: the statistics, as pure functions.
 //! - [`simulation`]: the seeded simulation that measures the verdicts'
 //!   false alarms and power.
@@ -46,6 +48,7 @@
 //! # }
 //! ```
 
+pub mod cases;
 pub mod demo;
 pub mod model;
 pub mod python_json;

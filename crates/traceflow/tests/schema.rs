@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+use traceflow::cases::{CaseAnalyzer, CaseOptions, SplitAt};
 use traceflow::report::{render, Format};
 use traceflow::store::SqliteStore;
 use traceflow::trend::{
@@ -54,7 +55,7 @@ fn errors(schema: &Value, doc: &Value) -> Vec<String> {
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     if !lines.is_empty() {
-        for layout in ["suite_report", "trace_report"] {
+        for layout in ["suite_report", "trace_report", "cases_report"] {
             let mut single = schema.clone();
             let object = single.as_object_mut().unwrap();
             object.remove("oneOf");
@@ -131,6 +132,30 @@ fn documents() -> Vec<(String, String)> {
             }
         }
     }
+    // Case comparisons: the fixtures' inputs are each asked once (every
+    // case untested), `cases` asks 8 again and again.
+    for fixture in FIXTURES.iter().chain(&["cases"]) {
+        let store = store(fixture);
+        for split_at in [None, Some(SplitAt::Run(3))] {
+            let report = CaseAnalyzer::new(
+                &store,
+                CaseOptions {
+                    suite: SuiteOptions {
+                        window: Window::All,
+                        ..SuiteOptions::default()
+                    },
+                    split_at,
+                    ..CaseOptions::default()
+                },
+            )
+            .analyze()
+            .unwrap();
+            docs.push((
+                format!("{fixture} cases split {split_at:?}"),
+                render(&report, Format::Json),
+            ));
+        }
+    }
     docs
 }
 
@@ -149,17 +174,23 @@ fn the_schema_is_a_valid_draft_2020_12_schema() {
 #[test]
 fn every_report_of_the_fixtures_matches_the_schema() {
     let schema = schema();
-    let mut layouts = [0usize; 2];
+    let mut layouts = [0usize; 3];
     let mut seen_change_point = false;
     let mut seen_insufficient = false;
+    let mut seen_tested_case = false;
     for (what, text) in documents() {
         let doc = assert_valid(&schema, &what, &text);
-        let statistics: Vec<&Value> = match doc["reports"].as_array() {
-            Some(reports) => {
+        let statistics: Vec<&Value> = match (doc["reports"].as_array(), doc["cases"].as_array()) {
+            (Some(reports), _) => {
                 layouts[0] += 1;
                 reports.iter().map(|r| &r["statistics"]).collect()
             }
-            None => {
+            (None, Some(cases)) => {
+                layouts[2] += 1;
+                seen_tested_case |= cases.iter().any(|c| !c["q"].is_null());
+                vec![&doc["total"]]
+            }
+            (None, None) => {
                 layouts[1] += 1;
                 vec![&doc["statistics"]]
             }
@@ -169,9 +200,16 @@ fn every_report_of_the_fixtures_matches_the_schema() {
             seen_insufficient |= !s["insufficient"].is_null();
         }
     }
-    assert_eq!(layouts, [6 * FIXTURES.len(), 4 * FIXTURES.len()]);
+    assert_eq!(
+        layouts,
+        [
+            6 * FIXTURES.len(),
+            4 * FIXTURES.len(),
+            2 * (FIXTURES.len() + 1)
+        ]
+    );
     // The optional objects' schemas were exercised, not only their nulls.
-    assert!(seen_change_point && seen_insufficient);
+    assert!(seen_change_point && seen_insufficient && seen_tested_case);
 }
 
 /// The JSON exporter's snapshots (hand-built reports: hostile segment
@@ -224,8 +262,16 @@ fn documents_that_break_the_contract_do_not_match() {
         Format::Json,
     ))
     .unwrap();
+    let case_doc: Value = serde_json::from_str(&render(
+        &CaseAnalyzer::new(&self::store("cases"), CaseOptions::default())
+            .analyze()
+            .unwrap(),
+        Format::Json,
+    ))
+    .unwrap();
     assert!(errors(&schema, &trace).is_empty());
     assert!(errors(&schema, &suite).is_empty());
+    assert!(errors(&schema, &case_doc).is_empty());
 
     let broken = |doc: &Value, edit: &dyn Fn(&mut Value)| {
         let mut doc = doc.clone();
@@ -271,6 +317,22 @@ fn documents_that_break_the_contract_do_not_match() {
         (
             "an unknown verdict",
             broken(&trace, &|d| d["statistics"]["verdict"] = json!("worse")),
+        ),
+        (
+            "a case with an unknown verdict",
+            broken(&case_doc, &|d| d["cases"][0]["verdict"] = json!("broken")),
+        ),
+        (
+            "a case without its id",
+            broken(&case_doc, &|d| {
+                d["cases"][0].as_object_mut().unwrap().remove("id");
+            }),
+        ),
+        (
+            "a case report without its split",
+            broken(&case_doc, &|d| {
+                d.as_object_mut().unwrap().remove("split");
+            }),
         ),
         (
             "a timestamp that is not RFC 3339",

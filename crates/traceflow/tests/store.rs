@@ -847,6 +847,7 @@ fn duplicate_trace_ids_count_once_and_are_reported() {
     let details = store
         .trace_heads(&HeadsQuery {
             labels: true,
+            inputs: false,
             config_keys: &[],
         })
         .unwrap();
@@ -857,6 +858,51 @@ fn duplicate_trace_ids_count_once_and_are_reported() {
         RunStatus::Done
     );
     assert_eq!(store.find_trace_ids("t1", 10).unwrap(), ["t1"]);
+}
+
+#[test]
+fn inputs_are_read_trimmed_only_when_asked_and_shared_by_their_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    drop(SqliteStore::open_writable(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at) VALUES
+               ('a', 'done', 'grounded_qa', '  What is RAG?\n', '{}', 'm', 'p', '2026-01-01T00:00:00Z'),
+               ('b', 'done', 'grounded_qa', 'What is RAG?', '{}', 'm', 'p', '2026-01-02T00:00:00Z'),
+               ('c', 'done', 'direct', CAST(X'71ff' AS TEXT), '{}', 'm', 'p', '2026-01-03T00:00:00Z');",
+        )
+        .unwrap();
+    let store = SqliteStore::open_read_only(&path).unwrap();
+    let read = |inputs: bool| {
+        store
+            .trace_heads(&HeadsQuery {
+                labels: false,
+                inputs,
+                config_keys: &[],
+            })
+            .unwrap()
+            .rows
+    };
+    assert!(read(false).iter().all(|h| h.labels.is_none()));
+    let heads = read(true);
+    let inputs: Vec<(&str, &str)> = heads.iter().map(|h| (h.mode(), h.input())).collect();
+    // Trimmed; a byte that is not UTF-8 shown as U+FFFD, the trace kept.
+    assert_eq!(
+        inputs,
+        [
+            ("grounded_qa", "What is RAG?"),
+            ("grounded_qa", "What is RAG?"),
+            ("direct", "q\u{fffd}")
+        ]
+    );
+    // The same question, one copy.
+    let (a, b) = (
+        heads[0].labels.as_ref().unwrap(),
+        heads[1].labels.as_ref().unwrap(),
+    );
+    assert!(std::sync::Arc::ptr_eq(a, b));
 }
 
 #[test]

@@ -7,6 +7,7 @@ use crate::args::{Cli, Command};
 use crate::exit_codes;
 use crate::output;
 
+mod cases;
 mod demo;
 mod gate;
 mod list;
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Trend(args) => trend::run(&args),
         Command::Gate(args) => gate::run(&args),
+        Command::Cases(args) => cases::run(&args),
         Command::List(args) => list::run(&args),
         Command::Show(args) => show::run(&args),
         Command::Demo(args) => demo::run(&args),

@@ -786,6 +786,7 @@ fn grouping_and_time_errors_exit_2_with_a_one_line_cause() {
     assert!(none.stdout.contains("over 0 runs of 0 traces"), "{none}");
 }
 
+mod cases;
 mod hostile;
 mod sdk;
 mod stale;

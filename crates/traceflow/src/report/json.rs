@@ -94,26 +94,33 @@ impl Exporter for JsonExporter {
         match doc {
             Document::Trace(report) => write_trace(report, out),
             Document::Suite(suite) => write_suite(suite, out),
+            Document::Cases { report, .. } => write_versioned(report, out),
         }
     }
 }
 
-/// The suite layout: `{"schema_version": 1, ...the suite's fields, "reports": [...]}`.
-fn write_suite(suite: &SuiteReport, out: &mut dyn io::Write) -> io::Result<()> {
-    /// The suite's fields after its version, streamed (a report over
-    /// traces can hold a million runs).
+/// `{"schema_version": 1, ...the report's fields}`: the suite's layout, and
+/// the case comparison's (`schema/cases-report.schema.json`, every case
+/// listed).
+fn write_versioned<T: Serialize>(report: &T, out: &mut dyn io::Write) -> io::Result<()> {
     #[derive(Serialize)]
-    struct Versioned<'s> {
+    struct Versioned<'r, T> {
         schema_version: u32,
         #[serde(flatten)]
-        suite: &'s SuiteReport,
+        report: &'r T,
     }
     let doc = Versioned {
         schema_version: SCHEMA_VERSION,
-        suite,
+        report,
     };
     serde_json::to_writer(&mut *out, &doc)?;
     out.write_all(b"\n")
+}
+
+/// The suite layout: `{"schema_version": 1, ...the suite's fields, "reports": [...]}`,
+/// streamed (a report over traces can hold a million runs).
+fn write_suite(suite: &SuiteReport, out: &mut dyn io::Write) -> io::Result<()> {
+    write_versioned(suite, out)
 }
 
 fn write_trace(report: &TraceTrendReport, out: &mut dyn io::Write) -> io::Result<()> {

@@ -19,7 +19,8 @@ use std::io;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{change_text, p_cell, SuiteExporter};
+use super::{case_table, change_text, p_cell, SuiteExporter};
+use crate::cases::{CaseReport, CaseVerdict};
 use crate::trend::{MetricReport, SuiteReport, Verdict};
 
 /// Writes a suite as JUnit XML.
@@ -60,7 +61,76 @@ impl SuiteExporter for JunitExporter {
         report.add_test_suite(test_suite);
         report.serialize(out).map_err(io::Error::other)
     }
+
+    /// One test suite, `traceflow cases`: a failed test case per regressed
+    /// case (named by its id and text, the numbers in its text), a skipped
+    /// one per flaky case; with neither, one passed test case saying what
+    /// was compared, so that the tab shows the check was made.
+    fn write_cases(
+        &self,
+        cases: &CaseReport,
+        _all: bool,
+        out: &mut dyn io::Write,
+    ) -> io::Result<()> {
+        let mut test_suite = TestSuite::new(CASES_SUITE_NAME);
+        let properties = [
+            ("case_by", cases.case_by.to_string()),
+            ("group_by", cases.group_by.to_string()),
+            ("requested_window", cases.requested_window.to_string()),
+            ("fdr", cases.fdr.to_string()),
+            ("runs", cases.runs.to_string()),
+            ("traces", cases.traces.to_string()),
+            ("tested", cases.tested.to_string()),
+        ];
+        test_suite.add_properties(
+            properties
+                .iter()
+                .map(|(name, value)| Property::new(*name, xml_text(value))),
+        );
+        let summary = format!(
+            "{}; {}",
+            case_table::headline(cases),
+            case_table::tally(cases)
+        );
+        let mut any = false;
+        for case in cases
+            .cases
+            .iter()
+            .filter(|c| matches!(c.verdict, CaseVerdict::Regressed | CaseVerdict::Flaky))
+        {
+            any = true;
+            let [verdict, id, before, after, change, p, q, _] = case_table::cells(case);
+            let mut status = if case.verdict == CaseVerdict::Regressed {
+                TestCaseStatus::non_success(NonSuccessKind::Failure)
+            } else {
+                TestCaseStatus::skipped()
+            };
+            status
+                .set_message(xml_text(&format!("{verdict}: {before} before, {after} after")))
+                .set_type(case.verdict.as_str())
+                .set_description(xml_text(&format!(
+                    "case: {}\nid: {id}\nbefore: {before}\nafter: {after}\nchange: {change}\np: {p}\nq: {q}",
+                    case.case
+                )));
+            let name = format!("{id} {}", case_table::case_text(case));
+            let mut test_case = TestCase::new(xml_text(&name), status);
+            test_case.set_classname("traceflow.cases");
+            test_suite.add_test_case(test_case);
+        }
+        if !any {
+            let mut test_case = TestCase::new("cases", TestCaseStatus::success());
+            test_case.set_classname("traceflow.cases");
+            test_case.set_system_out(xml_text(&summary));
+            test_suite.add_test_case(test_case);
+        }
+        let mut report = Report::new("traceflow");
+        report.add_test_suite(test_suite);
+        report.serialize(out).map_err(io::Error::other)
+    }
 }
+
+/// The case comparison's test suite.
+const CASES_SUITE_NAME: &str = "traceflow cases";
 
 /// The test case of one report.
 fn test_case(r: &MetricReport) -> TestCase {

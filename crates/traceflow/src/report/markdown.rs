@@ -25,8 +25,10 @@
 use std::io;
 
 use super::{
-    change_text, p_cell, segment_label, sparkline, suite_table, SuiteExporter, SPARK_WIDTH,
+    case_table, change_text, p_cell, segment_label, sparkline, suite_table, SuiteExporter,
+    SPARK_WIDTH,
 };
+use crate::cases::CaseReport;
 use crate::text::count;
 use crate::trend::{MetricReport, SuiteReport, Verdict};
 
@@ -70,6 +72,55 @@ impl SuiteExporter for MarkdownExporter {
         }
 
         let notes = super::left_out(suite);
+        if !notes.is_empty() {
+            text.push_str(&format!("\n_Note: {}._\n", escape(&notes.join("; "))));
+        }
+        out.write_all(text.as_bytes())
+    }
+
+    /// The verdict as a heading, the scope and tally, then the listed
+    /// cases as a table inside a collapsible `<details>` (a PR comment
+    /// stays short however many cases broke).
+    fn write_cases(
+        &self,
+        report: &CaseReport,
+        all: bool,
+        out: &mut dyn io::Write,
+    ) -> io::Result<()> {
+        let mut text = String::new();
+        let (regressed, newly) = (report.counts.regressed, report.counts.newly_failing);
+        text.push_str(&if regressed > 0 {
+            format!("## ❌ {} regressed", count(regressed, "case"))
+        } else if report.tested == 0 {
+            "## ❔ No case could be compared".to_owned()
+        } else {
+            "## ✅ No case regressed".to_owned()
+        });
+        if newly > 0 {
+            text.push_str(&format!(", {newly} newly failing"));
+        }
+        text.push_str("\n\n");
+        text.push_str(&escape(&case_table::headline(report)));
+        text.push_str(".  \n");
+        text.push_str(&escape(&case_table::tally(report)));
+        text.push_str(".\n");
+        let rows: Vec<[String; 8]> = case_table::listed(report, all)
+            .map(case_table::cells)
+            .collect();
+        if !rows.is_empty() {
+            text.push_str(&format!(
+                "\n<details><summary>{} listed</summary>\n\n",
+                count(rows.len(), "case")
+            ));
+            text.push_str("| Verdict | Id | Before | After | Change | p | q | Case |\n");
+            text.push_str("|---|---|--:|--:|--:|--:|--:|---|\n");
+            for cells in &rows {
+                let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
+                text.push_str(&format!("| {} |\n", cells.join(" | ")));
+            }
+            text.push_str("\n</details>\n");
+        }
+        let notes = case_table::notes(report, all);
         if !notes.is_empty() {
             text.push_str(&format!("\n_Note: {}._\n", escape(&notes.join("; "))));
         }

@@ -2,17 +2,20 @@
 //! HTML page with charts.
 //!
 //! Each format is an exporter of a [`Document`]: the single pass-rate
-//! trend over traces ([`TraceTrendReport`]) or the reports of several
-//! metrics and segments over pooled runs ([`SuiteReport`]). [`write()`]
-//! picks the exporter by [`Format`]. Markdown, JUnit and HTML render a
-//! trace report as a suite of one report.
+//! trend over traces ([`TraceTrendReport`]), the reports of several
+//! metrics and segments over pooled runs ([`SuiteReport`]), or the
+//! per-case comparison ([`CaseReport`]). [`write()`] picks the exporter by
+//! [`Format`]. Markdown, JUnit and HTML render a trace report as a suite of
+//! one report.
 
 use std::fmt;
 use std::io;
 use std::str::FromStr;
 
+use crate::cases::CaseReport;
 use crate::trend::{MetricKind, MetricReport, SuiteReport, TraceTrendReport};
 
+mod case_table;
 mod html;
 mod json;
 mod junit;
@@ -88,6 +91,20 @@ pub enum Document<'r> {
     Trace(&'r TraceTrendReport),
     /// Several metrics and segments over pooled runs.
     Suite(&'r SuiteReport),
+    /// The per-case comparison.
+    Cases {
+        /// The comparison.
+        report: &'r CaseReport,
+        /// List every case, not only the regressed and newly failing ones
+        /// (the JSON always lists every case).
+        all: bool,
+    },
+}
+
+impl<'r> From<&'r CaseReport> for Document<'r> {
+    fn from(report: &'r CaseReport) -> Self {
+        Document::Cases { report, all: false }
+    }
 }
 
 impl<'r> From<&'r TraceTrendReport> for Document<'r> {
@@ -107,10 +124,17 @@ trait Exporter {
     fn write(&self, doc: Document<'_>, out: &mut dyn io::Write) -> io::Result<()>;
 }
 
-/// An exporter that renders suites only: a trace report is rendered as
-/// the suite of its one report.
+/// An exporter that renders suites and case comparisons: a trace report
+/// is rendered as the suite of its one report.
 trait SuiteExporter {
     fn write_suite(&self, suite: &SuiteReport, out: &mut dyn io::Write) -> io::Result<()>;
+
+    fn write_cases(
+        &self,
+        report: &CaseReport,
+        all: bool,
+        out: &mut dyn io::Write,
+    ) -> io::Result<()>;
 }
 
 impl<E: SuiteExporter> Exporter for E {
@@ -120,6 +144,7 @@ impl<E: SuiteExporter> Exporter for E {
             Document::Trace(report) => {
                 self.write_suite(&SuiteReport::from_trace_report(report), out)
             }
+            Document::Cases { report, all } => self.write_cases(report, all, out),
         }
     }
 }

@@ -349,3 +349,132 @@ fn a_trace_report_is_the_suite_of_one_with_the_suites_holm_rule() {
         assert!(text.contains("pass-rate"), "{format}: {text}");
     }
 }
+
+/// A case comparison over records in memory: 4 cases of 20 traces before
+/// run 40 and 20 after, with input text that must be escaped (`<script>`,
+/// `|`, a terminal escape, a line break) and a trace without decisions.
+/// One case regressed, one newly failing, one stable, one untested.
+pub(crate) fn case_report() -> crate::cases::CaseReport {
+    use crate::cases::{CaseAnalyzer, CaseOptions, SplitAt};
+    use crate::model::EvalDecision;
+    use crate::store::memory::testing::{eval, trace};
+    use crate::store::{MemoryStore, WriteStore};
+    use crate::trend::SuiteOptions;
+
+    let inputs = [
+        "What is <script>alert(1)</script> | a \u{1b}[31mred\u{1b}[0m question?",
+        "Summarize the incident\nreport in *two* lines",
+        "Plan the rollback of `deploy` #42",
+    ];
+    let mut store = MemoryStore::new();
+    let start: Timestamp = "2026-03-02T08:00:00Z".parse().unwrap();
+    for k in 0..81i64 {
+        let case = (k % 3) as usize;
+        let after = k >= 40;
+        let id = format!("t{k:02}");
+        let at = start + jiff::SignedDuration::from_mins(7 * k);
+        let mut record = trace(&id, RunStatus::Done, &at.to_string(), "m");
+        record.user_input = if k == 80 {
+            "A question asked once, at the end".to_owned()
+        } else {
+            inputs[case].to_owned()
+        };
+        store.create_trace(&record).unwrap();
+        let decision = match case {
+            0 if after => EvalDecision::Fallback,
+            1 if k == 43 => EvalDecision::Revise,
+            2 if k % 2 == 0 => EvalDecision::Revise,
+            _ => EvalDecision::Pass,
+        };
+        if k != 80 {
+            store.insert_eval(&eval(&id, 1, decision)).unwrap();
+        }
+    }
+    CaseAnalyzer::new(
+        &store,
+        CaseOptions {
+            suite: SuiteOptions {
+                window: Window::All,
+                ..SuiteOptions::default()
+            },
+            split_at: Some(SplitAt::Run(40)),
+            ..CaseOptions::default()
+        },
+    )
+    .analyze()
+    .unwrap()
+}
+
+#[test]
+fn cases_table() {
+    let report = case_report();
+    insta::assert_snapshot!(render(&report, Format::Table));
+    // The escape reaches no terminal raw; the line break does not split a row.
+    let all = render(
+        super::Document::Cases {
+            report: &report,
+            all: true,
+        },
+        Format::Table,
+    );
+    assert!(!all.contains('\u{1b}'), "{all}");
+    assert_eq!(
+        all.lines().filter(|l| l.contains("grounded_qa: ")).count(),
+        4,
+        "{all}"
+    );
+}
+
+#[test]
+fn cases_json() {
+    let text = render(&case_report(), Format::Json);
+    insta::assert_snapshot!(text);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    let cases = doc["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    let verdicts: Vec<&str> = cases
+        .iter()
+        .map(|c| c["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["regressed", "newly_failing", "stable", "untested"]
+    );
+    // The key in full, as stored (trimmed): scripts match on it.
+    assert_eq!(
+        cases[1]["case"],
+        "Summarize the incident\nreport in *two* lines"
+    );
+    assert_eq!(cases[0]["before"]["rate"], 1.0);
+    assert_eq!(cases[3]["p"], serde_json::Value::Null);
+}
+
+#[test]
+fn cases_markdown_html_and_junit() {
+    let report = case_report();
+    let markdown = render(&report, Format::Markdown);
+    insta::assert_snapshot!("cases_markdown", markdown);
+    assert!(!markdown.contains("<script>") && !markdown.contains('\u{1b}'));
+    assert!(markdown.contains("<details>"), "{markdown}");
+
+    let html = render(&report, Format::Html);
+    insta::assert_snapshot!("cases_html", html);
+    assert!(!html.contains("<script>"));
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    roxmltree::Document::parse_with_options(&html, options).unwrap();
+
+    let junit = render(&report, Format::Junit);
+    insta::assert_snapshot!("cases_junit", junit);
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    // One test case per regressed case, failed.
+    assert_eq!(cases.len(), 1);
+    assert!(cases[0].children().any(|n| n.has_tag_name("failure")));
+}

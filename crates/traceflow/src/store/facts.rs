@@ -24,6 +24,10 @@ pub struct HeadsQuery<'a> {
     /// Read `mode`, `model` and `provider` (segments); when false they are
     /// empty.
     pub labels: bool,
+    /// Also read `user_input`, trimmed, into the labels (a case's
+    /// identity); when false it is empty. Traces that ask the same question
+    /// share one copy of it.
+    pub inputs: bool,
     /// The `config_json` keys to read, in this order.
     pub config_keys: &'a [String],
 }
@@ -63,11 +67,16 @@ impl TraceHead {
     pub fn provider(&self) -> &str {
         self.labels.as_deref().map_or("", |l| &l.provider)
     }
+
+    /// The `user_input` column, trimmed; empty unless inputs were asked for.
+    pub fn input(&self) -> &str {
+        self.labels.as_deref().map_or("", |l| &l.input)
+    }
 }
 
 /// A trace's segment columns as stored (bytes that are not UTF-8
-/// replaced). Traces with the same three share one copy: a million traces
-/// hold a pointer each.
+/// replaced), and its input when asked for. Traces with the same ones share
+/// one copy: a million traces hold a pointer each.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Labels {
     /// The `mode` column.
@@ -76,6 +85,9 @@ pub struct Labels {
     pub model: Arc<str>,
     /// The `provider` column.
     pub provider: Arc<str>,
+    /// The `user_input` column, surrounding whitespace trimmed (empty
+    /// unless asked for).
+    pub input: Arc<str>,
 }
 
 /// What an analysis needs to know of the traces it judges.

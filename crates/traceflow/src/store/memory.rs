@@ -200,11 +200,16 @@ impl FactsStore for MemoryStore {
                 status: t.status,
                 created_at: t.created_at,
                 rowid,
-                labels: query.labels.then(|| {
+                labels: (query.labels || query.inputs).then(|| {
                     Arc::new(Labels {
                         mode: t.mode.as_str().into(),
                         model: t.model.as_str().into(),
                         provider: t.provider.as_str().into(),
+                        input: if query.inputs {
+                            t.user_input.trim().into()
+                        } else {
+                            "".into()
+                        },
                     })
                 }),
                 config,

@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::family::hold_to_holm;
-use super::grouping::{no_value_label, GroupBy, SegmentBy};
+use super::grouping::{no_value_label, CaseBy, GroupBy, SegmentBy};
 use super::means::assess_means;
 use super::measure::{fit_mean, fit_rate, measure, overflowed, Measured};
 use super::metric::{Metric, MetricKind, Worse};
@@ -48,6 +48,9 @@ pub struct SuiteOptions {
     /// Count traces still `running` that started before this as failed
     /// runs (crashed ones); `None` leaves every running trace out.
     pub stale_before: Option<Timestamp>,
+    /// What makes traces the same case (read only when set: the per-case
+    /// analysis).
+    pub case_by: Option<CaseBy>,
 }
 
 impl Default for SuiteOptions {
@@ -61,6 +64,7 @@ impl Default for SuiteOptions {
             metrics: vec![Metric::PassRate],
             segment_by: None,
             stale_before: None,
+            case_by: None,
         }
     }
 }
@@ -172,6 +176,9 @@ pub(crate) struct Pooled {
     pub(crate) config_keys: Vec<String>,
     /// The scores asked for by name, in the facts' order.
     pub(crate) score_names: Vec<String>,
+    /// What a case is, and where a `config.<key>` case's value is among
+    /// the heads' config values.
+    pub(crate) cases: Option<(CaseBy, Option<usize>)>,
     /// Still-running traces in the window's span, left out.
     pub(crate) left_out_running: usize,
     /// Running traces counted as failed.
@@ -204,6 +211,25 @@ impl Pooled {
         match &self.runs {
             Runs::PerTrace => self.members.len(),
             Runs::Keyed { keys, .. } => keys.len(),
+        }
+    }
+
+    /// Member `i`'s run, 0 the oldest of the window.
+    pub(crate) fn run_of(&self, i: usize) -> usize {
+        match &self.runs {
+            Runs::PerTrace => i,
+            Runs::Keyed { run_of, .. } => run_of[i],
+        }
+    }
+
+    /// Member `i`'s case, when cases were asked for: its mode and trimmed
+    /// input, or its value of the case's config key; `None` for a trace
+    /// without that key (or when no case was asked for).
+    pub(crate) fn case_of(&self, i: usize) -> Option<(&str, &str)> {
+        let head = &self.members[i];
+        match self.cases.as_ref()? {
+            (CaseBy::Input, _) => Some((head.mode(), head.input())),
+            (CaseBy::Config(_), slot) => Some(("", head.config.get((*slot)?)?.as_deref()?)),
         }
     }
 
@@ -324,11 +350,13 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             return Err(TrendError::NoMetric);
         }
 
-        // Config keys to read: the grouping's, then the segmentation's.
+        // Config keys to read: the grouping's, the segmentation's, the
+        // cases'.
         let mut keys: Vec<String> = Vec::new();
         for key in [
             options.group_by.config_key(),
             options.segment_by.as_ref().and_then(SegmentBy::config_key),
+            options.case_by.as_ref().and_then(CaseBy::config_key),
         ]
         .into_iter()
         .flatten()
@@ -344,6 +372,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
 
         let scan = self.store.trace_heads(&HeadsQuery {
             labels: options.segment_by.is_some(),
+            inputs: options.case_by == Some(CaseBy::Input),
             config_keys: &keys,
         })?;
         let mut issues = scan.issues;
@@ -442,12 +471,19 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             }
         }
         issues.extend(overflowed(&options.metrics, &members, &facts, &score_names));
+        let cases = options.case_by.clone().map(|by| {
+            let slot = by
+                .config_key()
+                .and_then(|key| keys.iter().position(|k| k == key));
+            (by, slot)
+        });
         Ok(Pooled {
             members,
             facts,
             runs,
             config_keys: keys,
             score_names,
+            cases,
             left_out_running,
             stale_failed,
             ungrouped,

@@ -82,7 +82,7 @@ impl Serialize for GroupBy {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {flag} {value:?} (expected one of: {expected})")]
 pub struct UnknownGrouping {
-    /// `grouping` or `segmentation`.
+    /// `grouping`, `segmentation` or `case identity`.
     pub flag: &'static str,
     /// The value as given.
     pub value: String,
@@ -185,6 +185,62 @@ impl FromStr for SegmentBy {
     }
 }
 
+/// What makes two traces the same case (the same test input), for the
+/// per-case analysis and the trend within cases.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CaseBy {
+    /// The `mode` and the exact `user_input`, surrounding whitespace
+    /// trimmed: an eval suite asks the same questions again and again.
+    Input,
+    /// A `config_json` key (a case id the harness records); traces without
+    /// it belong to no case.
+    Config(String),
+}
+
+impl CaseBy {
+    /// The `config_json` key this case identity reads, if any.
+    pub fn config_key(&self) -> Option<&str> {
+        match self {
+            CaseBy::Config(key) => Some(key),
+            CaseBy::Input => None,
+        }
+    }
+}
+
+impl fmt::Display for CaseBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaseBy::Input => f.write_str("input"),
+            CaseBy::Config(key) => write!(f, "config.{key}"),
+        }
+    }
+}
+
+impl Serialize for CaseBy {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl FromStr for CaseBy {
+    type Err = UnknownGrouping;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        if let Some(key) = config_key(text) {
+            return Ok(CaseBy::Config(key));
+        }
+        if text.eq_ignore_ascii_case("input") {
+            return Ok(CaseBy::Input);
+        }
+        Err(UnknownGrouping {
+            flag: "case identity",
+            value: s.to_owned(),
+            expected: "input, config.<key>",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +295,14 @@ mod tests {
             "unknown grouping \"month\" (expected one of: trace, hour, day, week, config.<key>)"
         );
         assert!("config.".parse::<SegmentBy>().is_err());
+        assert_eq!("Input".parse::<CaseBy>().unwrap(), CaseBy::Input);
+        assert_eq!(
+            "config.case_id".parse::<CaseBy>().unwrap().config_key(),
+            Some("case_id")
+        );
+        assert_eq!(
+            "inputs".parse::<CaseBy>().unwrap_err().to_string(),
+            "unknown case identity \"inputs\" (expected one of: input, config.<key>)"
+        );
     }
 }

@@ -32,7 +32,7 @@ pub mod verdict;
 
 pub use analyzer::{MetricReport, RunValue, SuiteAnalyzer, SuiteOptions, SuiteReport};
 pub use gate::GateOutcome;
-pub use grouping::{GroupBy, SegmentBy};
+pub use grouping::{CaseBy, GroupBy, SegmentBy};
 pub use metric::{Metric, MetricKind, Worse};
 pub use proposal::{Direction, TraceRunSummary, TraceTrendAnalyzer, TraceTrendReport};
 

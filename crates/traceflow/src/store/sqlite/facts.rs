@@ -403,15 +403,25 @@ fn scan_head_range(
         table: "traces",
         source: source.into(),
     };
+    // Inputs are a case's identity with its mode: asking for them reads
+    // the labels too.
+    let labelled = query.labels || query.inputs;
     let mut columns = String::from("rowid, trace_id, status, created_at");
-    if query.labels {
+    let mut next = 4;
+    if labelled {
         columns.push_str(", mode, model, provider");
+        next += 3;
     }
+    let input_column = query.inputs.then(|| {
+        columns.push_str(", user_input");
+        next += 1;
+        next - 1
+    });
     let config_column = if query.config_keys.is_empty() {
         None
     } else {
         columns.push_str(", config_json");
-        Some(if query.labels { 7 } else { 4 })
+        Some(next)
     };
     let mut stmt = conn
         .prepare(&format!(
@@ -422,8 +432,9 @@ fn scan_head_range(
     let mut out = Rows::default();
     let mut configs: Memo<(Vec<Option<String>>, Option<String>)> = Memo::new();
     let mut labels: FxHashSet<Arc<str>> = FxHashSet::default();
-    // Each distinct triple once, keyed by its interned texts' addresses.
-    let mut triples: FxHashMap<[usize; 3], Arc<Labels>> = FxHashMap::default();
+    // Each distinct set once, keyed by its interned texts' addresses.
+    let mut sets: FxHashMap<[usize; 4], Arc<Labels>> = FxHashMap::default();
+    let no_input: Arc<str> = Arc::from("");
     while let Some(row) = rows.next().map_err(read_error)? {
         let mut head = match head_of(row).map_err(read_error)? {
             Ok(head) => head,
@@ -442,7 +453,7 @@ fn scan_head_range(
         };
         // Segment labels are shown, not parsed: a byte that is not UTF-8
         // becomes U+FFFD rather than losing the trace.
-        let mut label = |index: usize| -> Result<Arc<str>, StoreError> {
+        let mut label = |index: usize, trim: bool| -> Result<Arc<str>, StoreError> {
             let text: Cow<'_, str> = match row.get_ref(index).map_err(read_error)? {
                 ValueRef::Text(bytes) => String::from_utf8_lossy(bytes),
                 other => optional_text(other, "")
@@ -450,6 +461,11 @@ fn scan_head_range(
                     .flatten()
                     .unwrap_or_default()
                     .into(),
+            };
+            let text: Cow<'_, str> = match text {
+                Cow::Borrowed(t) if trim => Cow::Borrowed(t.trim()),
+                Cow::Owned(t) if trim => Cow::Owned(t.trim().to_owned()),
+                other => other,
             };
             // Text is borrowed for the lookup: a million traces share a few
             // models, and only a new one is copied.
@@ -462,14 +478,19 @@ fn scan_head_range(
                 }
             })
         };
-        let triple = if query.labels {
-            let (mode, model, provider) = (label(4)?, label(5)?, label(6)?);
-            let key = [&mode, &model, &provider].map(|text| text.as_ptr() as usize);
-            Some(Arc::clone(triples.entry(key).or_insert_with(|| {
+        let set = if labelled {
+            let (mode, model, provider) = (label(4, false)?, label(5, false)?, label(6, false)?);
+            let input = match input_column {
+                Some(column) => label(column, true)?,
+                None => Arc::clone(&no_input),
+            };
+            let key = [&mode, &model, &provider, &input].map(|text| text.as_ptr() as usize);
+            Some(Arc::clone(sets.entry(key).or_insert_with(|| {
                 Arc::new(Labels {
                     mode,
                     model,
                     provider,
+                    input,
                 })
             })))
         } else {
@@ -495,7 +516,7 @@ fn scan_head_range(
                 }
             },
         };
-        head.labels = triple;
+        head.labels = set;
         head.config = config;
         out.rows.push(head);
     }

@@ -531,6 +531,7 @@ impl RecordStore for SqliteStore {
             Some(model) => {
                 let scan = self.trace_heads(&HeadsQuery {
                     labels: true,
+                    inputs: false,
                     config_keys: &[],
                 })?;
                 let order = scan

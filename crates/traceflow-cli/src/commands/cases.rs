@@ -1,0 +1,30 @@
+//! `traceflow cases`: which cases broke, each before and after a split.
+
+use traceflow::cases::{CaseAnalyzer, CaseError};
+use traceflow::report::Document;
+use traceflow::store::SqliteStore;
+use traceflow::trend::TrendError;
+
+use crate::args::CasesArgs;
+use crate::exit_codes;
+
+pub(super) fn run(args: &CasesArgs) -> anyhow::Result<u8> {
+    let db = &args.trend.store.db;
+    let store = SqliteStore::open_read_only(db)?;
+    let options = args
+        .case_options(jiff::Timestamp::now())
+        .map_err(anyhow::Error::msg)?;
+    let report = CaseAnalyzer::new(&store, options)
+        .analyze()
+        .map_err(|err| match err {
+            // Store errors name the file already.
+            CaseError::Trend(TrendError::Store(_)) => anyhow::Error::new(err),
+            _ => anyhow::Error::new(err).context(db.display().to_string()),
+        })?;
+    let doc = Document::Cases {
+        report: &report,
+        all: args.all,
+    };
+    super::write_report(doc, &args.trend)?;
+    Ok(exit_codes::SUCCESS)
+}

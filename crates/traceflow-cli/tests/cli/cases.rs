@@ -1,0 +1,119 @@
+//! `traceflow cases` on the committed suite of 8 cases (`cases.db`, whose
+//! truth is `cases.db.truth.json`).
+
+use super::{json, Sandbox};
+
+#[test]
+fn cases_lists_the_regressed_case_first_and_exits_0() {
+    let sandbox = Sandbox::new(&["cases.db"]);
+    let out = sandbox.run(&["cases", "--db", "cases.db", "--window", "all"]);
+    insta::assert_snapshot!(out.to_string());
+    assert_eq!(out.code, 0, "{out}");
+
+    // JSON lists every case; the regressed one is a case the truth says
+    // regressed.
+    let out = sandbox.run(&[
+        "cases", "--db", "cases.db", "--window", "all", "--format", "json",
+    ]);
+    assert_eq!(out.code, 0, "{out}");
+    let doc = json(&out.stdout);
+    let cases = doc["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 8);
+    assert_eq!(cases[0]["verdict"], "regressed");
+    let truth =
+        json(&std::fs::read_to_string(super::fixtures_dir().join("cases.db.truth.json")).unwrap());
+    let regressed: Vec<&str> = truth["regressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        regressed.contains(&cases[0]["case"].as_str().unwrap()),
+        "{}",
+        cases[0]
+    );
+    assert_eq!(doc["split"]["rule"], "change_point");
+
+    // --all lists the stable ones too; every format renders.
+    let all = sandbox.run(&["cases", "--db", "cases.db", "--window", "all", "--all"]);
+    assert_eq!(
+        all.stdout
+            .lines()
+            .filter(|l| l.starts_with("stable "))
+            .count(),
+        7,
+        "{all}"
+    );
+    for format in ["markdown", "junit", "html"] {
+        let out = sandbox.run(&["cases", "--db", "cases.db", "--format", format]);
+        assert_eq!(out.code, 0, "{format}: {out}");
+        assert!(out.stdout.contains("30240e45ec61"), "{format}: {out}");
+    }
+}
+
+#[test]
+fn a_split_given_or_a_case_key_is_used_and_bad_ones_exit_2() {
+    let sandbox = Sandbox::new(&["cases.db", "drift.db"]);
+    let out = sandbox.run(&[
+        "cases",
+        "--db",
+        "cases.db",
+        "--window",
+        "all",
+        "--split-at",
+        "100",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{out}");
+    let doc = json(&out.stdout);
+    assert_eq!(
+        (
+            doc["split"]["rule"].as_str(),
+            doc["split"]["run_index"].as_u64()
+        ),
+        (Some("given"), Some(100))
+    );
+
+    // The generator's config has no case key: a typo's error names the keys.
+    for (args, cause) in [
+        (
+            &["--split-at", "200"][..],
+            "error: cases.db: the split at run 200 leaves after without runs (the window has 200 runs)",
+        ),
+        (
+            &["--split-at", "soon"][..],
+            "error: invalid value 'soon' for '--split-at <RUN|TIME>': expected a run index (40) or a time or age as --since takes (2026-11-01, 3d), got \"soon\"",
+        ),
+        (
+            &["--fdr", "1.5"][..],
+            "error: invalid value '1.5' for '--fdr <FDR>': expected a rate above 0 and below 1, e.g. 0.05",
+        ),
+        (
+            &["--case-by", "question"][..],
+            "error: invalid value 'question' for '--case-by <CASE_BY>': unknown case identity \"question\" (expected one of: input, config.<key>)",
+        ),
+        (
+            &["--case-by", "config.case_idd"][..],
+            "error: cases.db: no trace has config key \"case_idd\"; the traces' config keys are",
+        ),
+        (
+            &["--metric", "cost"][..],
+            "error: cases judges each case's pass rate: --metric, --all-metrics and --segment-by are for trend",
+        ),
+    ] {
+        let out = sandbox.run(&[&["cases", "--db", "cases.db", "--window", "all"][..], args].concat());
+        assert_eq!(out.code, 2, "{args:?}: {out}");
+        assert!(out.stderr.starts_with(cause), "{args:?}: {out}");
+        if !cause.starts_with("error: invalid value") {
+            // clap adds a hint line to its own errors; ours are one line.
+            assert_eq!(out.stderr.lines().count(), 1, "{out}");
+        }
+    }
+
+    // A store whose every input is asked once: nothing to compare, said.
+    let out = sandbox.run(&["cases", "--db", "drift.db"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("0 cases tested"), "{out}");
+}

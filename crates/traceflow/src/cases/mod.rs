@@ -1,0 +1,537 @@
+//! Which cases broke: the window's decisions per case (the same test input
+//! asked again and again), before and after a split, each case tested on
+//! its own and the tests held to a false-discovery rate together.
+//!
+//! [`CaseAnalyzer`] pools the window as the trend does ([`SuiteAnalyzer`]'s
+//! heads, window and facts, with each trace's case read beside them), picks
+//! the split ([`SplitRule`]: the total's step, else the run or time given,
+//! else the window's halves), counts each case's passes and decisions on
+//! either side, and tests each case whose both sides hold decisions with
+//! Fisher's exact test toward worse. Benjamini–Hochberg's q-values across
+//! those cases keep the expected share of false discoveries among the
+//! regressed cases at the FDR asked for.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::stats::{benjamini_hochberg, fisher_worse};
+use crate::store::{FactsStore, RowIssue};
+use crate::trend::analyzer::Pooled;
+use crate::trend::{
+    CaseBy, ChangeKind, GroupBy, Method, Metric, Stale, Statistics, SuiteAnalyzer, SuiteOptions,
+    TrendError, Window,
+};
+
+mod identity;
+
+pub use identity::{case_id, short_text};
+
+/// The false-discovery rate regressed cases are held to by default.
+pub const DEFAULT_FDR: f64 = 0.05;
+
+/// What to compare, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseOptions {
+    /// The window, grouping, time bounds and verdict rule, as the trend's
+    /// (its metrics and segmentation are not used: the pass rate is judged
+    /// per case).
+    pub suite: SuiteOptions,
+    /// What makes traces the same case.
+    pub case_by: CaseBy,
+    /// Where "after" starts, overriding the total's step and the halves.
+    pub split_at: Option<SplitAt>,
+    /// The expected share of false discoveries among the regressed cases.
+    pub fdr: f64,
+}
+
+impl Default for CaseOptions {
+    fn default() -> Self {
+        CaseOptions {
+            suite: SuiteOptions::default(),
+            case_by: CaseBy::Input,
+            split_at: None,
+            fdr: DEFAULT_FDR,
+        }
+    }
+}
+
+/// A split asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitAt {
+    /// The first run of "after", by its index in the window (0 the oldest).
+    Run(usize),
+    /// "After" is the runs that started at or after this instant.
+    Time(Timestamp),
+}
+
+/// How the split was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitRule {
+    /// The total's pass rate stepped there (the trend's verdict found a
+    /// step).
+    ChangePoint,
+    /// Asked for ([`CaseOptions::split_at`]).
+    Given,
+    /// The middle of the window: no step was found and none was given.
+    Halves,
+}
+
+impl SplitRule {
+    /// The words the reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SplitRule::ChangePoint => "the total's step",
+            SplitRule::Given => "the split given",
+            SplitRule::Halves => "the window's halves",
+        }
+    }
+}
+
+/// Where "before" ends and "after" starts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Split {
+    /// How it was chosen.
+    pub rule: SplitRule,
+    /// The first run of "after" (0 the oldest of the window).
+    pub run_index: usize,
+    /// That run's key.
+    pub run_key: String,
+    /// When that run started.
+    pub started_at: Timestamp,
+}
+
+/// A case's verdict. The JSON spells them in snake case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseVerdict {
+    /// Passes less often after the split: q ≤ the FDR and a drop of at
+    /// least min-drop.
+    Regressed,
+    /// Never failed before the split, failed after (not significant on
+    /// its own, or it would be `Regressed`).
+    NewlyFailing,
+    /// Passes and fails under an unchanged configuration (reserved: the
+    /// flaky-case analysis sets it).
+    Flaky,
+    /// Tested, and neither of the above.
+    Stable,
+    /// No decisions before or after the split: nothing to compare.
+    Untested,
+}
+
+impl CaseVerdict {
+    /// Every verdict, in report order.
+    pub const ALL: [CaseVerdict; 5] = [
+        CaseVerdict::Regressed,
+        CaseVerdict::NewlyFailing,
+        CaseVerdict::Flaky,
+        CaseVerdict::Stable,
+        CaseVerdict::Untested,
+    ];
+
+    /// The JSON's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseVerdict::Regressed => "regressed",
+            CaseVerdict::NewlyFailing => "newly_failing",
+            CaseVerdict::Flaky => "flaky",
+            CaseVerdict::Stable => "stable",
+            CaseVerdict::Untested => "untested",
+        }
+    }
+
+    /// Whether a report lists the case without being asked for every case.
+    pub fn is_news(self) -> bool {
+        matches!(self, CaseVerdict::Regressed | CaseVerdict::NewlyFailing)
+    }
+}
+
+impl fmt::Display for CaseVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A case's decisions on one side of the split; the JSON adds its `rate`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Side {
+    /// PASS decisions (a trace without recorded decisions: 1 if `done`).
+    pub passes: u64,
+    /// All decisions (a trace without recorded decisions counts as one).
+    pub decisions: u64,
+}
+
+impl Side {
+    /// passes / decisions; `None` without decisions.
+    pub fn rate(&self) -> Option<f64> {
+        (self.decisions > 0).then(|| self.passes as f64 / self.decisions as f64)
+    }
+
+    /// Decisions that did not pass.
+    pub fn fails(&self) -> u64 {
+        self.decisions - self.passes
+    }
+}
+
+impl Serialize for Side {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Side", 3)?;
+        out.serialize_field("passes", &self.passes)?;
+        out.serialize_field("decisions", &self.decisions)?;
+        out.serialize_field("rate", &self.rate())?;
+        out.end()
+    }
+}
+
+/// One case's comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseRow {
+    /// The case's key, in full: the trimmed input, or the config value.
+    pub case: String,
+    /// The input's mode (`--case-by input`); `None` for a config key.
+    pub mode: Option<String>,
+    /// A short id that stays the same for the same case across stores and
+    /// versions ([`case_id`]).
+    pub id: String,
+    /// The verdict.
+    pub verdict: CaseVerdict,
+    /// Traces of the case in the window.
+    pub traces: usize,
+    /// Its decisions before the split.
+    pub before: Side,
+    /// Its decisions from the split on.
+    pub after: Side,
+    /// The pass rate's change, after − before; `None` when untested.
+    pub change: Option<f64>,
+    /// Fisher's one-sided p toward worse; `None` when untested.
+    pub p: Option<f64>,
+    /// Benjamini–Hochberg's q across the tested cases.
+    pub q: Option<f64>,
+}
+
+/// How many cases have each verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct VerdictCounts {
+    /// Regressed cases.
+    pub regressed: usize,
+    /// Newly failing cases.
+    pub newly_failing: usize,
+    /// Flaky cases.
+    pub flaky: usize,
+    /// Stable cases.
+    pub stable: usize,
+    /// Untested cases.
+    pub untested: usize,
+}
+
+impl VerdictCounts {
+    /// The count of one verdict.
+    pub fn of(&self, verdict: CaseVerdict) -> usize {
+        match verdict {
+            CaseVerdict::Regressed => self.regressed,
+            CaseVerdict::NewlyFailing => self.newly_failing,
+            CaseVerdict::Flaky => self.flaky,
+            CaseVerdict::Stable => self.stable,
+            CaseVerdict::Untested => self.untested,
+        }
+    }
+
+    fn add(&mut self, verdict: CaseVerdict) {
+        *match verdict {
+            CaseVerdict::Regressed => &mut self.regressed,
+            CaseVerdict::NewlyFailing => &mut self.newly_failing,
+            CaseVerdict::Flaky => &mut self.flaky,
+            CaseVerdict::Stable => &mut self.stable,
+            CaseVerdict::Untested => &mut self.untested,
+        } += 1;
+    }
+}
+
+/// The per-case comparison of a window. Field names are a contract of the
+/// JSON report (`schema/cases-report.schema.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseReport {
+    /// What makes traces the same case.
+    pub case_by: CaseBy,
+    /// What a run is.
+    pub group_by: GroupBy,
+    /// The window asked for, in runs.
+    pub requested_window: Window,
+    /// The time bounds asked for.
+    pub since: Option<Timestamp>,
+    /// The time bounds asked for.
+    pub until: Option<Timestamp>,
+    /// The rule of the total's verdict.
+    pub method: Method,
+    /// The FDR regressed cases are held to.
+    pub fdr: f64,
+    /// The smallest drop of a case's pass rate that matters.
+    pub min_drop: f64,
+    /// Runs in the window.
+    pub runs: usize,
+    /// Traces in the window.
+    pub traces: usize,
+    /// The split; `None` when the window has fewer than two runs.
+    pub split: Option<Split>,
+    /// The total pass rate's trend over the window, as `trend` judges it.
+    pub total: Statistics,
+    /// Cases tested (both sides hold decisions).
+    pub tested: usize,
+    /// Cases per verdict.
+    pub counts: VerdictCounts,
+    /// Traces of the window without the case's key (no value for the
+    /// `config.<key>` cases are keyed on).
+    pub left_out_uncased: usize,
+    /// Still-running traces in the window's span, left out.
+    pub left_out_running: usize,
+    /// Running traces counted as failed, when asked for; absent from the
+    /// JSON when not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale: Option<Stale>,
+    /// Finished traces in the time bounds that belong to no run.
+    pub left_out_ungrouped: usize,
+    /// Rows that could not be used, and why.
+    pub skipped_rows: Vec<RowIssue>,
+    /// Every case: regressed (lowest q first), newly failing (most fails
+    /// after first), flaky, stable (lowest p first), untested.
+    pub cases: Vec<CaseRow>,
+}
+
+/// Why a case comparison could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    /// The window could not be read or pooled.
+    #[error(transparent)]
+    Trend(#[from] TrendError),
+    /// An FDR outside (0, 1).
+    #[error("the false-discovery rate must be above 0 and below 1, got {0}")]
+    InvalidFdr(f64),
+    /// A split that leaves one side without runs.
+    #[error("the split at {at} leaves {side} without runs (the window has {runs} runs)")]
+    SplitOutside {
+        /// The split as given.
+        at: String,
+        /// `before` or `after`.
+        side: &'static str,
+        /// Runs in the window.
+        runs: usize,
+    },
+}
+
+/// Compares each case before and after a split.
+pub struct CaseAnalyzer<'s, S: FactsStore + ?Sized> {
+    store: &'s S,
+    options: CaseOptions,
+}
+
+impl<'s, S: FactsStore + ?Sized> CaseAnalyzer<'s, S> {
+    /// An analyzer of `store`.
+    pub fn new(store: &'s S, options: CaseOptions) -> Self {
+        CaseAnalyzer { store, options }
+    }
+
+    /// Reads the window (one pass over each table, as the trend) and
+    /// compares its cases.
+    pub fn analyze(&self) -> Result<CaseReport, CaseError> {
+        let options = &self.options;
+        if !(options.fdr > 0.0 && options.fdr < 1.0) {
+            return Err(CaseError::InvalidFdr(options.fdr));
+        }
+        let suite = SuiteOptions {
+            metrics: vec![Metric::PassRate],
+            segment_by: None,
+            case_by: Some(options.case_by.clone()),
+            ..options.suite.clone()
+        };
+        let verdict = suite.verdict;
+        let pooled = SuiteAnalyzer::new(self.store, suite.clone()).pool()?;
+        let total = pooled.total_statistics(&Metric::PassRate, &verdict);
+        let starts = run_starts(&pooled);
+        let split = choose_split(&pooled, &starts, &total, options.split_at)?;
+        let first_after = split.as_ref().map_or(usize::MAX, |s| s.run_index);
+
+        let (mut cases, uncased) = tally(&pooled, first_after, &options.case_by);
+        let p: Vec<Option<f64>> = cases
+            .iter()
+            .map(|c| fisher_worse(pair(c.before), pair(c.after)))
+            .collect();
+        let q = benjamini_hochberg(&p);
+        let mut counts = VerdictCounts::default();
+        for ((case, p), q) in cases.iter_mut().zip(p).zip(q) {
+            case.p = p;
+            case.q = q;
+            case.change = p.and_then(|_| Some(case.after.rate()? - case.before.rate()?));
+            case.verdict = judge(case, options.fdr, verdict.min_drop);
+            counts.add(case.verdict);
+        }
+        cases.sort_by(order);
+        Ok(CaseReport {
+            case_by: options.case_by.clone(),
+            group_by: suite.group_by.clone(),
+            requested_window: suite.window,
+            since: suite.since,
+            until: suite.until,
+            method: verdict.method,
+            fdr: options.fdr,
+            min_drop: verdict.min_drop,
+            runs: pooled.runs(),
+            traces: pooled.members.len(),
+            split,
+            total,
+            tested: cases.iter().filter(|c| c.p.is_some()).count(),
+            counts,
+            left_out_uncased: uncased,
+            left_out_running: pooled.left_out_running,
+            stale: suite.stale_before.map(|before| Stale {
+                before,
+                failed: pooled.stale_failed,
+            }),
+            left_out_ungrouped: pooled.ungrouped,
+            skipped_rows: pooled.issues,
+            cases,
+        })
+    }
+}
+
+fn pair(side: Side) -> (u64, u64) {
+    (side.passes, side.decisions)
+}
+
+/// When each run of the window started: its oldest trace's instant
+/// (members are in time order).
+fn run_starts(pooled: &Pooled) -> Vec<Option<Timestamp>> {
+    let mut starts = vec![None; pooled.runs()];
+    for (i, head) in pooled.members.iter().enumerate() {
+        let start = &mut starts[pooled.run_of(i)];
+        if start.is_none() {
+            *start = Some(head.created_at);
+        }
+    }
+    starts
+}
+
+/// The split: the one given, else the total's step, else the halves;
+/// `None` for a window of fewer than two runs.
+fn choose_split(
+    pooled: &Pooled,
+    starts: &[Option<Timestamp>],
+    total: &Statistics,
+    given: Option<SplitAt>,
+) -> Result<Option<Split>, CaseError> {
+    let runs = pooled.runs();
+    let (rule, run_index) = match given {
+        Some(at) => {
+            let (text, index) = match at {
+                SplitAt::Run(run) => (format!("run {run}"), run),
+                SplitAt::Time(time) => (
+                    time.to_string(),
+                    starts
+                        .iter()
+                        .position(|s| s.is_some_and(|s| s >= time))
+                        .unwrap_or(runs),
+                ),
+            };
+            if index == 0 || index >= runs {
+                return Err(CaseError::SplitOutside {
+                    at: text,
+                    side: if index == 0 { "before" } else { "after" },
+                    runs,
+                });
+            }
+            (SplitRule::Given, index)
+        }
+        None if runs < 2 => return Ok(None),
+        None => match (&total.change, &total.change_point) {
+            (Some(change), Some(step)) if change.kind == ChangeKind::Step => {
+                (SplitRule::ChangePoint, step.run_index)
+            }
+            _ => (SplitRule::Halves, runs / 2),
+        },
+    };
+    Ok(Some(Split {
+        rule,
+        run_index,
+        run_key: pooled.run_key(run_index).to_owned(),
+        started_at: starts.get(run_index).copied().flatten().unwrap_or_default(),
+    }))
+}
+
+/// Each case's decisions on either side of `first_after`, cases in the
+/// order of their first trace; and how many traces had no case key.
+fn tally(pooled: &Pooled, first_after: usize, case_by: &CaseBy) -> (Vec<CaseRow>, usize) {
+    let mut index: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+    let mut cases: Vec<CaseRow> = Vec::new();
+    let mut uncased = 0;
+    for (i, head) in pooled.members.iter().enumerate() {
+        let Some(key) = pooled.case_of(i) else {
+            uncased += 1;
+            continue;
+        };
+        let k = *index.entry(key).or_insert_with(|| {
+            let (mode, text) = key;
+            cases.push(CaseRow {
+                case: text.to_owned(),
+                mode: matches!(case_by, CaseBy::Input).then(|| mode.to_owned()),
+                id: case_id(case_by, mode, text),
+                verdict: CaseVerdict::Untested,
+                traces: 0,
+                before: Side::default(),
+                after: Side::default(),
+                change: None,
+                p: None,
+                q: None,
+            });
+            cases.len() - 1
+        });
+        let facts = &pooled.facts[i];
+        let case = &mut cases[k];
+        case.traces += 1;
+        let side = if pooled.run_of(i) >= first_after {
+            &mut case.after
+        } else {
+            &mut case.before
+        };
+        side.passes += facts.outcomes(head.status)[0];
+        side.decisions += facts.decisions();
+    }
+    (cases, uncased)
+}
+
+/// A tested case's verdict by its q, its drop and its history.
+fn judge(case: &CaseRow, fdr: f64, min_drop: f64) -> CaseVerdict {
+    let (Some(q), Some(change)) = (case.q, case.change) else {
+        return CaseVerdict::Untested;
+    };
+    if q <= fdr && -change >= min_drop {
+        CaseVerdict::Regressed
+    } else if case.before.fails() == 0 && case.after.fails() > 0 {
+        CaseVerdict::NewlyFailing
+    } else {
+        CaseVerdict::Stable
+    }
+}
+
+/// Report order: by verdict, then the strongest evidence first, then by
+/// the case's text (so that equal cases keep one order).
+fn order(a: &CaseRow, b: &CaseRow) -> std::cmp::Ordering {
+    let p = |c: &CaseRow| c.p.unwrap_or(1.0);
+    let q = |c: &CaseRow| c.q.unwrap_or(1.0);
+    a.verdict
+        .cmp(&b.verdict)
+        .then_with(|| match a.verdict {
+            CaseVerdict::Regressed => q(a).total_cmp(&q(b)).then(p(a).total_cmp(&p(b))),
+            CaseVerdict::NewlyFailing => b.after.fails().cmp(&a.after.fails()),
+            CaseVerdict::Untested => b.traces.cmp(&a.traces),
+            CaseVerdict::Flaky | CaseVerdict::Stable => p(a).total_cmp(&p(b)),
+        })
+        .then_with(|| a.case.cmp(&b.case))
+        .then_with(|| a.mode.cmp(&b.mode))
+}
+
+#[cfg(test)]
+mod tests;

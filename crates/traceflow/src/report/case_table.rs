@@ -1,0 +1,198 @@
+//! The per-case comparison as rows of text: the terminal table, and the
+//! cells and lines the Markdown, JUnit and HTML reports share.
+//!
+//! ```text
+//! Cases by input: 60 cases in 3000 runs of 3000 traces; split at run 2000 (…), the total's step
+//! 2 regressed, 1 newly failing, 55 stable, 2 untested (FDR 0.05, min-drop 5.0 points)
+//!
+//! Verdict        Id            Before          After          Change        p        q  Case
+//! regressed      1a2b3c4d5e6f  48/50 (96.0%)   9/25 (36.0%)   -60.0 pts  <0.0001  <0.0001  grounded_qa: case 007 …
+//! ```
+
+use std::io;
+
+use super::{p_cell, printable};
+use crate::cases::{short_text, CaseReport, CaseRow, CaseVerdict, Side};
+use crate::text::{count, points};
+use crate::trend::GroupBy;
+
+/// Characters of a case's text shown in a table.
+pub(super) const CASE_WIDTH: usize = 60;
+
+/// The cases a report lists: the regressed and newly failing ones, or
+/// every case when asked.
+pub(super) fn listed(report: &CaseReport, all: bool) -> impl Iterator<Item = &CaseRow> {
+    report
+        .cases
+        .iter()
+        .filter(move |c| all || c.verdict.is_news())
+}
+
+pub(super) fn write(out: &mut dyn io::Write, report: &CaseReport, all: bool) -> io::Result<()> {
+    writeln!(out, "{}", headline(report))?;
+    writeln!(out, "{}", tally(report))?;
+    let header = [
+        "Verdict", "Id", "Before", "After", "Change", "p", "q", "Case",
+    ];
+    let rows: Vec<[String; 8]> = listed(report, all).map(cells).collect();
+    if !rows.is_empty() {
+        writeln!(out)?;
+        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: &[&str]| -> String {
+            let mut text = String::new();
+            for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+                if i > 0 {
+                    text.push_str("  ");
+                }
+                text.push_str(cell);
+                text.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
+            }
+            text.trim_end().to_owned()
+        };
+        writeln!(out, "{}", line(&header))?;
+        for row in &rows {
+            let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+            writeln!(out, "{}", line(&cells))?;
+        }
+    }
+    let notes = notes(report, all);
+    if !notes.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Note: {}.", notes.join("; "))?;
+    }
+    Ok(())
+}
+
+/// A case's cells: verdict, id, before, after, change, p, q, case.
+pub(super) fn cells(case: &CaseRow) -> [String; 8] {
+    [
+        verdict_text(case.verdict).to_owned(),
+        case.id.clone(),
+        side_text(case.before),
+        side_text(case.after),
+        case.change
+            .map_or_else(|| "-".to_owned(), |c| format!("{:+.1} pts", 100.0 * c)),
+        p_cell(case.p),
+        p_cell(case.q),
+        printable(&case_text(case)).into_owned(),
+    ]
+}
+
+/// The verdict in words.
+pub(super) fn verdict_text(verdict: CaseVerdict) -> &'static str {
+    match verdict {
+        CaseVerdict::Regressed => "regressed",
+        CaseVerdict::NewlyFailing => "newly failing",
+        CaseVerdict::Flaky => "flaky",
+        CaseVerdict::Stable => "stable",
+        CaseVerdict::Untested => "untested",
+    }
+}
+
+/// "48/50 (96.0%)", or "-" without decisions.
+pub(super) fn side_text(side: Side) -> String {
+    match side.rate() {
+        Some(rate) => format!("{}/{} ({:.1}%)", side.passes, side.decisions, 100.0 * rate),
+        None => "-".to_owned(),
+    }
+}
+
+/// The case, shortened to one line: `mode: input` or the config value
+/// (not yet made printable).
+pub(super) fn case_text(case: &CaseRow) -> String {
+    let text = short_text(&case.case, CASE_WIDTH);
+    match &case.mode {
+        Some(mode) => format!("{mode}: {text}"),
+        None => text,
+    }
+}
+
+/// "Cases by input: 60 cases in 3000 runs of 3000 traces; split at run
+/// 2000 (<key>, <time>), the total's step". Store text in it (the run
+/// key) is made printable.
+pub(super) fn headline(report: &CaseReport) -> String {
+    let runs = match &report.group_by {
+        GroupBy::Trace => count(report.runs, "run"),
+        by => format!("{} (one per {by})", count(report.runs, "run")),
+    };
+    let split = match &report.split {
+        Some(split) => format!(
+            "split at run {} ({}, {}), {}",
+            split.run_index,
+            printable(&split.run_key),
+            split.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            split.rule.as_str()
+        ),
+        None => "no split: the window has fewer than 2 runs".to_owned(),
+    };
+    format!(
+        "Cases by {}: {} in {runs} of {}; {split}",
+        report.case_by,
+        count(report.cases.len(), "case"),
+        count(report.traces, "trace"),
+    )
+}
+
+/// "2 regressed, 1 newly failing, 55 stable, 2 untested (FDR 0.05,
+/// min-drop 5.0 points)": every verdict that some case has.
+pub(super) fn tally(report: &CaseReport) -> String {
+    let parts: Vec<String> = CaseVerdict::ALL
+        .iter()
+        .filter(|&&v| report.counts.of(v) > 0 || v == CaseVerdict::Regressed)
+        .map(|&v| format!("{} {}", report.counts.of(v), verdict_text(v)))
+        .collect();
+    format!(
+        "{} (FDR {}, min-drop {}); {} tested",
+        parts.join(", "),
+        report.fdr,
+        points(report.min_drop),
+        count(report.tested, "case")
+    )
+}
+
+/// What the report left out, one phrase each.
+pub(super) fn notes(report: &CaseReport, all: bool) -> Vec<String> {
+    let mut notes = Vec::new();
+    let unlisted = report.cases.iter().filter(|c| !c.verdict.is_news()).count();
+    if !all && unlisted > 0 {
+        notes.push(format!(
+            "{} not listed (--all lists them)",
+            count(unlisted, "other case")
+        ));
+    }
+    if report.left_out_uncased > 0 {
+        notes.push(format!(
+            "{} without {} left out",
+            count(report.left_out_uncased, "trace"),
+            report.case_by
+        ));
+    }
+    if report.left_out_running > 0 {
+        notes.push(format!(
+            "{} still running left out",
+            count(report.left_out_running, "trace")
+        ));
+    }
+    if let Some(stale) = report.stale.filter(|s| s.failed > 0) {
+        notes.push(super::stale_note(stale));
+    }
+    if report.left_out_ungrouped > 0 {
+        notes.push(format!(
+            "{} without {} left out",
+            count(report.left_out_ungrouped, "trace"),
+            report.group_by
+        ));
+    }
+    if !report.skipped_rows.is_empty() {
+        notes.push(format!(
+            "{} skipped (see --format json)",
+            count(report.skipped_rows.len(), "unreadable row")
+        ));
+    }
+    notes
+}
