@@ -116,4 +116,9 @@ fn a_split_given_or_a_case_key_is_used_and_bad_ones_exit_2() {
     let out = sandbox.run(&["cases", "--db", "drift.db"]);
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stdout.contains("0 cases tested"), "{out}");
+    assert!(
+        out.stdout
+            .contains("no case has decisions on both sides of the split"),
+        "{out}"
+    );
 }

@@ -158,6 +158,13 @@ pub(super) fn tally(report: &CaseReport) -> String {
 /// What the report left out, one phrase each.
 pub(super) fn notes(report: &CaseReport, all: bool) -> Vec<String> {
     let mut notes = Vec::new();
+    if report.tested == 0 && !report.cases.is_empty() && report.split.is_some() {
+        notes.push(
+            "no case has decisions on both sides of the split: a case is an input asked \
+             again and again (an eval suite), or a case id named by --case-by config.<key>"
+                .to_owned(),
+        );
+    }
     let unlisted = report.cases.iter().filter(|c| !c.verdict.is_news()).count();
     if !all && unlisted > 0 {
         notes.push(format!(
