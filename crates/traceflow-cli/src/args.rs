@@ -114,6 +114,16 @@ pub struct TrendArgs {
     /// the chance of any false alarm at --alpha.
     #[arg(long)]
     pub segment_by: Option<SegmentBy>,
+    /// What makes traces the same case: `input` (the mode and the exact
+    /// user_input, surrounding whitespace trimmed) or `config.<key>` (a
+    /// case id in config_json). `cases`: default `input`.
+    #[arg(long)]
+    pub case_by: Option<CaseBy>,
+    /// Leave out the traces of flaky cases (by --case-by, default input):
+    /// those that pass and fail under one model on one side of the split,
+    /// as `traceflow cases --flaky` lists them. The report says how many.
+    #[arg(long)]
+    pub exclude_flaky: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
     pub format: ReportFormatArg,
@@ -129,11 +139,6 @@ pub struct CasesArgs {
     /// trend's: a case is judged on its pass rate).
     #[command(flatten)]
     pub trend: TrendArgs,
-    /// What makes traces the same case: `input` (the mode and the exact
-    /// user_input, surrounding whitespace trimmed) or `config.<key>` (a
-    /// case id in config_json).
-    #[arg(long, default_value = "input")]
-    pub case_by: CaseBy,
     /// Where "after" starts: a run's index in the window (0 the oldest,
     /// as the trend's `run_index`), or a time (the runs started at or
     /// after it; an age or a time, as --since). Default: the total's step
@@ -146,8 +151,13 @@ pub struct CasesArgs {
     pub fdr: f64,
     /// List every case, not only the regressed and newly failing ones (the
     /// JSON always lists every case).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "flaky")]
     pub all: bool,
+    /// List the flaky cases: those that pass and fail under one model on
+    /// one side of the split, the 95% interval of their pass chance inside
+    /// 20–80%.
+    #[arg(long)]
+    pub flaky: bool,
 }
 
 /// A split as given.
@@ -165,9 +175,13 @@ impl CasesArgs {
     /// does not take.
     pub fn case_options(&self, now: jiff::Timestamp) -> Result<CaseOptions, String> {
         let trend = &self.trend;
-        if !trend.metrics.is_empty() || trend.all_metrics || trend.segment_by.is_some() {
+        if !trend.metrics.is_empty()
+            || trend.all_metrics
+            || trend.segment_by.is_some()
+            || trend.exclude_flaky
+        {
             return Err(
-                "cases judges each case's pass rate: --metric, --all-metrics and --segment-by are for trend"
+                "cases judges each case's pass rate: --metric, --all-metrics, --segment-by and --exclude-flaky are for trend"
                     .to_owned(),
             );
         }
@@ -178,7 +192,7 @@ impl CasesArgs {
         };
         Ok(CaseOptions {
             suite: trend.suite_options(now)?,
-            case_by: self.case_by.clone(),
+            case_by: trend.case_by.clone().unwrap_or(CaseBy::Input),
             split_at,
             fdr: self.fdr,
         })
@@ -329,6 +343,8 @@ impl TrendArgs {
             || self.segment_by.is_some()
             || self.since.is_some()
             || self.until.is_some()
+            || self.case_by.is_some()
+            || self.exclude_flaky
     }
 
     /// The suite's options, with ages resolved against `now`.
@@ -355,7 +371,8 @@ impl TrendArgs {
             metrics,
             segment_by: self.segment_by.clone(),
             stale_before: self.stale_before(now)?,
-            case_by: None,
+            case_by: self.case_by.clone(),
+            exclude_flaky: self.exclude_flaky,
         })
     }
 

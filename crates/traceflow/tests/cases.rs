@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use traceflow::cases::{CaseAnalyzer, CaseOptions, CaseReport, CaseVerdict, SplitRule};
-use traceflow::report::{render, Document, Format};
+use traceflow::report::{render, CaseListing, Document, Format};
 use traceflow::store::SqliteStore;
 use traceflow::trend::{SuiteOptions, Window};
 
@@ -169,7 +169,7 @@ fn the_cases_that_broke_are_found_at_the_totals_step_and_no_other_is() {
     assert_eq!(json["cases"][0]["verdict"], "regressed");
     let all = Document::Cases {
         report: &report,
-        all: true,
+        listing: CaseListing::All,
     };
     let table = render(all, Format::Table);
     assert_eq!(

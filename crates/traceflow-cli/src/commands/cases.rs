@@ -1,7 +1,7 @@
 //! `traceflow cases`: which cases broke, each before and after a split.
 
 use traceflow::cases::{CaseAnalyzer, CaseError};
-use traceflow::report::Document;
+use traceflow::report::{CaseListing, Document};
 use traceflow::store::SqliteStore;
 use traceflow::trend::TrendError;
 
@@ -21,9 +21,14 @@ pub(super) fn run(args: &CasesArgs) -> anyhow::Result<u8> {
             CaseError::Trend(TrendError::Store(_)) => anyhow::Error::new(err),
             _ => anyhow::Error::new(err).context(db.display().to_string()),
         })?;
+    let listing = match (args.all, args.flaky) {
+        (true, _) => CaseListing::All,
+        (_, true) => CaseListing::Flaky,
+        _ => CaseListing::News,
+    };
     let doc = Document::Cases {
         report: &report,
-        all: args.all,
+        listing,
     };
     super::write_report(doc, &args.trend)?;
     Ok(exit_codes::SUCCESS)

@@ -37,13 +37,19 @@ fn cases_lists_the_regressed_case_first_and_exits_0() {
 
     // --all lists the stable ones too; every format renders.
     let all = sandbox.run(&["cases", "--db", "cases.db", "--window", "all", "--all"]);
-    assert_eq!(
+    let listed = |verdict: &str| {
         all.stdout
             .lines()
-            .filter(|l| l.starts_with("stable "))
-            .count(),
-        7,
-        "{all}"
+            .filter(|l| l.starts_with(verdict))
+            .count()
+    };
+    assert_eq!((listed("stable "), listed("flaky ")), (6, 1), "{all}");
+    // --flaky lists the flaky one with its pass chance.
+    let flaky = sandbox.run(&["cases", "--db", "cases.db", "--flaky"]);
+    assert!(flaky.stdout.contains("Pass rate  95% CI"), "{flaky}");
+    assert!(
+        flaky.stdout.contains("dfa6fa8760da  42.9%      21.4–67.4%"),
+        "{flaky}"
     );
     for format in ["markdown", "junit", "html"] {
         let out = sandbox.run(&["cases", "--db", "cases.db", "--format", format]);
@@ -100,7 +106,7 @@ fn a_split_given_or_a_case_key_is_used_and_bad_ones_exit_2() {
         ),
         (
             &["--metric", "cost"][..],
-            "error: cases judges each case's pass rate: --metric, --all-metrics and --segment-by are for trend",
+            "error: cases judges each case's pass rate: --metric, --all-metrics, --segment-by and --exclude-flaky are for trend",
         ),
     ] {
         let out = sandbox.run(&[&["cases", "--db", "cases.db", "--window", "all"][..], args].concat());
@@ -121,4 +127,41 @@ fn a_split_given_or_a_case_key_is_used_and_bad_ones_exit_2() {
             .contains("no case has decisions on both sides of the split"),
         "{out}"
     );
+}
+
+#[test]
+fn trend_and_gate_can_leave_flaky_cases_out_and_say_so() {
+    let sandbox = Sandbox::new(&["cases.db"]);
+    let out = sandbox.run(&[
+        "trend",
+        "--db",
+        "cases.db",
+        "--exclude-flaky",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{out}");
+    let doc = json(&out.stdout);
+    // cases.db's one flaky case (its fall too small to call) is left out,
+    // and its traces counted.
+    assert_eq!(doc["left_out_flaky"]["cases"], 1, "{doc}");
+    let left_out = doc["left_out_flaky"]["traces"].as_u64().unwrap();
+    assert_eq!(doc["traces"].as_u64().unwrap() + left_out, 200);
+    let gate = sandbox.run(&["gate", "--db", "cases.db", "--exclude-flaky"]);
+    assert!(gate.stdout.contains("flaky case left out"), "{gate}");
+    // Without the flag, nothing is left out and the field is absent.
+    let plain = json(
+        &sandbox
+            .run(&[
+                "trend",
+                "--db",
+                "cases.db",
+                "--group-by",
+                "day",
+                "--format",
+                "json",
+            ])
+            .stdout,
+    );
+    assert!(plain.get("left_out_flaky").is_none());
 }

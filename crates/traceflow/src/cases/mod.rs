@@ -32,6 +32,14 @@ pub use identity::{case_id, short_text};
 /// The false-discovery rate regressed cases are held to by default.
 pub const DEFAULT_FDR: f64 = 0.05;
 
+/// A case is flaky when the 95% interval of its pass chance under one
+/// configuration lies strictly between these: it neither passes reliably
+/// (80% or more) nor fails reliably (20% or less).
+pub const FLAKY_BOUNDS: [f64; 2] = [0.2, 0.8];
+
+/// The interval's confidence.
+const FLAKY_CONFIDENCE: f64 = 0.95;
+
 /// What to compare, and how.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseOptions {
@@ -114,8 +122,9 @@ pub enum CaseVerdict {
     /// Never failed before the split, failed after (not significant on
     /// its own, or it would be `Regressed`).
     NewlyFailing,
-    /// Passes and fails under an unchanged configuration (reserved: the
-    /// flaky-case analysis sets it).
+    /// Passes and fails under an unchanged configuration: the 95% interval
+    /// of its pass chance under one model, on one side of the split, lies
+    /// inside [`FLAKY_BOUNDS`] (and it neither regressed nor newly failed).
     Flaky,
     /// Tested, and neither of the above.
     Stable,
@@ -188,6 +197,24 @@ impl Serialize for Side {
     }
 }
 
+/// Where a case was flaky: its pass chance under one configuration (one
+/// model, on one side of the split, with no change between its decisions).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flakiness {
+    /// `before` or `after` the split.
+    pub side: &'static str,
+    /// The traces' model.
+    pub model: String,
+    /// PASS decisions there.
+    pub passes: u64,
+    /// Decisions there.
+    pub decisions: u64,
+    /// passes / decisions.
+    pub pass_rate: f64,
+    /// Its 95% Wilson interval, inside [`FLAKY_BOUNDS`].
+    pub ci: [f64; 2],
+}
+
 /// One case's comparison.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseRow {
@@ -212,6 +239,9 @@ pub struct CaseRow {
     pub p: Option<f64>,
     /// Benjamini–Hochberg's q across the tested cases.
     pub q: Option<f64>,
+    /// Where it was flaky (the configuration with the most decisions of
+    /// those where it was); `None` when it was nowhere.
+    pub flakiness: Option<Flakiness>,
 }
 
 /// How many cases have each verdict.
@@ -284,6 +314,8 @@ pub struct CaseReport {
     pub tested: usize,
     /// Cases per verdict.
     pub counts: VerdictCounts,
+    /// The share of the window's decisions that flaky cases account for.
+    pub flaky_share: f64,
     /// Traces of the window without the case's key (no value for the
     /// `config.<key>` cases are keyed on).
     pub left_out_uncased: usize,
@@ -298,7 +330,8 @@ pub struct CaseReport {
     /// Rows that could not be used, and why.
     pub skipped_rows: Vec<RowIssue>,
     /// Every case: regressed (lowest q first), newly failing (most fails
-    /// after first), flaky, stable (lowest p first), untested.
+    /// after first), flaky (most decisions first), stable (lowest p
+    /// first), untested.
     pub cases: Vec<CaseRow>,
 }
 
@@ -346,56 +379,99 @@ impl<'s, S: FactsStore + ?Sized> CaseAnalyzer<'s, S> {
             metrics: vec![Metric::PassRate],
             segment_by: None,
             case_by: Some(options.case_by.clone()),
+            exclude_flaky: false,
             ..options.suite.clone()
         };
-        let verdict = suite.verdict;
         let pooled = SuiteAnalyzer::new(self.store, suite.clone()).pool()?;
-        let total = pooled.total_statistics(&Metric::PassRate, &verdict);
-        let starts = run_starts(&pooled);
-        let split = choose_split(&pooled, &starts, &total, options.split_at)?;
-        let first_after = split.as_ref().map_or(usize::MAX, |s| s.run_index);
-
-        let (mut cases, uncased) = tally(&pooled, first_after, &options.case_by);
-        let p: Vec<Option<f64>> = cases
-            .iter()
-            .map(|c| fisher_worse(pair(c.before), pair(c.after)))
-            .collect();
-        let q = benjamini_hochberg(&p);
-        let mut counts = VerdictCounts::default();
-        for ((case, p), q) in cases.iter_mut().zip(p).zip(q) {
-            case.p = p;
-            case.q = q;
-            case.change = p.and_then(|_| Some(case.after.rate()? - case.before.rate()?));
-            case.verdict = judge(case, options.fdr, verdict.min_drop);
-            counts.add(case.verdict);
-        }
-        cases.sort_by(order);
-        Ok(CaseReport {
-            case_by: options.case_by.clone(),
-            group_by: suite.group_by.clone(),
-            requested_window: suite.window,
-            since: suite.since,
-            until: suite.until,
-            method: verdict.method,
-            fdr: options.fdr,
-            min_drop: verdict.min_drop,
-            runs: pooled.runs(),
-            traces: pooled.members.len(),
-            split,
-            total,
-            tested: cases.iter().filter(|c| c.p.is_some()).count(),
-            counts,
-            left_out_uncased: uncased,
-            left_out_running: pooled.left_out_running,
-            stale: suite.stale_before.map(|before| Stale {
-                before,
-                failed: pooled.stale_failed,
-            }),
-            left_out_ungrouped: pooled.ungrouped,
-            skipped_rows: pooled.issues,
-            cases,
-        })
+        compare(pooled, &suite, options)
     }
+}
+
+/// The comparison of a pooled window's cases (`suite` is what it was
+/// pooled by).
+pub(crate) fn compare(
+    pooled: Pooled,
+    suite: &SuiteOptions,
+    options: &CaseOptions,
+) -> Result<CaseReport, CaseError> {
+    let verdict = suite.verdict;
+    let total = pooled.total_statistics(&Metric::PassRate, &verdict);
+    let starts = run_starts(&pooled);
+    let split = choose_split(&pooled, &starts, &total, options.split_at)?;
+    let first_after = split.as_ref().map_or(usize::MAX, |s| s.run_index);
+
+    let (mut cases, uncased) = judged(&pooled, first_after, options, verdict.min_drop);
+    let mut counts = VerdictCounts::default();
+    let (mut decisions, mut flaky_decisions) = (0, 0);
+    for case in &cases {
+        counts.add(case.verdict);
+        let total = case.before.decisions + case.after.decisions;
+        decisions += total;
+        if case.verdict == CaseVerdict::Flaky {
+            flaky_decisions += total;
+        }
+    }
+    cases.sort_by(order);
+    Ok(CaseReport {
+        case_by: options.case_by.clone(),
+        group_by: suite.group_by.clone(),
+        requested_window: suite.window,
+        since: suite.since,
+        until: suite.until,
+        method: verdict.method,
+        fdr: options.fdr,
+        min_drop: verdict.min_drop,
+        runs: pooled.runs(),
+        traces: pooled.members.len(),
+        split,
+        total,
+        tested: cases.iter().filter(|c| c.p.is_some()).count(),
+        counts,
+        flaky_share: if decisions > 0 {
+            flaky_decisions as f64 / decisions as f64
+        } else {
+            0.0
+        },
+        left_out_uncased: uncased,
+        left_out_running: pooled.left_out_running,
+        stale: suite.stale_before.map(|before| Stale {
+            before,
+            failed: pooled.stale_failed,
+        }),
+        left_out_ungrouped: pooled.ungrouped,
+        skipped_rows: pooled.issues,
+        cases,
+    })
+}
+
+/// Which members of a pooled window belong to flaky cases, by the
+/// comparison's rule with its defaults (the trend's `--exclude-flaky`).
+pub(crate) fn flaky_members(pooled: &Pooled, suite: &SuiteOptions) -> (Vec<bool>, usize) {
+    let Some((case_by, _)) = pooled.cases.clone() else {
+        return (vec![false; pooled.members.len()], 0);
+    };
+    let options = CaseOptions {
+        case_by,
+        ..CaseOptions::default()
+    };
+    let total = pooled.total_statistics(&Metric::PassRate, &suite.verdict);
+    let starts = run_starts(pooled);
+    // The default split cannot fall outside the window.
+    let first_after = match choose_split(pooled, &starts, &total, None) {
+        Ok(Some(split)) => split.run_index,
+        _ => usize::MAX,
+    };
+    let (cases, _) = judged(pooled, first_after, &options, suite.verdict.min_drop);
+    let flaky: rustc_hash::FxHashSet<(&str, &str)> = cases
+        .iter()
+        .filter(|c| c.verdict == CaseVerdict::Flaky)
+        .map(|c| (c.mode.as_deref().unwrap_or(""), c.case.as_str()))
+        .collect();
+    let count = flaky.len();
+    let members = (0..pooled.members.len())
+        .map(|i| pooled.case_of(i).is_some_and(|key| flaky.contains(&key)))
+        .collect();
+    (members, count)
 }
 
 fn pair(side: Side) -> (u64, u64) {
@@ -461,11 +537,45 @@ fn choose_split(
     }))
 }
 
+/// Every case of the window counted, tested and judged (in the order of
+/// its first trace), and how many traces had no case key.
+fn judged(
+    pooled: &Pooled,
+    first_after: usize,
+    options: &CaseOptions,
+    min_drop: f64,
+) -> (Vec<CaseRow>, usize) {
+    let (mut cases, strata, uncased) = tally(pooled, first_after, &options.case_by);
+    let p: Vec<Option<f64>> = cases
+        .iter()
+        .map(|c| fisher_worse(pair(c.before), pair(c.after)))
+        .collect();
+    let q = benjamini_hochberg(&p);
+    for (((case, p), q), strata) in cases.iter_mut().zip(p).zip(q).zip(&strata) {
+        case.p = p;
+        case.q = q;
+        case.change = p.and_then(|_| Some(case.after.rate()? - case.before.rate()?));
+        case.flakiness = flakiness(strata);
+        case.verdict = judge(case, options.fdr, min_drop);
+    }
+    (cases, uncased)
+}
+
+/// A case's decisions under one configuration: (after the split, model,
+/// passes, decisions).
+type Stratum<'p> = (bool, &'p str, u64, u64);
+
 /// Each case's decisions on either side of `first_after`, cases in the
-/// order of their first trace; and how many traces had no case key.
-fn tally(pooled: &Pooled, first_after: usize, case_by: &CaseBy) -> (Vec<CaseRow>, usize) {
+/// order of their first trace, with their decisions per configuration; and
+/// how many traces had no case key.
+fn tally<'p>(
+    pooled: &'p Pooled,
+    first_after: usize,
+    case_by: &CaseBy,
+) -> (Vec<CaseRow>, Vec<Vec<Stratum<'p>>>, usize) {
     let mut index: FxHashMap<(&str, &str), usize> = FxHashMap::default();
     let mut cases: Vec<CaseRow> = Vec::new();
+    let mut strata: Vec<Vec<Stratum<'p>>> = Vec::new();
     let mut uncased = 0;
     for (i, head) in pooled.members.iter().enumerate() {
         let Some(key) = pooled.case_of(i) else {
@@ -485,32 +595,73 @@ fn tally(pooled: &Pooled, first_after: usize, case_by: &CaseBy) -> (Vec<CaseRow>
                 change: None,
                 p: None,
                 q: None,
+                flakiness: None,
             });
+            strata.push(Vec::new());
             cases.len() - 1
         });
         let facts = &pooled.facts[i];
+        let (passes, decisions) = (facts.outcomes(head.status)[0], facts.decisions());
         let case = &mut cases[k];
         case.traces += 1;
-        let side = if pooled.run_of(i) >= first_after {
+        let after = pooled.run_of(i) >= first_after;
+        let side = if after {
             &mut case.after
         } else {
             &mut case.before
         };
-        side.passes += facts.outcomes(head.status)[0];
-        side.decisions += facts.decisions();
+        side.passes += passes;
+        side.decisions += decisions;
+        // A case meets few models: a linear search.
+        let model = head.model();
+        match strata[k].iter_mut().find(|s| s.0 == after && s.1 == model) {
+            Some(stratum) => {
+                stratum.2 += passes;
+                stratum.3 += decisions;
+            }
+            None => strata[k].push((after, model, passes, decisions)),
+        }
     }
-    (cases, uncased)
+    (cases, strata, uncased)
+}
+
+/// Where a case is flaky: of its configurations whose 95% interval of the
+/// pass chance lies inside [`FLAKY_BOUNDS`], the one with the most
+/// decisions.
+fn flakiness(strata: &[Stratum<'_>]) -> Option<Flakiness> {
+    let [low, high] = FLAKY_BOUNDS;
+    strata
+        .iter()
+        .filter_map(|&(after, model, passes, decisions)| {
+            let (lo, hi) = crate::stats::wilson(passes, decisions, FLAKY_CONFIDENCE)?;
+            (lo > low && hi < high).then(|| Flakiness {
+                side: if after { "after" } else { "before" },
+                model: model.to_owned(),
+                passes,
+                decisions,
+                pass_rate: passes as f64 / decisions as f64,
+                ci: [lo, hi],
+            })
+        })
+        .max_by_key(|f| f.decisions)
 }
 
 /// A tested case's verdict by its q, its drop and its history.
 fn judge(case: &CaseRow, fdr: f64, min_drop: f64) -> CaseVerdict {
+    let flaky = case.flakiness.is_some();
     let (Some(q), Some(change)) = (case.q, case.change) else {
-        return CaseVerdict::Untested;
+        return if flaky {
+            CaseVerdict::Flaky
+        } else {
+            CaseVerdict::Untested
+        };
     };
     if q <= fdr && -change >= min_drop {
         CaseVerdict::Regressed
     } else if case.before.fails() == 0 && case.after.fails() > 0 {
         CaseVerdict::NewlyFailing
+    } else if flaky {
+        CaseVerdict::Flaky
     } else {
         CaseVerdict::Stable
     }
@@ -527,7 +678,11 @@ fn order(a: &CaseRow, b: &CaseRow) -> std::cmp::Ordering {
             CaseVerdict::Regressed => q(a).total_cmp(&q(b)).then(p(a).total_cmp(&p(b))),
             CaseVerdict::NewlyFailing => b.after.fails().cmp(&a.after.fails()),
             CaseVerdict::Untested => b.traces.cmp(&a.traces),
-            CaseVerdict::Flaky | CaseVerdict::Stable => p(a).total_cmp(&p(b)),
+            CaseVerdict::Flaky => {
+                let decisions = |c: &CaseRow| c.before.decisions + c.after.decisions;
+                decisions(b).cmp(&decisions(a))
+            }
+            CaseVerdict::Stable => p(a).total_cmp(&p(b)),
         })
         .then_with(|| a.case.cmp(&b.case))
         .then_with(|| a.mode.cmp(&b.mode))

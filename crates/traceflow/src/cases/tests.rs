@@ -11,7 +11,7 @@ use crate::store::{MemoryStore, WriteStore};
 /// `d` at the end.
 /// - `a` passes before and fails after: regressed.
 /// - `b` passes throughout but for its first trace after: newly failing.
-/// - `c` alternates between pass and revise throughout: stable.
+/// - `c` alternates between pass and revise throughout: flaky.
 /// - `d` has no decisions before: untested.
 fn store() -> MemoryStore {
     let mut store = MemoryStore::new();
@@ -94,9 +94,20 @@ fn each_case_is_counted_on_either_side_and_judged() {
     assert_eq!((b.after.passes, b.after.decisions), (13, 14));
     assert_eq!(b.verdict, CaseVerdict::NewlyFailing);
 
+    // c: 6 of 13 before, 7 of 13 after, under one model: flaky where it
+    // has the most decisions (the later of equals).
     let c = row(&report, "question c");
-    assert_eq!(c.verdict, CaseVerdict::Stable);
-    assert_eq!(c.before.decisions + c.after.decisions, 26);
+    assert_eq!(c.verdict, CaseVerdict::Flaky);
+    assert_eq!((c.before.passes, c.after.passes), (6, 7));
+    let f = c.flakiness.as_ref().unwrap();
+    assert_eq!(
+        (f.side, f.model.as_str(), f.passes, f.decisions),
+        ("after", "m", 7, 13)
+    );
+    let (lo, hi) = crate::stats::wilson(7, 13, 0.95).unwrap();
+    assert_eq!(f.ci, [lo, hi]);
+    assert!(lo > FLAKY_BOUNDS[0] && hi < FLAKY_BOUNDS[1]);
+    assert!((report.flaky_share - 26.0 / 81.0).abs() < 1e-12);
 
     let d = row(&report, "question d");
     assert_eq!((d.before.decisions, d.after.decisions), (0, 1));
@@ -113,7 +124,7 @@ fn each_case_is_counted_on_either_side_and_judged() {
         [
             CaseVerdict::Regressed,
             CaseVerdict::NewlyFailing,
-            CaseVerdict::Stable,
+            CaseVerdict::Flaky,
             CaseVerdict::Untested
         ]
     );
@@ -121,9 +132,10 @@ fn each_case_is_counted_on_either_side_and_judged() {
         (
             report.counts.regressed,
             report.counts.newly_failing,
+            report.counts.flaky,
             report.counts.stable
         ),
-        (1, 1, 1)
+        (1, 1, 1, 0)
     );
     // q of the smallest of 3 p-values: at most 3 p.
     assert!(a.q.unwrap() <= 3.0 * a.p.unwrap() + 1e-18);
@@ -262,4 +274,86 @@ fn a_window_of_one_run_has_no_split_and_tests_nothing() {
     assert_eq!(report.split, None);
     assert_eq!(report.tested, 0);
     assert_eq!(report.cases[0].verdict, CaseVerdict::Untested);
+}
+
+#[test]
+fn the_trend_without_flaky_cases_leaves_out_their_traces_and_keeps_regressed_ones() {
+    use crate::trend::{SuiteAnalyzer, SuiteReport};
+    let store = store();
+    let trend = |exclude_flaky: bool| -> SuiteReport {
+        SuiteAnalyzer::new(
+            &store,
+            SuiteOptions {
+                window: Window::All,
+                exclude_flaky,
+                ..SuiteOptions::default()
+            },
+        )
+        .analyze()
+        .unwrap()
+    };
+    let all = trend(false);
+    assert_eq!((all.traces, all.left_out_flaky), (81, None));
+    // c (alternating, 26 traces) is flaky; a regressed, and stays.
+    let without = trend(true);
+    assert_eq!(
+        without.left_out_flaky,
+        Some(crate::trend::analyzer::LeftOutFlaky {
+            cases: 1,
+            traces: 26
+        })
+    );
+    assert_eq!((without.traces, without.runs), (55, 55));
+    let runs: Vec<usize> = without.reports[0]
+        .summaries
+        .iter()
+        .map(|r| r.run_index)
+        .collect();
+    assert_eq!(runs, (0..55).collect::<Vec<_>>());
+    assert!(
+        crate::report::render(&without, crate::report::Format::Table)
+            .contains("26 traces of 1 flaky case left out")
+    );
+}
+
+#[test]
+fn pooled_runs_left_without_traces_are_dropped_and_the_rest_keep_their_order() {
+    use crate::trend::{GroupBy, SuiteAnalyzer};
+    // Hour 0: only a flaky case, passing every other time; hours 1 and 2:
+    // a case that passes. The halves split at run 1.
+    let mut store = MemoryStore::new();
+    for k in 0..30 {
+        let id = format!("t{k:02}");
+        let at = format!("2026-03-01T{:02}:{:02}:00Z", k / 10, 5 * (k % 10));
+        let mut record = trace(&id, RunStatus::Done, &at, "m");
+        record.user_input = if k < 10 { "coin" } else { "sure" }.to_owned();
+        store.create_trace(&record).unwrap();
+        let decision = if k < 10 && k % 2 == 0 {
+            EvalDecision::Fallback
+        } else {
+            EvalDecision::Pass
+        };
+        store.insert_eval(&eval(&id, 1, decision)).unwrap();
+    }
+    let report = SuiteAnalyzer::new(
+        &store,
+        SuiteOptions {
+            window: Window::All,
+            group_by: GroupBy::Hour,
+            exclude_flaky: true,
+            ..SuiteOptions::default()
+        },
+    )
+    .analyze()
+    .unwrap();
+    let runs: Vec<(usize, &str, usize)> = report.reports[0]
+        .summaries
+        .iter()
+        .map(|r| (r.run_index, r.run_key.as_str(), r.traces))
+        .collect();
+    assert_eq!(
+        runs,
+        [(0, "2026-03-01T01:00Z", 10), (1, "2026-03-01T02:00Z", 10)]
+    );
+    assert_eq!(report.left_out_flaky.map(|f| f.traces), Some(10));
 }

@@ -11,7 +11,7 @@
 
 use std::io;
 
-use super::{p_cell, printable};
+use super::{p_cell, printable, CaseListing};
 use crate::cases::{short_text, CaseReport, CaseRow, CaseVerdict, Side};
 use crate::text::{count, points};
 use crate::trend::GroupBy;
@@ -19,22 +19,53 @@ use crate::trend::GroupBy;
 /// Characters of a case's text shown in a table.
 pub(super) const CASE_WIDTH: usize = 60;
 
-/// The cases a report lists: the regressed and newly failing ones, or
-/// every case when asked.
-pub(super) fn listed(report: &CaseReport, all: bool) -> impl Iterator<Item = &CaseRow> {
-    report
-        .cases
-        .iter()
-        .filter(move |c| all || c.verdict.is_news())
+/// The cases a report lists.
+pub(super) fn listed(report: &CaseReport, listing: CaseListing) -> impl Iterator<Item = &CaseRow> {
+    report.cases.iter().filter(move |c| match listing {
+        CaseListing::News => c.verdict.is_news(),
+        CaseListing::Flaky => c.verdict == CaseVerdict::Flaky,
+        CaseListing::All => true,
+    })
 }
 
-pub(super) fn write(out: &mut dyn io::Write, report: &CaseReport, all: bool) -> io::Result<()> {
+/// The listed cases' header and rows: the comparison's columns, or for the
+/// flaky listing their pass chance.
+pub(super) fn rows(
+    report: &CaseReport,
+    listing: CaseListing,
+) -> (&'static [&'static str], Vec<Vec<String>>) {
+    let listed = listed(report, listing);
+    if listing == CaseListing::Flaky {
+        (
+            &FLAKY_HEADER,
+            listed.map(|c| flaky_cells(c).to_vec()).collect(),
+        )
+    } else {
+        (&HEADER, listed.map(|c| cells(c).to_vec()).collect())
+    }
+}
+
+/// The comparison's columns.
+const HEADER: [&str; 8] = [
+    "Verdict", "Id", "Before", "After", "Change", "p", "q", "Case",
+];
+
+/// A flaky case's columns.
+const FLAKY_HEADER: [&str; 6] = ["Id", "Pass rate", "95% CI", "Decisions", "Where", "Case"];
+
+/// Which columns hold numbers (right-aligned in Markdown and HTML).
+pub(super) fn numeric(column: &str) -> bool {
+    !matches!(column, "Verdict" | "Id" | "Where" | "Case")
+}
+
+pub(super) fn write(
+    out: &mut dyn io::Write,
+    report: &CaseReport,
+    listing: CaseListing,
+) -> io::Result<()> {
     writeln!(out, "{}", headline(report))?;
     writeln!(out, "{}", tally(report))?;
-    let header = [
-        "Verdict", "Id", "Before", "After", "Change", "p", "q", "Case",
-    ];
-    let rows: Vec<[String; 8]> = listed(report, all).map(cells).collect();
+    let (header, rows) = rows(report, listing);
     if !rows.is_empty() {
         writeln!(out)?;
         let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -54,18 +85,40 @@ pub(super) fn write(out: &mut dyn io::Write, report: &CaseReport, all: bool) -> 
             }
             text.trim_end().to_owned()
         };
-        writeln!(out, "{}", line(&header))?;
+        writeln!(out, "{}", line(header))?;
         for row in &rows {
             let cells: Vec<&str> = row.iter().map(String::as_str).collect();
             writeln!(out, "{}", line(&cells))?;
         }
     }
-    let notes = notes(report, all);
+    let notes = notes(report, listing);
     if !notes.is_empty() {
         writeln!(out)?;
         writeln!(out, "Note: {}.", notes.join("; "))?;
     }
     Ok(())
+}
+
+/// A flaky case's cells: id, pass rate, interval, decisions, where, case.
+pub(super) fn flaky_cells(case: &CaseRow) -> [String; 6] {
+    let Some(f) = &case.flakiness else {
+        return [
+            case.id.clone(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            printable(&case_text(case)).into_owned(),
+        ];
+    };
+    [
+        case.id.clone(),
+        format!("{:.1}%", 100.0 * f.pass_rate),
+        format!("{:.1}–{:.1}%", 100.0 * f.ci[0], 100.0 * f.ci[1]),
+        f.decisions.to_string(),
+        printable(&format!("{}, {}", f.model, f.side)).into_owned(),
+        printable(&case_text(case)).into_owned(),
+    ]
 }
 
 /// A case's cells: verdict, id, before, after, change, p, q, case.
@@ -156,7 +209,7 @@ pub(super) fn tally(report: &CaseReport) -> String {
 }
 
 /// What the report left out, one phrase each.
-pub(super) fn notes(report: &CaseReport, all: bool) -> Vec<String> {
+pub(super) fn notes(report: &CaseReport, listing: CaseListing) -> Vec<String> {
     let mut notes = Vec::new();
     if report.tested == 0 && !report.cases.is_empty() && report.split.is_some() {
         notes.push(
@@ -165,11 +218,22 @@ pub(super) fn notes(report: &CaseReport, all: bool) -> Vec<String> {
                 .to_owned(),
         );
     }
-    let unlisted = report.cases.iter().filter(|c| !c.verdict.is_news()).count();
-    if !all && unlisted > 0 {
+    let unlisted = report.cases.len() - listed(report, listing).count();
+    if listing != CaseListing::All && unlisted > 0 {
         notes.push(format!(
-            "{} not listed (--all lists them)",
-            count(unlisted, "other case")
+            "{} not listed (--all lists them{})",
+            count(unlisted, "other case"),
+            if listing == CaseListing::News && report.counts.flaky > 0 {
+                ", --flaky the flaky ones"
+            } else {
+                ""
+            }
+        ));
+    }
+    if report.counts.flaky > 0 {
+        notes.push(format!(
+            "flaky cases hold {:.1}% of the decisions",
+            100.0 * report.flaky_share
         ));
     }
     if report.left_out_uncased > 0 {

@@ -29,7 +29,8 @@ use plotters::prelude::*;
 
 use super::suite_table::headline;
 use super::{
-    case_table, change_text, p_cell, segment_label, sparkline, SuiteExporter, SPARK_WIDTH,
+    case_table, change_text, p_cell, segment_label, sparkline, CaseListing, SuiteExporter,
+    SPARK_WIDTH,
 };
 use crate::cases::{CaseReport, CaseVerdict};
 use crate::text::count;
@@ -148,7 +149,7 @@ impl SuiteExporter for HtmlExporter {
     fn write_cases(
         &self,
         report: &CaseReport,
-        all: bool,
+        listing: CaseListing,
         out: &mut dyn io::Write,
     ) -> io::Result<()> {
         let regressed = report.counts.regressed;
@@ -163,10 +164,11 @@ impl SuiteExporter for HtmlExporter {
             ("ok", "No case regressed".to_owned())
         };
         let title = format!("traceflow: {verdict}");
-        let rows: Vec<(CaseVerdict, [String; 8])> = case_table::listed(report, all)
-            .map(|c| (c.verdict, case_table::cells(c)))
+        let (header, rows) = case_table::rows(report, listing);
+        let verdicts: Vec<CaseVerdict> = case_table::listed(report, listing)
+            .map(|c| c.verdict)
             .collect();
-        let notes = case_table::notes(report, all);
+        let notes = case_table::notes(report, listing);
         let page = html! {
             head {
                 (PreEscaped(HEAD_META))
@@ -181,21 +183,26 @@ impl SuiteExporter for HtmlExporter {
                 }
                 div.card {
                     @if rows.is_empty() {
-                        p.empty { "No case regressed or newly failed." }
+                        p.empty { "No case listed." }
                     } @else {
                         table {
                             thead { tr {
-                                th { "Verdict" } th { "Id" } th.num { "Before" } th.num { "After" }
-                                th.num { "Change" } th.num { "p" } th.num { "q" } th { "Case" }
+                                @for h in header {
+                                    th class=[case_table::numeric(h).then_some("num")] { (h) }
+                                }
                             } }
                             tbody {
-                                @for (v, [verdict, id, before, after, change, p, q, case]) in &rows {
+                                @for (v, cells) in verdicts.iter().zip(&rows) {
                                     tr class=[(*v == CaseVerdict::Regressed).then_some("regression")] {
-                                        td { span class={ "verdict " (case_class(*v)) } { (verdict) } }
-                                        td { span.segment { (id) } }
-                                        td.num { (before) } td.num { (after) } td.num { (change) }
-                                        td.num { (p) } td.num { (q) }
-                                        td { (case) }
+                                        @for (h, cell) in header.iter().zip(cells) {
+                                            @if *h == "Verdict" {
+                                                td { span class={ "verdict " (case_class(*v)) } { (cell) } }
+                                            } @else if *h == "Id" {
+                                                td { span.segment { (cell) } }
+                                            } @else {
+                                                td class=[case_table::numeric(h).then_some("num")] { (cell) }
+                                            }
+                                        }
                                     }
                                 }
                             }

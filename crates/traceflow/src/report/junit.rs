@@ -19,7 +19,7 @@ use std::io;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{case_table, change_text, p_cell, SuiteExporter};
+use super::{case_table, change_text, p_cell, CaseListing, SuiteExporter};
 use crate::cases::{CaseReport, CaseVerdict};
 use crate::trend::{MetricReport, SuiteReport, Verdict};
 
@@ -69,7 +69,7 @@ impl SuiteExporter for JunitExporter {
     fn write_cases(
         &self,
         cases: &CaseReport,
-        _all: bool,
+        _listing: CaseListing,
         out: &mut dyn io::Write,
     ) -> io::Result<()> {
         let mut test_suite = TestSuite::new(CASES_SUITE_NAME);
@@ -105,8 +105,20 @@ impl SuiteExporter for JunitExporter {
             } else {
                 TestCaseStatus::skipped()
             };
+            let message = match &case.flakiness {
+                Some(f) if case.verdict == CaseVerdict::Flaky => format!(
+                    "flaky: passes {:.1}% (95% CI {:.1}–{:.1}%) of {} decisions under {}, {} the split",
+                    100.0 * f.pass_rate,
+                    100.0 * f.ci[0],
+                    100.0 * f.ci[1],
+                    f.decisions,
+                    f.model,
+                    f.side
+                ),
+                _ => format!("{verdict}: {before} before, {after} after"),
+            };
             status
-                .set_message(xml_text(&format!("{verdict}: {before} before, {after} after")))
+                .set_message(xml_text(&message))
                 .set_type(case.verdict.as_str())
                 .set_description(xml_text(&format!(
                     "case: {}\nid: {id}\nbefore: {before}\nafter: {after}\nchange: {change}\np: {p}\nq: {q}",

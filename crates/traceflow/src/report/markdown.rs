@@ -25,8 +25,8 @@
 use std::io;
 
 use super::{
-    case_table, change_text, p_cell, segment_label, sparkline, suite_table, SuiteExporter,
-    SPARK_WIDTH,
+    case_table, change_text, p_cell, segment_label, sparkline, suite_table, CaseListing,
+    SuiteExporter, SPARK_WIDTH,
 };
 use crate::cases::CaseReport;
 use crate::text::count;
@@ -84,7 +84,7 @@ impl SuiteExporter for MarkdownExporter {
     fn write_cases(
         &self,
         report: &CaseReport,
-        all: bool,
+        listing: CaseListing,
         out: &mut dyn io::Write,
     ) -> io::Result<()> {
         let mut text = String::new();
@@ -104,23 +104,25 @@ impl SuiteExporter for MarkdownExporter {
         text.push_str(".  \n");
         text.push_str(&escape(&case_table::tally(report)));
         text.push_str(".\n");
-        let rows: Vec<[String; 8]> = case_table::listed(report, all)
-            .map(case_table::cells)
-            .collect();
+        let (header, rows) = case_table::rows(report, listing);
         if !rows.is_empty() {
             text.push_str(&format!(
                 "\n<details><summary>{} listed</summary>\n\n",
                 count(rows.len(), "case")
             ));
-            text.push_str("| Verdict | Id | Before | After | Change | p | q | Case |\n");
-            text.push_str("|---|---|--:|--:|--:|--:|--:|---|\n");
+            text.push_str(&format!("| {} |\n", header.join(" | ")));
+            let rule: Vec<&str> = header
+                .iter()
+                .map(|h| if case_table::numeric(h) { "--:" } else { "---" })
+                .collect();
+            text.push_str(&format!("|{}|\n", rule.join("|")));
             for cells in &rows {
                 let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
                 text.push_str(&format!("| {} |\n", cells.join(" | ")));
             }
             text.push_str("\n</details>\n");
         }
-        let notes = case_table::notes(report, all);
+        let notes = case_table::notes(report, listing);
         if !notes.is_empty() {
             text.push_str(&format!("\n_Note: {}._\n", escape(&notes.join("; "))));
         }

@@ -95,15 +95,30 @@ pub enum Document<'r> {
     Cases {
         /// The comparison.
         report: &'r CaseReport,
-        /// List every case, not only the regressed and newly failing ones
-        /// (the JSON always lists every case).
-        all: bool,
+        /// Which cases the table, Markdown and HTML list (the JSON lists
+        /// every case, JUnit the regressed and flaky ones).
+        listing: CaseListing,
     },
+}
+
+/// Which cases a report lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseListing {
+    /// The regressed and newly failing ones: what broke.
+    #[default]
+    News,
+    /// The flaky ones, with their pass chance.
+    Flaky,
+    /// Every case.
+    All,
 }
 
 impl<'r> From<&'r CaseReport> for Document<'r> {
     fn from(report: &'r CaseReport) -> Self {
-        Document::Cases { report, all: false }
+        Document::Cases {
+            report,
+            listing: CaseListing::News,
+        }
     }
 }
 
@@ -132,7 +147,7 @@ trait SuiteExporter {
     fn write_cases(
         &self,
         report: &CaseReport,
-        all: bool,
+        listing: CaseListing,
         out: &mut dyn io::Write,
     ) -> io::Result<()>;
 }
@@ -144,7 +159,7 @@ impl<E: SuiteExporter> Exporter for E {
             Document::Trace(report) => {
                 self.write_suite(&SuiteReport::from_trace_report(report), out)
             }
-            Document::Cases { report, all } => self.write_cases(report, all, out),
+            Document::Cases { report, listing } => self.write_cases(report, listing, out),
         }
     }
 }
@@ -347,6 +362,13 @@ pub(crate) fn left_out(suite: &SuiteReport) -> Vec<String> {
             "{} without {} left out",
             crate::text::count(suite.left_out_ungrouped, "trace"),
             suite.group_by
+        ));
+    }
+    if let Some(flaky) = suite.left_out_flaky {
+        notes.push(format!(
+            "{} of {} left out",
+            crate::text::count(flaky.traces, "trace"),
+            crate::text::count(flaky.cases, "flaky case")
         ));
     }
     if !suite.skipped_rows.is_empty() {

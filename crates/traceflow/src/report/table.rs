@@ -28,7 +28,7 @@ impl Exporter for TableExporter {
                 write_footer(out, report)
             }
             Document::Suite(suite) => super::suite_table::write(out, suite),
-            Document::Cases { report, all } => super::case_table::write(out, report, all),
+            Document::Cases { report, listing } => super::case_table::write(out, report, listing),
         }
     }
 }

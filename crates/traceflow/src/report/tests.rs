@@ -353,7 +353,7 @@ fn a_trace_report_is_the_suite_of_one_with_the_suites_holm_rule() {
 /// A case comparison over records in memory: 4 cases of 20 traces before
 /// run 40 and 20 after, with input text that must be escaped (`<script>`,
 /// `|`, a terminal escape, a line break) and a trace without decisions.
-/// One case regressed, one newly failing, one stable, one untested.
+/// One case regressed, one newly failing, one flaky, one untested.
 pub(crate) fn case_report() -> crate::cases::CaseReport {
     use crate::cases::{CaseAnalyzer, CaseOptions, SplitAt};
     use crate::model::EvalDecision;
@@ -413,7 +413,7 @@ fn cases_table() {
     let all = render(
         super::Document::Cases {
             report: &report,
-            all: true,
+            listing: crate::report::CaseListing::All,
         },
         Format::Table,
     );
@@ -439,7 +439,7 @@ fn cases_json() {
         .collect();
     assert_eq!(
         verdicts,
-        ["regressed", "newly_failing", "stable", "untested"]
+        ["regressed", "newly_failing", "flaky", "untested"]
     );
     // The key in full, as stored (trimmed): scripts match on it.
     assert_eq!(
@@ -474,7 +474,8 @@ fn cases_markdown_html_and_junit() {
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
-    // One test case per regressed case, failed.
-    assert_eq!(cases.len(), 1);
+    // One test case per regressed case, failed; one per flaky case, skipped.
+    assert_eq!(cases.len(), 2);
     assert!(cases[0].children().any(|n| n.has_tag_name("failure")));
+    assert!(cases[1].children().any(|n| n.has_tag_name("skipped")));
 }

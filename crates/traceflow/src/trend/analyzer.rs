@@ -49,8 +49,12 @@ pub struct SuiteOptions {
     /// runs (crashed ones); `None` leaves every running trace out.
     pub stale_before: Option<Timestamp>,
     /// What makes traces the same case (read only when set: the per-case
-    /// analysis).
+    /// analysis, and the trend without flaky cases).
     pub case_by: Option<CaseBy>,
+    /// Leave the traces of flaky cases out (by `case_by`, else by input):
+    /// cases that pass and fail under one model on one side of the split,
+    /// as `traceflow cases` calls them. Regressed cases stay in.
+    pub exclude_flaky: bool,
 }
 
 impl Default for SuiteOptions {
@@ -65,6 +69,7 @@ impl Default for SuiteOptions {
             segment_by: None,
             stale_before: None,
             case_by: None,
+            exclude_flaky: false,
         }
     }
 }
@@ -151,10 +156,23 @@ pub struct SuiteReport {
     /// Finished traces in the time bounds that belong to no run (no value
     /// for the `config.<key>` runs are keyed on).
     pub left_out_ungrouped: usize,
+    /// The flaky cases left out and their traces, when asked for; absent
+    /// from the JSON when not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_out_flaky: Option<LeftOutFlaky>,
     /// Rows that could not be used, and why.
     pub skipped_rows: Vec<RowIssue>,
     /// One report per metric × (total, then each segment).
     pub reports: Vec<MetricReport>,
+}
+
+/// The flaky cases a trend left out (`SuiteOptions::exclude_flaky`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LeftOutFlaky {
+    /// Flaky cases.
+    pub cases: usize,
+    /// Their traces in the window.
+    pub traces: usize,
 }
 
 /// Computes the reports of [`SuiteOptions`] over a store.
@@ -189,6 +207,8 @@ pub(crate) struct Pooled {
     pub(crate) issues: Vec<RowIssue>,
     /// How many of them are rows of `traces`.
     pub(crate) head_issues: usize,
+    /// The flaky cases left out, when asked for.
+    pub(crate) left_out_flaky: Option<LeftOutFlaky>,
 }
 
 /// How a window's members make runs.
@@ -211,6 +231,49 @@ impl Pooled {
         match &self.runs {
             Runs::PerTrace => self.members.len(),
             Runs::Keyed { keys, .. } => keys.len(),
+        }
+    }
+
+    /// Keeps the members `keep` keeps (and their facts); runs left without
+    /// a member are dropped and the rest renumbered in order.
+    pub(crate) fn retain(&mut self, keep: impl Fn(usize) -> bool) {
+        let kept: Vec<bool> = (0..self.members.len()).map(keep).collect();
+        let mut k = 0;
+        self.members.retain(|_| {
+            k += 1;
+            kept[k - 1]
+        });
+        let mut k = 0;
+        self.facts.retain(|_| {
+            k += 1;
+            kept[k - 1]
+        });
+        if let Runs::Keyed { run_of, keys } = &mut self.runs {
+            let mut k = 0;
+            run_of.retain(|_| {
+                k += 1;
+                kept[k - 1]
+            });
+            // Runs keep their order: a run's new index is the number of
+            // runs before it that still have a member.
+            let mut present = vec![false; keys.len()];
+            for &run in run_of.iter() {
+                present[run] = true;
+            }
+            let mut new_index = vec![0; keys.len()];
+            let mut next = 0;
+            for (run, index) in new_index.iter_mut().enumerate() {
+                *index = next;
+                next += usize::from(present[run]);
+            }
+            for run in run_of.iter_mut() {
+                *run = new_index[*run];
+            }
+            let mut run = 0;
+            keys.retain(|_| {
+                run += 1;
+                present[run - 1]
+            });
         }
     }
 
@@ -350,13 +413,18 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             return Err(TrendError::NoMetric);
         }
 
+        // Leaving flaky cases out needs cases: by input unless asked.
+        let case_by = match (&options.case_by, options.exclude_flaky) {
+            (None, true) => Some(CaseBy::Input),
+            (by, _) => by.clone(),
+        };
         // Config keys to read: the grouping's, the segmentation's, the
         // cases'.
         let mut keys: Vec<String> = Vec::new();
         for key in [
             options.group_by.config_key(),
             options.segment_by.as_ref().and_then(SegmentBy::config_key),
-            options.case_by.as_ref().and_then(CaseBy::config_key),
+            case_by.as_ref().and_then(CaseBy::config_key),
         ]
         .into_iter()
         .flatten()
@@ -371,8 +439,9 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             .and_then(|key| keys.iter().position(|k| k == key));
 
         let scan = self.store.trace_heads(&HeadsQuery {
-            labels: options.segment_by.is_some(),
-            inputs: options.case_by == Some(CaseBy::Input),
+            // Cases are judged per model too (a flaky case's configuration).
+            labels: options.segment_by.is_some() || case_by.is_some(),
+            inputs: case_by == Some(CaseBy::Input),
             config_keys: &keys,
         })?;
         let mut issues = scan.issues;
@@ -471,13 +540,13 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             }
         }
         issues.extend(overflowed(&options.metrics, &members, &facts, &score_names));
-        let cases = options.case_by.clone().map(|by| {
+        let cases = case_by.clone().map(|by| {
             let slot = by
                 .config_key()
                 .and_then(|key| keys.iter().position(|k| k == key));
             (by, slot)
         });
-        Ok(Pooled {
+        let mut pooled = Pooled {
             members,
             facts,
             runs,
@@ -489,7 +558,15 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             ungrouped,
             issues,
             head_issues,
-        })
+            left_out_flaky: None,
+        };
+        if options.exclude_flaky {
+            let (flaky, cases) = crate::cases::flaky_members(&pooled, options);
+            let traces = flaky.iter().filter(|&&f| f).count();
+            pooled.retain(|i| !flaky[i]);
+            pooled.left_out_flaky = Some(LeftOutFlaky { cases, traces });
+        }
+        Ok(pooled)
     }
 
     /// Splits the pooled runs into segments and judges every metric of
@@ -593,6 +670,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
                 failed: pooled.stale_failed,
             }),
             left_out_ungrouped: pooled.ungrouped,
+            left_out_flaky: pooled.left_out_flaky,
             skipped_rows: pooled.issues,
             reports,
         })
@@ -818,6 +896,7 @@ impl SuiteReport {
             left_out_running: report.left_out_running,
             stale: report.stale,
             left_out_ungrouped: 0,
+            left_out_flaky: None,
             skipped_rows: report.skipped_rows.clone(),
             reports: vec![MetricReport {
                 metric: Metric::PassRate,

@@ -30,7 +30,9 @@ pub mod metric;
 pub mod proposal;
 pub mod verdict;
 
-pub use analyzer::{MetricReport, RunValue, SuiteAnalyzer, SuiteOptions, SuiteReport};
+pub use analyzer::{
+    LeftOutFlaky, MetricReport, RunValue, SuiteAnalyzer, SuiteOptions, SuiteReport,
+};
 pub use gate::GateOutcome;
 pub use grouping::{CaseBy, GroupBy, SegmentBy};
 pub use metric::{Metric, MetricKind, Worse};
