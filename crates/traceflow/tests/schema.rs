@@ -132,6 +132,24 @@ fn documents() -> Vec<(String, String)> {
             }
         }
     }
+    // The trend within cases, on the suite that asks its cases again.
+    let within = SuiteAnalyzer::new(
+        &store("cases"),
+        SuiteOptions {
+            window: Window::All,
+            group_by: GroupBy::Hour,
+            case_by: Some(traceflow::trend::CaseBy::Input),
+            exclude_flaky: true,
+            ..SuiteOptions::default()
+        },
+    )
+    .analyze()
+    .unwrap();
+    assert!(within.reports[0].statistics.within_cases.is_some());
+    docs.push((
+        "cases within cases by hour".to_owned(),
+        render(&within, Format::Json),
+    ));
     // Case comparisons: the fixtures' inputs are each asked once (every
     // case untested), `cases` asks 8 again and again.
     for fixture in FIXTURES.iter().chain(&["cases"]) {
@@ -203,7 +221,7 @@ fn every_report_of_the_fixtures_matches_the_schema() {
     assert_eq!(
         layouts,
         [
-            6 * FIXTURES.len(),
+            6 * FIXTURES.len() + 1,
             4 * FIXTURES.len(),
             2 * (FIXTURES.len() + 1)
         ]

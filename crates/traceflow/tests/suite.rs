@@ -848,3 +848,133 @@ fn stale_running_traces_count_as_failed_runs_in_a_suite() {
         ]
     );
 }
+
+impl Records {
+    /// A done trace asking `input`, with one decision.
+    fn asked(&self, id: &str, at: &str, input: &str, pass: bool) -> &Self {
+        let trace = TraceRecord {
+            trace_id: id.to_owned(),
+            status: "done".parse().unwrap(),
+            mode: Mode::GroundedQa,
+            user_input: input.to_owned(),
+            config: RunConfig::default(),
+            model: "m".to_owned(),
+            provider: "openai".to_owned(),
+            final_answer: None,
+            error: None,
+            created_at: traceflow::timestamp::parse(at).unwrap(),
+            finished_at: None,
+        };
+        self.0.borrow_mut().create_trace(&trace).unwrap();
+        self.eval(id, 1, if pass { "pass" } else { "revise" }, "")
+    }
+}
+
+/// 40 days of 20 traces asking an easy question (19 in 20 pass) and a hard
+/// one (1 in 2 pass), the hard one's share of a day going from `from` to
+/// `to` twentieths; each question's own pass rate falls by `fall` (in
+/// twentieths of the easy one's passes, halves of the hard one's) over
+/// the 40 days.
+fn mixed(from: u32, to: u32, fall: u32) -> Records {
+    let s = Records::new();
+    let (mut easy_seen, mut hard_seen) = (0u32, 0u32);
+    for day in 0..40u32 {
+        let hard =
+            (i64::from(from) + (i64::from(to) - i64::from(from)) * i64::from(day) / 39) as u32;
+        let late = day >= 20;
+        for j in 0..20u32 {
+            let id = format!("d{day:02}-{j:02}");
+            let start = traceflow::timestamp::parse("2026-03-01T00:00:00Z").unwrap();
+            let at = start + jiff::SignedDuration::from_mins(i64::from(day * 24 * 60 + j * 10));
+            let at = at.to_string();
+            if j < hard {
+                hard_seen += 1;
+                // Passes every other time; late, `fall` in 20 more fail.
+                let pass = hard_seen % 2 == 0 && !(late && hard_seen % 20 < 2 * fall);
+                s.asked(&id, &at, "a hard question", pass);
+            } else {
+                easy_seen += 1;
+                let pass = easy_seen % 20 != 0 && !(late && easy_seen % 20 <= fall);
+                s.asked(&id, &at, "an easy question", pass);
+            }
+        }
+    }
+    s
+}
+
+fn by_day(case_by: Option<traceflow::trend::CaseBy>) -> SuiteOptions {
+    SuiteOptions {
+        case_by,
+        ..options(GroupBy::Day, &[Metric::PassRate])
+    }
+}
+
+#[test]
+fn a_shift_toward_harder_cases_is_a_mix_change_within_the_same_cases_not_a_regression() {
+    use traceflow::trend::{CaseBy, Verdict};
+    // The hard question's share grows from 2 to 18 of 20 a day; neither
+    // question changes.
+    let s = mixed(2, 18, 0);
+    let across = s.analyze(by_day(None)).unwrap();
+    assert_eq!(across.reports[0].statistics.verdict, Verdict::Regression);
+    let report = s.analyze(by_day(Some(CaseBy::Input))).unwrap();
+    let stats = &report.reports[0].statistics;
+    let within = stats.within_cases.unwrap();
+    assert!(within.used && within.cases == 2, "{within:?}");
+    assert!(within.change.abs() < 0.02, "{within:?}");
+    // The mix is the whole fall.
+    let mix = within.mix.unwrap();
+    assert!(mix < -0.25, "{within:?}");
+    assert_eq!(stats.verdict, Verdict::Stable, "{}", stats.summary);
+    assert_eq!(stats.p_worse, Some(within.p_decline));
+    assert!(
+        stats.summary.contains("the mix of cases"),
+        "{}",
+        stats.summary
+    );
+    assert!(!report.any_regression);
+}
+
+#[test]
+fn a_fall_within_the_cases_that_easier_traffic_hides_is_a_regression() {
+    use traceflow::trend::{CaseBy, Verdict};
+    // Traffic moves to the easy question while both fall in the second
+    // half: 4 more in 20 of the easy one's, 8 more in 20 of the hard
+    // one's decisions fail.
+    let s = mixed(18, 2, 4);
+    let report = s.analyze(by_day(Some(CaseBy::Input))).unwrap();
+    let stats = &report.reports[0].statistics;
+    let within = stats.within_cases.unwrap();
+    assert!(within.used, "{within:?}");
+    assert!(within.change < -0.1, "{within:?}");
+    assert_eq!(stats.verdict, Verdict::Regression, "{}", stats.summary);
+    assert!(
+        stats
+            .summary
+            .starts_with("Within the same cases the pass rate fell"),
+        "{}",
+        stats.summary
+    );
+    // The change the report states is the one within cases.
+    assert_eq!(stats.change.unwrap().change, within.change);
+}
+
+#[test]
+fn cases_that_never_repeat_leave_the_verdict_to_the_trend_across_decisions() {
+    use traceflow::trend::CaseBy;
+    let s = Records::new();
+    for day in 0..20u32 {
+        for j in 0..10u32 {
+            let id = format!("d{day:02}-{j}");
+            let at = format!("2026-03-{:02}T{:02}:00:00Z", day + 1, j);
+            s.asked(&id, &at, &id, j % 4 != 0);
+        }
+    }
+    let across = s.analyze(by_day(None)).unwrap();
+    let report = s.analyze(by_day(Some(CaseBy::Input))).unwrap();
+    let stats = &report.reports[0].statistics;
+    // Each input once: no case informs a within-case test.
+    assert_eq!(stats.within_cases, None);
+    assert_eq!(stats.verdict, across.reports[0].statistics.verdict);
+    assert_eq!(stats.p_worse, across.reports[0].statistics.p_worse);
+}

@@ -382,7 +382,9 @@ impl<'s, S: FactsStore + ?Sized> CaseAnalyzer<'s, S> {
             exclude_flaky: false,
             ..options.suite.clone()
         };
-        let pooled = SuiteAnalyzer::new(self.store, suite.clone()).pool()?;
+        let mut pooled = SuiteAnalyzer::new(self.store, suite.clone()).pool()?;
+        // The split is where the pass rate across all decisions stepped.
+        pooled.stratify = false;
         compare(pooled, &suite, options)
     }
 }

@@ -318,12 +318,15 @@ pub fn change_text(report: &MetricReport) -> String {
 }
 
 /// Whether a report's sentence is worth printing below the table: every
-/// verdict but "stable", and a stable one whose trend test was below its
+/// verdict but "stable", a stable one whose trend test was below its
 /// level (a change too small to matter, or a regression Holm's correction
-/// overruled).
+/// overruled), and one judged within the same cases (whose sentence says
+/// what the mix of cases did).
 pub(crate) fn worth_a_sentence(report: &MetricReport) -> bool {
     let s = &report.statistics;
-    s.verdict != crate::trend::Verdict::Stable || s.p_worse.is_some_and(|p| p < s.level)
+    s.verdict != crate::trend::Verdict::Stable
+        || s.p_worse.is_some_and(|p| p < s.level)
+        || s.within_cases.is_some_and(|w| w.used)
 }
 
 /// A p-value for a table cell: 4 decimals, "<0.0001", or "-".

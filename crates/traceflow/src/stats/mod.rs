@@ -17,6 +17,7 @@ pub mod power;
 pub mod repeated;
 pub(crate) mod slopes;
 pub mod step_change;
+pub mod stratified;
 pub mod student;
 pub mod sum;
 
@@ -33,6 +34,7 @@ pub use pettitt::{pettitt, Pettitt, Shift};
 pub use power::min_detectable_drop;
 pub use repeated::{repeated_level, simulation_rate, RepeatedOptions};
 pub use step_change::{segment, step_change, Level, Permuted, StepChange, StepOptions};
+pub use stratified::{stratified_cochran_armitage, StratifiedTrend};
 
 /// The k-th smallest value (0-based), as a full sort by `total_cmp` would
 /// place it, by selection (O(n)); reorders `values`.

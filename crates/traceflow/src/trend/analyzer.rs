@@ -209,6 +209,8 @@ pub(crate) struct Pooled {
     pub(crate) head_issues: usize,
     /// The flaky cases left out, when asked for.
     pub(crate) left_out_flaky: Option<LeftOutFlaky>,
+    /// Judge the pass rate within the same cases too (`case_by` given).
+    pub(crate) stratify: bool,
 }
 
 /// How a window's members make runs.
@@ -559,6 +561,8 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             issues,
             head_issues,
             left_out_flaky: None,
+            // Flaky cases are found by the trend across all decisions.
+            stratify: false,
         };
         if options.exclude_flaky {
             let (flaky, cases) = crate::cases::flaky_members(&pooled, options);
@@ -566,6 +570,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             pooled.retain(|i| !flaky[i]);
             pooled.left_out_flaky = Some(LeftOutFlaky { cases, traces });
         }
+        pooled.stratify = options.case_by.is_some();
         Ok(pooled)
     }
 
@@ -762,7 +767,11 @@ impl Inputs<'_> {
             MetricKind::Rate => {
                 let events: Vec<u64> = measured.iter().map(|m| m.events).collect();
                 let trials: Vec<u64> = measured.iter().map(|m| m.trials).collect();
-                assess_rate(&events, &trials, options, subject)
+                let mut stats = assess_rate(&events, &trials, options, subject);
+                if pooled.stratify && *metric == Metric::PassRate {
+                    within_cases(pooled, runs, &mut stats, options);
+                }
+                stats
             }
             MetricKind::Mean => {
                 let values: Vec<Option<f64>> = measured.iter().map(|m| m.value).collect();
@@ -844,6 +853,54 @@ impl Inputs<'_> {
             summaries,
         }
     }
+}
+
+/// Adds the pass rate's trend within the same cases to `stats` (and rests
+/// the verdict on it when the cases repeat enough): each case's passes and
+/// decisions per run, the runs at their positions in the report.
+fn within_cases(
+    pooled: &Pooled,
+    runs: &RunTraces,
+    stats: &mut Statistics,
+    options: &VerdictOptions,
+) {
+    let mut index: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+    let mut strata: Vec<Vec<crate::stats::stratified::Cell>> = Vec::new();
+    for (k, (_, traces)) in runs.iter().enumerate() {
+        let x = k as f64;
+        for &i in traces {
+            let Some(key) = pooled.case_of(i) else {
+                continue;
+            };
+            let next = strata.len();
+            let h = *index.entry(key).or_insert(next);
+            if h == next {
+                strata.push(Vec::new());
+            }
+            let facts = &pooled.facts[i];
+            let (passes, decisions) = (
+                facts.outcomes(pooled.members[i].status)[0],
+                facts.decisions(),
+            );
+            // Runs come in order: a case's cell of this run is its last.
+            match strata[h].last_mut() {
+                Some(cell) if cell.0 == x => {
+                    cell.1 += passes;
+                    cell.2 += decisions;
+                }
+                _ => strata[h].push((x, passes, decisions)),
+            }
+        }
+    }
+    let Ok(within) = crate::stats::stratified_cochran_armitage(&strata, options.confidence) else {
+        return;
+    };
+    let share = if stats.decisions > 0 {
+        within.decisions as f64 / stats.decisions as f64
+    } else {
+        0.0
+    };
+    super::verdict::rest_on_cases(stats, &within, share, options);
 }
 
 /// `f` of every job, in order, on rayon's pool (a panic in `f`, a bug in

@@ -72,6 +72,7 @@ pub fn assess_means(
         change: None,
         summary: String::new(),
         notes: vec!["a metric of means: Mann–Kendall and Sen's slope judge it, Pettitt's test places its shift; no minimum detectable change".to_owned()],
+        within_cases: None,
     };
     if evaluations > 1 {
         stats.notes.push(format!(

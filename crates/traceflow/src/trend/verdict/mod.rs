@@ -213,6 +213,7 @@ fn assess_lower(
         change: None,
         summary: String::new(),
         notes: Vec::new(),
+        within_cases: None,
     };
 
     let test = trend_test(passes, decisions, options.confidence);
@@ -491,6 +492,129 @@ fn underpowered(stats: &mut Statistics, options: &VerdictOptions, subject: Subje
         }
     }
     false
+}
+
+/// The share of a window's decisions that must be in cases asked in two
+/// or more runs for the verdict to rest on the trend within cases.
+pub const MIN_REPEATED_SHARE: f64 = 0.5;
+
+/// Informing cases needed for the verdict to rest on the trend within
+/// cases (with one, it is the plain test on fewer decisions).
+pub const MIN_REPEATED_CASES: usize = 2;
+
+/// Judges a pass rate by its trend within the same cases when the cases
+/// repeat enough (`auto` only): a fall across all decisions that the cases
+/// do not show is the mix of cases moving toward harder ones, and a fall
+/// within the cases that the mix hides is a regression. The verdict's p
+/// is then the within-case test's, and a changed verdict states the
+/// within-case change. `within` is the stratified test over `runs` runs;
+/// `share` the share of decisions in the cases that inform it.
+pub(crate) fn rest_on_cases(
+    stats: &mut Statistics,
+    within: &crate::stats::StratifiedTrend,
+    share: f64,
+    options: &VerdictOptions,
+) {
+    let span = stats.runs.saturating_sub(1) as f64;
+    let across = stats.cochran_armitage.map(|ca| ca.predicted_change);
+    let change = within.slope * span;
+    let change_ci = [within.slope_ci.0 * span, within.slope_ci.1 * span];
+    // Too few runs or decisions for any trend is too few within cases
+    // too; too little power across all decisions is not: the cases take
+    // the variance of which question a run drew out of the test.
+    let enough = !matches!(
+        stats.insufficient.as_ref().map(|i| &i.reason),
+        Some(
+            Shortfall::TooFewRuns { .. }
+                | Shortfall::NotCounts { .. }
+                | Shortfall::TooFewForALine { .. }
+        )
+    );
+    let used = options.method == Method::Auto
+        && share >= MIN_REPEATED_SHARE
+        && within.strata >= MIN_REPEATED_CASES
+        && enough;
+    stats.within_cases = Some(WithinCases {
+        cases: within.strata,
+        share,
+        used,
+        z: within.z,
+        p_decline: within.p_decline,
+        change,
+        change_ci,
+        mix: across.map(|a| a - change),
+    });
+    let within_text = format!(
+        "{} points (95% CI {:+.1} to {:+.1}; p(decline) = {})",
+        format_args!("{:+.1}", 100.0 * change),
+        100.0 * change_ci[0],
+        100.0 * change_ci[1],
+        p_text(within.p_decline)
+    );
+    if !used {
+        if options.method == Method::Auto && enough {
+            let note = format!(
+                "the cases repeat too little to judge within them ({:.0}% of the decisions in {} asked in two or more runs)",
+                100.0 * share,
+                crate::text::count(within.strata, "case")
+            );
+            stats
+                .summary
+                .push_str(&format!(" Within the same cases: {within_text}; {note}."));
+            stats.notes.push(note);
+        }
+        return;
+    }
+    stats.p_worse = Some(within.p_decline);
+    let falls = within.p_decline < stats.level && -change >= options.min_drop;
+    let across_text = across.map_or_else(String::new, |a| {
+        let how = if a < 0.0 { "fell" } else { "rose" };
+        format!(" {how} by {:.1} points", 100.0 * a.abs())
+    });
+    let state_within = |stats: &mut Statistics| {
+        stats.change = Some(StatedChange {
+            kind: ChangeKind::Trend,
+            change,
+            ci: change_ci,
+            before: None,
+            after: None,
+        });
+    };
+    match (stats.verdict == Verdict::Regression, falls) {
+        (true, false) => {
+            let limit = MDE_FACTOR * options.min_drop;
+            if -change_ci[0] > limit {
+                stats.verdict = Verdict::InsufficientData;
+                stats.insufficient = Some(Insufficient {
+                    reason: Shortfall::WideInterval {
+                        reach: -change_ci[0],
+                        runs: stats.runs,
+                        limit,
+                    },
+                    remedy: Remedy::MoreRuns,
+                });
+            } else {
+                stats.verdict = Verdict::Stable;
+            }
+            stats.summary = format!(
+                "Across all decisions the pass rate{across_text}, but within the same cases it changed by {within_text}: the fall is the mix of cases moving toward ones that pass less, not the agent doing worse on them."
+            );
+            state_within(stats);
+        }
+        (false, true) => {
+            stats.verdict = Verdict::Regression;
+            stats.insufficient = None;
+            stats.summary = format!(
+                "Within the same cases the pass rate fell by {within_text}; across all decisions it{across_text}: the mix of cases moved toward ones that pass more, which hid the fall."
+            );
+            state_within(stats);
+        }
+        (true, true) | (false, false) => {
+            stats
+                .summary
+                .push_str(&format!(" Within the same cases: {within_text}."));
+        }
+    }
 }
 
 /// Decisions beyond which a remedy's count is no help to anyone.

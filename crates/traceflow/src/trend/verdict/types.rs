@@ -394,6 +394,41 @@ pub struct Statistics {
     pub summary: String,
     /// Statistics left out, and why.
     pub notes: Vec<String>,
+    /// The pass rate's trend within the same cases (`--case-by`); absent
+    /// from the JSON otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within_cases: Option<WithinCases>,
+}
+
+/// The pass rate's trend within the same cases: each case against its own
+/// level (the Cochran–Armitage test summed within cases), beside the trend
+/// across all decisions; their difference is the change in the mix of
+/// cases.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WithinCases {
+    /// Cases that inform it: asked in two or more runs, and not all one
+    /// outcome.
+    pub cases: usize,
+    /// Their share of the decisions.
+    pub share: f64,
+    /// Whether the verdict rests on it: the cases repeat enough (at least
+    /// [`MIN_REPEATED_SHARE`](super::MIN_REPEATED_SHARE) of the decisions
+    /// in at least 2 informing cases), the rule is `auto`, and the window
+    /// has the runs and decisions any trend needs.
+    pub used: bool,
+    /// The test statistic: negative for a decline.
+    pub z: f64,
+    /// One-sided p-value for a decline.
+    pub p_decline: f64,
+    /// The change within cases across the window (the within-case slope
+    /// times the runs' span), in rate units.
+    pub change: f64,
+    /// Its 95% interval.
+    pub change_ci: [f64; 2],
+    /// The change across all decisions (Cochran–Armitage's fitted change)
+    /// minus the change within cases: what the mix of cases moved; null
+    /// without a trend test across all decisions.
+    pub mix: Option<f64>,
 }
 
 impl Statistics {
