@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use traceflow::cases::{CaseOptions, SplitAt};
+use traceflow::compare::{CompareOptions, Selector};
 use traceflow::report::Format;
 use traceflow::stats::RepeatedOptions;
 use traceflow::trend::{
@@ -33,6 +34,10 @@ pub enum Command {
     /// after a split, tested per case, regressed ones first (exit 0, or 2
     /// on error).
     Cases(CasesArgs),
+    /// A candidate's runs against a baseline's (a PR against main): the
+    /// pass rate's difference, paired through the cases when they repeat,
+    /// every metric's, and the cases that broke. Exits like `gate`.
+    Compare(CompareArgs),
     /// List the newest traces.
     List(ListArgs),
     /// Show one trace with its steps and eval verdicts.
@@ -158,6 +163,61 @@ pub struct CasesArgs {
     /// 20–80%.
     #[arg(long)]
     pub flaky: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The store, window, grouping, time bounds, case identity and verdict
+    /// options, as for `trend` (--metric, --all-metrics, --segment-by and
+    /// --exclude-flaky are trend's).
+    #[command(flatten)]
+    pub trend: TrendArgs,
+    /// The baseline: comma-joined conditions `config.KEY=VALUE`,
+    /// `model=NAME`, `mode=NAME`, `provider=NAME`, `since=TIME`,
+    /// `until=TIME` (as --since takes them), `last=N` (the newest N runs).
+    /// Default: the window's runs before the candidate.
+    #[arg(long, value_name = "SELECTOR")]
+    pub baseline: Option<String>,
+    /// The candidate, as --baseline. Default: the newest run of the window
+    /// (with --baseline given: the window's traces it does not select).
+    #[arg(long, value_name = "SELECTOR")]
+    pub candidate: Option<String>,
+    /// The false-discovery rate of the per-case table.
+    #[arg(long, default_value_t = traceflow::cases::DEFAULT_FDR, value_parser = parse_fdr)]
+    pub fdr: f64,
+    /// List every case, not only the regressed and newly failing ones.
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl CompareArgs {
+    /// The comparison's options, with ages resolved against `now`.
+    pub fn compare_options(&self, now: jiff::Timestamp) -> Result<CompareOptions, String> {
+        let trend = &self.trend;
+        if !trend.metrics.is_empty()
+            || trend.all_metrics
+            || trend.segment_by.is_some()
+            || trend.exclude_flaky
+        {
+            return Err(
+                "compare reports every metric of both sides: --metric, --all-metrics, --segment-by and --exclude-flaky are for trend"
+                    .to_owned(),
+            );
+        }
+        let time = |text: &str| parse_time_bound(text)?.resolve(now);
+        let selector = |flag: &str, text: &Option<String>| -> Result<Option<Selector>, String> {
+            text.as_deref()
+                .map(|t| Selector::parse(t, time).map_err(|e| format!("--{flag}: {e}")))
+                .transpose()
+        };
+        Ok(CompareOptions {
+            suite: trend.suite_options(now)?,
+            baseline: selector("baseline", &self.baseline)?,
+            candidate: selector("candidate", &self.candidate)?,
+            case_by: trend.case_by.clone().unwrap_or(CaseBy::Input),
+            fdr: self.fdr,
+        })
+    }
 }
 
 /// A split as given.

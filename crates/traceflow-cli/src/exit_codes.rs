@@ -4,13 +4,14 @@
 //! pick one.
 
 use traceflow::cases::CaseError;
+use traceflow::compare::CompareError;
 use traceflow::store::StoreError;
 use traceflow::trend::TrendError;
 
 /// The command did what was asked; for `gate`, no regression.
 pub const SUCCESS: u8 = 0;
 
-/// `gate` only: the trend is a regression.
+/// `gate` and `compare` only: the trend (the candidate) is a regression.
 pub const REGRESSION: u8 = 1;
 
 /// `gate --require-data` only: too little data to judge (the verdict
@@ -30,6 +31,12 @@ pub fn for_error(err: &anyhow::Error) -> u8 {
         return match err {
             CaseError::Trend(err) => for_trend_error(err),
             CaseError::InvalidFdr(_) | CaseError::SplitOutside { .. } => ERROR,
+        };
+    }
+    if let Some(err) = err.downcast_ref::<CompareError>() {
+        return match err {
+            CompareError::Trend(err) => for_trend_error(err),
+            CompareError::Empty { .. } | CompareError::Overlap { .. } => ERROR,
         };
     }
     if let Some(err) = err.downcast_ref::<StoreError>() {

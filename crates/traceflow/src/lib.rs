@@ -13,6 +13,8 @@
 //!   `ols`, the proposal's rule).
 //! - [`cases`]: which cases (test inputs) broke: each case before and
 //!   after a split, Fisher's exact test, Benjamini–Hochberg across cases.
+//! - [`compare`]: a candidate (a PR's runs) against a baseline (main's),
+//!   paired through the cases when they repeat.
 //! - [`stats`]: the statistics, as pure functions.
 //! - [`simulation`]: the seeded simulation that measures the verdicts'
 //!   false alarms and power.
@@ -49,6 +51,7 @@
 //! ```
 
 pub mod cases;
+pub mod compare;
 pub mod demo;
 pub mod model;
 pub mod python_json;

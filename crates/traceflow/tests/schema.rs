@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use traceflow::cases::{CaseAnalyzer, CaseOptions, SplitAt};
+use traceflow::compare::{CompareAnalyzer, CompareOptions, Selector};
 use traceflow::report::{render, Format};
 use traceflow::store::SqliteStore;
 use traceflow::trend::{
@@ -55,7 +56,12 @@ fn errors(schema: &Value, doc: &Value) -> Vec<String> {
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     if !lines.is_empty() {
-        for layout in ["suite_report", "trace_report", "cases_report"] {
+        for layout in [
+            "suite_report",
+            "trace_report",
+            "cases_report",
+            "compare_report",
+        ] {
             let mut single = schema.clone();
             let object = single.as_object_mut().unwrap();
             object.remove("oneOf");
@@ -150,6 +156,41 @@ fn documents() -> Vec<(String, String)> {
         "cases within cases by hour".to_owned(),
         render(&within, Format::Json),
     ));
+    // Comparisons: paired (the suite's cases on both sides), unpaired (the
+    // fixtures' inputs are each asked once), by default.
+    for (fixture, baseline, candidate) in [
+        (
+            "cases",
+            Some("until=2026-01-01T14:35:00Z"),
+            Some("since=2026-01-01T14:35:00Z"),
+        ),
+        ("drift", Some("until=2026-01-01T03:30:00Z"), None),
+        ("step", None, None),
+    ] {
+        let selector = |text: Option<&str>| {
+            text.map(|t| {
+                Selector::parse(t, |t| {
+                    traceflow::timestamp::parse(t).map_err(|e| e.to_string())
+                })
+                .unwrap()
+            })
+        };
+        let report = CompareAnalyzer::new(
+            &store(fixture),
+            CompareOptions {
+                suite: SuiteOptions {
+                    window: Window::All,
+                    ..SuiteOptions::default()
+                },
+                baseline: selector(baseline),
+                candidate: selector(candidate),
+                ..CompareOptions::default()
+            },
+        )
+        .analyze()
+        .unwrap();
+        docs.push((format!("{fixture} compare"), render(&report, Format::Json)));
+    }
     // Case comparisons: the fixtures' inputs are each asked once (every
     // case untested), `cases` asks 8 again and again.
     for fixture in FIXTURES.iter().chain(&["cases"]) {
@@ -192,12 +233,16 @@ fn the_schema_is_a_valid_draft_2020_12_schema() {
 #[test]
 fn every_report_of_the_fixtures_matches_the_schema() {
     let schema = schema();
-    let mut layouts = [0usize; 3];
+    let mut layouts = [0usize; 4];
     let mut seen_change_point = false;
     let mut seen_insufficient = false;
     let mut seen_tested_case = false;
     for (what, text) in documents() {
         let doc = assert_valid(&schema, &what, &text);
+        if doc.get("difference").is_some() {
+            layouts[3] += 1;
+            continue;
+        }
         let statistics: Vec<&Value> = match (doc["reports"].as_array(), doc["cases"].as_array()) {
             (Some(reports), _) => {
                 layouts[0] += 1;
@@ -223,7 +268,8 @@ fn every_report_of_the_fixtures_matches_the_schema() {
         [
             6 * FIXTURES.len() + 1,
             4 * FIXTURES.len(),
-            2 * (FIXTURES.len() + 1)
+            2 * (FIXTURES.len() + 1),
+            3
         ]
     );
     // The optional objects' schemas were exercised, not only their nulls.

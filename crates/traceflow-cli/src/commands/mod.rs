@@ -8,6 +8,7 @@ use crate::exit_codes;
 use crate::output;
 
 mod cases;
+mod compare;
 mod demo;
 mod gate;
 mod list;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Trend(args) => trend::run(&args),
         Command::Gate(args) => gate::run(&args),
         Command::Cases(args) => cases::run(&args),
+        Command::Compare(args) => compare::run(&args),
         Command::List(args) => list::run(&args),
         Command::Show(args) => show::run(&args),
         Command::Demo(args) => demo::run(&args),

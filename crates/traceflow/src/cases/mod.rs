@@ -271,7 +271,7 @@ impl VerdictCounts {
         }
     }
 
-    fn add(&mut self, verdict: CaseVerdict) {
+    pub(crate) fn add(&mut self, verdict: CaseVerdict) {
         *match verdict {
             CaseVerdict::Regressed => &mut self.regressed,
             CaseVerdict::NewlyFailing => &mut self.newly_failing,
@@ -402,7 +402,8 @@ pub(crate) fn compare(
     let split = choose_split(&pooled, &starts, &total, options.split_at)?;
     let first_after = split.as_ref().map_or(usize::MAX, |s| s.run_index);
 
-    let (mut cases, uncased) = judged(&pooled, first_after, options, verdict.min_drop);
+    let after = |i: usize| Some(pooled.run_of(i) >= first_after);
+    let (mut cases, uncased) = judged(&pooled, after, options, verdict.min_drop);
     let mut counts = VerdictCounts::default();
     let (mut decisions, mut flaky_decisions) = (0, 0);
     for case in &cases {
@@ -413,7 +414,7 @@ pub(crate) fn compare(
             flaky_decisions += total;
         }
     }
-    cases.sort_by(order);
+    cases.sort_by(report_order);
     Ok(CaseReport {
         case_by: options.case_by.clone(),
         group_by: suite.group_by.clone(),
@@ -463,7 +464,8 @@ pub(crate) fn flaky_members(pooled: &Pooled, suite: &SuiteOptions) -> (Vec<bool>
         Ok(Some(split)) => split.run_index,
         _ => usize::MAX,
     };
-    let (cases, _) = judged(pooled, first_after, &options, suite.verdict.min_drop);
+    let after = |i: usize| Some(pooled.run_of(i) >= first_after);
+    let (cases, _) = judged(pooled, after, &options, suite.verdict.min_drop);
     let flaky: rustc_hash::FxHashSet<(&str, &str)> = cases
         .iter()
         .filter(|c| c.verdict == CaseVerdict::Flaky)
@@ -541,13 +543,13 @@ fn choose_split(
 
 /// Every case of the window counted, tested and judged (in the order of
 /// its first trace), and how many traces had no case key.
-fn judged(
+pub(crate) fn judged(
     pooled: &Pooled,
-    first_after: usize,
+    side: impl Fn(usize) -> Option<bool>,
     options: &CaseOptions,
     min_drop: f64,
 ) -> (Vec<CaseRow>, usize) {
-    let (mut cases, strata, uncased) = tally(pooled, first_after, &options.case_by);
+    let (mut cases, strata, uncased) = tally(pooled, side, &options.case_by);
     let p: Vec<Option<f64>> = cases
         .iter()
         .map(|c| fisher_worse(pair(c.before), pair(c.after)))
@@ -567,12 +569,13 @@ fn judged(
 /// passes, decisions).
 type Stratum<'p> = (bool, &'p str, u64, u64);
 
-/// Each case's decisions on either side of `first_after`, cases in the
-/// order of their first trace, with their decisions per configuration; and
-/// how many traces had no case key.
+/// Each case's decisions on either side (`side(member)`: `Some(true)`
+/// after, `Some(false)` before, `None` neither), cases in the order of
+/// their first trace, with their decisions per configuration; and how many
+/// traces had no case key.
 fn tally<'p>(
     pooled: &'p Pooled,
-    first_after: usize,
+    side: impl Fn(usize) -> Option<bool>,
     case_by: &CaseBy,
 ) -> (Vec<CaseRow>, Vec<Vec<Stratum<'p>>>, usize) {
     let mut index: FxHashMap<(&str, &str), usize> = FxHashMap::default();
@@ -580,6 +583,9 @@ fn tally<'p>(
     let mut strata: Vec<Vec<Stratum<'p>>> = Vec::new();
     let mut uncased = 0;
     for (i, head) in pooled.members.iter().enumerate() {
+        let Some(after) = side(i) else {
+            continue;
+        };
         let Some(key) = pooled.case_of(i) else {
             uncased += 1;
             continue;
@@ -606,7 +612,6 @@ fn tally<'p>(
         let (passes, decisions) = (facts.outcomes(head.status)[0], facts.decisions());
         let case = &mut cases[k];
         case.traces += 1;
-        let after = pooled.run_of(i) >= first_after;
         let side = if after {
             &mut case.after
         } else {
@@ -671,7 +676,7 @@ fn judge(case: &CaseRow, fdr: f64, min_drop: f64) -> CaseVerdict {
 
 /// Report order: by verdict, then the strongest evidence first, then by
 /// the case's text (so that equal cases keep one order).
-fn order(a: &CaseRow, b: &CaseRow) -> std::cmp::Ordering {
+pub(crate) fn report_order(a: &CaseRow, b: &CaseRow) -> std::cmp::Ordering {
     let p = |c: &CaseRow| c.p.unwrap_or(1.0);
     let q = |c: &CaseRow| c.q.unwrap_or(1.0);
     a.verdict

@@ -20,8 +20,8 @@ use crate::trend::GroupBy;
 pub(super) const CASE_WIDTH: usize = 60;
 
 /// The cases a report lists.
-pub(super) fn listed(report: &CaseReport, listing: CaseListing) -> impl Iterator<Item = &CaseRow> {
-    report.cases.iter().filter(move |c| match listing {
+pub(super) fn listed(cases: &[CaseRow], listing: CaseListing) -> impl Iterator<Item = &CaseRow> {
+    cases.iter().filter(move |c| match listing {
         CaseListing::News => c.verdict.is_news(),
         CaseListing::Flaky => c.verdict == CaseVerdict::Flaky,
         CaseListing::All => true,
@@ -31,10 +31,10 @@ pub(super) fn listed(report: &CaseReport, listing: CaseListing) -> impl Iterator
 /// The listed cases' header and rows: the comparison's columns, or for the
 /// flaky listing their pass chance.
 pub(super) fn rows(
-    report: &CaseReport,
+    cases: &[CaseRow],
     listing: CaseListing,
 ) -> (&'static [&'static str], Vec<Vec<String>>) {
-    let listed = listed(report, listing);
+    let listed = listed(cases, listing);
     if listing == CaseListing::Flaky {
         (
             &FLAKY_HEADER,
@@ -65,30 +65,11 @@ pub(super) fn write(
 ) -> io::Result<()> {
     writeln!(out, "{}", headline(report))?;
     writeln!(out, "{}", tally(report))?;
-    let (header, rows) = rows(report, listing);
+    let (header, rows) = rows(&report.cases, listing);
     if !rows.is_empty() {
         writeln!(out)?;
-        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        let line = |cells: &[&str]| -> String {
-            let mut text = String::new();
-            for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-                if i > 0 {
-                    text.push_str("  ");
-                }
-                text.push_str(cell);
-                text.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
-            }
-            text.trim_end().to_owned()
-        };
-        writeln!(out, "{}", line(header))?;
-        for row in &rows {
-            let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-            writeln!(out, "{}", line(&cells))?;
+        for line in columns(header, &rows) {
+            writeln!(out, "{line}")?;
         }
     }
     let notes = notes(report, listing);
@@ -97,6 +78,34 @@ pub(super) fn write(
         writeln!(out, "Note: {}.", notes.join("; "))?;
     }
     Ok(())
+}
+
+/// Lays out a header and rows of cells in columns two spaces apart,
+/// without trailing blanks.
+pub(super) fn columns(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[&str]| -> String {
+        let mut text = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            text.push_str(cell);
+            text.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
+        }
+        text.trim_end().to_owned()
+    };
+    let mut lines = vec![line(header)];
+    for row in rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        lines.push(line(&cells));
+    }
+    lines
 }
 
 /// A flaky case's cells: id, pass rate, interval, decisions, where, case.
@@ -218,7 +227,7 @@ pub(super) fn notes(report: &CaseReport, listing: CaseListing) -> Vec<String> {
                 .to_owned(),
         );
     }
-    let unlisted = report.cases.len() - listed(report, listing).count();
+    let unlisted = report.cases.len() - listed(&report.cases, listing).count();
     if listing != CaseListing::All && unlisted > 0 {
         notes.push(format!(
             "{} not listed (--all lists them{})",

@@ -95,6 +95,7 @@ impl Exporter for JsonExporter {
             Document::Trace(report) => write_trace(report, out),
             Document::Suite(suite) => write_suite(suite, out),
             Document::Cases { report, .. } => write_versioned(report, out),
+            Document::Compare { report, .. } => write_versioned(report, out),
         }
     }
 }

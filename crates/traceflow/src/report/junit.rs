@@ -19,8 +19,9 @@ use std::io;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{case_table, change_text, p_cell, CaseListing, SuiteExporter};
+use super::{case_table, change_text, compare_table, p_cell, CaseListing, SuiteExporter};
 use crate::cases::{CaseReport, CaseVerdict};
+use crate::compare::CompareReport;
 use crate::trend::{MetricReport, SuiteReport, Verdict};
 
 /// Writes a suite as JUnit XML.
@@ -139,10 +140,95 @@ impl SuiteExporter for JunitExporter {
         report.add_test_suite(test_suite);
         report.serialize(out).map_err(io::Error::other)
     }
+
+    /// One test suite, `traceflow compare`: a test case for the pass rate
+    /// (failed on a regression, skipped on too little data), then a failed
+    /// test case per regressed case.
+    fn write_compare(
+        &self,
+        report: &CompareReport,
+        _listing: CaseListing,
+        out: &mut dyn io::Write,
+    ) -> io::Result<()> {
+        use crate::compare::CompareVerdict;
+        let mut test_suite = TestSuite::new(COMPARE_SUITE_NAME);
+        let properties = [
+            ("case_by", report.case_by.to_string()),
+            ("group_by", report.group_by.to_string()),
+            (
+                "baseline",
+                report.baseline.selector.clone().unwrap_or_default(),
+            ),
+            (
+                "candidate",
+                report.candidate.selector.clone().unwrap_or_default(),
+            ),
+            ("paired", report.paired.to_string()),
+            ("alpha", report.alpha.to_string()),
+        ];
+        test_suite.add_properties(
+            properties
+                .iter()
+                .map(|(name, value)| Property::new(*name, xml_text(value))),
+        );
+        let summary = xml_text(&report.summary);
+        let status = match report.verdict {
+            CompareVerdict::Regression => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status
+                    .set_message(summary.as_str())
+                    .set_type("regression")
+                    .set_description(xml_text(&compare_table::headline(report)));
+                status
+            }
+            CompareVerdict::InsufficientData => {
+                let mut status = TestCaseStatus::skipped();
+                status
+                    .set_message(summary.as_str())
+                    .set_type("insufficient_data");
+                status
+            }
+            CompareVerdict::Stable | CompareVerdict::Improvement => TestCaseStatus::success(),
+        };
+        let mut total = TestCase::new("pass-rate [candidate vs baseline]", status);
+        total.set_classname("traceflow.compare");
+        if matches!(
+            report.verdict,
+            CompareVerdict::Stable | CompareVerdict::Improvement
+        ) {
+            total.set_system_out(summary);
+        }
+        test_suite.add_test_case(total);
+        for case in report.cases_with(CaseVerdict::Regressed) {
+            let [_, id, before, after, change, p, q, _] = case_table::cells(case);
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status
+                .set_message(xml_text(&format!(
+                    "regressed: {before} on the baseline, {after} on the candidate"
+                )))
+                .set_type("regressed")
+                .set_description(xml_text(&format!(
+                    "case: {}\nid: {id}\nchange: {change}\np: {p}\nq: {q}",
+                    case.case
+                )));
+            let mut test_case = TestCase::new(
+                xml_text(&format!("{id} {}", case_table::case_text(case))),
+                status,
+            );
+            test_case.set_classname("traceflow.compare.cases");
+            test_suite.add_test_case(test_case);
+        }
+        let mut junit = Report::new("traceflow");
+        junit.add_test_suite(test_suite);
+        junit.serialize(out).map_err(io::Error::other)
+    }
 }
 
 /// The case comparison's test suite.
 const CASES_SUITE_NAME: &str = "traceflow cases";
+
+/// A candidate-against-baseline comparison's test suite.
+const COMPARE_SUITE_NAME: &str = "traceflow compare";
 
 /// The test case of one report.
 fn test_case(r: &MetricReport) -> TestCase {

@@ -25,10 +25,11 @@
 use std::io;
 
 use super::{
-    case_table, change_text, p_cell, segment_label, sparkline, suite_table, CaseListing,
-    SuiteExporter, SPARK_WIDTH,
+    case_table, change_text, compare_table, p_cell, segment_label, sparkline, suite_table,
+    CaseListing, SuiteExporter, SPARK_WIDTH,
 };
 use crate::cases::CaseReport;
+use crate::compare::CompareReport;
 use crate::text::count;
 use crate::trend::{MetricReport, SuiteReport, Verdict};
 
@@ -104,7 +105,7 @@ impl SuiteExporter for MarkdownExporter {
         text.push_str(".  \n");
         text.push_str(&escape(&case_table::tally(report)));
         text.push_str(".\n");
-        let (header, rows) = case_table::rows(report, listing);
+        let (header, rows) = case_table::rows(&report.cases, listing);
         if !rows.is_empty() {
             text.push_str(&format!(
                 "\n<details><summary>{} listed</summary>\n\n",
@@ -125,6 +126,55 @@ impl SuiteExporter for MarkdownExporter {
         let notes = case_table::notes(report, listing);
         if !notes.is_empty() {
             text.push_str(&format!("\n_Note: {}._\n", escape(&notes.join("; "))));
+        }
+        out.write_all(text.as_bytes())
+    }
+
+    /// The verdict as a heading, the sentence, the metrics' table, then the
+    /// listed cases in a collapsible `<details>`.
+    fn write_compare(
+        &self,
+        report: &CompareReport,
+        listing: CaseListing,
+        out: &mut dyn io::Write,
+    ) -> io::Result<()> {
+        use crate::compare::CompareVerdict;
+        let mut text = String::new();
+        text.push_str(match report.verdict {
+            CompareVerdict::Regression => "## ❌ Regression: the candidate passes less often",
+            CompareVerdict::Improvement => "## 📈 Improvement: the candidate passes more often",
+            CompareVerdict::Stable => "## ✅ No regression",
+            CompareVerdict::InsufficientData => "## ❔ No verdict: too little data",
+        });
+        text.push_str("\n\n");
+        text.push_str(&escape(&compare_table::headline(report)));
+        text.push_str(".  \n");
+        text.push_str(&escape(&report.summary));
+        text.push_str("\n\n| Metric | Baseline | Candidate | Difference |\n|---|--:|--:|--:|\n");
+        for row in compare_table::metric_rows(report) {
+            let cells: Vec<String> = row.iter().map(|c| escape(c)).collect();
+            text.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        text.push('\n');
+        text.push_str(&escape(&compare_table::case_tally(report)));
+        text.push_str(".\n");
+        let (header, rows) = case_table::rows(&report.cases, listing);
+        if !rows.is_empty() {
+            text.push_str(&format!(
+                "\n<details><summary>{} listed</summary>\n\n",
+                count(rows.len(), "case")
+            ));
+            text.push_str(&format!("| {} |\n", header.join(" | ")));
+            let rule: Vec<&str> = header
+                .iter()
+                .map(|h| if case_table::numeric(h) { "--:" } else { "---" })
+                .collect();
+            text.push_str(&format!("|{}|\n", rule.join("|")));
+            for cells in &rows {
+                let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
+                text.push_str(&format!("| {} |\n", cells.join(" | ")));
+            }
+            text.push_str("\n</details>\n");
         }
         out.write_all(text.as_bytes())
     }

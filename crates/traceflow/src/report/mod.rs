@@ -13,9 +13,11 @@ use std::io;
 use std::str::FromStr;
 
 use crate::cases::CaseReport;
+use crate::compare::CompareReport;
 use crate::trend::{MetricKind, MetricReport, SuiteReport, TraceTrendReport};
 
 mod case_table;
+mod compare_table;
 mod html;
 mod json;
 mod junit;
@@ -91,6 +93,13 @@ pub enum Document<'r> {
     Trace(&'r TraceTrendReport),
     /// Several metrics and segments over pooled runs.
     Suite(&'r SuiteReport),
+    /// A candidate against a baseline, with the cases of the two.
+    Compare {
+        /// The comparison.
+        report: &'r CompareReport,
+        /// Which cases the table, Markdown and HTML list.
+        listing: CaseListing,
+    },
     /// The per-case comparison.
     Cases {
         /// The comparison.
@@ -111,6 +120,15 @@ pub enum CaseListing {
     Flaky,
     /// Every case.
     All,
+}
+
+impl<'r> From<&'r CompareReport> for Document<'r> {
+    fn from(report: &'r CompareReport) -> Self {
+        Document::Compare {
+            report,
+            listing: CaseListing::News,
+        }
+    }
 }
 
 impl<'r> From<&'r CaseReport> for Document<'r> {
@@ -150,6 +168,13 @@ trait SuiteExporter {
         listing: CaseListing,
         out: &mut dyn io::Write,
     ) -> io::Result<()>;
+
+    fn write_compare(
+        &self,
+        report: &CompareReport,
+        listing: CaseListing,
+        out: &mut dyn io::Write,
+    ) -> io::Result<()>;
 }
 
 impl<E: SuiteExporter> Exporter for E {
@@ -160,6 +185,7 @@ impl<E: SuiteExporter> Exporter for E {
                 self.write_suite(&SuiteReport::from_trace_report(report), out)
             }
             Document::Cases { report, listing } => self.write_cases(report, listing, out),
+            Document::Compare { report, listing } => self.write_compare(report, listing, out),
         }
     }
 }

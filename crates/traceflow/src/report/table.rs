@@ -29,6 +29,9 @@ impl Exporter for TableExporter {
             }
             Document::Suite(suite) => super::suite_table::write(out, suite),
             Document::Cases { report, listing } => super::case_table::write(out, report, listing),
+            Document::Compare { report, listing } => {
+                super::compare_table::write(out, report, listing)
+            }
         }
     }
 }

@@ -479,3 +479,91 @@ fn cases_markdown_html_and_junit() {
     assert!(cases[0].children().any(|n| n.has_tag_name("failure")));
     assert!(cases[1].children().any(|n| n.has_tag_name("skipped")));
 }
+
+/// A comparison over records in memory: 48 traces on `main` then 48 on
+/// `pr <&>`, asking four questions in turn (one with `<script>` and a
+/// terminal escape in it); on the PR one question fails every time.
+pub(crate) fn compare_report() -> crate::compare::CompareReport {
+    use crate::compare::{CompareAnalyzer, CompareOptions, Selector};
+    use crate::model::EvalDecision;
+    use crate::store::memory::testing::{eval, trace};
+    use crate::store::{MemoryStore, WriteStore};
+    use crate::trend::SuiteOptions;
+
+    let inputs = [
+        "What is <script>alert(1)</script> \u{1b}[31mred\u{1b}[0m?",
+        "Summarize the incident",
+        "Plan the rollback",
+        "Review the migration",
+    ];
+    let mut store = MemoryStore::new();
+    let start: Timestamp = "2026-03-02T08:00:00Z".parse().unwrap();
+    for k in 0..96i64 {
+        let id = format!("t{k:02}");
+        let at = start + jiff::SignedDuration::from_mins(7 * k);
+        let mut record = trace(&id, RunStatus::Done, &at.to_string(), "m");
+        let branch = if k < 48 { "main" } else { "pr <&>" };
+        record
+            .config
+            .extra
+            .insert("branch".to_owned(), serde_json::json!(branch));
+        record.user_input = inputs[(k % 4) as usize].to_owned();
+        store.create_trace(&record).unwrap();
+        let decision = if k >= 48 && k % 4 == 0 {
+            EvalDecision::Fallback
+        } else {
+            EvalDecision::Pass
+        };
+        store.insert_eval(&eval(&id, 1, decision)).unwrap();
+    }
+    let selector = |text: &str| Selector::parse(text, |_| Err(String::new())).unwrap();
+    CompareAnalyzer::new(
+        &store,
+        CompareOptions {
+            suite: SuiteOptions {
+                window: Window::All,
+                ..SuiteOptions::default()
+            },
+            baseline: Some(selector("config.branch=main")),
+            candidate: Some(selector("config.branch=pr <&>")),
+            ..CompareOptions::default()
+        },
+    )
+    .analyze()
+    .unwrap()
+}
+
+#[test]
+fn compare_in_every_format() {
+    let report = compare_report();
+    assert_eq!(report.verdict, crate::compare::CompareVerdict::Regression);
+    let table = render(&report, Format::Table);
+    insta::assert_snapshot!("compare_table", table);
+    assert!(!table.contains('\u{1b}'));
+    let json = render(&report, Format::Json);
+    insta::assert_snapshot!("compare_json", json);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["verdict"], "regression");
+    assert_eq!(doc["paired"], true);
+    assert_eq!(doc["cases"].as_array().unwrap().len(), 4);
+    let markdown = render(&report, Format::Markdown);
+    insta::assert_snapshot!("compare_markdown", markdown);
+    assert!(!markdown.contains("<script>") && !markdown.contains("pr <&>"));
+    let html = render(&report, Format::Html);
+    insta::assert_snapshot!("compare_html", html);
+    assert!(!html.contains("<script>"));
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    roxmltree::Document::parse_with_options(&html, options).unwrap();
+    let junit = render(&report, Format::Junit);
+    insta::assert_snapshot!("compare_junit", junit);
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let failures = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .count();
+    // The pass rate, and the one case that broke.
+    assert_eq!(failures, 2);
+}

@@ -29,6 +29,12 @@ pub struct StratifiedTrend {
     pub slope: f64,
     /// Its two-sided confidence interval at the level asked for.
     pub slope_ci: (f64, f64),
+    /// φ ≥ 1: how much more the cells vary about the cases' lines than
+    /// binomial noise explains (1 = not).
+    pub dispersion: f64,
+    /// Φ(z) without the dispersion correction (φ = 1): the
+    /// Cochran–Mantel–Haenszel test when each stratum has two scores.
+    pub p_decline_binomial: f64,
 }
 
 /// The Cochran–Armitage test summed within strata (Mantel's extension).
@@ -42,11 +48,15 @@ pub struct StratifiedTrend {
 ///
 /// Source: Mantel, "Chi-square tests with one degree of freedom;
 /// extensions of the Mantel–Haenszel procedure", JASA 58 (1963) 690–700.
-/// One stratum gives the plain Cochran–Armitage z (without overdispersion
-/// correction) times √((N − 1)/N), the conditional variance's factor;
-/// checked in the tests below. Decisions are taken as independent within a
-/// stratum (no overdispersion correction): the strata are what explains
-/// the runs' extra variance when cases differ in difficulty.
+/// Overdispersion, as the plain test corrects it: with each stratum's line
+/// fₕᵢ = p̄ₕ + b(tᵢ − t̄ₕ) (clamped to [1/2N, 1 − 1/2N]), X² = Σkᵢ(xᵢ/kᵢ −
+/// fₕᵢ)²/(fₕᵢ(1 − fₕᵢ)) over the informing strata's cells, and φ =
+/// max(1, X²/(cells − strata − 1)); z = ΣUₕ/√(φΣVₕ). A case's decisions
+/// within a trace are not independent (a failed attempt is retried on the
+/// same question), which φ absorbs.
+///
+/// One stratum gives the plain Cochran–Armitage z times √((N − 1)/N), the
+/// conditional variance's factor; checked in the tests below.
 ///
 /// Undefined when no stratum informs it, or for a non-finite score.
 pub fn stratified_cochran_armitage(
@@ -55,7 +65,9 @@ pub fn stratified_cochran_armitage(
 ) -> Result<StratifiedTrend, Undefined> {
     let (mut u, mut v, mut s) = (0.0, 0.0, 0.0);
     let (mut informing, mut decisions) = (0, 0);
-    for cells in strata {
+    // Each informing stratum's (p̄, t̄), for the dispersion's fitted lines.
+    let mut lines: Vec<(usize, f64, f64)> = Vec::new();
+    for (h, cells) in strata.iter().enumerate() {
         if cells.iter().any(|&(t, _, _)| !t.is_finite()) {
             return Err(Undefined::NotFinite);
         }
@@ -85,13 +97,32 @@ pub fn stratified_cochran_armitage(
         s += s_h;
         informing += 1;
         decisions += n;
+        lines.push((h, p_bar, t_bar));
     }
     if informing == 0 || v <= 0.0 || !(u.is_finite() && v.is_finite() && s.is_finite()) {
         return Err(Undefined::NoVariation);
     }
-    let z = u / v.sqrt();
     let slope = u / s;
-    let se = v.sqrt() / s;
+    let floor = 0.5 / decisions as f64;
+    let (mut chi2, mut cells) = (0.0, 0usize);
+    for &(h, p_bar, t_bar) in &lines {
+        for &(t, x, k) in strata[h].iter().filter(|c| c.2 > 0) {
+            let fit = (p_bar + slope * (t - t_bar)).clamp(floor, 1.0 - floor);
+            let k = k as f64;
+            chi2 += k * (x as f64 / k - fit).powi(2) / (fit * (1.0 - fit));
+            cells += 1;
+        }
+    }
+    // Degrees of freedom: the cells, less each stratum's level and the
+    // common slope.
+    let df = cells.saturating_sub(informing + 1);
+    let dispersion = if df > 0 {
+        (chi2 / df as f64).max(1.0)
+    } else {
+        1.0
+    };
+    let z = u / (dispersion * v).sqrt();
+    let se = (dispersion * v).sqrt() / s;
     let q = two_sided_z(confidence);
     Ok(StratifiedTrend {
         strata: informing,
@@ -100,6 +131,8 @@ pub fn stratified_cochran_armitage(
         p_decline: standard_normal().cdf(z),
         slope,
         slope_ci: (slope - q * se, slope + q * se),
+        dispersion,
+        p_decline_binomial: standard_normal().cdf(u / v.sqrt()),
     })
 }
 
@@ -125,6 +158,29 @@ mod tests {
         );
         assert!((within.slope - plain.slope).abs() < 1e-15);
         assert_eq!((within.strata, within.decisions), (1, 100));
+    }
+
+    #[test]
+    fn cells_that_vary_more_than_binomial_noise_widen_the_test() {
+        // Two cases whose runs swing between 2 and 18 of 20 around a flat
+        // level: far more than binomial noise, and no trend.
+        let swing = |phase: u64| -> Vec<Cell> {
+            (0..8)
+                .map(|i| {
+                    (
+                        i as f64,
+                        if (i + phase).is_multiple_of(2) { 18 } else { 2 },
+                        20,
+                    )
+                })
+                .collect()
+        };
+        let within = stratified_cochran_armitage(&[swing(0), swing(1)], 0.95).unwrap();
+        assert!(within.dispersion > 10.0, "{within:?}");
+        // The same cells but steady: φ = 1.
+        let steady: Vec<Cell> = (0..8).map(|i| (i as f64, 10, 20)).collect();
+        let calm = stratified_cochran_armitage(&[steady.clone(), steady], 0.95).unwrap();
+        assert_eq!(calm.dispersion, 1.0);
     }
 
     #[test]

@@ -279,6 +279,25 @@ impl Pooled {
         }
     }
 
+    /// `metric` over the traces `traces` (indices into `members`), as a
+    /// run of them would have it.
+    pub(crate) fn value_of(&self, metric: &Metric, traces: &[usize]) -> Option<f64> {
+        measure(
+            metric,
+            traces,
+            &self.facts,
+            &self.members,
+            &self.score_names,
+        )
+        .value
+    }
+
+    /// Member `i`'s value of the config key `key`, if it was read.
+    pub(crate) fn config_value(&self, i: usize, key: &str) -> Option<&str> {
+        let slot = self.config_keys.iter().position(|k| k == key)?;
+        self.members[i].config.get(slot)?.as_deref()
+    }
+
     /// Member `i`'s run, 0 the oldest of the window.
     pub(crate) fn run_of(&self, i: usize) -> usize {
         match &self.runs {
@@ -404,6 +423,12 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
     /// Reads the window's traces and their facts, pooled into runs: the
     /// heads (one pass), then the facts of the window's traces only.
     pub(crate) fn pool(&self) -> Result<Pooled, TrendError> {
+        self.pool_with(&[])
+    }
+
+    /// [`Self::pool`], reading `extra_keys` of the traces' configs as well
+    /// (a comparison's selectors); a key no trace has is an error here too.
+    pub(crate) fn pool_with(&self, extra_keys: &[String]) -> Result<Pooled, TrendError> {
         let options = &self.options;
         check_options(&options.verdict, options.window)?;
         if let (Some(since), Some(until)) = (options.since, options.until) {
@@ -430,6 +455,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
         ]
         .into_iter()
         .flatten()
+        .chain(extra_keys.iter().map(String::as_str))
         {
             if !keys.iter().any(|k| k == key) {
                 keys.push(key.to_owned());

@@ -22,7 +22,7 @@ mod prose;
 mod types;
 
 use prose::summary;
-pub(crate) use prose::{level_text, p_text};
+pub(crate) use prose::{level_text, p_equals, p_text};
 pub use types::*;
 
 /// Fewest runs `auto` judges.
@@ -545,11 +545,11 @@ pub(crate) fn rest_on_cases(
         mix: across.map(|a| a - change),
     });
     let within_text = format!(
-        "{} points (95% CI {:+.1} to {:+.1}; p(decline) = {})",
+        "{} points (95% CI {:+.1} to {:+.1}; p(decline) {})",
         format_args!("{:+.1}", 100.0 * change),
         100.0 * change_ci[0],
         100.0 * change_ci[1],
-        p_text(within.p_decline)
+        p_equals(within.p_decline)
     );
     if !used {
         if options.method == Method::Auto && enough {

@@ -125,6 +125,15 @@ pub(crate) fn level_text(level: f64) -> String {
 }
 
 /// A p-value with 4 decimals, or "below 0.0001".
+/// A p-value after its name: "= 0.0123", or "< 0.0001".
+pub(crate) fn p_equals(p: f64) -> String {
+    if p < 1e-4 {
+        "< 0.0001".to_owned()
+    } else {
+        format!("= {p:.4}")
+    }
+}
+
 pub(crate) fn p_text(p: f64) -> String {
     if p < 1e-4 {
         "below 0.0001".to_owned()

@@ -1,0 +1,57 @@
+//! `traceflow compare`: a candidate against a baseline, with the exit code
+//! a pull-request check acts on.
+
+use traceflow::compare::{CompareAnalyzer, CompareError, CompareVerdict};
+use traceflow::report::{CaseListing, Document};
+use traceflow::store::SqliteStore;
+use traceflow::trend::TrendError;
+
+use crate::args::CompareArgs;
+use crate::exit_codes;
+
+pub(super) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
+    let db = &args.trend.store.db;
+    let store = SqliteStore::open_read_only(db)?;
+    let options = args
+        .compare_options(jiff::Timestamp::now())
+        .map_err(anyhow::Error::msg)?;
+    let report = CompareAnalyzer::new(&store, options)
+        .analyze()
+        .map_err(|err| match err {
+            // Store errors name the file already.
+            CompareError::Trend(TrendError::Store(_)) => anyhow::Error::new(err),
+            _ => anyhow::Error::new(err).context(db.display().to_string()),
+        })?;
+    let listing = if args.all {
+        CaseListing::All
+    } else {
+        CaseListing::News
+    };
+    // The verdict is the exit code: a reader that stops reading the report
+    // (`| head`) must not turn a regression into a pass.
+    match super::write_report(
+        Document::Compare {
+            report: &report,
+            listing,
+        },
+        &args.trend,
+    ) {
+        Err(err) if super::is_broken_pipe(&err) => {}
+        other => other?,
+    }
+    // The gate's line: the summary says which way it went.
+    if report.verdict == CompareVerdict::Regression {
+        super::say(&format!("Eval regression detected: {}", report.summary));
+    } else {
+        super::say(&report.summary);
+    }
+    Ok(match report.verdict {
+        CompareVerdict::Regression => exit_codes::REGRESSION,
+        CompareVerdict::InsufficientData if args.trend.require_data => {
+            exit_codes::INSUFFICIENT_DATA
+        }
+        CompareVerdict::InsufficientData | CompareVerdict::Improvement | CompareVerdict::Stable => {
+            exit_codes::SUCCESS
+        }
+    })
+}

@@ -1,0 +1,679 @@
+//! Baseline against candidate: the pull-request check. Two selections of
+//! the window's traces (main's recent runs, the PR's), their pass rates'
+//! difference with its interval and a one-sided test toward worse, every
+//! other metric's difference, and the per-case table of the two.
+//!
+//! When the cases repeat (the same questions asked of both), the
+//! difference is paired through them: the Mantel–Haenszel risk difference
+//! over the cases both asked, with Sato's variance, and the
+//! Cochran–Mantel–Haenszel test; otherwise unpaired: Newcombe's interval
+//! and Fisher's exact test.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Serialize, Serializer};
+
+use crate::cases::{judged, CaseOptions, CaseRow, CaseVerdict, VerdictCounts, DEFAULT_FDR};
+use crate::stats::{fisher_worse, newcombe, stratified_cochran_armitage};
+use crate::store::{FactsStore, RowIssue};
+use crate::trend::analyzer::Pooled;
+use crate::trend::verdict::MDE_FACTOR;
+use crate::trend::{
+    CaseBy, GroupBy, Method, Metric, SuiteAnalyzer, SuiteOptions, TrendError, Window,
+};
+
+/// One condition of a selector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// `config.KEY=VALUE`: the trace's config has this value for the key.
+    Config {
+        /// The key.
+        key: String,
+        /// The value, as text (strings as they are, other JSON as JSON).
+        value: String,
+    },
+    /// `model=NAME`.
+    Model(String),
+    /// `mode=NAME`.
+    Mode(String),
+    /// `provider=NAME`.
+    Provider(String),
+    /// `since=TIME`: started at or after.
+    Since(Timestamp),
+    /// `until=TIME`: started before.
+    Until(Timestamp),
+    /// `last=N`: the newest N runs of the traces the other conditions keep.
+    Last(usize),
+}
+
+/// Which traces of the window one side of a comparison takes: every
+/// condition must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    /// The conditions, as given.
+    pub conditions: Vec<Condition>,
+    /// The selector as written, for reports.
+    pub text: String,
+}
+
+impl Selector {
+    /// Parses comma-joined conditions; `time` reads a `since=`/`until=`
+    /// value (an age or a time, as `--since` takes them).
+    pub fn parse(
+        text: &str,
+        time: impl Fn(&str) -> Result<Timestamp, String>,
+    ) -> Result<Selector, String> {
+        let mut conditions = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((name, value)) = part.split_once('=') else {
+                return Err(format!(
+                    "{part:?} is not NAME=VALUE (expected config.KEY=VALUE, model=, mode=, provider=, since=, until= or last=)"
+                ));
+            };
+            let (name, value) = (name.trim(), value.trim());
+            let condition = match name {
+                "model" => Condition::Model(value.to_owned()),
+                "mode" => Condition::Mode(value.to_owned()),
+                "provider" => Condition::Provider(value.to_owned()),
+                "since" => Condition::Since(time(value)?),
+                "until" => Condition::Until(time(value)?),
+                "last" => match value.parse::<usize>() {
+                    Ok(n) if n > 0 => Condition::Last(n),
+                    _ => return Err(format!("last={value}: expected a number of runs above 0")),
+                },
+                _ => match name.strip_prefix("config.").filter(|k| !k.is_empty()) {
+                    Some(key) => Condition::Config {
+                        key: key.to_owned(),
+                        value: value.to_owned(),
+                    },
+                    None => {
+                        return Err(format!(
+                            "unknown condition {name:?} (expected config.KEY, model, mode, provider, since, until or last)"
+                        ))
+                    }
+                },
+            };
+            conditions.push(condition);
+        }
+        if conditions.is_empty() {
+            return Err(
+                "an empty selector (expected conditions such as config.branch=main)".to_owned(),
+            );
+        }
+        Ok(Selector {
+            conditions,
+            text: text.trim().to_owned(),
+        })
+    }
+
+    /// The config keys its conditions read.
+    fn config_keys(&self) -> impl Iterator<Item = &String> {
+        self.conditions.iter().filter_map(|c| match c {
+            Condition::Config { key, .. } => Some(key),
+            _ => None,
+        })
+    }
+
+    /// Which members it takes.
+    fn members(&self, pooled: &Pooled) -> Vec<bool> {
+        let head_matches = |i: usize| {
+            let head = &pooled.members[i];
+            self.conditions.iter().all(|c| match c {
+                Condition::Config { key, value } => pooled.config_value(i, key) == Some(value),
+                Condition::Model(m) => head.model() == m,
+                Condition::Mode(m) => head.mode() == m,
+                Condition::Provider(p) => head.provider() == p,
+                Condition::Since(t) => head.created_at >= *t,
+                Condition::Until(t) => head.created_at < *t,
+                Condition::Last(_) => true,
+            })
+        };
+        let mut taken: Vec<bool> = (0..pooled.members.len()).map(head_matches).collect();
+        let last = self.conditions.iter().find_map(|c| match c {
+            Condition::Last(n) => Some(*n),
+            _ => None,
+        });
+        if let Some(n) = last {
+            keep_newest_runs(pooled, &mut taken, n);
+        }
+        taken
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for Selector {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Keeps the taken members of the newest `n` runs that have one.
+fn keep_newest_runs(pooled: &Pooled, taken: &mut [bool], n: usize) {
+    let mut runs: Vec<usize> = (0..taken.len())
+        .filter(|&i| taken[i])
+        .map(|i| pooled.run_of(i))
+        .collect();
+    runs.sort_unstable();
+    runs.dedup();
+    let first = runs.len().saturating_sub(n);
+    let Some(&oldest) = runs.get(first) else {
+        return;
+    };
+    for (i, t) in taken.iter_mut().enumerate() {
+        *t = *t && pooled.run_of(i) >= oldest;
+    }
+}
+
+/// What to compare.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareOptions {
+    /// The window, grouping, time bounds and verdict rule, as the trend's.
+    pub suite: SuiteOptions,
+    /// The baseline; `None`: the runs of the window before the candidate.
+    pub baseline: Option<Selector>,
+    /// The candidate; `None`: the newest run of the window.
+    pub candidate: Option<Selector>,
+    /// What makes traces the same case.
+    pub case_by: CaseBy,
+    /// The false-discovery rate of the per-case table.
+    pub fdr: f64,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        CompareOptions {
+            suite: SuiteOptions::default(),
+            baseline: None,
+            candidate: None,
+            case_by: CaseBy::Input,
+            fdr: DEFAULT_FDR,
+        }
+    }
+}
+
+/// The comparison's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareVerdict {
+    /// The candidate passes less often, by at least min-drop, significantly.
+    Regression,
+    /// The candidate passes more often, by at least min-drop, significantly.
+    Improvement,
+    /// Neither, and the interval rules out a drop of 3 × min-drop.
+    Stable,
+    /// Neither, and the interval cannot rule out a drop of 3 × min-drop.
+    InsufficientData,
+}
+
+impl CompareVerdict {
+    /// The JSON's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompareVerdict::Regression => "regression",
+            CompareVerdict::Improvement => "improvement",
+            CompareVerdict::Stable => "stable",
+            CompareVerdict::InsufficientData => "insufficient_data",
+        }
+    }
+}
+
+/// One side of the comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Arm {
+    /// The selector, as written; `None` for the default.
+    pub selector: Option<String>,
+    /// Runs with a trace of it.
+    pub runs: usize,
+    /// Its traces.
+    pub traces: usize,
+    /// PASS decisions.
+    pub passes: u64,
+    /// Decisions (a trace without recorded decisions counts as one).
+    pub decisions: u64,
+    /// passes / decisions.
+    pub rate: Option<f64>,
+}
+
+/// The pass rate's difference, candidate − baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Difference {
+    /// The estimate (paired: Mantel–Haenszel's over the shared cases).
+    pub estimate: f64,
+    /// Its 95% interval (paired: Sato's variance; unpaired: Newcombe's).
+    pub ci: [f64; 2],
+}
+
+/// Another metric on both sides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricDifference {
+    /// The metric.
+    pub metric: Metric,
+    /// Its value over the baseline's traces.
+    pub baseline: Option<f64>,
+    /// Its value over the candidate's traces.
+    pub candidate: Option<f64>,
+    /// candidate − baseline.
+    pub difference: Option<f64>,
+}
+
+/// A comparison of candidate with baseline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompareReport {
+    /// What makes traces the same case.
+    pub case_by: CaseBy,
+    /// What a run is.
+    pub group_by: GroupBy,
+    /// The window asked for, in runs.
+    pub requested_window: Window,
+    /// The rule (`ols` is judged as `auto` here: a comparison has no slope).
+    pub method: Method,
+    /// The one-sided significance level.
+    pub alpha: f64,
+    /// The smallest drop that matters.
+    pub min_drop: f64,
+    /// The verdict.
+    pub verdict: CompareVerdict,
+    /// The pass rate's difference.
+    pub difference: Difference,
+    /// Whether the cases paired it.
+    pub paired: bool,
+    /// Cases asked on both sides (the paired estimate's strata).
+    pub shared_cases: usize,
+    /// Their share of both sides' decisions.
+    pub shared_share: f64,
+    /// One-sided p toward worse (paired: Cochran–Mantel–Haenszel; unpaired:
+    /// Fisher's exact test).
+    pub p_worse: Option<f64>,
+    /// One-sided p toward better.
+    pub p_better: Option<f64>,
+    /// What the verdict means, in a sentence.
+    pub summary: String,
+    /// The baseline.
+    pub baseline: Arm,
+    /// The candidate.
+    pub candidate: Arm,
+    /// Every other metric's difference.
+    pub metrics: Vec<MetricDifference>,
+    /// The per-case table's false-discovery rate.
+    pub fdr: f64,
+    /// Cases per verdict (before = baseline, after = candidate).
+    pub counts: VerdictCounts,
+    /// Traces without the case's key.
+    pub left_out_uncased: usize,
+    /// Still-running traces in the window's span, left out.
+    pub left_out_running: usize,
+    /// Rows that could not be used, and why.
+    pub skipped_rows: Vec<RowIssue>,
+    /// Every case: `before` is the baseline, `after` the candidate.
+    pub cases: Vec<CaseRow>,
+}
+
+/// Why a comparison could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// The window could not be read or pooled.
+    #[error(transparent)]
+    Trend(#[from] TrendError),
+    /// A side selected no trace.
+    #[error("the {side} selects no trace of the window{}", selector.as_ref().map_or_else(String::new, |s| format!(" ({s})")))]
+    Empty {
+        /// `baseline` or `candidate`.
+        side: &'static str,
+        /// Its selector.
+        selector: Option<String>,
+    },
+    /// Traces selected by both sides.
+    #[error(
+        "{traces} traces match both the baseline and the candidate: make the selectors exclusive"
+    )]
+    Overlap {
+        /// How many.
+        traces: usize,
+    },
+}
+
+/// The metrics compared beside the pass rate.
+const OTHER_METRICS: [Metric; 5] = [
+    Metric::ReviseRate,
+    Metric::FallbackRate,
+    Metric::Cost,
+    Metric::Latency,
+    Metric::Tokens,
+];
+
+/// Compares candidate with baseline over a store's window.
+pub struct CompareAnalyzer<'s, S: FactsStore + ?Sized> {
+    store: &'s S,
+    options: CompareOptions,
+}
+
+impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
+    /// An analyzer of `store`.
+    pub fn new(store: &'s S, options: CompareOptions) -> Self {
+        CompareAnalyzer { store, options }
+    }
+
+    /// Reads the window (one pass over each table) and compares.
+    pub fn analyze(&self) -> Result<CompareReport, CompareError> {
+        let options = &self.options;
+        let suite = SuiteOptions {
+            metrics: [Metric::PassRate]
+                .into_iter()
+                .chain(OTHER_METRICS)
+                .collect(),
+            segment_by: None,
+            case_by: Some(options.case_by.clone()),
+            exclude_flaky: false,
+            ..options.suite.clone()
+        };
+        let mut keys: Vec<String> = Vec::new();
+        for key in options
+            .baseline
+            .iter()
+            .chain(&options.candidate)
+            .flat_map(Selector::config_keys)
+        {
+            if !keys.contains(key) {
+                keys.push(key.clone());
+            }
+        }
+        let pooled = SuiteAnalyzer::new(self.store, suite.clone()).pool_with(&keys)?;
+        let runs = pooled.runs();
+        let newest = |i: usize| pooled.run_of(i) + 1 == runs;
+        let candidate: Vec<bool> = match &options.candidate {
+            Some(selector) => selector.members(&pooled),
+            None => (0..pooled.members.len()).map(newest).collect(),
+        };
+        let baseline: Vec<bool> = match &options.baseline {
+            Some(selector) => selector.members(&pooled),
+            None if options.candidate.is_none() => {
+                (0..pooled.members.len()).map(|i| !newest(i)).collect()
+            }
+            None => candidate.iter().map(|c| !c).collect(),
+        };
+        let overlap = baseline
+            .iter()
+            .zip(&candidate)
+            .filter(|(b, c)| **b && **c)
+            .count();
+        if overlap > 0 {
+            return Err(CompareError::Overlap { traces: overlap });
+        }
+        let arm = |taken: &[bool], selector: &Option<Selector>, side: &'static str| {
+            let traces: Vec<usize> = (0..taken.len()).filter(|&i| taken[i]).collect();
+            if traces.is_empty() {
+                return Err(CompareError::Empty {
+                    side,
+                    selector: selector.as_ref().map(ToString::to_string),
+                });
+            }
+            Ok(traces)
+        };
+        let base = arm(&baseline, &options.baseline, "baseline")?;
+        let cand = arm(&candidate, &options.candidate, "candidate")?;
+        let verdict = suite.verdict;
+
+        let count = |traces: &[usize]| -> (u64, u64) {
+            traces.iter().fold((0, 0), |(p, n), &i| {
+                let facts = &pooled.facts[i];
+                (
+                    p + facts.outcomes(pooled.members[i].status)[0],
+                    n + facts.decisions(),
+                )
+            })
+        };
+        let (arm_b, arm_c) = (count(&base), count(&cand));
+        let make_arm =
+            |traces: &[usize], (passes, decisions): (u64, u64), selector: &Option<Selector>| {
+                let mut runs: Vec<usize> = traces.iter().map(|&i| pooled.run_of(i)).collect();
+                runs.dedup();
+                runs.sort_unstable();
+                runs.dedup();
+                Arm {
+                    selector: selector.as_ref().map(ToString::to_string),
+                    runs: runs.len(),
+                    traces: traces.len(),
+                    passes,
+                    decisions,
+                    rate: (decisions > 0).then(|| passes as f64 / decisions as f64),
+                }
+            };
+
+        // The cases both sides asked, with each side's passes and decisions.
+        let side = |i: usize| match (baseline[i], candidate[i]) {
+            (true, _) => Some(false),
+            (_, true) => Some(true),
+            _ => None,
+        };
+        let case_options = CaseOptions {
+            case_by: options.case_by.clone(),
+            fdr: options.fdr,
+            ..CaseOptions::default()
+        };
+        let (mut cases, uncased) = judged(&pooled, side, &case_options, verdict.min_drop);
+        let shared: Vec<&CaseRow> = cases
+            .iter()
+            .filter(|c| c.before.decisions > 0 && c.after.decisions > 0)
+            .collect();
+        let shared_decisions: u64 = shared
+            .iter()
+            .map(|c| c.before.decisions + c.after.decisions)
+            .sum();
+        let all_decisions = arm_b.1 + arm_c.1;
+        let shared_share = if all_decisions > 0 {
+            shared_decisions as f64 / all_decisions as f64
+        } else {
+            0.0
+        };
+        let paired = shared.len() >= crate::trend::verdict::MIN_REPEATED_CASES
+            && shared_share >= crate::trend::verdict::MIN_REPEATED_SHARE;
+        let confidence = verdict.confidence;
+        let (difference, p_worse, p_better) = if paired {
+            let tables: Vec<[u64; 4]> = shared
+                .iter()
+                .map(|c| {
+                    [
+                        c.after.passes,
+                        c.after.decisions,
+                        c.before.passes,
+                        c.before.decisions,
+                    ]
+                })
+                .collect();
+            let (estimate, ci) = mantel_haenszel_difference(&tables, confidence);
+            let strata: Vec<Vec<crate::stats::stratified::Cell>> = shared
+                .iter()
+                .map(|c| {
+                    vec![
+                        (0.0, c.before.passes, c.before.decisions),
+                        (1.0, c.after.passes, c.after.decisions),
+                    ]
+                })
+                .collect();
+            // The Cochran–Mantel–Haenszel test (φ = 1), as Sato's interval
+            // takes the cases to share one difference.
+            let (p_worse, p_better) = match stratified_cochran_armitage(&strata, confidence) {
+                Ok(test) => (
+                    Some(test.p_decline_binomial),
+                    Some(1.0 - test.p_decline_binomial),
+                ),
+                // Every shared case one outcome on both sides: no evidence.
+                Err(_) => (Some(1.0), Some(1.0)),
+            };
+            (Difference { estimate, ci }, p_worse, p_better)
+        } else {
+            let rate = |(p, n): (u64, u64)| p as f64 / n as f64;
+            let estimate = rate(arm_c) - rate(arm_b);
+            let ci = newcombe(arm_c, arm_b, confidence).map_or([-1.0, 1.0], |(lo, hi)| [lo, hi]);
+            (
+                Difference { estimate, ci },
+                fisher_worse(arm_b, arm_c),
+                fisher_worse(arm_c, arm_b),
+            )
+        };
+        let alpha = verdict.alpha;
+        let min_drop = verdict.min_drop;
+        let judged_verdict =
+            if p_worse.is_some_and(|p| p < alpha) && -difference.estimate >= min_drop {
+                CompareVerdict::Regression
+            } else if p_better.is_some_and(|p| p < alpha) && difference.estimate >= min_drop {
+                CompareVerdict::Improvement
+            } else if difference.ci[0] < -MDE_FACTOR * min_drop {
+                CompareVerdict::InsufficientData
+            } else {
+                CompareVerdict::Stable
+            };
+        let shared_cases = shared.len();
+        drop(shared);
+        let summary = sentence(
+            judged_verdict,
+            difference,
+            paired,
+            shared_cases,
+            p_worse,
+            min_drop,
+        );
+
+        let metrics = OTHER_METRICS
+            .iter()
+            .map(|metric| {
+                let (b, c) = (
+                    pooled.value_of(metric, &base),
+                    pooled.value_of(metric, &cand),
+                );
+                MetricDifference {
+                    metric: metric.clone(),
+                    baseline: b,
+                    candidate: c,
+                    difference: b.zip(c).map(|(b, c)| c - b),
+                }
+            })
+            .collect();
+        cases.sort_by(crate::cases::report_order);
+        let mut counts = VerdictCounts::default();
+        for case in &cases {
+            counts.add(case.verdict);
+        }
+        let baseline_arm = make_arm(&base, arm_b, &options.baseline);
+        let candidate_arm = make_arm(&cand, arm_c, &options.candidate);
+        Ok(CompareReport {
+            case_by: options.case_by.clone(),
+            group_by: suite.group_by.clone(),
+            requested_window: suite.window,
+            method: verdict.method,
+            alpha,
+            min_drop,
+            verdict: judged_verdict,
+            difference,
+            paired,
+            shared_cases,
+            shared_share,
+            p_worse,
+            p_better,
+            summary,
+            baseline: baseline_arm,
+            candidate: candidate_arm,
+            metrics,
+            fdr: options.fdr,
+            counts,
+            left_out_uncased: uncased,
+            left_out_running: pooled.left_out_running,
+            skipped_rows: pooled.issues.clone(),
+            cases,
+        })
+    }
+}
+
+/// The verdict in a sentence.
+fn sentence(
+    verdict: CompareVerdict,
+    d: Difference,
+    paired: bool,
+    shared: usize,
+    p_worse: Option<f64>,
+    min_drop: f64,
+) -> String {
+    let how = if paired {
+        format!("paired through the {shared} cases both asked")
+    } else {
+        "unpaired: the cases do not repeat enough to pair".to_owned()
+    };
+    let change = format!(
+        "{:+.1} points (95% CI {:+.1} to {:+.1}; {how}; p(worse) {})",
+        100.0 * d.estimate,
+        100.0 * d.ci[0],
+        100.0 * d.ci[1],
+        p_worse.map_or_else(|| "-".to_owned(), crate::trend::verdict::p_equals)
+    );
+    match verdict {
+        CompareVerdict::Regression => {
+            format!("The candidate passes less often than the baseline: {change}.")
+        }
+        CompareVerdict::Improvement => {
+            format!("The candidate passes more often than the baseline: {change}.")
+        }
+        CompareVerdict::Stable => format!(
+            "No regression: {change}; a drop of {:.1} points or more is ruled out.",
+            100.0 * MDE_FACTOR * min_drop
+        ),
+        CompareVerdict::InsufficientData => format!(
+            "Too little data to judge: {change}; the interval reaches past a drop of {:.1} points.",
+            100.0 * MDE_FACTOR * min_drop
+        ),
+    }
+}
+
+/// The Mantel–Haenszel risk difference over 2×2 tables `[x₁, n₁, x₀, n₀]`
+/// (group 1 − group 0) and its interval by Sato's variance.
+///
+/// With Nₕ = n₁ₕ + n₀ₕ and wₕ = n₁ₕn₀ₕ/Nₕ: δ = Σ(x₁ₕn₀ₕ − x₀ₕn₁ₕ)/Nₕ / Σwₕ;
+/// Pₕ = (n₁ₕ²x₀ₕ − n₀ₕ²x₁ₕ + n₁ₕn₀ₕ(n₀ₕ − n₁ₕ)/2)/Nₕ²,
+/// Qₕ = (x₁ₕ(n₀ₕ − x₀ₕ) + x₀ₕ(n₁ₕ − x₁ₕ))/(2Nₕ), Var(δ) = (δΣPₕ + ΣQₕ)/(Σwₕ)².
+/// Sato (1989), "On the variance estimator for the Mantel–Haenszel risk
+/// difference", Biometrics 45:1323–1324: consistent both for many small
+/// strata (the cases of a suite) and for few large ones. With one stratum
+/// of equal sides it is the Wald variance p₁(1 − p₁)/n + p₀(1 − p₀)/n
+/// (checked in the tests).
+pub fn mantel_haenszel_difference(tables: &[[u64; 4]], confidence: f64) -> (f64, [f64; 2]) {
+    let (mut num, mut w, mut p, mut q) = (0.0, 0.0, 0.0, 0.0);
+    for &[x1, n1, x0, n0] in tables {
+        let (x1, n1, x0, n0) = (x1 as f64, n1 as f64, x0 as f64, n0 as f64);
+        let n = n1 + n0;
+        if n1 == 0.0 || n0 == 0.0 {
+            continue;
+        }
+        num += (x1 * n0 - x0 * n1) / n;
+        w += n1 * n0 / n;
+        p += (n1 * n1 * x0 - n0 * n0 * x1 + n1 * n0 * (n0 - n1) / 2.0) / (n * n);
+        q += (x1 * (n0 - x0) + x0 * (n1 - x1)) / (2.0 * n);
+    }
+    if w == 0.0 {
+        return (0.0, [-1.0, 1.0]);
+    }
+    let d = num / w;
+    let var = ((d * p + q) / (w * w)).max(0.0);
+    let z = crate::stats::intervals::two_sided_z(confidence);
+    let half = z * var.sqrt();
+    (d, [(d - half).max(-1.0), (d + half).min(1.0)])
+}
+
+impl CompareReport {
+    /// Whether the candidate is worse (the gate's failure).
+    pub fn is_regression(&self) -> bool {
+        self.verdict == CompareVerdict::Regression
+    }
+
+    /// Cases whose verdict is `verdict`.
+    pub fn cases_with(&self, verdict: CaseVerdict) -> impl Iterator<Item = &CaseRow> {
+        self.cases.iter().filter(move |c| c.verdict == verdict)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,165 @@
+//! The comparison on records in memory.
+
+use super::*;
+use crate::model::{EvalDecision, RunStatus};
+use crate::store::memory::testing::{eval, trace};
+use crate::store::{MemoryStore, WriteStore};
+
+#[test]
+fn one_stratum_of_equal_sides_has_the_wald_variance() {
+    // 30 of 40 against 20 of 40.
+    let (d, ci) = mantel_haenszel_difference(&[[30, 40, 20, 40]], 0.95);
+    assert!((d - 0.25).abs() < 1e-15);
+    let var: f64 = 0.75 * 0.25 / 40.0 + 0.5 * 0.5 / 40.0;
+    let z = crate::stats::intervals::two_sided_z(0.95);
+    assert!((ci[0] - (0.25 - z * var.sqrt())).abs() < 1e-12, "{ci:?}");
+    assert!((ci[1] - (0.25 + z * var.sqrt())).abs() < 1e-12, "{ci:?}");
+}
+
+#[test]
+fn the_estimate_weighs_each_case_by_its_decisions_on_both_sides() {
+    // Two cases, each 10 points worse on the candidate; their mix differs
+    // between the sides, which an unpaired difference would mistake.
+    let tables = [[8, 10, 90, 100], [50, 100, 6, 10]];
+    let (d, _) = mantel_haenszel_difference(&tables, 0.95);
+    assert!((d - -0.1).abs() < 1e-12, "{d}");
+}
+
+/// 60 traces on `main` then 60 on `pr`, asking 6 questions in turn; on
+/// `pr`, question 0 fails every time.
+fn store(pr_breaks: bool) -> MemoryStore {
+    let mut store = MemoryStore::new();
+    for k in 0..120 {
+        let id = format!("t{k:03}");
+        let at = format!("2026-03-01T{:02}:{:02}:00Z", k / 60, k % 60);
+        let mut record = trace(&id, RunStatus::Done, &at, "m");
+        let branch = if k < 60 { "main" } else { "pr" };
+        record
+            .config
+            .extra
+            .insert("branch".to_owned(), serde_json::json!(branch));
+        record.user_input = format!("question {}", k % 6);
+        store.create_trace(&record).unwrap();
+        let fail = pr_breaks && k >= 60 && k % 6 == 0;
+        let decision = if fail {
+            EvalDecision::Fallback
+        } else {
+            EvalDecision::Pass
+        };
+        store.insert_eval(&eval(&id, 1, decision)).unwrap();
+    }
+    store
+}
+
+fn selector(text: &str) -> Selector {
+    Selector::parse(text, |t| {
+        crate::timestamp::parse(t).map_err(|e| e.to_string())
+    })
+    .unwrap()
+}
+
+fn compare(
+    store: &MemoryStore,
+    baseline: &str,
+    candidate: &str,
+) -> Result<CompareReport, CompareError> {
+    CompareAnalyzer::new(
+        store,
+        CompareOptions {
+            suite: SuiteOptions {
+                window: Window::All,
+                ..SuiteOptions::default()
+            },
+            baseline: Some(selector(baseline)),
+            candidate: Some(selector(candidate)),
+            ..CompareOptions::default()
+        },
+    )
+    .analyze()
+}
+
+#[test]
+fn a_pr_that_breaks_a_case_is_a_paired_regression_naming_the_case() {
+    let store = store(true);
+    let report = compare(&store, "config.branch=main", "config.branch=pr").unwrap();
+    assert!(report.paired && report.shared_cases == 6, "{report:?}");
+    assert_eq!((report.baseline.traces, report.candidate.traces), (60, 60));
+    assert_eq!(report.candidate.passes, 50);
+    // One case of six falls by 100 points: the difference is -1/6.
+    assert!((report.difference.estimate - -1.0 / 6.0).abs() < 1e-12);
+    assert_eq!(
+        report.verdict,
+        CompareVerdict::Regression,
+        "{}",
+        report.summary
+    );
+    assert!(report.is_regression());
+    let broken: Vec<&str> = report
+        .cases_with(CaseVerdict::Regressed)
+        .map(|c| c.case.as_str())
+        .collect();
+    assert_eq!(broken, ["question 0"]);
+}
+
+#[test]
+fn the_same_agent_on_both_sides_is_stable_and_the_default_candidate_is_the_newest_run() {
+    let store = store(false);
+    let report = compare(&store, "config.branch=main", "config.branch=pr").unwrap();
+    assert_eq!(report.difference.estimate, 0.0);
+    assert_ne!(report.verdict, CompareVerdict::Regression);
+    // Without selectors: the newest run (a trace) against the rest.
+    let default = CompareAnalyzer::new(
+        &store,
+        CompareOptions {
+            suite: SuiteOptions {
+                window: Window::All,
+                ..SuiteOptions::default()
+            },
+            ..CompareOptions::default()
+        },
+    )
+    .analyze()
+    .unwrap();
+    assert_eq!(
+        (default.baseline.traces, default.candidate.traces),
+        (119, 1)
+    );
+    assert_eq!(
+        default.verdict,
+        CompareVerdict::InsufficientData,
+        "{}",
+        default.summary
+    );
+}
+
+#[test]
+fn selectors_that_overlap_or_select_nothing_are_errors() {
+    let store = store(false);
+    match compare(&store, "config.branch=main", "model=m") {
+        Err(CompareError::Overlap { traces }) => assert_eq!(traces, 60),
+        other => panic!("{other:?}"),
+    }
+    match compare(&store, "config.branch=main", "config.branch=feature") {
+        Err(err @ CompareError::Empty { .. }) => {
+            assert_eq!(
+                err.to_string(),
+                "the candidate selects no trace of the window (config.branch=feature)"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A config key no trace has is a typo.
+    assert!(matches!(
+        compare(&store, "config.brnch=main", "config.branch=pr"),
+        Err(CompareError::Trend(TrendError::UnknownConfigKey { .. }))
+    ));
+    // last=N takes the newest runs of what the other conditions keep.
+    let report = compare(&store, "config.branch=main,last=10", "config.branch=pr").unwrap();
+    assert_eq!(report.baseline.traces, 10);
+    for bad in ["branch=main", "last=0", "", "config.=x"] {
+        assert!(
+            Selector::parse(bad, |_| Err(String::new())).is_err(),
+            "{bad:?}"
+        );
+    }
+}
