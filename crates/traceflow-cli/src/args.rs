@@ -188,6 +188,11 @@ pub struct CompareArgs {
     /// List every case, not only the regressed and newly failing ones.
     #[arg(long)]
     pub all: bool,
+    /// Compare the pooled pass rates even when the cases could pair them
+    /// (paired is the default when half the decisions or more are in cases
+    /// both sides asked).
+    #[arg(long)]
+    pub unpaired: bool,
 }
 
 impl CompareArgs {
@@ -216,6 +221,7 @@ impl CompareArgs {
             candidate: selector("candidate", &self.candidate)?,
             case_by: trend.case_by.clone().unwrap_or(CaseBy::Input),
             fdr: self.fdr,
+            unpaired: self.unpaired,
         })
     }
 }

@@ -7,7 +7,8 @@
 //! difference is paired through them: the Mantel–Haenszel risk difference
 //! over the cases both asked, with Sato's variance, and the
 //! Cochran–Mantel–Haenszel test; otherwise unpaired: Newcombe's interval
-//! and Fisher's exact test.
+//! and Fisher's exact test on the counts each side's traces are worth (a
+//! trace's decisions are a cluster: Rao and Scott's design effect).
 
 use std::fmt;
 
@@ -15,7 +16,9 @@ use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 
 use crate::cases::{judged, CaseOptions, CaseRow, CaseVerdict, VerdictCounts, DEFAULT_FDR};
-use crate::stats::{fisher_worse, newcombe, stratified_cochran_armitage};
+use crate::stats::{
+    design_effect, effective_counts, fisher_worse, newcombe, stratified_cochran_armitage,
+};
 use crate::store::{FactsStore, RowIssue};
 use crate::trend::analyzer::Pooled;
 use crate::trend::verdict::MDE_FACTOR;
@@ -183,6 +186,8 @@ pub struct CompareOptions {
     pub case_by: CaseBy,
     /// The false-discovery rate of the per-case table.
     pub fdr: f64,
+    /// Compare the pooled rates even when the cases could pair them.
+    pub unpaired: bool,
 }
 
 impl Default for CompareOptions {
@@ -193,6 +198,7 @@ impl Default for CompareOptions {
             candidate: None,
             case_by: CaseBy::Input,
             fdr: DEFAULT_FDR,
+            unpaired: false,
         }
     }
 }
@@ -238,6 +244,10 @@ pub struct Arm {
     pub decisions: u64,
     /// passes / decisions.
     pub rate: Option<f64>,
+    /// How many times the variance of its pass rate exceeds the binomial
+    /// one, its traces' decisions being clusters (Rao and Scott); the
+    /// unpaired comparison divides its counts by it.
+    pub design_effect: f64,
 }
 
 /// The pass rate's difference, candidate − baseline.
@@ -429,21 +439,30 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
             })
         };
         let (arm_b, arm_c) = (count(&base), count(&cand));
-        let make_arm =
-            |traces: &[usize], (passes, decisions): (u64, u64), selector: &Option<Selector>| {
-                let mut runs: Vec<usize> = traces.iter().map(|&i| pooled.run_of(i)).collect();
-                runs.dedup();
-                runs.sort_unstable();
-                runs.dedup();
-                Arm {
-                    selector: selector.as_ref().map(ToString::to_string),
-                    runs: runs.len(),
-                    traces: traces.len(),
-                    passes,
-                    decisions,
-                    rate: (decisions > 0).then(|| passes as f64 / decisions as f64),
-                }
-            };
+        // A trace's decisions are one cluster: a retry follows a failure.
+        let design = |traces: &[usize]| {
+            let clusters: Vec<(u64, u64)> = traces.iter().map(|&i| count(&[i])).collect();
+            design_effect(&clusters)
+        };
+        let (design_b, design_c) = (design(&base), design(&cand));
+        let make_arm = |traces: &[usize],
+                        (passes, decisions): (u64, u64),
+                        design_effect: f64,
+                        selector: &Option<Selector>| {
+            let mut runs: Vec<usize> = traces.iter().map(|&i| pooled.run_of(i)).collect();
+            runs.dedup();
+            runs.sort_unstable();
+            runs.dedup();
+            Arm {
+                selector: selector.as_ref().map(ToString::to_string),
+                runs: runs.len(),
+                traces: traces.len(),
+                passes,
+                decisions,
+                rate: (decisions > 0).then(|| passes as f64 / decisions as f64),
+                design_effect,
+            }
+        };
 
         // The cases both sides asked, with each side's passes and decisions.
         let side = |i: usize| match (baseline[i], candidate[i]) {
@@ -471,7 +490,8 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
         } else {
             0.0
         };
-        let paired = shared.len() >= crate::trend::verdict::MIN_REPEATED_CASES
+        let paired = !options.unpaired
+            && shared.len() >= crate::trend::verdict::MIN_REPEATED_CASES
             && shared_share >= crate::trend::verdict::MIN_REPEATED_SHARE;
         let confidence = verdict.confidence;
         let (difference, p_worse, p_better) = if paired {
@@ -510,11 +530,21 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
         } else {
             let rate = |(p, n): (u64, u64)| p as f64 / n as f64;
             let estimate = rate(arm_c) - rate(arm_b);
-            let ci = newcombe(arm_c, arm_b, confidence).map_or([-1.0, 1.0], |(lo, hi)| [lo, hi]);
+            // Rao and Scott: the counts the clusters are worth, for tests
+            // made for independent trials.
+            let (eff_b, eff_c) = (
+                effective_counts(arm_b, design_b),
+                effective_counts(arm_c, design_c),
+            );
+            let ci = newcombe(eff_c, eff_b, confidence).map_or([-1.0, 1.0], |(lo, hi)| {
+                // Centred on the estimate from the counts themselves.
+                let shift = estimate - (rate(eff_c) - rate(eff_b));
+                [(lo + shift).max(-1.0), (hi + shift).min(1.0)]
+            });
             (
                 Difference { estimate, ci },
-                fisher_worse(arm_b, arm_c),
-                fisher_worse(arm_c, arm_b),
+                fisher_worse(eff_b, eff_c),
+                fisher_worse(eff_c, eff_b),
             )
         };
         let alpha = verdict.alpha;
@@ -560,8 +590,8 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
         for case in &cases {
             counts.add(case.verdict);
         }
-        let baseline_arm = make_arm(&base, arm_b, &options.baseline);
-        let candidate_arm = make_arm(&cand, arm_c, &options.candidate);
+        let baseline_arm = make_arm(&base, arm_b, design_b, &options.baseline);
+        let candidate_arm = make_arm(&cand, arm_c, design_c, &options.candidate);
         Ok(CompareReport {
             case_by: options.case_by.clone(),
             group_by: suite.group_by.clone(),
@@ -602,7 +632,7 @@ fn sentence(
     let how = if paired {
         format!("paired through the {shared} cases both asked")
     } else {
-        "unpaired: the cases do not repeat enough to pair".to_owned()
+        "unpaired".to_owned()
     };
     let change = format!(
         "{:+.1} points (95% CI {:+.1} to {:+.1}; {how}; p(worse) {})",

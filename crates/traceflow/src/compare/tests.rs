@@ -163,3 +163,48 @@ fn selectors_that_overlap_or_select_nothing_are_errors() {
         );
     }
 }
+
+#[test]
+fn unpaired_decisions_of_one_trace_count_as_the_trials_they_are_worth() {
+    // Every trace asks a question of its own and records three decisions
+    // of one outcome: 40 traces of 120 decisions a side, worth 40 trials.
+    let mut store = MemoryStore::new();
+    for k in 0..80 {
+        let id = format!("t{k:02}");
+        let at = format!("2026-03-01T{:02}:{:02}:00Z", k / 60, k % 60);
+        let mut record = trace(&id, RunStatus::Done, &at, "m");
+        record.user_input = id.clone();
+        store.create_trace(&record).unwrap();
+        // Baseline 30 of 40 traces pass, candidate 22 of 40.
+        let pass = if k < 40 { k % 4 != 0 } else { k % 20 < 11 };
+        for seq in 0..3 {
+            let decision = if pass {
+                EvalDecision::Pass
+            } else {
+                EvalDecision::Revise
+            };
+            store.insert_eval(&eval(&id, seq, decision)).unwrap();
+        }
+    }
+    let report = compare(
+        &store,
+        "until=2026-03-01T00:40:00Z",
+        "since=2026-03-01T00:40:00Z",
+    )
+    .unwrap();
+    assert!(!report.paired);
+    // Three identical decisions a trace: a design effect of about 3.
+    assert!(
+        (report.baseline.design_effect - 3.0 * 40.0 / 39.0).abs() < 1e-9,
+        "{:?}",
+        report.baseline
+    );
+    // Fisher on the 40 traces a side, not on the 120 decisions.
+    let per_trace = crate::stats::fisher_worse((30, 40), (22, 40)).unwrap();
+    let per_decision = crate::stats::fisher_worse((90, 120), (66, 120)).unwrap();
+    let p = report.p_worse.unwrap();
+    assert!(
+        per_decision < p && (p - per_trace).abs() < 0.02,
+        "{p} {per_trace} {per_decision}"
+    );
+}

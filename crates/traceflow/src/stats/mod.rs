@@ -3,6 +3,7 @@
 //! Each function cites its formula and source, and says when its result is
 //! undefined for the data ([`Undefined`]) rather than returning NaN.
 
+pub mod clustered;
 pub mod cochran_armitage;
 pub mod dispersion;
 pub mod fdr;
@@ -21,6 +22,7 @@ pub mod stratified;
 pub mod student;
 pub mod sum;
 
+pub use clustered::{design_effect, effective_counts};
 pub use cochran_armitage::{cochran_armitage, CochranArmitage};
 pub use dispersion::{successive_dispersion, trend_inflation_per_rho, Dispersion};
 pub use fdr::benjamini_hochberg;
