@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""False alarms of the trend across all decisions and within the same cases,
-on stores where no case changes.
+"""False alarms (and power) of the trend across all decisions and within the
+same cases, on stores where no case changes (and one where every case falls).
 
 For each seed it writes a store with ../shared/tools/gen_tfl_db.py (relative
 to the repository root) whose cases keep their pass chance throughout, runs
@@ -32,6 +32,12 @@ SETTINGS = [
      ["--group-by", "hour", "--window", "all"]),
     ("case sd 1.5, 40 cases, 3000 traces, last 40 hours",
      ["--traces", "3000", "--cases", "40", "--case-sd", "1.5", "--p-start", "0.85"],
+     ["--group-by", "hour", "--window", "40"]),
+    # Power: every case falls (on the logit scale, from 0.85 to 0.75 at
+    # its base level) at the last 40 hours' middle.
+    ("power: every case falls 0.85 -> 0.75 at trace 2830, case sd 1.5, last 40 hours",
+     ["--traces", "3000", "--cases", "40", "--case-sd", "1.5", "--p-start", "0.85",
+      "--step-at", "2830", "--p-step", "0.75"],
      ["--group-by", "hour", "--window", "40"]),
 ]
 

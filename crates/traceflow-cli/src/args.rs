@@ -199,16 +199,7 @@ impl CompareArgs {
     /// The comparison's options, with ages resolved against `now`.
     pub fn compare_options(&self, now: jiff::Timestamp) -> Result<CompareOptions, String> {
         let trend = &self.trend;
-        if !trend.metrics.is_empty()
-            || trend.all_metrics
-            || trend.segment_by.is_some()
-            || trend.exclude_flaky
-        {
-            return Err(
-                "compare reports every metric of both sides: --metric, --all-metrics, --segment-by and --exclude-flaky are for trend"
-                    .to_owned(),
-            );
-        }
+        trend.only_trends("compare reports every metric of both sides")?;
         let time = |text: &str| parse_time_bound(text)?.resolve(now);
         let selector = |flag: &str, text: &Option<String>| -> Result<Option<Selector>, String> {
             text.as_deref()
@@ -241,16 +232,7 @@ impl CasesArgs {
     /// does not take.
     pub fn case_options(&self, now: jiff::Timestamp) -> Result<CaseOptions, String> {
         let trend = &self.trend;
-        if !trend.metrics.is_empty()
-            || trend.all_metrics
-            || trend.segment_by.is_some()
-            || trend.exclude_flaky
-        {
-            return Err(
-                "cases judges each case's pass rate: --metric, --all-metrics, --segment-by and --exclude-flaky are for trend"
-                    .to_owned(),
-            );
-        }
+        trend.only_trends("cases judges each case's pass rate")?;
         let split_at = match self.split_at {
             None => None,
             Some(SplitAtArg::Run(run)) => Some(SplitAt::Run(run)),
@@ -411,6 +393,21 @@ impl TrendArgs {
             || self.until.is_some()
             || self.case_by.is_some()
             || self.exclude_flaky
+    }
+
+    /// An error saying `why` when a flag only `trend` and `gate` take was
+    /// given (to `cases` or `compare`).
+    fn only_trends(&self, why: &str) -> Result<(), String> {
+        if !self.metrics.is_empty()
+            || self.all_metrics
+            || self.segment_by.is_some()
+            || self.exclude_flaky
+        {
+            return Err(format!(
+                "{why}: --metric, --all-metrics, --segment-by and --exclude-flaky are for trend"
+            ));
+        }
+        Ok(())
     }
 
     /// The suite's options, with ages resolved against `now`.

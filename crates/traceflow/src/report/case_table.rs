@@ -11,7 +11,7 @@
 
 use std::io;
 
-use super::{p_cell, printable, CaseListing};
+use super::{columns, p_cell, printable, CaseListing};
 use crate::cases::{short_text, CaseReport, CaseRow, CaseVerdict, Side};
 use crate::text::{count, points};
 use crate::trend::GroupBy;
@@ -78,34 +78,6 @@ pub(super) fn write(
         writeln!(out, "Note: {}.", notes.join("; "))?;
     }
     Ok(())
-}
-
-/// Lays out a header and rows of cells in columns two spaces apart,
-/// without trailing blanks.
-pub(super) fn columns(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[&str]| -> String {
-        let mut text = String::new();
-        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i > 0 {
-                text.push_str("  ");
-            }
-            text.push_str(cell);
-            text.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
-        }
-        text.trim_end().to_owned()
-    };
-    let mut lines = vec![line(header)];
-    for row in rows {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        lines.push(line(&cells));
-    }
-    lines
 }
 
 /// A flaky case's cells: id, pass rate, interval, decisions, where, case.

@@ -12,8 +12,8 @@
 
 use std::io;
 
-use super::case_table::{self, columns};
-use super::{printable, CaseListing};
+use super::case_table;
+use super::{columns, printable, CaseListing};
 use crate::compare::{Arm, CompareReport};
 use crate::text::count;
 use crate::trend::{Metric, MetricKind};

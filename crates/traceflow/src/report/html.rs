@@ -186,28 +186,7 @@ impl SuiteExporter for HtmlExporter {
                     @if rows.is_empty() {
                         p.empty { "No case listed." }
                     } @else {
-                        table {
-                            thead { tr {
-                                @for h in header {
-                                    th class=[case_table::numeric(h).then_some("num")] { (h) }
-                                }
-                            } }
-                            tbody {
-                                @for (v, cells) in verdicts.iter().zip(&rows) {
-                                    tr class=[(*v == CaseVerdict::Regressed).then_some("regression")] {
-                                        @for (h, cell) in header.iter().zip(cells) {
-                                            @if *h == "Verdict" {
-                                                td { span class={ "verdict " (case_class(*v)) } { (cell) } }
-                                            } @else if *h == "Id" {
-                                                td { span.segment { (cell) } }
-                                            } @else {
-                                                td class=[case_table::numeric(h).then_some("num")] { (cell) }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
+                        (case_rows(header, &rows, &verdicts))
                     }
                     @if !notes.is_empty() {
                         ul.notes { @for note in &notes { li { (note) "." } } }
@@ -272,24 +251,7 @@ impl SuiteExporter for HtmlExporter {
                 div.card {
                     p { (compare_table::case_tally(report)) "." }
                     @if !rows.is_empty() {
-                        table {
-                            thead { tr { @for h in header {
-                                th class=[case_table::numeric(h).then_some("num")] { (h) }
-                            } } }
-                            tbody { @for (v, cells) in verdicts.iter().zip(&rows) {
-                                tr class=[(*v == CaseVerdict::Regressed).then_some("regression")] {
-                                    @for (h, cell) in header.iter().zip(cells) {
-                                        @if *h == "Verdict" {
-                                            td { span class={ "verdict " (case_class(*v)) } { (cell) } }
-                                        } @else if *h == "Id" {
-                                            td { span.segment { (cell) } }
-                                        } @else {
-                                            td class=[case_table::numeric(h).then_some("num")] { (cell) }
-                                        }
-                                    }
-                                }
-                            } }
-                        }
+                        (case_rows(header, &rows, &verdicts))
                     }
                 }
                 footer {
@@ -301,6 +263,30 @@ impl SuiteExporter for HtmlExporter {
         write_text(out, "<!DOCTYPE html>\n<html lang=\"en\">")?;
         write_text(out, &page.into_string())?;
         write_text(out, "</html>\n")
+    }
+}
+
+/// The listed cases' table: a row per case, its verdict as a badge.
+fn case_rows(header: &[&str], rows: &[Vec<String>], verdicts: &[CaseVerdict]) -> Markup {
+    html! {
+        table {
+            thead { tr { @for h in header {
+                th class=[case_table::numeric(h).then_some("num")] { (h) }
+            } } }
+            tbody { @for (v, cells) in verdicts.iter().zip(rows) {
+                tr class=[(*v == CaseVerdict::Regressed).then_some("regression")] {
+                    @for (h, cell) in header.iter().zip(cells) {
+                        @if *h == "Verdict" {
+                            td { span class={ "verdict " (case_class(*v)) } { (cell) } }
+                        } @else if *h == "Id" {
+                            td { span.segment { (cell) } }
+                        } @else {
+                            td class=[case_table::numeric(h).then_some("num")] { (cell) }
+                        }
+                    }
+                }
+            } }
+        }
     }
 }
 

@@ -106,23 +106,7 @@ impl SuiteExporter for MarkdownExporter {
         text.push_str(&escape(&case_table::tally(report)));
         text.push_str(".\n");
         let (header, rows) = case_table::rows(&report.cases, listing);
-        if !rows.is_empty() {
-            text.push_str(&format!(
-                "\n<details><summary>{} listed</summary>\n\n",
-                count(rows.len(), "case")
-            ));
-            text.push_str(&format!("| {} |\n", header.join(" | ")));
-            let rule: Vec<&str> = header
-                .iter()
-                .map(|h| if case_table::numeric(h) { "--:" } else { "---" })
-                .collect();
-            text.push_str(&format!("|{}|\n", rule.join("|")));
-            for cells in &rows {
-                let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
-                text.push_str(&format!("| {} |\n", cells.join(" | ")));
-            }
-            text.push_str("\n</details>\n");
-        }
+        text.push_str(&listed_cases(header, &rows));
         let notes = case_table::notes(report, listing);
         if !notes.is_empty() {
             text.push_str(&format!("\n_Note: {}._\n", escape(&notes.join("; "))));
@@ -159,25 +143,33 @@ impl SuiteExporter for MarkdownExporter {
         text.push_str(&escape(&compare_table::case_tally(report)));
         text.push_str(".\n");
         let (header, rows) = case_table::rows(&report.cases, listing);
-        if !rows.is_empty() {
-            text.push_str(&format!(
-                "\n<details><summary>{} listed</summary>\n\n",
-                count(rows.len(), "case")
-            ));
-            text.push_str(&format!("| {} |\n", header.join(" | ")));
-            let rule: Vec<&str> = header
-                .iter()
-                .map(|h| if case_table::numeric(h) { "--:" } else { "---" })
-                .collect();
-            text.push_str(&format!("|{}|\n", rule.join("|")));
-            for cells in &rows {
-                let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
-                text.push_str(&format!("| {} |\n", cells.join(" | ")));
-            }
-            text.push_str("\n</details>\n");
-        }
+        text.push_str(&listed_cases(header, &rows));
         out.write_all(text.as_bytes())
     }
+}
+
+/// The listed cases as a table inside a collapsible `<details>`, so that a
+/// PR comment stays short however many broke; nothing without cases.
+fn listed_cases(header: &[&str], rows: &[Vec<String>]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut text = format!(
+        "\n<details><summary>{} listed</summary>\n\n",
+        count(rows.len(), "case")
+    );
+    text.push_str(&format!("| {} |\n", header.join(" | ")));
+    let rule: Vec<&str> = header
+        .iter()
+        .map(|h| if case_table::numeric(h) { "--:" } else { "---" })
+        .collect();
+    text.push_str(&format!("|{}|\n", rule.join("|")));
+    for cells in rows {
+        let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
+        text.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    text.push_str("\n</details>\n");
+    text
 }
 
 /// The verdict as a level-2 heading: "❌ Regression: 3 of 12 reports",

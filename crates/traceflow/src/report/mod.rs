@@ -276,6 +276,34 @@ pub fn render_verdict(report: &TraceTrendReport) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Lays out a header and rows of cells in columns two spaces apart,
+/// without trailing blanks.
+pub(super) fn columns(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[&str]| -> String {
+        let mut text = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            text.push_str(cell);
+            text.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
+        }
+        text.trim_end().to_owned()
+    };
+    let mut lines = vec![line(header)];
+    for row in rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        lines.push(line(&cells));
+    }
+    lines
+}
+
 /// Characters a sparkline takes at most.
 const SPARK_WIDTH: usize = 24;
 

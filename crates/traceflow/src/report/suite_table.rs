@@ -45,28 +45,9 @@ pub(super) fn write(out: &mut dyn io::Write, suite: &SuiteReport) -> io::Result<
             ]
         })
         .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[&str]| -> String {
-        let mut text = String::new();
-        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i > 0 {
-                text.push_str("  ");
-            }
-            text.push_str(cell);
-            let pad = w - cell.chars().count();
-            text.extend(std::iter::repeat_n(' ', pad));
-        }
-        text.trim_end().to_owned()
-    };
-    writeln!(out, "{}", line(&header))?;
-    for row in &rows {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        writeln!(out, "{}", line(&cells))?;
+    let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.to_vec()).collect();
+    for line in super::columns(&header, &rows) {
+        writeln!(out, "{line}")?;
     }
 
     let notable: Vec<_> = suite

@@ -15,14 +15,8 @@
 /// Checked against values computed by hand (the tests below); R's
 /// `p.adjust(p, "BH")` computes the same adjustment.
 pub fn benjamini_hochberg(p_values: &[Option<f64>]) -> Vec<Option<f64>> {
-    let mut order: Vec<usize> = (0..p_values.len())
-        .filter(|&i| p_values[i].is_some_and(|p| !p.is_nan()))
-        .collect();
+    let order = super::holm::ascending(p_values);
     let m = order.len();
-    order.sort_by(|&a, &b| {
-        let (pa, pb) = (p_values[a].unwrap_or(1.0), p_values[b].unwrap_or(1.0));
-        pa.total_cmp(&pb)
-    });
     let mut adjusted = vec![None; p_values.len()];
     let mut running: f64 = 1.0;
     for (rank, &i) in order.iter().enumerate().rev() {

@@ -14,14 +14,8 @@
 /// Checked against values computed by hand (the tests below); statsmodels'
 /// `multipletests(p, method="holm")` computes the same adjustment.
 pub fn holm(p_values: &[Option<f64>]) -> Vec<Option<f64>> {
-    let mut order: Vec<usize> = (0..p_values.len())
-        .filter(|&i| p_values[i].is_some_and(|p| !p.is_nan()))
-        .collect();
+    let order = ascending(p_values);
     let m = order.len();
-    order.sort_by(|&a, &b| {
-        let (pa, pb) = (p_values[a].unwrap_or(1.0), p_values[b].unwrap_or(1.0));
-        pa.total_cmp(&pb)
-    });
     let mut adjusted = vec![None; p_values.len()];
     let mut running: f64 = 0.0;
     for (rank, &i) in order.iter().enumerate() {
@@ -30,6 +24,19 @@ pub fn holm(p_values: &[Option<f64>]) -> Vec<Option<f64>> {
         adjusted[i] = Some(running);
     }
     adjusted
+}
+
+/// The indices of the defined (not `None`, not NaN) p-values, smallest
+/// first; ties keep their input order.
+pub(super) fn ascending(p_values: &[Option<f64>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..p_values.len())
+        .filter(|&i| p_values[i].is_some_and(|p| !p.is_nan()))
+        .collect();
+    order.sort_by(|&a, &b| {
+        let (pa, pb) = (p_values[a].unwrap_or(1.0), p_values[b].unwrap_or(1.0));
+        pa.total_cmp(&pb)
+    });
+    order
 }
 
 #[cfg(test)]
