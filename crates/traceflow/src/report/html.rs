@@ -279,7 +279,7 @@ fn case_rows(header: &[&str], rows: &[Vec<String>], verdicts: &[CaseVerdict]) ->
                         @if *h == "Verdict" {
                             td { span class={ "verdict " (case_class(*v)) } { (cell) } }
                         } @else if *h == "Id" {
-                            td { span.segment { (cell) } }
+                            td style="white-space: nowrap" { span.segment { (cell) } }
                         } @else {
                             td class=[case_table::numeric(h).then_some("num")] { (cell) }
                         }
