@@ -48,7 +48,16 @@ fn a_worse_candidate_exits_1_naming_the_broken_case() {
 
 #[test]
 fn too_little_data_exits_0_or_3_with_require_data_and_bad_selectors_exit_2() {
-    let sandbox = Sandbox::new(&["cases.db"]);
+    let sandbox = Sandbox::new(&["cases.db", "bad_rows.db"]);
+    // Rows the store could not read are said, in every format.
+    for format in ["table", "markdown", "html"] {
+        let out = sandbox.run(&["compare", "--db", "bad_rows.db", "--format", format]);
+        assert_eq!(out.code, 0, "{format}: {out}");
+        assert!(
+            out.stdout.contains("11 unreadable rows skipped"),
+            "{format}: {out}"
+        );
+    }
     // By default the newest run (one trace) against the rest.
     let out = sandbox.run(&["compare", "--db", "cases.db", "--format", "json"]);
     assert_eq!(out.code, 0, "{out}");

@@ -509,7 +509,7 @@ fn choose_split(
             let (text, index) = match at {
                 SplitAt::Run(run) => (format!("run {run}"), run),
                 SplitAt::Time(time) => (
-                    time.to_string(),
+                    time.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
                     starts
                         .iter()
                         .position(|s| s.is_some_and(|s| s >= time))

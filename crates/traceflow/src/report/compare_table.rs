@@ -118,14 +118,42 @@ pub(super) fn write(
             writeln!(out, "{line}")?;
         }
     }
-    let unlisted = report.cases.len() - rows.len();
-    if listing != CaseListing::All && unlisted > 0 {
+    let notes = notes(report, listing, rows.len());
+    if !notes.is_empty() {
         writeln!(out)?;
-        writeln!(
-            out,
-            "Note: {} not listed (--all lists them).",
-            count(unlisted, "other case")
-        )?;
+        writeln!(out, "Note: {}.", notes.join("; "))?;
     }
     Ok(())
+}
+
+/// What the comparison left out, one phrase each.
+pub(super) fn notes(report: &CompareReport, listing: CaseListing, listed: usize) -> Vec<String> {
+    let mut notes = Vec::new();
+    let unlisted = report.cases.len() - listed;
+    if listing != CaseListing::All && unlisted > 0 {
+        notes.push(format!(
+            "{} not listed (--all lists them)",
+            count(unlisted, "other case")
+        ));
+    }
+    if report.left_out_uncased > 0 {
+        notes.push(format!(
+            "{} without {} left out of the cases",
+            count(report.left_out_uncased, "trace"),
+            report.case_by
+        ));
+    }
+    if report.left_out_running > 0 {
+        notes.push(format!(
+            "{} still running left out",
+            count(report.left_out_running, "trace")
+        ));
+    }
+    if !report.skipped_rows.is_empty() {
+        notes.push(format!(
+            "{} skipped (see --format json)",
+            count(report.skipped_rows.len(), "unreadable row")
+        ));
+    }
+    notes
 }

@@ -224,6 +224,7 @@ impl SuiteExporter for HtmlExporter {
         let verdicts: Vec<CaseVerdict> = case_table::listed(&report.cases, listing)
             .map(|c| c.verdict)
             .collect();
+        let notes = compare_table::notes(report, listing, rows.len());
         let page = html! {
             head {
                 (PreEscaped(HEAD_META))
@@ -252,6 +253,9 @@ impl SuiteExporter for HtmlExporter {
                     p { (compare_table::case_tally(report)) "." }
                     @if !rows.is_empty() {
                         (case_rows(header, &rows, &verdicts))
+                    }
+                    @if !notes.is_empty() {
+                        ul.notes { @for note in &notes { li { (note) "." } } }
                     }
                 }
                 footer {

@@ -144,6 +144,11 @@ impl SuiteExporter for MarkdownExporter {
         text.push_str(".\n");
         let (header, rows) = case_table::rows(&report.cases, listing);
         text.push_str(&listed_cases(header, &rows));
+        let (_, listed) = case_table::rows(&report.cases, listing);
+        let notes = compare_table::notes(report, listing, listed.len());
+        if !notes.is_empty() {
+            text.push_str(&format!("\n_Note: {}._\n", escape(&notes.join("; "))));
+        }
         out.write_all(text.as_bytes())
     }
 }
