@@ -1,5 +1,7 @@
 //! A case's short id and its shortened text.
 
+use std::fmt::Write as _;
+
 use sha2::{Digest, Sha256};
 
 use crate::trend::CaseBy;
@@ -25,34 +27,25 @@ pub fn case_id(case_by: &CaseBy, mode: &str, text: &str) -> String {
     hasher.update(b"\0");
     hasher.update(text.as_bytes());
     let digest = hasher.finalize();
-    let mut id = String::with_capacity(ID_DIGITS);
-    for byte in &digest[..ID_DIGITS / 2] {
-        id.push_str(&format!("{byte:02x}"));
-    }
-    id
+    digest[..ID_DIGITS / 2]
+        .iter()
+        .fold(String::with_capacity(ID_DIGITS), |mut id, byte| {
+            // Writing to a String cannot fail.
+            let _ = write!(id, "{byte:02x}");
+            id
+        })
 }
 
 /// `text` on one line and at most `width` characters: runs of whitespace
 /// (newlines too) become one space, and a longer text ends in `…`.
 pub fn short_text(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut chars = 0;
-    for word in text.split_whitespace() {
-        for (k, piece) in [" ", word].into_iter().enumerate() {
-            if k == 0 && chars == 0 {
-                continue;
-            }
-            for c in piece.chars() {
-                if chars + 1 >= width {
-                    out.push('…');
-                    return out;
-                }
-                out.push(c);
-                chars += 1;
-            }
-        }
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= width {
+        return line;
     }
-    out
+    let mut short: String = line.chars().take(width.saturating_sub(1)).collect();
+    short.push('…');
+    short
 }
 
 #[cfg(test)]
@@ -81,6 +74,8 @@ mod tests {
         assert_eq!(short_text("  a\n\tb  c ", 20), "a b c");
         assert_eq!(short_text("abcdefghij", 5), "abcd…");
         assert_eq!(short_text("abcd", 5), "abcd");
+        // A text of exactly the width fits whole.
+        assert_eq!(short_text("abcde", 5), "abcde");
         assert_eq!(short_text("ab cdef", 5), "ab c…");
         assert_eq!(short_text("", 5), "");
     }
