@@ -120,10 +120,21 @@ impl Selector {
 
     /// Which members it takes.
     fn members(&self, pooled: &Pooled) -> Vec<bool> {
+        // Each config condition's place among the heads' values, found once.
+        let slots: Vec<Option<usize>> = self
+            .conditions
+            .iter()
+            .map(|c| match c {
+                Condition::Config { key, .. } => pooled.config_slot(key),
+                _ => None,
+            })
+            .collect();
         let head_matches = |i: usize| {
             let head = &pooled.members[i];
-            self.conditions.iter().all(|c| match c {
-                Condition::Config { key, value } => pooled.config_value(i, key) == Some(value),
+            self.conditions.iter().zip(&slots).all(|(c, slot)| match c {
+                Condition::Config { value, .. } => {
+                    slot.and_then(|slot| head.config.get(slot)?.as_deref()) == Some(value.as_str())
+                }
                 Condition::Model(m) => head.model() == m,
                 Condition::Mode(m) => head.mode() == m,
                 Condition::Provider(p) => head.provider() == p,
@@ -450,7 +461,6 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
                         design_effect: f64,
                         selector: &Option<Selector>| {
             let mut runs: Vec<usize> = traces.iter().map(|&i| pooled.run_of(i)).collect();
-            runs.dedup();
             runs.sort_unstable();
             runs.dedup();
             Arm {

@@ -17,28 +17,11 @@ use traceflow::model::{
 use traceflow::store::{SqliteStore, WriteStore};
 use traceflow::trend::{Direction, TraceTrendAnalyzer, Window};
 
-fn proposal_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/proposal_trend.py")
-}
+mod support;
 
 /// python3 and the proposal's analyzer, or `None` (locally) to skip.
 fn python() -> Option<PathBuf> {
-    let works = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let script = proposal_script();
-    if works && script.is_file() {
-        return Some(script);
-    }
-    let why = format!(
-        "needs python3 and {} (found python3: {works}, script: {})",
-        script.display(),
-        script.is_file()
-    );
-    assert!(std::env::var_os("CI").is_none(), "{why}");
-    eprintln!("skipped: {why}");
-    None
+    support::shared_script("proposal_trend.py")
 }
 
 /// A declining history written through traceflow's API, with `trace_evals`

@@ -398,8 +398,7 @@ pub(crate) fn compare(
 ) -> Result<CaseReport, CaseError> {
     let verdict = suite.verdict;
     let total = pooled.total_statistics(&Metric::PassRate, &verdict);
-    let starts = run_starts(&pooled);
-    let split = choose_split(&pooled, &starts, &total, options.split_at)?;
+    let split = choose_split(&pooled, &total, options.split_at)?;
     let first_after = split.as_ref().map_or(usize::MAX, |s| s.run_index);
 
     let after = |i: usize| Some(pooled.run_of(i) >= first_after);
@@ -458,9 +457,8 @@ pub(crate) fn flaky_members(pooled: &Pooled, suite: &SuiteOptions) -> (Vec<bool>
         ..CaseOptions::default()
     };
     let total = pooled.total_statistics(&Metric::PassRate, &suite.verdict);
-    let starts = run_starts(pooled);
     // The default split cannot fall outside the window.
-    let first_after = match choose_split(pooled, &starts, &total, None) {
+    let first_after = match choose_split(pooled, &total, None) {
         Ok(Some(split)) => split.run_index,
         _ => usize::MAX,
     };
@@ -499,10 +497,10 @@ fn run_starts(pooled: &Pooled) -> Vec<Option<Timestamp>> {
 /// `None` for a window of fewer than two runs.
 fn choose_split(
     pooled: &Pooled,
-    starts: &[Option<Timestamp>],
     total: &Statistics,
     given: Option<SplitAt>,
 ) -> Result<Option<Split>, CaseError> {
+    let starts = run_starts(pooled);
     let runs = pooled.runs();
     let (rule, run_index) = match given {
         Some(at) => {

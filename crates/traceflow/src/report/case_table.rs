@@ -217,34 +217,16 @@ pub(super) fn notes(report: &CaseReport, listing: CaseListing) -> Vec<String> {
             100.0 * report.flaky_share
         ));
     }
-    if report.left_out_uncased > 0 {
-        notes.push(format!(
-            "{} without {} left out",
-            count(report.left_out_uncased, "trace"),
-            report.case_by
-        ));
-    }
-    if report.left_out_running > 0 {
-        notes.push(format!(
-            "{} still running left out",
-            count(report.left_out_running, "trace")
-        ));
-    }
-    if let Some(stale) = report.stale.filter(|s| s.failed > 0) {
-        notes.push(super::stale_note(stale));
-    }
-    if report.left_out_ungrouped > 0 {
-        notes.push(format!(
-            "{} without {} left out",
-            count(report.left_out_ungrouped, "trace"),
-            report.group_by
-        ));
-    }
-    if !report.skipped_rows.is_empty() {
-        notes.push(format!(
-            "{} skipped (see --format json)",
-            count(report.skipped_rows.len(), "unreadable row")
-        ));
-    }
+    notes.extend(
+        super::LeftOut {
+            uncased: Some((report.left_out_uncased, &report.case_by)),
+            running: report.left_out_running,
+            stale: report.stale,
+            ungrouped: Some((report.left_out_ungrouped, &report.group_by)),
+            skipped: report.skipped_rows.len(),
+            ..super::LeftOut::default()
+        }
+        .notes(),
+    );
     notes
 }

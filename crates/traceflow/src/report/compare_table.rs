@@ -136,24 +136,14 @@ pub(super) fn notes(report: &CompareReport, listing: CaseListing, listed: usize)
             count(unlisted, "other case")
         ));
     }
-    if report.left_out_uncased > 0 {
-        notes.push(format!(
-            "{} without {} left out of the cases",
-            count(report.left_out_uncased, "trace"),
-            report.case_by
-        ));
-    }
-    if report.left_out_running > 0 {
-        notes.push(format!(
-            "{} still running left out",
-            count(report.left_out_running, "trace")
-        ));
-    }
-    if !report.skipped_rows.is_empty() {
-        notes.push(format!(
-            "{} skipped (see --format json)",
-            count(report.skipped_rows.len(), "unreadable row")
-        ));
-    }
+    notes.extend(
+        super::LeftOut {
+            uncased: Some((report.left_out_uncased, &report.case_by)),
+            running: report.left_out_running,
+            skipped: report.skipped_rows.len(),
+            ..super::LeftOut::default()
+        }
+        .notes(),
+    );
     notes
 }

@@ -29,18 +29,8 @@ pub fn benjamini_hochberg(p_values: &[Option<f64>]) -> Vec<Option<f64>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::holm::tests::close;
     use super::*;
-
-    fn close(a: &[Option<f64>], b: &[Option<f64>]) {
-        assert_eq!(a.len(), b.len());
-        for (x, y) in a.iter().zip(b) {
-            match (x, y) {
-                (Some(x), Some(y)) => assert!((x - y).abs() < 1e-15, "{a:?} vs {b:?}"),
-                (None, None) => {}
-                _ => panic!("{a:?} vs {b:?}"),
-            }
-        }
-    }
 
     #[test]
     fn q_values_step_up_from_the_largest_p() {

@@ -40,10 +40,11 @@ pub(super) fn ascending(p_values: &[Option<f64>]) -> Vec<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn close(a: &[Option<f64>], b: &[Option<f64>]) {
+    /// Adjusted p-values equal to 1e-15, `None` where `None`.
+    pub(in crate::stats) fn close(a: &[Option<f64>], b: &[Option<f64>]) {
         assert_eq!(a.len(), b.len());
         for (x, y) in a.iter().zip(b) {
             match (x, y) {

@@ -240,22 +240,10 @@ impl Pooled {
     /// a member are dropped and the rest renumbered in order.
     pub(crate) fn retain(&mut self, keep: impl Fn(usize) -> bool) {
         let kept: Vec<bool> = (0..self.members.len()).map(keep).collect();
-        let mut k = 0;
-        self.members.retain(|_| {
-            k += 1;
-            kept[k - 1]
-        });
-        let mut k = 0;
-        self.facts.retain(|_| {
-            k += 1;
-            kept[k - 1]
-        });
+        retain_kept(&mut self.members, &kept);
+        retain_kept(&mut self.facts, &kept);
         if let Runs::Keyed { run_of, keys } = &mut self.runs {
-            let mut k = 0;
-            run_of.retain(|_| {
-                k += 1;
-                kept[k - 1]
-            });
+            retain_kept(run_of, &kept);
             // Runs keep their order: a run's new index is the number of
             // runs before it that still have a member.
             let mut present = vec![false; keys.len()];
@@ -271,11 +259,7 @@ impl Pooled {
             for run in run_of.iter_mut() {
                 *run = new_index[*run];
             }
-            let mut run = 0;
-            keys.retain(|_| {
-                run += 1;
-                present[run - 1]
-            });
+            retain_kept(keys, &present);
         }
     }
 
@@ -292,10 +276,10 @@ impl Pooled {
         .value
     }
 
-    /// Member `i`'s value of the config key `key`, if it was read.
-    pub(crate) fn config_value(&self, i: usize, key: &str) -> Option<&str> {
-        let slot = self.config_keys.iter().position(|k| k == key)?;
-        self.members[i].config.get(slot)?.as_deref()
+    /// Where the config key `key`'s values are among the heads', if it
+    /// was read.
+    pub(crate) fn config_slot(&self, key: &str) -> Option<usize> {
+        self.config_keys.iter().position(|k| k == key)
     }
 
     /// Member `i`'s run, 0 the oldest of the window.
@@ -610,8 +594,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
         // 0); labels are shared, so this is one lookup per trace.
         // Traces without the key: the segment "(no KEY)", one label for all.
         let segment_key = options.segment_by.as_ref().and_then(SegmentBy::config_key);
-        let segment_slot =
-            segment_key.and_then(|key| pooled.config_keys.iter().position(|k| k == key));
+        let segment_slot = segment_key.and_then(|key| pooled.config_slot(key));
         let no_value: String = segment_key.map_or_else(String::new, no_value_label);
         fn label<'t>(
             segment_by: Option<&SegmentBy>,
@@ -927,6 +910,12 @@ fn within_cases(
         0.0
     };
     super::verdict::rest_on_cases(stats, &within, share, options);
+}
+
+/// Keeps the items of `items` whose `kept` entry is true, in order.
+fn retain_kept<T>(items: &mut Vec<T>, kept: &[bool]) {
+    let mut k = kept.iter();
+    items.retain(|_| k.next().copied().unwrap_or(false));
 }
 
 /// `f` of every job, in order, on rayon's pool (a panic in `f`, a bug in
