@@ -382,9 +382,7 @@ impl<'s, S: FactsStore + ?Sized> CaseAnalyzer<'s, S> {
             exclude_flaky: false,
             ..options.suite.clone()
         };
-        let mut pooled = SuiteAnalyzer::new(self.store, suite.clone()).pool()?;
-        // The split is where the pass rate across all decisions stepped.
-        pooled.stratify = false;
+        let pooled = SuiteAnalyzer::new(self.store, suite.clone()).pool()?;
         compare(pooled, &suite, options)
     }
 }

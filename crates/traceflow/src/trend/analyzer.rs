@@ -209,8 +209,6 @@ pub(crate) struct Pooled {
     pub(crate) head_issues: usize,
     /// The flaky cases left out, when asked for.
     pub(crate) left_out_flaky: Option<LeftOutFlaky>,
-    /// Judge the pass rate within the same cases too (`case_by` given).
-    pub(crate) stratify: bool,
 }
 
 /// How a window's members make runs.
@@ -310,12 +308,15 @@ impl Pooled {
     }
 
     /// The statistics of `metric` over every run (the total, unsegmented),
-    /// without Holm's correction (a family of one changes nothing).
+    /// across all decisions (a case comparison's split and the flaky cases
+    /// are found by it), without Holm's correction (a family of one
+    /// changes nothing).
     pub(crate) fn total_statistics(&self, metric: &Metric, options: &VerdictOptions) -> Statistics {
         let runs = self.runs_where(|_| true);
         Inputs {
             pooled: self,
             options,
+            within_cases: false,
         }
         .assess(metric, &runs)
         .0
@@ -571,8 +572,6 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             issues,
             head_issues,
             left_out_flaky: None,
-            // Flaky cases are found by the trend across all decisions.
-            stratify: false,
         };
         if options.exclude_flaky {
             let (flaky, cases) = crate::cases::flaky_members(&pooled, options);
@@ -580,7 +579,6 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             pooled.retain(|i| !flaky[i]);
             pooled.left_out_flaky = Some(LeftOutFlaky { cases, traces });
         }
-        pooled.stratify = options.case_by.is_some();
         Ok(pooled)
     }
 
@@ -658,6 +656,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
         let inputs = Inputs {
             pooled: &pooled,
             options: &options.verdict,
+            within_cases: options.case_by.is_some(),
         };
         let mut reports = parallel_map(&jobs, |&(metric, k)| {
             inputs.report(metric, segments[k].clone(), &segment_runs[k])
@@ -750,13 +749,19 @@ fn group(
 struct Inputs<'a> {
     pooled: &'a Pooled,
     options: &'a VerdictOptions,
+    /// Judge the pass rate within the same cases too (`case_by` given).
+    within_cases: bool,
 }
 
 impl Inputs<'_> {
     /// The statistics of one metric over `runs` (a segment's runs, in
     /// order, with their traces), and each run's measurement.
     fn assess(&self, metric: &Metric, runs: &RunTraces) -> (Statistics, Vec<Measured>) {
-        let Inputs { pooled, options } = *self;
+        let Inputs {
+            pooled,
+            options,
+            within_cases: stratify,
+        } = *self;
         let Pooled {
             members,
             facts,
@@ -777,7 +782,7 @@ impl Inputs<'_> {
                 let events: Vec<u64> = measured.iter().map(|m| m.events).collect();
                 let trials: Vec<u64> = measured.iter().map(|m| m.trials).collect();
                 let mut stats = assess_rate(&events, &trials, options, subject);
-                if pooled.stratify && *metric == Metric::PassRate {
+                if stratify && *metric == Metric::PassRate {
                     within_cases(pooled, runs, &mut stats, options);
                 }
                 stats
