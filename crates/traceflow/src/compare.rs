@@ -505,57 +505,9 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
             && shared_share >= crate::trend::verdict::MIN_REPEATED_SHARE;
         let confidence = verdict.confidence;
         let (difference, p_worse, p_better) = if paired {
-            let tables: Vec<[u64; 4]> = shared
-                .iter()
-                .map(|c| {
-                    [
-                        c.after.passes,
-                        c.after.decisions,
-                        c.before.passes,
-                        c.before.decisions,
-                    ]
-                })
-                .collect();
-            let (estimate, ci) = mantel_haenszel_difference(&tables, confidence);
-            let strata: Vec<Vec<crate::stats::stratified::Cell>> = shared
-                .iter()
-                .map(|c| {
-                    vec![
-                        (0.0, c.before.passes, c.before.decisions),
-                        (1.0, c.after.passes, c.after.decisions),
-                    ]
-                })
-                .collect();
-            // The Cochran–Mantel–Haenszel test (φ = 1), as Sato's interval
-            // takes the cases to share one difference.
-            let (p_worse, p_better) = match stratified_cochran_armitage(&strata, confidence) {
-                Ok(test) => (
-                    Some(test.p_decline_binomial),
-                    Some(1.0 - test.p_decline_binomial),
-                ),
-                // Every shared case one outcome on both sides: no evidence.
-                Err(_) => (Some(1.0), Some(1.0)),
-            };
-            (Difference { estimate, ci }, p_worse, p_better)
+            paired_difference(&shared, confidence)
         } else {
-            let rate = |(p, n): (u64, u64)| p as f64 / n as f64;
-            let estimate = rate(arm_c) - rate(arm_b);
-            // Rao and Scott: the counts the clusters are worth, for tests
-            // made for independent trials.
-            let (eff_b, eff_c) = (
-                effective_counts(arm_b, design_b),
-                effective_counts(arm_c, design_c),
-            );
-            let ci = newcombe(eff_c, eff_b, confidence).map_or([-1.0, 1.0], |(lo, hi)| {
-                // Centred on the estimate from the counts themselves.
-                let shift = estimate - (rate(eff_c) - rate(eff_b));
-                [(lo + shift).max(-1.0), (hi + shift).min(1.0)]
-            });
-            (
-                Difference { estimate, ci },
-                fisher_worse(eff_b, eff_c),
-                fisher_worse(eff_c, eff_b),
-            )
+            unpaired_difference((arm_b, design_b), (arm_c, design_c), confidence)
         };
         let alpha = verdict.alpha;
         let min_drop = verdict.min_drop;
@@ -628,6 +580,74 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
             cases,
         })
     }
+}
+
+/// The paired difference over the cases both sides asked (`before` the
+/// baseline, `after` the candidate): Mantel–Haenszel's estimate with
+/// Sato's interval, and the one-sided Cochran–Mantel–Haenszel p toward
+/// worse and toward better.
+fn paired_difference(
+    shared: &[&CaseRow],
+    confidence: f64,
+) -> (Difference, Option<f64>, Option<f64>) {
+    let tables: Vec<[u64; 4]> = shared
+        .iter()
+        .map(|c| {
+            [
+                c.after.passes,
+                c.after.decisions,
+                c.before.passes,
+                c.before.decisions,
+            ]
+        })
+        .collect();
+    let (estimate, ci) = mantel_haenszel_difference(&tables, confidence);
+    let strata: Vec<Vec<crate::stats::stratified::Cell>> = shared
+        .iter()
+        .map(|c| {
+            vec![
+                (0.0, c.before.passes, c.before.decisions),
+                (1.0, c.after.passes, c.after.decisions),
+            ]
+        })
+        .collect();
+    // The Cochran–Mantel–Haenszel test (φ = 1), as Sato's interval takes
+    // the cases to share one difference.
+    let (p_worse, p_better) = match stratified_cochran_armitage(&strata, confidence) {
+        Ok(test) => (
+            Some(test.p_decline_binomial),
+            Some(1.0 - test.p_decline_binomial),
+        ),
+        // Every shared case one outcome on both sides: no evidence.
+        Err(_) => (Some(1.0), Some(1.0)),
+    };
+    (Difference { estimate, ci }, p_worse, p_better)
+}
+
+/// The unpaired difference of the pooled rates, each side `((passes,
+/// decisions), design effect)`: Newcombe's interval and Fisher's exact
+/// test on the counts the sides' traces are worth (Rao and Scott).
+fn unpaired_difference(
+    (base, design_b): ((u64, u64), f64),
+    (cand, design_c): ((u64, u64), f64),
+    confidence: f64,
+) -> (Difference, Option<f64>, Option<f64>) {
+    let rate = |(p, n): (u64, u64)| p as f64 / n as f64;
+    let estimate = rate(cand) - rate(base);
+    let (eff_b, eff_c) = (
+        effective_counts(base, design_b),
+        effective_counts(cand, design_c),
+    );
+    let ci = newcombe(eff_c, eff_b, confidence).map_or([-1.0, 1.0], |(lo, hi)| {
+        // Centred on the estimate from the counts themselves.
+        let shift = estimate - (rate(eff_c) - rate(eff_b));
+        [(lo + shift).max(-1.0), (hi + shift).min(1.0)]
+    });
+    (
+        Difference { estimate, ci },
+        fisher_worse(eff_b, eff_c),
+        fisher_worse(eff_c, eff_b),
+    )
 }
 
 /// The verdict in a sentence.
