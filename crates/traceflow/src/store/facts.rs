@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use crate::model::{EvalDecision, RunStatus};
@@ -88,6 +89,44 @@ pub struct Labels {
     /// The `user_input` column, surrounding whitespace trimmed (empty
     /// unless asked for).
     pub input: Arc<str>,
+}
+
+/// Interns a scan's labels: each distinct text once, each distinct set of
+/// them once, so a million traces of a few models and modes hold a pointer
+/// each. Only a text not seen before is copied.
+#[derive(Debug, Default)]
+pub struct LabelSets {
+    texts: FxHashSet<Arc<str>>,
+    // Keyed by the interned texts' addresses.
+    sets: FxHashMap<[usize; 4], Arc<Labels>>,
+}
+
+impl LabelSets {
+    /// The shared copy of `text`.
+    pub fn text(&mut self, text: &str) -> Arc<str> {
+        match self.texts.get(text) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                let shared: Arc<str> = Arc::from(text);
+                self.texts.insert(Arc::clone(&shared));
+                shared
+            }
+        }
+    }
+
+    /// The shared set of these labels (`input` already trimmed, or empty).
+    pub fn set(&mut self, mode: &str, model: &str, provider: &str, input: &str) -> Arc<Labels> {
+        let [mode, model, provider, input] = [mode, model, provider, input].map(|t| self.text(t));
+        let key = [&mode, &model, &provider, &input].map(|text| text.as_ptr() as usize);
+        Arc::clone(self.sets.entry(key).or_insert_with(|| {
+            Arc::new(Labels {
+                mode,
+                model,
+                provider,
+                input,
+            })
+        }))
+    }
 }
 
 /// What an analysis needs to know of the traces it judges.

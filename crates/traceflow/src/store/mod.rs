@@ -18,6 +18,7 @@ use crate::model::{EvalRecord, RunStatus, StepRecord, TraceRecord, TraceUpdate};
 
 pub mod facts;
 pub mod memory;
+pub mod postgres;
 pub mod sqlite;
 pub mod tfl;
 
@@ -25,6 +26,7 @@ pub use facts::{
     DecisionSource, FactsQuery, HeadsQuery, Labels, LastDecision, TraceFacts, TraceHead, Usage,
 };
 pub use memory::MemoryStore;
+pub use postgres::{ConnectError, PgTarget, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// A backend's own error (SQLite's, a server's), kept as the cause.
@@ -38,6 +40,8 @@ pub enum Location {
     File(PathBuf),
     /// A [`MemoryStore`].
     Memory,
+    /// A database on a server, shown without its password.
+    Server(String),
 }
 
 impl fmt::Display for Location {
@@ -45,6 +49,7 @@ impl fmt::Display for Location {
         match self {
             Location::File(path) => write!(f, "{}", path.display()),
             Location::Memory => f.write_str("in-memory store"),
+            Location::Server(shown) => f.write_str(shown),
         }
     }
 }
@@ -92,6 +97,24 @@ pub enum StoreError {
         location: Location,
         /// What is missing.
         reason: String,
+    },
+    /// The server could not be reached or refused the connection.
+    #[error("{source}")]
+    Connect {
+        /// The database given.
+        location: Location,
+        /// Why (it names the database, without its password).
+        #[source]
+        source: postgres::ConnectError,
+    },
+    /// The database has no traceflow schema, or one of another version.
+    #[error("{location}: {source}")]
+    Schema {
+        /// The database.
+        location: Location,
+        /// What is wrong, and the command that mends it.
+        #[source]
+        source: postgres::MigrationError,
     },
     /// A query failed part-way (locked, I/O error, corrupt page).
     #[error("{location}: reading {table} failed")]
@@ -287,6 +310,61 @@ pub trait WriteStore {
     /// replaced by the bundle's (its place in insertion order kept). Writing
     /// the same bundles again leaves the same content.
     fn write_traces(&mut self, bundles: &[TraceBundle]) -> Result<WriteSummary, StoreError>;
+}
+
+/// A store every reading command can use: facts for the analyses,
+/// records for `list` and `show`.
+pub trait ReadStore: FactsStore + RecordStore {}
+
+impl<T: FactsStore + RecordStore + ?Sized> ReadStore for T {}
+
+/// A store as `--db` names it: a TraceFlow Lite file, or a PostgreSQL
+/// database by URL or key=value conninfo (see [`PgTarget::is_postgres_spec`]).
+#[derive(Debug)]
+pub enum StoreSpec {
+    /// A SQLite file.
+    File(PathBuf),
+    /// A team database (boxed: its settings are large beside a path).
+    Postgres(Box<PgTarget>),
+}
+
+impl StoreSpec {
+    /// Reads `--db`: a PostgreSQL spec is parsed (with libpq's environment
+    /// and password file) now, so a typo fails before anything is opened.
+    pub fn parse(spec: &std::ffi::OsStr) -> Result<Self, ConnectError> {
+        match spec.to_str() {
+            Some(text) if PgTarget::is_postgres_spec(text) => {
+                PgTarget::parse(text).map(|t| StoreSpec::Postgres(Box::new(t)))
+            }
+            _ => Ok(StoreSpec::File(PathBuf::from(spec))),
+        }
+    }
+
+    /// The store file, when it is one (a report must not replace it).
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            StoreSpec::File(path) => Some(path),
+            StoreSpec::Postgres(_) => None,
+        }
+    }
+
+    /// Opens the store for reading: never creating or changing anything.
+    pub fn open_read_only(&self) -> Result<Box<dyn ReadStore>, StoreError> {
+        Ok(match self {
+            StoreSpec::File(path) => Box::new(SqliteStore::open_read_only(path)?),
+            StoreSpec::Postgres(target) => Box::new(PostgresStore::open_read_only(target)?),
+        })
+    }
+}
+
+impl fmt::Display for StoreSpec {
+    /// The path, or the database without its password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreSpec::File(path) => write!(f, "{}", path.display()),
+            StoreSpec::Postgres(target) => write!(f, "{target}"),
+        }
+    }
 }
 
 /// A store an analysis can ask: heads, then facts.

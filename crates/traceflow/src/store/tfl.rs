@@ -46,13 +46,19 @@ pub fn config_values(text: &str, keys: &[String]) -> (Vec<Option<String>>, Optio
     };
     let values = keys
         .iter()
-        .map(|key| match config.get(key) {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(text)) => Some(text.clone()),
-            Some(other) => Some(other.to_string()),
-        })
+        .map(|key| config_value(config.get(key).cloned()))
         .collect();
     (values, problem)
+}
+
+/// A config key's value as runs and segments are keyed on it: a string as
+/// it is, other JSON as its compact text, `None` when absent or null.
+pub fn config_value(value: Option<serde_json::Value>) -> Option<String> {
+    match value? {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(text) => Some(text),
+        other => Some(other.to_string()),
+    }
 }
 
 /// The finite values of `names` in a JSON object's text (or in its member

@@ -8,11 +8,10 @@ use crate::store::Locator;
 use std::borrow::Cow;
 use std::path::Path;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use super::{
     get, head_of, lenient_real, open_reader, optional_text, reader_died, scan_decision_range,
@@ -20,10 +19,11 @@ use super::{
 };
 use crate::model::EvalDecision;
 use crate::python_json::ScoreSummary;
+use crate::store::facts::LabelSets;
 use crate::store::tfl::{self, config_values};
 use crate::store::{
-    DecisionSource, FactsQuery, FactsStore, HeadsQuery, Labels, Location, RowIssue, Rows,
-    StoreError, TraceFacts, TraceHead,
+    DecisionSource, FactsQuery, FactsStore, HeadsQuery, Location, RowIssue, Rows, StoreError,
+    TraceFacts, TraceHead,
 };
 
 /// Where gate decisions are read from.
@@ -431,10 +431,7 @@ fn scan_head_range(
     let mut rows = stmt.query([first, last]).map_err(read_error)?;
     let mut out = Rows::default();
     let mut configs: Memo<(Vec<Option<String>>, Option<String>)> = Memo::new();
-    let mut labels: FxHashSet<Arc<str>> = FxHashSet::default();
-    // Each distinct set once, keyed by its interned texts' addresses.
-    let mut sets: FxHashMap<[usize; 4], Arc<Labels>> = FxHashMap::default();
-    let no_input: Arc<str> = Arc::from("");
+    let mut labels = LabelSets::default();
     while let Some(row) = rows.next().map_err(read_error)? {
         let mut head = match head_of(row).map_err(read_error)? {
             Ok(head) => head,
@@ -453,46 +450,22 @@ fn scan_head_range(
         };
         // Segment labels are shown, not parsed: a byte that is not UTF-8
         // becomes U+FFFD rather than losing the trace.
-        let mut label = |index: usize, trim: bool| -> Result<Arc<str>, StoreError> {
-            let text: Cow<'_, str> = match row.get_ref(index).map_err(read_error)? {
+        let text = |index: usize| -> Result<Cow<'_, str>, StoreError> {
+            Ok(match row.get_ref(index).map_err(read_error)? {
                 ValueRef::Text(bytes) => String::from_utf8_lossy(bytes),
                 other => optional_text(other, "")
                     .ok()
                     .flatten()
                     .unwrap_or_default()
                     .into(),
-            };
-            let text: Cow<'_, str> = match text {
-                Cow::Borrowed(t) if trim => Cow::Borrowed(t.trim()),
-                Cow::Owned(t) if trim => Cow::Owned(t.trim().to_owned()),
-                other => other,
-            };
-            // Text is borrowed for the lookup: a million traces share a few
-            // models, and only a new one is copied.
-            Ok(match labels.get(text.as_ref()) {
-                Some(label) => Arc::clone(label),
-                None => {
-                    let label: Arc<str> = text.into();
-                    labels.insert(Arc::clone(&label));
-                    label
-                }
             })
         };
         let set = if labelled {
-            let (mode, model, provider) = (label(4, false)?, label(5, false)?, label(6, false)?);
             let input = match input_column {
-                Some(column) => label(column, true)?,
-                None => Arc::clone(&no_input),
+                Some(column) => text(column)?,
+                None => Cow::Borrowed(""),
             };
-            let key = [&mode, &model, &provider, &input].map(|text| text.as_ptr() as usize);
-            Some(Arc::clone(sets.entry(key).or_insert_with(|| {
-                Arc::new(Labels {
-                    mode,
-                    model,
-                    provider,
-                    input,
-                })
-            })))
+            Some(labels.set(&text(4)?, &text(5)?, &text(6)?, input.trim()))
         } else {
             None
         };

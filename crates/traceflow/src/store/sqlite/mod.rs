@@ -31,6 +31,7 @@ use crate::timestamp;
 use facts::{DecisionRow, DecisionSink, DecisionTable, TraceFilter};
 
 mod connection;
+mod export;
 mod facts;
 mod values;
 mod write;
@@ -39,6 +40,7 @@ use connection::*;
 use values::*;
 use write::*;
 
+pub use export::{ExportEval, ExportStep, ExportTrace, Exported, RowKey};
 pub use write::WriteBatch;
 
 /// TraceFlow Lite's DDL, exactly as its `persistence/sqlite.py` creates it.

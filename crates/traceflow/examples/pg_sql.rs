@@ -1,0 +1,22 @@
+//! Prints the SQL the team database answers an analysis with, for
+//! `bench/postgres.py` to run through `psql` as the floor (and for a DBA's
+//! `EXPLAIN`): `pg_sql heads [--labels]` or `pg_sql facts [--usage]`, as
+//! for a window larger than the facts query names traces for.
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    let sql = match args.first().map(String::as_str) {
+        Some("heads") => traceflow::store::postgres::heads_sql(&traceflow::store::HeadsQuery {
+            labels: has("--labels"),
+            inputs: false,
+            config_keys: &[],
+        }),
+        Some("facts") => traceflow::store::postgres::facts_sql(0, has("--usage"), false),
+        _ => {
+            eprintln!("usage: pg_sql heads [--labels] | facts [--usage]");
+            std::process::exit(2);
+        }
+    };
+    println!("{sql};");
+}

@@ -1,0 +1,785 @@
+//! `traceflow push`: a local TraceFlow Lite file into the team database.
+//!
+//! One push is one transaction: the rows are streamed with binary `COPY`
+//! into temporary tables, then merged into the shared ones by their keys (a
+//! trace by `trace_id`, a step and a verdict by `(trace_id, step_seq)`): a
+//! row not there is inserted, a row there with other content is updated, an
+//! equal row is left alone. A push killed at any moment leaves nothing
+//! behind, and the next one does it all.
+//!
+//! **Incremental.** The database remembers, per source file, the highest
+//! rowid of each table it has taken and the key of the row there. When the
+//! file still has that row at that rowid, the next push sends only the rows
+//! after it, and the traces the database has as `running` (a run's status
+//! and finish time change after it is written; its steps arrive as new
+//! rows). When the file is not the one seen (rebuilt, or another copy that
+//! went its own way) or with `full`, every row is sent and compared.
+//!
+//! **A source that repeats a key.** Two steps (or verdicts) of a trace at
+//! one `step_seq`: the later-written row is kept and the others are listed
+//! as left out. A trace id written twice (a table without its primary key):
+//! the first row is kept, as the analysis of the file keeps it.
+//!
+//! **Rows kept out** are those the analysis of the file cannot use (an
+//! unknown status or decision, a start time that does not parse, a usage
+//! value that is not finite); they are listed, with the notes on columns
+//! pushed as NULL (a config or finish time that does not parse).
+
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{Json, ToSql, Type};
+use postgres::{Client, Transaction};
+use sha2::Digest as _;
+
+use super::connect::describe;
+use super::schema::MIGRATION_LOCK;
+use super::{check_schema, PgTarget, PgTime};
+use crate::store::sqlite::{ExportEval, ExportStep, ExportTrace, Exported};
+use crate::store::{Location, RowIssue, SqliteStore, StoreError};
+
+/// How to push.
+#[derive(Default)]
+pub struct PushOptions<'a> {
+    /// Compare every row, even where the database has seen the file.
+    pub full: bool,
+    /// Do everything, then roll back: the report says what would move.
+    pub dry_run: bool,
+    /// Told of each table's rows as they are sent.
+    pub progress: Option<&'a mut dyn FnMut(Progress)>,
+}
+
+/// Rows sent so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// The table being sent.
+    pub table: &'static str,
+    /// Its rows sent so far.
+    pub rows: u64,
+    /// Its rows to send at the most (the file's rowid span past the mark).
+    pub total: u64,
+}
+
+/// What a push did to one table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Moved {
+    /// Rows sent to the server.
+    pub sent: u64,
+    /// Rows the database did not have.
+    pub created: u64,
+    /// Rows it had with other content, now updated.
+    pub updated: u64,
+}
+
+impl Moved {
+    /// Rows sent that changed nothing.
+    pub fn unchanged(&self) -> u64 {
+        self.sent.saturating_sub(self.created + self.updated)
+    }
+}
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PushReport {
+    /// Whether only rows past the database's marks were sent.
+    pub incremental: bool,
+    /// Whether it was rolled back (`--dry-run`).
+    pub dry_run: bool,
+    /// Traces.
+    pub traces: Moved,
+    /// Steps.
+    pub steps: Moved,
+    /// Verdicts.
+    pub evals: Moved,
+    /// Rows kept out, and columns pushed as NULL, with why.
+    pub left_out: Vec<RowIssue>,
+}
+
+/// Why a push did not happen (nothing was written).
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// Reading the file failed.
+    #[error(transparent)]
+    Source(StoreError),
+    /// The database refused or went away; the transaction was rolled back.
+    #[error("{location}: push failed while {doing}; nothing was written: {cause}")]
+    Server {
+        /// The database.
+        location: Location,
+        /// What the push was doing.
+        doing: &'static str,
+        /// The server's one-line cause.
+        cause: String,
+    },
+    /// The database is not ready (no schema, another version), or could not
+    /// be reached.
+    #[error(transparent)]
+    Target(StoreError),
+}
+
+/// The marks a database keeps for one source file.
+#[derive(Debug, Clone, Default)]
+struct Marks {
+    traces: (i64, Option<String>),
+    steps: (i64, Option<String>),
+    evals: (i64, Option<String>),
+}
+
+/// Pushes `source` into the database at `target`.
+pub fn push(
+    source: &SqliteStore,
+    target: &PgTarget,
+    mut options: PushOptions<'_>,
+) -> Result<PushReport, PushError> {
+    let location = Location::Server(target.to_string());
+    let mut client = target.connect().map_err(|e| {
+        PushError::Target(StoreError::Connect {
+            location: location.clone(),
+            source: e,
+        })
+    })?;
+    check_schema(&mut client, &location).map_err(PushError::Target)?;
+    let mut push = Push {
+        location,
+        source,
+        report: PushReport {
+            incremental: false,
+            dry_run: options.dry_run,
+            traces: Moved::default(),
+            steps: Moved::default(),
+            evals: Moved::default(),
+            left_out: Vec::new(),
+        },
+        progress: options.progress.take(),
+    };
+    push.run(&mut client, options.full, options.dry_run)?;
+    Ok(push.report)
+}
+
+struct Push<'s, 'p> {
+    location: Location,
+    source: &'s SqliteStore,
+    report: PushReport,
+    progress: Option<&'p mut dyn FnMut(Progress)>,
+}
+
+/// Rows between progress reports.
+const PROGRESS_EVERY: u64 = 10_000;
+
+impl Push<'_, '_> {
+    fn server(&self, doing: &'static str) -> impl Fn(postgres::Error) -> PushError {
+        let location = self.location.clone();
+        move |err| PushError::Server {
+            location: location.clone(),
+            doing,
+            cause: describe(&err),
+        }
+    }
+
+    fn run(&mut self, client: &mut Client, full: bool, dry_run: bool) -> Result<(), PushError> {
+        let Some(first) = self.source.first_trace_key().map_err(PushError::Source)? else {
+            return Ok(());
+        };
+        let source_id = hex_digest(&first);
+        let location = self.location.clone();
+        let server = |doing: &'static str| {
+            let location = location.clone();
+            move |err: postgres::Error| PushError::Server {
+                location: location.clone(),
+                doing,
+                cause: describe(&err),
+            }
+        };
+        let mut tx = client.transaction().map_err(server("starting"))?;
+        // Migrations wait for pushes; pushes run side by side.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock_shared($1)",
+            &[&MIGRATION_LOCK],
+        )
+        .map_err(server("starting"))?;
+        let marks = if full {
+            None
+        } else {
+            self.marks_that_hold(&mut tx, &source_id)?
+        };
+        self.report.incremental = marks.is_some();
+        let marks = marks.unwrap_or_default();
+        tx.batch_execute(STAGING_DDL)
+            .map_err(server("making staging tables"))?;
+
+        // Traces: those past the mark, and those the database has running.
+        let mut running = Vec::new();
+        if self.report.incremental {
+            let rows = tx
+                .query("SELECT trace_id FROM traces WHERE status = 'running'", &[])
+                .map_err(server("reading running traces"))?;
+            running = rows.iter().map(|r| r.get::<_, String>(0)).collect();
+        }
+        let traces_total = self.span("traces", marks.traces.0)?;
+        self.copy_traces(&mut tx, marks.traces.0, &running, traces_total)?;
+        let steps_total = self.span("trace_steps", marks.steps.0)?;
+        self.copy_steps(&mut tx, marks.steps.0, steps_total)?;
+        let evals_total = self.span("trace_evals", marks.evals.0)?;
+        self.copy_evals(&mut tx, marks.evals.0, evals_total)?;
+
+        self.report.traces = Moved {
+            sent: self.report.traces.sent,
+            ..self.merge(&mut tx, MergeSql::Traces)?
+        };
+        self.report.steps = Moved {
+            sent: self.report.steps.sent,
+            ..self.merge(&mut tx, MergeSql::Steps)?
+        };
+        self.report.evals = Moved {
+            sent: self.report.evals.sent,
+            ..self.merge(&mut tx, MergeSql::Evals)?
+        };
+
+        let new_marks = self.current_marks()?;
+        tx.execute(
+            "INSERT INTO traceflow_push_sources (source_id, shown_as, traces_rowid, traces_anchor, \
+             steps_rowid, steps_anchor, evals_rowid, evals_anchor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (source_id) DO UPDATE SET shown_as = EXCLUDED.shown_as, \
+             traces_rowid = EXCLUDED.traces_rowid, traces_anchor = EXCLUDED.traces_anchor, \
+             steps_rowid = EXCLUDED.steps_rowid, steps_anchor = EXCLUDED.steps_anchor, \
+             evals_rowid = EXCLUDED.evals_rowid, evals_anchor = EXCLUDED.evals_anchor, pushed_at = now()",
+            &[
+                &source_id,
+                &self.source.path().display().to_string(),
+                &new_marks.traces.0,
+                &new_marks.traces.1,
+                &new_marks.steps.0,
+                &new_marks.steps.1,
+                &new_marks.evals.0,
+                &new_marks.evals.1,
+            ],
+        )
+        .map_err(server("recording the marks"))?;
+        if dry_run {
+            tx.rollback().map_err(server("rolling back the dry run"))?;
+        } else {
+            tx.commit().map_err(server("committing"))?;
+        }
+        Ok(())
+    }
+
+    /// The marks the database keeps for this file, when the file still has
+    /// each marked row at its rowid.
+    fn marks_that_hold(
+        &self,
+        tx: &mut Transaction<'_>,
+        source_id: &str,
+    ) -> Result<Option<Marks>, PushError> {
+        let row = tx
+            .query_opt(
+                "SELECT traces_rowid, traces_anchor, steps_rowid, steps_anchor, evals_rowid, \
+                 evals_anchor FROM traceflow_push_sources WHERE source_id = $1 FOR UPDATE",
+                &[&source_id],
+            )
+            .map_err(self.server("reading the marks"))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let marks = Marks {
+            traces: (row.get(0), row.get(1)),
+            steps: (row.get(2), row.get(3)),
+            evals: (row.get(4), row.get(5)),
+        };
+        for (table, (rowid, anchor)) in [
+            ("traces", &marks.traces),
+            ("trace_steps", &marks.steps),
+            ("trace_evals", &marks.evals),
+        ] {
+            if *rowid == 0 {
+                continue;
+            }
+            let key = self
+                .source
+                .row_key(table, *rowid)
+                .map_err(PushError::Source)?;
+            if key.as_ref() != anchor.as_ref() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(marks))
+    }
+
+    /// Each table's highest rowid and the key there, for the next push.
+    fn current_marks(&self) -> Result<Marks, PushError> {
+        let mark = |table: &'static str| -> Result<(i64, Option<String>), PushError> {
+            let rowid = self.source.last_rowid(table).map_err(PushError::Source)?;
+            let key = self
+                .source
+                .row_key(table, rowid)
+                .map_err(PushError::Source)?;
+            Ok((rowid, key))
+        };
+        Ok(Marks {
+            traces: mark("traces")?,
+            steps: mark("trace_steps")?,
+            evals: mark("trace_evals")?,
+        })
+    }
+
+    /// Rows past `after` in `table`, at the most (for progress).
+    fn span(&self, table: &'static str, after: i64) -> Result<u64, PushError> {
+        let last = self.source.last_rowid(table).map_err(PushError::Source)?;
+        Ok(u64::try_from(last.saturating_sub(after)).unwrap_or(0))
+    }
+
+    fn tick(&mut self, table: &'static str, rows: u64, total: u64) {
+        if rows.is_multiple_of(PROGRESS_EVERY) || rows == total {
+            if let Some(progress) = self.progress.as_mut() {
+                progress(Progress { table, rows, total });
+            }
+        }
+    }
+
+    /// Keeps a row, or lists why not; a note comes along either way.
+    fn keep<T>(&mut self, (row, note): Exported<T>) -> Option<T> {
+        self.report.left_out.extend(note);
+        match row {
+            Ok(row) => Some(row),
+            Err(issue) => {
+                self.report.left_out.push(issue);
+                None
+            }
+        }
+    }
+
+    fn copy_traces(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        after: i64,
+        running: &[String],
+        total: u64,
+    ) -> Result<(), PushError> {
+        let sink = tx
+            .copy_in("COPY push_traces FROM STDIN (FORMAT binary)")
+            .map_err(self.server("sending traces"))?;
+        let mut writer = BinaryCopyInWriter::new(sink, TRACE_TYPES);
+        let mut sent = 0u64;
+        let mut each =
+            |push: &mut Self, exported: Exported<ExportTrace>| -> Result<(), postgres::Error> {
+                let Some(t) = push.keep(exported) else {
+                    return Ok(());
+                };
+                let created_at = PgTime(t.created_at);
+                let finished_at = t.finished_at.map(PgTime);
+                let status = t.status.to_string();
+                writer.write(&[
+                    &t.rowid as &(dyn ToSql + Sync),
+                    &t.trace_id,
+                    &status,
+                    &t.mode,
+                    &t.user_input,
+                    &t.config,
+                    &t.model,
+                    &t.provider,
+                    &t.final_answer,
+                    &t.error,
+                    &created_at,
+                    &finished_at,
+                ])?;
+                sent += 1;
+                push.tick("traces", sent, total);
+                Ok(())
+            };
+        let source = self.source;
+        let mut failed = None;
+        let read = source.export_traces(after, &mut |row| {
+            each(self, row).map_err(|e| failed = Some(e))
+        });
+        finish_read(read, failed.take()).map_err(|e| self.fail("sending traces", e))?;
+        // Runs the database has as running, that the file may have finished.
+        let read = source.export_traces_by_id(running, &mut |row| {
+            if matches!(&row.0, Ok(t) if t.rowid > after) {
+                // Already sent above.
+                return Ok(());
+            }
+            each(self, row).map_err(|e| failed = Some(e))
+        });
+        finish_read(read, failed.take()).map_err(|e| self.fail("sending traces", e))?;
+        writer.finish().map_err(self.server("sending traces"))?;
+        self.report.traces.sent = sent;
+        Ok(())
+    }
+
+    fn copy_steps(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        after: i64,
+        total: u64,
+    ) -> Result<(), PushError> {
+        let sink = tx
+            .copy_in("COPY push_steps FROM STDIN (FORMAT binary)")
+            .map_err(self.server("sending steps"))?;
+        let mut writer = BinaryCopyInWriter::new(sink, STEP_TYPES);
+        let mut sent = 0u64;
+        let mut failed = None;
+        let source = self.source;
+        let read = source.export_steps(after, &mut |exported| {
+            let Some(ExportStep { rowid, step: s }) = self.keep(exported) else {
+                return Ok(());
+            };
+            let created_at = PgTime(s.created_at);
+            writer
+                .write(&[
+                    &rowid as &(dyn ToSql + Sync),
+                    &s.trace_id,
+                    &s.step_seq,
+                    &s.node_name,
+                    &s.input,
+                    &s.output,
+                    &s.tokens,
+                    &s.latency_ms,
+                    &s.cost_usd,
+                    &s.error,
+                    &s.cache_hit,
+                    &created_at,
+                ])
+                .map_err(|e| failed = Some(e))?;
+            sent += 1;
+            self.tick("trace_steps", sent, total);
+            Ok(())
+        });
+        finish_read(read, failed).map_err(|e| self.fail("sending steps", e))?;
+        writer.finish().map_err(self.server("sending steps"))?;
+        self.report.steps.sent = sent;
+        Ok(())
+    }
+
+    fn copy_evals(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        after: i64,
+        total: u64,
+    ) -> Result<(), PushError> {
+        let sink = tx
+            .copy_in("COPY push_evals FROM STDIN (FORMAT binary)")
+            .map_err(self.server("sending verdicts"))?;
+        let mut writer = BinaryCopyInWriter::new(sink, EVAL_TYPES);
+        let mut sent = 0u64;
+        let mut failed = None;
+        let source = self.source;
+        let read = source.export_evals(after, &mut |exported| {
+            let Some(ExportEval { rowid, eval: e }) = self.keep(exported) else {
+                return Ok(());
+            };
+            let created_at = PgTime(e.created_at);
+            let decision = e.decision.to_string();
+            let reasons = e.reasons.as_ref().map(Json);
+            let scores = e.scores.as_ref().map(Json);
+            writer
+                .write(&[
+                    &rowid as &(dyn ToSql + Sync),
+                    &e.trace_id,
+                    &e.step_seq,
+                    &decision,
+                    &reasons,
+                    &scores,
+                    &e.revision_instructions,
+                    &created_at,
+                ])
+                .map_err(|err| failed = Some(err))?;
+            sent += 1;
+            self.tick("trace_evals", sent, total);
+            Ok(())
+        });
+        finish_read(read, failed).map_err(|e| self.fail("sending verdicts", e))?;
+        writer.finish().map_err(self.server("sending verdicts"))?;
+        self.report.evals.sent = sent;
+        Ok(())
+    }
+
+    fn fail(&self, doing: &'static str, err: ReadOrSend) -> PushError {
+        match err {
+            ReadOrSend::Read(err) => PushError::Source(err),
+            ReadOrSend::Send(err) => (self.server(doing))(err),
+        }
+    }
+
+    /// Merges a staging table into its shared one; the rows created and
+    /// updated. A source that repeats a step's key is merged again with
+    /// the later-written row of each key, the others listed.
+    fn merge(&mut self, tx: &mut Transaction<'_>, which: MergeSql) -> Result<Moved, PushError> {
+        let doing = which.doing();
+        let first = if which == MergeSql::Traces && !self.source.unique_trace_ids() {
+            self.list_repeats(tx, which)?;
+            which.sql(true)
+        } else {
+            which.sql(false)
+        };
+        let mut savepoint = tx.transaction().map_err(self.server(doing))?;
+        let merged = savepoint.query_one(first.as_str(), &[]);
+        let row = match merged {
+            Ok(row) => {
+                savepoint.commit().map_err(self.server(doing))?;
+                row
+            }
+            // 21000: a key twice in one merge (ON CONFLICT cannot update a
+            // row twice): the source repeats it.
+            Err(err) if err.code() == Some(&postgres::error::SqlState::CARDINALITY_VIOLATION) => {
+                savepoint.rollback().map_err(self.server(doing))?;
+                self.list_repeats(tx, which)?;
+                tx.query_one(which.sql(true).as_str(), &[])
+                    .map_err(self.server(doing))?
+            }
+            Err(err) => return Err((self.server(doing))(err)),
+        };
+        let count = |i: usize| u64::try_from(row.get::<_, i64>(i)).unwrap_or(0);
+        Ok(Moved {
+            sent: 0,
+            created: count(0),
+            updated: count(1),
+        })
+    }
+
+    /// Lists the staged rows a merge leaves out because their key repeats.
+    fn list_repeats(&mut self, tx: &mut Transaction<'_>, which: MergeSql) -> Result<(), PushError> {
+        let rows = tx
+            .query(which.repeats_sql(), &[])
+            .map_err(self.server(which.doing()))?;
+        for row in rows {
+            let rowid: i64 = row.get(0);
+            let trace_id: String = row.get(1);
+            let kept: i64 = row.get(2);
+            self.report.left_out.push(RowIssue {
+                at: crate::store::Locator::Row {
+                    table: which.table(),
+                    rowid,
+                },
+                trace_id: Some(trace_id),
+                reason: format!("{} (row {kept} is kept)", which.repeat_reason()),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Reading the file, or sending to the server, failed.
+enum ReadOrSend {
+    Read(StoreError),
+    Send(postgres::Error),
+}
+
+fn finish_read(
+    read: Result<Result<(), ()>, StoreError>,
+    failed: Option<postgres::Error>,
+) -> Result<(), ReadOrSend> {
+    match read {
+        Err(err) => Err(ReadOrSend::Read(err)),
+        Ok(_) => match failed {
+            Some(err) => Err(ReadOrSend::Send(err)),
+            None => Ok(()),
+        },
+    }
+}
+
+fn hex_digest(text: &str) -> String {
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+const TRACE_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::JSONB,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMPTZ,
+];
+
+const STEP_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::JSONB,
+    Type::JSONB,
+    Type::INT8,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::TEXT,
+    Type::BOOL,
+    Type::TIMESTAMPTZ,
+];
+
+const EVAL_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::JSONB,
+    Type::JSONB,
+    Type::TEXT,
+    Type::TIMESTAMPTZ,
+];
+
+/// The push's temporary tables, dropped at its end.
+const STAGING_DDL: &str = "
+CREATE TEMP TABLE push_traces (src_rowid bigint, trace_id text, status text, mode text,
+    user_input text, config_json jsonb, model text, provider text, final_answer text, error text,
+    created_at timestamptz, finished_at timestamptz) ON COMMIT DROP;
+CREATE TEMP TABLE push_steps (src_rowid bigint, trace_id text, step_seq bigint, node_name text,
+    input_json jsonb, output_json jsonb, tokens bigint, latency_ms double precision,
+    cost_usd double precision, error text, cache_hit boolean, created_at timestamptz) ON COMMIT DROP;
+CREATE TEMP TABLE push_evals (src_rowid bigint, trace_id text, step_seq bigint, decision text,
+    reasons_json jsonb, scores_json jsonb, revision_instructions text, created_at timestamptz)
+    ON COMMIT DROP;
+";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MergeSql {
+    Traces,
+    Steps,
+    Evals,
+}
+
+impl MergeSql {
+    fn table(self) -> &'static str {
+        match self {
+            MergeSql::Traces => "traces",
+            MergeSql::Steps => "trace_steps",
+            MergeSql::Evals => "trace_evals",
+        }
+    }
+
+    fn doing(self) -> &'static str {
+        match self {
+            MergeSql::Traces => "merging traces",
+            MergeSql::Steps => "merging steps",
+            MergeSql::Evals => "merging verdicts",
+        }
+    }
+
+    fn staging(self) -> &'static str {
+        match self {
+            MergeSql::Traces => "push_traces",
+            MergeSql::Steps => "push_steps",
+            MergeSql::Evals => "push_evals",
+        }
+    }
+
+    /// The staged rows' key, and which of a repeated key's rows is kept:
+    /// a trace's first row (as the analysis of the file reads it), a step's
+    /// or verdict's last.
+    fn key_and_keep(self) -> (&'static str, &'static str) {
+        match self {
+            MergeSql::Traces => ("trace_id", "src_rowid"),
+            MergeSql::Steps | MergeSql::Evals => ("trace_id, step_seq", "src_rowid DESC"),
+        }
+    }
+
+    fn repeat_reason(self) -> &'static str {
+        match self {
+            MergeSql::Traces => "the trace id is written more than once",
+            MergeSql::Steps => "another step of the trace has the same step_seq",
+            MergeSql::Evals => "another verdict of the trace has the same step_seq",
+        }
+    }
+
+    /// The staged rows a merge of unique keys leaves out: rowid, trace id,
+    /// and the rowid of the row kept.
+    fn repeats_sql(self) -> &'static str {
+        match self {
+            MergeSql::Traces => {
+                "SELECT src_rowid, trace_id, kept FROM (SELECT src_rowid, trace_id, \
+                 first_value(src_rowid) OVER (PARTITION BY trace_id ORDER BY src_rowid) AS kept \
+                 FROM push_traces) AS r WHERE src_rowid <> kept ORDER BY src_rowid"
+            }
+            MergeSql::Steps => {
+                "SELECT src_rowid, trace_id, kept FROM (SELECT src_rowid, trace_id, \
+                 first_value(src_rowid) OVER (PARTITION BY trace_id, step_seq ORDER BY src_rowid DESC) AS kept \
+                 FROM push_steps) AS r WHERE src_rowid <> kept ORDER BY src_rowid"
+            }
+            MergeSql::Evals => {
+                "SELECT src_rowid, trace_id, kept FROM (SELECT src_rowid, trace_id, \
+                 first_value(src_rowid) OVER (PARTITION BY trace_id, step_seq ORDER BY src_rowid DESC) AS kept \
+                 FROM push_evals) AS r WHERE src_rowid <> kept ORDER BY src_rowid"
+            }
+        }
+    }
+
+    /// The merge, answering with the rows created and updated. In
+    /// insertion order, so the database's `seq` keeps the file's order.
+    fn sql(self, dedupe: bool) -> String {
+        let (columns, compared): (&str, &[&str]) = match self {
+            MergeSql::Traces => (
+                "trace_id, status, mode, user_input, config_json, model, provider, final_answer, \
+                 error, created_at, finished_at",
+                &[
+                    "status",
+                    "mode",
+                    "user_input",
+                    "config_json",
+                    "model",
+                    "provider",
+                    "final_answer",
+                    "error",
+                    "created_at",
+                    "finished_at",
+                ],
+            ),
+            MergeSql::Steps => (
+                "trace_id, step_seq, node_name, input_json, output_json, tokens, latency_ms, \
+                 cost_usd, error, cache_hit, created_at",
+                &[
+                    "node_name",
+                    "input_json",
+                    "output_json",
+                    "tokens",
+                    "latency_ms",
+                    "cost_usd",
+                    "error",
+                    "cache_hit",
+                    "created_at",
+                ],
+            ),
+            MergeSql::Evals => (
+                "trace_id, step_seq, decision, reasons_json, scores_json, revision_instructions, \
+                 created_at",
+                &[
+                    "decision",
+                    "reasons_json",
+                    "scores_json",
+                    "revision_instructions",
+                    "created_at",
+                ],
+            ),
+        };
+        let (key, keep) = self.key_and_keep();
+        let staging = self.staging();
+        let table = self.table();
+        let rows = if dedupe {
+            format!(
+                "SELECT * FROM (SELECT DISTINCT ON ({key}) * FROM {staging} ORDER BY {key}, {keep}) AS d \
+                 ORDER BY src_rowid"
+            )
+        } else {
+            format!("SELECT * FROM {staging} ORDER BY src_rowid")
+        };
+        let set: Vec<String> = compared
+            .iter()
+            .map(|c| format!("{c} = EXCLUDED.{c}"))
+            .collect();
+        let old: Vec<String> = compared.iter().map(|c| format!("{table}.{c}")).collect();
+        let new: Vec<String> = compared.iter().map(|c| format!("EXCLUDED.{c}")).collect();
+        format!(
+            "WITH merged AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM ({rows}) AS s \
+             ON CONFLICT ({key}) DO UPDATE SET {}, updated_db_at = now() \
+             WHERE ({}) IS DISTINCT FROM ({}) RETURNING (xmax = 0) AS created) \
+             SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM merged",
+            set.join(", "),
+            old.join(", "),
+            new.join(", "),
+        )
+    }
+}

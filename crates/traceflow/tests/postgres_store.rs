@@ -1,0 +1,830 @@
+//! The team database against a real PostgreSQL server: a pushed store
+//! gives the reports its file gives, pushes are idempotent and incremental,
+//! a source's bad rows are kept out and listed, and a push that dies leaves
+//! the database as it was.
+
+// Tests fail by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/pg.rs"]
+mod pg;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use jiff::{SignedDuration, Timestamp};
+use pg::TestDb;
+use serde_json::Value;
+use traceflow::cases::{CaseAnalyzer, CaseOptions};
+use traceflow::compare::{CompareAnalyzer, CompareOptions, Selector};
+use traceflow::model::{RunStatus, StepRecord, TraceRecord, TraceUpdate};
+use traceflow::report::{self, Document, Format};
+use traceflow::store::postgres::push::{push, PushOptions, PushReport};
+use traceflow::store::postgres::{self as team, PgTarget};
+use traceflow::store::{FactsStore, PostgresStore, RecordStore, SqliteStore, WriteStore};
+use traceflow::trend::{
+    CaseBy, GroupBy, Metric, SegmentBy, SuiteAnalyzer, SuiteOptions, TraceTrendAnalyzer, Window,
+};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name)
+}
+
+fn sdk_store(name: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/tfl-sdk")
+        .join(name);
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing",
+        path.display()
+    );
+    None
+}
+
+fn target(db: &TestDb) -> PgTarget {
+    PgTarget::parse(&db.url).unwrap()
+}
+
+/// A fresh database with traceflow's schema.
+fn initialised(tag: &str) -> Option<TestDb> {
+    let db = TestDb::create(tag)?;
+    team::init(&target(&db)).unwrap();
+    Some(db)
+}
+
+fn push_file(file: &Path, db: &TestDb) -> PushReport {
+    let source = SqliteStore::open_read_only(file).unwrap();
+    push(&source, &target(db), PushOptions::default()).unwrap()
+}
+
+fn json(doc: Document<'_>) -> Value {
+    serde_json::from_str(&report::render(doc, Format::Json)).unwrap()
+}
+
+/// Equal JSON, numbers to 1e-9 relative: the server adds a trace's floats
+/// in its own order, so sums agree to the last bits, not in them.
+fn assert_same(file: &Value, server: &Value, at: &str) {
+    match (file, server) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-300),
+                "{at}: {a} from the file, {b} from the server"
+            );
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{at}: lengths differ");
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                assert_same(x, y, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            let keys = |o: &serde_json::Map<String, Value>| o.keys().cloned().collect::<Vec<_>>();
+            assert_eq!(keys(a), keys(b), "{at}: fields differ");
+            for (k, x) in a {
+                assert_same(x, &b[k], &format!("{at}.{k}"));
+            }
+        }
+        _ => assert_eq!(file, server, "{at}"),
+    }
+}
+
+fn suite(window: Window) -> SuiteOptions {
+    SuiteOptions {
+        window,
+        ..SuiteOptions::default()
+    }
+}
+
+/// Every report kind, on the file and on the database it was pushed into.
+fn assert_reports_agree(file: &SqliteStore, server: &PostgresStore, what: &str) {
+    for window in [Window::Last(20), Window::All] {
+        let a = TraceTrendAnalyzer::new(file, 0.01).analyze(window);
+        let b = TraceTrendAnalyzer::new(server, 0.01).analyze(window);
+        match (a, b) {
+            (Ok(a), Ok(b)) => assert_same(
+                &json(Document::Trace(&a)),
+                &json(Document::Trace(&b)),
+                &format!("{what} trace trend {window:?}"),
+            ),
+            (a, b) => assert_eq!(
+                a.map(|_| ()).map_err(|e| e.to_string()),
+                b.map(|_| ()).map_err(|e| e.to_string()),
+                "{what}"
+            ),
+        }
+    }
+    let variants = [
+        suite(Window::All),
+        SuiteOptions {
+            metrics: Metric::ALL.to_vec(),
+            segment_by: Some(SegmentBy::Model),
+            ..suite(Window::All)
+        },
+        SuiteOptions {
+            group_by: GroupBy::Day,
+            metrics: Metric::ALL.to_vec(),
+            ..suite(Window::All)
+        },
+        SuiteOptions {
+            segment_by: Some(SegmentBy::Config("temperature".to_owned())),
+            ..suite(Window::Last(30))
+        },
+        SuiteOptions {
+            case_by: Some(CaseBy::Input),
+            ..suite(Window::All)
+        },
+    ];
+    for (k, options) in variants.into_iter().enumerate() {
+        let a = SuiteAnalyzer::new(file, options.clone()).analyze();
+        let b = SuiteAnalyzer::new(server, options).analyze();
+        match (a, b) {
+            (Ok(a), Ok(b)) => assert_same(
+                &json(Document::Suite(&a)),
+                &json(Document::Suite(&b)),
+                &format!("{what} suite {k}"),
+            ),
+            (a, b) => assert_eq!(
+                a.map(|_| ()).map_err(|e| e.to_string()),
+                b.map(|_| ()).map_err(|e| e.to_string()),
+                "{what} suite {k}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn a_pushed_store_gives_every_report_its_file_gives() {
+    let mut files: Vec<PathBuf> = [
+        "drift.db",
+        "stable.db",
+        "step.db",
+        "sdk_no_evals.db",
+        "early_schema.db",
+        "cases.db",
+    ]
+    .iter()
+    .map(|name| fixture(name))
+    .collect();
+    files.extend(sdk_store("main.db"));
+    files.extend(sdk_store("early.db"));
+    files.extend(sdk_store("wal/traceflow.db"));
+    for file in files {
+        let Some(db) = initialised("parity") else {
+            return;
+        };
+        let pushed = push_file(&file, &db);
+        assert!(
+            pushed.left_out.is_empty(),
+            "{}: {:?}",
+            file.display(),
+            pushed.left_out
+        );
+        let source = SqliteStore::open_read_only(&file).unwrap();
+        let server = PostgresStore::open_read_only(&target(&db)).unwrap();
+        assert_reports_agree(&source, &server, &file.display().to_string());
+        // The records too: list and show.
+        let a = source.list_traces(15).unwrap();
+        let b = server.list_traces(15).unwrap();
+        assert_eq!(a.rows, b.rows, "{}", file.display());
+        for trace in &a.rows {
+            assert_eq!(
+                source.get_steps(&trace.trace_id).unwrap(),
+                server.get_steps(&trace.trace_id).unwrap()
+            );
+            assert_eq!(
+                source.get_evals(&trace.trace_id).unwrap().rows,
+                server.get_evals(&trace.trace_id).unwrap().rows
+            );
+        }
+        assert_eq!(source.config_keys().unwrap(), server.config_keys().unwrap());
+        assert_eq!(source.score_names().unwrap(), server.score_names().unwrap());
+    }
+}
+
+#[test]
+fn cases_and_comparisons_agree_too() {
+    let Some(db) = initialised("cases") else {
+        return;
+    };
+    let file = fixture("cases.db");
+    push_file(&file, &db);
+    let source = SqliteStore::open_read_only(&file).unwrap();
+    let server = PostgresStore::open_read_only(&target(&db)).unwrap();
+    let options = CaseOptions {
+        suite: suite(Window::All),
+        ..CaseOptions::default()
+    };
+    let a = CaseAnalyzer::new(&source, options.clone())
+        .analyze()
+        .unwrap();
+    let b = CaseAnalyzer::new(&server, options).analyze().unwrap();
+    assert_same(
+        &json(Document::Cases {
+            report: &a,
+            listing: report::CaseListing::All,
+        }),
+        &json(Document::Cases {
+            report: &b,
+            listing: report::CaseListing::All,
+        }),
+        "cases",
+    );
+    let options = CompareOptions {
+        suite: suite(Window::All),
+        baseline: Some(Selector::parse("last=100", |t| Err(t.to_owned())).unwrap()),
+        candidate: Some(Selector::parse("last=50", |t| Err(t.to_owned())).unwrap()),
+        ..CompareOptions::default()
+    };
+    let compared = |store: &dyn FactsStore| {
+        CompareAnalyzer::new(store, options.clone())
+            .analyze()
+            .map(|r| {
+                json(Document::Compare {
+                    report: &r,
+                    listing: report::CaseListing::All,
+                })
+            })
+            .map_err(|e| e.to_string())
+    };
+    match (compared(&source), compared(&server)) {
+        (Ok(a), Ok(b)) => assert_same(&a, &b, "compare"),
+        (a, b) => assert_eq!(a.map(|_| ()), b.map(|_| ())),
+    }
+}
+
+#[test]
+fn rows_the_analysis_cannot_use_are_kept_out_and_listed() {
+    for name in ["bad_rows.db", "quirks.db"] {
+        let Some(db) = initialised("hostile") else {
+            return;
+        };
+        let file = fixture(name);
+        let pushed = push_file(&file, &db);
+        let source = SqliteStore::open_read_only(&file).unwrap();
+        let server = PostgresStore::open_read_only(&target(&db)).unwrap();
+        let a = TraceTrendAnalyzer::new(&source, 0.01)
+            .analyze(Window::All)
+            .unwrap();
+        let b = TraceTrendAnalyzer::new(&server, 0.01)
+            .analyze(Window::All)
+            .unwrap();
+        // Every row the file's analysis skipped, the push listed.
+        for skipped in &a.skipped_rows {
+            assert!(
+                pushed.left_out.iter().any(|issue| issue.at == skipped.at),
+                "{name}: {skipped} was not listed by the push"
+            );
+        }
+        // Past those, the same report (to the microsecond: PostgreSQL keeps
+        // no finer time).
+        let mut a = json(Document::Trace(&a));
+        let mut b = json(Document::Trace(&b));
+        for doc in [&mut a, &mut b] {
+            doc.as_object_mut().unwrap().remove("skipped_rows");
+        }
+        let text = serde_json::to_string(&a).unwrap();
+        let micro = regex_free_truncate_nanos(&text);
+        assert_same(&serde_json::from_str(&micro).unwrap(), &b, name);
+    }
+}
+
+/// Timestamps written with nanoseconds cut to microseconds.
+fn regex_free_truncate_nanos(text: &str) -> String {
+    // `.123456789Z` -> `.123456Z`
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'.'
+            && bytes.len() > i + 10
+            && bytes[i + 1..i + 10].iter().all(u8::is_ascii_digit)
+            && bytes[i + 10] == b'Z'
+        {
+            out.push_str(&text[i..i + 7]);
+            out.push('Z');
+            i += 11;
+            continue;
+        }
+        out.push(bytes[i] as char);
+        i += 1;
+    }
+    out
+}
+
+#[test]
+fn a_second_push_of_an_unchanged_store_sends_nothing_and_changes_nothing() {
+    let Some(db) = initialised("again") else {
+        return;
+    };
+    let file = fixture("drift.db");
+    let first = push_file(&file, &db);
+    assert!(!first.incremental);
+    assert_eq!(first.traces.created, 60);
+    let counts = |db: &TestDb| {
+        (
+            db.count("SELECT count(*) FROM traces"),
+            db.count("SELECT count(*) FROM trace_steps"),
+            db.count("SELECT count(*) FROM trace_evals"),
+            db.count(
+                "SELECT (extract(epoch FROM max(updated_db_at)) * 1000000)::bigint FROM traces",
+            ),
+        )
+    };
+    let before = counts(&db);
+    let second = push_file(&file, &db);
+    assert!(second.incremental);
+    assert_eq!(
+        (second.traces.sent, second.steps.sent, second.evals.sent),
+        (0, 0, 0)
+    );
+    assert_eq!(counts(&db), before);
+    // Compared in full, every row is sent and none changes.
+    let source = SqliteStore::open_read_only(&file).unwrap();
+    let full = push(
+        &source,
+        &target(&db),
+        PushOptions {
+            full: true,
+            ..PushOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(full.traces.sent, 60);
+    assert_eq!(
+        (
+            full.traces.created,
+            full.traces.updated,
+            full.steps.updated,
+            full.evals.updated
+        ),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(counts(&db), before);
+}
+
+/// A writable copy of a fixture.
+fn copy_of(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::copy(fixture(name), &path).unwrap();
+    (dir, path)
+}
+
+fn new_trace(id: &str, at: Timestamp, status: RunStatus) -> TraceRecord {
+    TraceRecord {
+        trace_id: id.to_owned(),
+        status,
+        mode: traceflow::model::Mode::GroundedQa,
+        user_input: "a new question".to_owned(),
+        config: traceflow::model::RunConfig::default(),
+        model: "gpt-4o-mini".to_owned(),
+        provider: "openai".to_owned(),
+        final_answer: None,
+        error: None,
+        created_at: at,
+        finished_at: None,
+    }
+}
+
+fn evaluator_step(id: &str, seq: i64, decision: &str, at: Timestamp) -> StepRecord {
+    StepRecord {
+        trace_id: id.to_owned(),
+        step_seq: seq,
+        node_name: "evaluator".to_owned(),
+        input: None,
+        output: Some(serde_json::json!({"decision": decision, "scores": {"cost": 1.0}})),
+        tokens: 10,
+        latency_ms: 5.5,
+        cost_usd: 0.001,
+        error: None,
+        cache_hit: false,
+        created_at: at,
+    }
+}
+
+#[test]
+fn a_push_after_new_runs_moves_only_them_and_finishes_the_runs_it_saw_running() {
+    let Some(db) = initialised("incremental") else {
+        return;
+    };
+    let (_dir, path) = copy_of("drift.db");
+    let at: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+    {
+        let mut store = SqliteStore::open_writable(&path).unwrap();
+        store
+            .create_trace(&new_trace("still-running", at, RunStatus::Running))
+            .unwrap();
+    }
+    push_file(&path, &db);
+    assert_eq!(
+        db.count("SELECT count(*) FROM traces WHERE status = 'running'"),
+        1
+    );
+    {
+        let mut store = SqliteStore::open_writable(&path).unwrap();
+        for k in 0..25 {
+            let id = format!("new-{k}");
+            let t = at + SignedDuration::from_mins(k + 1);
+            store
+                .create_trace(&new_trace(&id, t, RunStatus::Running))
+                .unwrap();
+            store
+                .insert_step(&evaluator_step(
+                    &id,
+                    0,
+                    if k % 3 == 0 { "FALLBACK" } else { "pass" },
+                    t,
+                ))
+                .unwrap();
+            store
+                .update_trace(
+                    &id,
+                    &TraceUpdate {
+                        status: RunStatus::Done,
+                        final_answer: Some("ok".to_owned()),
+                        error: None,
+                    },
+                )
+                .unwrap();
+        }
+        // The run seen running finishes, with its step.
+        store
+            .insert_step(&evaluator_step("still-running", 0, "revise", at))
+            .unwrap();
+        store
+            .update_trace(
+                "still-running",
+                &TraceUpdate {
+                    status: RunStatus::Done,
+                    final_answer: None,
+                    error: None,
+                },
+            )
+            .unwrap();
+    }
+    let pushed = push_file(&path, &db);
+    assert!(pushed.incremental);
+    assert_eq!(
+        pushed.traces.sent, 26,
+        "25 new and the one that was running"
+    );
+    assert_eq!((pushed.traces.created, pushed.traces.updated), (25, 1));
+    assert_eq!((pushed.steps.sent, pushed.steps.created), (26, 26));
+    assert_eq!(
+        db.count("SELECT count(*) FROM traces WHERE status = 'running'"),
+        0
+    );
+    let source = SqliteStore::open_read_only(&path).unwrap();
+    let server = PostgresStore::open_read_only(&target(&db)).unwrap();
+    assert_reports_agree(&source, &server, "after an incremental push");
+}
+
+fn sqlite3(db: &Path, sql: &str) {
+    let out = Command::new("sqlite3").arg(db).arg(sql).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_store_that_is_not_the_one_seen_is_compared_in_full() {
+    let Some(db) = initialised("rebuilt") else {
+        return;
+    };
+    let (_dir, path) = copy_of("drift.db");
+    push_file(&path, &db);
+    // The row the database marked is gone and another took its rowid.
+    sqlite3(
+        &path,
+        "UPDATE traces SET trace_id = 'replaced' WHERE rowid = (SELECT max(rowid) FROM traces)",
+    );
+    let pushed = push_file(&path, &db);
+    assert!(!pushed.incremental);
+    assert_eq!(pushed.traces.sent, 60);
+    assert_eq!(pushed.traces.created, 1, "the renamed trace is a new one");
+}
+
+#[test]
+fn a_repeated_step_key_keeps_the_later_row_and_lists_the_others() {
+    let Some(db) = initialised("repeats") else {
+        return;
+    };
+    let (_dir, path) = copy_of("sdk_no_evals.db");
+    sqlite3(
+        &path,
+        "INSERT INTO trace_steps (trace_id, step_seq, node_name, input_json, output_json, tokens, \
+         latency_ms, cost_usd, created_at) SELECT trace_id, step_seq, node_name, input_json, \
+         '{\"decision\": \"fallback\"}', 1, 1.0, 0.0, created_at FROM trace_steps \
+         WHERE node_name = 'evaluator' ORDER BY rowid LIMIT 1",
+    );
+    let pushed = push_file(&path, &db);
+    assert_eq!(pushed.left_out.len(), 1, "{:?}", pushed.left_out);
+    let issue = &pushed.left_out[0];
+    assert!(issue.reason.contains("same step_seq"), "{issue}");
+    let trace = issue.trace_id.clone().unwrap();
+    let kept: String = db
+        .client()
+        .query_one(
+            "SELECT output_json ->> 'decision' FROM trace_steps WHERE trace_id = $1 \
+             AND node_name = 'evaluator' ORDER BY step_seq LIMIT 1",
+            &[&trace],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, "fallback", "the later-written row is kept");
+}
+
+#[test]
+fn a_dry_run_says_what_would_move_and_writes_nothing() {
+    let Some(db) = initialised("dry") else {
+        return;
+    };
+    let source = SqliteStore::open_read_only(fixture("step.db")).unwrap();
+    let report = push(
+        &source,
+        &target(&db),
+        PushOptions {
+            dry_run: true,
+            ..PushOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(report.dry_run);
+    assert_eq!(report.traces.created, 50);
+    assert_eq!(db.count("SELECT count(*) FROM traces"), 0);
+    assert_eq!(db.count("SELECT count(*) FROM traceflow_push_sources"), 0);
+}
+
+#[test]
+fn a_database_without_the_schema_says_what_to_run_and_is_left_alone() {
+    let Some(db) = TestDb::create("bare") else {
+        return;
+    };
+    let err = PostgresStore::open_read_only(&target(&db)).unwrap_err();
+    assert!(err.to_string().contains("traceflow db init"), "{err}");
+    let source = SqliteStore::open_read_only(fixture("step.db")).unwrap();
+    let err = push(&source, &target(&db), PushOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("traceflow db init"), "{err}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        0
+    );
+    // init twice: the second finds it done.
+    let first = team::init(&target(&db)).unwrap();
+    let second = team::init(&target(&db)).unwrap();
+    assert_eq!((first.from, first.to, second.from), (0, 1, 1));
+}
+
+#[test]
+fn a_role_with_select_only_runs_every_reading_command() {
+    let Some(db) = initialised("readonly") else {
+        return;
+    };
+    push_file(&fixture("drift.db"), &db);
+    let role = format!("tf_reader_{}", std::process::id());
+    let password = format!("made-up-{}", std::process::id());
+    let mut admin = db.client();
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD '{password}'; \
+             GRANT CONNECT ON DATABASE {} TO {role}; GRANT USAGE ON SCHEMA public TO {role}; \
+             GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};",
+            db.name
+        ))
+        .unwrap();
+    let url = {
+        let rest = db.url.split_once('@').unwrap().1;
+        format!("postgres://{role}:{password}@{rest}")
+    };
+    let reader = PgTarget::parse(&url).unwrap();
+    let server = PostgresStore::open_read_only(&reader).unwrap();
+    let report = TraceTrendAnalyzer::new(&server, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    assert_eq!(report.window, 60);
+    SuiteAnalyzer::new(
+        &server,
+        SuiteOptions {
+            metrics: Metric::ALL.to_vec(),
+            ..suite(Window::All)
+        },
+    )
+    .analyze()
+    .unwrap();
+    let listed = server.list_traces(3).unwrap();
+    assert_eq!(listed.rows.len(), 3);
+    server.get_steps(&listed.rows[0].trace_id).unwrap();
+    // It cannot push: one line, the cause, nothing written.
+    let source = SqliteStore::open_read_only(fixture("step.db")).unwrap();
+    let err = push(&source, &reader, PushOptions::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("permission denied"), "{text}");
+    assert!(!text.contains(&password), "{text}");
+    assert!(!text.contains('\n'), "{text}");
+    assert_eq!(db.count("SELECT count(*) FROM traces"), 60);
+    drop(server);
+    let _ = admin.batch_execute(&format!(
+        "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}; \
+         REVOKE ALL ON SCHEMA public FROM {role}; REVOKE ALL ON DATABASE {} FROM {role}; DROP ROLE {role};",
+        db.name
+    ));
+}
+
+#[test]
+fn a_push_killed_mid_way_leaves_the_database_as_it_was_and_the_next_completes_it() {
+    let Some(db) = initialised("killed") else {
+        return;
+    };
+    let admin = pg::server().unwrap();
+    let file = fixture("drift.db");
+    let source = SqliteStore::open_read_only(&file).unwrap();
+    let mut killed = false;
+    let mut kill = |p: traceflow::store::postgres::push::Progress| {
+        // Once the traces are sent, the server ends the push's session.
+        if p.table == "traces" && p.rows == p.total && !killed {
+            killed = true;
+            let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+            client
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    &[&db.name],
+                )
+                .unwrap();
+        }
+    };
+    let err = push(
+        &source,
+        &target(&db),
+        PushOptions {
+            progress: Some(&mut kill),
+            ..PushOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(killed);
+    let text = err.to_string();
+    assert!(text.contains("nothing was written"), "{text}");
+    assert!(!text.contains('\n'), "{text}");
+    for table in [
+        "traces",
+        "trace_steps",
+        "trace_evals",
+        "traceflow_push_sources",
+    ] {
+        assert_eq!(
+            db.count(&format!("SELECT count(*) FROM {table}")),
+            0,
+            "{table}"
+        );
+    }
+    let again = push_file(&file, &db);
+    assert!(!again.incremental);
+    assert_eq!(again.traces.created, 60);
+    let server = PostgresStore::open_read_only(&target(&db)).unwrap();
+    assert_reports_agree(&source, &server, "after a killed push");
+}
+
+/// A copy of `cases.db` whose ids all start with `prefix`: another host's
+/// store.
+fn host_store(dir: &Path, prefix: &str) -> PathBuf {
+    let path = dir.join(format!("{prefix}.db"));
+    std::fs::copy(fixture("cases.db"), &path).unwrap();
+    sqlite3(
+        &path,
+        &format!(
+            "UPDATE traces SET trace_id = '{prefix}-' || trace_id; \
+             UPDATE trace_steps SET trace_id = '{prefix}-' || trace_id; \
+             UPDATE trace_evals SET trace_id = '{prefix}-' || trace_id;"
+        ),
+    );
+    path
+}
+
+#[test]
+fn eight_pushes_at_once_with_readers_lose_nothing_repeat_nothing_and_readers_see_whole_pushes() {
+    let Some(db) = initialised("writers") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let stores: Vec<PathBuf> = (0..8)
+        .map(|k| host_store(dir.path(), &format!("h{k}")))
+        .collect();
+    let per_store = SqliteStore::open_read_only(&stores[0])
+        .unwrap()
+        .list_traces(usize::MAX)
+        .unwrap()
+        .rows
+        .len();
+    let target = target(&db);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut seen = Vec::new();
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        let server = PostgresStore::open_read_only(&target).unwrap();
+                        let heads = server
+                            .trace_heads(&traceflow::store::HeadsQuery::default())
+                            .unwrap();
+                        let n = heads.rows.len();
+                        // A snapshot holds whole pushes only.
+                        assert_eq!(n % per_store, 0, "a reader saw {n} traces");
+                        if n > 0 {
+                            TraceTrendAnalyzer::new(&server, 0.01)
+                                .analyze(Window::All)
+                                .unwrap();
+                        }
+                        seen.push(n);
+                    }
+                    seen
+                })
+            })
+            .collect();
+        // Eight hosts, and one of them twice at once.
+        let writers: Vec<_> = stores
+            .iter()
+            .chain(std::iter::once(&stores[3]))
+            .map(|path| {
+                let target = &target;
+                scope.spawn(move || {
+                    let source = SqliteStore::open_read_only(path).unwrap();
+                    push(&source, target, PushOptions::default()).unwrap()
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        for reader in readers {
+            let seen = reader.join().unwrap();
+            assert!(!seen.is_empty());
+        }
+    });
+    let expected = i64::try_from(8 * per_store).unwrap();
+    assert_eq!(db.count("SELECT count(*) FROM traces"), expected);
+    assert_eq!(
+        db.count("SELECT count(DISTINCT trace_id) FROM traces"),
+        expected
+    );
+    let steps: i64 = stores
+        .iter()
+        .map(|p| {
+            let out = Command::new("sqlite3")
+                .arg(p)
+                .arg("SELECT count(*) FROM trace_steps")
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .trim()
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(db.count("SELECT count(*) FROM trace_steps"), steps);
+    assert_eq!(db.count("SELECT count(*) FROM traceflow_push_sources"), 8);
+}
+
+#[test]
+fn the_readmes_push_role_can_push_and_nothing_more_is_needed() {
+    let Some(db) = initialised("pushrole") else {
+        return;
+    };
+    let role = format!("tf_pusher_{}", std::process::id());
+    let password = format!("made-up-{}", std::process::id());
+    let mut admin = db.client();
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD '{password}'; \
+             GRANT CONNECT ON DATABASE {db} TO {role}; GRANT USAGE ON SCHEMA public TO {role}; \
+             GRANT SELECT, INSERT, UPDATE ON traces, trace_steps, trace_evals, traceflow_push_sources TO {role}; \
+             GRANT SELECT ON traceflow_schema TO {role}; \
+             GRANT TEMPORARY ON DATABASE {db} TO {role};",
+            db = db.name
+        ))
+        .unwrap();
+    let rest = db.url.split_once('@').unwrap().1;
+    let pusher = PgTarget::parse(&format!("postgres://{role}:{password}@{rest}")).unwrap();
+    let source = SqliteStore::open_read_only(fixture("drift.db")).unwrap();
+    let first = push(&source, &pusher, PushOptions::default()).unwrap();
+    assert_eq!(first.traces.created, 60);
+    let second = push(&source, &pusher, PushOptions::default()).unwrap();
+    assert!(second.incremental);
+    let _ = admin.batch_execute(&format!(
+        "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}; REVOKE ALL ON SCHEMA public FROM {role}; \
+         REVOKE ALL ON DATABASE {db} FROM {role}; DROP ROLE {role};",
+        db = db.name
+    ));
+}
