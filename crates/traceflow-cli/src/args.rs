@@ -7,6 +7,7 @@ use traceflow::cases::{CaseOptions, SplitAt};
 use traceflow::compare::{CompareOptions, Selector};
 use traceflow::report::Format;
 use traceflow::stats::RepeatedOptions;
+use traceflow::store::{ReadStore, StoreSpec};
 use traceflow::trend::{
     CaseBy, GroupBy, Method, Metric, SegmentBy, SuiteOptions, VerdictOptions, Window, MIN_RUNS,
 };
@@ -44,13 +45,72 @@ pub enum Command {
     Show(ShowArgs),
     /// Write a realistic demo store and print its trend.
     Demo(DemoArgs),
+    /// Copy a local store's traces, steps and verdicts into a team's
+    /// PostgreSQL database: idempotent, incremental, one transaction.
+    Push(PushArgs),
+    /// Create (`init`) or upgrade (`migrate`) a team database's schema.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The local TraceFlow Lite store to copy (read, never changed; rows
+    /// still in its `-wal` come along).
+    #[arg(long, default_value = "traceflow.db")]
+    pub from: PathBuf,
+    /// The team database: a `postgres://` URL or a libpq key=value string.
+    #[arg(long, env = "TRACEFLOW_DB")]
+    pub to: PathBuf,
+    /// Send and compare every row, even where the database has seen this
+    /// store before.
+    #[arg(long)]
+    pub full: bool,
+    /// Do the whole push, then roll it back: say what would move.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create traceflow's tables, keys and indexes in an empty database
+    /// (a database that has them is left as it is).
+    Init(DbArgs),
+    /// Move an older traceflow schema forward to this version's.
+    Migrate(DbArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The team database: a `postgres://` URL or a libpq key=value string.
+    #[arg(long, env = "TRACEFLOW_DB")]
+    pub db: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The TraceFlow Lite store (never created or changed by reading).
+    /// The store: a TraceFlow Lite file, or a team database as a
+    /// `postgres://` URL or a libpq key=value string (never created or
+    /// changed by reading).
     #[arg(long, env = "TRACEFLOW_DB", default_value = "traceflow.db")]
     pub db: PathBuf,
+}
+
+impl StoreArgs {
+    /// The store named, a PostgreSQL spec parsed (its password never shown).
+    pub fn spec(&self) -> anyhow::Result<StoreSpec> {
+        Ok(StoreSpec::parse(self.db.as_os_str())?)
+    }
+
+    /// The store named, opened for reading.
+    pub fn open(&self) -> anyhow::Result<(StoreSpec, Box<dyn ReadStore>)> {
+        let spec = self.spec()?;
+        let store = spec.open_read_only()?;
+        Ok((spec, store))
+    }
 }
 
 #[derive(Debug, Args)]

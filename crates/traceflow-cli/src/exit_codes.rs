@@ -5,7 +5,8 @@
 
 use traceflow::cases::CaseError;
 use traceflow::compare::CompareError;
-use traceflow::store::StoreError;
+use traceflow::store::postgres::push::PushError;
+use traceflow::store::{ConnectError, StoreError};
 use traceflow::trend::TrendError;
 
 /// The command did what was asked; for `gate`, no regression.
@@ -18,8 +19,10 @@ pub const REGRESSION: u8 = 1;
 /// "insufficient data"). Without `--require-data` that verdict exits 0.
 pub const INSUFFICIENT_DATA: u8 = 3;
 
-/// Nothing was judged: a missing or unreadable store, a file that is not a
-/// TraceFlow store, too few traces, bad arguments (clap uses 2 as well).
+/// Nothing was judged (or pushed): a missing or unreadable store, a file
+/// that is not a TraceFlow store, a database that cannot be reached, lacks
+/// the schema or refuses (nothing is half-written), too few traces, bad
+/// arguments (clap uses 2 as well).
 pub const ERROR: u8 = 2;
 
 /// The exit code for an error that ended a command.
@@ -41,6 +44,15 @@ pub fn for_error(err: &anyhow::Error) -> u8 {
     }
     if let Some(err) = err.downcast_ref::<StoreError>() {
         return for_store_error(err);
+    }
+    if let Some(err) = err.downcast_ref::<PushError>() {
+        return match err {
+            PushError::Source(err) | PushError::Target(err) => for_store_error(err),
+            PushError::Server { .. } => ERROR,
+        };
+    }
+    if err.downcast_ref::<ConnectError>().is_some() {
+        return ERROR;
     }
     ERROR
 }
@@ -72,6 +84,8 @@ fn for_store_error(err: &StoreError) -> u8 {
         | StoreError::Write { .. }
         | StoreError::ReadOnly { .. }
         | StoreError::NoSuchTrace { .. }
-        | StoreError::BadRow { .. } => ERROR,
+        | StoreError::BadRow { .. }
+        | StoreError::Connect { .. }
+        | StoreError::Schema { .. } => ERROR,
     }
 }

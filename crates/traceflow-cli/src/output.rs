@@ -22,7 +22,7 @@ const COMPANIONS: [&str; 4] = ["", "-wal", "-shm", "-journal"];
 /// (`-wal`, `-shm`, `-journal`), by device and inode when the file exists
 /// and by directory and name when it does not, through any spelling:
 /// `./x.db`, `../dir/x.db`, a symbolic or a hard link.
-pub fn resolve(output: &Path, db: &Path) -> anyhow::Result<Target> {
+pub fn resolve(output: &Path, db: Option<&Path>) -> anyhow::Result<Target> {
     let link = fs::symlink_metadata(output).is_ok_and(|m| m.file_type().is_symlink());
     let path = if link {
         fs::canonicalize(output).map_err(|_| {
@@ -34,7 +34,7 @@ pub fn resolve(output: &Path, db: &Path) -> anyhow::Result<Target> {
     } else {
         output.to_path_buf()
     };
-    if let Some(name) = store_file_named(&path, db) {
+    if let Some(name) = db.and_then(|db| store_file_named(&path, db)) {
         anyhow::bail!(
             "{}: is the store's file {}; the report would replace it (choose another --output)",
             output.display(),
@@ -119,7 +119,7 @@ mod tests {
             sub.join("..").join("traceflow.db-journal"),
         ];
         for output in &refused {
-            let err = resolve(output, &db).unwrap_err().to_string();
+            let err = resolve(output, Some(&db)).unwrap_err().to_string();
             assert!(err.contains("is the store's file"), "{output:?}: {err}");
         }
         #[cfg(unix)]
@@ -129,15 +129,15 @@ mod tests {
             let soft = sub.join("soft.html");
             std::os::unix::fs::symlink(&db, &soft).unwrap();
             for output in [&hard, &soft] {
-                assert!(resolve(output, &db).is_err(), "{output:?}");
+                assert!(resolve(output, Some(&db)).is_err(), "{output:?}");
             }
             // The store reached through a link is still the store.
             let db_link = sub.join("link.db");
             std::os::unix::fs::symlink(&db, &db_link).unwrap();
-            assert!(resolve(&db, &db_link).is_err());
-            assert!(resolve(&dir.path().join("traceflow.db-wal"), &db_link).is_err());
+            assert!(resolve(&db, Some(&db_link)).is_err());
+            assert!(resolve(&dir.path().join("traceflow.db-wal"), Some(&db_link)).is_err());
         }
-        let fine = resolve(&dir.path().join("report.html"), &db).unwrap();
+        let fine = resolve(&dir.path().join("report.html"), Some(&db)).unwrap();
         assert!(!fine.special && fine.permissions.is_none());
     }
 
@@ -151,12 +151,12 @@ mod tests {
         fs::write(&real, b"old").unwrap();
         let link = dir.path().join("link.md");
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        let target = resolve(&link, &db).unwrap();
+        let target = resolve(&link, Some(&db)).unwrap();
         assert_eq!(target.path, fs::canonicalize(&real).unwrap());
         assert!(target.permissions.is_some());
         let dangling = dir.path().join("dangling.md");
         std::os::unix::fs::symlink(dir.path().join("missing.md"), &dangling).unwrap();
-        let err = resolve(&dangling, &db).unwrap_err().to_string();
+        let err = resolve(&dangling, Some(&db)).unwrap_err().to_string();
         assert!(err.contains("does not exist"), "{err}");
     }
 }

@@ -2,24 +2,22 @@
 
 use traceflow::cases::{CaseAnalyzer, CaseError};
 use traceflow::report::{CaseListing, Document};
-use traceflow::store::SqliteStore;
 use traceflow::trend::TrendError;
 
 use crate::args::CasesArgs;
 use crate::exit_codes;
 
 pub(super) fn run(args: &CasesArgs) -> anyhow::Result<u8> {
-    let db = &args.trend.store.db;
-    let store = SqliteStore::open_read_only(db)?;
+    let (db, store) = args.trend.store.open()?;
     let options = args
         .case_options(jiff::Timestamp::now())
         .map_err(anyhow::Error::msg)?;
-    let report = CaseAnalyzer::new(&store, options)
+    let report = CaseAnalyzer::new(&*store, options)
         .analyze()
         .map_err(|err| match err {
             // Store errors name the file already.
             CaseError::Trend(TrendError::Store(_)) => anyhow::Error::new(err),
-            _ => anyhow::Error::new(err).context(db.display().to_string()),
+            _ => anyhow::Error::new(err).context(db.to_string()),
         })?;
     let listing = match (args.all, args.flaky) {
         (true, _) => CaseListing::All,

@@ -3,24 +3,22 @@
 
 use traceflow::compare::{CompareAnalyzer, CompareError, CompareVerdict};
 use traceflow::report::{CaseListing, Document};
-use traceflow::store::SqliteStore;
 use traceflow::trend::TrendError;
 
 use crate::args::CompareArgs;
 use crate::exit_codes;
 
 pub(super) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
-    let db = &args.trend.store.db;
-    let store = SqliteStore::open_read_only(db)?;
+    let (db, store) = args.trend.store.open()?;
     let options = args
         .compare_options(jiff::Timestamp::now())
         .map_err(anyhow::Error::msg)?;
-    let report = CompareAnalyzer::new(&store, options)
+    let report = CompareAnalyzer::new(&*store, options)
         .analyze()
         .map_err(|err| match err {
             // Store errors name the file already.
             CompareError::Trend(TrendError::Store(_)) => anyhow::Error::new(err),
-            _ => anyhow::Error::new(err).context(db.display().to_string()),
+            _ => anyhow::Error::new(err).context(db.to_string()),
         })?;
     let listing = if args.all {
         CaseListing::All

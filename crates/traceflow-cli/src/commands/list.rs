@@ -6,13 +6,14 @@
 //! `outcome`: its final gate decision (`pass`, `revise`, `fallback`), or
 //! null when no decision was recorded (its status is its outcome).
 
-use traceflow::store::{ListFilter, RecordStore, SqliteStore};
+use traceflow::store::ListFilter;
 
 use crate::args::{FormatArg, ListArgs};
 use crate::exit_codes;
 
 pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
-    let store = SqliteStore::open_read_only(&args.store.db)?;
+    let (_, store) = args.store.open()?;
+    let store = &*store;
     let filter = ListFilter {
         status: args.status,
         model: args.model.clone(),
@@ -24,7 +25,7 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
     };
     let listed = store.list_traces_where(args.limit, &filter)?;
     let ids: Vec<&str> = listed.rows.iter().map(|t| t.trace_id.as_str()).collect();
-    let outcomes = traceflow::trend::final_decisions(&store, &ids)?;
+    let outcomes = traceflow::trend::final_decisions(store, &ids)?;
     // In the order of `ids`, so of the listing.
     let outcome = |k: usize| {
         outcomes

@@ -9,9 +9,11 @@ use crate::output;
 
 mod cases;
 mod compare;
+mod db;
 mod demo;
 mod gate;
 mod list;
+mod push;
 mod show;
 mod trend;
 
@@ -25,6 +27,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::List(args) => list::run(&args),
         Command::Show(args) => show::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Push(args) => push::run(&args),
+        Command::Db(command) => db::run(&command),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -146,7 +150,7 @@ fn write_report(
     if args.output.as_os_str() == "-" {
         return Ok(write(&mut io::stdout().lock())?);
     }
-    let target = output::resolve(&args.output, &args.store.db)?;
+    let target = output::resolve(&args.output, args.store.spec()?.file())?;
     let path = target.path.as_path();
     let written = if target.special {
         std::fs::OpenOptions::new()

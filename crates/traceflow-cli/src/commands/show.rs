@@ -9,17 +9,18 @@ use std::fmt::Write as _;
 use anyhow::{anyhow, bail};
 use comfy_table::CellAlignment;
 use traceflow::model::TraceRecord;
-use traceflow::store::{RecordStore, SqliteStore};
+use traceflow::store::{ReadStore, StoreSpec};
 
 use crate::args::{FormatArg, ShowArgs};
 use crate::exit_codes;
 
 pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
-    let store = SqliteStore::open_read_only(&args.store.db)?;
-    let trace = find(&store, &args.trace_id)?.ok_or_else(|| {
+    let (db, store) = args.store.open()?;
+    let store = &*store;
+    let trace = find(store, &db, &args.trace_id)?.ok_or_else(|| {
         anyhow!(
             "{}: no trace {:?} (see `traceflow list`)",
-            args.store.db.display(),
+            db,
             args.trace_id
         )
     })?;
@@ -127,7 +128,7 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
 
 /// A trace by its id, or by the start of it as the trend table shows it
 /// (`1fdd2dd8...`), when only one trace starts so.
-fn find(store: &SqliteStore, id: &str) -> anyhow::Result<Option<TraceRecord>> {
+fn find(store: &dyn ReadStore, db: &StoreSpec, id: &str) -> anyhow::Result<Option<TraceRecord>> {
     if let Some(trace) = store.get_trace(id)? {
         return Ok(Some(trace));
     }
@@ -148,10 +149,7 @@ fn find(store: &SqliteStore, id: &str) -> anyhow::Result<Option<TraceRecord>> {
     match found.as_slice() {
         [one] => Ok(store.get_trace(one)?),
         [] => Ok(None),
-        _ => bail!(
-            "{}: more than one trace starts with {prefix:?}; give more of the id",
-            store.path().display()
-        ),
+        _ => bail!("{db}: more than one trace starts with {prefix:?}; give more of the id"),
     }
 }
 

@@ -1,7 +1,6 @@
 //! `traceflow trend`: print the trend across runs.
 
 use traceflow::report::Document;
-use traceflow::store::SqliteStore;
 use traceflow::trend::{
     SuiteAnalyzer, SuiteReport, TraceTrendAnalyzer, TraceTrendReport, TrendError,
 };
@@ -30,17 +29,18 @@ impl Analysis {
 
 /// Opens the store read-only and analyzes what the arguments ask for.
 pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
-    let store = SqliteStore::open_read_only(&args.store.db)?;
+    let (db, store) = args.store.open()?;
+    let store = &*store;
     let context = |err: TrendError| match err {
         // Store errors name the file already.
         TrendError::Store(_) => anyhow::Error::new(err),
-        _ => anyhow::Error::new(err).context(args.store.db.display().to_string()),
+        _ => anyhow::Error::new(err).context(db.to_string()),
     };
     if args.is_suite() {
         let options = args
             .suite_options(jiff::Timestamp::now())
             .map_err(anyhow::Error::msg)?;
-        return SuiteAnalyzer::new(&store, options)
+        return SuiteAnalyzer::new(store, options)
             .analyze()
             .map(|suite| Analysis::Suite(Box::new(suite)))
             .map_err(context);
@@ -48,7 +48,7 @@ pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
     let stale_before = args
         .stale_before(jiff::Timestamp::now())
         .map_err(anyhow::Error::msg)?;
-    TraceTrendAnalyzer::with_options(&store, args.verdict_options())
+    TraceTrendAnalyzer::with_options(store, args.verdict_options())
         .stale_before(stale_before)
         .analyze(args.window())
         .map(|report| Analysis::Trace(Box::new(report)))

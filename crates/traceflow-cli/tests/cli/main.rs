@@ -789,5 +789,6 @@ fn grouping_and_time_errors_exit_2_with_a_one_line_cause() {
 mod cases;
 mod compare;
 mod hostile;
+mod postgres;
 mod sdk;
 mod stale;
