@@ -78,11 +78,21 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-            let _ = client.batch_execute(&format!(
+        let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) else {
+            return;
+        };
+        // An autovacuum worker on the database can be ended by a superuser
+        // only, and finishes soon on a test's few rows: try again.
+        for _ in 0..50 {
+            let dropped = client.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name
             ));
+            if dropped.is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
         }
+        eprintln!("note: could not drop the test database {}", self.name);
     }
 }
