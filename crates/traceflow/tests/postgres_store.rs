@@ -828,3 +828,47 @@ fn the_readmes_push_role_can_push_and_nothing_more_is_needed() {
         db = db.name
     ));
 }
+
+#[test]
+fn text_postgresql_cannot_hold_and_extreme_step_positions_do_not_fail_a_push_or_a_report() {
+    let Some(db) = initialised("nul") else {
+        return;
+    };
+    let (_dir, path) = copy_of("drift.db");
+    // SQLite's text holds NUL characters, PostgreSQL's text and jsonb do
+    // not; an INTEGER step_seq may be as large as a bigint.
+    sqlite3(
+        &path,
+        "UPDATE traces SET user_input = 'before' || char(0) || 'after' WHERE rowid = 1; \
+         UPDATE trace_evals SET reasons_json = '[\"a\\u0000b\"]' WHERE rowid = 1; \
+         UPDATE trace_steps SET input_json = '{\"q\\u0000\": \"x\\u0000y\"}' WHERE rowid = 1; \
+         UPDATE trace_evals SET step_seq = 9223372036854775807 WHERE rowid = 2;",
+    );
+    let pushed = push_file(&path, &db);
+    let replaced: Vec<_> = pushed
+        .left_out
+        .iter()
+        .filter(|issue| issue.reason.contains("NUL characters replaced"))
+        .collect();
+    assert_eq!(replaced.len(), 3, "{:?}", pushed.left_out);
+    assert_eq!(pushed.traces.created, 60);
+    let input: String = db
+        .client()
+        .query_one("SELECT user_input FROM traces ORDER BY seq LIMIT 1", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(input, "before\u{FFFD}after");
+    let source = SqliteStore::open_read_only(&path).unwrap();
+    let server = PostgresStore::open_read_only(&target(&db)).unwrap();
+    let a = TraceTrendAnalyzer::new(&source, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    let b = TraceTrendAnalyzer::new(&server, 0.01)
+        .analyze(Window::All)
+        .unwrap();
+    assert_same(
+        &json(Document::Trace(&a)),
+        &json(Document::Trace(&b)),
+        "extreme step_seq",
+    );
+}

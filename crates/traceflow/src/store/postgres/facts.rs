@@ -26,6 +26,11 @@ use crate::store::{
     TraceFacts, TraceHead, Usage,
 };
 
+/// The step positions the last decision is told apart within: 2^60, so
+/// that `step_seq * 4 + code` never leaves a bigint (a hostile store's
+/// `step_seq` may be anything an INTEGER holds).
+const SEQ_LIMIT: i64 = 1 << 60;
+
 /// Traces named in a facts query at most; more are read as the whole
 /// table and picked out here (a long `ANY` list costs more than a scan).
 const MAX_NAMED_TRACES: usize = 100_000;
@@ -259,7 +264,8 @@ pub fn facts_sql(names: usize, usage: bool, named: bool) -> String {
             "count(*) FILTER (WHERE {d} = 0) AS pass, \
              count(*) FILTER (WHERE {d} = 1) AS revise, \
              count(*) FILTER (WHERE {d} = 2) AS fallback, \
-             max({seq} * 4 + {d}) FILTER (WHERE {d} IS NOT NULL) AS last, \
+             max(least(greatest({seq}, -{SEQ_LIMIT}), {SEQ_LIMIT}) * 4 + {d}) \
+             FILTER (WHERE {d} IS NOT NULL) AS last, \
              sum(sums.total) FILTER (WHERE {d} IS NOT NULL) AS score_sum, \
              sum(sums.n) FILTER (WHERE {d} IS NOT NULL)::bigint AS score_n"
         );

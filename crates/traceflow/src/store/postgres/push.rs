@@ -333,11 +333,20 @@ impl Push<'_, '_> {
         }
     }
 
-    /// Keeps a row, or lists why not; a note comes along either way.
-    fn keep<T>(&mut self, (row, note): Exported<T>) -> Option<T> {
+    /// Keeps a row, or lists why not; a note comes along either way. A NUL
+    /// character, which PostgreSQL's text and jsonb cannot hold (SQLite's
+    /// can), is replaced and noted rather than failing the whole push.
+    fn keep<T: Scrub>(&mut self, (row, note): Exported<T>) -> Option<T> {
         self.report.left_out.extend(note);
         match row {
-            Ok(row) => Some(row),
+            Ok(mut row) => {
+                if row.scrub() {
+                    self.report.left_out.push(row.issue(
+                        "NUL characters replaced by U+FFFD (PostgreSQL's text cannot hold them)",
+                    ));
+                }
+                Some(row)
+            }
             Err(issue) => {
                 self.report.left_out.push(issue);
                 None
@@ -552,6 +561,123 @@ impl Push<'_, '_> {
             });
         }
         Ok(())
+    }
+}
+
+/// A row's text made fit for PostgreSQL: NUL characters replaced.
+trait Scrub {
+    /// Replaces NUL characters in every text and JSON string; whether any
+    /// was.
+    fn scrub(&mut self) -> bool;
+    /// An issue naming the row.
+    fn issue(&self, reason: &str) -> RowIssue;
+}
+
+/// Replaces NUL characters in `text`; whether there were any.
+fn scrub_text(text: &mut String) -> bool {
+    if text.contains('\0') {
+        *text = text.replace('\0', "\u{FFFD}");
+        true
+    } else {
+        false
+    }
+}
+
+fn scrub_optional(text: &mut Option<String>) -> bool {
+    text.as_mut().is_some_and(scrub_text)
+}
+
+/// Replaces NUL characters in a JSON value's strings and keys.
+fn scrub_json(value: &mut serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => scrub_text(text),
+        serde_json::Value::Array(items) => {
+            items.iter_mut().fold(false, |any, v| scrub_json(v) | any)
+        }
+        serde_json::Value::Object(map) => {
+            let mut any = false;
+            if map.keys().any(|k| k.contains('\0')) {
+                let entries = std::mem::take(map);
+                for (mut key, v) in entries {
+                    any |= scrub_text(&mut key);
+                    map.insert(key, v);
+                }
+            }
+            map.values_mut().fold(any, |any, v| scrub_json(v) | any)
+        }
+        _ => false,
+    }
+}
+
+fn issue_at(table: &'static str, rowid: i64, trace_id: &str, reason: &str) -> RowIssue {
+    RowIssue {
+        at: crate::store::Locator::Row { table, rowid },
+        trace_id: Some(trace_id.to_owned()),
+        reason: reason.to_owned(),
+    }
+}
+
+impl Scrub for ExportTrace {
+    fn scrub(&mut self) -> bool {
+        let texts = [
+            &mut self.trace_id,
+            &mut self.mode,
+            &mut self.user_input,
+            &mut self.model,
+            &mut self.provider,
+        ]
+        .into_iter()
+        .fold(false, |any, t| scrub_text(t) | any);
+        let optional = scrub_optional(&mut self.final_answer) | scrub_optional(&mut self.error);
+        texts | optional | self.config.as_mut().is_some_and(scrub_json)
+    }
+
+    fn issue(&self, reason: &str) -> RowIssue {
+        issue_at("traces", self.rowid, &self.trace_id, reason)
+    }
+}
+
+impl Scrub for ExportStep {
+    fn scrub(&mut self) -> bool {
+        let s = &mut self.step;
+        (scrub_text(&mut s.trace_id) | scrub_text(&mut s.node_name) | scrub_optional(&mut s.error))
+            | s.input.as_mut().is_some_and(scrub_json)
+            | s.output.as_mut().is_some_and(scrub_json)
+    }
+
+    fn issue(&self, reason: &str) -> RowIssue {
+        issue_at("trace_steps", self.rowid, &self.step.trace_id, reason)
+    }
+}
+
+impl Scrub for ExportEval {
+    fn scrub(&mut self) -> bool {
+        let e = &mut self.eval;
+        let reasons = e
+            .reasons
+            .as_mut()
+            .is_some_and(|r| r.iter_mut().fold(false, |any, t| scrub_text(t) | any));
+        let scores = match e.scores.as_mut() {
+            Some(scores) if scores.keys().any(|k| k.contains('\0')) => {
+                *scores = std::mem::take(scores)
+                    .into_iter()
+                    .map(|(mut k, v)| {
+                        scrub_text(&mut k);
+                        (k, v)
+                    })
+                    .collect();
+                true
+            }
+            _ => false,
+        };
+        scrub_text(&mut e.trace_id)
+            | reasons
+            | scores
+            | scrub_optional(&mut e.revision_instructions)
+    }
+
+    fn issue(&self, reason: &str) -> RowIssue {
+        issue_at("trace_evals", self.rowid, &self.eval.trace_id, reason)
     }
 }
 
