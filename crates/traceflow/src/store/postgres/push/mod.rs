@@ -26,15 +26,20 @@
 //! pushed as NULL (a config or finish time that does not parse).
 
 use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::{Json, ToSql, Type};
 use postgres::{Client, Transaction};
 use sha2::Digest as _;
 
 use super::connect::describe;
 use super::schema::MIGRATION_LOCK;
-use super::{check_schema, PgTarget, PgTime};
+use super::{check_schema, PgTarget};
 use crate::store::sqlite::{ExportEval, ExportStep, ExportTrace, Exported};
+
+mod merge;
+mod rows;
+
 use crate::store::{Location, RowIssue, SqliteStore, StoreError};
+use merge::MergeSql;
+use rows::{Scrub, Staged, StagedRead, STAGING_DDL};
 
 /// How to push.
 #[derive(Default)]
@@ -354,6 +359,8 @@ impl Push<'_, '_> {
         }
     }
 
+    /// Traces past the mark, then the ones the database has running that
+    /// the file may have finished since.
     fn copy_traces(
         &mut self,
         tx: &mut Transaction<'_>,
@@ -361,54 +368,18 @@ impl Push<'_, '_> {
         running: &[String],
         total: u64,
     ) -> Result<(), PushError> {
-        let sink = tx
-            .copy_in("COPY push_traces FROM STDIN (FORMAT binary)")
-            .map_err(self.server("sending traces"))?;
-        let mut writer = BinaryCopyInWriter::new(sink, TRACE_TYPES);
-        let mut sent = 0u64;
-        let mut each =
-            |push: &mut Self, exported: Exported<ExportTrace>| -> Result<(), postgres::Error> {
-                let Some(t) = push.keep(exported) else {
-                    return Ok(());
-                };
-                let created_at = PgTime(t.created_at);
-                let finished_at = t.finished_at.map(PgTime);
-                let status = t.status.to_string();
-                writer.write(&[
-                    &t.rowid as &(dyn ToSql + Sync),
-                    &t.trace_id,
-                    &status,
-                    &t.mode,
-                    &t.user_input,
-                    &t.config,
-                    &t.model,
-                    &t.provider,
-                    &t.final_answer,
-                    &t.error,
-                    &created_at,
-                    &finished_at,
-                ])?;
-                sent += 1;
-                push.tick("traces", sent, total);
-                Ok(())
-            };
-        let source = self.source;
-        let mut failed = None;
-        let read = source.export_traces(after, &mut |row| {
-            each(self, row).map_err(|e| failed = Some(e))
-        });
-        finish_read(read, failed.take()).map_err(|e| self.fail("sending traces", e))?;
-        // Runs the database has as running, that the file may have finished.
-        let read = source.export_traces_by_id(running, &mut |row| {
-            if matches!(&row.0, Ok(t) if t.rowid > after) {
-                // Already sent above.
-                return Ok(());
+        self.report.traces.sent = self.stage::<ExportTrace>(tx, total, &mut |source, each| {
+            if let Err(stopped) = source.export_traces(after, each)? {
+                return Ok(Err(stopped));
             }
-            each(self, row).map_err(|e| failed = Some(e))
-        });
-        finish_read(read, failed.take()).map_err(|e| self.fail("sending traces", e))?;
-        writer.finish().map_err(self.server("sending traces"))?;
-        self.report.traces.sent = sent;
+            source.export_traces_by_id(running, &mut |row| {
+                if matches!(&row.0, Ok(t) if t.rowid > after) {
+                    // Sent above.
+                    return Ok(());
+                }
+                each(row)
+            })
+        })?;
         Ok(())
     }
 
@@ -418,41 +389,9 @@ impl Push<'_, '_> {
         after: i64,
         total: u64,
     ) -> Result<(), PushError> {
-        let sink = tx
-            .copy_in("COPY push_steps FROM STDIN (FORMAT binary)")
-            .map_err(self.server("sending steps"))?;
-        let mut writer = BinaryCopyInWriter::new(sink, STEP_TYPES);
-        let mut sent = 0u64;
-        let mut failed = None;
-        let source = self.source;
-        let read = source.export_steps(after, &mut |exported| {
-            let Some(ExportStep { rowid, step: s }) = self.keep(exported) else {
-                return Ok(());
-            };
-            let created_at = PgTime(s.created_at);
-            writer
-                .write(&[
-                    &rowid as &(dyn ToSql + Sync),
-                    &s.trace_id,
-                    &s.step_seq,
-                    &s.node_name,
-                    &s.input,
-                    &s.output,
-                    &s.tokens,
-                    &s.latency_ms,
-                    &s.cost_usd,
-                    &s.error,
-                    &s.cache_hit,
-                    &created_at,
-                ])
-                .map_err(|e| failed = Some(e))?;
-            sent += 1;
-            self.tick("trace_steps", sent, total);
-            Ok(())
-        });
-        finish_read(read, failed).map_err(|e| self.fail("sending steps", e))?;
-        writer.finish().map_err(self.server("sending steps"))?;
-        self.report.steps.sent = sent;
+        self.report.steps.sent = self.stage::<ExportStep>(tx, total, &mut |source, each| {
+            source.export_steps(after, each)
+        })?;
         Ok(())
     }
 
@@ -462,41 +401,39 @@ impl Push<'_, '_> {
         after: i64,
         total: u64,
     ) -> Result<(), PushError> {
+        self.report.evals.sent = self.stage::<ExportEval>(tx, total, &mut |source, each| {
+            source.export_evals(after, each)
+        })?;
+        Ok(())
+    }
+
+    /// Streams the rows `read` gives into `T`'s staging table with binary
+    /// COPY, keeping out what cannot be used; the rows sent.
+    fn stage<T: Staged>(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        total: u64,
+        read: &mut StagedRead<'_, T>,
+    ) -> Result<u64, PushError> {
         let sink = tx
-            .copy_in("COPY push_evals FROM STDIN (FORMAT binary)")
-            .map_err(self.server("sending verdicts"))?;
-        let mut writer = BinaryCopyInWriter::new(sink, EVAL_TYPES);
+            .copy_in(&format!("COPY {} FROM STDIN (FORMAT binary)", T::STAGING))
+            .map_err(self.server(T::DOING))?;
+        let mut writer = BinaryCopyInWriter::new(sink, T::TYPES);
         let mut sent = 0u64;
         let mut failed = None;
         let source = self.source;
-        let read = source.export_evals(after, &mut |exported| {
-            let Some(ExportEval { rowid, eval: e }) = self.keep(exported) else {
+        let result = read(source, &mut |exported| {
+            let Some(row) = self.keep(exported) else {
                 return Ok(());
             };
-            let created_at = PgTime(e.created_at);
-            let decision = e.decision.to_string();
-            let reasons = e.reasons.as_ref().map(Json);
-            let scores = e.scores.as_ref().map(Json);
-            writer
-                .write(&[
-                    &rowid as &(dyn ToSql + Sync),
-                    &e.trace_id,
-                    &e.step_seq,
-                    &decision,
-                    &reasons,
-                    &scores,
-                    &e.revision_instructions,
-                    &created_at,
-                ])
-                .map_err(|err| failed = Some(err))?;
+            row.write(&mut writer).map_err(|e| failed = Some(e))?;
             sent += 1;
-            self.tick("trace_evals", sent, total);
+            self.tick(T::TABLE, sent, total);
             Ok(())
         });
-        finish_read(read, failed).map_err(|e| self.fail("sending verdicts", e))?;
-        writer.finish().map_err(self.server("sending verdicts"))?;
-        self.report.evals.sent = sent;
-        Ok(())
+        finish_read(result, failed).map_err(|e| self.fail(T::DOING, e))?;
+        writer.finish().map_err(self.server(T::DOING))?;
+        Ok(sent)
     }
 
     fn fail(&self, doing: &'static str, err: ReadOrSend) -> PushError {
@@ -564,123 +501,6 @@ impl Push<'_, '_> {
     }
 }
 
-/// A row's text made fit for PostgreSQL: NUL characters replaced.
-trait Scrub {
-    /// Replaces NUL characters in every text and JSON string; whether any
-    /// was.
-    fn scrub(&mut self) -> bool;
-    /// An issue naming the row.
-    fn issue(&self, reason: &str) -> RowIssue;
-}
-
-/// Replaces NUL characters in `text`; whether there were any.
-fn scrub_text(text: &mut String) -> bool {
-    if text.contains('\0') {
-        *text = text.replace('\0', "\u{FFFD}");
-        true
-    } else {
-        false
-    }
-}
-
-fn scrub_optional(text: &mut Option<String>) -> bool {
-    text.as_mut().is_some_and(scrub_text)
-}
-
-/// Replaces NUL characters in a JSON value's strings and keys.
-fn scrub_json(value: &mut serde_json::Value) -> bool {
-    match value {
-        serde_json::Value::String(text) => scrub_text(text),
-        serde_json::Value::Array(items) => {
-            items.iter_mut().fold(false, |any, v| scrub_json(v) | any)
-        }
-        serde_json::Value::Object(map) => {
-            let mut any = false;
-            if map.keys().any(|k| k.contains('\0')) {
-                let entries = std::mem::take(map);
-                for (mut key, v) in entries {
-                    any |= scrub_text(&mut key);
-                    map.insert(key, v);
-                }
-            }
-            map.values_mut().fold(any, |any, v| scrub_json(v) | any)
-        }
-        _ => false,
-    }
-}
-
-fn issue_at(table: &'static str, rowid: i64, trace_id: &str, reason: &str) -> RowIssue {
-    RowIssue {
-        at: crate::store::Locator::Row { table, rowid },
-        trace_id: Some(trace_id.to_owned()),
-        reason: reason.to_owned(),
-    }
-}
-
-impl Scrub for ExportTrace {
-    fn scrub(&mut self) -> bool {
-        let texts = [
-            &mut self.trace_id,
-            &mut self.mode,
-            &mut self.user_input,
-            &mut self.model,
-            &mut self.provider,
-        ]
-        .into_iter()
-        .fold(false, |any, t| scrub_text(t) | any);
-        let optional = scrub_optional(&mut self.final_answer) | scrub_optional(&mut self.error);
-        texts | optional | self.config.as_mut().is_some_and(scrub_json)
-    }
-
-    fn issue(&self, reason: &str) -> RowIssue {
-        issue_at("traces", self.rowid, &self.trace_id, reason)
-    }
-}
-
-impl Scrub for ExportStep {
-    fn scrub(&mut self) -> bool {
-        let s = &mut self.step;
-        (scrub_text(&mut s.trace_id) | scrub_text(&mut s.node_name) | scrub_optional(&mut s.error))
-            | s.input.as_mut().is_some_and(scrub_json)
-            | s.output.as_mut().is_some_and(scrub_json)
-    }
-
-    fn issue(&self, reason: &str) -> RowIssue {
-        issue_at("trace_steps", self.rowid, &self.step.trace_id, reason)
-    }
-}
-
-impl Scrub for ExportEval {
-    fn scrub(&mut self) -> bool {
-        let e = &mut self.eval;
-        let reasons = e
-            .reasons
-            .as_mut()
-            .is_some_and(|r| r.iter_mut().fold(false, |any, t| scrub_text(t) | any));
-        let scores = match e.scores.as_mut() {
-            Some(scores) if scores.keys().any(|k| k.contains('\0')) => {
-                *scores = std::mem::take(scores)
-                    .into_iter()
-                    .map(|(mut k, v)| {
-                        scrub_text(&mut k);
-                        (k, v)
-                    })
-                    .collect();
-                true
-            }
-            _ => false,
-        };
-        scrub_text(&mut e.trace_id)
-            | reasons
-            | scores
-            | scrub_optional(&mut e.revision_instructions)
-    }
-
-    fn issue(&self, reason: &str) -> RowIssue {
-        issue_at("trace_evals", self.rowid, &self.eval.trace_id, reason)
-    }
-}
-
 /// Reading the file, or sending to the server, failed.
 enum ReadOrSend {
     Read(StoreError),
@@ -706,206 +526,4 @@ fn hex_digest(text: &str) -> String {
         .take(16)
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-const TRACE_TYPES: &[Type] = &[
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::JSONB,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TIMESTAMPTZ,
-    Type::TIMESTAMPTZ,
-];
-
-const STEP_TYPES: &[Type] = &[
-    Type::INT8,
-    Type::TEXT,
-    Type::INT8,
-    Type::TEXT,
-    Type::JSONB,
-    Type::JSONB,
-    Type::INT8,
-    Type::FLOAT8,
-    Type::FLOAT8,
-    Type::TEXT,
-    Type::BOOL,
-    Type::TIMESTAMPTZ,
-];
-
-const EVAL_TYPES: &[Type] = &[
-    Type::INT8,
-    Type::TEXT,
-    Type::INT8,
-    Type::TEXT,
-    Type::JSONB,
-    Type::JSONB,
-    Type::TEXT,
-    Type::TIMESTAMPTZ,
-];
-
-/// The push's temporary tables, dropped at its end.
-const STAGING_DDL: &str = "
-CREATE TEMP TABLE push_traces (src_rowid bigint, trace_id text, status text, mode text,
-    user_input text, config_json jsonb, model text, provider text, final_answer text, error text,
-    created_at timestamptz, finished_at timestamptz) ON COMMIT DROP;
-CREATE TEMP TABLE push_steps (src_rowid bigint, trace_id text, step_seq bigint, node_name text,
-    input_json jsonb, output_json jsonb, tokens bigint, latency_ms double precision,
-    cost_usd double precision, error text, cache_hit boolean, created_at timestamptz) ON COMMIT DROP;
-CREATE TEMP TABLE push_evals (src_rowid bigint, trace_id text, step_seq bigint, decision text,
-    reasons_json jsonb, scores_json jsonb, revision_instructions text, created_at timestamptz)
-    ON COMMIT DROP;
-";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MergeSql {
-    Traces,
-    Steps,
-    Evals,
-}
-
-impl MergeSql {
-    fn table(self) -> &'static str {
-        match self {
-            MergeSql::Traces => "traces",
-            MergeSql::Steps => "trace_steps",
-            MergeSql::Evals => "trace_evals",
-        }
-    }
-
-    fn doing(self) -> &'static str {
-        match self {
-            MergeSql::Traces => "merging traces",
-            MergeSql::Steps => "merging steps",
-            MergeSql::Evals => "merging verdicts",
-        }
-    }
-
-    fn staging(self) -> &'static str {
-        match self {
-            MergeSql::Traces => "push_traces",
-            MergeSql::Steps => "push_steps",
-            MergeSql::Evals => "push_evals",
-        }
-    }
-
-    /// The staged rows' key, and which of a repeated key's rows is kept:
-    /// a trace's first row (as the analysis of the file reads it), a step's
-    /// or verdict's last.
-    fn key_and_keep(self) -> (&'static str, &'static str) {
-        match self {
-            MergeSql::Traces => ("trace_id", "src_rowid"),
-            MergeSql::Steps | MergeSql::Evals => ("trace_id, step_seq", "src_rowid DESC"),
-        }
-    }
-
-    fn repeat_reason(self) -> &'static str {
-        match self {
-            MergeSql::Traces => "the trace id is written more than once",
-            MergeSql::Steps => "another step of the trace has the same step_seq",
-            MergeSql::Evals => "another verdict of the trace has the same step_seq",
-        }
-    }
-
-    /// The staged rows a merge of unique keys leaves out: rowid, trace id,
-    /// and the rowid of the row kept.
-    fn repeats_sql(self) -> &'static str {
-        match self {
-            MergeSql::Traces => {
-                "SELECT src_rowid, trace_id, kept FROM (SELECT src_rowid, trace_id, \
-                 first_value(src_rowid) OVER (PARTITION BY trace_id ORDER BY src_rowid) AS kept \
-                 FROM push_traces) AS r WHERE src_rowid <> kept ORDER BY src_rowid"
-            }
-            MergeSql::Steps => {
-                "SELECT src_rowid, trace_id, kept FROM (SELECT src_rowid, trace_id, \
-                 first_value(src_rowid) OVER (PARTITION BY trace_id, step_seq ORDER BY src_rowid DESC) AS kept \
-                 FROM push_steps) AS r WHERE src_rowid <> kept ORDER BY src_rowid"
-            }
-            MergeSql::Evals => {
-                "SELECT src_rowid, trace_id, kept FROM (SELECT src_rowid, trace_id, \
-                 first_value(src_rowid) OVER (PARTITION BY trace_id, step_seq ORDER BY src_rowid DESC) AS kept \
-                 FROM push_evals) AS r WHERE src_rowid <> kept ORDER BY src_rowid"
-            }
-        }
-    }
-
-    /// The merge, answering with the rows created and updated. In
-    /// insertion order, so the database's `seq` keeps the file's order.
-    fn sql(self, dedupe: bool) -> String {
-        let (columns, compared): (&str, &[&str]) = match self {
-            MergeSql::Traces => (
-                "trace_id, status, mode, user_input, config_json, model, provider, final_answer, \
-                 error, created_at, finished_at",
-                &[
-                    "status",
-                    "mode",
-                    "user_input",
-                    "config_json",
-                    "model",
-                    "provider",
-                    "final_answer",
-                    "error",
-                    "created_at",
-                    "finished_at",
-                ],
-            ),
-            MergeSql::Steps => (
-                "trace_id, step_seq, node_name, input_json, output_json, tokens, latency_ms, \
-                 cost_usd, error, cache_hit, created_at",
-                &[
-                    "node_name",
-                    "input_json",
-                    "output_json",
-                    "tokens",
-                    "latency_ms",
-                    "cost_usd",
-                    "error",
-                    "cache_hit",
-                    "created_at",
-                ],
-            ),
-            MergeSql::Evals => (
-                "trace_id, step_seq, decision, reasons_json, scores_json, revision_instructions, \
-                 created_at",
-                &[
-                    "decision",
-                    "reasons_json",
-                    "scores_json",
-                    "revision_instructions",
-                    "created_at",
-                ],
-            ),
-        };
-        let (key, keep) = self.key_and_keep();
-        let staging = self.staging();
-        let table = self.table();
-        let rows = if dedupe {
-            format!(
-                "SELECT * FROM (SELECT DISTINCT ON ({key}) * FROM {staging} ORDER BY {key}, {keep}) AS d \
-                 ORDER BY src_rowid"
-            )
-        } else {
-            format!("SELECT * FROM {staging} ORDER BY src_rowid")
-        };
-        let set: Vec<String> = compared
-            .iter()
-            .map(|c| format!("{c} = EXCLUDED.{c}"))
-            .collect();
-        let old: Vec<String> = compared.iter().map(|c| format!("{table}.{c}")).collect();
-        let new: Vec<String> = compared.iter().map(|c| format!("EXCLUDED.{c}")).collect();
-        format!(
-            "WITH merged AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM ({rows}) AS s \
-             ON CONFLICT ({key}) DO UPDATE SET {}, updated_db_at = now() \
-             WHERE ({}) IS DISTINCT FROM ({}) RETURNING (xmax = 0) AS created) \
-             SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM merged",
-            set.join(", "),
-            old.join(", "),
-            new.join(", "),
-        )
-    }
 }

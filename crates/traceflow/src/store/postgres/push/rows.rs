@@ -1,0 +1,276 @@
+//! The rows a push stages: how each table's rows are written to its
+//! staging table with binary COPY, and made fit for PostgreSQL's text
+//! first (a NUL character, which SQLite's text holds and PostgreSQL's does
+//! not, is replaced and noted).
+
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{Json, Type};
+
+use super::super::PgTime;
+use crate::store::sqlite::{ExportEval, ExportStep, ExportTrace, Exported};
+use crate::store::{RowIssue, SqliteStore, StoreError};
+
+/// A row's text made fit for PostgreSQL: NUL characters replaced.
+pub(super) trait Scrub {
+    /// Replaces NUL characters in every text and JSON string; whether any
+    /// was.
+    fn scrub(&mut self) -> bool;
+    /// An issue naming the row.
+    fn issue(&self, reason: &str) -> RowIssue;
+}
+
+/// Replaces NUL characters in `text`; whether there were any.
+fn scrub_text(text: &mut String) -> bool {
+    if text.contains('\0') {
+        *text = text.replace('\0', "\u{FFFD}");
+        true
+    } else {
+        false
+    }
+}
+
+fn scrub_optional(text: &mut Option<String>) -> bool {
+    text.as_mut().is_some_and(scrub_text)
+}
+
+/// Replaces NUL characters in a JSON value's strings and keys.
+fn scrub_json(value: &mut serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => scrub_text(text),
+        serde_json::Value::Array(items) => {
+            items.iter_mut().fold(false, |any, v| scrub_json(v) | any)
+        }
+        serde_json::Value::Object(map) => {
+            let mut any = false;
+            if map.keys().any(|k| k.contains('\0')) {
+                let entries = std::mem::take(map);
+                for (mut key, v) in entries {
+                    any |= scrub_text(&mut key);
+                    map.insert(key, v);
+                }
+            }
+            map.values_mut().fold(any, |any, v| scrub_json(v) | any)
+        }
+        _ => false,
+    }
+}
+
+fn issue_at(table: &'static str, rowid: i64, trace_id: &str, reason: &str) -> RowIssue {
+    RowIssue {
+        at: crate::store::Locator::Row { table, rowid },
+        trace_id: Some(trace_id.to_owned()),
+        reason: reason.to_owned(),
+    }
+}
+
+impl Scrub for ExportTrace {
+    fn scrub(&mut self) -> bool {
+        let texts = [
+            &mut self.trace_id,
+            &mut self.mode,
+            &mut self.user_input,
+            &mut self.model,
+            &mut self.provider,
+        ]
+        .into_iter()
+        .fold(false, |any, t| scrub_text(t) | any);
+        let optional = scrub_optional(&mut self.final_answer) | scrub_optional(&mut self.error);
+        texts | optional | self.config.as_mut().is_some_and(scrub_json)
+    }
+
+    fn issue(&self, reason: &str) -> RowIssue {
+        issue_at("traces", self.rowid, &self.trace_id, reason)
+    }
+}
+
+impl Scrub for ExportStep {
+    fn scrub(&mut self) -> bool {
+        let s = &mut self.step;
+        (scrub_text(&mut s.trace_id) | scrub_text(&mut s.node_name) | scrub_optional(&mut s.error))
+            | s.input.as_mut().is_some_and(scrub_json)
+            | s.output.as_mut().is_some_and(scrub_json)
+    }
+
+    fn issue(&self, reason: &str) -> RowIssue {
+        issue_at("trace_steps", self.rowid, &self.step.trace_id, reason)
+    }
+}
+
+impl Scrub for ExportEval {
+    fn scrub(&mut self) -> bool {
+        let e = &mut self.eval;
+        let reasons = e
+            .reasons
+            .as_mut()
+            .is_some_and(|r| r.iter_mut().fold(false, |any, t| scrub_text(t) | any));
+        let scores = match e.scores.as_mut() {
+            Some(scores) if scores.keys().any(|k| k.contains('\0')) => {
+                *scores = std::mem::take(scores)
+                    .into_iter()
+                    .map(|(mut k, v)| {
+                        scrub_text(&mut k);
+                        (k, v)
+                    })
+                    .collect();
+                true
+            }
+            _ => false,
+        };
+        scrub_text(&mut e.trace_id)
+            | reasons
+            | scores
+            | scrub_optional(&mut e.revision_instructions)
+    }
+
+    fn issue(&self, reason: &str) -> RowIssue {
+        issue_at("trace_evals", self.rowid, &self.eval.trace_id, reason)
+    }
+}
+
+/// Reads a file's rows of one table, giving each to the sink; the sink's
+/// `Err(())` stops the read (the cause is kept by the sink's owner).
+pub(super) type StagedRead<'r, T> = dyn FnMut(
+        &SqliteStore,
+        &mut dyn FnMut(Exported<T>) -> Result<(), ()>,
+    ) -> Result<Result<(), ()>, StoreError>
+    + 'r;
+
+/// A row a push stages: its table, its staging table's column types, and
+/// how it is written there.
+pub(super) trait Staged: Scrub {
+    /// The shared table.
+    const TABLE: &'static str;
+    /// Its staging table.
+    const STAGING: &'static str;
+    /// The staging table's column types, in order.
+    const TYPES: &'static [Type];
+    /// What sending it is called in an error.
+    const DOING: &'static str;
+    /// Writes the row (its rowid first) to a COPY.
+    fn write(&self, writer: &mut BinaryCopyInWriter<'_>) -> Result<(), postgres::Error>;
+}
+
+impl Staged for ExportTrace {
+    const TABLE: &'static str = "traces";
+    const STAGING: &'static str = "push_traces";
+    const TYPES: &'static [Type] = TRACE_TYPES;
+    const DOING: &'static str = "sending traces";
+
+    fn write(&self, writer: &mut BinaryCopyInWriter<'_>) -> Result<(), postgres::Error> {
+        let t = self;
+        writer.write(&[
+            &t.rowid,
+            &t.trace_id,
+            &t.status.to_string(),
+            &t.mode,
+            &t.user_input,
+            &t.config,
+            &t.model,
+            &t.provider,
+            &t.final_answer,
+            &t.error,
+            &PgTime(t.created_at),
+            &t.finished_at.map(PgTime),
+        ])
+    }
+}
+
+impl Staged for ExportStep {
+    const TABLE: &'static str = "trace_steps";
+    const STAGING: &'static str = "push_steps";
+    const TYPES: &'static [Type] = STEP_TYPES;
+    const DOING: &'static str = "sending steps";
+
+    fn write(&self, writer: &mut BinaryCopyInWriter<'_>) -> Result<(), postgres::Error> {
+        let s = &self.step;
+        writer.write(&[
+            &self.rowid,
+            &s.trace_id,
+            &s.step_seq,
+            &s.node_name,
+            &s.input,
+            &s.output,
+            &s.tokens,
+            &s.latency_ms,
+            &s.cost_usd,
+            &s.error,
+            &s.cache_hit,
+            &PgTime(s.created_at),
+        ])
+    }
+}
+
+impl Staged for ExportEval {
+    const TABLE: &'static str = "trace_evals";
+    const STAGING: &'static str = "push_evals";
+    const TYPES: &'static [Type] = EVAL_TYPES;
+    const DOING: &'static str = "sending verdicts";
+
+    fn write(&self, writer: &mut BinaryCopyInWriter<'_>) -> Result<(), postgres::Error> {
+        let e = &self.eval;
+        writer.write(&[
+            &self.rowid,
+            &e.trace_id,
+            &e.step_seq,
+            &e.decision.to_string(),
+            &e.reasons.as_ref().map(Json),
+            &e.scores.as_ref().map(Json),
+            &e.revision_instructions,
+            &PgTime(e.created_at),
+        ])
+    }
+}
+
+const TRACE_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::JSONB,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMPTZ,
+];
+
+const STEP_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::JSONB,
+    Type::JSONB,
+    Type::INT8,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::TEXT,
+    Type::BOOL,
+    Type::TIMESTAMPTZ,
+];
+
+const EVAL_TYPES: &[Type] = &[
+    Type::INT8,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::JSONB,
+    Type::JSONB,
+    Type::TEXT,
+    Type::TIMESTAMPTZ,
+];
+
+/// The push's temporary tables, dropped at its end.
+pub(super) const STAGING_DDL: &str = "
+CREATE TEMP TABLE push_traces (src_rowid bigint, trace_id text, status text, mode text,
+    user_input text, config_json jsonb, model text, provider text, final_answer text, error text,
+    created_at timestamptz, finished_at timestamptz) ON COMMIT DROP;
+CREATE TEMP TABLE push_steps (src_rowid bigint, trace_id text, step_seq bigint, node_name text,
+    input_json jsonb, output_json jsonb, tokens bigint, latency_ms double precision,
+    cost_usd double precision, error text, cache_hit boolean, created_at timestamptz) ON COMMIT DROP;
+CREATE TEMP TABLE push_evals (src_rowid bigint, trace_id text, step_seq bigint, decision text,
+    reasons_json jsonb, scores_json jsonb, revision_instructions text, created_at timestamptz)
+    ON COMMIT DROP;
+";
