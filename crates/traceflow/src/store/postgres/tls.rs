@@ -55,8 +55,14 @@ pub(crate) fn client_config(
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot set up TLS: {e}"))?;
     let verifier: Arc<dyn ServerCertVerifier> = match (check, roots) {
-        (Check::Nothing, _) => Arc::new(NoCertificateCheck { algorithms }),
-        (Check::Chain, Some(roots)) => Arc::new(ChainOnly { roots, algorithms }),
+        (Check::Nothing, _) => Arc::new(PartialCheck {
+            roots: None,
+            algorithms,
+        }),
+        (Check::Chain, Some(roots)) => Arc::new(PartialCheck {
+            roots: Some(roots),
+            algorithms,
+        }),
         (Check::ChainAndName, Some(roots)) => {
             WebPkiServerVerifier::builder_with_provider(roots, provider)
                 .build()
@@ -193,65 +199,26 @@ fn plain_name(presented: &str) -> &str {
         .unwrap_or(presented)
 }
 
-/// Encryption without authentication: accepts any certificate, but still
-/// checks that the server holds its key (the handshake's signatures), so a
-/// broken handshake is not mistaken for a working one.
-#[derive(Debug)]
-struct NoCertificateCheck {
+/// The checks short of `verify-full`. Without roots (`require`, `prefer`,
+/// `allow`): encryption without authentication, any certificate accepted.
+/// With roots (`verify-ca`): the certificate must chain to one of them and
+/// be valid now, but the names it holds are not compared with the host's.
+/// Either way the handshake's signatures are checked (the server holds its
+/// key), so a broken handshake is not mistaken for a working one.
+struct PartialCheck {
+    roots: Option<Arc<RootCertStore>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for NoCertificateCheck {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// `verify-ca`: the certificate must chain to one of the roots and be
-/// valid now; the names it holds are not compared with the host's.
-struct ChainOnly {
-    roots: Arc<RootCertStore>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl fmt::Debug for ChainOnly {
+impl fmt::Debug for PartialCheck {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChainOnly")
-            .field("roots", &self.roots.len())
+        f.debug_struct("PartialCheck")
+            .field("roots", &self.roots.as_ref().map(|r| r.len()))
             .finish_non_exhaustive()
     }
 }
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for PartialCheck {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -260,14 +227,16 @@ impl ServerCertVerifier for ChainOnly {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.algorithms.all,
-        )?;
+        if let Some(roots) = &self.roots {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
