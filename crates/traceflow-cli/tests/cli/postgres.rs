@@ -167,3 +167,59 @@ fn each_error_is_one_line_with_exit_2_and_no_password() {
     );
     assert!(!sandbox.path("shared.db").exists());
 }
+
+#[test]
+fn a_statement_timeout_and_a_lost_connection_are_one_line_each() {
+    let Some(db) = TestDb::create("cli_timeout") else {
+        return;
+    };
+    let sandbox = Sandbox::new(&["drift.db"]);
+    assert_eq!(sandbox.run(&["db", "init", "--db", &db.url]).code, 0);
+    assert_eq!(
+        sandbox
+            .run(&["push", "--from", "drift.db", "--to", &db.url])
+            .code,
+        0
+    );
+    let password = password_of(&db.url);
+    // A writer holds the table: the reader's query waits, and its timeout
+    // (libpq's options, in the URL) ends it.
+    let mut holder = db.client();
+    let mut lock = holder.transaction().unwrap();
+    lock.batch_execute("LOCK TABLE traces IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let timed = format!("{}?options=-c%20statement_timeout%3D300", db.url);
+    assert_fails(
+        &sandbox,
+        &["trend", "--db", &timed],
+        "statement timeout",
+        &password,
+    );
+    // The server ends the waiting reader's session.
+    let admin = pg::server().unwrap();
+    let name = db.name.clone();
+    let killer = std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        for _ in 0..100 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let ended = client
+                .query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 \
+                     AND application_name = 'traceflow' AND wait_event_type = 'Lock'",
+                    &[&name],
+                )
+                .unwrap();
+            if !ended.is_empty() {
+                return;
+            }
+        }
+    });
+    assert_fails(
+        &sandbox,
+        &["trend", "--db", &db.url],
+        "connection",
+        &password,
+    );
+    killer.join().unwrap();
+    lock.rollback().unwrap();
+}
