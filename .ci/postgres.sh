@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the machine's PostgreSQL 15 for the tests and prints, as shell
 # `export` lines, how to reach it: a role made for the tests with a password
-# made up now, and a CA that signs the server's certificate (for the
+# made up on its first run, and a CA that signs the server's certificate (for the
 # sslmode=verify-ca/verify-full tests). Usage: eval "$(.ci/postgres.sh)".
 #
 # Needs root (or the postgres user's sudo) to start the cluster and set up
@@ -43,7 +43,13 @@ if ! pg_lsclusters -h | awk -v v="$cluster_version" -v n="$cluster_name" '$1==v 
   pg_ctlcluster "$cluster_version" "$cluster_name" start >&2
 fi
 
-password=$(openssl rand -hex 16)
+# The role's password is made up on the first run and kept (readable by
+# root only) so that a second run does not cut off a test or benchmark that
+# is using the first one's.
+if [ ! -s "$dir/password" ]; then
+  (umask 077; openssl rand -hex 16 >"$dir/password")
+fi
+password=$(cat "$dir/password")
 as_postgres psql -q -v ON_ERROR_STOP=1 -d postgres >&2 <<SQL
 ALTER SYSTEM SET ssl = on;
 ALTER SYSTEM SET ssl_cert_file = '$dir/server.crt';
