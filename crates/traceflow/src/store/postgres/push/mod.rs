@@ -184,22 +184,13 @@ impl Push<'_, '_> {
             return Ok(());
         };
         let source_id = hex_digest(&first);
-        let location = self.location.clone();
-        let server = |doing: &'static str| {
-            let location = location.clone();
-            move |err: postgres::Error| PushError::Server {
-                location: location.clone(),
-                doing,
-                cause: describe(&err),
-            }
-        };
-        let mut tx = client.transaction().map_err(server("starting"))?;
+        let mut tx = client.transaction().map_err(self.server("starting"))?;
         // Migrations wait for pushes; pushes run side by side.
         tx.execute(
             "SELECT pg_advisory_xact_lock_shared($1)",
             &[&MIGRATION_LOCK],
         )
-        .map_err(server("starting"))?;
+        .map_err(self.server("starting"))?;
         let marks = if full {
             None
         } else {
@@ -208,14 +199,14 @@ impl Push<'_, '_> {
         self.report.incremental = marks.is_some();
         let marks = marks.unwrap_or_default();
         tx.batch_execute(STAGING_DDL)
-            .map_err(server("making staging tables"))?;
+            .map_err(self.server("making staging tables"))?;
 
         // Traces: those past the mark, and those the database has running.
         let mut running = Vec::new();
         if self.report.incremental {
             let rows = tx
                 .query("SELECT trace_id FROM traces WHERE status = 'running'", &[])
-                .map_err(server("reading running traces"))?;
+                .map_err(self.server("reading running traces"))?;
             running = rows.iter().map(|r| r.get::<_, String>(0)).collect();
         }
         let traces_total = self.span("traces", marks.traces.0)?;
@@ -257,11 +248,12 @@ impl Push<'_, '_> {
                 &new_marks.evals.1,
             ],
         )
-        .map_err(server("recording the marks"))?;
+        .map_err(self.server("recording the marks"))?;
         if dry_run {
-            tx.rollback().map_err(server("rolling back the dry run"))?;
+            tx.rollback()
+                .map_err(self.server("rolling back the dry run"))?;
         } else {
-            tx.commit().map_err(server("committing"))?;
+            tx.commit().map_err(self.server("committing"))?;
         }
         Ok(())
     }
