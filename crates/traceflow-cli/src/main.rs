@@ -1,11 +1,6 @@
-//! The `traceflow` command. Everything it does lives in the `traceflow`
-//! library; this crate parses arguments, prints, and picks the exit code.
-
-mod args;
-mod commands;
-mod exit_codes;
-mod output;
+//! The `traceflow` command: [`traceflow_cli::run`] on this process's
+//! arguments.
 
 fn main() -> std::process::ExitCode {
-    commands::run(<args::Cli as clap::Parser>::parse())
+    std::process::ExitCode::from(traceflow_cli::run(std::env::args_os()))
 }

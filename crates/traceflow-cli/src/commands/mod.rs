@@ -1,7 +1,6 @@
 //! One module per subcommand; this one dispatches, prints and exits.
 
 use std::io::{self, Write};
-use std::process::ExitCode;
 
 use crate::args::{Cli, Command};
 use crate::exit_codes;
@@ -18,7 +17,7 @@ mod show;
 mod trend;
 
 /// Runs a parsed command line and returns the process's exit code.
-pub fn run(cli: Cli) -> ExitCode {
+pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Trend(args) => trend::run(&args),
         Command::Gate(args) => gate::run(&args),
@@ -31,12 +30,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Db(command) => db::run(&command),
     };
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code,
         // `traceflow trend | head` closes the pipe: not an error.
-        Err(err) if is_broken_pipe(&err) => ExitCode::from(exit_codes::SUCCESS),
+        Err(err) if is_broken_pipe(&err) => exit_codes::SUCCESS,
         Err(err) => {
             say(&format!("error: {}", one_line(&err)));
-            ExitCode::from(exit_codes::for_error(&err))
+            exit_codes::for_error(&err)
         }
     }
 }
@@ -51,7 +50,7 @@ fn say(line: &str) {
 }
 
 /// The error and its causes on one line: `a: b: c`.
-fn one_line(err: &anyhow::Error) -> String {
+pub(crate) fn one_line(err: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in err.chain() {
         let text = cause.to_string();
