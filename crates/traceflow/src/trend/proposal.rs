@@ -121,6 +121,7 @@ pub struct TraceTrendAnalyzer<'s, S: FactsStore + ?Sized> {
     store: &'s S,
     options: VerdictOptions,
     stale_before: Option<Timestamp>,
+    refuse_too_few: bool,
 }
 
 impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
@@ -145,7 +146,18 @@ impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
             store,
             options,
             stale_before: None,
+            refuse_too_few: false,
         }
+    }
+
+    /// Refuses a window of fewer than two runs with
+    /// [`TrendError::TooFewTraces`] whatever the method, as the proposal's
+    /// `analyze` raises `ValueError` (the Python package's rule). By
+    /// default only `ols`, which needs a slope, refuses; `auto` reports
+    /// "insufficient data".
+    pub fn refuse_too_few(mut self, refuse: bool) -> Self {
+        self.refuse_too_few = refuse;
+        self
     }
 
     /// Counts traces still `running` that started before `before` as
@@ -176,7 +188,9 @@ impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
         let pooled = analyzer.pool()?;
         // `auto` judges any number of runs (too few is its verdict); the
         // proposal's rule needs a slope.
-        if pooled.members.len() < MIN_RUNS && self.options.method == Method::Ols {
+        if pooled.members.len() < MIN_RUNS
+            && (self.options.method == Method::Ols || self.refuse_too_few)
+        {
             return Err(TrendError::TooFewTraces {
                 found: pooled.members.len(),
                 needed: MIN_RUNS,
@@ -294,6 +308,18 @@ mod tests {
         ]);
         let analyzer = TraceTrendAnalyzer::new(&store, 0.01);
         assert_eq!(too_few(analyzer.analyze(Window::Last(5))), (1, 2));
+    }
+
+    #[test]
+    fn auto_judges_one_run_unless_told_to_refuse_it() {
+        let (_dir, store) = store_with(&[("only", "done", "2026-01-01T00:00:00Z")]);
+        let auto = || TraceTrendAnalyzer::with_options(&store, VerdictOptions::default());
+        let report = auto().analyze(Window::All).unwrap();
+        assert_eq!(report.pass_rate_direction, Direction::InsufficientData);
+        assert_eq!(
+            too_few(auto().refuse_too_few(true).analyze(Window::All)),
+            (1, 0)
+        );
     }
 
     #[test]
