@@ -1,0 +1,145 @@
+"""Is your LLM agent getting better or worse?
+
+traceflow reads TraceFlow Lite's trace store (or a team's PostgreSQL
+database) and judges the trend across runs. This package is the proposal's
+API over traceflow's Rust analyzer::
+
+    from traceflow import TraceTrendAnalyzer
+
+    analyzer = TraceTrendAnalyzer(store, regression_threshold=0.02)
+    report = analyzer.analyze(window=10)
+    if report.any_regression:
+        raise SystemExit(f"Eval regression detected: {report.pass_rate_slope:.3f}/run")
+
+``store`` is a path to ``traceflow.db``, a ``postgres://`` URL, or TraceFlow
+Lite's own ``TraceStore`` (or any ``sqlite3.Connection`` to a store file).
+``python -m traceflow`` runs the ``traceflow`` command.
+"""
+
+import os
+import sqlite3
+from typing import Any, Literal, Optional, Union
+
+from traceflow._traceflow import (
+    TraceRunSummary,
+    TraceTrendReport,
+    __version__,
+    trace_trend,
+)
+from traceflow.errors import (
+    InvalidArgumentError,
+    NotEnoughDataError,
+    StoreConnectionError,
+    StoreError,
+    StoreNotFoundError,
+    TraceflowError,
+)
+
+__all__ = [
+    "TraceTrendAnalyzer",
+    "TraceTrendReport",
+    "TraceRunSummary",
+    "TraceflowError",
+    "StoreError",
+    "StoreNotFoundError",
+    "StoreConnectionError",
+    "InvalidArgumentError",
+    "NotEnoughDataError",
+    "__version__",
+]
+
+Store = Union[str, "os.PathLike[str]", sqlite3.Connection, Any]
+"""What names a store: a path, a PostgreSQL URL or conninfo, a
+``sqlite3.Connection`` to the file, or an object with such a ``conn``
+(TraceFlow Lite's ``TraceStore``)."""
+
+
+def _store_name(store: Store) -> str:
+    """The path or URL the analyzer opens for ``store``."""
+    if isinstance(store, (str, os.PathLike)):
+        return os.fspath(store)
+    conn = store if isinstance(store, sqlite3.Connection) else getattr(store, "conn", None)
+    if isinstance(conn, sqlite3.Connection):
+        # TraceFlow Lite's TraceStore keeps its connection, not its path.
+        for _seq, name, path in conn.execute("PRAGMA database_list"):
+            if name == "main":
+                if not path:
+                    raise InvalidArgumentError(
+                        "the store's connection is to an in-memory database, which only it can read;"
+                        " give a TraceStore on a file"
+                    )
+                return path
+    raise InvalidArgumentError(
+        f"store must be a path, a postgres:// URL or a TraceStore, got {type(store).__name__}"
+    )
+
+
+def _window(window: Union[int, Literal["all"], None]) -> Optional[int]:
+    if window is None or window == "all":
+        return None
+    if isinstance(window, bool) or not isinstance(window, int):
+        raise InvalidArgumentError(f'window must be a number of runs or "all", got {window!r}')
+    if window < 0:
+        raise InvalidArgumentError(f"window must be at least 2 runs, got {window}")
+    return window
+
+
+class TraceTrendAnalyzer:
+    """Detects behavioural drift across sequential TraceFlow runs.
+
+    The proposal's analyzer. Each trace is a run; its pass rate is
+    PASS / (PASS + REVISE + FALLBACK) of its gate decisions (``trace_evals``
+    rows, else the evaluator steps' reports, else its status).
+
+    ``method="auto"`` (the default, as the ``traceflow`` command's) calls a
+    regression only when the decline is significant (Cochran–Armitage at
+    ``alpha``, one-sided, with a step test) and at least ``min_drop`` across
+    the window; ``method="ols"`` is the proposal's rule exactly: the OLS
+    slope of pass rate on run index against ±``regression_threshold`` per
+    run. ``evaluations`` is how many successive gate runs ``alpha`` covers
+    (a gate run after every run; 1: this one alone).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        regression_threshold: float = 0.01,
+        *,
+        method: Literal["auto", "ols"] = "auto",
+        alpha: float = 0.01,
+        min_drop: float = 0.05,
+        evaluations: int = 1,
+    ) -> None:
+        self.store = store
+        self.threshold = regression_threshold
+        self.method = method
+        self.alpha = alpha
+        self.min_drop = min_drop
+        self.evaluations = evaluations
+
+    def analyze(self, window: Union[int, Literal["all"], None] = 20) -> TraceTrendReport:
+        """The trend over the ``window`` most recent finished runs
+        (``"all"`` or ``None``: every run), oldest first.
+
+        The store is read, never written. The GIL is released while the
+        analysis runs; Ctrl-C interrupts it. Raises
+        :class:`NotEnoughDataError` (a ``ValueError``) when ``method="ols"``
+        finds fewer than two traces, :class:`StoreNotFoundError` (a
+        ``FileNotFoundError``) for a missing store, and
+        :class:`InvalidArgumentError` (a ``ValueError``) for bad arguments.
+        """
+        return trace_trend(
+            _store_name(self.store),
+            window=_window(window),
+            method=self.method,
+            threshold=float(self.threshold),
+            alpha=float(self.alpha),
+            min_drop=float(self.min_drop),
+            evaluations=self.evaluations,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"TraceTrendAnalyzer({self.store!r}, regression_threshold={self.threshold!r},"
+            f" method={self.method!r})"
+        )

@@ -1,0 +1,47 @@
+"""The exceptions traceflow raises.
+
+Each derives from :class:`TraceflowError` and from the built-in a caller
+would catch anyway: a missing store is a :class:`FileNotFoundError`, a bad
+argument a :class:`ValueError`. The messages are the ``traceflow`` command's
+one-line errors.
+"""
+
+__all__ = [
+    "TraceflowError",
+    "StoreError",
+    "StoreNotFoundError",
+    "StoreConnectionError",
+    "InvalidArgumentError",
+    "NotEnoughDataError",
+]
+
+
+class TraceflowError(Exception):
+    """Anything traceflow could not do. Raised alone only for an internal
+    error (a bug: please report it)."""
+
+
+class StoreError(TraceflowError, OSError):
+    """The store could not be opened or read: not a file, not a SQLite
+    database, not a TraceFlow Lite store, no traceflow schema in the
+    database, a failed query."""
+
+
+class StoreNotFoundError(StoreError, FileNotFoundError):
+    """No store at the path given (reading never creates one)."""
+
+
+class StoreConnectionError(StoreError, ConnectionError):
+    """The database server could not be reached, refused the login, or the
+    TLS handshake failed."""
+
+
+class InvalidArgumentError(TraceflowError, ValueError):
+    """An argument out of range or naming nothing in the store: a window
+    below 2, a method other than ``"auto"`` or ``"ols"``, an unknown
+    config key or score."""
+
+
+class NotEnoughDataError(TraceflowError, ValueError):
+    """Too few finished traces for the proposal's slope (``method="ols"``
+    needs two), as the proposal's ``ValueError``."""

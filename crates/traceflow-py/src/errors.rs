@@ -1,0 +1,115 @@
+//! The library's errors as the package's exceptions (`traceflow/errors.py`
+//! defines them, each also deriving the matching built-in), with the
+//! command's one-line messages.
+
+use pyo3::prelude::*;
+use traceflow::report::terminal::printable_lines;
+use traceflow::store::{ConnectError, StoreError, StoreSpec};
+use traceflow::trend::TrendError;
+
+/// The exception classes, by their names in `traceflow.errors`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    /// `TraceflowError`: the base (an internal error).
+    Base,
+    /// `StoreNotFoundError` (`FileNotFoundError`).
+    StoreNotFound,
+    /// `StoreError` (`OSError`): the store could not be opened or read.
+    Store,
+    /// `StoreConnectionError` (`ConnectionError`): the server.
+    Connection,
+    /// `InvalidArgumentError` (`ValueError`).
+    InvalidArgument,
+    /// `NotEnoughDataError` (`ValueError`): too few traces.
+    NotEnoughData,
+}
+
+impl Kind {
+    fn class_name(self) -> &'static str {
+        match self {
+            Kind::Base => "TraceflowError",
+            Kind::StoreNotFound => "StoreNotFoundError",
+            Kind::Store => "StoreError",
+            Kind::Connection => "StoreConnectionError",
+            Kind::InvalidArgument => "InvalidArgumentError",
+            Kind::NotEnoughData => "NotEnoughDataError",
+        }
+    }
+}
+
+/// An error on its way to Python: its class and the command's line for it.
+#[derive(Debug)]
+pub(crate) struct Error {
+    kind: Kind,
+    message: String,
+}
+
+impl Error {
+    pub(crate) fn new(kind: Kind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A failed analysis of `spec`, worded as the command words it.
+    pub(crate) fn trend(spec: &StoreSpec, err: TrendError) -> Self {
+        let kind = match &err {
+            TrendError::Store(err) => store_kind(err),
+            TrendError::TooFewTraces { .. } => Kind::NotEnoughData,
+            TrendError::WindowTooSmall(_)
+            | TrendError::InvalidThreshold(_)
+            | TrendError::Options(_)
+            | TrendError::EmptyTimeRange { .. }
+            | TrendError::NoMetric
+            | TrendError::TooManySegments { .. }
+            | TrendError::UnknownConfigKey { .. }
+            | TrendError::UnknownScore { .. } => Kind::InvalidArgument,
+        };
+        let err = match err {
+            // Store errors name the store already.
+            TrendError::Store(_) => anyhow::Error::new(err),
+            _ => anyhow::Error::new(err).context(spec.to_string()),
+        };
+        Error::new(kind, traceflow_cli::error_line(&err))
+    }
+
+    /// A store that could not be opened.
+    pub(crate) fn store(err: StoreError) -> Self {
+        let kind = store_kind(&err);
+        Error::new(kind, traceflow_cli::error_line(&anyhow::Error::new(err)))
+    }
+
+    /// A store name that does not parse (a PostgreSQL URL with a typo).
+    pub(crate) fn spec(err: ConnectError) -> Self {
+        let kind = match err {
+            ConnectError::InvalidSpec { .. } => Kind::InvalidArgument,
+            _ => Kind::Connection,
+        };
+        Error::new(kind, traceflow_cli::error_line(&anyhow::Error::new(err)))
+    }
+
+    /// The Python exception: store text in the message made printable, as
+    /// every other output makes it.
+    pub(crate) fn into_py(self, py: Python<'_>) -> PyErr {
+        let message = printable_lines(&self.message).into_owned();
+        let class = py
+            .import("traceflow.errors")
+            .and_then(|module| module.getattr(self.kind.class_name()));
+        match class {
+            Ok(class) => match class.call1((message,)) {
+                Ok(instance) => PyErr::from_value(instance),
+                Err(err) => err,
+            },
+            Err(err) => err,
+        }
+    }
+}
+
+fn store_kind(err: &StoreError) -> Kind {
+    match err {
+        StoreError::NotFound { .. } => Kind::StoreNotFound,
+        StoreError::Connect { .. } => Kind::Connection,
+        _ => Kind::Store,
+    }
+}

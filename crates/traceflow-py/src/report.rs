@@ -1,0 +1,338 @@
+//! The proposal's report as frozen Python objects: [`TraceTrendReport`]
+//! holds the library's report and converts at the edge, lazily (a
+//! million-run window builds its million summaries only when they are
+//! read). Every rendering is the library's exporter.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyList, PyString};
+use traceflow::report::terminal::printable;
+use traceflow::report::{render, Format};
+use traceflow::trend::{self, Window};
+
+/// The statistics, rows and reports as Python values by way of their JSON:
+/// one encoding for the CLI's `--format json`, `to_dict()` and these.
+fn json_value(py: Python<'_>, value: &impl serde::Serialize) -> PyResult<Py<PyAny>> {
+    let text = serde_json::to_string(value)
+        .map_err(|err| pyo3::exceptions::PyValueError::new_err(err.to_string()))?;
+    parse_json(py, &text)
+}
+
+fn parse_json(py: Python<'_>, text: &str) -> PyResult<Py<PyAny>> {
+    Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
+}
+
+/// A unit variant's name as the JSON spells it (`insufficient_data`).
+fn json_name(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        // Unit variants serialize as strings; anything else is a bug.
+        other => format!("{other:?}"),
+    }
+}
+
+/// A UTC instant as an aware `datetime`.
+fn datetime(py: Python<'_>, at: jiff::Timestamp) -> PyResult<Py<PyAny>> {
+    let iso = at.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string();
+    Ok(py
+        .import("datetime")?
+        .getattr("datetime")?
+        .call_method1("fromisoformat", (iso,))?
+        .unbind())
+}
+
+/// A float as Python's `repr` writes it (`1.0`, `nan`, `inf`).
+fn py_float(x: f64) -> String {
+    if x.is_nan() {
+        "nan".to_owned()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf" } else { "-inf" }.to_owned()
+    } else {
+        format!("{x:?}")
+    }
+}
+
+/// One run of the window (a trace): the proposal's `TraceRunSummary`.
+#[pyclass(frozen, module = "traceflow", name = "TraceRunSummary")]
+pub(crate) struct TraceRunSummary {
+    inner: trend::TraceRunSummary,
+}
+
+#[pymethods]
+impl TraceRunSummary {
+    /// 0 is the oldest run of the window.
+    #[getter]
+    fn run_index(&self) -> usize {
+        self.inner.run_index
+    }
+
+    /// The trace's id.
+    #[getter]
+    fn trace_id(&self) -> &str {
+        &self.inner.trace_id
+    }
+
+    /// PASS / all decisions (with none recorded: 1.0 if the trace is
+    /// ``done``, else 0.0).
+    #[getter]
+    fn pass_rate(&self) -> f64 {
+        self.inner.pass_rate
+    }
+
+    /// REVISE / all decisions.
+    #[getter]
+    fn revise_rate(&self) -> f64 {
+        self.inner.revise_rate
+    }
+
+    /// FALLBACK / all decisions.
+    #[getter]
+    fn fallback_rate(&self) -> f64 {
+        self.inner.fallback_rate
+    }
+
+    /// Mean of the run's finite score values; ``None`` if there are none.
+    #[getter]
+    fn avg_score(&self) -> Option<f64> {
+        self.inner.avg_score
+    }
+
+    /// When the run started (an aware ``datetime`` in UTC).
+    #[getter]
+    fn created_at(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        datetime(py, self.inner.created_at)
+    }
+
+    /// ``"done"`` or ``"failed"``.
+    #[getter]
+    fn status(&self) -> &'static str {
+        self.inner.status.as_str()
+    }
+
+    /// PASS decisions.
+    #[getter]
+    fn passes(&self) -> usize {
+        self.inner.passes
+    }
+
+    /// Gate decisions counted (1 when the status stood in for them).
+    #[getter]
+    fn decisions(&self) -> usize {
+        self.inner.decisions
+    }
+
+    /// Where the decisions came from: ``"trace_evals"``,
+    /// ``"evaluator_steps"`` or ``"status"``.
+    #[getter]
+    fn source(&self) -> &'static str {
+        self.inner.source.as_str()
+    }
+
+    /// The run as a ``dict``, the fields of ``--format json``'s
+    /// ``summaries``.
+    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        json_value(py, &self.inner)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let id = PyString::new(py, &printable(&self.inner.trace_id)).repr()?;
+        let score = self
+            .inner
+            .avg_score
+            .map_or_else(|| "None".to_owned(), py_float);
+        Ok(format!(
+            "TraceRunSummary(run_index={}, trace_id={id}, pass_rate={}, revise_rate={}, fallback_rate={}, avg_score={score})",
+            self.inner.run_index,
+            py_float(self.inner.pass_rate),
+            py_float(self.inner.revise_rate),
+            py_float(self.inner.fallback_rate),
+        ))
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .cast::<TraceRunSummary>()
+            .is_ok_and(|other| other.get().inner == self.inner)
+    }
+}
+
+/// The pass-rate trend over a window of runs: the proposal's
+/// `TraceTrendReport`, with the statistics behind its verdict.
+#[pyclass(frozen, module = "traceflow", name = "TraceTrendReport")]
+pub(crate) struct TraceTrendReport {
+    inner: trend::TraceTrendReport,
+    summaries: PyOnceLock<Py<PyList>>,
+}
+
+impl TraceTrendReport {
+    pub(crate) fn new(inner: trend::TraceTrendReport) -> Self {
+        TraceTrendReport {
+            inner,
+            summaries: PyOnceLock::new(),
+        }
+    }
+
+    fn render(&self, format: Format) -> String {
+        render(&self.inner, format)
+    }
+}
+
+#[pymethods]
+impl TraceTrendReport {
+    /// Runs analyzed.
+    #[getter]
+    fn window(&self) -> usize {
+        self.inner.window
+    }
+
+    /// The window asked for: a number of runs, or ``"all"``.
+    #[getter]
+    fn requested_window(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(match self.inner.requested_window {
+            Window::Last(n) => n.into_pyobject(py)?.into_any().unbind(),
+            Window::All => PyString::new(py, "all").into_any().unbind(),
+        })
+    }
+
+    /// OLS slope of pass rate on run index, per run (positive = improving).
+    #[getter]
+    fn pass_rate_slope(&self) -> f64 {
+        self.inner.pass_rate_slope
+    }
+
+    /// ``"improving"``, ``"worsening"``, ``"stable"`` or
+    /// ``"insufficient_data"`` (``method="auto"`` only), as in the JSON.
+    #[getter]
+    fn pass_rate_direction(&self) -> String {
+        json_name(&self.inner.pass_rate_direction)
+    }
+
+    /// Whether the verdict is a regression.
+    #[getter]
+    fn any_regression(&self) -> bool {
+        self.inner.any_regression
+    }
+
+    /// The verdict: ``"regression"``, ``"improvement"``, ``"stable"``,
+    /// ``"not_significant"`` or ``"insufficient_data"``, as in the JSON.
+    #[getter]
+    fn verdict(&self) -> String {
+        json_name(&self.inner.statistics.verdict)
+    }
+
+    /// The rule used: ``"auto"`` or ``"ols"``.
+    #[getter]
+    fn method(&self) -> &'static str {
+        self.inner.method.as_str()
+    }
+
+    /// The per-run slope beyond which ``ols`` calls a direction.
+    #[getter]
+    fn threshold(&self) -> f64 {
+        self.inner.threshold
+    }
+
+    /// The verdict's statistics as a ``dict`` (``--format json``'s
+    /// ``statistics``): the tests, their p-values, the step, the minimum
+    /// detectable drop.
+    #[getter]
+    fn statistics(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        json_value(py, &self.inner.statistics)
+    }
+
+    /// One sentence saying what changed and how sure the test is.
+    #[getter]
+    fn summary(&self) -> &str {
+        &self.inner.statistics.summary
+    }
+
+    /// Traces still running within the window's span, left out.
+    #[getter]
+    fn left_out_running(&self) -> usize {
+        self.inner.left_out_running
+    }
+
+    /// Rows that could not be used, each a ``dict`` saying where and why.
+    #[getter]
+    fn skipped_rows(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        json_value(py, &self.inner.skipped_rows)
+    }
+
+    /// The runs, oldest first (a ``list`` of :class:`TraceRunSummary`).
+    #[getter]
+    fn summaries(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        let list = self.summaries.get_or_try_init(py, || {
+            let rows = self
+                .inner
+                .summaries
+                .iter()
+                .map(|s| TraceRunSummary { inner: s.clone() });
+            let list = PyList::empty(py);
+            for row in rows {
+                list.append(Py::new(py, row)?)?;
+            }
+            PyResult::Ok(list.unbind())
+        })?;
+        // A copy: the report stays frozen whatever the caller does to it.
+        Ok(PyList::new(py, list.bind(py).iter())?.unbind())
+    }
+
+    /// The report as a ``dict``: exactly ``--format json``.
+    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        parse_json(py, &self.to_json())
+    }
+
+    /// The report as JSON text: exactly ``--format json``.
+    fn to_json(&self) -> String {
+        self.render(Format::Json)
+    }
+
+    /// The report as Markdown (a pull-request comment): ``--format
+    /// markdown``.
+    fn to_markdown(&self) -> String {
+        self.render(Format::Markdown)
+    }
+
+    /// The report as a self-contained HTML page with charts: ``--format
+    /// html``.
+    fn to_html(&self) -> String {
+        self.render(Format::Html)
+    }
+
+    /// The report as JUnit XML: ``--format junit``.
+    fn to_junit(&self) -> String {
+        self.render(Format::Junit)
+    }
+
+    /// The per-run rows as a ``pandas.DataFrame`` (pandas is not a
+    /// dependency: this needs it installed).
+    fn to_pandas(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let pandas = py.import("pandas").map_err(|_| {
+            pyo3::exceptions::PyImportError::new_err("to_pandas() needs pandas: pip install pandas")
+        })?;
+        let rows = json_value(py, &self.inner.summaries)?;
+        let frame = pandas.getattr("DataFrame")?.call1((rows,))?;
+        // Instants as datetimes, not text.
+        let created = pandas
+            .getattr("to_datetime")?
+            .call1((frame.get_item("created_at")?,))?;
+        frame.set_item("created_at", created)?;
+        Ok(frame.unbind())
+    }
+
+    /// The table ``traceflow trend`` prints.
+    fn __str__(&self) -> String {
+        self.render(Format::Table)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "TraceTrendReport(window={}, pass_rate_slope={}, pass_rate_direction='{}', any_regression={}, method='{}')",
+            self.inner.window,
+            py_float(self.inner.pass_rate_slope),
+            json_name(&self.inner.pass_rate_direction),
+            if self.inner.any_regression { "True" } else { "False" },
+            self.inner.method.as_str(),
+        )
+    }
+}

@@ -1,0 +1,77 @@
+"""Paths the tests share: the repository's fixture stores and, beside the
+repository, TraceFlow Lite's SDK stores and the proposal's script."""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+FIXTURES = REPO / "tests" / "fixtures"
+SHARED = REPO.parent / "shared"
+
+#: The stores the reference implementation judged (tests/fixtures/expected).
+ANALYZABLE = ["drift", "step", "stable", "quirks", "sdk_no_evals", "bad_rows"]
+
+
+def need(path: Path) -> Path:
+    """`path`, or a skip locally and a failure under CI (`CI` set)."""
+    if path.exists():
+        return path
+    message = f"needs {path} beside the repository"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def locked_store(tmp_path):
+    """A rollback-journal copy of the drift store and a connection that can
+    hold its exclusive lock: a reader waits for it (up to traceflow's 5 s
+    busy timeout), which makes an analysis that lasts as long as the test
+    wants."""
+    import sqlite3
+
+    path = tmp_path / "locked.db"
+    shutil.copy(FIXTURES / "drift.db", path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    yield path, conn
+    conn.close()
+
+
+def python() -> str:
+    """This interpreter, for subprocesses that import the installed package."""
+    return sys.executable
+
+
+def write_store(path: Path, runs: list) -> Path:
+    """A TraceFlow Lite store (the fixtures' schema) with one done trace per
+    entry of `runs`, oldest first, each entry its gate decisions."""
+    import sqlite3
+
+    schema = sqlite3.connect(FIXTURES / "stable.db")
+    tables = [
+        sql
+        for (sql,) in schema.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    ]
+    schema.close()
+    conn = sqlite3.connect(path)
+    for sql in tables:
+        conn.execute(sql)
+    for i, decisions in enumerate(runs):
+        trace_id = f"{i:032x}"
+        at = f"2026-03-01T{i // 60:02d}:{i % 60:02d}:00+00:00"
+        conn.execute(
+            "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at)"
+            " VALUES (?, 'done', 'triage_plan', 'q', '{}', 'gpt-4o-mini', 'openai', ?)",
+            (trace_id, at),
+        )
+        conn.executemany(
+            "INSERT INTO trace_evals (trace_id, step_seq, decision, created_at) VALUES (?, ?, ?, ?)",
+            [(trace_id, seq, decision, at) for seq, decision in enumerate(decisions)],
+        )
+    conn.commit()
+    conn.close()
+    return path
