@@ -18,12 +18,12 @@ fn json_value(py: Python<'_>, value: &impl serde::Serialize) -> PyResult<Py<PyAn
     parse_json(py, &text)
 }
 
-fn parse_json(py: Python<'_>, text: &str) -> PyResult<Py<PyAny>> {
+pub(crate) fn parse_json(py: Python<'_>, text: &str) -> PyResult<Py<PyAny>> {
     Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
 }
 
 /// A unit variant's name as the JSON spells it (`insufficient_data`).
-fn json_name(value: &impl serde::Serialize) -> String {
+pub(crate) fn json_name(value: &impl serde::Serialize) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(name)) => name,
         // Unit variants serialize as strings; anything else is a bug.

@@ -18,12 +18,17 @@ Lite's own ``TraceStore`` (or any ``sqlite3.Connection`` to a store file).
 
 import os
 import sqlite3
-from typing import Any, Literal, Optional, Union
+from datetime import datetime
+from typing import Any, Iterable, Literal, Optional, Union
 
 from traceflow._traceflow import (
+    GateResult,
+    SuiteReport,
     TraceRunSummary,
     TraceTrendReport,
     __version__,
+    gate_of,
+    suite_trend,
     trace_trend,
 )
 from traceflow.errors import (
@@ -39,6 +44,10 @@ __all__ = [
     "TraceTrendAnalyzer",
     "TraceTrendReport",
     "TraceRunSummary",
+    "trend",
+    "gate",
+    "SuiteReport",
+    "GateResult",
     "TraceflowError",
     "StoreError",
     "StoreNotFoundError",
@@ -143,3 +152,76 @@ class TraceTrendAnalyzer:
             f"TraceTrendAnalyzer({self.store!r}, regression_threshold={self.threshold!r},"
             f" method={self.method!r})"
         )
+
+
+Window = Union[int, Literal["all"], None]
+Instant = Union[datetime, str, None]
+
+
+def _instant(what: str, at: Instant) -> Optional[str]:
+    if at is None or isinstance(at, str):
+        return at
+    if isinstance(at, datetime):
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise InvalidArgumentError(f"{what} must be an aware datetime (with a tzinfo), got {at!r}")
+        return at.isoformat()
+    raise InvalidArgumentError(f"{what} must be a datetime or an RFC 3339 string, got {type(at).__name__}")
+
+
+def trend(
+    store: Store,
+    *,
+    window: Window = None,
+    method: Literal["auto", "ols"] = "auto",
+    alpha: float = 0.01,
+    min_drop: float = 0.05,
+    evaluations: int = 1,
+    group_by: str = "trace",
+    metrics: Union[str, Iterable[str]] = "pass_rate",
+    segment_by: Optional[str] = None,
+    since: Instant = None,
+    until: Instant = None,
+    case_by: Optional[str] = None,
+    exclude_flaky: bool = False,
+) -> SuiteReport:
+    """Every metric and segment over pooled runs: ``traceflow trend`` with
+    its options as keywords, spelled as the command spells them.
+
+    ``window``: the most recent runs (``None``: 500 for ``auto``, 20 for
+    ``ols``; ``"all"``: every run). ``group_by``: ``"trace"``, ``"hour"``,
+    ``"day"``, ``"week"`` or ``"config.<key>"``. ``metrics``: names such as
+    ``"pass_rate"``, ``"fallback_rate"``, ``"cost"``, ``"score.<name>"``, or
+    ``"all"`` (the command's ``pass-rate`` spellings work too). ``segment_by``: ``"model"``, ``"mode"``, ``"provider"`` or
+    ``"config.<key>"``. ``since``/``until``: aware datetimes or RFC 3339
+    strings. ``case_by``: ``"input"`` or ``"config.<key>"`` (judges the pass
+    rate within cases); ``exclude_flaky`` leaves flaky cases out.
+    """
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    # Python's spelling (pass_rate) or the command's (pass-rate); a score's
+    # name is the store's, kept as it is.
+    metrics = [m if m.startswith("score.") else m.replace("_", "-") for m in metrics]
+    return suite_trend(
+        _store_name(store),
+        window=None if window == "all" else _window(window),
+        all=window == "all",
+        method=method,
+        alpha=float(alpha),
+        min_drop=float(min_drop),
+        evaluations=evaluations,
+        group_by=group_by,
+        metrics=metrics,
+        segment_by=segment_by,
+        since=_instant("since", since),
+        until=_instant("until", until),
+        case_by=case_by,
+        exclude_flaky=exclude_flaky,
+    )
+
+
+def gate(store: Store, *, require_data: bool = False, **options: Any) -> GateResult:
+    """``traceflow gate``: :func:`trend` with the same keywords, and the
+    gate's decision on it. ``result.passed`` (also its truth value) and
+    ``result.exit_code`` (0, 1 on a regression, 3 on too little data with
+    ``require_data=True``) are the command's."""
+    return gate_of(trend(store, **options), require_data=require_data)

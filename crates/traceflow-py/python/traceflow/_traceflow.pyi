@@ -5,7 +5,17 @@ import os
 from datetime import datetime
 from typing import Any, Literal, Optional, Union, final
 
-__all__ = ["TraceRunSummary", "TraceTrendReport", "__version__", "cli_main", "trace_trend"]
+__all__ = [
+    "GateResult",
+    "SuiteReport",
+    "TraceRunSummary",
+    "TraceTrendReport",
+    "__version__",
+    "cli_main",
+    "gate_of",
+    "suite_trend",
+    "trace_trend",
+]
 __version__: str
 
 @final
@@ -84,4 +94,63 @@ def trace_trend(
     min_drop: float,
     evaluations: int,
 ) -> TraceTrendReport: ...
+@final
+class SuiteReport:
+    """The reports of an analysis: one per metric for the total, then per
+    segment, held to Holm's correction together."""
+
+    @property
+    def any_regression(self) -> bool: ...
+    @property
+    def runs(self) -> int: ...
+    @property
+    def traces(self) -> int: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def group_by(self) -> str: ...
+    @property
+    def verdicts(self) -> list[tuple[str, Optional[str], str]]: ...
+    @property
+    def reports(self) -> list[dict[str, Any]]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def to_json(self) -> str: ...
+    def to_markdown(self) -> str: ...
+    def to_html(self) -> str: ...
+    def to_junit(self) -> str: ...
+
+@final
+class GateResult:
+    """What the gate decided: its exit code and the report behind it."""
+
+    @property
+    def passed(self) -> bool: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def exit_code(self) -> int: ...
+    @property
+    def failing(self) -> list[int]: ...
+    @property
+    def report(self) -> SuiteReport: ...
+    def __bool__(self) -> bool: ...
+
+def suite_trend(
+    store: Union[str, os.PathLike[str]],
+    *,
+    window: Optional[int],
+    all: bool,
+    method: str,
+    alpha: float,
+    min_drop: float,
+    evaluations: int,
+    group_by: str,
+    metrics: list[str],
+    segment_by: Optional[str],
+    since: Optional[str],
+    until: Optional[str],
+    case_by: Optional[str],
+    exclude_flaky: bool,
+) -> SuiteReport: ...
+def gate_of(report: SuiteReport, *, require_data: bool) -> GateResult: ...
 def cli_main(argv: list[str]) -> int: ...

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""The Python package, measured (issue 13, item 8).
+
+In one run, interleaved, medians of --rounds, on one store (a 1M-trace
+`gen_tfl_db.py` store):
+
+- `TraceTrendAnalyzer(db).analyze(window=20)` from Python against the
+  command doing the same work (`traceflow trend --window 20 --format json`),
+  each a whole process writing the JSON report to /dev/null: Python's
+  includes starting the interpreter and importing the package;
+- the same for the full history (`window="all"`, `--window all`);
+- window 20 against the proposal's Python (`proposal_trend.py --fixed`,
+  the proposal's rule with its two obvious fixes), a whole process each;
+- the import time of the module (`python -c "import traceflow"` less
+  `python -c pass`).
+
+Usage (the release binary built, the package installed in the venv whose
+python runs this):
+
+    cargo build --release -p traceflow-cli
+    .ci/python.sh        # or: pip install ./crates/traceflow-py
+    target/python-venv/bin/python bench/python.py --store h1.db --rounds 5
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "target/release/traceflow"
+PROPOSAL = ROOT.parent / "shared/tools/proposal_trend.py"
+
+ANALYZE = """
+import sys
+from traceflow import TraceTrendAnalyzer
+window = sys.argv[2] if sys.argv[2] == "all" else int(sys.argv[2])
+report = TraceTrendAnalyzer(sys.argv[1]).analyze(window=window)
+with open("/dev/null", "w") as out:
+    out.write(report.to_json())
+"""
+
+
+def seconds(cmd):
+    """Wall seconds and peak RSS (MB) of a whole process."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *cmd],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wall = time.perf_counter() - start
+    return wall, int(done.stderr.strip().splitlines()[-1]) / 1000
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--store", required=True)
+    ap.add_argument("--rounds", type=int, default=5)
+    a = ap.parse_args()
+    py = sys.executable
+    cases = {
+        "python w20": [py, "-c", ANALYZE, a.store, "20"],
+        "cli w20": [str(BIN), "trend", "--db", a.store, "--window", "20", "--format", "json"],
+        "proposal w20": [py, str(PROPOSAL), a.store, "--window", "20", "--fixed"],
+        "python all": [py, "-c", ANALYZE, a.store, "all"],
+        "cli all": [str(BIN), "trend", "--db", a.store, "--window", "all", "--format", "json"],
+        "import": [py, "-c", "import traceflow"],
+        "bare": [py, "-c", "pass"],
+    }
+    # The proposal's script exits 1 on "worsening"; time it all the same.
+    results = {name: [] for name in cases}
+    for _ in range(a.rounds):
+        for name, cmd in cases.items():
+            try:
+                results[name].append(seconds(cmd))
+            except subprocess.CalledProcessError as err:
+                if name != "proposal w20" or err.returncode != 1:
+                    raise
+                results[name].append((float("nan"), 0.0))
+        print(".", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+
+    def ratios(x, y):
+        return [p[0] / q[0] for p, q in zip(results[x], results[y])]
+
+    out = {
+        name: {
+            "median_s": statistics.median(t for t, _ in runs),
+            "min_s": min(t for t, _ in runs),
+            "max_s": max(t for t, _ in runs),
+            "peak_rss_mb": max(m for _, m in runs),
+        }
+        for name, runs in results.items()
+    }
+    out["ratios (median of per-round ratios)"] = {
+        "python/cli w20": statistics.median(ratios("python w20", "cli w20")),
+        "python/cli all": statistics.median(ratios("python all", "cli all")),
+        "proposal/python w20": statistics.median(ratios("proposal w20", "python w20")),
+        "import minus bare, s": statistics.median(
+            i[0] - b[0] for i, b in zip(results["import"], results["bare"])
+        ),
+    }
+    json.dump(out, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()
