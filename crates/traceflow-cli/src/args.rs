@@ -8,6 +8,7 @@ use traceflow::compare::{CompareOptions, Selector};
 use traceflow::report::Format;
 use traceflow::stats::RepeatedOptions;
 use traceflow::store::{ReadStore, StoreSpec};
+use traceflow::timestamp::TimeBound;
 use traceflow::trend::{
     CaseBy, GroupBy, Method, Metric, SegmentBy, SuiteOptions, VerdictOptions, Window, MIN_RUNS,
 };
@@ -307,28 +308,6 @@ impl CasesArgs {
     }
 }
 
-/// A time bound as given: an age, resolved against the clock when the
-/// command runs, or an instant.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TimeBound {
-    /// This long before now.
-    Ago(jiff::SignedDuration),
-    /// This instant.
-    At(jiff::Timestamp),
-}
-
-impl TimeBound {
-    /// The instant, with ages taken back from `now`.
-    pub fn resolve(self, now: jiff::Timestamp) -> Result<jiff::Timestamp, String> {
-        match self {
-            TimeBound::At(at) => Ok(at),
-            TimeBound::Ago(age) => now
-                .checked_sub(age)
-                .map_err(|e| format!("{age:?} before now is out of range: {e}")),
-        }
-    }
-}
-
 /// The formats of a trend report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormatArg {
@@ -571,23 +550,9 @@ fn parse_min_drop(text: &str) -> Result<f64, String> {
     }
 }
 
-/// `14d`, `36h`, `2w`, `90m`, `1 week` (jiff's friendly durations, days of
-/// 24 hours), or a time as the store's timestamps are read.
+/// `--since` and the like: [`TimeBound::parse`].
 fn parse_time_bound(text: &str) -> Result<TimeBound, String> {
-    if let Ok(span) = text.trim().parse::<jiff::Span>() {
-        let age = span
-            .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
-            .map_err(|e| e.to_string())?;
-        if age.is_negative() {
-            return Err("expected an age of 0 or more, e.g. 14d".to_owned());
-        }
-        return Ok(TimeBound::Ago(age));
-    }
-    traceflow::timestamp::parse(text)
-        .map(TimeBound::At)
-        .map_err(|_| {
-            format!("expected an age (14d, 36h, 2w) or a time (2026-11-01, RFC 3339), got {text:?}")
-        })
+    TimeBound::parse(text)
 }
 
 /// A run index (digits alone), else a time bound as --since takes it.
@@ -627,28 +592,6 @@ fn parse_day(text: &str) -> Result<jiff::Timestamp, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_bounds_take_ages_and_times() {
-        assert_eq!(
-            parse_time_bound("14d"),
-            Ok(TimeBound::Ago(jiff::SignedDuration::from_hours(14 * 24)))
-        );
-        assert_eq!(
-            parse_time_bound("2w"),
-            Ok(TimeBound::Ago(jiff::SignedDuration::from_hours(14 * 24)))
-        );
-        assert_eq!(
-            parse_time_bound("36h"),
-            Ok(TimeBound::Ago(jiff::SignedDuration::from_hours(36)))
-        );
-        let at: jiff::Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
-        assert_eq!(parse_time_bound("2026-11-01"), Ok(TimeBound::At(at)));
-        let now: jiff::Timestamp = "2026-11-15T00:00:00Z".parse().unwrap();
-        assert_eq!(parse_time_bound("14d").unwrap().resolve(now), Ok(at));
-        assert!(parse_time_bound("soon").is_err());
-        assert!(parse_time_bound("-3d").is_err());
-    }
 
     #[test]
     fn window_takes_counts_and_all() {

@@ -103,6 +103,47 @@ pub fn now() -> Timestamp {
     Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now)
 }
 
+/// A time bound as a user gives one (`--since`, a selector's `since=`, the
+/// Python package's strings): an age, resolved against the clock when the
+/// analysis runs, or an instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimeBound {
+    /// This long before now.
+    Ago(jiff::SignedDuration),
+    /// This instant.
+    At(Timestamp),
+}
+
+impl TimeBound {
+    /// `14d`, `36h`, `2w`, `90m`, `1 week` (jiff's friendly durations, days
+    /// of 24 hours), or a time as the store's timestamps are read
+    /// ([`parse`]).
+    pub fn parse(text: &str) -> Result<TimeBound, String> {
+        if let Ok(span) = text.trim().parse::<jiff::Span>() {
+            let age = span
+                .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+                .map_err(|e| e.to_string())?;
+            if age.is_negative() {
+                return Err("expected an age of 0 or more, e.g. 14d".to_owned());
+            }
+            return Ok(TimeBound::Ago(age));
+        }
+        parse(text).map(TimeBound::At).map_err(|_| {
+            format!("expected an age (14d, 36h, 2w) or a time (2026-11-01, RFC 3339), got {text:?}")
+        })
+    }
+
+    /// The instant, with ages taken back from `now`.
+    pub fn resolve(self, now: Timestamp) -> Result<Timestamp, String> {
+        match self {
+            TimeBound::At(at) => Ok(at),
+            TimeBound::Ago(age) => now
+                .checked_sub(age)
+                .map_err(|e| format!("{age:?} before now is out of range: {e}")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +222,27 @@ mod tests {
             format_python(instant("2026-11-27T09:18:40.5+02:00")),
             "2026-11-27T07:18:40.500000+00:00"
         );
+    }
+
+    #[test]
+    fn time_bounds_take_ages_and_times() {
+        assert_eq!(
+            TimeBound::parse("14d"),
+            Ok(TimeBound::Ago(jiff::SignedDuration::from_hours(14 * 24)))
+        );
+        assert_eq!(
+            TimeBound::parse("2w"),
+            Ok(TimeBound::Ago(jiff::SignedDuration::from_hours(14 * 24)))
+        );
+        assert_eq!(
+            TimeBound::parse("36h"),
+            Ok(TimeBound::Ago(jiff::SignedDuration::from_hours(36)))
+        );
+        let at: jiff::Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+        assert_eq!(TimeBound::parse("2026-11-01"), Ok(TimeBound::At(at)));
+        let now: jiff::Timestamp = "2026-11-15T00:00:00Z".parse().unwrap();
+        assert_eq!(TimeBound::parse("14d").unwrap().resolve(now), Ok(at));
+        assert!(TimeBound::parse("soon").is_err());
+        assert!(TimeBound::parse("-3d").is_err());
     }
 }
