@@ -39,3 +39,14 @@ where
 pub fn error_line(err: &anyhow::Error) -> String {
     commands::one_line(err)
 }
+
+/// The exit code `traceflow gate` returns for the library's decision
+/// (`require_data`: `--require-data`).
+pub fn gate_exit_code(outcome: &traceflow::trend::GateOutcome, require_data: bool) -> u8 {
+    commands::gate::exit_code(outcome, require_data)
+}
+
+/// The exit code `traceflow compare` returns for its verdict.
+pub fn compare_exit_code(verdict: traceflow::compare::CompareVerdict, require_data: bool) -> u8 {
+    commands::compare::exit_code(verdict, require_data)
+}

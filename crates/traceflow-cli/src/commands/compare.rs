@@ -43,13 +43,17 @@ pub(super) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
     } else {
         super::say(&report.summary);
     }
-    Ok(match report.verdict {
+    Ok(exit_code(report.verdict, args.trend.require_data))
+}
+
+/// The verdict as an exit code: `--require-data` turns too little data
+/// into a failure of its own.
+pub(crate) fn exit_code(verdict: CompareVerdict, require_data: bool) -> u8 {
+    match verdict {
         CompareVerdict::Regression => exit_codes::REGRESSION,
-        CompareVerdict::InsufficientData if args.trend.require_data => {
-            exit_codes::INSUFFICIENT_DATA
-        }
+        CompareVerdict::InsufficientData if require_data => exit_codes::INSUFFICIENT_DATA,
         CompareVerdict::InsufficientData | CompareVerdict::Improvement | CompareVerdict::Stable => {
             exit_codes::SUCCESS
         }
-    })
+    }
 }

@@ -18,21 +18,21 @@ pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
         Analysis::Suite(suite) => {
             let outcome = GateOutcome::of_suite(&suite);
             say_suite(&suite, &outcome);
-            return Ok(exit_code(&outcome, args));
+            return Ok(exit_code(&outcome, args.require_data));
         }
         Analysis::Trace(report) => *report,
     };
     let outcome = GateOutcome::of_trace(&report);
     say_trace(&report);
-    Ok(exit_code(&outcome, args))
+    Ok(exit_code(&outcome, args.require_data))
 }
 
 /// The library's decision as an exit code: `--require-data` turns too
 /// little data into a failure of its own.
-fn exit_code(outcome: &GateOutcome, args: &TrendArgs) -> u8 {
+pub(crate) fn exit_code(outcome: &GateOutcome, require_data: bool) -> u8 {
     match outcome {
         GateOutcome::Regression { .. } => exit_codes::REGRESSION,
-        GateOutcome::TooLittleData { .. } if args.require_data => exit_codes::INSUFFICIENT_DATA,
+        GateOutcome::TooLittleData { .. } if require_data => exit_codes::INSUFFICIENT_DATA,
         GateOutcome::TooLittleData { .. } | GateOutcome::NoRegression => exit_codes::SUCCESS,
     }
 }

@@ -7,10 +7,10 @@ use crate::exit_codes;
 use crate::output;
 
 mod cases;
-mod compare;
+pub(crate) mod compare;
 mod db;
 mod demo;
-mod gate;
+pub(crate) mod gate;
 mod list;
 mod push;
 mod show;
