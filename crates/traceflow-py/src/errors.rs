@@ -3,6 +3,8 @@
 //! command's one-line messages.
 
 use pyo3::prelude::*;
+use traceflow::cases::CaseError;
+use traceflow::compare::CompareError;
 use traceflow::report::terminal::printable_lines;
 use traceflow::store::{ConnectError, StoreError, StoreSpec};
 use traceflow::trend::TrendError;
@@ -66,11 +68,38 @@ impl Error {
             | TrendError::UnknownConfigKey { .. }
             | TrendError::UnknownScore { .. } => Kind::InvalidArgument,
         };
-        let err = match err {
+        match err {
             // Store errors name the store already.
-            TrendError::Store(_) => anyhow::Error::new(err),
-            _ => anyhow::Error::new(err).context(spec.to_string()),
-        };
+            TrendError::Store(_) => {
+                Error::new(kind, traceflow_cli::error_line(&anyhow::Error::new(err)))
+            }
+            _ => Error::in_store(spec, kind, err),
+        }
+    }
+
+    /// A failed case analysis of `spec`.
+    pub(crate) fn cases(spec: &StoreSpec, err: CaseError) -> Self {
+        match err {
+            CaseError::Trend(err) => Error::trend(spec, err),
+            other => Error::in_store(spec, Kind::InvalidArgument, other),
+        }
+    }
+
+    /// A failed comparison in `spec`.
+    pub(crate) fn compare(spec: &StoreSpec, err: CompareError) -> Self {
+        match err {
+            CompareError::Trend(err) => Error::trend(spec, err),
+            other => Error::in_store(spec, Kind::InvalidArgument, other),
+        }
+    }
+
+    /// `err` about `spec`'s data, named as the command names it.
+    fn in_store(
+        spec: &StoreSpec,
+        kind: Kind,
+        err: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        let err = anyhow::Error::new(err).context(spec.to_string());
         Error::new(kind, traceflow_cli::error_line(&err))
     }
 

@@ -5,6 +5,7 @@
 //! exceptions ([`errors`]), and the command itself for `python -m
 //! traceflow` ([`cli_main`]).
 
+mod cases;
 mod errors;
 mod report;
 mod suite;
@@ -13,15 +14,15 @@ mod worker;
 use std::ffi::OsString;
 
 use pyo3::prelude::*;
+use traceflow::cases::{CaseAnalyzer, CaseOptions, SplitAt};
+use traceflow::compare::{CompareAnalyzer, CompareOptions, Selector};
 use traceflow::store::{ReadStore, StoreSpec};
-use traceflow::trend::{
-    Method, SuiteAnalyzer, TraceTrendAnalyzer, TrendError, VerdictOptions, Window,
-};
+use traceflow::trend::{Method, SuiteAnalyzer, TraceTrendAnalyzer, VerdictOptions, Window};
 
 use crate::errors::{Error, Kind};
 
 /// The verdict's options from the package's keywords.
-fn verdict_options(
+pub(crate) fn verdict_options(
     method: &str,
     threshold: f64,
     alpha: f64,
@@ -52,14 +53,16 @@ fn verdict_options(
     })
 }
 
-/// Opens `store` read-only for `analysis`, on the worker thread.
-fn with_store<T>(
+/// Opens `store` read-only for `analysis`, on the worker thread; `error`
+/// words the analysis's error as the command does.
+fn with_store<T, E>(
     store: &OsString,
-    analysis: impl FnOnce(&dyn ReadStore) -> Result<T, TrendError>,
+    analysis: impl FnOnce(&dyn ReadStore) -> Result<T, E>,
+    error: fn(&StoreSpec, E) -> Error,
 ) -> Result<T, Error> {
     let spec = StoreSpec::parse(store).map_err(Error::spec)?;
     let opened = spec.open_read_only().map_err(Error::store)?;
-    analysis(&*opened).map_err(|err| Error::trend(&spec, err))
+    analysis(&*opened).map_err(|err| error(&spec, err))
 }
 
 /// The pass-rate trend over the store's most recent `window` finished runs
@@ -83,67 +86,128 @@ fn trace_trend(
         .map_err(|err| err.into_py(py))?;
     let window = window.map_or(Window::All, Window::Last);
     let found = worker::run(py, move || {
-        with_store(&store, |opened| {
-            TraceTrendAnalyzer::with_options(opened, options)
-                .refuse_too_few(true)
-                .analyze(window)
-        })
+        with_store(
+            &store,
+            |opened| {
+                TraceTrendAnalyzer::with_options(opened, options)
+                    .refuse_too_few(true)
+                    .analyze(window)
+            },
+            Error::trend,
+        )
     })?;
     Ok(report::TraceTrendReport::new(found))
 }
 
 /// Every metric and segment over pooled runs: ``traceflow trend`` with
-/// suite options. `window` ``None`` with `all` false is the method's
-/// default (500 runs for auto, 20 for ols); `since` and `until` are RFC
-/// 3339 instants.
+/// suite options (see [`suite::Keywords`]).
 #[pyfunction]
-#[pyo3(signature = (store, *, window, all, method, alpha, min_drop, evaluations, group_by, metrics, segment_by, since, until, case_by, exclude_flaky))]
-#[allow(clippy::too_many_arguments)] // Python's keywords, one each.
 fn suite_trend(
     py: Python<'_>,
     store: OsString,
-    window: Option<usize>,
-    all: bool,
-    method: &str,
-    alpha: f64,
-    min_drop: f64,
-    evaluations: usize,
-    group_by: String,
-    metrics: Vec<String>,
-    segment_by: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    case_by: Option<String>,
-    exclude_flaky: bool,
+    options: suite::Keywords,
 ) -> PyResult<suite::SuiteReport> {
-    let verdict = verdict_options(
-        method,
-        VerdictOptions::default().threshold,
-        alpha,
-        min_drop,
-        evaluations,
-    )
-    .map_err(|err| err.into_py(py))?;
-    let options = suite::Keywords {
-        window,
-        all,
-        verdict,
-        group_by,
-        metrics,
-        segment_by,
-        since,
-        until,
-        case_by,
-        exclude_flaky,
-    }
-    .options()
-    .map_err(|message| Error::new(Kind::InvalidArgument, message).into_py(py))?;
+    let options = options
+        .options(jiff::Timestamp::now())
+        .map_err(|err| err.into_py(py))?;
     let found = worker::run(py, move || {
-        with_store(&store, |opened| {
-            SuiteAnalyzer::new(opened, options).analyze()
-        })
+        with_store(
+            &store,
+            |opened| SuiteAnalyzer::new(opened, options).analyze(),
+            Error::trend,
+        )
     })?;
     Ok(suite::SuiteReport::new(found))
+}
+
+/// Where ``cases`` splits the window: a run's index, or an age or a time.
+#[derive(FromPyObject)]
+enum SplitArg {
+    Run(usize),
+    Time(String),
+}
+
+/// Which cases broke: ``traceflow cases``.
+#[pyfunction]
+#[pyo3(signature = (store, options, *, split_at, fdr, show))]
+fn case_analysis(
+    py: Python<'_>,
+    store: OsString,
+    options: suite::Keywords,
+    split_at: Option<SplitArg>,
+    fdr: f64,
+    show: &str,
+) -> PyResult<cases::CaseReport> {
+    let now = jiff::Timestamp::now();
+    let invalid = |message: String| Error::new(Kind::InvalidArgument, message).into_py(py);
+    let listing = cases::listing(show).map_err(invalid)?;
+    let case_by = options.case_by();
+    let suite = options.options(now).map_err(|err| err.into_py(py))?;
+    let split_at = match split_at {
+        None => None,
+        Some(SplitArg::Run(run)) => Some(SplitAt::Run(run)),
+        Some(SplitArg::Time(text)) => Some(SplitAt::Time(
+            suite::time(&text, now).map_err(|e| invalid(format!("split_at: {e}")))?,
+        )),
+    };
+    let options = CaseOptions {
+        suite,
+        case_by,
+        split_at,
+        fdr,
+    };
+    let found = worker::run(py, move || {
+        with_store(
+            &store,
+            |opened| CaseAnalyzer::new(opened, options).analyze(),
+            Error::cases,
+        )
+    })?;
+    Ok(cases::CaseReport::new(found, listing))
+}
+
+/// A candidate against a baseline: ``traceflow compare``.
+#[pyfunction]
+#[pyo3(signature = (store, options, *, baseline, candidate, fdr, unpaired, show))]
+#[allow(clippy::too_many_arguments)] // Python's keywords, one each.
+fn comparison(
+    py: Python<'_>,
+    store: OsString,
+    options: suite::Keywords,
+    baseline: Option<String>,
+    candidate: Option<String>,
+    fdr: f64,
+    unpaired: bool,
+    show: &str,
+) -> PyResult<cases::CompareReport> {
+    let now = jiff::Timestamp::now();
+    let invalid = |message: String| Error::new(Kind::InvalidArgument, message).into_py(py);
+    let listing = cases::listing(show).map_err(invalid)?;
+    let case_by = options.case_by();
+    let suite = options.options(now).map_err(|err| err.into_py(py))?;
+    let selector = |what: &str, text: Option<String>| {
+        text.map(|t| {
+            Selector::parse(&t, |at| suite::time(at, now))
+                .map_err(|e| invalid(format!("{what}: {e}")))
+        })
+        .transpose()
+    };
+    let options = CompareOptions {
+        suite,
+        baseline: selector("baseline", baseline)?,
+        candidate: selector("candidate", candidate)?,
+        case_by,
+        fdr,
+        unpaired,
+    };
+    let found = worker::run(py, move || {
+        with_store(
+            &store,
+            |opened| CompareAnalyzer::new(opened, options).analyze(),
+            Error::compare,
+        )
+    })?;
+    Ok(cases::CompareReport::new(found, listing))
 }
 
 /// The gate's decision on a suite report.
@@ -170,11 +234,15 @@ fn _traceflow(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(trace_trend, module)?)?;
     module.add_function(wrap_pyfunction!(suite_trend, module)?)?;
     module.add_function(wrap_pyfunction!(gate_of, module)?)?;
+    module.add_function(wrap_pyfunction!(case_analysis, module)?)?;
+    module.add_function(wrap_pyfunction!(comparison, module)?)?;
     module.add_function(wrap_pyfunction!(cli_main, module)?)?;
     module.add_class::<report::TraceTrendReport>()?;
     module.add_class::<report::TraceRunSummary>()?;
     module.add_class::<suite::SuiteReport>()?;
     module.add_class::<suite::GateResult>()?;
+    module.add_class::<cases::CaseReport>()?;
+    module.add_class::<cases::CompareReport>()?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

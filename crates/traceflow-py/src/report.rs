@@ -7,12 +7,54 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyString};
 use traceflow::report::terminal::printable;
-use traceflow::report::{render, Format};
+use traceflow::report::Document;
 use traceflow::trend::{self, Window};
+
+/// The command's renderings as methods of a report class whose
+/// `document()` is the library's [`Document`]: one block for every class.
+macro_rules! exporters {
+    ($class:ty) => {
+        #[pymethods]
+        impl $class {
+            /// The report as a ``dict``: exactly ``--format json``.
+            fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                $crate::report::parse_json(py, &self.to_json())
+            }
+
+            /// The report as JSON text: exactly ``--format json``.
+            fn to_json(&self) -> String {
+                traceflow::report::render(self.document(), traceflow::report::Format::Json)
+            }
+
+            /// The report as Markdown (a pull-request comment): ``--format
+            /// markdown``.
+            fn to_markdown(&self) -> String {
+                traceflow::report::render(self.document(), traceflow::report::Format::Markdown)
+            }
+
+            /// The report as a self-contained HTML page with charts:
+            /// ``--format html``.
+            fn to_html(&self) -> String {
+                traceflow::report::render(self.document(), traceflow::report::Format::Html)
+            }
+
+            /// The report as JUnit XML: ``--format junit``.
+            fn to_junit(&self) -> String {
+                traceflow::report::render(self.document(), traceflow::report::Format::Junit)
+            }
+
+            /// The table the command prints.
+            fn __str__(&self) -> String {
+                traceflow::report::render(self.document(), traceflow::report::Format::Table)
+            }
+        }
+    };
+}
+pub(crate) use exporters;
 
 /// The statistics, rows and reports as Python values by way of their JSON:
 /// one encoding for the CLI's `--format json`, `to_dict()` and these.
-fn json_value(py: Python<'_>, value: &impl serde::Serialize) -> PyResult<Py<PyAny>> {
+pub(crate) fn json_value(py: Python<'_>, value: &impl serde::Serialize) -> PyResult<Py<PyAny>> {
     let text = serde_json::to_string(value)
         .map_err(|err| pyo3::exceptions::PyValueError::new_err(err.to_string()))?;
     parse_json(py, &text)
@@ -172,10 +214,12 @@ impl TraceTrendReport {
         }
     }
 
-    fn render(&self, format: Format) -> String {
-        render(&self.inner, format)
+    fn document(&self) -> Document<'_> {
+        Document::Trace(&self.inner)
     }
 }
+
+exporters!(TraceTrendReport);
 
 #[pymethods]
 impl TraceTrendReport {
@@ -277,33 +321,6 @@ impl TraceTrendReport {
         Ok(PyList::new(py, list.bind(py).iter())?.unbind())
     }
 
-    /// The report as a ``dict``: exactly ``--format json``.
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        parse_json(py, &self.to_json())
-    }
-
-    /// The report as JSON text: exactly ``--format json``.
-    fn to_json(&self) -> String {
-        self.render(Format::Json)
-    }
-
-    /// The report as Markdown (a pull-request comment): ``--format
-    /// markdown``.
-    fn to_markdown(&self) -> String {
-        self.render(Format::Markdown)
-    }
-
-    /// The report as a self-contained HTML page with charts: ``--format
-    /// html``.
-    fn to_html(&self) -> String {
-        self.render(Format::Html)
-    }
-
-    /// The report as JUnit XML: ``--format junit``.
-    fn to_junit(&self) -> String {
-        self.render(Format::Junit)
-    }
-
     /// The per-run rows as a ``pandas.DataFrame`` (pandas is not a
     /// dependency: this needs it installed).
     fn to_pandas(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -318,11 +335,6 @@ impl TraceTrendReport {
             .call1((frame.get_item("created_at")?,))?;
         frame.set_item("created_at", created)?;
         Ok(frame.unbind())
-    }
-
-    /// The table ``traceflow trend`` prints.
-    fn __str__(&self) -> String {
-        self.render(Format::Table)
     }
 
     fn __repr__(&self) -> String {

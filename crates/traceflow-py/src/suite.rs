@@ -2,12 +2,15 @@
 //! gate's decision on it (`traceflow.gate`): the command's `trend` and
 //! `gate` with their options as keywords.
 
+use jiff::Timestamp;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use traceflow::report::{render, Format};
-use traceflow::trend::{self, GateOutcome, SuiteOptions};
+use traceflow::report::Document;
+use traceflow::timestamp::TimeBound;
+use traceflow::trend::{self, GateOutcome, Metric, SuiteOptions, VerdictOptions, Window};
 
-use crate::report::{json_name, parse_json};
+use crate::errors::{Error, Kind};
+
+use crate::report::{exporters, json_name};
 
 /// The reports of an analysis: one per metric for the total, then per
 /// segment, held to Holm's correction together (``traceflow trend`` with
@@ -15,21 +18,19 @@ use crate::report::{json_name, parse_json};
 #[pyclass(frozen, module = "traceflow", name = "SuiteReport")]
 pub(crate) struct SuiteReport {
     inner: trend::SuiteReport,
-    dict: PyOnceLock<Py<PyAny>>,
 }
 
 impl SuiteReport {
     pub(crate) fn new(inner: trend::SuiteReport) -> Self {
-        SuiteReport {
-            inner,
-            dict: PyOnceLock::new(),
-        }
+        SuiteReport { inner }
     }
 
-    fn render(&self, format: Format) -> String {
-        render(&self.inner, format)
+    fn document(&self) -> Document<'_> {
+        Document::Suite(&self.inner)
     }
 }
+
+exporters!(SuiteReport);
 
 #[pymethods]
 impl SuiteReport {
@@ -89,44 +90,6 @@ impl SuiteReport {
             .bind(py)
             .get_item("reports")
             .map(Bound::unbind)
-    }
-
-    /// The report as a ``dict``: exactly ``--format json``.
-    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let dict = self
-            .dict
-            .get_or_try_init(py, || parse_json(py, &self.to_json()))?;
-        // A fresh copy each time: the report stays frozen.
-        Ok(py
-            .import("copy")?
-            .call_method1("deepcopy", (dict.bind(py),))?
-            .unbind())
-    }
-
-    /// The report as JSON text: exactly ``--format json``.
-    fn to_json(&self) -> String {
-        self.render(Format::Json)
-    }
-
-    /// The report as Markdown: ``--format markdown``.
-    fn to_markdown(&self) -> String {
-        self.render(Format::Markdown)
-    }
-
-    /// The report as a self-contained HTML page with charts: ``--format
-    /// html``.
-    fn to_html(&self) -> String {
-        self.render(Format::Html)
-    }
-
-    /// The report as JUnit XML: ``--format junit``.
-    fn to_junit(&self) -> String {
-        self.render(Format::Junit)
-    }
-
-    /// The table ``traceflow trend`` prints.
-    fn __str__(&self) -> String {
-        self.render(Format::Table)
     }
 
     fn __repr__(&self) -> String {
@@ -191,11 +154,7 @@ impl GateResult {
     /// regression, 3 too little data under ``require_data=True``.
     #[getter]
     fn exit_code(&self) -> u8 {
-        match self.outcome {
-            GateOutcome::Regression { .. } => 1,
-            GateOutcome::TooLittleData { .. } if self.require_data => 3,
-            GateOutcome::TooLittleData { .. } | GateOutcome::NoRegression => 0,
-        }
+        traceflow_cli::gate_exit_code(&self.outcome, self.require_data)
     }
 
     /// The reports the decision rests on (indices into
@@ -231,74 +190,98 @@ impl GateResult {
     }
 }
 
-/// Options as the package's keywords give them, parsed by the library's
-/// own parsers (the command's spellings).
+/// The analysis options as the package's keywords give them (a ``dict``
+/// the Python layer makes), parsed by the library's own parsers: the
+/// command's spellings, ages and times as `--since` takes them.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
 pub(crate) struct Keywords {
-    pub(crate) window: Option<usize>,
-    pub(crate) all: bool,
-    pub(crate) verdict: trend::VerdictOptions,
-    pub(crate) group_by: String,
-    pub(crate) metrics: Vec<String>,
-    pub(crate) segment_by: Option<String>,
-    pub(crate) since: Option<String>,
-    pub(crate) until: Option<String>,
-    pub(crate) case_by: Option<String>,
-    pub(crate) exclude_flaky: bool,
+    window: Option<usize>,
+    all: bool,
+    method: String,
+    alpha: f64,
+    min_drop: f64,
+    evaluations: usize,
+    group_by: String,
+    metrics: Vec<String>,
+    segment_by: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    case_by: Option<String>,
+    exclude_flaky: bool,
 }
 
 impl Keywords {
-    /// The library's options, or what is wrong with the keywords.
-    pub(crate) fn options(self) -> Result<SuiteOptions, String> {
+    /// What makes traces the same case for `cases` and `compare`: the
+    /// input unless asked.
+    pub(crate) fn case_by(&self) -> trend::CaseBy {
+        self.case_by
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(trend::CaseBy::Input)
+    }
+
+    /// The library's options, or what is wrong with the keywords; ages are
+    /// taken back from `now`.
+    pub(crate) fn options(self, now: Timestamp) -> Result<SuiteOptions, Error> {
+        let verdict = crate::verdict_options(
+            &self.method,
+            VerdictOptions::default().threshold,
+            self.alpha,
+            self.min_drop,
+            self.evaluations,
+        )?;
+        let invalid = |message: String| Error::new(Kind::InvalidArgument, message);
         let window = match (self.all, self.window) {
-            (true, _) => trend::Window::All,
-            (false, Some(n)) => trend::Window::Last(n),
-            (false, None) => self.verdict.method.default_window(),
+            (true, _) => Window::All,
+            (false, Some(n)) => Window::Last(n),
+            (false, None) => verdict.method.default_window(),
         };
-        let mut metrics: Vec<trend::Metric> = Vec::new();
+        let mut metrics: Vec<Metric> = Vec::new();
         for name in &self.metrics {
-            if name == "all" {
-                for metric in trend::Metric::ALL {
-                    if !metrics.contains(metric) {
-                        metrics.push(metric.clone());
-                    }
+            let found: Vec<Metric> = if name == "all" {
+                Metric::ALL.to_vec()
+            } else {
+                vec![name.parse().map_err(|e| invalid(format!("metrics: {e}")))?]
+            };
+            for metric in found {
+                if !metrics.contains(&metric) {
+                    metrics.push(metric);
                 }
-                continue;
-            }
-            let metric: trend::Metric = name.parse().map_err(|e| format!("metrics: {e}"))?;
-            if !metrics.contains(&metric) {
-                metrics.push(metric);
             }
         }
         if metrics.is_empty() {
-            metrics.push(trend::Metric::PassRate);
+            metrics.push(Metric::PassRate);
         }
         let instant = |what: &str, text: Option<String>| {
-            text.map(|t| {
-                t.parse::<jiff::Timestamp>()
-                    .map_err(|e| format!("{what}: {t:?} is not an instant with an offset: {e}"))
-            })
-            .transpose()
+            text.map(|t| time(&t, now).map_err(|e| invalid(format!("{what}: {e}"))))
+                .transpose()
         };
         Ok(SuiteOptions {
-            verdict: self.verdict,
+            verdict,
             window,
             group_by: self
                 .group_by
                 .parse()
-                .map_err(|e| format!("group_by: {e}"))?,
+                .map_err(|e| invalid(format!("group_by: {e}")))?,
             since: instant("since", self.since)?,
             until: instant("until", self.until)?,
             metrics,
             segment_by: self
                 .segment_by
-                .map(|s| s.parse().map_err(|e| format!("segment_by: {e}")))
+                .map(|s| s.parse().map_err(|e| invalid(format!("segment_by: {e}"))))
                 .transpose()?,
             stale_before: None,
             case_by: self
                 .case_by
-                .map(|s| s.parse().map_err(|e| format!("case_by: {e}")))
+                .map(|s| s.parse().map_err(|e| invalid(format!("case_by: {e}"))))
                 .transpose()?,
             exclude_flaky: self.exclude_flaky,
         })
     }
+}
+
+/// An age (`14d`) or a time, as `--since` takes it, against `now`.
+pub(crate) fn time(text: &str, now: Timestamp) -> Result<Timestamp, String> {
+    TimeBound::parse(text)?.resolve(now)
 }

@@ -16,17 +16,23 @@ Lite's own ``TraceStore`` (or any ``sqlite3.Connection`` to a store file).
 ``python -m traceflow`` runs the ``traceflow`` command.
 """
 
+import difflib
+import inspect
 import os
 import sqlite3
 from datetime import datetime
 from typing import Any, Iterable, Literal, Optional, Union
 
 from traceflow._traceflow import (
+    CaseReport,
+    CompareReport,
     GateResult,
     SuiteReport,
     TraceRunSummary,
     TraceTrendReport,
     __version__,
+    case_analysis,
+    comparison,
     gate_of,
     suite_trend,
     trace_trend,
@@ -46,8 +52,12 @@ __all__ = [
     "TraceRunSummary",
     "trend",
     "gate",
+    "cases",
+    "compare",
     "SuiteReport",
     "GateResult",
+    "CaseReport",
+    "CompareReport",
     "TraceflowError",
     "StoreError",
     "StoreNotFoundError",
@@ -165,12 +175,10 @@ def _instant(what: str, at: Instant) -> Optional[str]:
         if at.tzinfo is None or at.utcoffset() is None:
             raise InvalidArgumentError(f"{what} must be an aware datetime (with a tzinfo), got {at!r}")
         return at.isoformat()
-    raise InvalidArgumentError(f"{what} must be a datetime or an RFC 3339 string, got {type(at).__name__}")
+    raise InvalidArgumentError(f"{what} must be a datetime or a string such as '14d' or '2026-11-01', got {type(at).__name__}")
 
 
-def trend(
-    store: Store,
-    *,
+def _options(
     window: Window = None,
     method: Literal["auto", "ols"] = "auto",
     alpha: float = 0.01,
@@ -183,45 +191,131 @@ def trend(
     until: Instant = None,
     case_by: Optional[str] = None,
     exclude_flaky: bool = False,
-) -> SuiteReport:
-    """Every metric and segment over pooled runs: ``traceflow trend`` with
-    its options as keywords, spelled as the command spells them.
-
-    ``window``: the most recent runs (``None``: 500 for ``auto``, 20 for
-    ``ols``; ``"all"``: every run). ``group_by``: ``"trace"``, ``"hour"``,
-    ``"day"``, ``"week"`` or ``"config.<key>"``. ``metrics``: names such as
-    ``"pass_rate"``, ``"fallback_rate"``, ``"cost"``, ``"score.<name>"``, or
-    ``"all"`` (the command's ``pass-rate`` spellings work too). ``segment_by``: ``"model"``, ``"mode"``, ``"provider"`` or
-    ``"config.<key>"``. ``since``/``until``: aware datetimes or RFC 3339
-    strings. ``case_by``: ``"input"`` or ``"config.<key>"`` (judges the pass
-    rate within cases); ``exclude_flaky`` leaves flaky cases out.
-    """
+) -> dict:
+    """The analysis keywords every function takes, as the extension reads them."""
     if isinstance(metrics, str):
         metrics = [metrics]
     # Python's spelling (pass_rate) or the command's (pass-rate); a score's
     # name is the store's, kept as it is.
     metrics = [m if m.startswith("score.") else m.replace("_", "-") for m in metrics]
-    return suite_trend(
-        _store_name(store),
-        window=None if window == "all" else _window(window),
-        all=window == "all",
-        method=method,
-        alpha=float(alpha),
-        min_drop=float(min_drop),
-        evaluations=evaluations,
-        group_by=group_by,
-        metrics=metrics,
-        segment_by=segment_by,
-        since=_instant("since", since),
-        until=_instant("until", until),
-        case_by=case_by,
-        exclude_flaky=exclude_flaky,
-    )
+    return {
+        "window": None if window == "all" else _window(window),
+        "all": window == "all",
+        "method": method,
+        "alpha": float(alpha),
+        "min_drop": float(min_drop),
+        "evaluations": evaluations,
+        "group_by": group_by,
+        "metrics": metrics,
+        "segment_by": segment_by,
+        "since": _instant("since", since),
+        "until": _instant("until", until),
+        "case_by": case_by,
+        "exclude_flaky": exclude_flaky,
+    }
+
+
+_OPTIONS_DOC = """
+    The analysis keywords, spelled as the command spells its options:
+    ``window``: the most recent runs (``None``: 500 for ``auto``, 20 for
+    ``ols``; ``"all"``: every run). ``method``, ``alpha``, ``min_drop``,
+    ``evaluations``: the verdict's rule. ``group_by``: ``"trace"``,
+    ``"hour"``, ``"day"``, ``"week"`` or ``"config.<key>"``. ``metrics``:
+    names such as ``"pass_rate"``, ``"fallback_rate"``, ``"cost"``,
+    ``"score.<name>"``, or ``"all"`` (the command's ``pass-rate`` spellings
+    work too). ``segment_by``: ``"model"``, ``"mode"``, ``"provider"`` or
+    ``"config.<key>"``. ``since``/``until``: aware datetimes, ages
+    (``"14d"``) or times (``"2026-11-01"``, RFC 3339). ``case_by``:
+    ``"input"`` or ``"config.<key>"``; ``exclude_flaky`` leaves flaky cases
+    out.
+"""
+
+
+def _checked(function: str, options: dict) -> dict:
+    """`options` for the extension, a misspelt keyword named as Python
+    names one (a TypeError), with the nearest right one."""
+    known = list(inspect.signature(_options).parameters)
+    for key in options:
+        if key not in known:
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; the keywords are {', '.join(known)}"
+            raise TypeError(f"{function}() got an unexpected keyword argument {key!r}{hint}")
+    return _options(**options)
+
+
+def trend(store: Store, **options: Any) -> SuiteReport:
+    return suite_trend(_store_name(store), _checked("trend", options))
 
 
 def gate(store: Store, *, require_data: bool = False, **options: Any) -> GateResult:
+    return gate_of(trend(store, **options), require_data=require_data)
+
+
+def cases(
+    store: Store,
+    *,
+    split_at: Union[int, datetime, str, None] = None,
+    fdr: float = 0.05,
+    show: Literal["news", "flaky", "all"] = "news",
+    **options: Any,
+) -> CaseReport:
+    if isinstance(split_at, datetime):
+        split_at = _instant("split_at", split_at)
+    elif isinstance(split_at, bool) or not (split_at is None or isinstance(split_at, (int, str))):
+        raise InvalidArgumentError(f"split_at must be a run index, a datetime or a string, got {split_at!r}")
+    return case_analysis(_store_name(store), _checked("cases", options), split_at=split_at, fdr=float(fdr), show=show)
+
+
+def compare(
+    store: Store,
+    *,
+    baseline: Optional[str] = None,
+    candidate: Optional[str] = None,
+    fdr: float = 0.05,
+    unpaired: bool = False,
+    show: Literal["news", "all"] = "news",
+    **options: Any,
+) -> CompareReport:
+    return comparison(
+        _store_name(store),
+        _checked("compare", options),
+        baseline=baseline,
+        candidate=candidate,
+        fdr=float(fdr),
+        unpaired=unpaired,
+        show=show,
+    )
+
+
+trend.__doc__ = (
+    """Every metric and segment over pooled runs: ``traceflow trend``.
+"""
+    + _OPTIONS_DOC
+)
+gate.__doc__ = (
     """``traceflow gate``: :func:`trend` with the same keywords, and the
     gate's decision on it. ``result.passed`` (also its truth value) and
-    ``result.exit_code`` (0, 1 on a regression, 3 on too little data with
-    ``require_data=True``) are the command's."""
-    return gate_of(trend(store, **options), require_data=require_data)
+    ``result.exit_code`` (0; 1 on a regression; 3 on too little data with
+    ``require_data=True``) are the command's.
+"""
+    + _OPTIONS_DOC
+)
+cases.__doc__ = (
+    """Which cases broke: ``traceflow cases``. Each case's pass rate
+    before and after ``split_at`` (a run's index, a datetime, an age or a
+    time; ``None``: the total's step, else the halves), tested per case at
+    false-discovery rate ``fdr``; ``show`` is what the renderings list
+    (the JSON lists every case). Cases are inputs unless ``case_by`` says.
+"""
+    + _OPTIONS_DOC
+)
+compare.__doc__ = (
+    """A candidate against a baseline: ``traceflow compare``. ``baseline``
+    and ``candidate`` are the command's selectors (``"last=20"``,
+    ``"config.git_sha=abc123"``, ``"since=2d"``, comma-joined); given
+    alone, the baseline's other side is the rest of the window; neither:
+    the newest run against the rest. ``report.exit_code()`` is the
+    command's.
+"""
+    + _OPTIONS_DOC
+)
