@@ -305,14 +305,18 @@ fn case_class(verdict: CaseVerdict) -> &'static str {
     }
 }
 
-/// Writes page text, replacing the characters XML 1.0 does not allow.
+/// Writes page text, replacing the characters XML 1.0 does not allow and
+/// those that would reorder or hide what a reader sees (the terminal's
+/// unsafe characters: C1 controls, DEL, carriage returns, bidirectional
+/// overrides), as the table does. The page's own layout uses line feeds
+/// and spaces only.
 fn write_text(out: &mut dyn io::Write, text: &str) -> io::Result<()> {
     // XML 1.0's Char: tab, line feed, carriage return, and U+0020 up,
     // except U+FFFE and U+FFFF (a Rust string holds no surrogates).
     let forbidden = |c: char| match c {
-        '\t' | '\n' | '\r' => false,
+        '\t' | '\n' => false,
         '\u{fffe}' | '\u{ffff}' => true,
-        c => c < ' ',
+        c => super::terminal::is_unsafe(c),
     };
     if text.contains(forbidden) {
         out.write_all(text.replace(forbidden, "\u{fffd}").as_bytes())
@@ -1263,7 +1267,10 @@ mod tests {
     #[test]
     fn characters_xml_forbids_are_replaced() {
         let mut out = Vec::new();
-        write_text(&mut out, "a\u{1}b\tc\u{ffff}").unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "a\u{FFFD}b\tc\u{FFFD}");
+        write_text(&mut out, "a\u{1}b\tc\u{ffff}\r\u{9b}\u{202e}x\n").unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a\u{FFFD}b\tc\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}x\n"
+        );
     }
 }
