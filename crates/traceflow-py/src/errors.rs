@@ -77,6 +77,12 @@ impl Error {
         }
     }
 
+    /// Arguments the analysis would refuse, found before any store is
+    /// opened: the library's message, about no store.
+    pub(crate) fn argument(err: TrendError) -> Self {
+        Error::new(Kind::InvalidArgument, err.to_string())
+    }
+
     /// A failed case analysis of `spec`.
     pub(crate) fn cases(spec: &StoreSpec, err: CaseError) -> Self {
         match err {

@@ -17,9 +17,15 @@ use pyo3::prelude::*;
 use traceflow::cases::{CaseAnalyzer, CaseOptions, SplitAt};
 use traceflow::compare::{CompareAnalyzer, CompareOptions, Selector};
 use traceflow::store::{ReadStore, StoreSpec};
-use traceflow::trend::{Method, SuiteAnalyzer, TraceTrendAnalyzer, VerdictOptions, Window};
+use traceflow::trend::{
+    check_options, Method, SuiteAnalyzer, TraceTrendAnalyzer, VerdictOptions, Window,
+};
 
 use crate::errors::{Error, Kind};
+
+/// The most gate runs `evaluations` may cover, as the command's
+/// `--evaluations` allows.
+const MAX_EVALUATIONS: usize = 10_000;
 
 /// The verdict's options from the package's keywords.
 pub(crate) fn verdict_options(
@@ -39,6 +45,12 @@ pub(crate) fn verdict_options(
             ))
         }
     };
+    if !(1..=MAX_EVALUATIONS).contains(&evaluations) {
+        return Err(Error::new(
+            Kind::InvalidArgument,
+            format!("evaluations: {evaluations} is not in 1..={MAX_EVALUATIONS}"),
+        ));
+    }
     let defaults = VerdictOptions::default();
     Ok(VerdictOptions {
         method,
@@ -85,6 +97,8 @@ fn trace_trend(
     let options = verdict_options(method, threshold, alpha, min_drop, evaluations)
         .map_err(|err| err.into_py(py))?;
     let window = window.map_or(Window::All, Window::Last);
+    // Arguments are checked before the store is opened, as the command does.
+    check_options(&options, window).map_err(|err| Error::argument(err).into_py(py))?;
     let found = worker::run(py, move || {
         with_store(
             &store,

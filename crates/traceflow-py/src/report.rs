@@ -5,7 +5,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::{PyBool, PyList, PyString};
 use traceflow::report::terminal::printable;
 use traceflow::report::Document;
 use traceflow::trend::{self, Window};
@@ -43,9 +43,12 @@ macro_rules! exporters {
                 traceflow::report::render(self.document(), traceflow::report::Format::Junit)
             }
 
-            /// The table the command prints.
+            /// The table the command prints, store text made printable as
+            /// the command's stdout makes it.
             fn __str__(&self) -> String {
-                traceflow::report::render(self.document(), traceflow::report::Format::Table)
+                let table =
+                    traceflow::report::render(self.document(), traceflow::report::Format::Table);
+                traceflow::report::terminal::printable_lines(&table).into_owned()
             }
         }
     };
@@ -191,10 +194,15 @@ impl TraceRunSummary {
         ))
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<TraceRunSummary>()
-            .is_ok_and(|other| other.get().inner == self.inner)
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Py<PyAny> {
+        match other.cast::<TraceRunSummary>() {
+            Ok(other) => PyBool::new(py, other.get().inner == self.inner)
+                .to_owned()
+                .into_any()
+                .unbind(),
+            // Let the other side decide (`unittest.mock.ANY`, say).
+            Err(_) => py.NotImplemented(),
+        }
     }
 }
 

@@ -237,6 +237,8 @@ impl Keywords {
             (false, Some(n)) => Window::Last(n),
             (false, None) => verdict.method.default_window(),
         };
+        // Checked before the store is opened, as the command does.
+        trend::check_options(&verdict, window).map_err(Error::argument)?;
         let mut metrics: Vec<Metric> = Vec::new();
         for name in &self.metrics {
             let found: Vec<Metric> = if name == "all" {

@@ -28,17 +28,32 @@ def need(path: Path) -> Path:
 
 @pytest.fixture
 def locked_store(tmp_path):
-    """A rollback-journal copy of the drift store and a connection that can
-    hold its exclusive lock: a reader waits for it (up to traceflow's 5 s
-    busy timeout), which makes an analysis that lasts as long as the test
-    wants."""
-    import sqlite3
+    """A rollback-journal copy of the drift store and a way to hold its
+    exclusive lock from another process for a while: a reader waits for it
+    (up to traceflow's 5 s busy timeout), which makes an analysis that lasts
+    as long as the test wants."""
+    import subprocess
 
     path = tmp_path / "locked.db"
     shutil.copy(FIXTURES / "drift.db", path)
-    conn = sqlite3.connect(path, isolation_level=None)
-    yield path, conn
-    conn.close()
+    holders = []
+
+    def hold(seconds: float) -> None:
+        script = (
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('BEGIN EXCLUSIVE')\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(float(sys.argv[2]))\n"
+            "c.execute('COMMIT')\n"
+        )
+        holder = subprocess.Popen([sys.executable, "-c", script, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+        assert holder.stdout.readline().strip() == "locked"
+        holders.append(holder)
+
+    yield path, hold
+    for holder in holders:
+        holder.wait(timeout=30)
 
 
 def python() -> str:

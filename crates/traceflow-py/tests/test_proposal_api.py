@@ -89,7 +89,7 @@ def test_a_tracestore_object_is_read_through_its_connection(tmp_path):
     assert TraceTrendAnalyzer(store.conn).analyze().window == 20
     with pytest.raises(ValueError, match="in-memory"):
         TraceTrendAnalyzer(sqlite3.connect(":memory:")).analyze()
-    with pytest.raises(ValueError, match="got int"):
+    with pytest.raises(ValueError, match="got 'int'"):
         TraceTrendAnalyzer(42).analyze()
 
 

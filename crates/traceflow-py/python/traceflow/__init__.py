@@ -16,12 +16,16 @@ Lite's own ``TraceStore`` (or any ``sqlite3.Connection`` to a store file).
 ``python -m traceflow`` runs the ``traceflow`` command.
 """
 
+import contextlib
 import difflib
 import inspect
 import os
 import sqlite3
+import sys
+import tempfile
 from datetime import datetime
-from typing import Any, Iterable, Literal, Optional, Union
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Literal, Optional, Union
 
 from traceflow._traceflow import (
     CaseReport,
@@ -76,11 +80,19 @@ Store = Union[str, "os.PathLike[str]", sqlite3.Connection, Any]
 def _store_name(store: Store) -> str:
     """The path or URL the analyzer opens for ``store``."""
     if isinstance(store, (str, os.PathLike)):
-        return os.fspath(store)
+        name = os.fspath(store)
+        if isinstance(name, str):
+            return name
     conn = store if isinstance(store, sqlite3.Connection) else getattr(store, "conn", None)
     if isinstance(conn, sqlite3.Connection):
         # TraceFlow Lite's TraceStore keeps its connection, not its path.
-        for _seq, name, path in conn.execute("PRAGMA database_list"):
+        try:
+            files = conn.execute("PRAGMA database_list").fetchall()
+        except sqlite3.Error as err:
+            raise InvalidArgumentError(
+                f"cannot ask the store's connection for its file ({err}); pass the store's path instead"
+            ) from None
+        for _seq, name, path in files:
             if name == "main":
                 if not path:
                     raise InvalidArgumentError(
@@ -89,8 +101,83 @@ def _store_name(store: Store) -> str:
                     )
                 return path
     raise InvalidArgumentError(
-        f"store must be a path, a postgres:// URL or a TraceStore, got {type(store).__name__}"
+        f"store must be a path, a postgres:// URL or a TraceStore, got {type(store).__name__!r}"
     )
+
+
+def _open_here(path: str) -> bool:
+    """Whether this process has the store file (or its ``-wal``) open
+    already: through Python's sqlite3 (a TraceStore), another copy of
+    SQLite than traceflow's. Linux only (``/proc/self/fd``)."""
+    wanted = set()
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            st = os.stat(name)
+        except OSError:
+            continue
+        wanted.add((st.st_dev, st.st_ino))
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            st = os.stat(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in wanted:
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def _readable(store: Store) -> Iterator[str]:
+    """The name to hand the analyzer for ``store``.
+
+    A store file this process already has open through Python's sqlite3 is
+    read through a snapshot copy made by Python's own SQLite: traceflow's
+    SQLite is a second copy in the process, and POSIX locks belong to the
+    process, so its closing the file would release the TraceStore's locks
+    (and neither copy would see the other's). The copy is what a reader
+    would have seen at that moment; it is deleted afterwards.
+    """
+    name = _store_name(store)
+    owned = not isinstance(store, (str, os.PathLike))
+    if not os.path.isfile(name) or not (owned or _open_here(name)):
+        yield name
+        return
+    with tempfile.TemporaryDirectory(prefix="traceflow-") as tmp:
+        copy = os.path.join(tmp, "store.db")
+        try:
+            source = sqlite3.connect(Path(name).absolute().as_uri() + "?mode=ro", uri=True, timeout=5)
+            try:
+                target = sqlite3.connect(copy)
+                try:
+                    source.backup(target)
+                finally:
+                    target.close()
+            finally:
+                source.close()
+        except sqlite3.Error as err:
+            raise StoreError(f"{name}: cannot read it through this process's SQLite: {err}") from None
+        try:
+            yield copy
+        except TraceflowError as err:
+            # Messages name the store as given, not the copy.
+            raise type(err)(str(err).replace(copy, name)) from None
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentError(f"{name} must be a whole number, got {value!r}")
+    # Beyond any store's size: as many as there are.
+    return min(value, sys.maxsize)
 
 
 def _window(window: Union[int, Literal["all"], None]) -> Optional[int]:
@@ -100,7 +187,7 @@ def _window(window: Union[int, Literal["all"], None]) -> Optional[int]:
         raise InvalidArgumentError(f'window must be a number of runs or "all", got {window!r}')
     if window < 0:
         raise InvalidArgumentError(f"window must be at least 2 runs, got {window}")
-    return window
+    return min(window, sys.maxsize)
 
 
 class TraceTrendAnalyzer:
@@ -142,20 +229,26 @@ class TraceTrendAnalyzer:
 
         The store is read, never written. The GIL is released while the
         analysis runs; Ctrl-C interrupts it. Raises
-        :class:`NotEnoughDataError` (a ``ValueError``) when ``method="ols"``
-        finds fewer than two traces, :class:`StoreNotFoundError` (a
+        :class:`NotEnoughDataError` (a ``ValueError``) when the window has
+        fewer than two runs, whatever the method, :class:`StoreNotFoundError` (a
         ``FileNotFoundError``) for a missing store, and
         :class:`InvalidArgumentError` (a ``ValueError``) for bad arguments.
         """
-        return trace_trend(
-            _store_name(self.store),
-            window=_window(window),
-            method=self.method,
-            threshold=float(self.threshold),
-            alpha=float(self.alpha),
-            min_drop=float(self.min_drop),
-            evaluations=self.evaluations,
-        )
+        runs = _window(window)
+        threshold = _number("regression_threshold", self.threshold)
+        alpha = _number("alpha", self.alpha)
+        min_drop = _number("min_drop", self.min_drop)
+        evaluations = _count("evaluations", self.evaluations)
+        with _readable(self.store) as name:
+            return trace_trend(
+                name,
+                window=runs,
+                method=self.method,
+                threshold=threshold,
+                alpha=alpha,
+                min_drop=min_drop,
+                evaluations=evaluations,
+            )
 
     def __repr__(self) -> str:
         return (
@@ -202,9 +295,9 @@ def _options(
         "window": None if window == "all" else _window(window),
         "all": window == "all",
         "method": method,
-        "alpha": float(alpha),
-        "min_drop": float(min_drop),
-        "evaluations": evaluations,
+        "alpha": _number("alpha", alpha),
+        "min_drop": _number("min_drop", min_drop),
+        "evaluations": _count("evaluations", evaluations),
         "group_by": group_by,
         "metrics": metrics,
         "segment_by": segment_by,
@@ -244,7 +337,9 @@ def _checked(function: str, options: dict) -> dict:
 
 
 def trend(store: Store, **options: Any) -> SuiteReport:
-    return suite_trend(_store_name(store), _checked("trend", options))
+    keywords = _checked("trend", options)
+    with _readable(store) as name:
+        return suite_trend(name, keywords)
 
 
 def gate(store: Store, *, require_data: bool = False, **options: Any) -> GateResult:
@@ -263,7 +358,9 @@ def cases(
         split_at = _instant("split_at", split_at)
     elif isinstance(split_at, bool) or not (split_at is None or isinstance(split_at, (int, str))):
         raise InvalidArgumentError(f"split_at must be a run index, a datetime or a string, got {split_at!r}")
-    return case_analysis(_store_name(store), _checked("cases", options), split_at=split_at, fdr=float(fdr), show=show)
+    keywords = _checked("cases", options)
+    with _readable(store) as name:
+        return case_analysis(name, keywords, split_at=split_at, fdr=_number("fdr", fdr), show=show)
 
 
 def compare(
@@ -276,15 +373,17 @@ def compare(
     show: Literal["news", "all"] = "news",
     **options: Any,
 ) -> CompareReport:
-    return comparison(
-        _store_name(store),
-        _checked("compare", options),
-        baseline=baseline,
-        candidate=candidate,
-        fdr=float(fdr),
-        unpaired=unpaired,
-        show=show,
-    )
+    keywords = _checked("compare", options)
+    with _readable(store) as name:
+        return comparison(
+            name,
+            keywords,
+            baseline=baseline,
+            candidate=candidate,
+            fdr=_number("fdr", fdr),
+            unpaired=unpaired,
+            show=show,
+        )
 
 
 trend.__doc__ = (

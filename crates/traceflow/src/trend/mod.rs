@@ -242,8 +242,9 @@ fn left_out_note(running: usize, skipped: usize) -> String {
     }
 }
 
-/// Checks a verdict's options and a window, for either analyzer.
-fn check_options(options: &VerdictOptions, window: Window) -> Result<(), TrendError> {
+/// Checks a verdict's options and a window, for either analyzer (and for
+/// front ends that check arguments before opening a store).
+pub fn check_options(options: &VerdictOptions, window: Window) -> Result<(), TrendError> {
     let threshold = options.threshold;
     if !(threshold.is_finite() && threshold >= 0.0) {
         return Err(TrendError::InvalidThreshold(threshold));
