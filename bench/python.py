@@ -7,7 +7,8 @@ In one run, interleaved, medians of --rounds, on one store (a 1M-trace
 - `TraceTrendAnalyzer(db).analyze(window=20)` from Python against the
   command doing the same work (`traceflow trend --window 20 --format json`),
   each a whole process writing the JSON report to /dev/null: Python's
-  includes starting the interpreter and importing the package;
+  includes starting the interpreter and importing the package; and the
+  Python process analyzing only (no report written);
 - the same for the full history (`window="all"`, `--window all`);
 - window 20 against the proposal's Python (`proposal_trend.py --fixed`,
   the proposal's rule with its two obvious fixes), a whole process each;
@@ -39,8 +40,9 @@ import sys
 from traceflow import TraceTrendAnalyzer
 window = sys.argv[2] if sys.argv[2] == "all" else int(sys.argv[2])
 report = TraceTrendAnalyzer(sys.argv[1]).analyze(window=window)
-with open("/dev/null", "w") as out:
-    out.write(report.to_json())
+if sys.argv[3] == "json":
+    with open("/dev/null", "w") as out:
+        out.write(report.to_json())
 """
 
 
@@ -65,10 +67,12 @@ def main():
     a = ap.parse_args()
     py = sys.executable
     cases = {
-        "python w20": [py, "-c", ANALYZE, a.store, "20"],
+        "python w20": [py, "-c", ANALYZE, a.store, "20", "json"],
+        "python w20 analyze only": [py, "-c", ANALYZE, a.store, "20", "-"],
         "cli w20": [str(BIN), "trend", "--db", a.store, "--window", "20", "--format", "json"],
         "proposal w20": [py, str(PROPOSAL), a.store, "--window", "20", "--fixed"],
-        "python all": [py, "-c", ANALYZE, a.store, "all"],
+        "python all": [py, "-c", ANALYZE, a.store, "all", "json"],
+        "python all analyze only": [py, "-c", ANALYZE, a.store, "all", "-"],
         "cli all": [str(BIN), "trend", "--db", a.store, "--window", "all", "--format", "json"],
         "import": [py, "-c", "import traceflow"],
         "bare": [py, "-c", "pass"],
@@ -101,6 +105,8 @@ def main():
     out["ratios (median of per-round ratios)"] = {
         "python/cli w20": statistics.median(ratios("python w20", "cli w20")),
         "python/cli all": statistics.median(ratios("python all", "cli all")),
+        "python analyze only/cli w20": statistics.median(ratios("python w20 analyze only", "cli w20")),
+        "python analyze only/cli all": statistics.median(ratios("python all analyze only", "cli all")),
         "proposal/python w20": statistics.median(ratios("proposal w20", "python w20")),
         "import minus bare, s": statistics.median(
             i[0] - b[0] for i, b in zip(results["import"], results["bare"])

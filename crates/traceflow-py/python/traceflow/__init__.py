@@ -17,14 +17,10 @@ Lite's own ``TraceStore`` (or any ``sqlite3.Connection`` to a store file).
 """
 
 import contextlib
-import difflib
-import inspect
 import os
 import sqlite3
 import sys
-import tempfile
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal, Optional, Union
 
 from traceflow._traceflow import (
@@ -146,6 +142,9 @@ def _readable(store: Store) -> Iterator[str]:
     if not os.path.isfile(name) or not (owned or _open_here(name)):
         yield name
         return
+    import tempfile  # only when a copy is needed: the import stays quick
+    from pathlib import Path
+
     with tempfile.TemporaryDirectory(prefix="traceflow-") as tmp:
         copy = os.path.join(tmp, "store.db")
         try:
@@ -327,6 +326,9 @@ _OPTIONS_DOC = """
 def _checked(function: str, options: dict) -> dict:
     """`options` for the extension, a misspelt keyword named as Python
     names one (a TypeError), with the nearest right one."""
+    import difflib  # only for a misspelt keyword: the import stays quick
+    import inspect
+
     known = list(inspect.signature(_options).parameters)
     for key in options:
         if key not in known:
