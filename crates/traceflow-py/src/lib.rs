@@ -65,16 +65,20 @@ pub(crate) fn verdict_options(
     })
 }
 
-/// Opens `store` read-only for `analysis`, on the worker thread; `error`
-/// words the analysis's error as the command does.
-fn with_store<T, E>(
-    store: &OsString,
-    analysis: impl FnOnce(&dyn ReadStore) -> Result<T, E>,
+/// Opens `store` read-only and runs `analysis` on it, on the worker
+/// thread with the GIL released ([`worker::run`]); `error` words the
+/// analysis's error as the command does.
+fn analyze<T: Send + 'static, E: 'static>(
+    py: Python<'_>,
+    store: OsString,
+    analysis: impl FnOnce(&dyn ReadStore) -> Result<T, E> + Send + 'static,
     error: fn(&StoreSpec, E) -> Error,
-) -> Result<T, Error> {
-    let spec = StoreSpec::parse(store).map_err(Error::spec)?;
-    let opened = spec.open_read_only().map_err(Error::store)?;
-    analysis(&*opened).map_err(|err| error(&spec, err))
+) -> PyResult<T> {
+    worker::run(py, move || {
+        let spec = StoreSpec::parse(&store).map_err(Error::spec)?;
+        let opened = spec.open_read_only().map_err(Error::store)?;
+        analysis(&*opened).map_err(|err| error(&spec, err))
+    })
 }
 
 /// The pass-rate trend over the store's most recent `window` finished runs
@@ -99,17 +103,16 @@ fn trace_trend(
     let window = window.map_or(Window::All, Window::Last);
     // Arguments are checked before the store is opened, as the command does.
     check_options(&options, window).map_err(|err| Error::argument(err).into_py(py))?;
-    let found = worker::run(py, move || {
-        with_store(
-            &store,
-            |opened| {
-                TraceTrendAnalyzer::with_options(opened, options)
-                    .refuse_too_few(true)
-                    .analyze(window)
-            },
-            Error::trend,
-        )
-    })?;
+    let found = analyze(
+        py,
+        store,
+        move |opened| {
+            TraceTrendAnalyzer::with_options(opened, options)
+                .refuse_too_few(true)
+                .analyze(window)
+        },
+        Error::trend,
+    )?;
     Ok(report::TraceTrendReport::new(found))
 }
 
@@ -124,13 +127,12 @@ fn suite_trend(
     let options = options
         .options(jiff::Timestamp::now())
         .map_err(|err| err.into_py(py))?;
-    let found = worker::run(py, move || {
-        with_store(
-            &store,
-            |opened| SuiteAnalyzer::new(opened, options).analyze(),
-            Error::trend,
-        )
-    })?;
+    let found = analyze(
+        py,
+        store,
+        |opened| SuiteAnalyzer::new(opened, options).analyze(),
+        Error::trend,
+    )?;
     Ok(suite::SuiteReport::new(found))
 }
 
@@ -170,13 +172,12 @@ fn case_analysis(
         split_at,
         fdr,
     };
-    let found = worker::run(py, move || {
-        with_store(
-            &store,
-            |opened| CaseAnalyzer::new(opened, options).analyze(),
-            Error::cases,
-        )
-    })?;
+    let found = analyze(
+        py,
+        store,
+        |opened| CaseAnalyzer::new(opened, options).analyze(),
+        Error::cases,
+    )?;
     Ok(cases::CaseReport::new(found, listing))
 }
 
@@ -214,13 +215,12 @@ fn comparison(
         fdr,
         unpaired,
     };
-    let found = worker::run(py, move || {
-        with_store(
-            &store,
-            |opened| CompareAnalyzer::new(opened, options).analyze(),
-            Error::compare,
-        )
-    })?;
+    let found = analyze(
+        py,
+        store,
+        |opened| CompareAnalyzer::new(opened, options).analyze(),
+        Error::compare,
+    )?;
     Ok(cases::CompareReport::new(found, listing))
 }
 
