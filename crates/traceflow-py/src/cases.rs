@@ -6,7 +6,7 @@ use traceflow::cases::{self, CaseReport as Cases};
 use traceflow::compare::{CompareReport as Comparison, CompareVerdict};
 use traceflow::report::{CaseListing, Document};
 
-use crate::report::{exporters, json_name, json_value};
+use crate::report::{exporters, json_name, json_value, py_bool};
 
 /// Which cases the renderings list: ``"news"`` (regressed and newly
 /// failing), ``"flaky"`` (those and the flaky) or ``"all"``. The JSON
@@ -158,7 +158,7 @@ impl CompareReport {
         format!(
             "CompareReport(verdict='{}', paired={})",
             json_name(&self.inner.verdict),
-            if self.inner.paired { "True" } else { "False" }
+            py_bool(self.inner.paired)
         )
     }
 }

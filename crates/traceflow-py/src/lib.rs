@@ -18,7 +18,7 @@ use traceflow::cases::{CaseAnalyzer, CaseOptions, SplitAt};
 use traceflow::compare::{CompareAnalyzer, CompareOptions, Selector};
 use traceflow::store::{ReadStore, StoreSpec};
 use traceflow::trend::{
-    check_options, Method, SuiteAnalyzer, TraceTrendAnalyzer, VerdictOptions, Window,
+    check_options, CaseBy, Method, SuiteAnalyzer, TraceTrendAnalyzer, VerdictOptions, Window,
 };
 
 use crate::errors::{Error, Kind};
@@ -157,8 +157,9 @@ fn case_analysis(
     let now = jiff::Timestamp::now();
     let invalid = |message: String| Error::new(Kind::InvalidArgument, message).into_py(py);
     let listing = cases::listing(show).map_err(invalid)?;
-    let case_by = options.case_by();
     let suite = options.options(now).map_err(|err| err.into_py(py))?;
+    // Cases are inputs unless asked, as the command has it.
+    let case_by = suite.case_by.clone().unwrap_or(CaseBy::Input);
     let split_at = match split_at {
         None => None,
         Some(SplitArg::Run(run)) => Some(SplitAt::Run(run)),
@@ -198,8 +199,9 @@ fn comparison(
     let now = jiff::Timestamp::now();
     let invalid = |message: String| Error::new(Kind::InvalidArgument, message).into_py(py);
     let listing = cases::listing(show).map_err(invalid)?;
-    let case_by = options.case_by();
     let suite = options.options(now).map_err(|err| err.into_py(py))?;
+    // Cases are inputs unless asked, as the command has it.
+    let case_by = suite.case_by.clone().unwrap_or(CaseBy::Input);
     let selector = |what: &str, text: Option<String>| {
         text.map(|t| {
             Selector::parse(&t, |at| suite::time(at, now))
@@ -227,12 +229,8 @@ fn comparison(
 /// The gate's decision on a suite report.
 #[pyfunction]
 #[pyo3(signature = (report, *, require_data))]
-fn gate_of(
-    py: Python<'_>,
-    report: &Bound<'_, suite::SuiteReport>,
-    require_data: bool,
-) -> PyResult<suite::GateResult> {
-    suite::GateResult::new(py, report, require_data)
+fn gate_of(report: &Bound<'_, suite::SuiteReport>, require_data: bool) -> suite::GateResult {
+    suite::GateResult::new(report, require_data)
 }
 
 /// Runs the `traceflow` command with `argv` (the program's name first) and

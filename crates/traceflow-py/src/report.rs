@@ -86,6 +86,15 @@ fn datetime(py: Python<'_>, at: jiff::Timestamp) -> PyResult<Py<PyAny>> {
         .unbind())
 }
 
+/// A bool as Python's `repr` writes it.
+pub(crate) fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
 /// A float as Python's `repr` writes it (`1.0`, `nan`, `inf`).
 fn py_float(x: f64) -> String {
     if x.is_nan() {
@@ -351,7 +360,7 @@ impl TraceTrendReport {
             self.inner.window,
             py_float(self.inner.pass_rate_slope),
             json_name(&self.inner.pass_rate_direction),
-            if self.inner.any_regression { "True" } else { "False" },
+            py_bool(self.inner.any_regression),
             self.inner.method.as_str(),
         )
     }

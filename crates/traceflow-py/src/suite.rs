@@ -10,7 +10,7 @@ use traceflow::trend::{self, GateOutcome, Metric, SuiteOptions, VerdictOptions, 
 
 use crate::errors::{Error, Kind};
 
-use crate::report::{exporters, json_name};
+use crate::report::{exporters, json_name, py_bool};
 
 /// The reports of an analysis: one per metric for the total, then per
 /// segment, held to Holm's correction together (``traceflow trend`` with
@@ -97,11 +97,7 @@ impl SuiteReport {
             "SuiteReport(runs={}, reports={}, any_regression={}, method='{}')",
             self.inner.runs,
             self.inner.reports.len(),
-            if self.inner.any_regression {
-                "True"
-            } else {
-                "False"
-            },
+            py_bool(self.inner.any_regression),
             self.inner.method.as_str(),
         )
     }
@@ -118,16 +114,12 @@ pub(crate) struct GateResult {
 
 impl GateResult {
     /// The library's decision on `report`.
-    pub(crate) fn new(
-        _py: Python<'_>,
-        report: &Bound<'_, SuiteReport>,
-        require_data: bool,
-    ) -> PyResult<Self> {
-        Ok(GateResult {
+    pub(crate) fn new(report: &Bound<'_, SuiteReport>, require_data: bool) -> Self {
+        GateResult {
             outcome: GateOutcome::of_suite(&report.get().inner),
             require_data,
             report: report.clone().unbind(),
-        })
+        }
     }
 }
 
@@ -183,7 +175,7 @@ impl GateResult {
     fn __repr__(&self) -> String {
         format!(
             "GateResult(passed={}, outcome='{}', exit_code={})",
-            if self.passed() { "True" } else { "False" },
+            py_bool(self.passed()),
             self.outcome(),
             self.exit_code()
         )
@@ -212,15 +204,6 @@ pub(crate) struct Keywords {
 }
 
 impl Keywords {
-    /// What makes traces the same case for `cases` and `compare`: the
-    /// input unless asked.
-    pub(crate) fn case_by(&self) -> trend::CaseBy {
-        self.case_by
-            .as_deref()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(trend::CaseBy::Input)
-    }
-
     /// The library's options, or what is wrong with the keywords; ages are
     /// taken back from `now`.
     pub(crate) fn options(self, now: Timestamp) -> Result<SuiteOptions, Error> {
