@@ -9,8 +9,7 @@ fn main() {
     let sql = match args.first().map(String::as_str) {
         Some("heads") => traceflow::store::postgres::heads_sql(&traceflow::store::HeadsQuery {
             labels: has("--labels"),
-            inputs: false,
-            config_keys: &[],
+            ..traceflow::store::HeadsQuery::default()
         }),
         Some("facts") => traceflow::store::postgres::facts_sql(0, has("--usage"), false),
         _ => {

@@ -11,7 +11,8 @@ use traceflow::model::{
     EvalDecision, EvalRecord, Mode, RunConfig, RunStatus, StepRecord, TraceRecord,
 };
 use traceflow::store::{
-    MemoryStore, RecordStore, SqliteStore, TraceBundle, WriteStore, WriteSummary,
+    FactsStore, HeadsQuery, MemoryStore, NewestHeads, RecordStore, SqliteStore, TraceBundle,
+    WriteStore, WriteSummary,
 };
 use traceflow::trend::{
     GroupBy, Metric, SegmentBy, SuiteAnalyzer, SuiteOptions, TraceTrendAnalyzer, Window,
@@ -247,4 +248,109 @@ fn a_bulk_write_of_whole_traces_is_idempotent_and_replaces_by_trace_id() {
         .unwrap(),
         serde_json::to_value(SuiteAnalyzer::new(&memory, options).analyze().unwrap()).unwrap()
     );
+}
+
+/// `write_history`, plus three running traces (one of them stale by a
+/// cutoff at day 20) and two traces started at the same instant as others.
+fn write_history_with_running(store: &mut dyn WriteStore) {
+    write_history(store);
+    let start: Timestamp = "2026-03-01T08:00:00Z".parse().unwrap();
+    for (id, hours, status) in [
+        ("running-old", 24 * 3, RunStatus::Running),
+        ("running-mid", 24 * 25, RunStatus::Running),
+        ("running-new", 24 * 29 + 13, RunStatus::Running),
+        ("tied-a", 12 * 50, RunStatus::Done),
+        ("tied-b", 12 * 57, RunStatus::Failed),
+    ] {
+        let at = start + SignedDuration::from_hours(hours);
+        store
+            .create_trace(&TraceRecord {
+                trace_id: id.to_owned(),
+                status,
+                mode: Mode::GroundedQa,
+                user_input: "question 0".to_owned(),
+                config: RunConfig::default(),
+                model: "a".to_owned(),
+                provider: "openai".to_owned(),
+                final_answer: None,
+                error: None,
+                created_at: at,
+                finished_at: None,
+            })
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_window_of_traces_reads_only_the_newest_heads_and_judges_as_reading_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traceflow.db");
+    let mut sqlite = SqliteStore::open_writable(&path).unwrap();
+    write_history_with_running(&mut sqlite);
+    drop(sqlite);
+    let sqlite = SqliteStore::open_read_only(&path).unwrap();
+    // The in-memory store returns every head whatever the hint says.
+    let mut memory = MemoryStore::new();
+    write_history_with_running(&mut memory);
+
+    // The store keeps the newest finished heads and every running one.
+    let heads = sqlite
+        .trace_heads(&HeadsQuery {
+            newest: Some(NewestHeads {
+                count: 5,
+                since: None,
+                until: None,
+            }),
+            ..HeadsQuery::default()
+        })
+        .unwrap();
+    let mut ids: Vec<&str> = heads.rows.iter().map(|h| h.trace_id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [
+            "running-mid",
+            "running-new",
+            "running-old",
+            // Started with trace-57, written after it: newer.
+            "tied-b",
+            "trace-56",
+            "trace-57",
+            "trace-58",
+            "trace-59",
+        ]
+    );
+
+    let at = |hours: i64| {
+        "2026-03-01T08:00:00Z".parse::<Timestamp>().unwrap() + SignedDuration::from_hours(hours)
+    };
+    // Windows that cut, that take one fewer than there are, all there are
+    // and more; with and without a time range and a stale cutoff.
+    for window in [2, 8, 20, 61, 62, 63, 100] {
+        for (since, until, stale_before) in [
+            (None, None, None),
+            (None, None, Some(at(24 * 20))),
+            (Some(at(24 * 10)), Some(at(12 * 57)), None),
+            (Some(at(24 * 2)), None, Some(at(24 * 26))),
+        ] {
+            let options = SuiteOptions {
+                window: Window::Last(window),
+                since,
+                until,
+                stale_before,
+                metrics: Metric::ALL.to_vec(),
+                segment_by: Some(SegmentBy::Model),
+                ..SuiteOptions::default()
+            };
+            let from_sqlite = SuiteAnalyzer::new(&sqlite, options.clone())
+                .analyze()
+                .unwrap();
+            let from_memory = SuiteAnalyzer::new(&memory, options).analyze().unwrap();
+            assert_eq!(
+                serde_json::to_value(&from_sqlite).unwrap(),
+                serde_json::to_value(&from_memory).unwrap(),
+                "window {window}, since {since:?}, until {until:?}, stale {stale_before:?}"
+            );
+        }
+    }
 }

@@ -847,8 +847,7 @@ fn duplicate_trace_ids_count_once_and_are_reported() {
     let details = store
         .trace_heads(&HeadsQuery {
             labels: true,
-            inputs: false,
-            config_keys: &[],
+            ..HeadsQuery::default()
         })
         .unwrap();
     assert_eq!(details.rows.len(), 3);
@@ -880,7 +879,7 @@ fn inputs_are_read_trimmed_only_when_asked_and_shared_by_their_traces() {
             .trace_heads(&HeadsQuery {
                 labels: false,
                 inputs,
-                config_keys: &[],
+                ..HeadsQuery::default()
             })
             .unwrap()
             .rows

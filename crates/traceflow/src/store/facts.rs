@@ -31,6 +31,37 @@ pub struct HeadsQuery<'a> {
     pub inputs: bool,
     /// The `config_json` keys to read, in this order.
     pub config_keys: &'a [String],
+    /// Only the newest finished heads are wanted (a window of per-trace
+    /// runs): a hint a store may take to hold and build fewer heads.
+    pub newest: Option<NewestHeads>,
+}
+
+/// Which finished heads a windowed analysis needs: the `count` newest by
+/// `(created_at, rowid)` of those started in `[since, until)`.
+///
+/// A store that takes the hint may leave out the other finished heads
+/// (older ones, and those outside the range); it returns every head that
+/// is not finished (a running trace is counted where the window starts, or
+/// failed when stale) and reports every row it cannot read. A store that
+/// ignores it returns every head: an analysis picks its window from either
+/// answer alike. Asking for one more than the window tells whether any
+/// were left out: more than the window come back exactly when there are
+/// more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewestHeads {
+    /// Finished heads wanted, the newest.
+    pub count: usize,
+    /// Started at or after this, when given.
+    pub since: Option<Timestamp>,
+    /// Started before this, when given.
+    pub until: Option<Timestamp>,
+}
+
+impl NewestHeads {
+    /// Whether a head started at `at` is in the range.
+    pub fn in_range(&self, at: Timestamp) -> bool {
+        self.since.is_none_or(|since| at >= since) && self.until.is_none_or(|until| at < until)
+    }
 }
 
 /// A trace's head: what runs and segments are made of.

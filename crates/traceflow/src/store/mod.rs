@@ -23,7 +23,8 @@ pub mod sqlite;
 pub mod tfl;
 
 pub use facts::{
-    DecisionSource, FactsQuery, HeadsQuery, Labels, LastDecision, TraceFacts, TraceHead, Usage,
+    DecisionSource, FactsQuery, HeadsQuery, Labels, LastDecision, NewestHeads, TraceFacts,
+    TraceHead, Usage,
 };
 pub use memory::MemoryStore;
 pub use postgres::{ConnectError, PgTarget, PostgresStore};

@@ -21,7 +21,9 @@ use super::measure::{fit_mean, fit_rate, measure, overflowed, Measured};
 use super::metric::{Metric, MetricKind, Worse};
 use super::verdict::{assess_rate, Statistics, Subject, Verdict, VerdictOptions};
 use super::{check_options, Method, Stale, TrendError, Window};
-use crate::store::{FactsQuery, FactsStore, HeadsQuery, RowIssue, TraceFacts, TraceHead};
+use crate::store::{
+    FactsQuery, FactsStore, HeadsQuery, NewestHeads, RowIssue, TraceFacts, TraceHead,
+};
 use crate::text::count;
 
 /// Segments judged at the most: a key with more distinct values (a
@@ -451,11 +453,23 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             .config_key()
             .and_then(|key| keys.iter().position(|k| k == key));
 
+        // A window of per-trace runs needs only the newest heads, and one
+        // more says whether the window cut any (see NewestHeads). Not when
+        // config keys are read: a key is known by any trace having it.
+        let newest = match (&options.group_by, options.window) {
+            (GroupBy::Trace, Window::Last(n)) if keys.is_empty() => Some(NewestHeads {
+                count: n.saturating_add(1),
+                since: options.since,
+                until: options.until,
+            }),
+            _ => None,
+        };
         let scan = self.store.trace_heads(&HeadsQuery {
             // Cases are judged per model too (a flaky case's configuration).
             labels: options.segment_by.is_some() || case_by.is_some(),
             inputs: case_by == Some(CaseBy::Input),
             config_keys: &keys,
+            newest,
         })?;
         let mut issues = scan.issues;
         let head_issues = issues.len();

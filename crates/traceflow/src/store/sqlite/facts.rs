@@ -14,7 +14,7 @@ use rusqlite::{params, Connection};
 use rustc_hash::FxHashMap;
 
 use super::{
-    get, head_of, lenient_real, open_reader, optional_text, reader_died, scan_decision_range,
+    get, head_key, lenient_real, open_reader, optional_text, reader_died, scan_decision_range,
     DecisionBatch, DecisionDecoder, Memo, SqliteStore,
 };
 use crate::model::EvalDecision;
@@ -22,9 +22,11 @@ use crate::python_json::ScoreSummary;
 use crate::store::facts::LabelSets;
 use crate::store::tfl::{self, config_values};
 use crate::store::{
-    DecisionSource, FactsQuery, FactsStore, HeadsQuery, Location, RowIssue, Rows, StoreError,
-    TraceFacts, TraceHead,
+    DecisionSource, FactsQuery, FactsStore, HeadsQuery, Location, NewestHeads, RowIssue, Rows,
+    StoreError, TraceFacts, TraceHead,
 };
+use super::HeadKey;
+use std::collections::BinaryHeap;
 
 /// Where gate decisions are read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -129,6 +131,11 @@ pub(super) type DecisionSink<'s> = dyn FnMut(&str, Result<DecisionRow, RowIssue>
 
 impl FactsStore for SqliteStore {
     fn trace_heads(&self, query: &HeadsQuery<'_>) -> Result<Rows<TraceHead>, StoreError> {
+        // Keeping each id's first row needs every row.
+        let query = &HeadsQuery {
+            newest: query.newest.filter(|_| self.schema.unique_trace_ids),
+            ..*query
+        };
         let ranges = self.rowid_ranges("traces")?;
         let mut out = if let [range] = ranges[..] {
             scan_head_range(&self.conn, &self.path, range, query)?
@@ -432,14 +439,21 @@ fn scan_head_range(
     let mut out = Rows::default();
     let mut configs: Memo<(Vec<Option<String>>, Option<String>)> = Memo::new();
     let mut labels = LabelSets::default();
+    let mut newest = query.newest.map(Newest::new);
     while let Some(row) = rows.next().map_err(read_error)? {
-        let mut head = match head_of(row).map_err(read_error)? {
-            Ok(head) => head,
+        let key = match head_key(row).map_err(read_error)? {
+            Ok(key) => key,
             Err(issue) => {
                 out.issues.push(issue);
                 continue;
             }
         };
+        // Most heads of a long history are older than the window: they
+        // are passed over before their id is copied or labels are read.
+        if newest.as_ref().is_some_and(|n| !n.admits(&key)) {
+            continue;
+        }
+        let mut head = key.into_head();
         let issue = |reason: String| RowIssue {
             at: Locator::Row {
                 table: "traces",
@@ -491,9 +505,84 @@ fn scan_head_range(
         };
         head.labels = set;
         head.config = config;
-        out.rows.push(head);
+        match &mut newest {
+            Some(newest) if head.status.is_finished() => newest.keep(head),
+            _ => out.rows.push(head),
+        }
+    }
+    if let Some(newest) = newest {
+        out.rows.extend(newest.heap.into_iter().map(|ByAge(head)| head));
     }
     Ok(out)
+}
+
+/// The newest finished heads of a scan so far, as [`NewestHeads`] asks.
+struct Newest {
+    wanted: NewestHeads,
+    /// The oldest kept on top.
+    heap: BinaryHeap<ByAge>,
+}
+
+impl Newest {
+    fn new(wanted: NewestHeads) -> Self {
+        Newest {
+            wanted,
+            heap: BinaryHeap::with_capacity(wanted.count.saturating_add(1).min(1 << 16)),
+        }
+    }
+
+    /// Whether a head is kept if read: every head not finished; a finished
+    /// one in the range while fewer than wanted are kept, or when newer
+    /// than the oldest kept.
+    fn admits(&self, key: &HeadKey<'_>) -> bool {
+        if !key.status.is_finished() {
+            return true;
+        }
+        if !self.wanted.in_range(key.created_at) || self.wanted.count == 0 {
+            return false;
+        }
+        self.heap.len() < self.wanted.count
+            || self
+                .heap
+                .peek()
+                .is_some_and(|ByAge(oldest)| (key.created_at, key.rowid) > age(oldest))
+    }
+
+    /// Keeps an admitted finished head, dropping the oldest if one too many.
+    fn keep(&mut self, head: TraceHead) {
+        self.heap.push(ByAge(head));
+        if self.heap.len() > self.wanted.count {
+            self.heap.pop();
+        }
+    }
+}
+
+fn age(head: &TraceHead) -> (jiff::Timestamp, i64) {
+    (head.created_at, head.rowid)
+}
+
+/// A head ordered oldest-greatest, so that a max-heap keeps the oldest on
+/// top.
+struct ByAge(TraceHead);
+
+impl PartialEq for ByAge {
+    fn eq(&self, other: &Self) -> bool {
+        age(&self.0) == age(&other.0)
+    }
+}
+
+impl Eq for ByAge {}
+
+impl PartialOrd for ByAge {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByAge {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        age(&other.0).cmp(&age(&self.0))
+    }
 }
 
 /// Adds the rows of a facts query up per trace.

@@ -533,8 +533,7 @@ impl RecordStore for SqliteStore {
             Some(model) => {
                 let scan = self.trace_heads(&HeadsQuery {
                     labels: true,
-                    inputs: false,
-                    config_keys: &[],
+                    ..HeadsQuery::default()
                 })?;
                 let order = scan
                     .rows
@@ -718,6 +717,34 @@ const BATCH_ROWS: usize = 4096;
 /// status and created_at, or why the row cannot be used.
 /// It has no labels and no config values.
 fn head_of(row: &Row<'_>) -> rusqlite::Result<Result<TraceHead, RowIssue>> {
+    Ok(head_key(row)?.map(HeadKey::into_head))
+}
+
+/// What a `traces` row's head is ordered and filtered by, its id borrowed
+/// from the row: whether a head is kept can be decided before it is built.
+pub(super) struct HeadKey<'r> {
+    pub(super) rowid: i64,
+    pub(super) trace_id: &'r str,
+    pub(super) status: RunStatus,
+    pub(super) created_at: jiff::Timestamp,
+}
+
+impl HeadKey<'_> {
+    pub(super) fn into_head(self) -> TraceHead {
+        TraceHead {
+            trace_id: self.trace_id.to_owned(),
+            status: self.status,
+            created_at: self.created_at,
+            rowid: self.rowid,
+            labels: None,
+            config: Box::default(),
+        }
+    }
+}
+
+/// Reads the first four columns of a `traces` scan (`rowid, trace_id,
+/// status, created_at`), or why the row cannot be used.
+pub(super) fn head_key<'r>(row: &'r Row<'_>) -> rusqlite::Result<Result<HeadKey<'r>, RowIssue>> {
     let rowid: i64 = row.get(0)?;
     let trace_id = row.get_ref(1)?;
     let issue = |reason: String| RowIssue {
@@ -739,13 +766,11 @@ fn head_of(row: &Row<'_>) -> rusqlite::Result<Result<TraceHead, RowIssue>> {
         Ok(ts) => ts,
         Err(err) => return Ok(Err(issue(format!("created_at: {err}")))),
     };
-    Ok(Ok(TraceHead {
-        trace_id: id.to_owned(),
+    Ok(Ok(HeadKey {
+        rowid,
+        trace_id: id,
         status,
         created_at,
-        rowid,
-        labels: None,
-        config: Box::default(),
     }))
 }
 
