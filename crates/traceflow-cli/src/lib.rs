@@ -40,6 +40,18 @@ pub fn error_line(err: &anyhow::Error) -> String {
     commands::one_line(err)
 }
 
+/// Writes a report to a file as `--output` does: never over the store
+/// `store_file` or the files beside it, through symbolic links, by a
+/// temporary file renamed into place.
+pub fn write_report(
+    doc: traceflow::report::Document<'_>,
+    format: traceflow::report::Format,
+    output: &std::path::Path,
+    store_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    output::write_report(doc, format, output, store_file)
+}
+
 /// The exit code `traceflow gate` returns for the library's decision
 /// (`require_data`: `--require-data`).
 pub fn gate_exit_code(outcome: &traceflow::trend::GateOutcome, require_data: bool) -> u8 {

@@ -1,8 +1,93 @@
-//! Where `--output` writes: never over the store, through symbolic links.
+//! Where `--output` writes: never over the store, through symbolic links,
+//! never half a report.
 
 use std::ffi::OsString;
 use std::fs::{self, Permissions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use traceflow::report::{Document, Format};
+
+/// Streams a report to `out`, buffered; the table goes through the
+/// terminal sanitizer, wherever it goes.
+pub fn write_to(doc: Document<'_>, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    let out = io::BufWriter::with_capacity(1 << 16, out);
+    if format == Format::Table {
+        let mut out = traceflow::report::terminal::Sanitized::new(out);
+        traceflow::report::write(doc, format, &mut out)?;
+        out.flush()
+    } else {
+        let mut out = out;
+        traceflow::report::write(doc, format, &mut out)?;
+        out.flush()
+    }
+}
+
+/// Streams a report to the file `output`: a regular file is written to a
+/// temporary file beside it and renamed into place, so a reader never sees
+/// half a report and two runs never share a scratch file; anything else
+/// (`/dev/stdout`, a pipe) is written directly.
+///
+/// The store `store_file` and the files SQLite keeps beside it are never
+/// the output, however spelled. A file replaced keeps its permissions; a
+/// symbolic link is written through (its target is replaced, the link
+/// stays).
+pub fn write_report(
+    doc: Document<'_>,
+    format: Format,
+    output: &Path,
+    store_file: Option<&Path>,
+) -> anyhow::Result<()> {
+    let target = resolve(output, store_file)?;
+    let path = target.path.as_path();
+    let write = |out: &mut dyn Write| write_to(doc, format, out);
+    let written = if target.special {
+        fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut file| write(&mut file))
+    } else {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        // A new file as File::create makes it (0666 less the umask, not
+        // tempfile's 0600); a replaced one keeps its mode.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            builder.permissions(
+                target
+                    .permissions
+                    .clone()
+                    .unwrap_or_else(|| Permissions::from_mode(0o666)),
+            );
+        }
+        // Dropped unpersisted (on any error), the temporary file is removed.
+        builder
+            .tempfile_in(dir)
+            // Its error names the random scratch name; the directory says more.
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot create a file in {}: {}", dir.display(), e.kind()),
+                )
+            })
+            .and_then(|mut file| {
+                write(file.as_file_mut())?;
+                // tempfile applies the mode at creation, through the umask;
+                // a replaced file's mode is restored exactly.
+                if let Some(permissions) = &target.permissions {
+                    file.as_file().set_permissions(permissions.clone())?;
+                }
+                file.as_file().sync_all()?;
+                file.persist(path).map(drop).map_err(|e| e.error)
+            })
+    };
+    written.with_context(|| format!("writing {}", output.display()))
+}
 
 /// The file a report is written to.
 #[derive(Debug)]

@@ -1,6 +1,8 @@
 //! Which cases broke (`traceflow.cases`) and a candidate against a
 //! baseline (`traceflow.compare`): the command's `cases` and `compare`.
 
+use std::path::PathBuf;
+
 use pyo3::prelude::*;
 use traceflow::cases::{self, CaseReport as Cases};
 use traceflow::compare::{CompareReport as Comparison, CompareVerdict};
@@ -28,11 +30,16 @@ pub(crate) fn listing(name: &str) -> Result<CaseListing, String> {
 pub(crate) struct CaseReport {
     inner: Cases,
     listing: CaseListing,
+    store_file: Option<PathBuf>,
 }
 
 impl CaseReport {
-    pub(crate) fn new(inner: Cases, listing: CaseListing) -> Self {
-        CaseReport { inner, listing }
+    pub(crate) fn new(inner: Cases, listing: CaseListing, store_file: Option<PathBuf>) -> Self {
+        CaseReport {
+            inner,
+            listing,
+            store_file,
+        }
     }
 
     fn document(&self) -> Document<'_> {
@@ -96,11 +103,20 @@ impl CaseReport {
 pub(crate) struct CompareReport {
     inner: Comparison,
     listing: CaseListing,
+    store_file: Option<PathBuf>,
 }
 
 impl CompareReport {
-    pub(crate) fn new(inner: Comparison, listing: CaseListing) -> Self {
-        CompareReport { inner, listing }
+    pub(crate) fn new(
+        inner: Comparison,
+        listing: CaseListing,
+        store_file: Option<PathBuf>,
+    ) -> Self {
+        CompareReport {
+            inner,
+            listing,
+            store_file,
+        }
     }
 
     fn document(&self) -> Document<'_> {

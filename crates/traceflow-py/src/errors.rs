@@ -24,18 +24,22 @@ pub(crate) enum Kind {
     InvalidArgument,
     /// `NotEnoughDataError` (`ValueError`): too few traces.
     NotEnoughData,
+    /// The built-in `OSError` subclass for the kind (a report's file).
+    Os(std::io::ErrorKind),
 }
 
 impl Kind {
-    fn class_name(self) -> &'static str {
-        match self {
+    /// The class in `traceflow.errors`, or the built-in's kind.
+    fn class_name(self) -> Result<&'static str, std::io::ErrorKind> {
+        Ok(match self {
             Kind::Base => "TraceflowError",
             Kind::StoreNotFound => "StoreNotFoundError",
             Kind::Store => "StoreError",
             Kind::Connection => "StoreConnectionError",
             Kind::InvalidArgument => "InvalidArgumentError",
             Kind::NotEnoughData => "NotEnoughDataError",
-        }
+            Kind::Os(kind) => return Err(kind),
+        })
     }
 }
 
@@ -124,13 +128,30 @@ impl Error {
         Error::new(kind, traceflow_cli::error_line(&anyhow::Error::new(err)))
     }
 
+    /// A report that could not be written: a file the system refused (a
+    /// missing directory, no permission) is the `OSError` that Python's
+    /// `open` raises for it; a path that names the store is an argument to
+    /// change.
+    pub(crate) fn output(err: anyhow::Error) -> Self {
+        let line = traceflow_cli::error_line(&err);
+        match err.root_cause().downcast_ref::<std::io::Error>() {
+            Some(io) => Error::new(Kind::Os(io.kind()), line),
+            None => Error::new(Kind::InvalidArgument, line),
+        }
+    }
+
     /// The Python exception: store text in the message made printable, as
     /// every other output makes it.
     pub(crate) fn into_py(self, py: Python<'_>) -> PyErr {
         let message = printable_lines(&self.message).into_owned();
+        let name = match self.kind.class_name() {
+            Ok(name) => name,
+            // pyo3 picks the subclass (FileNotFoundError, PermissionError…).
+            Err(kind) => return std::io::Error::new(kind, message).into(),
+        };
         let class = py
             .import("traceflow.errors")
-            .and_then(|module| module.getattr(self.kind.class_name()));
+            .and_then(|module| module.getattr(name));
         match class {
             Ok(class) => match class.call1((message,)) {
                 Ok(instance) => PyErr::from_value(instance),

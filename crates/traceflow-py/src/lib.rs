@@ -12,6 +12,7 @@ mod suite;
 mod worker;
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 use pyo3::prelude::*;
 use traceflow::cases::{CaseAnalyzer, CaseOptions, SplitAt};
@@ -67,26 +68,31 @@ pub(crate) fn verdict_options(
 
 /// Opens `store` read-only and runs `analysis` on it, on the worker
 /// thread with the GIL released ([`worker::run`]); `error` words the
-/// analysis's error as the command does.
+/// analysis's error as the command does. Returns what it found and the
+/// store's file, which no report may be written over: `origin` when the
+/// package read a copy of it, else `store`'s.
 fn analyze<T: Send + 'static, E: 'static>(
     py: Python<'_>,
     store: OsString,
+    origin: Option<PathBuf>,
     analysis: impl FnOnce(&dyn ReadStore) -> Result<T, E> + Send + 'static,
     error: fn(&StoreSpec, E) -> Error,
-) -> PyResult<T> {
+) -> PyResult<(T, Option<PathBuf>)> {
     worker::run(py, move || {
         let spec = StoreSpec::parse(&store).map_err(Error::spec)?;
         let opened = spec.open_read_only().map_err(Error::store)?;
-        analysis(&*opened).map_err(|err| error(&spec, err))
+        let found = analysis(&*opened).map_err(|err| error(&spec, err))?;
+        Ok((found, origin.or_else(|| spec.file().map(PathBuf::from))))
     })
 }
 
 /// The pass-rate trend over the store's most recent `window` finished runs
 /// (``None``: all of them), one run per trace. `store` is a path or a
 /// PostgreSQL URL or conninfo; the package's ``TraceTrendAnalyzer``
-/// resolves TraceFlow Lite's ``TraceStore`` objects to their path first.
+/// resolves TraceFlow Lite's ``TraceStore`` objects to their path first
+/// (`origin`: the store's own file, when `store` is a copy of it).
 #[pyfunction]
-#[pyo3(signature = (store, *, window, method, threshold, alpha, min_drop, evaluations))]
+#[pyo3(signature = (store, *, window, method, threshold, alpha, min_drop, evaluations, origin=None))]
 #[allow(clippy::too_many_arguments)] // Python's keywords, one each.
 fn trace_trend(
     py: Python<'_>,
@@ -97,15 +103,17 @@ fn trace_trend(
     alpha: f64,
     min_drop: f64,
     evaluations: usize,
+    origin: Option<PathBuf>,
 ) -> PyResult<report::TraceTrendReport> {
     let options = verdict_options(method, threshold, alpha, min_drop, evaluations)
         .map_err(|err| err.into_py(py))?;
     let window = window.map_or(Window::All, Window::Last);
     // Arguments are checked before the store is opened, as the command does.
     check_options(&options, window).map_err(|err| Error::argument(err).into_py(py))?;
-    let found = analyze(
+    let (found, store_file) = analyze(
         py,
         store,
+        origin,
         move |opened| {
             TraceTrendAnalyzer::with_options(opened, options)
                 .refuse_too_few(true)
@@ -113,27 +121,30 @@ fn trace_trend(
         },
         Error::trend,
     )?;
-    Ok(report::TraceTrendReport::new(found))
+    Ok(report::TraceTrendReport::new(found, store_file))
 }
 
 /// Every metric and segment over pooled runs: ``traceflow trend`` with
 /// suite options (see [`suite::Keywords`]).
 #[pyfunction]
+#[pyo3(signature = (store, options, *, origin=None))]
 fn suite_trend(
     py: Python<'_>,
     store: OsString,
     options: suite::Keywords,
+    origin: Option<PathBuf>,
 ) -> PyResult<suite::SuiteReport> {
     let options = options
         .options(jiff::Timestamp::now())
         .map_err(|err| err.into_py(py))?;
-    let found = analyze(
+    let (found, store_file) = analyze(
         py,
         store,
+        origin,
         |opened| SuiteAnalyzer::new(opened, options).analyze(),
         Error::trend,
     )?;
-    Ok(suite::SuiteReport::new(found))
+    Ok(suite::SuiteReport::new(found, store_file))
 }
 
 /// Where ``cases`` splits the window: a run's index, or an age or a time.
@@ -145,7 +156,7 @@ enum SplitArg {
 
 /// Which cases broke: ``traceflow cases``.
 #[pyfunction]
-#[pyo3(signature = (store, options, *, split_at, fdr, show))]
+#[pyo3(signature = (store, options, *, split_at, fdr, show, origin=None))]
 fn case_analysis(
     py: Python<'_>,
     store: OsString,
@@ -153,6 +164,7 @@ fn case_analysis(
     split_at: Option<SplitArg>,
     fdr: f64,
     show: &str,
+    origin: Option<PathBuf>,
 ) -> PyResult<cases::CaseReport> {
     let now = jiff::Timestamp::now();
     let invalid = |message: String| Error::new(Kind::InvalidArgument, message).into_py(py);
@@ -173,18 +185,19 @@ fn case_analysis(
         split_at,
         fdr,
     };
-    let found = analyze(
+    let (found, store_file) = analyze(
         py,
         store,
+        origin,
         |opened| CaseAnalyzer::new(opened, options).analyze(),
         Error::cases,
     )?;
-    Ok(cases::CaseReport::new(found, listing))
+    Ok(cases::CaseReport::new(found, listing, store_file))
 }
 
 /// A candidate against a baseline: ``traceflow compare``.
 #[pyfunction]
-#[pyo3(signature = (store, options, *, baseline, candidate, fdr, unpaired, show))]
+#[pyo3(signature = (store, options, *, baseline, candidate, fdr, unpaired, show, origin=None))]
 #[allow(clippy::too_many_arguments)] // Python's keywords, one each.
 fn comparison(
     py: Python<'_>,
@@ -195,6 +208,7 @@ fn comparison(
     fdr: f64,
     unpaired: bool,
     show: &str,
+    origin: Option<PathBuf>,
 ) -> PyResult<cases::CompareReport> {
     let now = jiff::Timestamp::now();
     let invalid = |message: String| Error::new(Kind::InvalidArgument, message).into_py(py);
@@ -217,13 +231,14 @@ fn comparison(
         fdr,
         unpaired,
     };
-    let found = analyze(
+    let (found, store_file) = analyze(
         py,
         store,
+        origin,
         |opened| CompareAnalyzer::new(opened, options).analyze(),
         Error::compare,
     )?;
-    Ok(cases::CompareReport::new(found, listing))
+    Ok(cases::CompareReport::new(found, listing, store_file))
 }
 
 /// The gate's decision on a suite report.

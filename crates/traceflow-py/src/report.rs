@@ -3,57 +3,137 @@
 //! million-run window builds its million summaries only when they are
 //! read). Every rendering is the library's exporter.
 
+use std::path::{Path, PathBuf};
+
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyList, PyString};
 use traceflow::report::terminal::printable;
-use traceflow::report::Document;
+use traceflow::report::{Document, Format};
 use traceflow::trend::{self, Window};
 
+use crate::errors::Error;
+
 /// The command's renderings as methods of a report class whose
-/// `document()` is the library's [`Document`]: one block for every class.
+/// `document()` is the library's [`Document`] and whose `store_file` is the
+/// store it read: one block for every class. Each renders with the GIL
+/// released, and returns the text or, given a path, writes it there as
+/// `--output` does.
 macro_rules! exporters {
     ($class:ty) => {
         #[pymethods]
         impl $class {
             /// The report as a ``dict``: exactly ``--format json``.
             fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-                $crate::report::parse_json(py, &self.to_json())
+                let text = py.detach(|| {
+                    traceflow::report::render(self.document(), traceflow::report::Format::Json)
+                });
+                $crate::report::parse_json(py, &text)
             }
 
-            /// The report as JSON text: exactly ``--format json``.
-            fn to_json(&self) -> String {
-                traceflow::report::render(self.document(), traceflow::report::Format::Json)
+            /// The report as JSON text: exactly ``--format json``. Given a
+            /// path, writes it there instead (as ``--output`` does: never
+            /// over the store, never half a report) and returns ``None``.
+            #[pyo3(signature = (path=None))]
+            fn to_json(
+                &self,
+                py: Python<'_>,
+                path: Option<std::path::PathBuf>,
+            ) -> PyResult<Option<String>> {
+                $crate::report::export(
+                    py,
+                    self.document(),
+                    traceflow::report::Format::Json,
+                    path,
+                    self.store_file.as_deref(),
+                )
             }
 
             /// The report as Markdown (a pull-request comment): ``--format
-            /// markdown``.
-            fn to_markdown(&self) -> String {
-                traceflow::report::render(self.document(), traceflow::report::Format::Markdown)
+            /// markdown``. Given a path, writes it there and returns ``None``.
+            #[pyo3(signature = (path=None))]
+            fn to_markdown(
+                &self,
+                py: Python<'_>,
+                path: Option<std::path::PathBuf>,
+            ) -> PyResult<Option<String>> {
+                $crate::report::export(
+                    py,
+                    self.document(),
+                    traceflow::report::Format::Markdown,
+                    path,
+                    self.store_file.as_deref(),
+                )
             }
 
             /// The report as a self-contained HTML page with charts:
-            /// ``--format html``.
-            fn to_html(&self) -> String {
-                traceflow::report::render(self.document(), traceflow::report::Format::Html)
+            /// ``--format html``. Given a path, writes it there and returns
+            /// ``None``.
+            #[pyo3(signature = (path=None))]
+            fn to_html(
+                &self,
+                py: Python<'_>,
+                path: Option<std::path::PathBuf>,
+            ) -> PyResult<Option<String>> {
+                $crate::report::export(
+                    py,
+                    self.document(),
+                    traceflow::report::Format::Html,
+                    path,
+                    self.store_file.as_deref(),
+                )
             }
 
-            /// The report as JUnit XML: ``--format junit``.
-            fn to_junit(&self) -> String {
-                traceflow::report::render(self.document(), traceflow::report::Format::Junit)
+            /// The report as JUnit XML: ``--format junit``. Given a path,
+            /// writes it there and returns ``None``.
+            #[pyo3(signature = (path=None))]
+            fn to_junit(
+                &self,
+                py: Python<'_>,
+                path: Option<std::path::PathBuf>,
+            ) -> PyResult<Option<String>> {
+                $crate::report::export(
+                    py,
+                    self.document(),
+                    traceflow::report::Format::Junit,
+                    path,
+                    self.store_file.as_deref(),
+                )
             }
 
             /// The table the command prints, store text made printable as
             /// the command's stdout makes it.
-            fn __str__(&self) -> String {
-                let table =
-                    traceflow::report::render(self.document(), traceflow::report::Format::Table);
-                traceflow::report::terminal::printable_lines(&table).into_owned()
+            fn __str__(&self, py: Python<'_>) -> String {
+                py.detach(|| {
+                    let table = traceflow::report::render(
+                        self.document(),
+                        traceflow::report::Format::Table,
+                    );
+                    traceflow::report::terminal::printable_lines(&table).into_owned()
+                })
             }
         }
     };
 }
 pub(crate) use exporters;
+
+/// A rendering of `doc`, made with the GIL released: returned as text, or
+/// written to `path` as the command's `--output` writes it (never over
+/// `store_file` or the files beside it).
+pub(crate) fn export(
+    py: Python<'_>,
+    doc: Document<'_>,
+    format: Format,
+    path: Option<PathBuf>,
+    store_file: Option<&Path>,
+) -> PyResult<Option<String>> {
+    let Some(path) = path else {
+        return Ok(Some(py.detach(|| traceflow::report::render(doc, format))));
+    };
+    py.detach(|| traceflow_cli::write_report(doc, format, &path, store_file))
+        .map_err(|err| Error::output(err).into_py(py))?;
+    Ok(None)
+}
 
 /// The statistics, rows and reports as Python values by way of their JSON:
 /// one encoding for the CLI's `--format json`, `to_dict()` and these.
@@ -221,13 +301,15 @@ impl TraceRunSummary {
 pub(crate) struct TraceTrendReport {
     inner: trend::TraceTrendReport,
     summaries: PyOnceLock<Py<PyList>>,
+    store_file: Option<PathBuf>,
 }
 
 impl TraceTrendReport {
-    pub(crate) fn new(inner: trend::TraceTrendReport) -> Self {
+    pub(crate) fn new(inner: trend::TraceTrendReport, store_file: Option<PathBuf>) -> Self {
         TraceTrendReport {
             inner,
             summaries: PyOnceLock::new(),
+            store_file,
         }
     }
 

@@ -2,6 +2,8 @@
 //! gate's decision on it (`traceflow.gate`): the command's `trend` and
 //! `gate` with their options as keywords.
 
+use std::path::PathBuf;
+
 use jiff::Timestamp;
 use pyo3::prelude::*;
 use traceflow::report::Document;
@@ -18,11 +20,12 @@ use crate::report::{exporters, json_name, py_bool};
 #[pyclass(frozen, module = "traceflow", name = "SuiteReport")]
 pub(crate) struct SuiteReport {
     inner: trend::SuiteReport,
+    store_file: Option<PathBuf>,
 }
 
 impl SuiteReport {
-    pub(crate) fn new(inner: trend::SuiteReport) -> Self {
-        SuiteReport { inner }
+    pub(crate) fn new(inner: trend::SuiteReport, store_file: Option<PathBuf>) -> Self {
+        SuiteReport { inner, store_file }
     }
 
     fn document(&self) -> Document<'_> {

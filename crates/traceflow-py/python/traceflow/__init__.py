@@ -127,8 +127,9 @@ def _open_here(path: str) -> bool:
 
 
 @contextlib.contextmanager
-def _readable(store: Store) -> Iterator[str]:
-    """The name to hand the analyzer for ``store``.
+def _readable(store: Store) -> Iterator[tuple[str, Optional[str]]]:
+    """The name to hand the analyzer for ``store``, and the store's own
+    file when that is a copy of it (no report may be written over it).
 
     A store file this process already has open through Python's sqlite3 is
     read through a snapshot copy made by Python's own SQLite: traceflow's
@@ -140,7 +141,7 @@ def _readable(store: Store) -> Iterator[str]:
     name = _store_name(store)
     owned = not isinstance(store, (str, os.PathLike))
     if not os.path.isfile(name) or not (owned or _open_here(name)):
-        yield name
+        yield name, None
         return
     import tempfile  # only when a copy is needed: the import stays quick
     from pathlib import Path
@@ -160,7 +161,7 @@ def _readable(store: Store) -> Iterator[str]:
         except sqlite3.Error as err:
             raise StoreError(f"{name}: cannot read it through this process's SQLite: {err}") from None
         try:
-            yield copy
+            yield copy, name
         except TraceflowError as err:
             # Messages name the store as given, not the copy.
             raise type(err)(str(err).replace(copy, name)) from None
@@ -238,9 +239,10 @@ class TraceTrendAnalyzer:
         alpha = _number("alpha", self.alpha)
         min_drop = _number("min_drop", self.min_drop)
         evaluations = _count("evaluations", self.evaluations)
-        with _readable(self.store) as name:
+        with _readable(self.store) as (name, origin):
             return trace_trend(
                 name,
+                origin=origin,
                 window=runs,
                 method=self.method,
                 threshold=threshold,
@@ -340,8 +342,8 @@ def _checked(function: str, options: dict) -> dict:
 
 def trend(store: Store, **options: Any) -> SuiteReport:
     keywords = _checked("trend", options)
-    with _readable(store) as name:
-        return suite_trend(name, keywords)
+    with _readable(store) as (name, origin):
+        return suite_trend(name, keywords, origin=origin)
 
 
 def gate(store: Store, *, require_data: bool = False, **options: Any) -> GateResult:
@@ -361,8 +363,10 @@ def cases(
     elif isinstance(split_at, bool) or not (split_at is None or isinstance(split_at, (int, str))):
         raise InvalidArgumentError(f"split_at must be a run index, a datetime or a string, got {split_at!r}")
     keywords = _checked("cases", options)
-    with _readable(store) as name:
-        return case_analysis(name, keywords, split_at=split_at, fdr=_number("fdr", fdr), show=show)
+    with _readable(store) as (name, origin):
+        return case_analysis(
+            name, keywords, split_at=split_at, fdr=_number("fdr", fdr), show=show, origin=origin
+        )
 
 
 def compare(
@@ -376,7 +380,7 @@ def compare(
     **options: Any,
 ) -> CompareReport:
     keywords = _checked("compare", options)
-    with _readable(store) as name:
+    with _readable(store) as (name, origin):
         return comparison(
             name,
             keywords,
@@ -385,6 +389,7 @@ def compare(
             fdr=_number("fdr", fdr),
             unpaired=unpaired,
             show=show,
+            origin=origin,
         )
 
 
