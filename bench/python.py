@@ -6,10 +6,14 @@ In one run, interleaved, medians of --rounds, on one store (a 1M-trace
 
 - `TraceTrendAnalyzer(db).analyze(window=20)` from Python against the
   command doing the same work (`traceflow trend --window 20 --format json`),
-  each a whole process writing the JSON report to /dev/null: Python's
-  includes starting the interpreter and importing the package; and the
-  Python process analyzing only (no report written);
-- the same for the full history (`window="all"`, `--window all`);
+  each a whole process writing the JSON report to /dev/null (Python by
+  `report.to_json("/dev/null")`): Python's includes starting the
+  interpreter and importing the package; and the Python process analyzing
+  only (no report written). The Python script
+  also times its own call (analysis and JSON), from inside the process:
+  what a program that has Python running already waits for;
+- the same for the full history (`window="all"`, `--window all`), and
+  Python's taking the JSON as a `str` (`to_json()`) and writing that;
 - window 20 against the proposal's Python (`proposal_trend.py --fixed`,
   the proposal's rule with its two obvious fixes), a whole process each;
 - the import time of the module (`python -c "import traceflow"` less
@@ -36,13 +40,17 @@ BIN = ROOT / "target/release/traceflow"
 PROPOSAL = ROOT.parent / "shared/tools/proposal_trend.py"
 
 ANALYZE = """
-import sys
+import sys, time
 from traceflow import TraceTrendAnalyzer
 window = sys.argv[2] if sys.argv[2] == "all" else int(sys.argv[2])
+start = time.perf_counter()
 report = TraceTrendAnalyzer(sys.argv[1]).analyze(window=window)
 if sys.argv[3] == "json":
+    report.to_json("/dev/null")
+elif sys.argv[3] == "str":
     with open("/dev/null", "w") as out:
         out.write(report.to_json())
+print(f"in-process {time.perf_counter() - start}", file=sys.stderr)
 """
 
 
@@ -57,7 +65,10 @@ def seconds(cmd):
         text=True,
     )
     wall = time.perf_counter() - start
-    return wall, int(done.stderr.strip().splitlines()[-1]) / 1000
+    lines = done.stderr.strip().splitlines()
+    # The Python cases' own clock around the call, from inside the process.
+    inside = [float(l.split()[1]) for l in lines if l.startswith("in-process ")]
+    return wall, int(lines[-1]) / 1000, inside[0] if inside else None
 
 
 def main():
@@ -72,6 +83,7 @@ def main():
         "cli w20": [str(BIN), "trend", "--db", a.store, "--window", "20", "--format", "json"],
         "proposal w20": [py, str(PROPOSAL), a.store, "--window", "20", "--fixed"],
         "python all": [py, "-c", ANALYZE, a.store, "all", "json"],
+        "python all str": [py, "-c", ANALYZE, a.store, "all", "str"],
         "python all analyze only": [py, "-c", ANALYZE, a.store, "all", "-"],
         "cli all": [str(BIN), "trend", "--db", a.store, "--window", "all", "--format", "json"],
         "import": [py, "-c", "import traceflow"],
@@ -86,27 +98,40 @@ def main():
             except subprocess.CalledProcessError as err:
                 if name != "proposal w20" or err.returncode != 1:
                     raise
-                results[name].append((float("nan"), 0.0))
+                results[name].append((float("nan"), 0.0, None))
         print(".", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
 
     def ratios(x, y):
         return [p[0] / q[0] for p, q in zip(results[x], results[y])]
 
+    def inside(x, y):
+        """The Python call timed inside its process, over the command."""
+        return [p[2] / q[0] for p, q in zip(results[x], results[y])]
+
     out = {
         name: {
-            "median_s": statistics.median(t for t, _ in runs),
-            "min_s": min(t for t, _ in runs),
-            "max_s": max(t for t, _ in runs),
-            "peak_rss_mb": max(m for _, m in runs),
+            "median_s": statistics.median(t for t, _, _ in runs),
+            "min_s": min(t for t, _, _ in runs),
+            "max_s": max(t for t, _, _ in runs),
+            "peak_rss_mb": max(m for _, m, _ in runs),
+            **(
+                {"in_process_median_s": statistics.median(i for _, _, i in runs)}
+                if runs[0][2] is not None
+                else {}
+            ),
         }
         for name, runs in results.items()
     }
     out["ratios (median of per-round ratios)"] = {
         "python/cli w20": statistics.median(ratios("python w20", "cli w20")),
         "python/cli all": statistics.median(ratios("python all", "cli all")),
+        "python all str/cli all": statistics.median(ratios("python all str", "cli all")),
         "python analyze only/cli w20": statistics.median(ratios("python w20 analyze only", "cli w20")),
         "python analyze only/cli all": statistics.median(ratios("python all analyze only", "cli all")),
+        "python w20 call (in-process)/cli w20": statistics.median(inside("python w20", "cli w20")),
+        "python all call (in-process)/cli all": statistics.median(inside("python all", "cli all")),
+        "python all str call (in-process)/cli all": statistics.median(inside("python all str", "cli all")),
         "proposal/python w20": statistics.median(ratios("proposal w20", "python w20")),
         "import minus bare, s": statistics.median(
             i[0] - b[0] for i, b in zip(results["import"], results["bare"])
