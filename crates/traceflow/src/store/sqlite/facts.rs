@@ -13,6 +13,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection};
 use rustc_hash::FxHashMap;
 
+use super::HeadKey;
 use super::{
     get, head_key, lenient_real, open_reader, optional_text, reader_died, scan_decision_range,
     DecisionBatch, DecisionDecoder, Memo, SqliteStore,
@@ -25,7 +26,6 @@ use crate::store::{
     DecisionSource, FactsQuery, FactsStore, HeadsQuery, Location, NewestHeads, RowIssue, Rows,
     StoreError, TraceFacts, TraceHead,
 };
-use super::HeadKey;
 use std::collections::BinaryHeap;
 
 /// Where gate decisions are read from.
@@ -511,7 +511,8 @@ fn scan_head_range(
         }
     }
     if let Some(newest) = newest {
-        out.rows.extend(newest.heap.into_iter().map(|ByAge(head)| head));
+        out.rows
+            .extend(newest.heap.into_iter().map(|ByAge(head)| head));
     }
     Ok(out)
 }
