@@ -42,14 +42,16 @@ pub fn error_line(err: &anyhow::Error) -> String {
 
 /// Writes a report to a file as `--output` does: never over the store
 /// `store_file` or the files beside it, through symbolic links, by a
-/// temporary file renamed into place.
+/// temporary file renamed into place. Once `stop` is set the write is
+/// abandoned and a regular file left as it was.
 pub fn write_report(
     doc: traceflow::report::Document<'_>,
     format: traceflow::report::Format,
     output: &std::path::Path,
     store_file: Option<&std::path::Path>,
+    stop: &std::sync::atomic::AtomicBool,
 ) -> anyhow::Result<()> {
-    output::write_report(doc, format, output, store_file)
+    output::write_report(doc, format, output, store_file, stop)
 }
 
 /// The exit code `traceflow gate` returns for the library's decision

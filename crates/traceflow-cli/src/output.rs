@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::fs::{self, Permissions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use traceflow::report::{Document, Format};
@@ -33,15 +34,19 @@ pub fn write_to(doc: Document<'_>, format: Format, out: &mut dyn Write) -> io::R
 /// the output, however spelled. A file replaced keeps its permissions; a
 /// symbolic link is written through (its target is replaced, the link
 /// stays).
+///
+/// Once `stop` is set (an interrupted caller) the write is abandoned: a
+/// regular file is left as it was.
 pub fn write_report(
     doc: Document<'_>,
     format: Format,
     output: &Path,
     store_file: Option<&Path>,
+    stop: &AtomicBool,
 ) -> anyhow::Result<()> {
     let target = resolve(output, store_file)?;
     let path = target.path.as_path();
-    let write = |out: &mut dyn Write| write_to(doc, format, out);
+    let write = |out: &mut dyn Write| write_to(doc, format, &mut Stoppable { out, stop });
     let written = if target.special {
         fs::OpenOptions::new()
             .write(true)
@@ -83,10 +88,40 @@ pub fn write_report(
                     file.as_file().set_permissions(permissions.clone())?;
                 }
                 file.as_file().sync_all()?;
+                if stop.load(Ordering::Relaxed) {
+                    return Err(stopped());
+                }
                 file.persist(path).map(drop).map_err(|e| e.error)
             })
     };
     written.with_context(|| format!("writing {}", output.display()))
+}
+
+/// A writer that fails once `stop` is set.
+struct Stoppable<'a> {
+    out: &'a mut dyn Write,
+    stop: &'a AtomicBool,
+}
+
+impl Write for Stoppable<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(stopped());
+        }
+        self.out.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(stopped());
+        }
+        self.out.flush()
+    }
+}
+
+/// Not `Interrupted`: `write_all` retries that.
+fn stopped() -> io::Error {
+    io::Error::other("interrupted; the report was not written")
 }
 
 /// The file a report is written to.
@@ -121,7 +156,7 @@ pub fn resolve(output: &Path, db: Option<&Path>) -> anyhow::Result<Target> {
     };
     if let Some(name) = db.and_then(|db| store_file_named(&path, db)) {
         anyhow::bail!(
-            "{}: is the store's file {}; the report would replace it (choose another --output)",
+            "{}: is the store's file {}; the report would replace it (write it elsewhere)",
             output.display(),
             name.display()
         );

@@ -2,13 +2,14 @@
 //! baseline (`traceflow.compare`): the command's `cases` and `compare`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 use traceflow::cases::{self, CaseReport as Cases};
 use traceflow::compare::{CompareReport as Comparison, CompareVerdict};
 use traceflow::report::{CaseListing, Document};
 
-use crate::report::{exporters, json_name, json_value, py_bool};
+use crate::report::{exporters, json_name, json_value, py_bool, Shared};
 
 /// Which cases the renderings list: ``"news"`` (regressed and newly
 /// failing), ``"flaky"`` (those and the flaky) or ``"all"``. The JSON
@@ -28,7 +29,7 @@ pub(crate) fn listing(name: &str) -> Result<CaseListing, String> {
 /// (``traceflow cases``).
 #[pyclass(frozen, module = "traceflow", name = "CaseReport")]
 pub(crate) struct CaseReport {
-    inner: Cases,
+    inner: Arc<Cases>,
     listing: CaseListing,
     store_file: Option<PathBuf>,
 }
@@ -36,7 +37,7 @@ pub(crate) struct CaseReport {
 impl CaseReport {
     pub(crate) fn new(inner: Cases, listing: CaseListing, store_file: Option<PathBuf>) -> Self {
         CaseReport {
-            inner,
+            inner: Arc::new(inner),
             listing,
             store_file,
         }
@@ -47,6 +48,10 @@ impl CaseReport {
             report: &self.inner,
             listing: self.listing,
         }
+    }
+
+    fn shared(&self) -> Shared {
+        Shared::Cases(Arc::clone(&self.inner), self.listing)
     }
 }
 
@@ -101,7 +106,7 @@ impl CaseReport {
 /// they share (``traceflow compare``).
 #[pyclass(frozen, module = "traceflow", name = "CompareReport")]
 pub(crate) struct CompareReport {
-    inner: Comparison,
+    inner: Arc<Comparison>,
     listing: CaseListing,
     store_file: Option<PathBuf>,
 }
@@ -113,7 +118,7 @@ impl CompareReport {
         store_file: Option<PathBuf>,
     ) -> Self {
         CompareReport {
-            inner,
+            inner: Arc::new(inner),
             listing,
             store_file,
         }
@@ -124,6 +129,10 @@ impl CompareReport {
             report: &self.inner,
             listing: self.listing,
         }
+    }
+
+    fn shared(&self) -> Shared {
+        Shared::Compare(Arc::clone(&self.inner), self.listing)
     }
 }
 

@@ -2,6 +2,9 @@
 //! defines them, each also deriving the matching built-in), with the
 //! command's one-line messages.
 
+use std::io;
+use std::path::{Path, PathBuf};
+
 use pyo3::prelude::*;
 use traceflow::cases::CaseError;
 use traceflow::compare::CompareError;
@@ -24,21 +27,25 @@ pub(crate) enum Kind {
     InvalidArgument,
     /// `NotEnoughDataError` (`ValueError`): too few traces.
     NotEnoughData,
-    /// The built-in `OSError` subclass for the kind (a report's file).
-    Os(std::io::ErrorKind),
+    /// The built-in `OSError` a report's file met, as `open` raises it:
+    /// by its code when known (Python picks the subclass), else by kind.
+    Os {
+        kind: io::ErrorKind,
+        errno: Option<i32>,
+    },
 }
 
 impl Kind {
-    /// The class in `traceflow.errors`, or the built-in's kind.
-    fn class_name(self) -> Result<&'static str, std::io::ErrorKind> {
-        Ok(match self {
+    /// The class in `traceflow.errors`; `None` for a built-in's.
+    fn class_name(self) -> Option<&'static str> {
+        Some(match self {
             Kind::Base => "TraceflowError",
             Kind::StoreNotFound => "StoreNotFoundError",
             Kind::Store => "StoreError",
             Kind::Connection => "StoreConnectionError",
             Kind::InvalidArgument => "InvalidArgumentError",
             Kind::NotEnoughData => "NotEnoughDataError",
-            Kind::Os(kind) => return Err(kind),
+            Kind::Os { .. } => return None,
         })
     }
 }
@@ -48,6 +55,8 @@ impl Kind {
 pub(crate) struct Error {
     kind: Kind,
     message: String,
+    /// The file an `OSError` is about.
+    filename: Option<PathBuf>,
 }
 
 impl Error {
@@ -55,6 +64,7 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            filename: None,
         }
     }
 
@@ -128,15 +138,28 @@ impl Error {
         Error::new(kind, traceflow_cli::error_line(&anyhow::Error::new(err)))
     }
 
-    /// A report that could not be written: a file the system refused (a
-    /// missing directory, no permission) is the `OSError` that Python's
-    /// `open` raises for it; a path that names the store is an argument to
-    /// change.
-    pub(crate) fn output(err: anyhow::Error) -> Self {
-        let line = traceflow_cli::error_line(&err);
-        match err.root_cause().downcast_ref::<std::io::Error>() {
-            Some(io) => Error::new(Kind::Os(io.kind()), line),
-            None => Error::new(Kind::InvalidArgument, line),
+    /// A report that could not be written to `path`: a file the system
+    /// refused (a missing directory, no permission) is the `OSError` that
+    /// Python's `open` raises for it, naming `path`; a path that names the
+    /// store is an argument to change.
+    pub(crate) fn output(err: &anyhow::Error, path: &Path) -> Self {
+        let line = traceflow_cli::error_line(err);
+        let Some(io) = err.root_cause().downcast_ref::<io::Error>() else {
+            return Error::new(Kind::InvalidArgument, line);
+        };
+        // The code, where the error kept it (a scratch file's error is
+        // reworded without it).
+        let errno = err
+            .chain()
+            .filter_map(|cause| cause.downcast_ref::<io::Error>())
+            .find_map(io::Error::raw_os_error);
+        Error {
+            kind: Kind::Os {
+                kind: io.kind(),
+                errno,
+            },
+            message: line,
+            filename: Some(path.to_path_buf()),
         }
     }
 
@@ -144,10 +167,8 @@ impl Error {
     /// every other output makes it.
     pub(crate) fn into_py(self, py: Python<'_>) -> PyErr {
         let message = printable_lines(&self.message).into_owned();
-        let name = match self.kind.class_name() {
-            Ok(name) => name,
-            // pyo3 picks the subclass (FileNotFoundError, PermissionError…).
-            Err(kind) => return std::io::Error::new(kind, message).into(),
+        let Some(name) = self.kind.class_name() else {
+            return os_error(py, self.kind, message, self.filename);
         };
         let class = py
             .import("traceflow.errors")
@@ -160,6 +181,55 @@ impl Error {
             Err(err) => err,
         }
     }
+}
+
+/// `OSError(errno, os.strerror(errno), filename)`, which Python makes the
+/// subclass for the code (`FileNotFoundError` for `ENOENT`), as `open`
+/// raises it; without a code, the subclass for the kind with `message`.
+fn os_error(py: Python<'_>, kind: Kind, message: String, filename: Option<PathBuf>) -> PyErr {
+    let Kind::Os { kind, errno } = kind else {
+        return io::Error::other(message).into();
+    };
+    let code = errno.map(Ok).or_else(|| {
+        let name = errno_name(kind)?;
+        Some(
+            py.import("errno")
+                .and_then(|m| m.getattr(name)?.extract::<i32>()),
+        )
+    });
+    let built = code.map(|code| -> PyResult<PyErr> {
+        let code = code?;
+        let strerror = py.import("os")?.call_method1("strerror", (code,))?;
+        let instance = py.get_type::<pyo3::exceptions::PyOSError>().call1((
+            code,
+            strerror,
+            filename.map(PathBuf::into_os_string),
+        ))?;
+        Ok(PyErr::from_value(instance))
+    });
+    match built {
+        Some(Ok(err)) | Some(Err(err)) => err,
+        // pyo3 picks the subclass for the kind.
+        None => io::Error::new(kind, message).into(),
+    }
+}
+
+/// The code of the kinds a report's file meets, by its name in `errno`.
+fn errno_name(kind: io::ErrorKind) -> Option<&'static str> {
+    use io::ErrorKind as K;
+    Some(match kind {
+        K::NotFound => "ENOENT",
+        K::PermissionDenied => "EACCES",
+        K::AlreadyExists => "EEXIST",
+        K::IsADirectory => "EISDIR",
+        K::NotADirectory => "ENOTDIR",
+        K::ReadOnlyFilesystem => "EROFS",
+        K::StorageFull => "ENOSPC",
+        K::QuotaExceeded => "EDQUOT",
+        K::FileTooLarge => "EFBIG",
+        K::InvalidFilename => "ENAMETOOLONG",
+        _ => return None,
+    })
 }
 
 fn store_kind(err: &StoreError) -> Kind {

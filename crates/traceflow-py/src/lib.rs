@@ -82,7 +82,12 @@ fn analyze<T: Send + 'static, E: 'static>(
         let spec = StoreSpec::parse(&store).map_err(Error::spec)?;
         let opened = spec.open_read_only().map_err(Error::store)?;
         let found = analysis(&*opened).map_err(|err| error(&spec, err))?;
-        Ok((found, origin.or_else(|| spec.file().map(PathBuf::from))))
+        // Absolute now: the process may change directory before a report
+        // is written.
+        let store_file = origin
+            .or_else(|| spec.file().map(PathBuf::from))
+            .map(|file| std::path::absolute(&file).unwrap_or(file));
+        Ok((found, store_file))
     })
 }
 

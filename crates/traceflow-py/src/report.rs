@@ -4,21 +4,23 @@
 //! read). Every rendering is the library's exporter.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyList, PyString};
 use traceflow::report::terminal::printable;
-use traceflow::report::{Document, Format};
+use traceflow::report::{CaseListing, Document, Format};
 use traceflow::trend::{self, Window};
 
-use crate::errors::Error;
+use crate::errors::{Error, Kind};
+use crate::worker;
 
 /// The command's renderings as methods of a report class whose
-/// `document()` is the library's [`Document`] and whose `store_file` is the
-/// store it read: one block for every class. Each renders with the GIL
-/// released, and returns the text or, given a path, writes it there as
-/// `--output` does.
+/// `document()` is the library's [`Document`], `shared()` the same to hand
+/// another thread, and `store_file` the store it read: one block for every
+/// class. Each renders with the GIL released, and returns the text or,
+/// given a path, writes it there as `--output` does.
 macro_rules! exporters {
     ($class:ty) => {
         #[pymethods]
@@ -38,11 +40,11 @@ macro_rules! exporters {
             fn to_json(
                 &self,
                 py: Python<'_>,
-                path: Option<std::path::PathBuf>,
+                path: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<Option<String>> {
                 $crate::report::export(
                     py,
-                    self.document(),
+                    self.shared(),
                     traceflow::report::Format::Json,
                     path,
                     self.store_file.as_deref(),
@@ -55,11 +57,11 @@ macro_rules! exporters {
             fn to_markdown(
                 &self,
                 py: Python<'_>,
-                path: Option<std::path::PathBuf>,
+                path: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<Option<String>> {
                 $crate::report::export(
                     py,
-                    self.document(),
+                    self.shared(),
                     traceflow::report::Format::Markdown,
                     path,
                     self.store_file.as_deref(),
@@ -73,11 +75,11 @@ macro_rules! exporters {
             fn to_html(
                 &self,
                 py: Python<'_>,
-                path: Option<std::path::PathBuf>,
+                path: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<Option<String>> {
                 $crate::report::export(
                     py,
-                    self.document(),
+                    self.shared(),
                     traceflow::report::Format::Html,
                     path,
                     self.store_file.as_deref(),
@@ -90,11 +92,11 @@ macro_rules! exporters {
             fn to_junit(
                 &self,
                 py: Python<'_>,
-                path: Option<std::path::PathBuf>,
+                path: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<Option<String>> {
                 $crate::report::export(
                     py,
-                    self.document(),
+                    self.shared(),
                     traceflow::report::Format::Junit,
                     path,
                     self.store_file.as_deref(),
@@ -117,21 +119,68 @@ macro_rules! exporters {
 }
 pub(crate) use exporters;
 
-/// A rendering of `doc`, made with the GIL released: returned as text, or
-/// written to `path` as the command's `--output` writes it (never over
-/// `store_file` or the files beside it).
+/// A report's library value, to be read on another thread.
+#[derive(Clone)]
+pub(crate) enum Shared {
+    Trace(Arc<trend::TraceTrendReport>),
+    Suite(Arc<trend::SuiteReport>),
+    Cases(Arc<traceflow::cases::CaseReport>, CaseListing),
+    Compare(Arc<traceflow::compare::CompareReport>, CaseListing),
+}
+
+impl Shared {
+    fn document(&self) -> Document<'_> {
+        match self {
+            Shared::Trace(report) => Document::Trace(report),
+            Shared::Suite(report) => Document::Suite(report),
+            Shared::Cases(report, listing) => Document::Cases {
+                report,
+                listing: *listing,
+            },
+            Shared::Compare(report, listing) => Document::Compare {
+                report,
+                listing: *listing,
+            },
+        }
+    }
+}
+
+/// A rendering of `report`: returned as text, made with the GIL released;
+/// or written to `path` (a `str`, `bytes` or path-like) as the command's
+/// `--output` writes it, never over `store_file` or the files beside it,
+/// on a thread of its own that Ctrl-C leaves (the write is then abandoned
+/// and the file left as it was).
 pub(crate) fn export(
     py: Python<'_>,
-    doc: Document<'_>,
+    report: Shared,
     format: Format,
-    path: Option<PathBuf>,
+    path: Option<&Bound<'_, PyAny>>,
     store_file: Option<&Path>,
 ) -> PyResult<Option<String>> {
     let Some(path) = path else {
-        return Ok(Some(py.detach(|| traceflow::report::render(doc, format))));
+        return Ok(Some(
+            py.detach(|| traceflow::report::render(report.document(), format)),
+        ));
     };
-    py.detach(|| traceflow_cli::write_report(doc, format, &path, store_file))
-        .map_err(|err| Error::output(err).into_py(py))?;
+    let path: String = py
+        .import("os")?
+        .call_method1("fsdecode", (path,))?
+        .extract()?;
+    if path.contains('\0') {
+        return Err(Error::new(Kind::InvalidArgument, "path: embedded null byte").into_py(py));
+    }
+    let path = PathBuf::from(path);
+    let store_file = store_file.map(Path::to_path_buf);
+    worker::run_stoppable(py, move |stop| {
+        traceflow_cli::write_report(
+            report.document(),
+            format,
+            &path,
+            store_file.as_deref(),
+            stop,
+        )
+        .map_err(|err| Error::output(&err, &path))
+    })?;
     Ok(None)
 }
 
@@ -299,7 +348,7 @@ impl TraceRunSummary {
 /// `TraceTrendReport`, with the statistics behind its verdict.
 #[pyclass(frozen, module = "traceflow", name = "TraceTrendReport")]
 pub(crate) struct TraceTrendReport {
-    inner: trend::TraceTrendReport,
+    inner: Arc<trend::TraceTrendReport>,
     summaries: PyOnceLock<Py<PyList>>,
     store_file: Option<PathBuf>,
 }
@@ -307,7 +356,7 @@ pub(crate) struct TraceTrendReport {
 impl TraceTrendReport {
     pub(crate) fn new(inner: trend::TraceTrendReport, store_file: Option<PathBuf>) -> Self {
         TraceTrendReport {
-            inner,
+            inner: Arc::new(inner),
             summaries: PyOnceLock::new(),
             store_file,
         }
@@ -315,6 +364,10 @@ impl TraceTrendReport {
 
     fn document(&self) -> Document<'_> {
         Document::Trace(&self.inner)
+    }
+
+    fn shared(&self) -> Shared {
+        Shared::Trace(Arc::clone(&self.inner))
     }
 }
 

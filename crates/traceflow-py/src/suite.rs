@@ -3,6 +3,7 @@
 //! `gate` with their options as keywords.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use pyo3::prelude::*;
@@ -12,24 +13,31 @@ use traceflow::trend::{self, GateOutcome, Metric, SuiteOptions, VerdictOptions, 
 
 use crate::errors::{Error, Kind};
 
-use crate::report::{exporters, json_name, py_bool};
+use crate::report::{exporters, json_name, py_bool, Shared};
 
 /// The reports of an analysis: one per metric for the total, then per
 /// segment, held to Holm's correction together (``traceflow trend`` with
 /// suite options).
 #[pyclass(frozen, module = "traceflow", name = "SuiteReport")]
 pub(crate) struct SuiteReport {
-    inner: trend::SuiteReport,
+    inner: Arc<trend::SuiteReport>,
     store_file: Option<PathBuf>,
 }
 
 impl SuiteReport {
     pub(crate) fn new(inner: trend::SuiteReport, store_file: Option<PathBuf>) -> Self {
-        SuiteReport { inner, store_file }
+        SuiteReport {
+            inner: Arc::new(inner),
+            store_file,
+        }
     }
 
     fn document(&self) -> Document<'_> {
         Document::Suite(&self.inner)
+    }
+
+    fn shared(&self) -> Shared {
+        Shared::Suite(Arc::clone(&self.inner))
     }
 }
 

@@ -5,7 +5,9 @@
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -28,12 +30,23 @@ pub(crate) fn run<T: Send + 'static>(
     py: Python<'_>,
     job: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> PyResult<T> {
+    run_stoppable(py, |_| job())
+}
+
+/// [`run`] for a job that stops once the flag it is given is set: on
+/// Ctrl-C, before `KeyboardInterrupt` is returned.
+pub(crate) fn run_stoppable<T: Send + 'static>(
+    py: Python<'_>,
+    job: impl FnOnce(&AtomicBool) -> Result<T, Error> + Send + 'static,
+) -> PyResult<T> {
+    let stop = Arc::new(AtomicBool::new(false));
     let (send, receive) = mpsc::sync_channel(1);
+    let stopped = Arc::clone(&stop);
     thread::Builder::new()
         .name("traceflow".to_owned())
         .stack_size(STACK)
         .spawn(move || {
-            let outcome = panic::catch_unwind(AssertUnwindSafe(job));
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| job(&stopped)));
             // The caller may have gone (Ctrl-C): nobody to tell.
             let _ = send.send(outcome);
         })
@@ -49,7 +62,12 @@ pub(crate) fn run<T: Send + 'static>(
         match got {
             Ok(Ok(result)) => return result.map_err(|err| err.into_py(py)),
             Ok(Err(panic)) => return Err(internal(py, &*panic)),
-            Err(RecvTimeoutError::Timeout) => py.check_signals()?,
+            Err(RecvTimeoutError::Timeout) => {
+                if let Err(interrupted) = py.check_signals() {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(interrupted);
+                }
+            }
             Err(RecvTimeoutError::Disconnected) => {
                 return Err(
                     Error::new(Kind::Base, "the analysis ended without a result").into_py(py),

@@ -3,14 +3,20 @@ renderings given a path write what they return without one, as the
 command's `--output` writes it (never over the store, never half a
 report), and a file the system refuses is the OSError `open` raises."""
 
+import errno
 import os
+import select
 import shutil
+import signal
 import sqlite3
 import stat
+import subprocess
+import textwrap
+import time
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, python
 
 import traceflow
 from traceflow import InvalidArgumentError, TraceTrendAnalyzer
@@ -83,15 +89,93 @@ def test_a_store_open_in_this_process_is_guarded_though_a_copy_was_read(tmp_path
     assert store.read_bytes() == before
 
 
+def test_the_store_stays_guarded_after_the_process_changes_directory(tmp_path, monkeypatch):
+    # Read by a relative name; written after a chdir, by its absolute one.
+    store = tmp_path / "store.db"
+    shutil.copy(FIXTURES / "step.db", store)
+    before = store.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    report = traceflow.trend("store.db", window="all")
+    monkeypatch.chdir("/")
+    for target in [store, tmp_path / "store.db-wal"]:
+        with pytest.raises(InvalidArgumentError, match="is the store's file"):
+            report.to_json(target)
+    assert store.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["store.db"]
+
+
 def test_a_file_the_system_refuses_is_the_oserror_open_raises(tmp_path):
     report = TraceTrendAnalyzer(FIXTURES / "step.db").analyze(window="all")
     missing = tmp_path / "no-such-dir" / "report.json"
     with pytest.raises(FileNotFoundError) as raised:
         report.to_json(missing)
-    message = str(raised.value)
-    assert str(missing) in message and "\n" not in message
+    # As open() raises it: the code, the system's words, the file.
+    assert raised.value.errno == errno.ENOENT
+    assert raised.value.filename == str(missing)
+    assert str(raised.value) == f"[Errno {errno.ENOENT}] {os.strerror(errno.ENOENT)}: {str(missing)!r}"
     assert not isinstance(raised.value, traceflow.TraceflowError)
-    with pytest.raises(IsADirectoryError):
+    with pytest.raises(IsADirectoryError) as raised:
         report.to_json(tmp_path)
+    assert raised.value.errno == errno.EISDIR
+    # Paths as open() takes them: bytes too; a NUL is a ValueError.
+    out = tmp_path / "report.json"
+    assert report.to_json(os.fsencode(out)) is None
+    assert out.read_text(encoding="utf-8") == report.to_json()
+    with pytest.raises(ValueError, match="embedded null byte"):
+        report.to_json(f"{tmp_path}/a\0b")
     with pytest.raises(TypeError):
         report.to_json(42)
+
+
+def test_ctrl_c_interrupts_a_write_that_blocks_and_abandons_it(tmp_path):
+    # A FIFO nobody reads: opening it to write waits for a reader.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from traceflow import TraceTrendAnalyzer
+        report = TraceTrendAnalyzer({str(FIXTURES / "step.db")!r}).analyze(window="all")
+        print("ready", flush=True)
+        started = time.monotonic()
+        try:
+            report.to_json({str(fifo)!r})
+        except KeyboardInterrupt:
+            print(f"interrupted after {{time.monotonic() - started:.2f}}", flush=True)
+            sys.stdin.readline()  # until the test has read the FIFO
+            sys.exit(130)
+        print("finished", flush=True)
+        """
+    )
+    child = subprocess.Popen(
+        [python(), "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline().strip() == "ready"
+    time.sleep(0.5)
+    child.send_signal(signal.SIGINT)
+    # A write Ctrl-C cannot stop would block here: fail instead.
+    ready, _, _ = select.select([child.stdout], [], [], 10)
+    if not ready:
+        child.kill()
+        pytest.fail("Ctrl-C did not interrupt the write")
+    line = child.stdout.readline()
+    assert line.startswith("interrupted after"), line + child.stderr.read()
+    assert float(line.split()[-1]) < 2.5, line
+    # A reader now lets the abandoned write's open go on: it writes nothing.
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    got = b""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(reader, 1 << 16)
+        except BlockingIOError:
+            time.sleep(0.05)
+            continue
+        if not chunk and time.monotonic() > deadline - 4:
+            break  # the writer came and went
+        got += chunk
+        time.sleep(0.05)
+    os.close(reader)
+    out, err = child.communicate("\n", timeout=10)
+    assert child.returncode == 130, (out, err)
+    assert got == b""

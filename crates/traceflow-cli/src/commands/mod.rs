@@ -127,7 +127,9 @@ fn write_report(
     if args.output.as_os_str() == "-" {
         return Ok(output::write_to(doc, format, &mut io::stdout().lock())?);
     }
-    output::write_report(doc, format, &args.output, args.store.spec()?.file())
+    // Nothing stops the command's write but the process's end.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    output::write_report(doc, format, &args.output, args.store.spec()?.file(), &stop)
 }
 
 #[cfg(test)]
