@@ -23,6 +23,24 @@ use crate::worker;
 /// given a path, writes it there as `--output` does.
 macro_rules! exporters {
     ($class:ty) => {
+        $crate::report::exporters!(@methods $class;
+            /// The report as JSON text: exactly ``--format json``. Given a
+            /// path, writes it there instead (as ``--output`` does: never
+            /// over the store, never half a report) and returns ``None``.
+            to_json Json,
+            /// The report as Markdown (a pull-request comment): ``--format
+            /// markdown``. Given a path, writes it there and returns ``None``.
+            to_markdown Markdown,
+            /// The report as a self-contained HTML page with charts:
+            /// ``--format html``. Given a path, writes it there and returns
+            /// ``None``.
+            to_html Html,
+            /// The report as JUnit XML: ``--format junit``. Given a path,
+            /// writes it there and returns ``None``.
+            to_junit Junit,
+        );
+    };
+    (@methods $class:ty; $($(#[$doc:meta])* $name:ident $format:ident,)*) => {
         #[pymethods]
         impl $class {
             /// The report as a ``dict``: exactly ``--format json``.
@@ -33,75 +51,23 @@ macro_rules! exporters {
                 $crate::report::parse_json(py, &text)
             }
 
-            /// The report as JSON text: exactly ``--format json``. Given a
-            /// path, writes it there instead (as ``--output`` does: never
-            /// over the store, never half a report) and returns ``None``.
-            #[pyo3(signature = (path=None))]
-            fn to_json(
-                &self,
-                py: Python<'_>,
-                path: Option<&Bound<'_, PyAny>>,
-            ) -> PyResult<Option<String>> {
-                $crate::report::export(
-                    py,
-                    self.shared(),
-                    traceflow::report::Format::Json,
-                    path,
-                    self.store_file.as_deref(),
-                )
-            }
-
-            /// The report as Markdown (a pull-request comment): ``--format
-            /// markdown``. Given a path, writes it there and returns ``None``.
-            #[pyo3(signature = (path=None))]
-            fn to_markdown(
-                &self,
-                py: Python<'_>,
-                path: Option<&Bound<'_, PyAny>>,
-            ) -> PyResult<Option<String>> {
-                $crate::report::export(
-                    py,
-                    self.shared(),
-                    traceflow::report::Format::Markdown,
-                    path,
-                    self.store_file.as_deref(),
-                )
-            }
-
-            /// The report as a self-contained HTML page with charts:
-            /// ``--format html``. Given a path, writes it there and returns
-            /// ``None``.
-            #[pyo3(signature = (path=None))]
-            fn to_html(
-                &self,
-                py: Python<'_>,
-                path: Option<&Bound<'_, PyAny>>,
-            ) -> PyResult<Option<String>> {
-                $crate::report::export(
-                    py,
-                    self.shared(),
-                    traceflow::report::Format::Html,
-                    path,
-                    self.store_file.as_deref(),
-                )
-            }
-
-            /// The report as JUnit XML: ``--format junit``. Given a path,
-            /// writes it there and returns ``None``.
-            #[pyo3(signature = (path=None))]
-            fn to_junit(
-                &self,
-                py: Python<'_>,
-                path: Option<&Bound<'_, PyAny>>,
-            ) -> PyResult<Option<String>> {
-                $crate::report::export(
-                    py,
-                    self.shared(),
-                    traceflow::report::Format::Junit,
-                    path,
-                    self.store_file.as_deref(),
-                )
-            }
+            $(
+                $(#[$doc])*
+                #[pyo3(signature = (path=None))]
+                fn $name(
+                    &self,
+                    py: Python<'_>,
+                    path: Option<&Bound<'_, PyAny>>,
+                ) -> PyResult<Option<String>> {
+                    $crate::report::export(
+                        py,
+                        self.shared(),
+                        traceflow::report::Format::$format,
+                        path,
+                        self.store_file.as_deref(),
+                    )
+                }
+            )*
 
             /// The table the command prints, store text made printable as
             /// the command's stdout makes it.
