@@ -40,19 +40,9 @@ pub fn error_line(err: &anyhow::Error) -> String {
     commands::one_line(err)
 }
 
-/// Writes a report to a file as `--output` does: never over the store
-/// `store_file` or the files beside it, through symbolic links, by a
-/// temporary file renamed into place. Once `stop` is set the write is
-/// abandoned and a regular file left as it was.
-pub fn write_report(
-    doc: traceflow::report::Document<'_>,
-    format: traceflow::report::Format,
-    output: &std::path::Path,
-    store_file: Option<&std::path::Path>,
-    stop: &std::sync::atomic::AtomicBool,
-) -> anyhow::Result<()> {
-    output::write_report(doc, format, output, store_file, stop)
-}
+/// Writes a report to a file as `--output` does (the Python package's
+/// `to_json(path)`).
+pub use output::write_report;
 
 /// The exit code `traceflow gate` returns for the library's decision
 /// (`require_data`: `--require-data`).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use traceflow::cases::{self, CaseReport as Cases};
 use traceflow::compare::{CompareReport as Comparison, CompareVerdict};
-use traceflow::report::{CaseListing, Document};
+use traceflow::report::CaseListing;
 
 use crate::report::{exporters, json_name, json_value, py_bool, Shared};
 
@@ -40,13 +40,6 @@ impl CaseReport {
             inner: Arc::new(inner),
             listing,
             store_file,
-        }
-    }
-
-    fn document(&self) -> Document<'_> {
-        Document::Cases {
-            report: &self.inner,
-            listing: self.listing,
         }
     }
 
@@ -121,13 +114,6 @@ impl CompareReport {
             inner: Arc::new(inner),
             listing,
             store_file,
-        }
-    }
-
-    fn document(&self) -> Document<'_> {
-        Document::Compare {
-            report: &self.inner,
-            listing: self.listing,
         }
     }
 

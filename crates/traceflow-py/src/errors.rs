@@ -36,17 +36,18 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    /// The class in `traceflow.errors`; `None` for a built-in's.
-    fn class_name(self) -> Option<&'static str> {
-        Some(match self {
+    /// The class in `traceflow.errors` (`Os` is the built-in, raised by
+    /// [`os_error`]).
+    fn class_name(self) -> &'static str {
+        match self {
             Kind::Base => "TraceflowError",
             Kind::StoreNotFound => "StoreNotFoundError",
             Kind::Store => "StoreError",
             Kind::Connection => "StoreConnectionError",
             Kind::InvalidArgument => "InvalidArgumentError",
             Kind::NotEnoughData => "NotEnoughDataError",
-            Kind::Os { .. } => return None,
-        })
+            Kind::Os { .. } => "OSError",
+        }
     }
 }
 
@@ -167,8 +168,9 @@ impl Error {
     /// every other output makes it.
     pub(crate) fn into_py(self, py: Python<'_>) -> PyErr {
         let message = printable_lines(&self.message).into_owned();
-        let Some(name) = self.kind.class_name() else {
-            return os_error(py, self.kind, message, self.filename);
+        let name = match self.kind {
+            Kind::Os { kind, errno } => return os_error(py, kind, errno, message, self.filename),
+            kind => kind.class_name(),
         };
         let class = py
             .import("traceflow.errors")
@@ -185,20 +187,24 @@ impl Error {
 
 /// `OSError(errno, os.strerror(errno), filename)`, which Python makes the
 /// subclass for the code (`FileNotFoundError` for `ENOENT`), as `open`
-/// raises it; without a code, the subclass for the kind with `message`.
-fn os_error(py: Python<'_>, kind: Kind, message: String, filename: Option<PathBuf>) -> PyErr {
-    let Kind::Os { kind, errno } = kind else {
-        return io::Error::other(message).into();
-    };
-    let code = errno.map(Ok).or_else(|| {
+/// raises it. A code not kept (tempfile's errors keep only the kind) is
+/// the kind's; without one, the subclass for the kind with `message`.
+fn os_error(
+    py: Python<'_>,
+    kind: io::ErrorKind,
+    errno: Option<i32>,
+    message: String,
+    filename: Option<PathBuf>,
+) -> PyErr {
+    let code = errno.or_else(|| {
         let name = errno_name(kind)?;
-        Some(
-            py.import("errno")
-                .and_then(|m| m.getattr(name)?.extract::<i32>()),
-        )
+        py.import("errno").ok()?.getattr(name).ok()?.extract().ok()
     });
-    let built = code.map(|code| -> PyResult<PyErr> {
-        let code = code?;
+    let Some(code) = code else {
+        // pyo3 picks the subclass for the kind.
+        return io::Error::new(kind, message).into();
+    };
+    let built = || -> PyResult<PyErr> {
         let strerror = py.import("os")?.call_method1("strerror", (code,))?;
         let instance = py.get_type::<pyo3::exceptions::PyOSError>().call1((
             code,
@@ -206,12 +212,8 @@ fn os_error(py: Python<'_>, kind: Kind, message: String, filename: Option<PathBu
             filename.map(PathBuf::into_os_string),
         ))?;
         Ok(PyErr::from_value(instance))
-    });
-    match built {
-        Some(Ok(err)) | Some(Err(err)) => err,
-        // pyo3 picks the subclass for the kind.
-        None => io::Error::new(kind, message).into(),
-    }
+    };
+    built().unwrap_or_else(|err| err)
 }
 
 /// The code of the kinds a report's file meets, by its name in `errno`.

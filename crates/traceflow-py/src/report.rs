@@ -16,9 +16,9 @@ use traceflow::trend::{self, Window};
 use crate::errors::{Error, Kind};
 use crate::worker;
 
-/// The command's renderings as methods of a report class whose
-/// `document()` is the library's [`Document`], `shared()` the same to hand
-/// another thread, and `store_file` the store it read: one block for every
+/// The command's renderings as methods of a report class whose `shared()`
+/// is the library's report (as [`Shared`]) and `store_file` the store it
+/// read: one block for every
 /// class. Each renders with the GIL released, and returns the text or,
 /// given a path, writes it there as `--output` does.
 macro_rules! exporters {
@@ -45,8 +45,9 @@ macro_rules! exporters {
         impl $class {
             /// The report as a ``dict``: exactly ``--format json``.
             fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                let report = self.shared();
                 let text = py.detach(|| {
-                    traceflow::report::render(self.document(), traceflow::report::Format::Json)
+                    traceflow::report::render(report.document(), traceflow::report::Format::Json)
                 });
                 $crate::report::parse_json(py, &text)
             }
@@ -72,9 +73,10 @@ macro_rules! exporters {
             /// The table the command prints, store text made printable as
             /// the command's stdout makes it.
             fn __str__(&self, py: Python<'_>) -> String {
+                let report = self.shared();
                 py.detach(|| {
                     let table = traceflow::report::render(
-                        self.document(),
+                        report.document(),
                         traceflow::report::Format::Table,
                     );
                     traceflow::report::terminal::printable_lines(&table).into_owned()
@@ -95,7 +97,8 @@ pub(crate) enum Shared {
 }
 
 impl Shared {
-    fn document(&self) -> Document<'_> {
+    /// The report as the exporters take it.
+    pub(crate) fn document(&self) -> Document<'_> {
         match self {
             Shared::Trace(report) => Document::Trace(report),
             Shared::Suite(report) => Document::Suite(report),
@@ -326,10 +329,6 @@ impl TraceTrendReport {
             summaries: PyOnceLock::new(),
             store_file,
         }
-    }
-
-    fn document(&self) -> Document<'_> {
-        Document::Trace(&self.inner)
     }
 
     fn shared(&self) -> Shared {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use pyo3::prelude::*;
-use traceflow::report::Document;
 use traceflow::timestamp::TimeBound;
 use traceflow::trend::{self, GateOutcome, Metric, SuiteOptions, VerdictOptions, Window};
 
@@ -30,10 +29,6 @@ impl SuiteReport {
             inner: Arc::new(inner),
             store_file,
         }
-    }
-
-    fn document(&self) -> Document<'_> {
-        Document::Suite(&self.inner)
     }
 
     fn shared(&self) -> Shared {

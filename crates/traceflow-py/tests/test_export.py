@@ -163,18 +163,11 @@ def test_ctrl_c_interrupts_a_write_that_blocks_and_abandons_it(tmp_path):
     assert float(line.split()[-1]) < 2.5, line
     # A reader now lets the abandoned write's open go on: it writes nothing.
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    got = b""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(reader, 1 << 16)
-        except BlockingIOError:
-            time.sleep(0.05)
-            continue
-        if not chunk and time.monotonic() > deadline - 4:
-            break  # the writer came and went
-        got += chunk
-        time.sleep(0.05)
+    time.sleep(1)  # time for a write that was not stopped to arrive
+    try:
+        got = os.read(reader, 1 << 20)
+    except BlockingIOError:  # the writer holds it open, has written nothing
+        got = b""
     os.close(reader)
     out, err = child.communicate("\n", timeout=10)
     assert child.returncode == 130, (out, err)

@@ -85,6 +85,12 @@ pub struct TraceHead {
 }
 
 impl TraceHead {
+    /// Its place in the order of runs: `(created_at, rowid)`, the rowid
+    /// breaking ties between equal start times.
+    pub fn age(&self) -> (Timestamp, i64) {
+        (self.created_at, self.rowid)
+    }
+
     /// The `mode` column, empty unless labels were asked for.
     pub fn mode(&self) -> &str {
         self.labels.as_deref().map_or("", |l| &l.mode)

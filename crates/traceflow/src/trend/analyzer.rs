@@ -506,19 +506,18 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             }
             true
         });
-        let order = |t: &TraceHead| (t.created_at, t.rowid);
         let mut cut = false;
         if let (GroupBy::Trace, Window::Last(n)) = (&options.group_by, options.window) {
             // A run is a trace: the newest `n` in linear time, and only
             // they are sorted.
             let start = members.len().saturating_sub(n);
             if start > 0 {
-                members.select_nth_unstable_by_key(start, order);
+                members.select_nth_unstable_by_key(start, TraceHead::age);
                 members.drain(..start);
                 cut = true;
             }
         }
-        members.sort_unstable_by_key(order);
+        members.sort_unstable_by_key(TraceHead::age);
 
         let (runs, ungrouped) = if matches!(options.group_by, GroupBy::Trace) {
             // Each trace is its own run (ids are unique), and the window is

@@ -539,14 +539,14 @@ impl Newest {
         if !key.status.is_finished() {
             return true;
         }
-        if !self.wanted.in_range(key.created_at) || self.wanted.count == 0 {
+        if !self.wanted.in_range(key.created_at) {
             return false;
         }
         self.heap.len() < self.wanted.count
             || self
                 .heap
                 .peek()
-                .is_some_and(|ByAge(oldest)| (key.created_at, key.rowid) > age(oldest))
+                .is_some_and(|ByAge(oldest)| (key.created_at, key.rowid) > oldest.age())
     }
 
     /// Keeps an admitted finished head, dropping the oldest if one too many.
@@ -558,17 +558,13 @@ impl Newest {
     }
 }
 
-fn age(head: &TraceHead) -> (jiff::Timestamp, i64) {
-    (head.created_at, head.rowid)
-}
-
 /// A head ordered oldest-greatest, so that a max-heap keeps the oldest on
 /// top.
 struct ByAge(TraceHead);
 
 impl PartialEq for ByAge {
     fn eq(&self, other: &Self) -> bool {
-        age(&self.0) == age(&other.0)
+        self.0.age() == other.0.age()
     }
 }
 
@@ -582,7 +578,7 @@ impl PartialOrd for ByAge {
 
 impl Ord for ByAge {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        age(&other.0).cmp(&age(&self.0))
+        other.0.age().cmp(&self.0.age())
     }
 }
 

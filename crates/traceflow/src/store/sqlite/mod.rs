@@ -539,7 +539,7 @@ impl RecordStore for SqliteStore {
                     .rows
                     .iter()
                     .filter(|h| keep(h) && h.model() == model.as_str())
-                    .map(|h| (h.created_at, h.rowid))
+                    .map(TraceHead::age)
                     .collect();
                 (order, scan.issues)
             }
@@ -549,7 +549,7 @@ impl RecordStore for SqliteStore {
                     .rows
                     .iter()
                     .filter(|h| keep(h))
-                    .map(|h| (h.created_at, h.rowid))
+                    .map(TraceHead::age)
                     .collect();
                 (order, scan.issues)
             }
