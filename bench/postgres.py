@@ -15,14 +15,15 @@ database and measures, in one run, interleaved, medians of --rounds:
   model` against its queries' floor;
 - a push of 1,000 new traces (a store of its own) into the full database.
 
-Usage (the server from .ci/postgres.sh, the release binary built):
+Usage (a throwaway cluster around it, the release binary built):
 
-    eval "$(.ci/postgres.sh)"
     cargo build --release -p traceflow-cli --example pg_sql -p traceflow
-    python3 bench/postgres.py --stores /data/h1.db /data/h2.db ... > out.json
+    cargo run --release -p traceflow-testkit --bin with-postgres -- \
+        python3 bench/postgres.py --stores /data/h1.db /data/h2.db ... > out.json
 
 The admin URL comes from $TRACEFLOW_TEST_PG (a role that may create
-databases); the database `tf_bench` is dropped and made again.
+databases), or any server's; the database `tf_bench` is dropped and made
+again.
 """
 
 import argparse
@@ -77,12 +78,15 @@ def sqlite_count(store, table):
 
 def drop(admin, name):
     """Drops a database; an autovacuum worker on it can be ended only by a
-    superuser, so that is asked when the role cannot."""
+    superuser, so $TRACEFLOW_TEST_PG_ADMIN (with-postgres sets it) is asked
+    when the role cannot."""
     try:
         psql(admin, "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     except subprocess.CalledProcessError:
-        run(["runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-c",
-             f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+        superuser = os.environ.get("TRACEFLOW_TEST_PG_ADMIN")
+        if not superuser:
+            raise
+        psql(superuser, "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def fresh(admin, name):

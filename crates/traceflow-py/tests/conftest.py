@@ -1,7 +1,6 @@
-"""Paths the tests share: the repository's fixture stores and, beside the
-repository, TraceFlow Lite's SDK stores and the proposal's script."""
+"""What the tests share: the repository's fixture stores (among them the
+stores TraceFlow Lite's SDK wrote, under tests/fixtures/tfl-sdk)."""
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -10,20 +9,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures"
-SHARED = REPO.parent / "shared"
 
 #: The stores the reference implementation judged (tests/fixtures/expected).
 ANALYZABLE = ["drift", "step", "stable", "quirks", "sdk_no_evals", "bad_rows"]
-
-
-def need(path: Path) -> Path:
-    """`path`, or a skip locally and a failure under CI (`CI` set)."""
-    if path.exists():
-        return path
-    message = f"needs {path} beside the repository"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture

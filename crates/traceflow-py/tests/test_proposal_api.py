@@ -9,7 +9,7 @@ import re
 import sqlite3
 import pytest
 
-from conftest import ANALYZABLE, FIXTURES, SHARED, need, write_store
+from conftest import ANALYZABLE, FIXTURES, write_store
 
 import traceflow
 from traceflow import TraceRunSummary, TraceTrendAnalyzer, TraceTrendReport
@@ -100,10 +100,9 @@ def test_fewer_than_two_traces_is_a_value_error():
 
 
 def proposal_snippet() -> str:
-    """The proposal's "CI gate integration" block, as the document has it."""
-    text = (need(SHARED / "docs" / "proposal.md")).read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
-    snippet = next(b for b in blocks if "raise SystemExit" in b)
+    """The proposal's "CI gate integration" block, as the document has it
+    (kept verbatim in tests/fixtures/proposal/ci_gate.py)."""
+    snippet = (FIXTURES / "proposal" / "ci_gate.py").read_text()
     assert snippet.startswith("analyzer = TraceTrendAnalyzer(store, regression_threshold=0.02)")
     return snippet
 

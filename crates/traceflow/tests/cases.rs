@@ -1,31 +1,21 @@
-//! The per-case comparison on stores whose truth is known: written by
-//! `../shared/tools/gen_tfl_db.py --cases N`, which also writes which cases
-//! regress and which are flaky (`OUT.db.truth.json`).
-//!
-//! Needs python3 and the generator (beside the repository). Without them
-//! the tests say so and pass locally; under CI (`CI` set) they fail instead
-//! of being skipped silently.
+//! The per-case comparison on stores whose truth is known: written by the
+//! testkit's suite generator, which says which cases regress and which are
+//! flaky.
 
 // Test helpers abort on a failed setup step; that is their job.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use traceflow::cases::{CaseAnalyzer, CaseOptions, CaseReport, CaseVerdict, SplitRule};
 use traceflow::report::{render, CaseListing, Document, Format};
 use traceflow::store::SqliteStore;
 use traceflow::trend::{SuiteOptions, Window};
 
-mod support;
+use traceflow_testkit::suite::{write_suite, SuiteSpec};
 
-fn generator() -> Option<PathBuf> {
-    support::shared_script("gen_tfl_db.py")
-}
-
-/// A store the generator wrote with `args`, and the inputs its truth file
-/// says regress and are flaky.
+/// A store written by the testkit's suite generator, and its truth.
 struct Generated {
     _dir: tempfile::TempDir,
     path: PathBuf,
@@ -33,35 +23,13 @@ struct Generated {
     flaky: BTreeSet<String>,
 }
 
-fn generate(script: &Path, args: &[&str]) -> Generated {
+fn generate(spec: &SuiteSpec) -> Generated {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cases.db");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(&path)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let truth: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("cases.db.truth.json")).unwrap(),
-    )
-    .unwrap();
-    let set = |key: &str| -> BTreeSet<String> {
-        truth[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_owned())
-            .collect()
-    };
+    let truth = write_suite(&path, spec);
     Generated {
-        regressed: set("regressed"),
-        flaky: set("flaky"),
+        regressed: truth.regressed,
+        flaky: truth.flaky,
         _dir: dir,
         path,
     }
@@ -94,31 +62,21 @@ fn with_verdict(report: &CaseReport, verdict: CaseVerdict) -> BTreeSet<String> {
 
 #[test]
 fn the_cases_that_broke_are_found_at_the_totals_step_and_no_other_is() {
-    let Some(script) = generator() else { return };
     // 60 cases over 6000 traces, a quarter of them falling from 0.9 to
     // 0.3 per decision at trace 3000 (each case's own difficulty on top),
     // 6 flaky ones (coin flips throughout).
-    let store = generate(
-        &script,
-        &[
-            "--traces",
-            "6000",
-            "--cases",
-            "60",
-            "--step-at",
-            "3000",
-            "--p-start",
-            "0.9",
-            "--p-step",
-            "0.3",
-            "--regress-share",
-            "0.25",
-            "--flaky-share",
-            "0.1",
-            "--seed",
-            "12",
-        ],
-    );
+    let store = generate(&SuiteSpec {
+        traces: 6000,
+        cases: 60,
+        step_at: Some(3000),
+        p_start: 0.9,
+        p_end: 0.9,
+        p_step: 0.3,
+        regress_share: 0.25,
+        flaky_share: 0.1,
+        seed: 12,
+        ..SuiteSpec::default()
+    });
     let report = analyze(&store);
     assert_eq!(report.cases.len(), 60);
     assert_eq!(report.tested, 60);
@@ -168,25 +126,15 @@ fn the_cases_that_broke_are_found_at_the_totals_step_and_no_other_is() {
 
 #[test]
 fn a_stable_suite_has_no_regressed_case() {
-    let Some(script) = generator() else { return };
-    let store = generate(
-        &script,
-        &[
-            "--traces",
-            "3000",
-            "--cases",
-            "60",
-            "--p-start",
-            "0.85",
-            "--p-end",
-            "0.85",
-            "--seed",
-            "5",
-        ],
-    );
+    let store = generate(&SuiteSpec {
+        traces: 3000,
+        cases: 60,
+        p_start: 0.85,
+        p_end: 0.85,
+        seed: 5,
+        ..SuiteSpec::default()
+    });
     let report = analyze(&store);
-    // (Without --regress-share the truth file lists every case as one the
-    // decline would apply to; there is no decline.)
     assert_ne!(report.total.verdict, traceflow::trend::Verdict::Regression);
     assert_eq!(
         report.counts.regressed,

@@ -1,11 +1,10 @@
 //! Connecting to a real PostgreSQL server: each sslmode, the certificate
 //! checks, the password's sources and the errors a failed connection gives.
 //!
-//! The server is named by `TRACEFLOW_TEST_PG` (a `postgres://` URL of a
-//! role with a password), its CA by `TRACEFLOW_TEST_PG_CA` and a CA that
-//! signed nothing by `TRACEFLOW_TEST_PG_OTHER_CA` (each a PEM file, or PEM
-//! text); `.ci/postgres.sh` sets them up. Without `TRACEFLOW_TEST_PG` each
-//! test says it is skipped and passes, unless `CI` is set: then it fails.
+//! The server is the throwaway cluster `traceflow_testkit::pg` starts (a
+//! role with a password, a CA that signed the server's certificate and one
+//! that signed nothing); without PostgreSQL installed each test fails
+//! saying so.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use traceflow::store::postgres::connect::{describe, ConnectError, PasswordSource, PgTarget};
 
-/// The test server, as `TRACEFLOW_TEST_PG` and its CA variables give it.
+/// The tests' server (traceflow_testkit starts a throwaway cluster), with
+/// an empty home directory of the test's own.
 struct Server {
     url: String,
     host: String,
@@ -23,60 +23,24 @@ struct Server {
     user: String,
     password: String,
     dbname: String,
-    /// Holds the CA files written from PEM text, and serves as an empty
-    /// home directory (no `.pgpass`, no `.postgresql/root.crt`).
+    /// An empty home directory (no `.pgpass`, no `.postgresql/root.crt`).
     dir: tempfile::TempDir,
-    ca: Option<PathBuf>,
-    other_ca: Option<PathBuf>,
+    ca: PathBuf,
+    other_ca: PathBuf,
 }
 
-/// The server, or `None` (after a note) when `TRACEFLOW_TEST_PG` is unset;
-/// with `CI` set, an unset server is a failure.
-fn server(test: &str) -> Option<Server> {
-    let url = match std::env::var("TRACEFLOW_TEST_PG") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{test}: TRACEFLOW_TEST_PG is not set, and CI is: the PostgreSQL tests must run"
-            );
-            eprintln!("skipping {test}: TRACEFLOW_TEST_PG is not set");
-            return None;
-        }
-    };
-    let rest = url
-        .strip_prefix("postgres://")
-        .or_else(|| url.strip_prefix("postgresql://"))
-        .expect("TRACEFLOW_TEST_PG is a postgres:// URL");
-    let (userinfo, rest) = rest.rsplit_once('@').expect("the URL has user:password@");
-    let (user, password) = userinfo.split_once(':').expect("the URL has a password");
-    let (hostport, dbname) = rest.split_once('/').unwrap_or((rest, "postgres"));
-    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "5432"));
-    let dir = tempfile::tempdir().unwrap();
-    let ca = ca_file(dir.path(), "TRACEFLOW_TEST_PG_CA", "ca.crt");
-    let other_ca = ca_file(dir.path(), "TRACEFLOW_TEST_PG_OTHER_CA", "other-ca.crt");
-    Some(Server {
-        url: url.clone(),
-        host: host.to_owned(),
-        port: port.parse().expect("a port number"),
-        user: user.to_owned(),
-        password: password.to_owned(),
-        dbname: dbname.split('?').next().unwrap_or("postgres").to_owned(),
-        dir,
-        ca,
-        other_ca,
-    })
-}
-
-/// A CA variable's file: the path it holds, or its PEM text written out.
-fn ca_file(dir: &Path, var: &str, name: &str) -> Option<PathBuf> {
-    let value = std::env::var(var).ok().filter(|v| !v.is_empty())?;
-    if value.trim_start().starts_with("-----BEGIN") {
-        let path = dir.join(name);
-        std::fs::write(&path, value).unwrap();
-        Some(path)
-    } else {
-        Some(PathBuf::from(value))
+fn server() -> Server {
+    let pg = traceflow_testkit::pg::server();
+    Server {
+        url: pg.url.clone(),
+        host: pg.host.clone(),
+        port: pg.port,
+        user: pg.user.clone(),
+        password: pg.password.clone(),
+        dbname: "postgres".to_owned(),
+        dir: tempfile::tempdir().unwrap(),
+        ca: pg.ca.clone(),
+        other_ca: pg.other_ca.clone(),
     }
 }
 
@@ -86,15 +50,11 @@ impl Server {
     }
 
     fn ca(&self) -> &Path {
-        self.ca
-            .as_deref()
-            .expect("TRACEFLOW_TEST_PG_CA names the server's CA")
+        &self.ca
     }
 
     fn other_ca(&self) -> &Path {
-        self.other_ca
-            .as_deref()
-            .expect("TRACEFLOW_TEST_PG_OTHER_CA names another CA")
+        &self.other_ca
     }
 
     /// A key=value spec for the server with its password, plus `extra`.
@@ -166,9 +126,7 @@ fn write_mode(path: &Path, text: &str, mode: u32) {
 
 #[test]
 fn sslmode_disable_connects_without_tls() {
-    let Some(server) = server("sslmode_disable_connects_without_tls") else {
-        return;
-    };
+    let server = server();
     let mut client = server.connect(&server.spec("sslmode=disable")).unwrap();
     assert!(!uses_tls(&mut client));
     let name: String = client
@@ -180,9 +138,7 @@ fn sslmode_disable_connects_without_tls() {
 
 #[test]
 fn sslmode_require_and_prefer_connect_with_tls() {
-    let Some(server) = server("sslmode_require_and_prefer_connect_with_tls") else {
-        return;
-    };
+    let server = server();
     for mode in ["require", "prefer", "allow"] {
         let mut client = server
             .connect(&server.spec(&format!("sslmode={mode}")))
@@ -193,9 +149,7 @@ fn sslmode_require_and_prefer_connect_with_tls() {
 
 #[test]
 fn the_url_form_connects() {
-    let Some(server) = server("the_url_form_connects") else {
-        return;
-    };
+    let server = server();
     let url = format!("{}?sslmode=require&application_name=url-test", server.url);
     let target = server.parse(&url, &[]).unwrap();
     server.assert_no_password(&target.to_string());
@@ -210,9 +164,7 @@ fn the_url_form_connects() {
 
 #[test]
 fn verify_ca_and_verify_full_accept_the_servers_ca() {
-    let Some(server) = server("verify_ca_and_verify_full_accept_the_servers_ca") else {
-        return;
-    };
+    let server = server();
     for mode in ["verify-ca", "verify-full"] {
         let spec = server.spec(&format!(
             "sslmode={mode} sslrootcert='{}'",
@@ -234,9 +186,7 @@ fn verify_ca_and_verify_full_accept_the_servers_ca() {
 
 #[test]
 fn verify_full_with_another_ca_is_a_tls_error() {
-    let Some(server) = server("verify_full_with_another_ca_is_a_tls_error") else {
-        return;
-    };
+    let server = server();
     let spec = server.spec(&format!(
         "sslmode=verify-full sslrootcert='{}'",
         server.other_ca().display()
@@ -253,9 +203,7 @@ fn verify_full_with_another_ca_is_a_tls_error() {
 
 #[test]
 fn verify_full_checks_an_ip_address() {
-    let Some(server) = server("verify_full_checks_an_ip_address") else {
-        return;
-    };
+    let server = server();
     let spec = format!(
         "host=127.0.0.1 port={} user={} password='{}' dbname={} sslmode=verify-full sslrootcert='{}'",
         server.port,
@@ -270,9 +218,7 @@ fn verify_full_checks_an_ip_address() {
 
 #[test]
 fn verify_ca_ignores_the_host_name_and_verify_full_does_not() {
-    let Some(server) = server("verify_ca_ignores_the_host_name_and_verify_full_does_not") else {
-        return;
-    };
+    let server = server();
     let spec = |mode: &str| {
         format!(
             "host=db.invalid hostaddr=127.0.0.1 port={} user={} password='{}' dbname={} \
@@ -297,9 +243,7 @@ fn verify_ca_ignores_the_host_name_and_verify_full_does_not() {
 
 #[test]
 fn a_wrong_password_is_an_authentication_error() {
-    let Some(server) = server("a_wrong_password_is_an_authentication_error") else {
-        return;
-    };
+    let server = server();
     let spec = format!(
         "postgres://{}:wr%40ng%3Apw:x@{}:{}/{}?sslmode=disable",
         server.user, server.host, server.port, server.dbname
@@ -332,9 +276,7 @@ fn a_wrong_password_is_an_authentication_error() {
 
 #[test]
 fn no_password_at_all_says_where_one_could_come_from() {
-    let Some(server) = server("no_password_at_all_says_where_one_could_come_from") else {
-        return;
-    };
+    let server = server();
     let err = server.connect_err(&server.spec_without_password("sslmode=disable"), &[]);
     assert!(matches!(err, ConnectError::AuthFailed { .. }), "{err:?}");
     let text = err.to_string();
@@ -345,9 +287,7 @@ fn no_password_at_all_says_where_one_could_come_from() {
 
 #[test]
 fn a_missing_database_is_named() {
-    let Some(server) = server("a_missing_database_is_named") else {
-        return;
-    };
+    let server = server();
     let spec = format!(
         "{} dbname=traceflow_no_such_database",
         server.spec("sslmode=disable")
@@ -363,9 +303,7 @@ fn a_missing_database_is_named() {
 
 #[test]
 fn a_server_that_is_down_fails_quickly() {
-    let Some(server) = server("a_server_that_is_down_fails_quickly") else {
-        return;
-    };
+    let server = server();
     let started = Instant::now();
     let err = server.connect_err("host=127.0.0.1 port=1 user=u password=pw dbname=d", &[]);
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -378,9 +316,7 @@ fn a_server_that_is_down_fails_quickly() {
 
 #[test]
 fn pgpassword_comes_from_the_environment() {
-    let Some(server) = server("pgpassword_comes_from_the_environment") else {
-        return;
-    };
+    let server = server();
     let target = server
         .parse(
             &server.spec_without_password("sslmode=require"),
@@ -406,9 +342,7 @@ fn pgpassword_comes_from_the_environment() {
 #[cfg(unix)]
 #[test]
 fn a_password_file_is_used_only_when_private() {
-    let Some(server) = server("a_password_file_is_used_only_when_private") else {
-        return;
-    };
+    let server = server();
     let line = format!(
         "# the test server\n{}:{}:*:{}:{}\n",
         server.host, server.port, server.user, server.password
@@ -436,9 +370,7 @@ fn a_password_file_is_used_only_when_private() {
 
 #[test]
 fn describe_words_query_errors() {
-    let Some(server) = server("describe_words_query_errors") else {
-        return;
-    };
+    let server = server();
     let mut client = server.connect(&server.spec("sslmode=require")).unwrap();
     let err = client
         .simple_query("SELECT * FROM traceflow_no_such_table")

@@ -6,14 +6,10 @@
 // Tests fail by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/pg.rs"]
-mod pg;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use jiff::{SignedDuration, Timestamp};
-use pg::TestDb;
 use serde_json::Value;
 use traceflow::cases::{CaseAnalyzer, CaseOptions};
 use traceflow::compare::{CompareAnalyzer, CompareOptions, Selector};
@@ -25,37 +21,19 @@ use traceflow::store::{FactsStore, PostgresStore, RecordStore, SqliteStore, Writ
 use traceflow::trend::{
     CaseBy, GroupBy, Metric, SegmentBy, SuiteAnalyzer, SuiteOptions, TraceTrendAnalyzer, Window,
 };
+use traceflow_testkit::pg::{self, TestDb};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(name)
-}
-
-fn sdk_store(name: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/tfl-sdk")
-        .join(name);
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing",
-        path.display()
-    );
-    None
-}
+use traceflow_testkit::fixtures::{fixture, sdk_store};
 
 fn target(db: &TestDb) -> PgTarget {
     PgTarget::parse(&db.url).unwrap()
 }
 
 /// A fresh database with traceflow's schema.
-fn initialised(tag: &str) -> Option<TestDb> {
-    let db = TestDb::create(tag)?;
+fn initialised(tag: &str) -> TestDb {
+    let db = TestDb::create(tag);
     team::init(&target(&db)).unwrap();
-    Some(db)
+    db
 }
 
 fn push_file(file: &Path, db: &TestDb) -> PushReport {
@@ -173,13 +151,11 @@ fn a_pushed_store_gives_every_report_its_file_gives() {
     .iter()
     .map(|name| fixture(name))
     .collect();
-    files.extend(sdk_store("main.db"));
-    files.extend(sdk_store("early.db"));
-    files.extend(sdk_store("wal/traceflow.db"));
+    files.push(sdk_store("main.db"));
+    files.push(sdk_store("early.db"));
+    files.push(sdk_store("wal/traceflow.db"));
     for file in files {
-        let Some(db) = initialised("parity") else {
-            return;
-        };
+        let db = initialised("parity");
         let pushed = push_file(&file, &db);
         assert!(
             pushed.left_out.is_empty(),
@@ -211,9 +187,7 @@ fn a_pushed_store_gives_every_report_its_file_gives() {
 
 #[test]
 fn cases_and_comparisons_agree_too() {
-    let Some(db) = initialised("cases") else {
-        return;
-    };
+    let db = initialised("cases");
     let file = fixture("cases.db");
     push_file(&file, &db);
     let source = SqliteStore::open_read_only(&file).unwrap();
@@ -269,9 +243,7 @@ fn time(text: &str) -> Result<Timestamp, String> {
 #[test]
 fn rows_the_analysis_cannot_use_are_kept_out_and_listed() {
     for name in ["bad_rows.db", "quirks.db"] {
-        let Some(db) = initialised("hostile") else {
-            return;
-        };
+        let db = initialised("hostile");
         let file = fixture(name);
         let pushed = push_file(&file, &db);
         let source = SqliteStore::open_read_only(&file).unwrap();
@@ -327,9 +299,7 @@ fn regex_free_truncate_nanos(text: &str) -> String {
 
 #[test]
 fn a_second_push_of_an_unchanged_store_sends_nothing_and_changes_nothing() {
-    let Some(db) = initialised("again") else {
-        return;
-    };
+    let db = initialised("again");
     let file = fixture("drift.db");
     let first = push_file(&file, &db);
     assert!(!first.incremental);
@@ -418,9 +388,7 @@ fn evaluator_step(id: &str, seq: i64, decision: &str, at: Timestamp) -> StepReco
 
 #[test]
 fn a_push_after_new_runs_moves_only_them_and_finishes_the_runs_it_saw_running() {
-    let Some(db) = initialised("incremental") else {
-        return;
-    };
+    let db = initialised("incremental");
     let (_dir, path) = copy_of("drift.db");
     let at: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
     {
@@ -504,9 +472,7 @@ fn sqlite3(db: &Path, sql: &str) {
 
 #[test]
 fn a_store_that_is_not_the_one_seen_is_compared_in_full() {
-    let Some(db) = initialised("rebuilt") else {
-        return;
-    };
+    let db = initialised("rebuilt");
     let (_dir, path) = copy_of("drift.db");
     push_file(&path, &db);
     // The row the database marked is gone and another took its rowid.
@@ -522,9 +488,7 @@ fn a_store_that_is_not_the_one_seen_is_compared_in_full() {
 
 #[test]
 fn a_repeated_step_key_keeps_the_later_row_and_lists_the_others() {
-    let Some(db) = initialised("repeats") else {
-        return;
-    };
+    let db = initialised("repeats");
     let (_dir, path) = copy_of("sdk_no_evals.db");
     sqlite3(
         &path,
@@ -552,9 +516,7 @@ fn a_repeated_step_key_keeps_the_later_row_and_lists_the_others() {
 
 #[test]
 fn a_dry_run_says_what_would_move_and_writes_nothing() {
-    let Some(db) = initialised("dry") else {
-        return;
-    };
+    let db = initialised("dry");
     let source = SqliteStore::open_read_only(fixture("step.db")).unwrap();
     let report = push(
         &source,
@@ -573,9 +535,7 @@ fn a_dry_run_says_what_would_move_and_writes_nothing() {
 
 #[test]
 fn a_database_without_the_schema_says_what_to_run_and_is_left_alone() {
-    let Some(db) = TestDb::create("bare") else {
-        return;
-    };
+    let db = TestDb::create("bare");
     let err = PostgresStore::open_read_only(&target(&db)).unwrap_err();
     assert!(err.to_string().contains("traceflow db init"), "{err}");
     let source = SqliteStore::open_read_only(fixture("step.db")).unwrap();
@@ -593,9 +553,7 @@ fn a_database_without_the_schema_says_what_to_run_and_is_left_alone() {
 
 #[test]
 fn a_role_with_select_only_runs_every_reading_command() {
-    let Some(db) = initialised("readonly") else {
-        return;
-    };
+    let db = initialised("readonly");
     push_file(&fixture("drift.db"), &db);
     let role = format!("tf_reader_{}", std::process::id());
     let password = format!("made-up-{}", std::process::id());
@@ -648,10 +606,8 @@ fn a_role_with_select_only_runs_every_reading_command() {
 
 #[test]
 fn a_push_killed_mid_way_leaves_the_database_as_it_was_and_the_next_completes_it() {
-    let Some(db) = initialised("killed") else {
-        return;
-    };
-    let admin = pg::server().unwrap();
+    let db = initialised("killed");
+    let admin = pg::server().url.clone();
     let file = fixture("drift.db");
     let source = SqliteStore::open_read_only(&file).unwrap();
     let mut killed = false;
@@ -719,9 +675,7 @@ fn host_store(dir: &Path, prefix: &str) -> PathBuf {
 
 #[test]
 fn eight_pushes_at_once_with_readers_lose_nothing_repeat_nothing_and_readers_see_whole_pushes() {
-    let Some(db) = initialised("writers") else {
-        return;
-    };
+    let db = initialised("writers");
     let dir = tempfile::tempdir().unwrap();
     let stores: Vec<PathBuf> = (0..8)
         .map(|k| host_store(dir.path(), &format!("h{k}")))
@@ -806,9 +760,7 @@ fn eight_pushes_at_once_with_readers_lose_nothing_repeat_nothing_and_readers_see
 
 #[test]
 fn the_readmes_push_role_can_push_and_nothing_more_is_needed() {
-    let Some(db) = initialised("pushrole") else {
-        return;
-    };
+    let db = initialised("pushrole");
     let role = format!("tf_pusher_{}", std::process::id());
     let password = format!("made-up-{}", std::process::id());
     let mut admin = db.client();
@@ -838,9 +790,7 @@ fn the_readmes_push_role_can_push_and_nothing_more_is_needed() {
 
 #[test]
 fn text_postgresql_cannot_hold_and_extreme_step_positions_do_not_fail_a_push_or_a_report() {
-    let Some(db) = initialised("nul") else {
-        return;
-    };
+    let db = initialised("nul");
     let (_dir, path) = copy_of("drift.db");
     // SQLite's text holds NUL characters, PostgreSQL's text and jsonb do
     // not; an INTEGER step_seq may be as large as a bigint.
@@ -879,3 +829,4 @@ fn text_postgresql_cannot_hold_and_extreme_step_positions_do_not_fail_a_push_or_
         "extreme step_seq",
     );
 }
+

@@ -1,8 +1,8 @@
 //! The other direction: stores that traceflow writes, read by Python.
 //!
-//! Needs python3 and `../shared/tools/proposal_trend.py` (beside the repo).
-//! Without them the tests say so and pass locally; under CI (`CI` set) they
-//! fail instead of being skipped silently.
+//! Needs python3 (a test fails saying so without it); the Python reader is
+//! the repository's reference implementation of the trend rule
+//! (`tests/fixtures/reference_trend.py`, stdlib only).
 
 // Test helpers abort on a failed setup step; that is their job.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,11 +17,10 @@ use traceflow::model::{
 use traceflow::store::{SqliteStore, WriteStore};
 use traceflow::trend::{Direction, TraceTrendAnalyzer, Window};
 
-mod support;
-
-/// python3 and the proposal's analyzer, or `None` (locally) to skip.
-fn python() -> Option<PathBuf> {
-    support::shared_script("proposal_trend.py")
+/// The reference analyzer, after checking that python3 runs.
+fn reference() -> PathBuf {
+    traceflow_testkit::fixtures::python3();
+    traceflow_testkit::fixtures::fixture("reference_trend.py")
 }
 
 /// A declining history written through traceflow's API, with `trace_evals`
@@ -92,8 +91,8 @@ fn write_history(path: &Path, runs: usize) {
 }
 
 #[test]
-fn proposal_analyzer_reads_a_traceflow_store_with_the_same_result() {
-    let Some(script) = python() else { return };
+fn the_python_reference_reads_a_traceflow_store_with_the_same_result() {
+    let script = reference();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("traceflow.db");
     write_history(&path, 30);
@@ -105,12 +104,12 @@ fn proposal_analyzer_reads_a_traceflow_store_with_the_same_result() {
         let out = Command::new("python3")
             .arg(&script)
             .arg(&path)
-            .args(["--window", &window.to_string(), "--fixed"])
+            .args(["--window", &window.to_string()])
             .output()
             .unwrap();
         let theirs: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        let slope = theirs["slope"].as_f64().unwrap();
+        let slope = theirs["pass_rate_slope"].as_f64().unwrap();
         assert!(
             (ours.pass_rate_slope - slope).abs() <= 1e-12,
             "window {window}: {} vs {slope}",
@@ -118,15 +117,14 @@ fn proposal_analyzer_reads_a_traceflow_store_with_the_same_result() {
         );
         assert_eq!(
             ours.pass_rate_direction.as_str(),
-            theirs["direction"],
+            theirs["pass_rate_direction"],
             "window {window}"
         );
         assert_eq!(ours.window as u64, theirs["window"].as_u64().unwrap());
-        // Its exit status is its gate: 1 on worsening.
-        let worsening = ours.pass_rate_direction == Direction::Worsening;
+        // The slope rule's gate: a regression on worsening.
         assert_eq!(
-            out.status.code(),
-            Some(i32::from(worsening)),
+            ours.pass_rate_direction == Direction::Worsening,
+            theirs["any_regression"].as_bool().unwrap(),
             "window {window}"
         );
     }
@@ -134,9 +132,7 @@ fn proposal_analyzer_reads_a_traceflow_store_with_the_same_result() {
 
 #[test]
 fn traceflow_lite_record_readers_accept_what_traceflow_writes() {
-    if python().is_none() {
-        return;
-    }
+    traceflow_testkit::fixtures::python3();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("traceflow.db");
     write_history(&path, 4);
@@ -186,9 +182,7 @@ fn analysis_runs_while_python_holds_a_write_transaction() {
     use std::io::{BufRead, BufReader, Write};
     use std::process::Stdio;
 
-    if python().is_none() {
-        return;
-    }
+    traceflow_testkit::fixtures::python3();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("traceflow.db");
     write_history(&path, 6);

@@ -1,10 +1,8 @@
-//! Stores written by TraceFlow Lite's own SDK (`../shared/data/tfl-sdk/`,
-//! beside the repository; see its README): every one reads, in full, with
+//! Stores written by TraceFlow Lite's own SDK (`tests/fixtures/tfl-sdk/`;
+//! see its README): every one reads, in full, with
 //! the library calls the trend uses, and reading leaves no file beside it.
 //!
-//! Needs the `sqlite3` command-line shell for the cross-checks. Skipped
-//! with a note when `../shared` is absent, except under `CI`, where that
-//! is a failure.
+//! Needs the `sqlite3` command-line shell for the cross-checks.
 
 // Test helpers abort on a failed setup step; that is their job.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,19 +15,9 @@ use traceflow::model::{EvalDecision, RunStatus};
 use traceflow::store::{DecisionSource, FactsQuery, FactsStore, HeadsQuery, SqliteStore};
 use traceflow::trend::{TraceTrendAnalyzer, Window};
 
-/// The SDK stores' directory, or `None` (after a note) when it is absent.
-fn sdk_stores() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/tfl-sdk");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing: CI must have the SDK-written stores",
-        dir.display()
-    );
-    eprintln!("note: {} is absent; skipped", dir.display());
-    None
+/// The SDK stores' directory (`tests/fixtures/tfl-sdk/`).
+fn sdk_stores() -> PathBuf {
+    traceflow_testkit::fixtures::fixture("tfl-sdk")
 }
 
 fn listing(dir: &Path) -> Vec<String> {
@@ -84,7 +72,7 @@ fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
 
 #[test]
 fn wal_store_reads_all_200_runs_and_leaves_no_file() {
-    let Some(dir) = sdk_stores() else { return };
+    let dir = sdk_stores();
     let wal_dir = dir.join("wal");
     let before = listing(&wal_dir);
     assert!(
@@ -117,7 +105,7 @@ fn wal_store_reads_all_200_runs_and_leaves_no_file() {
 
 #[test]
 fn main_store_counts_match_sqlite3_and_its_readme() {
-    let Some(dir) = sdk_stores() else { return };
+    let dir = sdk_stores();
     let path = dir.join("main.db");
     let before = listing(&dir);
     {
@@ -200,7 +188,7 @@ fn main_store_counts_match_sqlite3_and_its_readme() {
 
 #[test]
 fn early_store_reads_with_its_january_2026_schema() {
-    let Some(dir) = sdk_stores() else { return };
+    let dir = sdk_stores();
     let path = dir.join("early.db");
     let before = listing(&dir);
     {

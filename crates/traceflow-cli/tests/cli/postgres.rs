@@ -2,11 +2,8 @@
 //! `gate --db postgres://…`; every reading command against the server; and
 //! the errors, each one line with exit 2 and never a password.
 
-#[path = "../../../traceflow/tests/support/pg.rs"]
-mod pg;
-
 use super::Sandbox;
-use pg::TestDb;
+use traceflow_testkit::pg::{self, TestDb};
 
 /// The URL's password, to check that no output holds it.
 fn password_of(url: &str) -> String {
@@ -16,9 +13,7 @@ fn password_of(url: &str) -> String {
 
 #[test]
 fn from_nothing_to_a_gate_against_the_shared_history_in_three_commands() {
-    let Some(db) = TestDb::create("cli_gate") else {
-        return;
-    };
+    let db = TestDb::create("cli_gate");
     let sandbox = Sandbox::new(&["drift.db", "step.db"]);
     let init = sandbox.run(&["db", "init", "--db", &db.url]);
     assert_eq!(init.code, 0, "{init}");
@@ -62,9 +57,7 @@ fn from_nothing_to_a_gate_against_the_shared_history_in_three_commands() {
 
 #[test]
 fn list_and_show_read_the_server_as_they_read_the_file() {
-    let Some(db) = TestDb::create("cli_list") else {
-        return;
-    };
+    let db = TestDb::create("cli_list");
     let sandbox = Sandbox::new(&["drift.db"]);
     assert_eq!(sandbox.run(&["db", "init", "--db", &db.url]).code, 0);
     assert_eq!(
@@ -104,9 +97,7 @@ fn assert_fails(sandbox: &Sandbox, args: &[&str], expect: &str, password: &str) 
 
 #[test]
 fn each_error_is_one_line_with_exit_2_and_no_password() {
-    let Some(db) = TestDb::create("cli_errors") else {
-        return;
-    };
+    let db = TestDb::create("cli_errors");
     let sandbox = Sandbox::new(&["drift.db"]);
     let password = password_of(&db.url);
     // No tables yet: reading says what to run, and creates nothing.
@@ -170,9 +161,7 @@ fn each_error_is_one_line_with_exit_2_and_no_password() {
 
 #[test]
 fn a_statement_timeout_and_a_lost_connection_are_one_line_each() {
-    let Some(db) = TestDb::create("cli_timeout") else {
-        return;
-    };
+    let db = TestDb::create("cli_timeout");
     let sandbox = Sandbox::new(&["drift.db"]);
     assert_eq!(sandbox.run(&["db", "init", "--db", &db.url]).code, 0);
     assert_eq!(
@@ -196,7 +185,7 @@ fn a_statement_timeout_and_a_lost_connection_are_one_line_each() {
         &password,
     );
     // The server ends the waiting reader's session.
-    let admin = pg::server().unwrap();
+    let admin = pg::server().url.clone();
     let name = db.name.clone();
     let killer = std::thread::spawn(move || {
         let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();

@@ -1,28 +1,9 @@
 //! The command on stores TraceFlow Lite's own SDK wrote
-//! (`../shared/data/tfl-sdk/`, beside the repository; read in place, never
-//! copied). Skipped with a note where `../shared` is absent; required
-//! under CI (`CI` set).
+//! (`tests/fixtures/tfl-sdk/`; read in place, never copied).
 
-use std::path::PathBuf;
+use traceflow_testkit::fixtures::sdk_store;
 
 use super::Sandbox;
-
-/// The SDK store `name`, or `None` (skip) outside CI when it is absent.
-fn sdk_store(name: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/tfl-sdk")
-        .join(name);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI needs {} (../shared beside the repository)",
-        path.display()
-    );
-    eprintln!("skipped: {} is absent", path.display());
-    None
-}
 
 /// Runs `sql` with the sqlite3 command, opened immutable: a WAL store
 /// opened even read-only would get `-wal` and `-shm` files beside it.
@@ -38,9 +19,7 @@ fn sqlite3(db: &std::path::Path, sql: &str) -> String {
 
 #[test]
 fn show_prints_the_gates_reports_from_evaluator_steps_and_takes_an_upper_case_id() {
-    let Some(db) = sdk_store("main.db") else {
-        return;
-    };
+    let db = sdk_store("main.db");
     let id = sqlite3(
         &db,
         "SELECT trace_id FROM trace_steps WHERE node_name = 'evaluator' \
@@ -77,9 +56,7 @@ fn show_prints_the_gates_reports_from_evaluator_steps_and_takes_an_upper_case_id
 
 #[test]
 fn cost_says_how_many_runs_had_no_steps() {
-    let Some(db) = sdk_store("main.db") else {
-        return;
-    };
+    let db = sdk_store("main.db");
     let without = sqlite3(
         &db,
         "SELECT count(*) FROM traces WHERE status != 'running' \
@@ -107,9 +84,7 @@ fn cost_says_how_many_runs_had_no_steps() {
 
 #[test]
 fn list_filters_by_status_model_and_time_and_shows_each_outcome() {
-    let Some(db) = sdk_store("main.db") else {
-        return;
-    };
+    let db = sdk_store("main.db");
     let sandbox = Sandbox::new(&[]);
     let path = db.to_str().unwrap();
     let listed = |extra: &[&str]| -> Vec<serde_json::Value> {
