@@ -830,3 +830,175 @@ fn text_postgresql_cannot_hold_and_extreme_step_positions_do_not_fail_a_push_or_
     );
 }
 
+/// Counts `table`'s rows in a file, without locks or writes.
+fn file_count(path: &Path, table: &str) -> i64 {
+    let store = SqliteStore::open_read_only(path).unwrap();
+    drop(store);
+    let out = Command::new("sqlite3")
+        .arg(path)
+        .arg(format!("SELECT count(*) FROM {table}"))
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn rows_a_live_writer_commits_during_a_push_are_sent_by_the_next_one() {
+    let db = initialised("livewriter");
+    let (_dir, path) = copy_of("drift.db");
+    // TraceFlow Lite keeps its store in WAL mode: a writer commits while a
+    // push reads.
+    sqlite3(&path, "PRAGMA journal_mode = WAL;");
+    // The SDK's connection, open for as long as its process runs.
+    let mut writer = SqliteStore::open_writable(&path).unwrap();
+    let at: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+    let mut written = 0;
+    let mut progress = |p: traceflow::store::postgres::push::Progress| {
+        // Once the push has read every trace, the SDK records a whole run:
+        // its trace, then its steps and verdict.
+        if p.table == "traces" && p.rows == p.total && written == 0 {
+            written += 1;
+            let id = "written-during-the-push";
+            writer
+                .create_trace(&new_trace(id, at, RunStatus::Running))
+                .unwrap();
+            writer
+                .insert_step(&evaluator_step(id, 0, "fallback", at))
+                .unwrap();
+            writer
+                .update_trace(
+                    id,
+                    &TraceUpdate {
+                        status: RunStatus::Done,
+                        final_answer: None,
+                        error: None,
+                    },
+                )
+                .unwrap();
+        }
+    };
+    let source = SqliteStore::open_read_only(&path).unwrap();
+    push(
+        &source,
+        &target(&db),
+        PushOptions {
+            progress: Some(&mut progress),
+            ..PushOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(written, 1, "the writer ran during the push");
+    let next = push(&source, &target(&db), PushOptions::default()).unwrap();
+    assert!(next.incremental);
+    // Nothing is lost: every row of the file is in the database.
+    assert_eq!(file_count(&path, "traces"), 61);
+    for table in ["traces", "trace_steps", "trace_evals"] {
+        assert_eq!(
+            db.count(&format!("SELECT count(*) FROM {table}")),
+            file_count(&path, table),
+            "{table}"
+        );
+    }
+    let server = PostgresStore::open_read_only(&target(&db)).unwrap();
+    assert_reports_agree(&source, &server, "after a live writer");
+}
+
+#[test]
+fn rows_postgresql_cannot_hold_are_kept_out_and_listed_and_every_push_goes_on() {
+    let db = initialised("unfit");
+    let (_dir, path) = copy_of("drift.db");
+    // A trace id over the b-tree's 2,704 bytes, and a start before 4713 BC
+    // (Unix seconds, which the file reads).
+    sqlite3(
+        &path,
+        "UPDATE traces SET trace_id = 'x' || printf('%.3000c', 'y') WHERE rowid = 1; \
+         UPDATE trace_steps SET trace_id = 'x' || printf('%.3000c', 'y') \
+           WHERE trace_id = (SELECT trace_id FROM traces WHERE rowid = 2); \
+         UPDATE traces SET created_at = -220000000000 WHERE rowid = 3;",
+    );
+    for round in 0..2 {
+        let report = push(
+            &SqliteStore::open_read_only(&path).unwrap(),
+            &target(&db),
+            PushOptions {
+                full: true,
+                ..PushOptions::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let why: Vec<&str> = report.left_out.iter().map(|i| i.reason.as_str()).collect();
+        assert!(why.iter().any(|w| w.contains("3001 bytes long")), "{why:?}");
+        assert!(
+            why.iter()
+                .any(|w| w.contains("before PostgreSQL's earliest time")),
+            "{why:?}"
+        );
+    }
+    assert_eq!(db.count("SELECT count(*) FROM traces"), 58);
+    assert_eq!(
+        db.count("SELECT count(*) FROM trace_steps WHERE length(trace_id) > 2048"),
+        0
+    );
+}
+
+#[test]
+fn pushes_of_stores_sharing_traces_in_other_orders_all_succeed() {
+    let db = initialised("overlap");
+    let dir = tempfile::tempdir().unwrap();
+    // The same runs, written in opposite orders (and one more each): two
+    // pushes lock the shared keys in opposite orders.
+    let stores: Vec<PathBuf> = (0..4)
+        .map(|k| {
+            let path = dir.path().join(format!("h{k}.db"));
+            std::fs::copy(fixture("cases.db"), &path).unwrap();
+            if k % 2 == 1 {
+                for table in ["traces", "trace_steps", "trace_evals"] {
+                    sqlite3(
+                        &path,
+                        &format!(
+                            "CREATE TABLE r AS SELECT * FROM {table} ORDER BY rowid DESC; \
+                             DELETE FROM {table}; INSERT INTO {table} SELECT * FROM r; DROP TABLE r;"
+                        ),
+                    );
+                }
+            }
+            path
+        })
+        .collect();
+    let target = target(&db);
+    for round in 0..3 {
+        std::thread::scope(|scope| {
+            let pushes: Vec<_> = stores
+                .iter()
+                .map(|path| {
+                    let target = &target;
+                    scope.spawn(move || {
+                        let source = SqliteStore::open_read_only(path).unwrap();
+                        push(
+                            &source,
+                            target,
+                            PushOptions {
+                                full: true,
+                                ..PushOptions::default()
+                            },
+                        )
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            for (k, p) in pushes.into_iter().enumerate() {
+                let result = p.join().unwrap();
+                assert!(result.is_ok(), "round {round}, store {k}: {result:?}");
+            }
+        });
+    }
+    assert_eq!(
+        db.count("SELECT count(*) FROM traces"),
+        file_count(&stores[0], "traces")
+    );
+}

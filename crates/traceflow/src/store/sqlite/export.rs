@@ -111,16 +111,17 @@ impl SqliteStore {
             .map_err(self.read_error("traces"))
     }
 
-    /// Each `traces` row after `after` (a rowid), in rowid order.
+    /// Each `traces` row in `rows` (rowids after the first, up to and
+    /// including the second), in rowid order.
     pub fn export_traces<E>(
         &self,
-        after: i64,
+        rows: (i64, i64),
         each: &mut dyn FnMut(Exported<ExportTrace>) -> Result<(), E>,
     ) -> Result<Result<(), E>, StoreError> {
         self.export(
             "traces",
-            &format!("{TRACE_EXPORT_SQL} WHERE rowid > ?1 ORDER BY rowid"),
-            after,
+            &format!("{TRACE_EXPORT_SQL} WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid"),
+            rows,
             trace_export,
             each,
         )
@@ -151,31 +152,33 @@ impl SqliteStore {
         Ok(Ok(()))
     }
 
-    /// Each `trace_steps` row after `after`, in rowid order.
+    /// Each `trace_steps` row in `rows` (as [`Self::export_traces`]).
     pub fn export_steps<E>(
         &self,
-        after: i64,
+        rows: (i64, i64),
         each: &mut dyn FnMut(Exported<ExportStep>) -> Result<(), E>,
     ) -> Result<Result<(), E>, StoreError> {
         let sql = format!(
             "SELECT rowid, trace_id, step_seq, node_name, input_json, output_json, tokens, \
-             latency_ms, cost_usd, error, {}, created_at FROM trace_steps WHERE rowid > ?1 ORDER BY rowid",
+             latency_ms, cost_usd, error, {}, created_at FROM trace_steps WHERE rowid > ?1 AND rowid <= ?2 \
+             ORDER BY rowid",
             self.schema.cache_hit_sql()
         );
-        self.export("trace_steps", &sql, after, step_export, each)
+        self.export("trace_steps", &sql, rows, step_export, each)
     }
 
-    /// Each `trace_evals` row after `after`, in rowid order.
+    /// Each `trace_evals` row in `rows` (as [`Self::export_traces`]).
     pub fn export_evals<E>(
         &self,
-        after: i64,
+        rows: (i64, i64),
         each: &mut dyn FnMut(Exported<ExportEval>) -> Result<(), E>,
     ) -> Result<Result<(), E>, StoreError> {
         self.export(
             "trace_evals",
             "SELECT rowid, trace_id, step_seq, decision, reasons_json, scores_json, \
-             revision_instructions, created_at FROM trace_evals WHERE rowid > ?1 ORDER BY rowid",
-            after,
+             revision_instructions, created_at FROM trace_evals WHERE rowid > ?1 AND rowid <= ?2 \
+             ORDER BY rowid",
+            rows,
             eval_export,
             each,
         )
@@ -185,13 +188,13 @@ impl SqliteStore {
         &self,
         table: &'static str,
         sql: &str,
-        after: i64,
+        (after, upto): (i64, i64),
         map: fn(&Row<'_>) -> Exported<T>,
         each: &mut dyn FnMut(Exported<T>) -> Result<(), E>,
     ) -> Result<Result<(), E>, StoreError> {
         let read_error = self.read_error(table);
         let mut stmt = self.conn.prepare(sql).map_err(&read_error)?;
-        let mut rows = stmt.query([after]).map_err(&read_error)?;
+        let mut rows = stmt.query([after, upto]).map_err(&read_error)?;
         while let Some(row) = rows.next().map_err(&read_error)? {
             if let Err(err) = each(map(row)) {
                 return Ok(Err(err));

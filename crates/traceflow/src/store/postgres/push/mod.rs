@@ -113,6 +113,9 @@ pub enum PushError {
         doing: &'static str,
         /// The server's one-line cause.
         cause: String,
+        /// A deadlock or serialization failure (another push at the same
+        /// keys): the same push again may well succeed.
+        transient: bool,
     },
     /// The database is not ready (no schema, another version), or could not
     /// be reached.
@@ -142,40 +145,66 @@ pub fn push(
         })
     })?;
     check_schema(&mut client, &location).map_err(PushError::Target)?;
-    let mut push = Push {
-        location,
-        source,
-        report: PushReport {
-            incremental: false,
-            dry_run: options.dry_run,
-            traces: Moved::default(),
-            steps: Moved::default(),
-            evals: Moved::default(),
-            left_out: Vec::new(),
-        },
-        progress: options.progress.take(),
-    };
-    push.run(&mut client, options.full, options.dry_run)?;
-    Ok(push.report)
+    let mut progress = options.progress.take();
+    let mut attempt = 0u32;
+    loop {
+        let mut push = Push {
+            location: location.clone(),
+            source,
+            report: PushReport {
+                incremental: false,
+                dry_run: options.dry_run,
+                traces: Moved::default(),
+                steps: Moved::default(),
+                evals: Moved::default(),
+                left_out: Vec::new(),
+            },
+            progress: progress.as_deref_mut(),
+        };
+        match push.run(&mut client, options.full, options.dry_run) {
+            Ok(()) => return Ok(push.report),
+            // Two pushes of stores that share traces lock the same keys in
+            // their files' orders; the server ends one of them, which has
+            // written nothing and goes again after the other.
+            Err(PushError::Server {
+                transient: true, ..
+            }) if attempt < MAX_RETRIES => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(
+                    25 * u64::from(attempt) + u64::from(std::process::id() % 50),
+                ));
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }
 
-struct Push<'s, 'p> {
+/// Times a push that lost a deadlock or a serialization conflict is tried
+/// again.
+const MAX_RETRIES: u32 = 8;
+
+struct Push<'s, 'p, 'q> {
     location: Location,
     source: &'s SqliteStore,
     report: PushReport,
-    progress: Option<&'p mut dyn FnMut(Progress)>,
+    progress: Option<&'p mut (dyn FnMut(Progress) + 'q)>,
 }
 
 /// Rows between progress reports.
 const PROGRESS_EVERY: u64 = 10_000;
 
-impl Push<'_, '_> {
+impl Push<'_, '_, '_> {
     fn server(&self, doing: &'static str) -> impl Fn(postgres::Error) -> PushError {
         let location = self.location.clone();
         move |err| PushError::Server {
             location: location.clone(),
             doing,
             cause: describe(&err),
+            transient: matches!(
+                err.code(),
+                Some(&postgres::error::SqlState::T_R_DEADLOCK_DETECTED)
+                    | Some(&postgres::error::SqlState::T_R_SERIALIZATION_FAILURE)
+            ),
         }
     }
 
@@ -198,6 +227,12 @@ impl Push<'_, '_> {
         };
         self.report.incremental = marks.is_some();
         let marks = marks.unwrap_or_default();
+        // The file's marks now, before any row is read: the push sends the
+        // rows up to them and the next push those after, so a row a live
+        // writer commits meanwhile is sent once, by the next push, and
+        // never skipped (a mark read after the rows could pass over rows
+        // committed between the two).
+        let new_marks = self.current_marks()?;
         tx.batch_execute(STAGING_DDL)
             .map_err(self.server("making staging tables"))?;
 
@@ -209,12 +244,9 @@ impl Push<'_, '_> {
                 .map_err(self.server("reading running traces"))?;
             running = rows.iter().map(|r| r.get::<_, String>(0)).collect();
         }
-        let traces_total = self.span("traces", marks.traces.0)?;
-        self.copy_traces(&mut tx, marks.traces.0, &running, traces_total)?;
-        let steps_total = self.span("trace_steps", marks.steps.0)?;
-        self.copy_steps(&mut tx, marks.steps.0, steps_total)?;
-        let evals_total = self.span("trace_evals", marks.evals.0)?;
-        self.copy_evals(&mut tx, marks.evals.0, evals_total)?;
+        self.copy_traces(&mut tx, (marks.traces.0, new_marks.traces.0), &running)?;
+        self.copy_steps(&mut tx, (marks.steps.0, new_marks.steps.0))?;
+        self.copy_evals(&mut tx, (marks.evals.0, new_marks.evals.0))?;
 
         self.report.traces = Moved {
             sent: self.report.traces.sent,
@@ -229,7 +261,6 @@ impl Push<'_, '_> {
             ..self.merge(&mut tx, MergeSql::Evals)?
         };
 
-        let new_marks = self.current_marks()?;
         tx.execute(
             "INSERT INTO traceflow_push_sources (source_id, shown_as, traces_rowid, traces_anchor, \
              steps_rowid, steps_anchor, evals_rowid, evals_anchor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -316,10 +347,9 @@ impl Push<'_, '_> {
         })
     }
 
-    /// Rows past `after` in `table`, at the most (for progress).
-    fn span(&self, table: &'static str, after: i64) -> Result<u64, PushError> {
-        let last = self.source.last_rowid(table).map_err(PushError::Source)?;
-        Ok(u64::try_from(last.saturating_sub(after)).unwrap_or(0))
+    /// Rows in a rowid span, at the most (for progress).
+    fn span((after, upto): (i64, i64)) -> u64 {
+        u64::try_from(upto.saturating_sub(after)).unwrap_or(0)
     }
 
     fn tick(&mut self, table: &'static str, rows: u64, total: u64) {
@@ -342,7 +372,17 @@ impl Push<'_, '_> {
                         "NUL characters replaced by U+FFFD (PostgreSQL's text cannot hold them)",
                     ));
                 }
-                Some(row)
+                match row.fit() {
+                    Ok(None) => Some(row),
+                    Ok(Some(note)) => {
+                        self.report.left_out.push(row.issue(&note));
+                        Some(row)
+                    }
+                    Err(why) => {
+                        self.report.left_out.push(row.issue(&why));
+                        None
+                    }
+                }
             }
             Err(issue) => {
                 self.report.left_out.push(issue);
@@ -351,21 +391,21 @@ impl Push<'_, '_> {
         }
     }
 
-    /// Traces past the mark, then the ones the database has running that
-    /// the file may have finished since.
+    /// Traces between the marks, then the ones the database has running
+    /// that the file may have finished since.
     fn copy_traces(
         &mut self,
         tx: &mut Transaction<'_>,
-        after: i64,
+        rows: (i64, i64),
         running: &[String],
-        total: u64,
     ) -> Result<(), PushError> {
+        let total = Self::span(rows);
         self.report.traces.sent = self.stage::<ExportTrace>(tx, total, &mut |source, each| {
-            if let Err(stopped) = source.export_traces(after, each)? {
+            if let Err(stopped) = source.export_traces(rows, each)? {
                 return Ok(Err(stopped));
             }
             source.export_traces_by_id(running, &mut |row| {
-                if matches!(&row.0, Ok(t) if t.rowid > after) {
+                if matches!(&row.0, Ok(t) if t.rowid > rows.0 && t.rowid <= rows.1) {
                     // Sent above.
                     return Ok(());
                 }
@@ -375,26 +415,18 @@ impl Push<'_, '_> {
         Ok(())
     }
 
-    fn copy_steps(
-        &mut self,
-        tx: &mut Transaction<'_>,
-        after: i64,
-        total: u64,
-    ) -> Result<(), PushError> {
+    fn copy_steps(&mut self, tx: &mut Transaction<'_>, rows: (i64, i64)) -> Result<(), PushError> {
+        let total = Self::span(rows);
         self.report.steps.sent = self.stage::<ExportStep>(tx, total, &mut |source, each| {
-            source.export_steps(after, each)
+            source.export_steps(rows, each)
         })?;
         Ok(())
     }
 
-    fn copy_evals(
-        &mut self,
-        tx: &mut Transaction<'_>,
-        after: i64,
-        total: u64,
-    ) -> Result<(), PushError> {
+    fn copy_evals(&mut self, tx: &mut Transaction<'_>, rows: (i64, i64)) -> Result<(), PushError> {
+        let total = Self::span(rows);
         self.report.evals.sent = self.stage::<ExportEval>(tx, total, &mut |source, each| {
-            source.export_evals(after, each)
+            source.export_evals(rows, each)
         })?;
         Ok(())
     }

@@ -17,6 +17,47 @@ pub(super) trait Scrub {
     fn scrub(&mut self) -> bool;
     /// An issue naming the row.
     fn issue(&self, reason: &str) -> RowIssue;
+    /// Whether PostgreSQL can hold the row: `Err` with why when it cannot
+    /// (a key its index cannot hold, a required time out of its range); a
+    /// note when an optional value out of range is sent as NULL.
+    fn fit(&mut self) -> Result<Option<String>, String>;
+}
+
+/// The longest trace id kept, in bytes: a b-tree entry holds at most 2,704
+/// bytes, and a step's key adds its `step_seq`.
+pub(super) const MAX_TRACE_ID_BYTES: usize = 2048;
+
+/// PostgreSQL's earliest `timestamptz`, 4714-11-24 BC (Julian day 0), in
+/// microseconds from its epoch (2000-01-01 UTC).
+const PG_MIN_MICROS: i64 = -211_813_488_000_000_000;
+
+/// Whether PostgreSQL's `timestamptz` holds `at` (its latest, in year
+/// 294276, lies past any time this build reads).
+fn in_pg_range(at: jiff::Timestamp) -> bool {
+    let micros = at.as_microsecond() - 946_684_800_000_000;
+    micros >= PG_MIN_MICROS
+}
+
+/// Why a trace id cannot be kept, if it cannot.
+fn id_unfit(trace_id: &str) -> Result<(), String> {
+    if trace_id.len() > MAX_TRACE_ID_BYTES {
+        return Err(format!(
+            "the trace id is {} bytes long, over the {MAX_TRACE_ID_BYTES} PostgreSQL's index can hold",
+            trace_id.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Why a required time cannot be kept, if it cannot.
+fn time_unfit(column: &str, at: jiff::Timestamp) -> Result<(), String> {
+    if in_pg_range(at) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{column}: {at} is before PostgreSQL's earliest time (4714-11-24 BC)"
+        ))
+    }
 }
 
 /// Replaces NUL characters in `text`; whether there were any.
@@ -81,6 +122,20 @@ impl Scrub for ExportTrace {
     fn issue(&self, reason: &str) -> RowIssue {
         issue_at("traces", self.rowid, &self.trace_id, reason)
     }
+
+    fn fit(&mut self) -> Result<Option<String>, String> {
+        id_unfit(&self.trace_id)?;
+        time_unfit("created_at", self.created_at)?;
+        match self.finished_at {
+            Some(at) if !in_pg_range(at) => {
+                self.finished_at = None;
+                Ok(Some(format!(
+                    "finished_at: {at} is before PostgreSQL's earliest time; pushed as NULL"
+                )))
+            }
+            _ => Ok(None),
+        }
+    }
 }
 
 impl Scrub for ExportStep {
@@ -93,6 +148,12 @@ impl Scrub for ExportStep {
 
     fn issue(&self, reason: &str) -> RowIssue {
         issue_at("trace_steps", self.rowid, &self.step.trace_id, reason)
+    }
+
+    fn fit(&mut self) -> Result<Option<String>, String> {
+        id_unfit(&self.step.trace_id)?;
+        time_unfit("created_at", self.step.created_at)?;
+        Ok(None)
     }
 }
 
@@ -124,6 +185,12 @@ impl Scrub for ExportEval {
 
     fn issue(&self, reason: &str) -> RowIssue {
         issue_at("trace_evals", self.rowid, &self.eval.trace_id, reason)
+    }
+
+    fn fit(&mut self) -> Result<Option<String>, String> {
+        id_unfit(&self.eval.trace_id)?;
+        time_unfit("created_at", self.eval.created_at)?;
+        Ok(None)
     }
 }
 
