@@ -1,6 +1,6 @@
 //! Prints the SQL the team database answers an analysis with, for
 //! `bench/postgres.py` to run through `psql` as the floor (and for a DBA's
-//! `EXPLAIN`): `pg_sql heads [--labels]` or `pg_sql facts [--usage]`, as
+//! `EXPLAIN`): `pg_sql heads [--labels]` or `pg_sql facts`, as
 //! for a window larger than the facts query names traces for.
 
 fn main() {
@@ -11,9 +11,9 @@ fn main() {
             labels: has("--labels"),
             ..traceflow::store::HeadsQuery::default()
         }),
-        Some("facts") => traceflow::store::postgres::facts_sql(0, has("--usage"), false),
+        Some("facts") => traceflow::store::postgres::facts_sql(false),
         _ => {
-            eprintln!("usage: pg_sql heads [--labels] | facts [--usage]");
+            eprintln!("usage: pg_sql heads [--labels] | facts");
             std::process::exit(2);
         }
     };

@@ -1,17 +1,15 @@
-//! The facts seam answered by the server: heads in one pass over `traces`,
-//! and each trace's verdicts, scores and usage added up in SQL by
-//! TraceFlow Lite's reading rules, one row per trace.
+//! The facts seam answered by the server from the facts `push` wrote:
+//! heads in one pass over `traces` joined to `trace_facts`, and each
+//! trace's decisions, scores and usage as one `trace_facts` row.
 //!
-//! The rules, as the SQLite store applies them to text: a trace's
-//! decisions are its `trace_evals` rows when it has any, else its
-//! `evaluator` steps' `output_json ->> 'decision'` (node name and decision
-//! in any letter case, surrounding white space ignored), else its status
-//! stands in; the last decision is the one at the highest `step_seq`
-//! (ties: the later row); scores are the finite numbers of an object whose
-//! values are all numbers or null; usage is the sum over the trace's
-//! steps. A push has already kept out what the rules would refuse (an
-//! unknown status or decision, a timestamp that does not parse, a usage
-//! value that is not finite), so every row here is usable.
+//! A push computes a trace's facts from the file with the file's own
+//! reading rules (the SQLite store's facts query), so the server's answer
+//! is the file's by construction: no second copy of the rules in SQL to
+//! drift from the first. The start time is the `timestamptz` column plus
+//! the nanoseconds below its microsecond that the facts keep. A trace that
+//! has no facts (written into the raw tables past `push`) is left out of
+//! the analysis and named. The version-1 rules in SQL remain only to give
+//! facts to the traces a database held when it moved to version 2.
 
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
@@ -51,40 +49,59 @@ impl FactsStore for PostgresStore {
             .map_err(&read_error)?;
         let mut out = Rows::default();
         let mut labels = LabelSets::default();
-        let first_config = 4 + if labelled { 3 } else { 0 } + usize::from(query.inputs);
+        let first_config = 6 + if labelled { 3 } else { 0 } + usize::from(query.inputs);
         while let Some(row) = rows.next().map_err(&read_error)? {
             let trace_id: String = row.try_get(0).map_err(&read_error)?;
             let status: &str = row.try_get(1).map_err(&read_error)?;
             let created_at: PgTime = row.try_get(2).map_err(&read_error)?;
             let seq: i64 = row.try_get(3).map_err(&read_error)?;
-            let created_at = created_at.0;
+            let has_facts: bool = row.try_get(4).map_err(&read_error)?;
+            let nanos: i32 = row.try_get(5).map_err(&read_error)?;
+            let at = |reason: String| RowIssue {
+                at: crate::store::Locator::Row {
+                    table: "traces",
+                    rowid: seq,
+                },
+                trace_id: Some(trace_id.clone()),
+                reason,
+            };
+            if !has_facts {
+                // Written past `push` (by hand, or another program): its
+                // facts were never computed by the file's rules.
+                out.issues.push(at(
+                    "no facts: not written by traceflow push; push its store again".to_owned(),
+                ));
+                continue;
+            }
             let Ok(status) = status.parse::<RunStatus>() else {
                 // The schema's CHECK and type make this unreachable but for
                 // a row written by hand past them.
-                out.issues.push(RowIssue {
-                    at: crate::store::Locator::Row {
-                        table: "traces",
-                        rowid: seq,
-                    },
-                    trace_id: Some(trace_id),
-                    reason: format!("status: {status:?} is not running, done or failed"),
-                });
+                out.issues.push(at(format!(
+                    "status: {status:?} is not running, done or failed"
+                )));
                 continue;
             };
+            let created_at = created_at
+                .0
+                .checked_add(jiff::SignedDuration::from_nanos(i64::from(nanos)))
+                .unwrap_or(created_at.0);
             let labels = if labelled {
                 let text = |i: usize| row.try_get::<_, &str>(i).map_err(&read_error);
-                let input = if query.inputs { text(7)?.trim() } else { "" };
-                Some(labels.set(text(4)?, text(5)?, text(6)?, input))
+                let input = if query.inputs {
+                    row.try_get::<_, Option<&str>>(9)
+                        .map_err(&read_error)?
+                        .unwrap_or("")
+                } else {
+                    ""
+                };
+                Some(labels.set(text(6)?, text(7)?, text(8)?, input))
             } else {
                 None
             };
             let config = (0..query.config_keys.len())
-                .map(|i| {
-                    let value: Option<serde_json::Value> =
-                        row.try_get(first_config + i).map_err(&read_error)?;
-                    Ok(crate::store::tfl::config_value(value))
-                })
-                .collect::<Result<Box<[_]>, StoreError>>()?;
+                .map(|i| row.try_get::<_, Option<String>>(first_config + i))
+                .collect::<Result<Box<[_]>, _>>()
+                .map_err(&read_error)?;
             out.rows.push(TraceHead {
                 trace_id,
                 status,
@@ -109,13 +126,13 @@ impl FactsStore for PostgresStore {
         }
         let slot: FxHashMap<&str, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
         let named = ids.len() <= MAX_NAMED_TRACES;
-        let sql = facts_sql(names.len(), query.usage, named);
+        let sql = facts_sql(named);
         let id_list: Vec<&str> = if named { ids.to_vec() } else { Vec::new() };
-        let mut params: Vec<&(dyn ToSql + Sync)> = names.iter().map(|n| n as _).collect();
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
         if named {
             params.push(&id_list);
         }
-        let read_error = server_error(&self.location, "trace_evals and trace_steps");
+        let read_error = server_error(&self.location, "trace_facts");
         let mut client = self.client.borrow_mut();
         let mut rows = client
             .query_raw(sql.as_str(), params.iter().copied())
@@ -125,47 +142,56 @@ impl FactsStore for PostgresStore {
             let Some(&i) = slot.get(trace_id) else {
                 continue;
             };
-            let get_i64 = |c: usize| row.try_get::<_, Option<i64>>(c).map_err(&read_error);
-            let get_f64 = |c: usize| row.try_get::<_, Option<f64>>(c).map_err(&read_error);
             let facts = &mut out.rows[i];
-            let source: i32 = row.try_get(1).map_err(&read_error)?;
+            let get = |c: usize| row.try_get::<_, i32>(c).map_err(&read_error);
+            let source: i16 = row.try_get(1).map_err(&read_error)?;
             facts.source = match source {
                 0 => DecisionSource::TraceEvals,
                 1 => DecisionSource::EvaluatorSteps,
                 _ => DecisionSource::Status,
             };
             for (k, count) in facts.counts.iter_mut().enumerate() {
-                *count = count_of(get_i64(2 + k)?);
+                *count = count_of(get(2 + k)?);
             }
-            // `step_seq * 4 + code`: a trace's steps (and verdicts) are
-            // keyed by step_seq here, so the highest is the last, no tie
-            // to break.
-            let last: Option<i64> = row.try_get(5).map_err(&read_error)?;
-            facts.last = last.map(|packed| LastDecision {
-                step_seq: packed.div_euclid(4),
-                order: 0,
-                decision: decision_of(packed.rem_euclid(4)),
-            });
+            let last_seq: Option<i64> = row.try_get(5).map_err(&read_error)?;
+            let last_order: Option<i64> = row.try_get(6).map_err(&read_error)?;
+            let last_decision: Option<i16> = row.try_get(7).map_err(&read_error)?;
+            facts.last = match (last_seq, last_decision) {
+                (Some(step_seq), Some(code)) => Some(LastDecision {
+                    step_seq,
+                    order: last_order.unwrap_or(0),
+                    decision: decision_of(i64::from(code)),
+                }),
+                _ => None,
+            };
+            let score_n: i64 = row.try_get(9).map_err(&read_error)?;
             facts.scores = ScoreSummary {
-                sum: get_f64(6)?.unwrap_or(0.0),
-                finite: count_of(get_i64(7)?),
+                sum: row.try_get(8).map_err(&read_error)?,
+                finite: u32::try_from(score_n.max(0)).unwrap_or(u32::MAX),
                 invalid: false,
             };
-            for (k, slot) in facts.named_scores.iter_mut().enumerate() {
-                *slot = (
-                    get_f64(8 + 2 * k)?.unwrap_or(0.0),
-                    count_of(get_i64(9 + 2 * k)?),
-                );
+            if !names.is_empty() {
+                let stored: Vec<&str> = row.try_get(10).map_err(&read_error)?;
+                let sums: Vec<f64> = row.try_get(11).map_err(&read_error)?;
+                let counts: Vec<i32> = row.try_get(12).map_err(&read_error)?;
+                for (slot, name) in facts.named_scores.iter_mut().zip(names) {
+                    if let Some(k) = stored.iter().position(|s| s == name) {
+                        *slot = (
+                            sums.get(k).copied().unwrap_or(0.0),
+                            count_of(counts.get(k).copied().unwrap_or(0)),
+                        );
+                    }
+                }
             }
             if query.usage {
-                let first = 8 + 2 * names.len();
-                let steps = count_of(get_i64(first)?);
-                if steps > 0 {
+                let steps: Option<i32> = row.try_get(13).map_err(&read_error)?;
+                if let Some(steps) = steps.filter(|&n| n > 0) {
+                    let value = |c: usize| row.try_get::<_, Option<f64>>(c).map_err(&read_error);
                     facts.usage = Some(Box::new(Usage {
-                        tokens: get_f64(first + 1)?.unwrap_or(0.0),
-                        latency_ms: get_f64(first + 2)?.unwrap_or(0.0),
-                        cost_usd: get_f64(first + 3)?.unwrap_or(0.0),
-                        steps,
+                        tokens: value(14)?.unwrap_or(0.0),
+                        latency_ms: value(15)?.unwrap_or(0.0),
+                        cost_usd: value(16)?.unwrap_or(0.0),
+                        steps: count_of(steps),
                     }));
                 }
             }
@@ -209,26 +235,50 @@ impl PostgresStore {
 }
 
 /// The SQL that answers a heads query: `$1..$n` are the config keys. Its
-/// columns: trace id, status, start time, `seq`; with labels or inputs
-/// `mode`, `model`, `provider`; with inputs `user_input`; then each
-/// config key's value (`jsonb`).
+/// columns: trace id, status, start time (to the microsecond), `seq`,
+/// whether the trace has facts, the start's nanoseconds below the
+/// microsecond; with labels or inputs `mode`, `model`, `provider`; with
+/// inputs the input as a case's identity; then each config key's value as
+/// runs are keyed on it (text, NULL when absent).
 pub fn heads_sql(query: &HeadsQuery<'_>) -> String {
-    let mut columns = String::from("trace_id, status, created_at, seq");
+    let mut columns = String::from(
+        "t.trace_id, t.status, t.created_at, t.seq, f.trace_id IS NOT NULL, \
+         coalesce(f.created_nsec, 0)",
+    );
     if query.labels || query.inputs {
-        columns.push_str(", mode, model, provider");
+        columns.push_str(", t.mode, t.model, t.provider");
     }
     if query.inputs {
-        columns.push_str(", user_input");
+        columns.push_str(", f.input");
     }
     for k in 1..=query.config_keys.len() {
-        columns.push_str(&format!(", config_json -> ${k}"));
+        columns.push_str(&format!(", f.config ->> ${k}"));
     }
-    format!("SELECT {columns} FROM traces")
+    format!("SELECT {columns} FROM traces t LEFT JOIN trace_facts f ON f.trace_id = t.trace_id")
 }
 
-/// A count from SQL (`bigint`, NULL for none) as the facts hold it.
-fn count_of(value: Option<i64>) -> u32 {
-    u32::try_from(value.unwrap_or(0).max(0)).unwrap_or(u32::MAX)
+/// The SQL that reads traces' facts as push wrote them: `$1` the trace
+/// ids when `named`, else every trace's. Columns: trace id, decision
+/// source (0 trace_evals, 1 evaluator steps, 2 status), PASS, REVISE and
+/// FALLBACK counts, the last decision's step, row order and code, score
+/// sum and count, the named scores' names, sums and counts, then steps,
+/// tokens, latency and cost.
+pub fn facts_sql(named: bool) -> String {
+    let filter = if named {
+        " WHERE trace_id = ANY($1::text[])"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT trace_id, source, passes, revises, fallbacks, last_seq, last_order, \
+         last_decision, score_sum, score_n, score_names, score_sums, score_counts, steps, \
+         tokens, latency_ms, cost_usd FROM trace_facts{filter}"
+    )
+}
+
+/// A count from SQL as the facts hold it.
+fn count_of(value: i32) -> u32 {
+    u32::try_from(value.max(0)).unwrap_or(0)
 }
 
 /// A decision's code in the facts query: its slot in `[PASS, REVISE,
@@ -241,14 +291,16 @@ fn decision_of(code: i64) -> EvalDecision {
     }
 }
 
-/// The SQL that answers a facts query: `$1..$n` are the score names,
-/// `$n+1` the trace ids when `named`. Its columns: trace id, decision
+/// The version-1 rules in SQL, which answered a facts query from the raw
+/// rows before push wrote facts; now only [`fill_facts`] uses them, for
+/// the traces a database held when it moved to version 2. `$1..$n` are the
+/// score names, `$n+1` the trace ids when `named`. Its columns: trace id, decision
 /// source (0 trace_evals, 1 evaluator steps, 2 status), PASS, REVISE and
 /// FALLBACK counts, the last decision as `step_seq * 4 + code` (a step
 /// position is unique within a trace), score
 /// sum and count, each named score's sum and count, then with `usage` the
 /// steps counted and their tokens, latency and cost.
-pub fn facts_sql(names: usize, usage: bool, named: bool) -> String {
+fn v1_facts_sql(names: usize, usage: bool, named: bool) -> String {
     let ids = format!("${}", names + 1);
     let only = |column: &str| {
         if named {
@@ -351,4 +403,84 @@ pub fn facts_sql(names: usize, usage: bool, named: bool) -> String {
         select.push_str(", s.steps, s.tokens, s.latency_ms, s.cost_usd");
     }
     format!("WITH e AS ({evals}), s AS ({steps}) {select} FROM e FULL JOIN s USING (trace_id)")
+}
+
+/// Computes `trace_facts` for every trace a database holds as it moves to
+/// version 2, by the version-1 rules in SQL (the file's rules need the
+/// file): counts, the last decision, scores (every score name the database
+/// has), usage, the trimmed input and each config key's value. A
+/// `push --full` of the trace's store replaces them with the file's.
+pub(super) fn fill_facts(tx: &mut postgres::Transaction<'_>) -> Result<(), postgres::Error> {
+    let names: Vec<String> = tx
+        .query(
+            "SELECT k FROM (\
+               SELECT jsonb_object_keys(CASE WHEN jsonb_typeof(scores_json) = 'object' \
+               THEN scores_json ELSE '{}' END) AS k FROM trace_evals \
+               UNION \
+               SELECT jsonb_object_keys(CASE WHEN jsonb_typeof(output_json -> 'scores') = 'object' \
+               THEN output_json -> 'scores' ELSE '{}' END) FROM trace_steps \
+               WHERE lower(node_name) = 'evaluator'\
+             ) AS names ORDER BY 1 LIMIT 200",
+            &[],
+        )?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let k = names.len();
+    let mut columns = vec![
+        "trace_id",
+        "source",
+        "pass",
+        "revise",
+        "fallback",
+        "last",
+        "score_sum",
+        "score_n",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect::<Vec<_>>();
+    for i in 1..=k {
+        columns.push(format!("s{i}"));
+        columns.push(format!("n{i}"));
+    }
+    columns.extend(["steps", "tokens", "latency_ms", "cost_usd"].map(str::to_owned));
+    let array = |prefix: &str, cast: &str| {
+        if k == 0 {
+            format!("'{{}}'::{cast}[]")
+        } else {
+            let items: Vec<String> = (1..=k)
+                .map(|i| format!("coalesce(f.{prefix}{i}, 0)"))
+                .collect();
+            format!("ARRAY[{}]::{cast}[]", items.join(", "))
+        }
+    };
+    let name_array = if k == 0 {
+        "'{}'::text[]".to_owned()
+    } else {
+        let items: Vec<String> = (1..=k).map(|i| format!("${i}::text")).collect();
+        format!("ARRAY[{}]", items.join(", "))
+    };
+    let sql = format!(
+        "INSERT INTO trace_facts (trace_id, created_nsec, input, config, source, passes, revises, \
+         fallbacks, last_seq, last_order, last_decision, score_sum, score_n, score_names, \
+         score_sums, score_counts, steps, tokens, latency_ms, cost_usd) \
+         SELECT t.trace_id, 0, btrim(t.user_input), \
+         (SELECT jsonb_object_agg(key, CASE WHEN jsonb_typeof(value) = 'string' THEN value \
+            ELSE to_jsonb(value::text) END) \
+          FROM jsonb_each(CASE WHEN jsonb_typeof(t.config_json) = 'object' THEN t.config_json \
+            ELSE '{{}}' END) WHERE jsonb_typeof(value) <> 'null'), \
+         coalesce(f.source, 2), coalesce(f.pass, 0), coalesce(f.revise, 0), \
+         coalesce(f.fallback, 0), (f.last - ((f.last % 4) + 4) % 4) / 4, 0, \
+         ((f.last % 4) + 4) % 4, coalesce(f.score_sum, 0), coalesce(f.score_n, 0), {name_array}, \
+         {}, {}, f.steps, f.tokens, f.latency_ms, f.cost_usd \
+         FROM traces t LEFT JOIN ({}) AS f ({}) ON f.trace_id = t.trace_id",
+        array("s", "float8"),
+        array("n", "integer"),
+        v1_facts_sql(k, true, false),
+        columns.join(", "),
+    );
+    let params: Vec<&(dyn ToSql + Sync)> = names.iter().map(|n| n as _).collect();
+    tx.execute(sql.as_str(), &params)?;
+    Ok(())
 }

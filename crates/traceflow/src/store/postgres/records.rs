@@ -7,13 +7,18 @@ use super::{server_error, PgTime, PostgresStore};
 use crate::model::{EvalRecord, Mode, RunConfig, RunStatus, StepRecord, TraceRecord};
 use crate::store::{ListFilter, Locator, RecordStore, RowIssue, Rows, StoreError};
 
-/// The columns of a trace record, its `seq` first.
-const TRACE_COLUMNS: &str = "seq, trace_id, status, mode, user_input, config_json, model, \
-    provider, final_answer, error, created_at, finished_at";
+/// The columns of a trace record, its `seq` first, read from `TRACES`;
+/// the start's nanoseconds below the microsecond come from its facts.
+const TRACE_COLUMNS: &str = "t.seq, t.trace_id, t.status, t.mode, t.user_input, t.config_json, \
+    t.model, t.provider, t.final_answer, t.error, t.created_at, t.finished_at, \
+    coalesce(f.created_nsec, 0)";
+
+/// A trace with its facts.
+const TRACES: &str = "traces t LEFT JOIN trace_facts f ON f.trace_id = t.trace_id";
 
 impl RecordStore for PostgresStore {
     fn get_trace(&self, trace_id: &str) -> Result<Option<TraceRecord>, StoreError> {
-        let sql = format!("SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id = $1");
+        let sql = format!("SELECT {TRACE_COLUMNS} FROM {TRACES} WHERE t.trace_id = $1");
         let mut found = self.read("traces", &sql, &[&trace_id], trace_of)?;
         if let Some(issue) = found.issues.pop() {
             return Err(StoreError::BadRow {
@@ -43,9 +48,9 @@ impl RecordStore for PostgresStore {
         filter: &ListFilter,
     ) -> Result<Rows<TraceRecord>, StoreError> {
         let sql = format!(
-            "SELECT {TRACE_COLUMNS} FROM traces WHERE ($1::text IS NULL OR status = $1) \
-             AND ($2::text IS NULL OR model = $2) AND ($3::timestamptz IS NULL OR created_at >= $3) \
-             ORDER BY created_at DESC, seq DESC LIMIT $4"
+            "SELECT {TRACE_COLUMNS} FROM {TRACES} WHERE ($1::text IS NULL OR t.status = $1) \
+             AND ($2::text IS NULL OR t.model = $2) AND ($3::timestamptz IS NULL OR t.created_at >= $3) \
+             ORDER BY t.created_at DESC, coalesce(f.created_nsec, 0) DESC, t.seq DESC LIMIT $4"
         );
         let status = filter.status.map(|s| s.to_string());
         let since = filter.since.map(PgTime);
@@ -77,7 +82,7 @@ impl RecordStore for PostgresStore {
                     cost_usd: row.try_get(8)?,
                     error: row.try_get(9)?,
                     cache_hit: row.try_get(10)?,
-                    created_at: instant(row.try_get(11)?)?,
+                    created_at: instant(row.try_get(11)?, 0)?,
                 })
             },
         )
@@ -101,7 +106,7 @@ impl RecordStore for PostgresStore {
                     reasons: json(4)?.map(serde_json::from_value).transpose()?,
                     scores: json(5)?.map(serde_json::from_value).transpose()?,
                     revision_instructions: row.try_get(6)?,
-                    created_at: instant(row.try_get(7)?)?,
+                    created_at: instant(row.try_get(7)?, 0)?,
                 })
             },
         )
@@ -170,7 +175,7 @@ fn trace_of(row: &Row) -> Result<TraceRecord, ReadError> {
         provider: row.try_get(7)?,
         final_answer: row.try_get(8)?,
         error: row.try_get(9)?,
-        created_at: instant(row.try_get(10)?)?,
+        created_at: instant(row.try_get(10)?, row.try_get(12)?)?,
         finished_at: row.try_get::<_, Option<PgTime>>(11)?.map(|t| t.0),
     })
 }
@@ -183,6 +188,10 @@ fn parse<T: std::str::FromStr<Err = crate::model::UnknownValue>>(
         .map_err(|e| ReadError(format!("{column}: {e}")))
 }
 
-fn instant(time: PgTime) -> Result<jiff::Timestamp, ReadError> {
-    Ok(time.0)
+/// A start time: the column's microseconds and the facts' nanoseconds.
+fn instant(time: PgTime, nanos: i32) -> Result<jiff::Timestamp, ReadError> {
+    Ok(time
+        .0
+        .checked_add(jiff::SignedDuration::from_nanos(i64::from(nanos)))
+        .unwrap_or(time.0))
 }

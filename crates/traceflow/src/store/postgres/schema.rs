@@ -10,7 +10,7 @@
 use postgres::{Client, GenericClient};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The table that records the schema's version (one row).
 pub(super) const VERSION_TABLE: &str = "traceflow_schema";
@@ -84,6 +84,40 @@ const MIGRATIONS: &[&str] = &[
         evals_rowid bigint NOT NULL,
         evals_anchor text,
         pushed_at timestamptz NOT NULL DEFAULT now()
+    );
+    ",
+    // 2: each trace's facts, computed at push by the file's own reading
+    // rules (the same code that reads the file), so the database's
+    // analyses give the file's answer: the head's parts the raw columns
+    // cannot say exactly (the start's nanoseconds below the microsecond,
+    // the input as a case's identity, each config key's value as runs are
+    // keyed on it) and the trace's decisions, scores and usage added up.
+    // Named scores are parallel arrays (name, sum, count of finite values),
+    // sums in double precision as the file adds them (an overflow is
+    // infinity, never an error). Traces already there get facts from the
+    // version-1 SQL rules (see `fill_facts`); `push --full` recomputes them.
+    "
+    CREATE TABLE trace_facts (
+        trace_id text PRIMARY KEY,
+        created_nsec integer NOT NULL DEFAULT 0,
+        input text,
+        config jsonb,
+        source smallint NOT NULL DEFAULT 2,
+        passes integer NOT NULL DEFAULT 0,
+        revises integer NOT NULL DEFAULT 0,
+        fallbacks integer NOT NULL DEFAULT 0,
+        last_seq bigint,
+        last_order bigint,
+        last_decision smallint,
+        score_sum double precision NOT NULL DEFAULT 0,
+        score_n bigint NOT NULL DEFAULT 0,
+        score_names text[] NOT NULL DEFAULT '{}',
+        score_sums double precision[] NOT NULL DEFAULT '{}',
+        score_counts integer[] NOT NULL DEFAULT '{}',
+        steps integer,
+        tokens double precision,
+        latency_ms double precision,
+        cost_usd double precision
     );
     ",
 ];
@@ -177,6 +211,9 @@ pub(super) fn migrate(
         .skip(usize::try_from(from).unwrap_or(0))
     {
         tx.batch_execute(ddl).map_err(server)?;
+        if version == 2 {
+            super::facts::fill_facts(&mut tx).map_err(server)?;
+        }
         tx.execute(
             &format!("INSERT INTO {VERSION_TABLE} (version) VALUES ($1)"),
             &[&version],

@@ -139,7 +139,7 @@ fn column<'r>(row: &'r Row<'_>, name: &str) -> Result<ValueRef<'r>, String> {
 pub(super) fn trace_from_row(
     row: &Row<'_>,
 ) -> Result<((i64, TraceRecord), Option<RowIssue>), RowIssue> {
-    with_problems("traces", row, |_| {
+    with_problems("traces", row, |problems| {
         let config_text = required_text(column(row, "config_json")?, "config_json")?;
         let config: RunConfig =
             python_json::from_str(&config_text).map_err(|e| format!("config_json: {e}"))?;
@@ -156,9 +156,18 @@ pub(super) fn trace_from_row(
             final_answer: optional_text(column(row, "final_answer")?, "final_answer")?,
             error: optional_text(column(row, "error")?, "error")?,
             created_at: timestamp_column(column(row, "created_at")?, "created_at")?,
+            // A finish time that does not read costs the record nothing
+            // the analysis uses (the start orders runs): it reads as
+            // absent, noted, as a push sends it.
             finished_at: match column(row, "finished_at")? {
                 ValueRef::Null => None,
-                value => Some(timestamp_column(value, "finished_at")?),
+                value => match timestamp_column(value, "finished_at") {
+                    Ok(at) => Some(at),
+                    Err(reason) => {
+                        problems.push(format!("{reason}; read as absent"));
+                        None
+                    }
+                },
             },
         };
         Ok((rowid, record))

@@ -37,9 +37,10 @@ use crate::store::sqlite::{ExportEval, ExportStep, ExportTrace, Exported};
 mod merge;
 mod rows;
 
-use crate::store::{Location, RowIssue, SqliteStore, StoreError};
+use crate::store::{FactsStore, Location, RowIssue, SqliteStore, StoreError};
 use merge::MergeSql;
-use rows::{Scrub, Staged, StagedRead, STAGING_DDL};
+use rows::{write_facts, Scrub, Staged, StagedRead, FACT_TYPES, STAGING_DDL};
+use rustc_hash::FxHashSet;
 
 /// How to push.
 #[derive(Default)]
@@ -160,6 +161,7 @@ pub fn push(
                 left_out: Vec::new(),
             },
             progress: progress.as_deref_mut(),
+            touched: FxHashSet::default(),
         };
         match push.run(&mut client, options.full, options.dry_run) {
             Ok(()) => return Ok(push.report),
@@ -179,6 +181,50 @@ pub fn push(
     }
 }
 
+/// Merges `push_facts` into `trace_facts`: a trace's decisions, scores
+/// and usage replaced where they changed, for traces the database has.
+fn facts_merge_sql() -> String {
+    const COLUMNS: &[&str] = &[
+        "source",
+        "passes",
+        "revises",
+        "fallbacks",
+        "last_seq",
+        "last_order",
+        "last_decision",
+        "score_sum",
+        "score_n",
+        "score_names",
+        "score_sums",
+        "score_counts",
+        "steps",
+        "tokens",
+        "latency_ms",
+        "cost_usd",
+    ];
+    let list = COLUMNS.join(", ");
+    let set: Vec<String> = COLUMNS
+        .iter()
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect();
+    let old: Vec<String> = COLUMNS.iter().map(|c| format!("trace_facts.{c}")).collect();
+    let new: Vec<String> = COLUMNS.iter().map(|c| format!("EXCLUDED.{c}")).collect();
+    // In key order, as every push writes facts: two pushes sharing traces
+    // take their rows' locks in one order.
+    format!(
+        "INSERT INTO trace_facts (trace_id, {list}) SELECT p.trace_id, {list} FROM push_facts p \
+         WHERE EXISTS (SELECT 1 FROM traces t WHERE t.trace_id = p.trace_id) ORDER BY p.trace_id \
+         ON CONFLICT (trace_id) DO UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({})",
+        set.join(", "),
+        old.join(", "),
+        new.join(", ")
+    )
+}
+
+/// Named score sums a push's facts query holds at once, about: the traces
+/// asked for at once are this over the score names (plus a few).
+const FACTS_AT_ONCE: usize = 4_000_000;
+
 /// Times a push that lost a deadlock or a serialization conflict is tried
 /// again.
 const MAX_RETRIES: u32 = 8;
@@ -188,6 +234,9 @@ struct Push<'s, 'p, 'q> {
     source: &'s SqliteStore,
     report: PushReport,
     progress: Option<&'p mut (dyn FnMut(Progress) + 'q)>,
+    /// The traces (ids as the file has them) a row of which was sent:
+    /// their facts are computed again.
+    touched: FxHashSet<String>,
 }
 
 /// Rows between progress reports.
@@ -260,6 +309,7 @@ impl Push<'_, '_, '_> {
             sent: self.report.evals.sent,
             ..self.merge(&mut tx, MergeSql::Evals)?
         };
+        self.write_facts(&mut tx)?;
 
         tx.execute(
             "INSERT INTO traceflow_push_sources (source_id, shown_as, traces_rowid, traces_anchor, \
@@ -367,6 +417,9 @@ impl Push<'_, '_, '_> {
         self.report.left_out.extend(note);
         match row {
             Ok(mut row) => {
+                if !self.touched.contains(row.trace_id()) {
+                    self.touched.insert(row.trace_id().to_owned());
+                }
                 if row.scrub() {
                     self.report.left_out.push(row.issue(
                         "NUL characters replaced by U+FFFD (PostgreSQL's text cannot hold them)",
@@ -501,6 +554,57 @@ impl Push<'_, '_, '_> {
             created: count(0),
             updated: count(1),
         })
+    }
+
+    /// Writes the facts of every trace a row of which was sent, computed
+    /// from the file by the rules its own analysis reads it by: the head's
+    /// from the staged traces, the decisions', scores' and usage's from a
+    /// facts query on the file (in parts, so that a store with many score
+    /// names holds a bounded number of traces' facts at once).
+    fn write_facts(&mut self, tx: &mut Transaction<'_>) -> Result<(), PushError> {
+        tx.batch_execute(
+            "INSERT INTO trace_facts (trace_id, created_nsec, input, config) \
+             SELECT DISTINCT ON (trace_id) trace_id, created_nsec, input, config_facts \
+             FROM push_traces ORDER BY trace_id, src_rowid \
+             ON CONFLICT (trace_id) DO UPDATE SET created_nsec = EXCLUDED.created_nsec, \
+             input = EXCLUDED.input, config = EXCLUDED.config \
+             WHERE (trace_facts.created_nsec, trace_facts.input, trace_facts.config) \
+             IS DISTINCT FROM (EXCLUDED.created_nsec, EXCLUDED.input, EXCLUDED.config)",
+        )
+        .map_err(self.server("writing the traces' facts"))?;
+        if self.touched.is_empty() {
+            return Ok(());
+        }
+        let names = self.source.score_names().map_err(PushError::Source)?;
+        let mut ids: Vec<&str> = self.touched.iter().map(String::as_str).collect();
+        ids.sort_unstable();
+        let part = (FACTS_AT_ONCE / (names.len() + 4)).clamp(1_000, 1_000_000);
+        let sink = tx
+            .copy_in("COPY push_facts FROM STDIN (FORMAT binary)")
+            .map_err(self.server("sending the traces' facts"))?;
+        let mut writer = BinaryCopyInWriter::new(sink, FACT_TYPES);
+        for ids in ids.chunks(part) {
+            let facts = self
+                .source
+                .trace_facts(&crate::store::FactsQuery {
+                    traces: ids,
+                    score_names: &names,
+                    usage: true,
+                })
+                .map_err(PushError::Source)?;
+            for (id, facts) in ids.iter().zip(&facts.rows) {
+                let mut key = (*id).to_owned();
+                rows::scrub_text(&mut key);
+                write_facts(&mut writer, &key, facts, &names)
+                    .map_err(self.server("sending the traces' facts"))?;
+            }
+        }
+        writer
+            .finish()
+            .map_err(self.server("sending the traces' facts"))?;
+        tx.batch_execute(&facts_merge_sql())
+            .map_err(self.server("writing the traces' facts"))?;
+        Ok(())
     }
 
     /// Lists the staged rows a merge leaves out because their key repeats.

@@ -17,6 +17,8 @@ pub(super) trait Scrub {
     fn scrub(&mut self) -> bool;
     /// An issue naming the row.
     fn issue(&self, reason: &str) -> RowIssue;
+    /// The row's trace, as the file has it.
+    fn trace_id(&self) -> &str;
     /// Whether PostgreSQL can hold the row: `Err` with why when it cannot
     /// (a key its index cannot hold, a required time out of its range); a
     /// note when an optional value out of range is sent as NULL.
@@ -61,7 +63,7 @@ fn time_unfit(column: &str, at: jiff::Timestamp) -> Result<(), String> {
 }
 
 /// Replaces NUL characters in `text`; whether there were any.
-fn scrub_text(text: &mut String) -> bool {
+pub(super) fn scrub_text(text: &mut String) -> bool {
     if text.contains('\0') {
         *text = text.replace('\0', "\u{FFFD}");
         true
@@ -123,6 +125,10 @@ impl Scrub for ExportTrace {
         issue_at("traces", self.rowid, &self.trace_id, reason)
     }
 
+    fn trace_id(&self) -> &str {
+        &self.trace_id
+    }
+
     fn fit(&mut self) -> Result<Option<String>, String> {
         id_unfit(&self.trace_id)?;
         time_unfit("created_at", self.created_at)?;
@@ -148,6 +154,10 @@ impl Scrub for ExportStep {
 
     fn issue(&self, reason: &str) -> RowIssue {
         issue_at("trace_steps", self.rowid, &self.step.trace_id, reason)
+    }
+
+    fn trace_id(&self) -> &str {
+        &self.step.trace_id
     }
 
     fn fit(&mut self) -> Result<Option<String>, String> {
@@ -185,6 +195,10 @@ impl Scrub for ExportEval {
 
     fn issue(&self, reason: &str) -> RowIssue {
         issue_at("trace_evals", self.rowid, &self.eval.trace_id, reason)
+    }
+
+    fn trace_id(&self) -> &str {
+        &self.eval.trace_id
     }
 
     fn fit(&mut self) -> Result<Option<String>, String> {
@@ -238,8 +252,36 @@ impl Staged for ExportTrace {
             &t.error,
             &PgTime(t.created_at),
             &t.finished_at.map(PgTime),
+            // The head's facts: what the raw columns cannot say exactly.
+            &sub_micro_nanos(t.created_at),
+            &t.user_input.trim(),
+            &config_facts(t.config.as_ref()),
         ])
     }
+}
+
+/// The nanoseconds of `at` below its microsecond, which PostgreSQL's
+/// `timestamptz` drops.
+pub(in crate::store::postgres) fn sub_micro_nanos(at: jiff::Timestamp) -> i32 {
+    i32::try_from(at.as_nanosecond().rem_euclid(1000)).unwrap_or(0)
+}
+
+/// A config's top-level keys, each with its value as runs and segments
+/// are keyed on it (`tfl::config_value`: a string as it is, other JSON as
+/// its compact text); keys whose value is null are left out, as they read
+/// as absent. `None` when the config is not an object.
+fn config_facts(config: Option<&serde_json::Value>) -> Option<serde_json::Value> {
+    let serde_json::Value::Object(map) = config? else {
+        return None;
+    };
+    Some(serde_json::Value::Object(
+        map.iter()
+            .filter_map(|(key, value)| {
+                crate::store::tfl::config_value(Some(value.clone()))
+                    .map(|text| (key.clone(), serde_json::Value::String(text)))
+            })
+            .collect(),
+    ))
 }
 
 impl Staged for ExportStep {
@@ -301,6 +343,9 @@ const TRACE_TYPES: &[Type] = &[
     Type::TEXT,
     Type::TIMESTAMPTZ,
     Type::TIMESTAMPTZ,
+    Type::INT4,
+    Type::TEXT,
+    Type::JSONB,
 ];
 
 const STEP_TYPES: &[Type] = &[
@@ -333,11 +378,85 @@ const EVAL_TYPES: &[Type] = &[
 pub(super) const STAGING_DDL: &str = "
 CREATE TEMP TABLE push_traces (src_rowid bigint, trace_id text, status text, mode text,
     user_input text, config_json jsonb, model text, provider text, final_answer text, error text,
-    created_at timestamptz, finished_at timestamptz) ON COMMIT DROP;
+    created_at timestamptz, finished_at timestamptz, created_nsec integer, input text,
+    config_facts jsonb) ON COMMIT DROP;
 CREATE TEMP TABLE push_steps (src_rowid bigint, trace_id text, step_seq bigint, node_name text,
     input_json jsonb, output_json jsonb, tokens bigint, latency_ms double precision,
     cost_usd double precision, error text, cache_hit boolean, created_at timestamptz) ON COMMIT DROP;
 CREATE TEMP TABLE push_evals (src_rowid bigint, trace_id text, step_seq bigint, decision text,
     reasons_json jsonb, scores_json jsonb, revision_instructions text, created_at timestamptz)
     ON COMMIT DROP;
+CREATE TEMP TABLE push_facts (trace_id text, source smallint, passes integer, revises integer,
+    fallbacks integer, last_seq bigint, last_order bigint, last_decision smallint,
+    score_sum double precision, score_n bigint, score_names text[], score_sums double precision[],
+    score_counts integer[], steps integer, tokens double precision, latency_ms double precision,
+    cost_usd double precision) ON COMMIT DROP;
 ";
+
+/// `push_facts`'s column types, in order.
+pub(super) const FACT_TYPES: &[Type] = &[
+    Type::TEXT,
+    Type::INT2,
+    Type::INT4,
+    Type::INT4,
+    Type::INT4,
+    Type::INT8,
+    Type::INT8,
+    Type::INT2,
+    Type::FLOAT8,
+    Type::INT8,
+    Type::TEXT_ARRAY,
+    Type::FLOAT8_ARRAY,
+    Type::INT4_ARRAY,
+    Type::INT4,
+    Type::FLOAT8,
+    Type::FLOAT8,
+    Type::FLOAT8,
+];
+
+/// Writes one trace's facts (`trace_id` as the database keys it) to a
+/// `push_facts` COPY: the named scores that have a finite value only.
+pub(super) fn write_facts(
+    writer: &mut BinaryCopyInWriter<'_>,
+    trace_id: &str,
+    facts: &crate::store::TraceFacts,
+    names: &[String],
+) -> Result<(), postgres::Error> {
+    use crate::store::facts::decision_slot;
+    use crate::store::DecisionSource;
+    let source: i16 = match facts.source {
+        DecisionSource::TraceEvals => 0,
+        DecisionSource::EvaluatorSteps => 1,
+        DecisionSource::Status => 2,
+    };
+    let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    let [passes, revises, fallbacks] = facts.counts.map(count);
+    let (mut score_names, mut sums, mut counts) = (Vec::new(), Vec::new(), Vec::new());
+    for (name, &(sum, n)) in names.iter().zip(facts.named_scores.iter()) {
+        if n > 0 {
+            score_names.push(name.as_str());
+            sums.push(sum);
+            counts.push(count(n));
+        }
+    }
+    let usage = facts.usage.as_deref();
+    writer.write(&[
+        &trace_id,
+        &source,
+        &passes,
+        &revises,
+        &fallbacks,
+        &facts.last.map(|l| l.step_seq),
+        &facts.last.map(|l| l.order),
+        &facts.last.map(|l| decision_slot(l.decision) as i16),
+        &facts.scores.sum,
+        &i64::from(facts.scores.finite),
+        &score_names,
+        &sums,
+        &counts,
+        &usage.map(|u| count(u.steps)),
+        &usage.map(|u| u.tokens),
+        &usage.map(|u| u.latency_ms),
+        &usage.map(|u| u.cost_usd),
+    ])
+}
