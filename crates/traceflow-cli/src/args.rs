@@ -236,11 +236,15 @@ pub struct CompareArgs {
     /// The baseline: comma-joined conditions `config.KEY=VALUE`,
     /// `model=NAME`, `mode=NAME`, `provider=NAME`, `since=TIME`,
     /// `until=TIME` (as --since takes them), `last=N` (the newest N runs).
-    /// Default: the window's runs before the candidate.
+    /// A selector chooses among every trace (within --since/--until), and
+    /// --window bounds each side to its newest runs (`last=N` sets a
+    /// side's own). Default: the traces the candidate does not select.
     #[arg(long, value_name = "SELECTOR")]
     pub baseline: Option<String>,
-    /// The candidate, as --baseline. Default: the newest run of the window
-    /// (with --baseline given: the window's traces it does not select).
+    /// The candidate, as --baseline. Default: the traces the baseline does
+    /// not select; with neither given, the newer half of the window
+    /// against its older half (with --group-by trace), or the newest run
+    /// against the runs before it (pooled runs).
     #[arg(long, value_name = "SELECTOR")]
     pub candidate: Option<String>,
     /// The false-discovery rate of the per-case table.
