@@ -354,7 +354,9 @@ pub struct CompareReport {
     pub case_by: CaseBy,
     /// What a run is.
     pub group_by: GroupBy,
-    /// The window asked for, in runs.
+    /// The window asked for, in runs: with selectors, each side's bound
+    /// (its newest runs); without, the store's newest runs the two sides
+    /// share.
     pub requested_window: Window,
     /// The rule (`ols` is judged as `auto` here: a comparison has no slope).
     pub method: Method,

@@ -213,6 +213,10 @@ pub(crate) struct Pooled {
     pub(crate) left_out_flaky: Option<LeftOutFlaky>,
 }
 
+/// Which pooled members to keep, chosen from their heads alone (the facts
+/// are read after it).
+pub(crate) type Select<'a> = dyn FnMut(&Pooled) -> Vec<bool> + 'a;
+
 /// How a window's members make runs.
 pub(crate) enum Runs {
     /// Each member is its own run (run i is member i), keyed by its trace
@@ -421,7 +425,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
     pub(crate) fn pool_with(
         &self,
         extra_keys: &[String],
-        select: Option<&mut dyn FnMut(&Pooled) -> Vec<bool>>,
+        select: Option<&mut Select<'_>>,
     ) -> Result<Pooled, TrendError> {
         let options = &self.options;
         check_options(&options.verdict, options.window)?;
