@@ -236,11 +236,15 @@ pub struct CompareArgs {
     /// The baseline: comma-joined conditions `config.KEY=VALUE`,
     /// `model=NAME`, `mode=NAME`, `provider=NAME`, `since=TIME`,
     /// `until=TIME` (as --since takes them), `last=N` (the newest N runs).
-    /// Default: the window's runs before the candidate.
+    /// A selector chooses among every trace (within --since/--until), and
+    /// --window bounds each side to its newest runs (`last=N` sets a
+    /// side's own). Default: the traces the candidate does not select.
     #[arg(long, value_name = "SELECTOR")]
     pub baseline: Option<String>,
-    /// The candidate, as --baseline. Default: the newest run of the window
-    /// (with --baseline given: the window's traces it does not select).
+    /// The candidate, as --baseline. Default: the traces the baseline does
+    /// not select; with neither given, the newer half of the window
+    /// against its older half (with --group-by trace), or the newest run
+    /// against the runs before it (pooled runs).
     #[arg(long, value_name = "SELECTOR")]
     pub candidate: Option<String>,
     /// The false-discovery rate of the per-case table.
@@ -378,7 +382,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub force: bool,
     /// Days of history.
-    #[arg(long, default_value_t = 42, value_parser = clap::value_parser!(u32).range(2..=3650))]
+    #[arg(long, default_value_t = traceflow::demo::DEFAULT_DAYS, value_parser = clap::value_parser!(u32).range(2..=3650))]
     pub days: u32,
     /// Runs per day, on average.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(2..=100_000))]
@@ -386,9 +390,11 @@ pub struct DemoArgs {
     /// Seed of the random history.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Last day of the history (default: today, UTC).
-    #[arg(long, value_parser = parse_day)]
-    pub end: Option<jiff::Timestamp>,
+    /// When the history ends: its last day is the one before this time's
+    /// (UTC). Fixed by default, so the demo store is the same on any day;
+    /// `--end now` (or a date) moves it.
+    #[arg(long, value_name = "TIME", default_value_t = traceflow::demo::DEFAULT_END, value_parser = parse_end)]
+    pub end: jiff::Timestamp,
 }
 
 /// The default demo file, replaced on every run.
@@ -585,7 +591,11 @@ fn parse_age(text: &str) -> Result<jiff::SignedDuration, String> {
     }
 }
 
-fn parse_day(text: &str) -> Result<jiff::Timestamp, String> {
+/// A time (`2026-11-30`, RFC 3339), or `now`.
+fn parse_end(text: &str) -> Result<jiff::Timestamp, String> {
+    if text.trim().eq_ignore_ascii_case("now") {
+        return Ok(jiff::Timestamp::now());
+    }
     traceflow::timestamp::parse(text).map_err(|e| e.to_string())
 }
 

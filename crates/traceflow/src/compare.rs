@@ -20,7 +20,7 @@ use crate::stats::{
     design_effect, effective_counts, fisher_worse, newcombe, stratified_cochran_armitage,
 };
 use crate::store::{FactsStore, RowIssue};
-use crate::trend::analyzer::Pooled;
+use crate::trend::analyzer::{Pooled, Runs};
 use crate::trend::verdict::MDE_FACTOR;
 use crate::trend::{
     CaseBy, GroupBy, Method, Metric, SuiteAnalyzer, SuiteOptions, TrendError, Window,
@@ -46,7 +46,8 @@ pub enum Condition {
     Since(Timestamp),
     /// `until=TIME`: started before.
     Until(Timestamp),
-    /// `last=N`: the newest N runs of the traces the other conditions keep.
+    /// `last=N`: the newest N runs of the traces the other conditions keep
+    /// (the side's own window).
     Last(usize),
 }
 
@@ -118,8 +119,8 @@ impl Selector {
         })
     }
 
-    /// Which members it takes.
-    fn members(&self, pooled: &Pooled) -> Vec<bool> {
+    /// Which members its conditions other than `last=` take.
+    fn matches(&self, pooled: &Pooled) -> Vec<bool> {
         // Each config condition's place among the heads' values, found once.
         let slots: Vec<Option<usize>> = self
             .conditions
@@ -143,13 +144,33 @@ impl Selector {
                 Condition::Last(_) => true,
             })
         };
-        let mut taken: Vec<bool> = (0..pooled.members.len()).map(head_matches).collect();
-        let last = self.conditions.iter().find_map(|c| match c {
+        (0..pooled.members.len()).map(head_matches).collect()
+    }
+
+    /// Its `last=N`, if it has one.
+    fn last(&self) -> Option<usize> {
+        self.conditions.iter().find_map(|c| match c {
             Condition::Last(n) => Some(*n),
             _ => None,
-        });
-        if let Some(n) = last {
-            keep_newest_runs(pooled, &mut taken, n);
+        })
+    }
+
+    /// Which members it selects: those it matches, of their newest
+    /// `last=N` runs if it says so.
+    fn selected(&self, pooled: &Pooled) -> Vec<bool> {
+        let mut taken = self.matches(pooled);
+        if let Some(n) = self.last() {
+            keep_newest(pooled, &mut taken, Window::Last(n));
+        }
+        taken
+    }
+
+    /// Which members it takes: those it selects, of their newest `window`
+    /// runs unless it has a `last=N` of its own.
+    fn members(&self, pooled: &Pooled, window: Window) -> Vec<bool> {
+        let mut taken = self.selected(pooled);
+        if self.last().is_none() {
+            keep_newest(pooled, &mut taken, window);
         }
         taken
     }
@@ -167,8 +188,11 @@ impl Serialize for Selector {
     }
 }
 
-/// Keeps the taken members of the newest `n` runs that have one.
-fn keep_newest_runs(pooled: &Pooled, taken: &mut [bool], n: usize) {
+/// Keeps the taken members of the newest `window` runs that have one.
+fn keep_newest(pooled: &Pooled, taken: &mut [bool], window: Window) {
+    let Window::Last(n) = window else {
+        return;
+    };
     let mut runs: Vec<usize> = (0..taken.len())
         .filter(|&i| taken[i])
         .map(|i| pooled.run_of(i))
@@ -184,14 +208,54 @@ fn keep_newest_runs(pooled: &Pooled, taken: &mut [bool], n: usize) {
     }
 }
 
+/// Which members each side takes, `(baseline, candidate)`.
+///
+/// A selector chooses among every trace in the time bounds, the window
+/// bounding each side on its own (its newest runs, or its `last=N`): a
+/// window of the store's newest runs would cut the traces `until=` names
+/// away. A side without a selector takes the newest runs of the traces the
+/// other's selector does not select (the window is a bound, not a choice:
+/// with `--candidate since=T` the baseline is before T). Without selectors the window is the
+/// store's newest runs, as the trend's: with runs of one trace the
+/// candidate is its newer half and the baseline its older half (one trace
+/// can never show a change), with pooled runs the candidate is the newest
+/// run and the baseline the runs before it.
+fn sides(pooled: &Pooled, options: &CompareOptions) -> (Vec<bool>, Vec<bool>) {
+    let window = options.suite.window;
+    let others = |selector: &Selector| {
+        let mut taken: Vec<bool> = selector.selected(pooled).iter().map(|m| !m).collect();
+        keep_newest(pooled, &mut taken, window);
+        taken
+    };
+    match (&options.baseline, &options.candidate) {
+        (Some(b), Some(c)) => (b.members(pooled, window), c.members(pooled, window)),
+        (Some(b), None) => (b.members(pooled, window), others(b)),
+        (None, Some(c)) => (others(c), c.members(pooled, window)),
+        (None, None) => {
+            let runs = pooled.runs();
+            let first = match pooled.runs {
+                Runs::PerTrace => runs - runs / 2,
+                Runs::Keyed { .. } => runs.saturating_sub(1),
+            };
+            let candidate: Vec<bool> = (0..pooled.members.len())
+                .map(|i| pooled.run_of(i) >= first)
+                .collect();
+            (candidate.iter().map(|c| !c).collect(), candidate)
+        }
+    }
+}
+
 /// What to compare.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompareOptions {
     /// The window, grouping, time bounds and verdict rule, as the trend's.
     pub suite: SuiteOptions,
-    /// The baseline; `None`: the runs of the window before the candidate.
+    /// The baseline; `None`: see the candidate.
     pub baseline: Option<Selector>,
-    /// The candidate; `None`: the newest run of the window.
+    /// The candidate; `None` with a baseline: the traces the baseline does
+    /// not select (their newest window of runs). Both `None`:
+    /// the window's newer half against its older half with runs of one
+    /// trace, its newest run against the runs before it with pooled runs.
     pub candidate: Option<Selector>,
     /// What makes traces the same case.
     pub case_by: CaseBy,
@@ -290,7 +354,9 @@ pub struct CompareReport {
     pub case_by: CaseBy,
     /// What a run is.
     pub group_by: GroupBy,
-    /// The window asked for, in runs.
+    /// The window asked for, in runs: with selectors, each side's bound
+    /// (its newest runs); without, the store's newest runs the two sides
+    /// share.
     pub requested_window: Window,
     /// The rule (`ols` is judged as `auto` here: a comparison has no slope).
     pub method: Method,
@@ -342,7 +408,7 @@ pub enum CompareError {
     #[error(transparent)]
     Trend(#[from] TrendError),
     /// A side selected no trace.
-    #[error("the {side} selects no trace of the window{}", selector.as_ref().map_or_else(String::new, |s| format!(" ({s})")))]
+    #[error("the {side} selects no finished trace{}", selector.as_ref().map_or_else(String::new, |s| format!(" ({s})")))]
     Empty {
         /// `baseline` or `candidate`.
         side: &'static str,
@@ -404,20 +470,29 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
                 keys.push(key.clone());
             }
         }
-        let pooled = SuiteAnalyzer::new(self.store, suite.clone()).pool_with(&keys)?;
-        let runs = pooled.runs();
-        let newest = |i: usize| pooled.run_of(i) + 1 == runs;
-        let candidate: Vec<bool> = match &options.candidate {
-            Some(selector) => selector.members(&pooled),
-            None => (0..pooled.members.len()).map(newest).collect(),
+        // Selectors choose among every run; each side is windowed on its own.
+        let selecting = options.baseline.is_some() || options.candidate.is_some();
+        let pooling = SuiteOptions {
+            window: if selecting { Window::All } else { suite.window },
+            ..suite.clone()
         };
-        let baseline: Vec<bool> = match &options.baseline {
-            Some(selector) => selector.members(&pooled),
-            None if options.candidate.is_none() => {
-                (0..pooled.members.len()).map(|i| !newest(i)).collect()
-            }
-            None => candidate.iter().map(|c| !c).collect(),
+        let (mut baseline, mut candidate) = (Vec::new(), Vec::new());
+        let mut select = |pooled: &Pooled| {
+            (baseline, candidate) = sides(pooled, options);
+            baseline
+                .iter()
+                .zip(&candidate)
+                .map(|(b, c)| *b || *c)
+                .collect()
         };
+        let pooled = SuiteAnalyzer::new(self.store, pooling).pool_with(&keys, Some(&mut select))?;
+        // The pool kept the members either side takes, in order.
+        let kept: Vec<(bool, bool)> = baseline
+            .into_iter()
+            .zip(candidate)
+            .filter(|(b, c)| *b || *c)
+            .collect();
+        let (baseline, candidate): (Vec<bool>, Vec<bool>) = kept.into_iter().unzip();
         let overlap = baseline
             .iter()
             .zip(&candidate)
@@ -724,6 +799,21 @@ pub fn mantel_haenszel_difference(tables: &[[u64; 4]], confidence: f64) -> (f64,
 }
 
 impl CompareReport {
+    /// How the candidate and the baseline were chosen, in words: each
+    /// selector as written, or what its default took.
+    pub fn sides_described(&self) -> (&str, &str) {
+        let (candidate, baseline) = match (&self.candidate.selector, &self.baseline.selector) {
+            (Some(c), Some(b)) => return (c, b),
+            (Some(c), None) => return (c, "the other traces"),
+            (None, Some(b)) => return ("the other traces", b),
+            (None, None) if self.group_by.is_trace() => {
+                ("the newer half of the window", "the older half")
+            }
+            (None, None) => ("the newest run", "the runs before it"),
+        };
+        (candidate, baseline)
+    }
+
     /// Whether the candidate is worse (the gate's failure).
     pub fn is_regression(&self) -> bool {
         self.verdict == CompareVerdict::Regression

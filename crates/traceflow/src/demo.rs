@@ -16,6 +16,14 @@ use crate::model::{Mode, RunConfig, RunStatus, StepRecord, Strictness, TraceReco
 use crate::store::sqlite::{SqliteStore, WriteBatch};
 use crate::store::StoreError;
 
+/// The demo's default end, 2026-11-30T00:00:00Z: a fixed instant, so the
+/// demo store (and every sample the README shows of it) is the same on
+/// any day.
+pub const DEFAULT_END: Timestamp = Timestamp::constant(1_795_996_800, 0);
+
+/// Days of history by default.
+pub const DEFAULT_DAYS: u32 = 42;
+
 /// What the demo writes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemoOptions {
@@ -29,6 +37,13 @@ pub struct DemoOptions {
     pub seed: u64,
     /// Midnight (UTC) of the first day.
     pub start: Timestamp,
+}
+
+impl Default for DemoOptions {
+    /// [`DemoOptions::ending_at`] [`DEFAULT_END`], [`DEFAULT_DAYS`] days.
+    fn default() -> Self {
+        DemoOptions::ending_at(DEFAULT_END, DEFAULT_DAYS)
+    }
 }
 
 impl DemoOptions {

@@ -27,11 +27,10 @@ pub(super) fn run(args: &DemoArgs) -> anyhow::Result<u8> {
             path.display()
         );
     }
-    let end = args.end.unwrap_or_else(jiff::Timestamp::now);
     let options = DemoOptions {
         runs_per_day: args.runs_per_day,
         seed: args.seed,
-        ..DemoOptions::ending_at(end, args.days)
+        ..DemoOptions::ending_at(args.end, args.days)
     };
 
     // Write beside the target and rename, so a failed run leaves no half store.

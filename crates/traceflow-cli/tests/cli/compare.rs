@@ -46,6 +46,48 @@ fn a_worse_candidate_exits_1_naming_the_broken_case() {
     }
 }
 
+/// The command on a store with more runs than the window: the 75
+/// newest traces are all the candidate's, and the window used to cut the
+/// baseline's away ("selects no trace of the window").
+#[test]
+fn time_selectors_choose_among_every_trace_and_the_defaults_can_judge() {
+    let sandbox = Sandbox::new(&["cases.db"]);
+    let out = sandbox.run(&[
+        "compare",
+        "--db",
+        "cases.db",
+        "--window",
+        "75",
+        "--baseline",
+        BEFORE,
+        "--candidate",
+        AFTER,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 1, "{out}");
+    let doc = json(&out.stdout);
+    assert_eq!(doc["verdict"], "regression");
+    // The window bounds each side: the newest 75 runs of each.
+    assert_eq!(
+        (
+            doc["baseline"]["traces"].as_u64(),
+            doc["candidate"]["traces"].as_u64()
+        ),
+        (Some(75), Some(75))
+    );
+    // Without selectors, runs of one trace: the window's halves, which
+    // find the regression the newest trace alone never could.
+    let out = sandbox.run(&["compare", "--db", "cases.db"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        out.stdout.starts_with(
+            "Candidate the newer half of the window (100 traces in 100 runs) against baseline the older half (100 traces in 100 runs)\n"
+        ),
+        "{out}"
+    );
+}
+
 #[test]
 fn too_little_data_exits_0_or_3_with_require_data_and_bad_selectors_exit_2() {
     let sandbox = Sandbox::new(&["cases.db", "bad_rows.db"]);
@@ -58,12 +100,13 @@ fn too_little_data_exits_0_or_3_with_require_data_and_bad_selectors_exit_2() {
             "{format}: {out}"
         );
     }
-    // By default the newest run (one trace) against the rest.
-    let out = sandbox.run(&["compare", "--db", "cases.db", "--format", "json"]);
+    // The newest run (one trace) against the rest cannot tell.
+    let newest = ["compare", "--db", "cases.db", "--candidate", "last=1"];
+    let out = sandbox.run(&[&newest[..], &["--format", "json"]].concat());
     assert_eq!(out.code, 0, "{out}");
     assert_eq!(json(&out.stdout)["verdict"], "insufficient_data");
     assert_eq!(json(&out.stdout)["candidate"]["traces"], 1);
-    let out = sandbox.run(&["compare", "--db", "cases.db", "--require-data"]);
+    let out = sandbox.run(&[&newest[..], &["--require-data"]].concat());
     assert_eq!(out.code, 3, "{out}");
     for (args, cause) in [
         (
@@ -80,7 +123,7 @@ fn too_little_data_exits_0_or_3_with_require_data_and_bad_selectors_exit_2() {
         ),
         (
             &["--candidate", "model=nope"][..],
-            "error: cases.db: the candidate selects no trace of the window (model=nope)",
+            "error: cases.db: the candidate selects no finished trace (model=nope)",
         ),
         (
             &["--segment-by", "model"][..],

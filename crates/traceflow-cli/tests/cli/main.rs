@@ -368,6 +368,26 @@ fn demo_writes_a_store_and_prints_its_trend() {
 }
 
 #[test]
+fn demo_is_the_same_every_day_and_end_moves_it() {
+    let sandbox = Sandbox::new(&[]);
+    let default = sandbox.run(&["demo", "--db", "a.db"]);
+    assert_eq!(default.code, 0, "{default}");
+    assert!(
+        default.stdout.starts_with(
+            "Wrote a.db: 1258 traces, 5880 steps over 42 days; model gpt-4o-mini → gpt-4.1-nano on 2026-11-22.\n"
+        ),
+        "{default}"
+    );
+    let pinned = sandbox.run(&["demo", "--db", "b.db", "--end", "2026-11-30T00:00:00Z"]);
+    assert_eq!(pinned.stdout, default.stdout.replace("a.db", "b.db"));
+    let moved = sandbox.run(&["demo", "--db", "c.db", "--end", "2026-12-07"]);
+    assert!(
+        moved.stdout.contains(" on 2026-11-29.\n"),
+        "a week later: {moved}"
+    );
+}
+
+#[test]
 fn demo_default_file_is_replaced_on_every_run() {
     let sandbox = Sandbox::new(&[]);
     for _ in 0..2 {
@@ -790,5 +810,6 @@ mod cases;
 mod compare;
 mod hostile;
 mod postgres;
+mod readme;
 mod sdk;
 mod stale;

@@ -102,34 +102,132 @@ fn a_pr_that_breaks_a_case_is_a_paired_regression_naming_the_case() {
 }
 
 #[test]
-fn the_same_agent_on_both_sides_is_stable_and_the_default_candidate_is_the_newest_run() {
+fn the_same_agent_on_both_sides_is_stable() {
     let store = store(false);
     let report = compare(&store, "config.branch=main", "config.branch=pr").unwrap();
     assert_eq!(report.difference.estimate, 0.0);
     assert_ne!(report.verdict, CompareVerdict::Regression);
-    // Without selectors: the newest run (a trace) against the rest.
-    let default = CompareAnalyzer::new(
-        &store,
+}
+
+fn compare_in(
+    store: &MemoryStore,
+    window: Window,
+    group_by: GroupBy,
+    sides: [Option<&str>; 2],
+) -> Result<CompareReport, CompareError> {
+    CompareAnalyzer::new(
+        store,
         CompareOptions {
             suite: SuiteOptions {
-                window: Window::All,
+                window,
+                group_by,
                 ..SuiteOptions::default()
             },
+            baseline: sides[0].map(selector),
+            candidate: sides[1].map(selector),
             ..CompareOptions::default()
         },
     )
     .analyze()
-    .unwrap();
+}
+
+#[test]
+fn by_default_runs_of_one_trace_compare_the_windows_halves() {
+    // One trace can never show a change: the newer half of the window
+    // against the older one can, and here finds what the PR broke.
+    let report = compare_in(&store(true), Window::All, GroupBy::Trace, [None, None]).unwrap();
+    assert_eq!((report.baseline.traces, report.candidate.traces), (60, 60));
     assert_eq!(
-        (default.baseline.traces, default.candidate.traces),
-        (119, 1)
-    );
-    assert_eq!(
-        default.verdict,
-        CompareVerdict::InsufficientData,
+        report.verdict,
+        CompareVerdict::Regression,
         "{}",
-        default.summary
+        report.summary
     );
+    assert_eq!(
+        report.sides_described(),
+        ("the newer half of the window", "the older half")
+    );
+    // An odd window leaves the extra run to the baseline.
+    let report = compare_in(
+        &store(false),
+        Window::Last(21),
+        GroupBy::Trace,
+        [None, None],
+    )
+    .unwrap();
+    assert_eq!((report.baseline.traces, report.candidate.traces), (11, 10));
+    assert_eq!(report.verdict, CompareVerdict::Stable, "{}", report.summary);
+}
+
+#[test]
+fn by_default_pooled_runs_compare_the_newest_run_with_the_ones_before() {
+    let by_branch: GroupBy = "config.branch".parse().unwrap();
+    let report = compare_in(&store(true), Window::All, by_branch, [None, None]).unwrap();
+    assert_eq!((report.baseline.runs, report.candidate.runs), (1, 1));
+    assert_eq!(report.candidate.traces, 60);
+    assert_eq!(
+        report.verdict,
+        CompareVerdict::Regression,
+        "{}",
+        report.summary
+    );
+    assert_eq!(
+        report.sides_described(),
+        ("the newest run", "the runs before it")
+    );
+}
+
+#[test]
+fn the_window_bounds_each_selected_side_not_the_store() {
+    // The window's 20 newest runs are all on pr; before the fix the
+    // baseline selected nothing of them.
+    let store = store(true);
+    let (before, after) = ("until=2026-03-01T01:00:00Z", "since=2026-03-01T01:00:00Z");
+    let report = compare_in(
+        &store,
+        Window::Last(20),
+        GroupBy::Trace,
+        [Some(before), Some(after)],
+    )
+    .unwrap();
+    assert_eq!((report.baseline.traces, report.candidate.traces), (20, 20));
+    assert_eq!(report.baseline.rate, Some(1.0));
+    // last=N is a side's own window, wider or narrower.
+    let report = compare_in(
+        &store,
+        Window::Last(20),
+        GroupBy::Trace,
+        [
+            Some("config.branch=main,last=45"),
+            Some("config.branch=pr,last=5"),
+        ],
+    )
+    .unwrap();
+    assert_eq!((report.baseline.traces, report.candidate.traces), (45, 5));
+    // A side left out takes the newest runs the other's conditions do not
+    // match: main's, though pr's are newer.
+    let report = compare_in(
+        &store,
+        Window::Last(20),
+        GroupBy::Trace,
+        [None, Some(after)],
+    )
+    .unwrap();
+    assert_eq!((report.baseline.traces, report.candidate.traces), (20, 20));
+    assert_eq!(report.baseline.rate, Some(1.0));
+    assert_eq!(report.sides_described(), (after, "the other traces"));
+    let report = compare_in(
+        &store,
+        Window::Last(20),
+        GroupBy::Trace,
+        [Some(before), None],
+    )
+    .unwrap();
+    assert_eq!(report.candidate.traces, 20);
+    assert_eq!(report.candidate.passes, 17);
+    // The newest run against the rest, as a selector.
+    let report = compare_in(&store, Window::All, GroupBy::Trace, [None, Some("last=1")]).unwrap();
+    assert_eq!((report.baseline.traces, report.candidate.traces), (119, 1));
 }
 
 #[test]
@@ -143,7 +241,7 @@ fn selectors_that_overlap_or_select_nothing_are_errors() {
         Err(err @ CompareError::Empty { .. }) => {
             assert_eq!(
                 err.to_string(),
-                "the candidate selects no trace of the window (config.branch=feature)"
+                "the candidate selects no finished trace (config.branch=feature)"
             );
         }
         other => panic!("{other:?}"),

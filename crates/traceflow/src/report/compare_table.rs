@@ -21,18 +21,19 @@ use crate::trend::{Metric, MetricKind};
 /// "Candidate … against baseline …": what was compared (store text in
 /// the selectors made printable).
 pub(super) fn headline(report: &CompareReport) -> String {
-    let arm = |arm: &Arm, default: &str| {
+    let arm = |arm: &Arm, described: &str| {
         format!(
             "{} ({} in {})",
-            printable(arm.selector.as_deref().unwrap_or(default)),
+            printable(described),
             count(arm.traces, "trace"),
             count(arm.runs, "run")
         )
     };
+    let (candidate, baseline) = report.sides_described();
     format!(
         "Candidate {} against baseline {}",
-        arm(&report.candidate, "the newest run"),
-        arm(&report.baseline, "the runs before it")
+        arm(&report.candidate, candidate),
+        arm(&report.baseline, baseline)
     )
 }
 

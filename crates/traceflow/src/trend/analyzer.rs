@@ -213,6 +213,10 @@ pub(crate) struct Pooled {
     pub(crate) left_out_flaky: Option<LeftOutFlaky>,
 }
 
+/// Which pooled members to keep, chosen from their heads alone (the facts
+/// are read after it).
+pub(crate) type Select<'a> = dyn FnMut(&Pooled) -> Vec<bool> + 'a;
+
 /// How a window's members make runs.
 pub(crate) enum Runs {
     /// Each member is its own run (run i is member i), keyed by its trace
@@ -410,12 +414,19 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
     /// Reads the window's traces and their facts, pooled into runs: the
     /// heads (one pass), then the facts of the window's traces only.
     pub(crate) fn pool(&self) -> Result<Pooled, TrendError> {
-        self.pool_with(&[])
+        self.pool_with(&[], None)
     }
 
     /// [`Self::pool`], reading `extra_keys` of the traces' configs as well
-    /// (a comparison's selectors); a key no trace has is an error here too.
-    pub(crate) fn pool_with(&self, extra_keys: &[String]) -> Result<Pooled, TrendError> {
+    /// (a comparison's selectors; a key no trace has is an error here too),
+    /// and keeping only the members `select` keeps, if given: it sees the
+    /// pooled heads before any facts are read, so the facts of traces it
+    /// leaves out are never read.
+    pub(crate) fn pool_with(
+        &self,
+        extra_keys: &[String],
+        select: Option<&mut Select<'_>>,
+    ) -> Result<Pooled, TrendError> {
         let options = &self.options;
         check_options(&options.verdict, options.window)?;
         if let (Some(since), Some(until)) = (options.since, options.until) {
@@ -471,7 +482,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             config_keys: &keys,
             newest,
         })?;
-        let mut issues = scan.issues;
+        let issues = scan.issues;
         let head_issues = issues.len();
         // Filtered, ordered and windowed in place: a million traces are
         // never held twice.
@@ -544,15 +555,40 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
                 _ => None,
             })
             .collect();
-        let ids: Vec<&str> = members.iter().map(|t| t.trace_id.as_str()).collect();
+        let cases = case_by.clone().map(|by| {
+            let slot = by
+                .config_key()
+                .and_then(|key| keys.iter().position(|k| k == key));
+            (by, slot)
+        });
+        let mut pooled = Pooled {
+            members,
+            facts: Vec::new(),
+            runs,
+            config_keys: keys,
+            score_names,
+            cases,
+            left_out_running,
+            stale_failed,
+            ungrouped,
+            issues,
+            head_issues,
+            left_out_flaky: None,
+        };
+        if let Some(select) = select {
+            let keep = select(&pooled);
+            pooled.retain(|i| keep.get(i).copied().unwrap_or(false));
+        }
+        let ids: Vec<&str> = pooled.members.iter().map(|t| t.trace_id.as_str()).collect();
         let read = self.store.trace_facts(&FactsQuery {
             traces: &ids,
-            score_names: &score_names,
+            score_names: &pooled.score_names,
             usage: options.metrics.iter().any(Metric::needs_steps),
         })?;
         drop(ids);
-        issues.extend(read.issues);
-        let facts = read.rows;
+        pooled.issues.extend(read.issues);
+        pooled.facts = read.rows;
+        let (members, facts, score_names) = (&pooled.members, &pooled.facts, &pooled.score_names);
         for (slot, name) in score_names.iter().enumerate() {
             if !facts.iter().any(|f| f.named_scores[slot].1 > 0) {
                 // None in the window: an error only if none in the store.
@@ -565,27 +601,8 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
                 }
             }
         }
-        issues.extend(overflowed(&options.metrics, &members, &facts, &score_names));
-        let cases = case_by.clone().map(|by| {
-            let slot = by
-                .config_key()
-                .and_then(|key| keys.iter().position(|k| k == key));
-            (by, slot)
-        });
-        let mut pooled = Pooled {
-            members,
-            facts,
-            runs,
-            config_keys: keys,
-            score_names,
-            cases,
-            left_out_running,
-            stale_failed,
-            ungrouped,
-            issues,
-            head_issues,
-            left_out_flaky: None,
-        };
+        let overflow = overflowed(&options.metrics, members, facts, score_names);
+        pooled.issues.extend(overflow);
         if options.exclude_flaky {
             let (flaky, cases) = crate::cases::flaky_members(&pooled, options);
             let traces = flaky.iter().filter(|&&f| f).count();
