@@ -506,3 +506,215 @@ pub fn run_family(family: &Family, reps: u64, alpha: f64, seed: u64) -> FamilyRe
     }
     result
 }
+
+/// Which cases a run asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseLayout {
+    /// An eval suite: every case once in every run.
+    Suite,
+    /// Traffic: each run draws this many cases at random (with
+    /// replacement), one decision each.
+    Traffic(usize),
+}
+
+impl CaseLayout {
+    /// "suite" or "traffic, 40 draws a run".
+    pub fn label(self) -> String {
+        match self {
+            CaseLayout::Suite => "suite".to_owned(),
+            CaseLayout::Traffic(k) => format!("traffic, {k} draws a run"),
+        }
+    }
+}
+
+/// Which cases fall at the step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Breaking {
+    /// No case changes.
+    None,
+    /// A quarter of the cases (chosen at random per history) fall, so that
+    /// the pass rate over all cases falls by this much on average.
+    Quarter(f64),
+    /// Every case falls, in proportion to its rate, by this much on
+    /// average.
+    Every(f64),
+}
+
+impl Breaking {
+    /// "none", "a quarter, −10", "every case, −15".
+    pub fn label(self) -> String {
+        match self {
+            Breaking::None => "none".to_owned(),
+            Breaking::Quarter(d) => format!("a quarter of cases, −{:.0}", 100.0 * d),
+            Breaking::Every(d) => format!("every case, −{:.0}", 100.0 * d),
+        }
+    }
+}
+
+/// A store of cases without a shift of the mix: cases of different
+/// difficulty, the same chance of being asked in every run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CaseCell {
+    /// Runs in the window.
+    pub runs: usize,
+    /// Cases.
+    pub cases: usize,
+    /// Which cases a run asks.
+    pub layout: CaseLayout,
+    /// The mean pass rate of the cases before the step.
+    pub p: f64,
+    /// The cases' difficulty: their logits are the logit of `p` plus a
+    /// normal of this standard deviation, drawn per history (then
+    /// rescaled to mean `p` exactly).
+    pub case_sd: f64,
+    /// What falls at the step.
+    pub breaking: Breaking,
+    /// The first run of the new level.
+    pub step_at: usize,
+}
+
+impl CaseCell {
+    /// One history: per run the pooled (passes, decisions), and per case
+    /// its cells (run, passes, decisions).
+    pub fn history(&self, rng: &mut impl Rng) -> CaseHistory {
+        let logit = (self.p / (1.0 - self.p)).ln();
+        let sd = self.case_sd.max(0.0);
+        let mut before: Vec<f64> = (0..self.cases)
+            .map(|_| {
+                let z: f64 = rng.sample(rand_distr::StandardNormal);
+                1.0 / (1.0 + (-(logit + sd * z)).exp())
+            })
+            .collect();
+        let mean = before.iter().sum::<f64>() / self.cases.max(1) as f64;
+        for p in &mut before {
+            *p = (*p * self.p / mean).min(1.0);
+        }
+        let mut broken = vec![false; self.cases];
+        let fall = match self.breaking {
+            Breaking::None => 0.0,
+            Breaking::Quarter(d) => {
+                let quarter = self.cases / 4;
+                let mut order: Vec<usize> = (0..self.cases).collect();
+                for i in 0..quarter {
+                    let j = rng.random_range(i..self.cases);
+                    order.swap(i, j);
+                    broken[order[i]] = true;
+                }
+                let share: f64 =
+                    order[..quarter].iter().map(|&c| before[c]).sum::<f64>() / self.cases as f64;
+                // The broken cases keep 1 − f of their rate, f·share = d.
+                (d / share.max(f64::MIN_POSITIVE)).min(1.0)
+            }
+            Breaking::Every(d) => {
+                broken.fill(true);
+                (d / self.p).min(1.0)
+            }
+        };
+        let rate = |case: usize, run: usize| {
+            if run >= self.step_at && broken[case] {
+                before[case] * (1.0 - fall)
+            } else {
+                before[case]
+            }
+        };
+        let mut history = CaseHistory {
+            passes: vec![0; self.runs],
+            decisions: vec![0; self.runs],
+            strata: vec![Vec::new(); self.cases],
+        };
+        for run in 0..self.runs {
+            let mut ask = |case: usize, rng: &mut ChaCha8Rng| {
+                let pass = u64::from(rng.random_bool(rate(case, run).clamp(0.0, 1.0)));
+                history.passes[run] += pass;
+                history.decisions[run] += 1;
+                let cells = &mut history.strata[case];
+                match cells.last_mut() {
+                    Some(cell) if cell.0 == run as f64 => {
+                        cell.1 += pass;
+                        cell.2 += 1;
+                    }
+                    _ => cells.push((run as f64, pass, 1)),
+                }
+            };
+            let mut local = ChaCha8Rng::seed_from_u64(rng.random());
+            match self.layout {
+                CaseLayout::Suite => (0..self.cases).for_each(|c| ask(c, &mut local)),
+                CaseLayout::Traffic(k) => {
+                    for _ in 0..k {
+                        let c = local.random_range(0..self.cases);
+                        ask(c, &mut local);
+                    }
+                }
+            }
+        }
+        history
+    }
+}
+
+/// One simulated store of cases.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseHistory {
+    /// Passes per run over all cases.
+    pub passes: Vec<u64>,
+    /// Decisions per run over all cases.
+    pub decisions: Vec<u64>,
+    /// Per case, its (run, passes, decisions) cells.
+    pub strata: Vec<Vec<crate::stats::stratified::Cell>>,
+}
+
+/// What the two gates said over a case cell's histories.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CaseResult {
+    /// Histories simulated.
+    pub reps: u64,
+    /// Regressions across all decisions (`gate` without `--case-by`).
+    pub across: u64,
+    /// Regressions with the verdict resting on the cases (`gate
+    /// --case-by`).
+    pub within: u64,
+    /// Histories where the within-case test was used.
+    pub used: u64,
+    /// Histories where the within-case test estimated φ > 1.
+    pub dispersed: u64,
+    /// Σ of the within-case 95% interval's width over the plain one's.
+    pub width_ratio: f64,
+}
+
+impl CaseResult {
+    /// A count as a share of the histories.
+    pub fn rate(&self, count: u64) -> f64 {
+        count as f64 / self.reps.max(1) as f64
+    }
+}
+
+/// Simulates `reps` histories of a case cell, seeded, with both gates
+/// (`auto`) at level `alpha`: the pass rate across all decisions, and the
+/// same with the verdict resting on the trend within cases as `--case-by`
+/// rests it.
+pub fn run_case_cell(cell: &CaseCell, reps: u64, alpha: f64, seed: u64) -> CaseResult {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let options = verdict_only(alpha);
+    let mut result = CaseResult {
+        reps,
+        ..CaseResult::default()
+    };
+    for _ in 0..reps {
+        let history = cell.history(&mut rng);
+        let plain = assess(&history.passes, &history.decisions, &options);
+        result.across += u64::from(plain.verdict == Verdict::Regression);
+        let mut cased = plain.clone();
+        crate::trend::verdict::judge_within_cases(&mut cased, &history.strata, &options);
+        result.within += u64::from(cased.verdict == Verdict::Regression);
+        if let (Some(w), Some(ca)) = (cased.within_cases, plain.cochran_armitage) {
+            result.used += u64::from(w.used);
+            let plain_width = ca.predicted_change_ci[1] - ca.predicted_change_ci[0];
+            if plain_width > 0.0 {
+                result.width_ratio += (w.change_ci[1] - w.change_ci[0]) / plain_width;
+            }
+        }
+        if let Ok(t) = crate::stats::stratified_cochran_armitage(&history.strata, 0.95) {
+            result.dispersed += u64::from(t.dispersion > 1.0);
+        }
+    }
+    result
+}

@@ -852,12 +852,16 @@ fn stale_running_traces_count_as_failed_runs_in_a_suite() {
 impl Records {
     /// A done trace asking `input`, with one decision.
     fn asked(&self, id: &str, at: &str, input: &str, pass: bool) -> &Self {
+        self.asked_with(id, at, input, RunConfig::default(), pass)
+    }
+
+    fn asked_with(&self, id: &str, at: &str, input: &str, config: RunConfig, pass: bool) -> &Self {
         let trace = TraceRecord {
             trace_id: id.to_owned(),
             status: "done".parse().unwrap(),
             mode: Mode::GroundedQa,
             user_input: input.to_owned(),
-            config: RunConfig::default(),
+            config,
             model: "m".to_owned(),
             provider: "openai".to_owned(),
             final_answer: None,
@@ -977,4 +981,52 @@ fn cases_that_never_repeat_leave_the_verdict_to_the_trend_across_decisions() {
     assert_eq!(stats.within_cases, None);
     assert_eq!(stats.verdict, across.reports[0].statistics.verdict);
     assert_eq!(stats.p_worse, across.reports[0].statistics.p_worse);
+}
+
+#[test]
+fn a_suite_whose_cases_break_is_a_regression_within_the_same_cases_too() {
+    use rand::{Rng, SeedableRng};
+    use traceflow::trend::{CaseBy, Verdict};
+    // An eval suite: 40 cases asked once in each of 24 runs (config
+    // `run`), passing 9 times in 10; from run 16 on, a quarter of them
+    // pass once in 10. The mix of cases cannot change.
+    let s = Records::new();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(24);
+    let start = traceflow::timestamp::parse("2026-03-01T00:00:00Z").unwrap();
+    for run in 0..24i64 {
+        let config: RunConfig =
+            serde_json::from_str(&format!(r#"{{"run": "r{run:02}"}}"#)).unwrap();
+        for case in 0..40i64 {
+            let at = (start + jiff::SignedDuration::from_mins(run * 60 + case)).to_string();
+            let p = if case < 10 && run >= 16 { 0.1 } else { 0.9 };
+            let pass = rng.random_bool(p);
+            let id = format!("r{run:02}-c{case:02}");
+            s.asked_with(&id, &at, &format!("case {case}"), config.clone(), pass);
+        }
+    }
+    let by_run = |case_by| SuiteOptions {
+        case_by,
+        ..options(GroupBy::Config("run".to_owned()), &[Metric::PassRate])
+    };
+    let across = s.analyze(by_run(None)).unwrap();
+    let plain = &across.reports[0].statistics;
+    assert_eq!(plain.verdict, Verdict::Regression, "{}", plain.summary);
+    let report = s.analyze(by_run(Some(CaseBy::Input))).unwrap();
+    let stats = &report.reports[0].statistics;
+    let within = stats.within_cases.unwrap();
+    assert!(within.used, "{within:?}");
+    assert_eq!(stats.verdict, Verdict::Regression, "{}", stats.summary);
+    assert!(report.any_regression);
+    // At least as sure as the test across all decisions, and no mix blamed.
+    assert!(
+        within.p_decline <= plain.p_worse.unwrap(),
+        "{within:?} {:?}",
+        plain.p_worse
+    );
+    let across_ci = plain.cochran_armitage.unwrap().predicted_change_ci;
+    assert!(
+        within.change_ci[1] - within.change_ci[0] <= across_ci[1] - across_ci[0],
+        "{within:?} {across_ci:?}"
+    );
+    assert!(!stats.summary.contains("mix"), "{}", stats.summary);
 }

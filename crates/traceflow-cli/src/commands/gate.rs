@@ -116,18 +116,19 @@ fn say_suite(suite: &SuiteReport, outcome: &GateOutcome) {
                 .iter()
                 .filter_map(|&k| suite.reports.get(k))
                 .collect();
-            let metrics: Vec<String> = short.iter().map(|r| r.metric.to_string()).collect();
+            let names: Vec<String> = short.iter().map(|r| r.metric.to_string()).collect();
+            // The first one's reason after its name: named once when it is
+            // the only one.
             let why = short
                 .first()
-                .and_then(|first| {
-                    let i = first.statistics.insufficient.as_ref()?;
-                    Some(format!("; {}: {}", first.metric, i.reason))
-                })
-                .unwrap_or_default();
-            super::say(&format!(
-                "Too little data to judge: {}{why}",
-                metrics.join(", ")
-            ));
+                .and_then(|first| first.statistics.insufficient.as_ref())
+                .map(|i| i.reason.to_string());
+            let line = match (names.as_slice(), why) {
+                ([one], Some(why)) => format!(" {one}: {why}"),
+                ([first, ..], Some(why)) => format!(": {}; {first}: {why}", names.join(", ")),
+                ([], _) | (_, None) => format!(": {}", names.join(", ")),
+            };
+            super::say(&format!("Too little data to judge{line}"));
         }
         GateOutcome::NoRegression => super::say(&format!(
             "No eval regression: {} reports over {} runs",

@@ -67,6 +67,13 @@ impl fmt::Display for Shortfall {
                 count(*runs, "run"),
                 100.0 * limit
             ),
+            Shortfall::WideWithinCases { reach, runs, limit } => write!(
+                f,
+                "the 95% interval of the change within the same cases reaches {} toward worse across these {}, more than 3 × min-drop ({})",
+                points(*reach),
+                count(*runs, "run"),
+                points(*limit)
+            ),
             Shortfall::AllZero => {
                 f.write_str("the runs' values are all 0: no relative change can be measured")
             }

@@ -99,7 +99,7 @@ pub(crate) fn p_decline(z_plain: f64, phi: f64, df: Option<f64>) -> (f64, f64) {
 }
 
 /// The two-sided quantile at `confidence` of the same reference.
-fn quantile(df: Option<f64>, confidence: f64) -> f64 {
+pub(crate) fn quantile(df: Option<f64>, confidence: f64) -> f64 {
     match df.and_then(|df| t_quantile(0.5 + confidence / 2.0, df)) {
         Some(q) => q,
         None => two_sided_z(confidence),

@@ -936,15 +936,7 @@ fn within_cases(
             }
         }
     }
-    let Ok(within) = crate::stats::stratified_cochran_armitage(&strata, options.confidence) else {
-        return;
-    };
-    let share = if stats.decisions > 0 {
-        within.decisions as f64 / stats.decisions as f64
-    } else {
-        0.0
-    };
-    super::verdict::rest_on_cases(stats, &within, share, options);
+    super::verdict::judge_within_cases(stats, &strata, options);
 }
 
 /// Keeps the items of `items` whose `kept` entry is true, in order.

@@ -502,6 +502,26 @@ pub const MIN_REPEATED_SHARE: f64 = 0.5;
 /// cases (with one, it is the plain test on fewer decisions).
 pub const MIN_REPEATED_CASES: usize = 2;
 
+/// Adds to `stats` (the pass rate's, over the same runs) the trend within
+/// the cases `strata` (each case's (run, passes, decisions) cells), and
+/// rests the verdict on it when the cases repeat enough
+/// ([`rest_on_cases`]). Nothing when no case informs a within-case test.
+pub(crate) fn judge_within_cases(
+    stats: &mut Statistics,
+    strata: &[Vec<crate::stats::stratified::Cell>],
+    options: &VerdictOptions,
+) {
+    let Ok(within) = crate::stats::stratified_cochran_armitage(strata, options.confidence) else {
+        return;
+    };
+    let share = if stats.decisions > 0 {
+        within.decisions as f64 / stats.decisions as f64
+    } else {
+        0.0
+    };
+    rest_on_cases(stats, &within, share, options);
+}
+
 /// Judges a pass rate by its trend within the same cases when the cases
 /// repeat enough (`auto` only): a fall across all decisions that the cases
 /// do not show is the mix of cases moving toward harder ones, and a fall
@@ -509,7 +529,7 @@ pub const MIN_REPEATED_CASES: usize = 2;
 /// is then the within-case test's, and a changed verdict states the
 /// within-case change. `within` is the stratified test over `runs` runs;
 /// `share` the share of decisions in the cases that inform it.
-pub(crate) fn rest_on_cases(
+fn rest_on_cases(
     stats: &mut Statistics,
     within: &crate::stats::StratifiedTrend,
     share: f64,
@@ -580,13 +600,18 @@ pub(crate) fn rest_on_cases(
             after: None,
         });
     };
+    // The mix is the difference of the two changes; it explains a change
+    // across all decisions only when the cases' interval rules that change
+    // out (the change across lies beyond it), not when the cases merely
+    // fail to confirm it.
+    let mix_text = |a: f64| format!("{:+.1} points", 100.0 * (a - change));
     match (stats.verdict == Verdict::Regression, falls) {
         (true, false) => {
             let limit = MDE_FACTOR * options.min_drop;
             if -change_ci[0] > limit {
                 stats.verdict = Verdict::InsufficientData;
                 stats.insufficient = Some(Insufficient {
-                    reason: Shortfall::WideInterval {
+                    reason: Shortfall::WideWithinCases {
                         reach: -change_ci[0],
                         runs: stats.runs,
                         limit,
@@ -596,17 +621,31 @@ pub(crate) fn rest_on_cases(
             } else {
                 stats.verdict = Verdict::Stable;
             }
-            stats.summary = format!(
-                "Across all decisions the pass rate{across_text}, but within the same cases it changed by {within_text}: the fall is the mix of cases moving toward ones that pass less, not the agent doing worse on them."
-            );
+            stats.summary = match across {
+                Some(a) if a < change_ci[0] => format!(
+                    "Across all decisions the pass rate{across_text}, but within the same cases it changed by {within_text}: the fall is the mix of cases ({}) moving toward ones that pass less, not the agent doing worse on them.",
+                    mix_text(a)
+                ),
+                _ => format!(
+                    "Across all decisions the pass rate{across_text}; within the same cases it changed by {within_text}, not a significant fall at level {}. The mix of cases ({}) does not explain the fall; the cases do not confirm it.",
+                    level_text(stats.level),
+                    across.map_or_else(|| "unknown".to_owned(), mix_text)
+                ),
+            };
             state_within(stats);
         }
         (false, true) => {
             stats.verdict = Verdict::Regression;
             stats.insufficient = None;
-            stats.summary = format!(
-                "Within the same cases the pass rate fell by {within_text}; across all decisions it{across_text}: the mix of cases moved toward ones that pass more, which hid the fall."
-            );
+            stats.summary = match across {
+                Some(a) if a > change_ci[1] => format!(
+                    "Within the same cases the pass rate fell by {within_text}; across all decisions it{across_text}: the mix of cases ({}) moved toward ones that pass more, which hid the fall.",
+                    mix_text(a)
+                ),
+                _ => format!(
+                    "Within the same cases the pass rate fell by {within_text}; across all decisions it{across_text}, not significant there: each case against its own level leaves out which cases a run drew."
+                ),
+            };
             state_within(stats);
         }
         (true, true) | (false, false) => {
@@ -859,5 +898,69 @@ mod tests {
             ..VerdictOptions::default()
         };
         assert_eq!(bad.validate(), Err(OptionsError::Confidence(1.0)));
+    }
+
+    /// A regression across 24 runs of 40 decisions (95% → 75% at run 16)
+    /// and a within-case test of the given change across the window, its
+    /// 95% interval ± `half`, and p.
+    fn within_after_a_fall(change: f64, half: f64, p: f64) -> Statistics {
+        let mut passes = vec![38u64; 16];
+        passes.extend([30u64; 8]);
+        let mut stats = judge(&passes, &[40; 24]);
+        assert_eq!(stats.verdict, Verdict::Regression);
+        let slope = change / 23.0;
+        let within = crate::stats::StratifiedTrend {
+            strata: 30,
+            decisions: 960,
+            z: -1.7,
+            p_decline: p,
+            slope,
+            slope_ci: (slope - half / 23.0, slope + half / 23.0),
+            dispersion: 1.0,
+            df: None,
+            p_decline_binomial: p,
+        };
+        rest_on_cases(&mut stats, &within, 1.0, &VerdictOptions::default());
+        stats
+    }
+
+    #[test]
+    fn cases_that_fall_as_much_as_all_decisions_do_not_blame_the_mix() {
+        // Within cases about the same fall as across them, too uncertain
+        // to confirm: the mix explains none of it.
+        let across = within_after_a_fall(0.0, 0.01, 0.5)
+            .cochran_armitage
+            .unwrap()
+            .predicted_change;
+        let stats = within_after_a_fall(across + 0.01, 0.22, 0.04);
+        assert_eq!(stats.verdict, Verdict::InsufficientData);
+        assert!(
+            !stats.summary.contains("moving toward"),
+            "{}",
+            stats.summary
+        );
+        assert!(
+            stats.summary.contains("does not explain the fall"),
+            "{}",
+            stats.summary
+        );
+        // The interval is in points, as the change is.
+        let reason = stats.insufficient.unwrap().reason.to_string();
+        assert!(
+            reason.contains("points toward worse") && reason.ends_with("(15.0 points)"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn cases_that_rule_out_the_fall_across_all_decisions_blame_the_mix() {
+        // No change within cases, ±3 points: the fall is the mix's.
+        let stats = within_after_a_fall(0.0, 0.03, 0.5);
+        assert_eq!(stats.verdict, Verdict::Stable);
+        assert!(
+            stats.summary.contains("the fall is the mix of cases (-"),
+            "{}",
+            stats.summary
+        );
     }
 }

@@ -155,6 +155,16 @@ pub enum Shortfall {
         /// 3 × min-drop.
         limit: f64,
     },
+    /// The 95% interval of the pass rate's change within the same cases
+    /// reaches too far toward worse (in rate units, not relative).
+    WideWithinCases {
+        /// How far toward worse (a share, 1 = 100 points).
+        reach: f64,
+        /// Runs in the window.
+        runs: usize,
+        /// 3 × min-drop.
+        limit: f64,
+    },
     /// Every run's value is 0: no relative change can be measured.
     AllZero,
     /// Sen's slope is undefined (the values differ past the largest float).
@@ -409,7 +419,7 @@ pub struct WithinCases {
     /// Cases that inform it: asked in two or more runs, and not all one
     /// outcome.
     pub cases: usize,
-    /// Their share of the decisions.
+    /// The share of the decisions in cases asked in two or more runs.
     pub share: f64,
     /// Whether the verdict rests on it: the cases repeat enough (at least
     /// [`MIN_REPEATED_SHARE`](super::MIN_REPEATED_SHARE) of the decisions
