@@ -374,6 +374,14 @@ impl TraceTrendReport {
         self.inner.any_regression
     }
 
+    /// Whether the verdict is too little data to judge (``"insufficient_data"``):
+    /// then ``any_regression`` is False for want of data, and the analysis
+    /// warned (``TraceflowWarning``) saying what would fix it.
+    #[getter]
+    fn insufficient_data(&self) -> bool {
+        self.inner.statistics.verdict == trend::Verdict::InsufficientData
+    }
+
     /// The verdict: ``"regression"``, ``"improvement"``, ``"stable"``,
     /// ``"not_significant"`` or ``"insufficient_data"``, as in the JSON.
     #[getter]
@@ -456,11 +464,12 @@ impl TraceTrendReport {
 
     fn __repr__(&self) -> String {
         format!(
-            "TraceTrendReport(window={}, pass_rate_slope={}, pass_rate_direction='{}', any_regression={}, method='{}')",
+            "TraceTrendReport(window={}, pass_rate_slope={}, pass_rate_direction='{}', any_regression={}, insufficient_data={}, method='{}')",
             self.inner.window,
             py_float(self.inner.pass_rate_slope),
             json_name(&self.inner.pass_rate_direction),
             py_bool(self.inner.any_regression),
+            py_bool(self.insufficient_data()),
             self.inner.method.as_str(),
         )
     }

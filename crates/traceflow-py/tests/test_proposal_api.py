@@ -65,11 +65,12 @@ def test_the_default_is_the_commands_verdict(name, capfd):
     assert [s.to_dict() for s in report.summaries] == command["summaries"]
 
 
-def test_window_defaults_to_20_and_all_takes_every_run():
+def test_window_is_the_commands_by_default_and_all_takes_every_run():
     analyzer = TraceTrendAnalyzer(str(FIXTURES / "drift.db"))
-    assert analyzer.analyze().window == 20
+    assert analyzer.analyze().requested_window == 500
+    assert analyzer.analyze(window=None).requested_window == 500
     assert analyzer.analyze(window="all").window == 60
-    assert analyzer.analyze(window=None).requested_window == "all"
+    assert analyzer.analyze(window="all").requested_window == "all"
     assert analyzer.analyze(window=7).requested_window == 7
 
 
@@ -86,7 +87,7 @@ def test_a_tracestore_object_is_read_through_its_connection(tmp_path):
     by_path = TraceTrendAnalyzer(FIXTURES / "step.db").analyze(window="all")
     assert by_object.to_json() == by_path.to_json()
     # A bare connection works too; an in-memory one cannot be shared.
-    assert TraceTrendAnalyzer(store.conn).analyze().window == 20
+    assert TraceTrendAnalyzer(store.conn).analyze(window=20).window == 20
     with pytest.raises(ValueError, match="in-memory"):
         TraceTrendAnalyzer(sqlite3.connect(":memory:")).analyze()
     with pytest.raises(ValueError, match="got 'int'"):
@@ -136,7 +137,7 @@ class TraceStoreLike:
 
 
 def test_reports_and_rows_are_frozen():
-    report = TraceTrendAnalyzer(FIXTURES / "drift.db").analyze()
+    report = TraceTrendAnalyzer(FIXTURES / "drift.db").analyze(window=20)
     with pytest.raises(AttributeError):
         report.window = 3
     row = report.summaries[0]
@@ -173,7 +174,7 @@ def test_to_pandas_gives_the_rows_when_pandas_is_installed():
         if os.environ.get("CI"):
             raise
         pytest.skip("needs pandas")
-    frame = TraceTrendAnalyzer(FIXTURES / "drift.db").analyze().to_pandas()
+    frame = TraceTrendAnalyzer(FIXTURES / "drift.db").analyze(window=20).to_pandas()
     assert isinstance(frame, pandas.DataFrame)
     assert list(frame["run_index"]) == list(range(20))
     assert str(frame["created_at"].dtype).startswith("datetime64")
