@@ -7,6 +7,7 @@
 
 mod cases;
 mod errors;
+mod reading;
 mod report;
 mod shortfall;
 mod suite;
@@ -81,6 +82,8 @@ fn analyze<T: Send + 'static, E: 'static>(
 ) -> PyResult<(T, Option<PathBuf>)> {
     worker::run(py, move || {
         let spec = StoreSpec::parse(&store).map_err(Error::spec)?;
+        // Made before the store is opened and dropped after it is closed.
+        let _reading = reading::Reading::start(spec.file());
         let opened = spec.open_read_only().map_err(Error::store)?;
         let found = analysis(&*opened).map_err(|err| error(&spec, err))?;
         // Absolute now: the process may change directory before a report
@@ -286,6 +289,7 @@ fn _traceflow(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(case_analysis, module)?)?;
     module.add_function(wrap_pyfunction!(comparison, module)?)?;
     module.add_function(wrap_pyfunction!(cli_main, module)?)?;
+    module.add_function(wrap_pyfunction!(reading::open_in_python, module)?)?;
     module.add_class::<report::TraceTrendReport>()?;
     module.add_class::<report::TraceRunSummary>()?;
     module.add_class::<suite::SuiteReport>()?;

@@ -117,3 +117,51 @@ def test_the_library_prints_nothing(capfd):
     report.summaries
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
+
+
+def _descriptors_of(path) -> int:
+    """How many descriptors this process has open on `path` (Linux)."""
+    import os
+
+    want = os.stat(path)
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            st = os.stat(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        count += (st.st_dev, st.st_ino) == (want.st_dev, want.st_ino)
+    return count
+
+
+def test_traceflows_own_reading_is_no_reason_to_copy_the_store(locked_store, monkeypatch):
+    """Another thread's analysis has the file open: this one reads the file
+    too, not a copy of it (only Python's sqlite3 connections call for one:
+    each copy was the whole store). A Python connection opened meanwhile
+    still does."""
+    import tempfile
+
+    path, hold = locked_store
+    copies = []
+    made = tempfile.TemporaryDirectory
+
+    def recorded(*args, **kwargs):
+        copies.append(kwargs.get("prefix"))
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", recorded)
+    for python_too in (False, True):
+        hold(1.5)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            other = pool.submit(lambda: TraceTrendAnalyzer(path).analyze(window=20))
+            # The other analysis waits for the lock with the file open.
+            deadline = time.monotonic() + 5
+            while _descriptors_of(path) == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert _descriptors_of(path) > 0
+            conn = sqlite3.connect(path) if python_too else None
+            assert TraceTrendAnalyzer(path).analyze(window=20).window == 20
+            assert other.result().window == 20
+            if conn is not None:
+                conn.close()
+        assert copies == (["traceflow-"] if python_too else []), python_too

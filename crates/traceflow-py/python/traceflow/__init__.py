@@ -38,6 +38,7 @@ from traceflow._traceflow import (
     case_analysis,
     comparison,
     gate_of,
+    open_in_python,
     suite_trend,
     trace_trend,
 )
@@ -107,31 +108,6 @@ def _store_name(store: Store) -> str:
     )
 
 
-def _open_here(path: str) -> bool:
-    """Whether this process has the store file (or its ``-wal``) open
-    already: through Python's sqlite3 (a TraceStore), another copy of
-    SQLite than traceflow's. Linux only (``/proc/self/fd``)."""
-    wanted = set()
-    for name in (path, path + "-wal", path + "-shm"):
-        try:
-            st = os.stat(name)
-        except OSError:
-            continue
-        wanted.add((st.st_dev, st.st_ino))
-    try:
-        fds = os.listdir("/proc/self/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            st = os.stat(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if (st.st_dev, st.st_ino) in wanted:
-            return True
-    return False
-
-
 @contextlib.contextmanager
 def _readable(store: Store) -> Iterator[tuple[str, Optional[str]]]:
     """The name to hand the analyzer for ``store``, and the store's own
@@ -142,11 +118,12 @@ def _readable(store: Store) -> Iterator[tuple[str, Optional[str]]]:
     SQLite is a second copy in the process, and POSIX locks belong to the
     process, so its closing the file would release the TraceStore's locks
     (and neither copy would see the other's). The copy is what a reader
-    would have seen at that moment; it is deleted afterwards.
+    would have seen at that moment; it is deleted afterwards. traceflow's
+    own analyses of the file (other threads') need no copy.
     """
     name = _store_name(store)
     owned = not isinstance(store, (str, os.PathLike))
-    if not os.path.isfile(name) or not (owned or _open_here(name)):
+    if not os.path.isfile(name) or not (owned or open_in_python(name)):
         yield name, None
         return
     import tempfile  # only when a copy is needed: the import stays quick

@@ -17,6 +17,7 @@ __all__ = [
     "cli_main",
     "comparison",
     "gate_of",
+    "open_in_python",
     "suite_trend",
     "trace_trend",
 ]
@@ -269,3 +270,4 @@ def comparison(
     origin: Optional[str] = None,
 ) -> CompareReport: ...
 def cli_main(argv: list[str]) -> int: ...
+def open_in_python(path: Union[str, os.PathLike[str]]) -> bool: ...
