@@ -182,3 +182,19 @@ def test_to_pandas_gives_the_rows_when_pandas_is_installed():
 
 def test_the_package_says_its_version():
     assert re.fullmatch(r"\d+\.\d+\.\d+", traceflow.__version__)
+
+
+def test_to_pandas_takes_instants_with_and_without_a_fraction(tmp_path):
+    """The first run's time has a fraction of a second, the others none:
+    pandas' parsing of the text by the first row's format refused them."""
+    pandas = pytest.importorskip("pandas") if not os.environ.get("CI") else __import__("pandas")
+    path = write_store(tmp_path / "mixed.db", [["pass"] * 3] * 10)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE traces SET created_at = '2026-03-01T00:00:00.250000+00:00' WHERE rowid = 1")
+    conn.commit()
+    conn.close()
+    report = TraceTrendAnalyzer(path).analyze(window="all")
+    frame = report.to_pandas()
+    assert str(frame["created_at"].dtype).startswith("datetime64")
+    assert list(frame["created_at"]) == [pandas.Timestamp(s.created_at) for s in report.summaries]
+    assert frame["created_at"][0].microsecond == 250000

@@ -165,3 +165,56 @@ def test_traceflows_own_reading_is_no_reason_to_copy_the_store(locked_store, mon
             if conn is not None:
                 conn.close()
         assert copies == (["traceflow-"] if python_too else []), python_too
+
+
+def _long_store(path, runs: int):
+    """A store of `runs` traces of one decision each, a second apart."""
+    from datetime import datetime, timedelta, timezone
+
+    from conftest import write_store
+
+    write_store(path, [])
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    ids = [f"{i:032x}" for i in range(runs)]
+    times = [(start + timedelta(seconds=i)).isoformat() for i in range(runs)]
+    conn = sqlite3.connect(path)
+    conn.executemany(
+        "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at)"
+        " VALUES (?, 'done', 'triage_plan', 'q', '{}', 'gpt-4o-mini', 'openai', ?)",
+        zip(ids, times),
+    )
+    conn.executemany(
+        "INSERT INTO trace_evals (trace_id, step_seq, decision, created_at) VALUES (?, 0, 'pass', ?)",
+        zip(ids, times),
+    )
+    conn.commit()
+    conn.close()
+    return path
+
+
+def test_other_threads_run_while_a_long_report_becomes_python_objects(tmp_path):
+    """A report of many runs converted to Python objects (its rows, its
+    dict): another thread keeps running meanwhile, not only once the whole
+    conversion is done."""
+    report = TraceTrendAnalyzer(_long_store(tmp_path / "long.db", 200_000)).analyze(window="all")
+    for convert in (lambda: report.summaries, report.to_dict):
+        ticks = []
+        done = threading.Event()
+
+        def tick():
+            while not done.is_set():
+                ticks.append(time.perf_counter())
+                time.sleep(0.001)
+
+        ticker = threading.Thread(target=tick)
+        ticker.start()
+        time.sleep(0.05)
+        started = time.perf_counter()
+        convert()
+        ended = time.perf_counter()
+        done.set()
+        ticker.join()
+        during = [started] + [t for t in ticks if started < t < ended] + [ended]
+        longest = max(b - a for a, b in zip(during, during[1:]))
+        # Held throughout, the longest wait would be the whole conversion.
+        assert longest < (ended - started) / 2, (longest, ended - started)
