@@ -7,7 +7,9 @@
 
 mod cases;
 mod errors;
+mod reading;
 mod report;
+mod shortfall;
 mod suite;
 mod worker;
 
@@ -80,6 +82,8 @@ fn analyze<T: Send + 'static, E: 'static>(
 ) -> PyResult<(T, Option<PathBuf>)> {
     worker::run(py, move || {
         let spec = StoreSpec::parse(&store).map_err(Error::spec)?;
+        // Made before the store is opened and dropped after it is closed.
+        let _reading = reading::Reading::start(spec.file());
         let opened = spec.open_read_only().map_err(Error::store)?;
         let found = analysis(&*opened).map_err(|err| error(&spec, err))?;
         // Absolute now: the process may change directory before a report
@@ -92,27 +96,35 @@ fn analyze<T: Send + 'static, E: 'static>(
 }
 
 /// The pass-rate trend over the store's most recent `window` finished runs
-/// (``None``: all of them), one run per trace. `store` is a path or a
-/// PostgreSQL URL or conninfo; the package's ``TraceTrendAnalyzer``
-/// resolves TraceFlow Lite's ``TraceStore`` objects to their path first
-/// (`origin`: the store's own file, when `store` is a copy of it).
+/// (``None``: the method's default, as the command's; `all`: every run),
+/// one run per trace. `store` is a path or a PostgreSQL URL or conninfo;
+/// the package's ``TraceTrendAnalyzer`` resolves TraceFlow Lite's
+/// ``TraceStore`` objects to their path first (`origin`: the store's own
+/// file, when `store` is a copy of it). A verdict of too little data is a
+/// `TraceflowWarning`, attributed `stacklevel` frames up.
 #[pyfunction]
-#[pyo3(signature = (store, *, window, method, threshold, alpha, min_drop, evaluations, origin=None))]
+#[pyo3(signature = (store, *, window, all, method, threshold, alpha, min_drop, evaluations, stacklevel, origin=None))]
 #[allow(clippy::too_many_arguments)] // Python's keywords, one each.
 fn trace_trend(
     py: Python<'_>,
     store: OsString,
     window: Option<usize>,
+    all: bool,
     method: &str,
     threshold: f64,
     alpha: f64,
     min_drop: f64,
     evaluations: usize,
+    stacklevel: i32,
     origin: Option<PathBuf>,
 ) -> PyResult<report::TraceTrendReport> {
     let options = verdict_options(method, threshold, alpha, min_drop, evaluations)
         .map_err(|err| err.into_py(py))?;
-    let window = window.map_or(Window::All, Window::Last);
+    let window = match (all, window) {
+        (true, _) => Window::All,
+        (false, Some(n)) => Window::Last(n),
+        (false, None) => options.method.default_window(),
+    };
     // Arguments are checked before the store is opened, as the command does.
     check_options(&options, window).map_err(|err| Error::argument(err).into_py(py))?;
     let (found, store_file) = analyze(
@@ -126,17 +138,22 @@ fn trace_trend(
         },
         Error::trend,
     )?;
+    if let Some(message) = shortfall::of_trace(&found) {
+        shortfall::warn(py, &message, stacklevel)?;
+    }
     Ok(report::TraceTrendReport::new(found, store_file))
 }
 
 /// Every metric and segment over pooled runs: ``traceflow trend`` with
-/// suite options (see [`suite::Keywords`]).
+/// suite options (see [`suite::Keywords`]). A report of the total with too
+/// little data is a `TraceflowWarning`, attributed `stacklevel` frames up.
 #[pyfunction]
-#[pyo3(signature = (store, options, *, origin=None))]
+#[pyo3(signature = (store, options, *, stacklevel, origin=None))]
 fn suite_trend(
     py: Python<'_>,
     store: OsString,
     options: suite::Keywords,
+    stacklevel: i32,
     origin: Option<PathBuf>,
 ) -> PyResult<suite::SuiteReport> {
     let options = options
@@ -149,6 +166,9 @@ fn suite_trend(
         |opened| SuiteAnalyzer::new(opened, options).analyze(),
         Error::trend,
     )?;
+    if let Some(message) = shortfall::of_suite(&found) {
+        shortfall::warn(py, &message, stacklevel)?;
+    }
     Ok(suite::SuiteReport::new(found, store_file))
 }
 
@@ -269,6 +289,7 @@ fn _traceflow(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(case_analysis, module)?)?;
     module.add_function(wrap_pyfunction!(comparison, module)?)?;
     module.add_function(wrap_pyfunction!(cli_main, module)?)?;
+    module.add_function(wrap_pyfunction!(reading::open_in_python, module)?)?;
     module.add_class::<report::TraceTrendReport>()?;
     module.add_class::<report::TraceRunSummary>()?;
     module.add_class::<suite::SuiteReport>()?;

@@ -154,15 +154,47 @@ pub(crate) fn export(
 }
 
 /// The statistics, rows and reports as Python values by way of their JSON:
-/// one encoding for the CLI's `--format json`, `to_dict()` and these.
-pub(crate) fn json_value(py: Python<'_>, value: &impl serde::Serialize) -> PyResult<Py<PyAny>> {
-    let text = serde_json::to_string(value)
+/// one encoding for the CLI's `--format json`, `to_dict()` and these. The
+/// JSON is written with the GIL released.
+pub(crate) fn json_value<T: serde::Serialize + Sync + ?Sized>(
+    py: Python<'_>,
+    value: &T,
+) -> PyResult<Py<PyAny>> {
+    let text = py
+        .detach(|| serde_json::to_string(value))
         .map_err(|err| pyo3::exceptions::PyValueError::new_err(err.to_string()))?;
     parse_json(py, &text)
 }
 
+/// How many Python objects a conversion makes between two chances for
+/// other threads (and Ctrl-C): a few milliseconds' work.
+const OBJECTS_PER_TURN: usize = 4096;
+
+/// A function of Python's own that returns its argument: `json.loads`
+/// calls it for every object it decodes, and running Python code is where
+/// the interpreter lets other threads have the GIL and runs signal
+/// handlers. Without it a long report (a million runs: 5 s) is decoded in
+/// one C call that holds the GIL throughout.
+static EACH_OBJECT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
 pub(crate) fn parse_json(py: Python<'_>, text: &str) -> PyResult<Py<PyAny>> {
-    Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
+    let hook = EACH_OBJECT.get_or_try_init(py, || {
+        py.eval(c"lambda value: value", None, None)
+            .map(Bound::unbind)
+    })?;
+    let options = pyo3::types::PyDict::new(py);
+    options.set_item("object_hook", hook.bind(py))?;
+    Ok(py
+        .import("json")?
+        .call_method("loads", (text,), Some(&options))?
+        .unbind())
+}
+
+/// Lets other threads run and Ctrl-C in, between two parts of a long
+/// conversion: a release of the GIL that a thread waiting for it takes.
+fn turn(py: Python<'_>) -> PyResult<()> {
+    py.detach(|| ());
+    py.check_signals()
 }
 
 /// A unit variant's name as the JSON spells it (`insufficient_data`).
@@ -374,6 +406,14 @@ impl TraceTrendReport {
         self.inner.any_regression
     }
 
+    /// Whether the verdict is too little data to judge (``"insufficient_data"``):
+    /// then ``any_regression`` is False for want of data, and the analysis
+    /// warned (``TraceflowWarning``) saying what would fix it.
+    #[getter]
+    fn insufficient_data(&self) -> bool {
+        self.inner.statistics.verdict == trend::Verdict::InsufficientData
+    }
+
     /// The verdict: ``"regression"``, ``"improvement"``, ``"stable"``,
     /// ``"not_significant"`` or ``"insufficient_data"``, as in the JSON.
     #[getter]
@@ -423,14 +463,12 @@ impl TraceTrendReport {
     #[getter]
     fn summaries(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
         let list = self.summaries.get_or_try_init(py, || {
-            let rows = self
-                .inner
-                .summaries
-                .iter()
-                .map(|s| TraceRunSummary { inner: s.clone() });
             let list = PyList::empty(py);
-            for row in rows {
-                list.append(Py::new(py, row)?)?;
+            for chunk in self.inner.summaries.chunks(OBJECTS_PER_TURN) {
+                for row in chunk {
+                    list.append(Py::new(py, TraceRunSummary { inner: row.clone() })?)?;
+                }
+                turn(py)?;
             }
             PyResult::Ok(list.unbind())
         })?;
@@ -444,23 +482,36 @@ impl TraceTrendReport {
         let pandas = py.import("pandas").map_err(|_| {
             pyo3::exceptions::PyImportError::new_err("to_pandas() needs pandas: pip install pandas")
         })?;
-        let rows = json_value(py, &self.inner.summaries)?;
+        let rows = json_value(py, &self.inner.summaries[..])?;
         let frame = pandas.getattr("DataFrame")?.call1((rows,))?;
-        // Instants as datetimes, not text.
+        // Instants as datetimes, from the instants themselves: their text
+        // has a fraction of a second only where there is one, which
+        // pandas' parsing by the first row's format refuses.
+        let nanoseconds = PyList::empty(py);
+        for chunk in self.inner.summaries.chunks(OBJECTS_PER_TURN) {
+            for row in chunk {
+                nanoseconds.append(row.created_at.as_nanosecond())?;
+            }
+            turn(py)?;
+        }
+        let options = pyo3::types::PyDict::new(py);
+        options.set_item("unit", "ns")?;
+        options.set_item("utc", true)?;
         let created = pandas
             .getattr("to_datetime")?
-            .call1((frame.get_item("created_at")?,))?;
+            .call((nanoseconds,), Some(&options))?;
         frame.set_item("created_at", created)?;
         Ok(frame.unbind())
     }
 
     fn __repr__(&self) -> String {
         format!(
-            "TraceTrendReport(window={}, pass_rate_slope={}, pass_rate_direction='{}', any_regression={}, method='{}')",
+            "TraceTrendReport(window={}, pass_rate_slope={}, pass_rate_direction='{}', any_regression={}, insufficient_data={}, method='{}')",
             self.inner.window,
             py_float(self.inner.pass_rate_slope),
             json_name(&self.inner.pass_rate_direction),
             py_bool(self.inner.any_regression),
+            py_bool(self.insufficient_data()),
             self.inner.method.as_str(),
         )
     }

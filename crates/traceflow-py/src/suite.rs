@@ -46,6 +46,15 @@ impl SuiteReport {
         self.inner.any_regression
     }
 
+    /// Whether a report of the total (any metric, no segment) has too
+    /// little data to judge: the analysis warned (``TraceflowWarning``),
+    /// and without a regression ``any_regression`` is False for want of
+    /// data.
+    #[getter]
+    fn insufficient_data(&self) -> bool {
+        crate::shortfall::suite_is_short(&self.inner)
+    }
+
     /// Runs in the window (of the total).
     #[getter]
     fn runs(&self) -> usize {
@@ -100,10 +109,11 @@ impl SuiteReport {
 
     fn __repr__(&self) -> String {
         format!(
-            "SuiteReport(runs={}, reports={}, any_regression={}, method='{}')",
+            "SuiteReport(runs={}, reports={}, any_regression={}, insufficient_data={}, method='{}')",
             self.inner.runs,
             self.inner.reports.len(),
             py_bool(self.inner.any_regression),
+            py_bool(self.insufficient_data()),
             self.inner.method.as_str(),
         )
     }
@@ -153,6 +163,14 @@ impl GateResult {
     #[getter]
     fn exit_code(&self) -> u8 {
         traceflow_cli::gate_exit_code(&self.outcome, self.require_data)
+    }
+
+    /// Whether a report of the total has too little data to judge (its
+    /// report's ``insufficient_data``): the gate passed on it unless
+    /// ``require_data=True``.
+    #[getter]
+    fn insufficient_data(&self, py: Python<'_>) -> bool {
+        crate::shortfall::suite_is_short(&self.report.bind(py).get().inner)
     }
 
     /// The reports the decision rests on (indices into

@@ -1,6 +1,7 @@
 """Errors are Python exceptions deriving the matching built-in, with the
 command's one-line messages; no Rust panic reaches Python."""
 
+import re
 import subprocess
 
 import pytest
@@ -107,3 +108,34 @@ def test_store_text_in_messages_is_printable(tmp_path):
 def test_every_exception_is_exported():
     for name in traceflow.errors.__all__:
         assert getattr(traceflow, name) is getattr(traceflow.errors, name)
+
+
+STORE = FIXTURES / "drift.db"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: TraceTrendAnalyzer(STORE, evaluations=-1).analyze(), "evaluations must be a positive whole number, got -1"),
+        (lambda: TraceTrendAnalyzer(STORE, method=5).analyze(), 'method must be "auto" or "ols", got 5'),
+        (lambda: traceflow.trend(STORE, evaluations=-1), "evaluations"),
+        (lambda: traceflow.trend(STORE, method=None), "method"),
+        (lambda: traceflow.trend(STORE, group_by=5), "group_by must be a string, got 5"),
+        (lambda: traceflow.trend(STORE, metrics=None), "metrics"),
+        (lambda: traceflow.trend(STORE, metrics=["pass_rate", 5]), "metrics"),
+        (lambda: traceflow.trend(STORE, segment_by=1), "segment_by"),
+        (lambda: traceflow.trend(STORE, case_by=b"input"), "case_by"),
+        (lambda: traceflow.trend(STORE, exclude_flaky="yes"), "exclude_flaky must be True or False"),
+        (lambda: traceflow.gate(STORE, require_data="yes"), "require_data must be True or False"),
+        (lambda: traceflow.cases(STORE, split_at=-1), "split_at must be a positive whole number, got -1"),
+        (lambda: traceflow.cases(STORE, show=None), "show"),
+        (lambda: traceflow.compare(STORE, baseline=20), "baseline"),
+        (lambda: traceflow.compare(STORE, unpaired=1), "unpaired"),
+        (lambda: traceflow.compare(STORE, show=1), "show"),
+    ],
+)
+def test_every_bad_argument_is_an_invalid_argument_error(call, message):
+    """Never a bare OverflowError, nor a TypeError naming a Rust type."""
+    with pytest.raises(InvalidArgumentError, match=re.escape(message)) as caught:
+        call()
+    assert isinstance(caught.value, ValueError)

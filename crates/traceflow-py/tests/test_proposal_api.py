@@ -65,11 +65,12 @@ def test_the_default_is_the_commands_verdict(name, capfd):
     assert [s.to_dict() for s in report.summaries] == command["summaries"]
 
 
-def test_window_defaults_to_20_and_all_takes_every_run():
+def test_window_is_the_commands_by_default_and_all_takes_every_run():
     analyzer = TraceTrendAnalyzer(str(FIXTURES / "drift.db"))
-    assert analyzer.analyze().window == 20
+    assert analyzer.analyze().requested_window == 500
+    assert analyzer.analyze(window=None).requested_window == 500
     assert analyzer.analyze(window="all").window == 60
-    assert analyzer.analyze(window=None).requested_window == "all"
+    assert analyzer.analyze(window="all").requested_window == "all"
     assert analyzer.analyze(window=7).requested_window == 7
 
 
@@ -86,7 +87,7 @@ def test_a_tracestore_object_is_read_through_its_connection(tmp_path):
     by_path = TraceTrendAnalyzer(FIXTURES / "step.db").analyze(window="all")
     assert by_object.to_json() == by_path.to_json()
     # A bare connection works too; an in-memory one cannot be shared.
-    assert TraceTrendAnalyzer(store.conn).analyze().window == 20
+    assert TraceTrendAnalyzer(store.conn).analyze(window=20).window == 20
     with pytest.raises(ValueError, match="in-memory"):
         TraceTrendAnalyzer(sqlite3.connect(":memory:")).analyze()
     with pytest.raises(ValueError, match="got 'int'"):
@@ -135,7 +136,7 @@ class TraceStoreLike:
 
 
 def test_reports_and_rows_are_frozen():
-    report = TraceTrendAnalyzer(FIXTURES / "drift.db").analyze()
+    report = TraceTrendAnalyzer(FIXTURES / "drift.db").analyze(window=20)
     with pytest.raises(AttributeError):
         report.window = 3
     row = report.summaries[0]
@@ -172,7 +173,7 @@ def test_to_pandas_gives_the_rows_when_pandas_is_installed():
         if os.environ.get("CI"):
             raise
         pytest.skip("needs pandas")
-    frame = TraceTrendAnalyzer(FIXTURES / "drift.db").analyze().to_pandas()
+    frame = TraceTrendAnalyzer(FIXTURES / "drift.db").analyze(window=20).to_pandas()
     assert isinstance(frame, pandas.DataFrame)
     assert list(frame["run_index"]) == list(range(20))
     assert str(frame["created_at"].dtype).startswith("datetime64")
@@ -180,3 +181,19 @@ def test_to_pandas_gives_the_rows_when_pandas_is_installed():
 
 def test_the_package_says_its_version():
     assert re.fullmatch(r"\d+\.\d+\.\d+", traceflow.__version__)
+
+
+def test_to_pandas_takes_instants_with_and_without_a_fraction(tmp_path):
+    """The first run's time has a fraction of a second, the others none:
+    pandas' parsing of the text by the first row's format refused them."""
+    pandas = pytest.importorskip("pandas") if not os.environ.get("CI") else __import__("pandas")
+    path = write_store(tmp_path / "mixed.db", [["pass"] * 3] * 10)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE traces SET created_at = '2026-03-01T00:00:00.250000+00:00' WHERE rowid = 1")
+    conn.commit()
+    conn.close()
+    report = TraceTrendAnalyzer(path).analyze(window="all")
+    frame = report.to_pandas()
+    assert str(frame["created_at"].dtype).startswith("datetime64")
+    assert list(frame["created_at"]) == [pandas.Timestamp(s.created_at) for s in report.summaries]
+    assert frame["created_at"][0].microsecond == 250000

@@ -12,9 +12,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from conftest import ANALYZABLE, FIXTURES, python
 
-from traceflow import TraceTrendAnalyzer
+from traceflow import TraceflowWarning, TraceTrendAnalyzer
 
 
 def test_threads_at_once_agree_with_one_at_a_time():
@@ -36,7 +38,7 @@ def test_other_threads_run_while_an_analysis_waits(locked_store):
 
     def analyze():
         started = time.monotonic()
-        result["report"] = TraceTrendAnalyzer(path).analyze()
+        result["report"] = TraceTrendAnalyzer(path).analyze(window=20)
         result["seconds"] = time.monotonic() - started
 
     worker = threading.Thread(target=analyze)
@@ -106,9 +108,113 @@ def test_a_store_this_process_has_open_keeps_its_locks(tmp_path):
 
 
 def test_the_library_prints_nothing(capfd):
-    report = TraceTrendAnalyzer(FIXTURES / "bad_rows.db").analyze(window="all")
+    # Too little data is said through `warnings`, which the caller
+    # controls (here pytest records it), never printed by the library.
+    with pytest.warns(TraceflowWarning):
+        report = TraceTrendAnalyzer(FIXTURES / "bad_rows.db").analyze(window="all")
     assert report.skipped_rows  # a store with rows to warn about
     report.to_json()
     report.summaries
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
+
+
+def _descriptors_of(path) -> int:
+    """How many descriptors this process has open on `path` (Linux)."""
+    import os
+
+    want = os.stat(path)
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            st = os.stat(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        count += (st.st_dev, st.st_ino) == (want.st_dev, want.st_ino)
+    return count
+
+
+def test_traceflows_own_reading_is_no_reason_to_copy_the_store(locked_store, monkeypatch):
+    """Another thread's analysis has the file open: this one reads the file
+    too, not a copy of it (only Python's sqlite3 connections call for one:
+    each copy was the whole store). A Python connection opened meanwhile
+    still does."""
+    import tempfile
+
+    path, hold = locked_store
+    copies = []
+    made = tempfile.TemporaryDirectory
+
+    def recorded(*args, **kwargs):
+        copies.append(kwargs.get("prefix"))
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", recorded)
+    for python_too in (False, True):
+        hold(1.5)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            other = pool.submit(lambda: TraceTrendAnalyzer(path).analyze(window=20))
+            # The other analysis waits for the lock with the file open.
+            deadline = time.monotonic() + 5
+            while _descriptors_of(path) == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert _descriptors_of(path) > 0
+            conn = sqlite3.connect(path) if python_too else None
+            assert TraceTrendAnalyzer(path).analyze(window=20).window == 20
+            assert other.result().window == 20
+            if conn is not None:
+                conn.close()
+        assert copies == (["traceflow-"] if python_too else []), python_too
+
+
+def _long_store(path, runs: int):
+    """A store of `runs` traces of one decision each, a second apart."""
+    from datetime import datetime, timedelta, timezone
+
+    from conftest import write_store
+
+    write_store(path, [])
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    ids = [f"{i:032x}" for i in range(runs)]
+    times = [(start + timedelta(seconds=i)).isoformat() for i in range(runs)]
+    conn = sqlite3.connect(path)
+    conn.executemany(
+        "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, created_at)"
+        " VALUES (?, 'done', 'triage_plan', 'q', '{}', 'gpt-4o-mini', 'openai', ?)",
+        zip(ids, times),
+    )
+    conn.executemany(
+        "INSERT INTO trace_evals (trace_id, step_seq, decision, created_at) VALUES (?, 0, 'pass', ?)",
+        zip(ids, times),
+    )
+    conn.commit()
+    conn.close()
+    return path
+
+
+def test_other_threads_run_while_a_long_report_becomes_python_objects(tmp_path):
+    """A report of many runs converted to Python objects (its rows, its
+    dict): another thread keeps running meanwhile, not only once the whole
+    conversion is done."""
+    report = TraceTrendAnalyzer(_long_store(tmp_path / "long.db", 200_000)).analyze(window="all")
+    for convert in (lambda: report.summaries, report.to_dict):
+        ticks = []
+        done = threading.Event()
+
+        def tick():
+            while not done.is_set():
+                ticks.append(time.perf_counter())
+                time.sleep(0.001)
+
+        ticker = threading.Thread(target=tick)
+        ticker.start()
+        time.sleep(0.05)
+        started = time.perf_counter()
+        convert()
+        ended = time.perf_counter()
+        done.set()
+        ticker.join()
+        during = [started] + [t for t in ticks if started < t < ended] + [ended]
+        longest = max(b - a for a, b in zip(during, during[1:]))
+        # Held throughout, the longest wait would be the whole conversion.
+        assert longest < (ended - started) / 2, (longest, ended - started)

@@ -6,10 +6,14 @@ API over traceflow's Rust analyzer::
 
     from traceflow import TraceTrendAnalyzer
 
-    analyzer = TraceTrendAnalyzer(store, regression_threshold=0.02)
-    report = analyzer.analyze(window=10)
+    report = TraceTrendAnalyzer(store).analyze()  # the last 500 runs, as `traceflow gate`
     if report.any_regression:
-        raise SystemExit(f"Eval regression detected: {report.pass_rate_slope:.3f}/run")
+        raise SystemExit(f"Eval regression detected: {report.summary}")
+    if report.insufficient_data:
+        raise SystemExit("Too little data to judge: see the TraceflowWarning above")
+
+A verdict of too little data is a :class:`TraceflowWarning` saying what
+would fix it; ``any_regression`` alone cannot tell it from a pass.
 
 ``store`` is a path to ``traceflow.db``, a ``postgres://`` URL, or TraceFlow
 Lite's own ``TraceStore`` (or any ``sqlite3.Connection`` to a store file).
@@ -34,6 +38,7 @@ from traceflow._traceflow import (
     case_analysis,
     comparison,
     gate_of,
+    open_in_python,
     suite_trend,
     trace_trend,
 )
@@ -44,6 +49,7 @@ from traceflow.errors import (
     StoreError,
     StoreNotFoundError,
     TraceflowError,
+    TraceflowWarning,
 )
 
 __all__ = [
@@ -64,6 +70,7 @@ __all__ = [
     "StoreConnectionError",
     "InvalidArgumentError",
     "NotEnoughDataError",
+    "TraceflowWarning",
     "__version__",
 ]
 
@@ -101,31 +108,6 @@ def _store_name(store: Store) -> str:
     )
 
 
-def _open_here(path: str) -> bool:
-    """Whether this process has the store file (or its ``-wal``) open
-    already: through Python's sqlite3 (a TraceStore), another copy of
-    SQLite than traceflow's. Linux only (``/proc/self/fd``)."""
-    wanted = set()
-    for name in (path, path + "-wal", path + "-shm"):
-        try:
-            st = os.stat(name)
-        except OSError:
-            continue
-        wanted.add((st.st_dev, st.st_ino))
-    try:
-        fds = os.listdir("/proc/self/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            st = os.stat(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if (st.st_dev, st.st_ino) in wanted:
-            return True
-    return False
-
-
 @contextlib.contextmanager
 def _readable(store: Store) -> Iterator[tuple[str, Optional[str]]]:
     """The name to hand the analyzer for ``store``, and the store's own
@@ -136,11 +118,12 @@ def _readable(store: Store) -> Iterator[tuple[str, Optional[str]]]:
     SQLite is a second copy in the process, and POSIX locks belong to the
     process, so its closing the file would release the TraceStore's locks
     (and neither copy would see the other's). The copy is what a reader
-    would have seen at that moment; it is deleted afterwards.
+    would have seen at that moment; it is deleted afterwards. traceflow's
+    own analyses of the file (other threads') need no copy.
     """
     name = _store_name(store)
     owned = not isinstance(store, (str, os.PathLike))
-    if not os.path.isfile(name) or not (owned or _open_here(name)):
+    if not os.path.isfile(name) or not (owned or open_in_python(name)):
         yield name, None
         return
     import tempfile  # only when a copy is needed: the import stays quick
@@ -176,11 +159,34 @@ def _number(name: str, value: Any) -> float:
 def _count(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidArgumentError(f"{name} must be a whole number, got {value!r}")
+    if value < 0:
+        raise InvalidArgumentError(f"{name} must be a positive whole number, got {value!r}")
     # Beyond any store's size: as many as there are.
     return min(value, sys.maxsize)
 
 
+def _text(name: str, value: Any, choices: str = "a string") -> str:
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{name} must be {choices}, got {value!r}")
+    return value
+
+
+def _optional_text(name: str, value: Any, choices: str = "a string") -> Optional[str]:
+    return None if value is None else _text(name, value, f"None or {choices}")
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+_METHODS = '"auto" or "ols"'
+
+
 def _window(window: Union[int, Literal["all"], None]) -> Optional[int]:
+    """The number of runs asked for; ``None`` for the method's default
+    (and for ``"all"``, which the caller passes on as such)."""
     if window is None or window == "all":
         return None
     if isinstance(window, bool) or not isinstance(window, int):
@@ -223,9 +229,16 @@ class TraceTrendAnalyzer:
         self.min_drop = min_drop
         self.evaluations = evaluations
 
-    def analyze(self, window: Union[int, Literal["all"], None] = 20) -> TraceTrendReport:
-        """The trend over the ``window`` most recent finished runs
-        (``"all"`` or ``None``: every run), oldest first.
+    def analyze(self, window: Union[int, Literal["all"], None] = None) -> TraceTrendReport:
+        """The trend over the ``window`` most recent finished runs, oldest
+        first: by default (``None``) the command's window, 500 runs for
+        ``method="auto"`` and the proposal's 20 for ``"ols"``; ``"all"``:
+        every run.
+
+        A verdict of too little data to judge warns: a
+        :class:`TraceflowWarning` with the numbers and what would fix them,
+        and ``report.insufficient_data`` is True (``any_regression`` is then
+        False for want of data).
 
         The store is read, never written. The GIL is released while the
         analysis runs; Ctrl-C interrupts it. Raises
@@ -235,6 +248,7 @@ class TraceTrendAnalyzer:
         :class:`InvalidArgumentError` (a ``ValueError``) for bad arguments.
         """
         runs = _window(window)
+        method = _text("method", self.method, _METHODS)
         threshold = _number("regression_threshold", self.threshold)
         alpha = _number("alpha", self.alpha)
         min_drop = _number("min_drop", self.min_drop)
@@ -244,11 +258,14 @@ class TraceTrendAnalyzer:
                 name,
                 origin=origin,
                 window=runs,
-                method=self.method,
+                all=window == "all",
+                method=method,
                 threshold=threshold,
                 alpha=alpha,
                 min_drop=min_drop,
                 evaluations=evaluations,
+                # The warning names the line that called analyze().
+                stacklevel=2,
             )
 
     def __repr__(self) -> str:
@@ -289,23 +306,26 @@ def _options(
     """The analysis keywords every function takes, as the extension reads them."""
     if isinstance(metrics, str):
         metrics = [metrics]
+    elif not isinstance(metrics, Iterable):
+        raise InvalidArgumentError(f"metrics must be a metric's name or a list of them, got {metrics!r}")
+    metrics = [_text("metrics", m, "a metric's name or a list of them") for m in metrics]
     # Python's spelling (pass_rate) or the command's (pass-rate); a score's
     # name is the store's, kept as it is.
     metrics = [m if m.startswith("score.") else m.replace("_", "-") for m in metrics]
     return {
-        "window": None if window == "all" else _window(window),
+        "window": _window(window),
         "all": window == "all",
-        "method": method,
+        "method": _text("method", method, _METHODS),
         "alpha": _number("alpha", alpha),
         "min_drop": _number("min_drop", min_drop),
         "evaluations": _count("evaluations", evaluations),
-        "group_by": group_by,
+        "group_by": _text("group_by", group_by),
         "metrics": metrics,
-        "segment_by": segment_by,
+        "segment_by": _optional_text("segment_by", segment_by),
         "since": _instant("since", since),
         "until": _instant("until", until),
-        "case_by": case_by,
-        "exclude_flaky": exclude_flaky,
+        "case_by": _optional_text("case_by", case_by),
+        "exclude_flaky": _flag("exclude_flaky", exclude_flaky),
     }
 
 
@@ -340,14 +360,21 @@ def _checked(function: str, options: dict) -> dict:
     return _options(**options)
 
 
-def trend(store: Store, **options: Any) -> SuiteReport:
-    keywords = _checked("trend", options)
+def _suite(function: str, store: Store, options: dict, stacklevel: int) -> SuiteReport:
+    """The suite analysis for ``function``; a warning of too little data
+    names the line ``stacklevel`` frames up from here."""
+    keywords = _checked(function, options)
     with _readable(store) as (name, origin):
-        return suite_trend(name, keywords, origin=origin)
+        return suite_trend(name, keywords, origin=origin, stacklevel=stacklevel + 1)
+
+
+def trend(store: Store, **options: Any) -> SuiteReport:
+    return _suite("trend", store, options, stacklevel=2)
 
 
 def gate(store: Store, *, require_data: bool = False, **options: Any) -> GateResult:
-    return gate_of(trend(store, **options), require_data=require_data)
+    require_data = _flag("require_data", require_data)
+    return gate_of(_suite("gate", store, options, stacklevel=2), require_data=require_data)
 
 
 def cases(
@@ -362,10 +389,13 @@ def cases(
         split_at = _instant("split_at", split_at)
     elif isinstance(split_at, bool) or not (split_at is None or isinstance(split_at, (int, str))):
         raise InvalidArgumentError(f"split_at must be a run index, a datetime or a string, got {split_at!r}")
+    elif isinstance(split_at, int):
+        split_at = _count("split_at", split_at)
+    listing = _text("show", show, '"news", "flaky" or "all"')
     keywords = _checked("cases", options)
     with _readable(store) as (name, origin):
         return case_analysis(
-            name, keywords, split_at=split_at, fdr=_number("fdr", fdr), show=show, origin=origin
+            name, keywords, split_at=split_at, fdr=_number("fdr", fdr), show=listing, origin=origin
         )
 
 
@@ -379,6 +409,11 @@ def compare(
     show: Literal["news", "all"] = "news",
     **options: Any,
 ) -> CompareReport:
+    selectors = 'a selector such as "last=20"'
+    baseline = _optional_text("baseline", baseline, selectors)
+    candidate = _optional_text("candidate", candidate, selectors)
+    unpaired = _flag("unpaired", unpaired)
+    listing = _text("show", show, '"news" or "all"')
     keywords = _checked("compare", options)
     with _readable(store) as (name, origin):
         return comparison(
@@ -388,13 +423,16 @@ def compare(
             candidate=candidate,
             fdr=_number("fdr", fdr),
             unpaired=unpaired,
-            show=show,
+            show=listing,
             origin=origin,
         )
 
 
 trend.__doc__ = (
-    """Every metric and segment over pooled runs: ``traceflow trend``.
+    """Every metric and segment over pooled runs: ``traceflow trend``. A
+    report of the total with too little data to judge warns (a
+    :class:`TraceflowWarning` with the numbers and what would fix them) and
+    makes ``report.insufficient_data`` True.
 """
     + _OPTIONS_DOC
 )
@@ -402,7 +440,9 @@ gate.__doc__ = (
     """``traceflow gate``: :func:`trend` with the same keywords, and the
     gate's decision on it. ``result.passed`` (also its truth value) and
     ``result.exit_code`` (0; 1 on a regression; 3 on too little data with
-    ``require_data=True``) are the command's.
+    ``require_data=True``) are the command's. Too little data warns (a
+    :class:`TraceflowWarning`) and makes ``result.insufficient_data`` True;
+    it fails the gate only with ``require_data=True``.
 """
     + _OPTIONS_DOC
 )

@@ -17,6 +17,7 @@ __all__ = [
     "cli_main",
     "comparison",
     "gate_of",
+    "open_in_python",
     "suite_trend",
     "trace_trend",
 ]
@@ -66,6 +67,8 @@ class TraceTrendReport:
     @property
     def any_regression(self) -> bool: ...
     @property
+    def insufficient_data(self) -> bool: ...
+    @property
     def verdict(self) -> str: ...
     @property
     def method(self) -> str: ...
@@ -105,11 +108,13 @@ def trace_trend(
     store: Union[str, os.PathLike[str]],
     *,
     window: Optional[int],
+    all: bool,
     method: str,
     threshold: float,
     alpha: float,
     min_drop: float,
     evaluations: int,
+    stacklevel: int,
     origin: Optional[str] = None,
 ) -> TraceTrendReport: ...
 @final
@@ -119,6 +124,8 @@ class SuiteReport:
 
     @property
     def any_regression(self) -> bool: ...
+    @property
+    def insufficient_data(self) -> bool: ...
     @property
     def runs(self) -> int: ...
     @property
@@ -161,13 +168,19 @@ class GateResult:
     @property
     def exit_code(self) -> int: ...
     @property
+    def insufficient_data(self) -> bool: ...
+    @property
     def failing(self) -> list[int]: ...
     @property
     def report(self) -> SuiteReport: ...
     def __bool__(self) -> bool: ...
 
 def suite_trend(
-    store: Union[str, os.PathLike[str]], options: dict[str, Any], *, origin: Optional[str] = None
+    store: Union[str, os.PathLike[str]],
+    options: dict[str, Any],
+    *,
+    stacklevel: int,
+    origin: Optional[str] = None,
 ) -> SuiteReport: ...
 def gate_of(report: SuiteReport, *, require_data: bool) -> GateResult: ...
 @final
@@ -257,3 +270,4 @@ def comparison(
     origin: Optional[str] = None,
 ) -> CompareReport: ...
 def cli_main(argv: list[str]) -> int: ...
+def open_in_python(path: Union[str, os.PathLike[str]]) -> bool: ...

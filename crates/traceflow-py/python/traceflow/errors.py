@@ -1,4 +1,4 @@
-"""The exceptions traceflow raises.
+"""The exceptions traceflow raises, and the warning it gives.
 
 Each derives from :class:`TraceflowError` and from the built-in a caller
 would catch anyway: a missing store is a :class:`FileNotFoundError`, a bad
@@ -13,6 +13,7 @@ __all__ = [
     "StoreConnectionError",
     "InvalidArgumentError",
     "NotEnoughDataError",
+    "TraceflowWarning",
 ]
 
 
@@ -45,3 +46,11 @@ class InvalidArgumentError(TraceflowError, ValueError):
 class NotEnoughDataError(TraceflowError, ValueError):
     """Too few finished traces for the proposal's slope (``method="ols"``
     needs two), as the proposal's ``ValueError``."""
+
+
+class TraceflowWarning(UserWarning):
+    """A verdict of too little data to judge, through :mod:`warnings`: the
+    report's ``any_regression`` is then False for want of data, not because
+    nothing regressed (its ``insufficient_data`` is True). The message has
+    the numbers and what would fix them. ``warnings.simplefilter("error",
+    TraceflowWarning)`` makes it an exception."""

@@ -87,25 +87,62 @@ impl fmt::Display for Shortfall {
     }
 }
 
-impl fmt::Display for Remedy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// What a front end calls the options a [`Remedy`] points at: the
+/// command's flags ([`OptionNames::FLAGS`], which `Display` uses), or
+/// another front end's own (Python's keywords), through [`Remedy::words`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionNames<'a> {
+    /// The window of runs analyzed (`--window`).
+    pub window: &'a str,
+    /// The test's level (`--alpha`).
+    pub alpha: &'a str,
+    /// The change that matters (`--min-drop`).
+    pub min_drop: &'a str,
+    /// What pools traces into a run (`--group-by`).
+    pub group_by: &'a str,
+}
+
+impl OptionNames<'static> {
+    /// The command's flags.
+    pub const FLAGS: Self = OptionNames {
+        window: "--window",
+        alpha: "--alpha",
+        min_drop: "--min-drop",
+        group_by: "--group-by",
+    };
+}
+
+impl Remedy {
+    /// What would fix the data, naming the options as `names` does.
+    pub fn words(&self, names: &OptionNames<'_>) -> String {
+        let OptionNames {
+            window,
+            alpha,
+            min_drop,
+            group_by,
+        } = names;
         match self {
-            Remedy::CountsWithinTrials => f.write_str("pass counts of at most each run's decisions"),
-            Remedy::MoreRuns => f.write_str("widen the window (--window) or wait for more runs"),
+            Remedy::CountsWithinTrials => "pass counts of at most each run's decisions".to_owned(),
+            Remedy::MoreRuns => format!("widen the window ({window}) or wait for more runs"),
             Remedy::RunsWithDecisions => {
-                f.write_str("widen the window (--window) so that several runs hold decisions")
+                format!("widen the window ({window}) so that several runs hold decisions")
             }
-            Remedy::MoreDecisions { decisions, runs } => write!(
-                f,
+            Remedy::MoreDecisions { decisions, runs } => format!(
                 "about {decisions} decisions are needed: widen the window to about {runs} runs, or pool traces into larger runs"
             ),
-            Remedy::RaiseLevelOrMinDrop => f.write_str(
-                "no realistic amount of data reveals it at this level: raise the level (--alpha) or the change that matters (--min-drop)",
+            Remedy::RaiseLevelOrMinDrop => format!(
+                "no realistic amount of data reveals it at this level: raise the level ({alpha}) or the change that matters ({min_drop})",
             ),
             Remedy::LargerRuns => {
-                f.write_str("pool traces into larger runs (--group-by) or widen the window")
+                format!("pool traces into larger runs ({group_by}) or widen the window")
             }
         }
+    }
+}
+
+impl fmt::Display for Remedy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.words(&OptionNames::FLAGS))
     }
 }
 
@@ -116,5 +153,45 @@ impl Serialize for Insufficient {
         out.serialize_field("reason", &self.reason.to_string())?;
         out.serialize_field("remedy", &self.remedy.to_string())?;
         out.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVERY: [Remedy; 6] = [
+        Remedy::CountsWithinTrials,
+        Remedy::MoreRuns,
+        Remedy::RunsWithDecisions,
+        Remedy::MoreDecisions {
+            decisions: 1000,
+            runs: 500,
+        },
+        Remedy::RaiseLevelOrMinDrop,
+        Remedy::LargerRuns,
+    ];
+
+    #[test]
+    fn another_front_end_words_a_remedy_without_flags() {
+        let names = OptionNames {
+            window: "window=",
+            alpha: "alpha=",
+            min_drop: "min_drop=",
+            group_by: "group_by=",
+        };
+        for remedy in EVERY {
+            let words = remedy.words(&names);
+            assert!(!words.contains("--"), "{words}");
+            assert_eq!(remedy.to_string(), remedy.words(&OptionNames::FLAGS));
+        }
+        assert_eq!(
+            Remedy::MoreRuns.words(&names),
+            "widen the window (window=) or wait for more runs"
+        );
+        assert_eq!(
+            Remedy::RaiseLevelOrMinDrop.to_string(),
+            "no realistic amount of data reveals it at this level: raise the level (--alpha) or the change that matters (--min-drop)"
+        );
     }
 }
