@@ -7,6 +7,7 @@
 mod args;
 mod commands;
 mod exit_codes;
+pub mod out_of_memory;
 mod output;
 
 use std::ffi::OsString;

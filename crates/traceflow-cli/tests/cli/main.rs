@@ -827,3 +827,42 @@ mod postgres;
 mod readme;
 mod sdk;
 mod stale;
+
+#[test]
+fn running_out_of_memory_is_one_line_and_exit_2_not_an_abort() {
+    let sandbox = Sandbox::new(&["drift.db"]);
+    traceflow_testkit::suite::write_suite(
+        &sandbox.path("big.db"),
+        &traceflow_testkit::suite::SuiteSpec {
+            traces: 150_000,
+            cases: 2_000,
+            seed: 3,
+            ..traceflow_testkit::suite::SuiteSpec::default()
+        },
+    );
+    let bin = assert_cmd::cargo::cargo_bin("traceflow");
+    // The address space a small store's analysis fits in, and a large
+    // one's does not.
+    let limited = |db: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v 40000 && exec \"$0\" cases --db {db} --window all --all"
+            ))
+            .arg(&bin)
+            .current_dir(sandbox.path(""))
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = limited("drift.db");
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stderr) = limited("big.db");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: out of memory"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
