@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use traceflow::cases::{CaseOptions, SplitAt};
 use traceflow::compare::{CompareOptions, Selector};
-use traceflow::report::Format;
+use traceflow::report::{Format, RunListing};
 use traceflow::stats::RepeatedOptions;
 use traceflow::store::{ReadStore, StoreSpec};
 use traceflow::timestamp::TimeBound;
@@ -193,6 +193,10 @@ pub struct TrendArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
     pub format: ReportFormatArg,
+    /// The table of a trace report: how many of the newest runs it lists,
+    /// or `all` [default: 20]. The JSON always lists every run.
+    #[arg(long, value_name = "N|all", value_parser = parse_runs)]
+    pub runs: Option<RunListing>,
     /// Write the report to this file (`-`: standard output).
     #[arg(long, short, default_value = "-")]
     pub output: PathBuf,
@@ -265,6 +269,7 @@ impl CompareArgs {
     pub fn compare_options(&self, now: jiff::Timestamp) -> Result<CompareOptions, String> {
         let trend = &self.trend;
         trend.only_trends("compare reports every metric of both sides")?;
+        trend.run_listing(false)?;
         let time = |text: &str| parse_time_bound(text)?.resolve(now);
         let selector = |flag: &str, text: &Option<String>| -> Result<Option<Selector>, String> {
             text.as_deref()
@@ -298,6 +303,7 @@ impl CasesArgs {
     pub fn case_options(&self, now: jiff::Timestamp) -> Result<CaseOptions, String> {
         let trend = &self.trend;
         trend.only_trends("cases judges each case's pass rate")?;
+        trend.run_listing(false)?;
         let split_at = match self.split_at {
             None => None,
             Some(SplitAtArg::Run(run)) => Some(SplitAt::Run(run)),
@@ -420,7 +426,25 @@ impl From<MethodArg> for Method {
     }
 }
 
+/// Runs a trace report's table lists unless `--runs` says otherwise: the
+/// proposal's window, so its rule's report lists every run as it did.
+pub const DEFAULT_TABLE_RUNS: usize = 20;
+
 impl TrendArgs {
+    /// The runs the table lists: `--runs`, else the newest
+    /// [`DEFAULT_TABLE_RUNS`]; an error when `--runs` is given where no
+    /// table of runs is written (another format, a suite, `cases`,
+    /// `compare`).
+    pub fn run_listing(&self, table_of_runs: bool) -> Result<RunListing, String> {
+        match self.runs {
+            Some(_) if !table_of_runs || self.format != ReportFormatArg::Table || self.is_suite() => {
+                Err("--runs picks the rows of trend's and gate's run table (--format table, without --group-by, --metric, --segment-by, --since, --until, --case-by or --exclude-flaky); the JSON lists every run".to_owned())
+            }
+            Some(runs) => Ok(runs),
+            None => Ok(RunListing::Newest(DEFAULT_TABLE_RUNS)),
+        }
+    }
+
     /// The window asked for, or the method's default.
     pub fn window(&self) -> Window {
         self.window
@@ -533,6 +557,15 @@ fn parse_window(text: &str) -> Result<Window, String> {
         Ok(n) if n >= MIN_RUNS => Ok(Window::Last(n)),
         _ => Err(format!("expected a number of runs >= {MIN_RUNS}, or `all`")),
     }
+}
+
+fn parse_runs(text: &str) -> Result<RunListing, String> {
+    if text.eq_ignore_ascii_case("all") {
+        return Ok(RunListing::All);
+    }
+    text.parse::<usize>()
+        .map(RunListing::Newest)
+        .map_err(|_| "expected a number of runs, or `all`".to_owned())
 }
 
 fn parse_threshold(text: &str) -> Result<f64, String> {

@@ -1,6 +1,6 @@
 //! `traceflow trend`: print the trend across runs.
 
-use traceflow::report::Document;
+use traceflow::report::{Document, RunListing};
 use traceflow::trend::{
     SuiteAnalyzer, SuiteReport, TraceTrendAnalyzer, TraceTrendReport, TrendError,
 };
@@ -19,9 +19,10 @@ pub(super) enum Analysis {
 }
 
 impl Analysis {
-    pub(super) fn document(&self) -> Document<'_> {
+    /// The report to write; `runs`: the rows of a trace report's table.
+    pub(super) fn document(&self, runs: RunListing) -> Document<'_> {
         match self {
-            Analysis::Trace(report) => Document::Trace(report),
+            Analysis::Trace(report) => Document::Trace { report, runs },
             Analysis::Suite(suite) => Document::Suite(suite),
         }
     }
@@ -56,7 +57,8 @@ pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
 }
 
 pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
+    let runs = args.run_listing(true).map_err(anyhow::Error::msg)?;
     let analysis = analyze(args)?;
-    super::write_report(analysis.document(), args)?;
+    super::write_report(analysis.document(runs), args)?;
     Ok(exit_codes::SUCCESS)
 }

@@ -103,6 +103,44 @@ fn trend_table_names_left_out_and_skipped_rows() {
 }
 
 #[test]
+fn the_run_table_lists_the_newest_runs_and_ends_with_the_verdict() {
+    let sandbox = Sandbox::new(&["bad_rows.db"]);
+    let rows = |out: &Outcome| -> Vec<String> {
+        out.stdout
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with("Run "))
+            .skip(1)
+            .take_while(|l| !l.is_empty() && !l.starts_with("Showing"))
+            .map(|l| l.split_whitespace().next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let base = ["trend", "--db", "bad_rows.db", "--window", "all"];
+    let three = sandbox.run(&[&base[..], &["--runs", "3"]].concat());
+    assert_eq!(three.code, 0, "{three}");
+    assert_eq!(rows(&three), ["18", "19", "20"], "{three}");
+    assert!(
+        three.stdout.contains(
+            "Showing the newest 3 of 21 runs (--runs all lists every run). Verdict: insufficient data\n"
+        ),
+        "{three}"
+    );
+    let all = sandbox.run(&[&base[..], &["--runs", "all"]].concat());
+    assert_eq!(rows(&all).len(), 21, "{all}");
+    assert!(!all.stdout.contains("Showing the newest"), "{all}");
+    // Where no table of runs is written, --runs is an error, not ignored.
+    for extra in [&["--format", "json"][..], &["--group-by", "day"][..]] {
+        let refused = sandbox.run(&[&base[..], extra, &["--runs", "5"]].concat());
+        assert_eq!(refused.code, 2, "{refused}");
+        assert!(
+            refused.stderr.starts_with("error: --runs picks the rows"),
+            "{refused}"
+        );
+    }
+    let cases = sandbox.run(&["cases", "--db", "bad_rows.db", "--runs", "5"]);
+    assert_eq!(cases.code, 2, "{cases}");
+}
+
+#[test]
 fn trend_json_keeps_the_proposals_fields() {
     let sandbox = Sandbox::new(&["quirks.db"]);
     let outcome = sandbox.run(&[
