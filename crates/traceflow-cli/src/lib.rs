@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod exit_codes;
 mod output;
+mod progress;
 
 use std::ffi::OsString;
 
