@@ -63,6 +63,9 @@ pub struct PushArgs {
     /// The team database: a `postgres://` URL or a libpq key=value string.
     #[arg(long, env = "TRACEFLOW_DB")]
     pub to: PathBuf,
+    /// `--to` came from `$TRACEFLOW_DB`.
+    #[arg(skip)]
+    pub to_from_env: bool,
     /// Send and compare every row, even where the database has seen this
     /// store before.
     #[arg(long)]
@@ -89,6 +92,9 @@ pub struct DbArgs {
     /// The team database: a `postgres://` URL or a libpq key=value string.
     #[arg(long, env = "TRACEFLOW_DB")]
     pub db: PathBuf,
+    /// `--db` came from `$TRACEFLOW_DB`.
+    #[arg(skip)]
+    pub from_env: bool,
 }
 
 #[derive(Debug, Args)]
@@ -98,19 +104,65 @@ pub struct StoreArgs {
     /// changed by reading).
     #[arg(long, env = "TRACEFLOW_DB", default_value = "traceflow.db")]
     pub db: PathBuf,
+    /// `--db` came from `$TRACEFLOW_DB`.
+    #[arg(skip)]
+    pub from_env: bool,
 }
 
 impl StoreArgs {
     /// The store named, a PostgreSQL spec parsed (its password never shown).
     pub fn spec(&self) -> anyhow::Result<StoreSpec> {
-        Ok(StoreSpec::parse(self.db.as_os_str())?)
+        named_by_env(StoreSpec::parse(self.db.as_os_str()), self.from_env)
     }
 
     /// The store named, opened for reading.
     pub fn open(&self) -> anyhow::Result<(StoreSpec, Box<dyn ReadStore>)> {
         let spec = self.spec()?;
-        let store = spec.open_read_only()?;
+        let store = named_by_env(spec.open_read_only(), self.from_env)?;
         Ok((spec, store))
+    }
+}
+
+/// An error about a store says so when `$TRACEFLOW_DB` named it: a user
+/// who typed no `--db` would not know where the name came from.
+pub fn named_by_env<T, E>(result: Result<T, E>, from_env: bool) -> anyhow::Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    result.map_err(|err| {
+        let err = anyhow::Error::new(err);
+        if from_env {
+            err.context("$TRACEFLOW_DB")
+        } else {
+            err
+        }
+    })
+}
+
+impl Cli {
+    /// Marks the store arguments whose value came from `$TRACEFLOW_DB`,
+    /// as `matches` (what this command line parsed into) records it.
+    pub fn mark_env(&mut self, matches: &clap::ArgMatches) {
+        let mut deepest = matches;
+        while let Some((_, sub)) = deepest.subcommand() {
+            deepest = sub;
+        }
+        let from_env = |id: &str| {
+            deepest.ids().any(|i| i.as_str() == id)
+                && deepest.value_source(id) == Some(clap::parser::ValueSource::EnvVariable)
+        };
+        match &mut self.command {
+            Command::Trend(args) | Command::Gate(args) => args.store.from_env = from_env("db"),
+            Command::Cases(args) => args.trend.store.from_env = from_env("db"),
+            Command::Compare(args) => args.trend.store.from_env = from_env("db"),
+            Command::List(args) => args.store.from_env = from_env("db"),
+            Command::Show(args) => args.store.from_env = from_env("db"),
+            Command::Push(args) => args.to_from_env = from_env("to"),
+            Command::Db(DbCommand::Init(args) | DbCommand::Migrate(args)) => {
+                args.from_env = from_env("db");
+            }
+            Command::Demo(_) => {}
+        }
     }
 }
 

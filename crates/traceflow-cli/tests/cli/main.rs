@@ -286,6 +286,43 @@ fn db_defaults_to_env_then_traceflow_db() {
 }
 
 #[test]
+fn an_error_says_the_store_came_from_traceflow_db_and_keeps_a_path_whole() {
+    let sandbox = Sandbox::new(&[]);
+    let stderr = |args: &[&str], env: Option<&str>| {
+        let mut command = sandbox.command(args);
+        if let Some(value) = env {
+            command.env("TRACEFLOW_DB", value);
+        }
+        let out = command.output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8(out.stderr).unwrap()
+    };
+    assert_eq!(
+        stderr(&["trend"], Some("gone.db")),
+        "error: $TRACEFLOW_DB: gone.db: no such file\n"
+    );
+    assert_eq!(
+        stderr(&["list"], Some("gone.db")),
+        "error: $TRACEFLOW_DB: gone.db: no such file\n"
+    );
+    assert_eq!(
+        stderr(&["db", "init"], Some("gone.db")),
+        "error: $TRACEFLOW_DB: gone.db: not a PostgreSQL database; a schema needs a \
+         postgres:// URL or a key=value string such as \"host=... dbname=...\"\n"
+    );
+    // Given as --db, it is the user's own: nothing to explain.
+    assert_eq!(
+        stderr(&["trend", "--db", "gone.db"], Some("other.db")),
+        "error: gone.db: no such file\n"
+    );
+    // A line break in the path was the end of the message.
+    assert_eq!(
+        stderr(&["trend", "--db", "a\nb.db"], None),
+        "error: a\\nb.db: no such file\n"
+    );
+}
+
+#[test]
 fn list_and_show_print_what_is_stored() {
     let sandbox = Sandbox::new(&["sdk_no_evals.db", "quirks.db"]);
     insta::assert_snapshot!(
