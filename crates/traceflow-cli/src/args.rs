@@ -415,8 +415,19 @@ pub struct ListArgs {
     #[arg(long, value_parser = parse_time_bound)]
     pub since: Option<TimeBound>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
-    pub format: FormatArg,
+    #[arg(long, value_enum, default_value_t = ListFormatArg::Table)]
+    pub format: ListFormatArg,
+}
+
+/// The formats of `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormatArg {
+    /// A table for people.
+    Table,
+    /// JSON for scripts (see the README for the layout).
+    Json,
+    /// A Markdown table, for a pull-request comment or a job summary.
+    Markdown,
 }
 
 #[derive(Debug, Args)]

@@ -323,6 +323,54 @@ fn an_error_says_the_store_came_from_traceflow_db_and_keeps_a_path_whole() {
 }
 
 #[test]
+fn an_empty_listing_says_so_and_names_what_the_store_has() {
+    let sandbox = Sandbox::new(&["sdk_no_evals.db"]);
+    let none = sandbox.run(&["list", "--db", "sdk_no_evals.db", "--model", "gpt-4o"]);
+    assert_eq!(none.code, 0, "{none}");
+    assert_eq!(
+        none.stdout,
+        "No traces with model \"gpt-4o\". The store has 40 traces: models gpt-3.5-turbo (8), gpt-4o-mini (32).\n"
+    );
+    let late = sandbox.run(&[
+        "list",
+        "--db",
+        "sdk_no_evals.db",
+        "--status",
+        "running",
+        "--since",
+        "2030-01-01",
+    ]);
+    assert_eq!(
+        late.stdout,
+        "No traces with status running, since 2030-01-01 00:00:00 UTC. The store has 40 traces: \
+         statuses done (35), failed (5); its newest trace started 2026-01-01 04:33:00 UTC.\n",
+        "{late}"
+    );
+}
+
+#[test]
+fn list_writes_markdown() {
+    let sandbox = Sandbox::new(&["sdk_no_evals.db"]);
+    let md = sandbox.run(&[
+        "list",
+        "--db",
+        "sdk_no_evals.db",
+        "--limit",
+        "2",
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(md.code, 0, "{md}");
+    assert_eq!(
+        md.stdout,
+        "| trace_id | created_at (UTC) | status | outcome | mode | model | provider |\n\
+         |---|---|---|---|---|---|---|\n\
+         | 399986ccb9cd52cbda217886d1d68ccd | 2026-01-01 04:33:00 | done | PASS | grounded&#95;qa | gpt-4o-mini | openai |\n\
+         | a5dea412b4949aea69825e3fefc9998b | 2026-01-01 04:26:00 | done | PASS | change&#95;safety | gpt-4o-mini | openai |\n"
+    );
+}
+
+#[test]
 fn list_and_show_print_what_is_stored() {
     let sandbox = Sandbox::new(&["sdk_no_evals.db", "quirks.db"]);
     insta::assert_snapshot!(

@@ -500,6 +500,12 @@ impl LeftOut<'_> {
     }
 }
 
+/// Store text made inert in a Markdown table cell (GitHub's Markdown and
+/// HTML, mentions and links), as every Markdown report writes it.
+pub fn markdown_cell(text: &str) -> String {
+    markdown::escape(text)
+}
+
 /// A segment's label in a table: its value, or "(total)".
 pub(crate) fn segment_label(segment: Option<&str>) -> String {
     segment.map_or_else(|| "(total)".to_owned(), str::to_owned)
