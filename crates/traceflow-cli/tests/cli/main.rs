@@ -371,6 +371,47 @@ fn list_writes_markdown() {
 }
 
 #[test]
+fn the_demos_hints_run_before_the_command_is_installed() {
+    let sandbox = Sandbox::new(&[]);
+    // Nothing named traceflow on PATH, as after `cargo run -- demo`.
+    let empty = tempfile::tempdir().unwrap();
+    let out = sandbox
+        .command(&["demo"])
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let hints: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| *l != "Look closer:")
+        .skip(1)
+        .collect();
+    assert_eq!(hints.len(), 5, "{stdout}");
+    for hint in hints {
+        let command = hint.split('#').next().unwrap();
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let ran = Command::new(words[0])
+            .args(&words[1..])
+            .current_dir(sandbox.dir.path())
+            .env("PATH", empty.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{hint}: {e}"));
+        // gate exits 1: the demo regresses.
+        let expected = if words[1] == "gate" { 1 } else { 0 };
+        assert_eq!(ran.status.code(), Some(expected), "{hint}");
+        let text = String::from_utf8(ran.stdout).unwrap();
+        if hint.contains("--runs all") {
+            // "every run of the window": 500 rows.
+            assert!(
+                text.contains("\n 499  ") && text.contains("\n   0  "),
+                "{hint}"
+            );
+        }
+    }
+}
+
+#[test]
 fn list_and_show_print_what_is_stored() {
     let sandbox = Sandbox::new(&["sdk_no_evals.db", "quirks.db"]);
     insta::assert_snapshot!(
