@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use traceflow::cases::{CaseOptions, SplitAt};
 use traceflow::compare::{CompareOptions, Selector};
-use traceflow::report::Format;
+use traceflow::report::{Format, RunListing};
 use traceflow::stats::RepeatedOptions;
 use traceflow::store::{ReadStore, StoreSpec};
 use traceflow::timestamp::TimeBound;
@@ -63,6 +63,9 @@ pub struct PushArgs {
     /// The team database: a `postgres://` URL or a libpq key=value string.
     #[arg(long, env = "TRACEFLOW_DB")]
     pub to: PathBuf,
+    /// `--to` came from `$TRACEFLOW_DB`.
+    #[arg(skip)]
+    pub to_from_env: bool,
     /// Send and compare every row, even where the database has seen this
     /// store before.
     #[arg(long)]
@@ -89,6 +92,9 @@ pub struct DbArgs {
     /// The team database: a `postgres://` URL or a libpq key=value string.
     #[arg(long, env = "TRACEFLOW_DB")]
     pub db: PathBuf,
+    /// `--db` came from `$TRACEFLOW_DB`.
+    #[arg(skip)]
+    pub from_env: bool,
 }
 
 #[derive(Debug, Args)]
@@ -98,19 +104,65 @@ pub struct StoreArgs {
     /// changed by reading).
     #[arg(long, env = "TRACEFLOW_DB", default_value = "traceflow.db")]
     pub db: PathBuf,
+    /// `--db` came from `$TRACEFLOW_DB`.
+    #[arg(skip)]
+    pub from_env: bool,
 }
 
 impl StoreArgs {
     /// The store named, a PostgreSQL spec parsed (its password never shown).
     pub fn spec(&self) -> anyhow::Result<StoreSpec> {
-        Ok(StoreSpec::parse(self.db.as_os_str())?)
+        named_by_env(StoreSpec::parse(self.db.as_os_str()), self.from_env)
     }
 
     /// The store named, opened for reading.
     pub fn open(&self) -> anyhow::Result<(StoreSpec, Box<dyn ReadStore>)> {
         let spec = self.spec()?;
-        let store = spec.open_read_only()?;
+        let store = named_by_env(spec.open_read_only(), self.from_env)?;
         Ok((spec, store))
+    }
+}
+
+/// An error about a store says so when `$TRACEFLOW_DB` named it: a user
+/// who typed no `--db` would not know where the name came from.
+pub fn named_by_env<T, E>(result: Result<T, E>, from_env: bool) -> anyhow::Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    result.map_err(|err| {
+        let err = anyhow::Error::new(err);
+        if from_env {
+            err.context("$TRACEFLOW_DB")
+        } else {
+            err
+        }
+    })
+}
+
+impl Cli {
+    /// Marks the store arguments whose value came from `$TRACEFLOW_DB`,
+    /// as `matches` (what this command line parsed into) records it.
+    pub fn mark_env(&mut self, matches: &clap::ArgMatches) {
+        let mut deepest = matches;
+        while let Some((_, sub)) = deepest.subcommand() {
+            deepest = sub;
+        }
+        let from_env = |id: &str| {
+            deepest.ids().any(|i| i.as_str() == id)
+                && deepest.value_source(id) == Some(clap::parser::ValueSource::EnvVariable)
+        };
+        match &mut self.command {
+            Command::Trend(args) | Command::Gate(args) => args.store.from_env = from_env("db"),
+            Command::Cases(args) => args.trend.store.from_env = from_env("db"),
+            Command::Compare(args) => args.trend.store.from_env = from_env("db"),
+            Command::List(args) => args.store.from_env = from_env("db"),
+            Command::Show(args) => args.store.from_env = from_env("db"),
+            Command::Push(args) => args.to_from_env = from_env("to"),
+            Command::Db(DbCommand::Init(args) | DbCommand::Migrate(args)) => {
+                args.from_env = from_env("db");
+            }
+            Command::Demo(_) => {}
+        }
     }
 }
 
@@ -193,6 +245,10 @@ pub struct TrendArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
     pub format: ReportFormatArg,
+    /// The table of a trace report: how many of the newest runs it lists,
+    /// or `all` [default: 20]. The JSON always lists every run.
+    #[arg(long, value_name = "N|all", value_parser = parse_runs)]
+    pub runs: Option<RunListing>,
     /// Write the report to this file (`-`: standard output).
     #[arg(long, short, default_value = "-")]
     pub output: PathBuf,
@@ -265,6 +321,7 @@ impl CompareArgs {
     pub fn compare_options(&self, now: jiff::Timestamp) -> Result<CompareOptions, String> {
         let trend = &self.trend;
         trend.only_trends("compare reports every metric of both sides")?;
+        trend.run_listing(false)?;
         let time = |text: &str| parse_time_bound(text)?.resolve(now);
         let selector = |flag: &str, text: &Option<String>| -> Result<Option<Selector>, String> {
             text.as_deref()
@@ -298,6 +355,7 @@ impl CasesArgs {
     pub fn case_options(&self, now: jiff::Timestamp) -> Result<CaseOptions, String> {
         let trend = &self.trend;
         trend.only_trends("cases judges each case's pass rate")?;
+        trend.run_listing(false)?;
         let split_at = match self.split_at {
             None => None,
             Some(SplitAtArg::Run(run)) => Some(SplitAt::Run(run)),
@@ -357,8 +415,19 @@ pub struct ListArgs {
     #[arg(long, value_parser = parse_time_bound)]
     pub since: Option<TimeBound>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
-    pub format: FormatArg,
+    #[arg(long, value_enum, default_value_t = ListFormatArg::Table)]
+    pub format: ListFormatArg,
+}
+
+/// The formats of `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormatArg {
+    /// A table for people.
+    Table,
+    /// JSON for scripts (see the README for the layout).
+    Json,
+    /// A Markdown table, for a pull-request comment or a job summary.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -420,7 +489,25 @@ impl From<MethodArg> for Method {
     }
 }
 
+/// Runs a trace report's table lists unless `--runs` says otherwise: the
+/// proposal's window, so its rule's report lists every run as it did.
+pub const DEFAULT_TABLE_RUNS: usize = 20;
+
 impl TrendArgs {
+    /// The runs the table lists: `--runs`, else the newest
+    /// [`DEFAULT_TABLE_RUNS`]; an error when `--runs` is given where no
+    /// table of runs is written (another format, a suite, `cases`,
+    /// `compare`).
+    pub fn run_listing(&self, table_of_runs: bool) -> Result<RunListing, String> {
+        match self.runs {
+            Some(_) if !table_of_runs || self.format != ReportFormatArg::Table || self.is_suite() => {
+                Err("--runs picks the rows of trend's and gate's run table (--format table, without --group-by, --metric, --segment-by, --since, --until, --case-by or --exclude-flaky); the JSON lists every run".to_owned())
+            }
+            Some(runs) => Ok(runs),
+            None => Ok(RunListing::Newest(DEFAULT_TABLE_RUNS)),
+        }
+    }
+
     /// The window asked for, or the method's default.
     pub fn window(&self) -> Window {
         self.window
@@ -533,6 +620,15 @@ fn parse_window(text: &str) -> Result<Window, String> {
         Ok(n) if n >= MIN_RUNS => Ok(Window::Last(n)),
         _ => Err(format!("expected a number of runs >= {MIN_RUNS}, or `all`")),
     }
+}
+
+fn parse_runs(text: &str) -> Result<RunListing, String> {
+    if text.eq_ignore_ascii_case("all") {
+        return Ok(RunListing::All);
+    }
+    text.parse::<usize>()
+        .map(RunListing::Newest)
+        .map_err(|_| "expected a number of runs, or `all`".to_owned())
 }
 
 fn parse_threshold(text: &str) -> Result<f64, String> {

@@ -9,6 +9,7 @@ mod commands;
 mod exit_codes;
 pub mod out_of_memory;
 mod output;
+mod progress;
 
 use std::ffi::OsString;
 
@@ -22,7 +23,14 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    match <args::Cli as clap::Parser>::try_parse_from(args) {
+    let parsed = <args::Cli as clap::CommandFactory>::command()
+        .try_get_matches_from(args)
+        .and_then(|matches| {
+            let mut cli = <args::Cli as clap::FromArgMatches>::from_arg_matches(&matches)?;
+            cli.mark_env(&matches);
+            Ok(cli)
+        });
+    match parsed {
         Ok(cli) => commands::run(cli),
         Err(err) => {
             // Help and version go to stdout, usage errors to stderr; a

@@ -100,7 +100,7 @@ impl Shared {
     /// The report as the exporters take it.
     pub(crate) fn document(&self) -> Document<'_> {
         match self {
-            Shared::Trace(report) => Document::Trace(report),
+            Shared::Trace(report) => Document::from(&**report),
             Shared::Suite(report) => Document::Suite(report),
             Shared::Cases(report, listing) => Document::Cases {
                 report,

@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 
 use crate::cases::{judged, CaseOptions, CaseRow, CaseVerdict, VerdictCounts, DEFAULT_FDR};
+use crate::progress::Progress;
 use crate::stats::{
     design_effect, effective_counts, fisher_worse, newcombe, stratified_cochran_armitage,
 };
@@ -438,12 +439,23 @@ const OTHER_METRICS: [Metric; 5] = [
 pub struct CompareAnalyzer<'s, S: FactsStore + ?Sized> {
     store: &'s S,
     options: CompareOptions,
+    progress: Option<&'s Progress<'s>>,
 }
 
 impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
     /// An analyzer of `store`.
     pub fn new(store: &'s S, options: CompareOptions) -> Self {
-        CompareAnalyzer { store, options }
+        CompareAnalyzer {
+            store,
+            options,
+            progress: None,
+        }
+    }
+
+    /// Calls `hook` with each stage of the analysis as it begins.
+    pub fn on_progress(mut self, hook: Option<&'s Progress<'s>>) -> Self {
+        self.progress = hook;
+        self
     }
 
     /// Reads the window (one pass over each table) and compares.
@@ -485,7 +497,9 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
                 .map(|(b, c)| *b || *c)
                 .collect()
         };
-        let pooled = SuiteAnalyzer::new(self.store, pooling).pool_with(&keys, Some(&mut select))?;
+        let pooled = SuiteAnalyzer::new(self.store, pooling)
+            .on_progress(self.progress)
+            .pool_with(&keys, Some(&mut select))?;
         // The pool kept the members either side takes, in order.
         let kept: Vec<(bool, bool)> = baseline
             .into_iter()

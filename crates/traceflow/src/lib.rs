@@ -19,6 +19,7 @@
 //! - [`simulation`]: the seeded simulation that measures the verdicts'
 //!   false alarms and power.
 //! - [`report`]: the table and JSON renderings.
+//! - [`progress`]: the stages a long analysis reports to a front end.
 //! - [`demo`]: a realistic store to try it on.
 //!
 //! ```
@@ -54,6 +55,7 @@ pub mod cases;
 pub mod compare;
 pub mod demo;
 pub mod model;
+pub mod progress;
 pub mod python_json;
 pub mod report;
 pub mod simulation;

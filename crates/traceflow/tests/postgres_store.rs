@@ -103,7 +103,7 @@ fn assert_reports_agree(file: &SqliteStore, server: &PostgresStore, what: &str) 
         assert_agree(
             TraceTrendAnalyzer::new(file, 0.01).analyze(window),
             TraceTrendAnalyzer::new(server, 0.01).analyze(window),
-            |r| json(Document::Trace(r)),
+            |r| json(Document::from(r)),
             &format!("{what} trace trend {window:?}"),
         );
     }
@@ -263,8 +263,8 @@ fn rows_the_analysis_cannot_use_are_kept_out_and_listed() {
         }
         // Past those, the same report, times to the nanosecond (the
         // facts keep what PostgreSQL's timestamptz drops).
-        let mut a = json(Document::Trace(&a));
-        let mut b = json(Document::Trace(&b));
+        let mut a = json(Document::from(&a));
+        let mut b = json(Document::from(&b));
         for doc in [&mut a, &mut b] {
             doc.as_object_mut().unwrap().remove("skipped_rows");
         }
@@ -799,8 +799,8 @@ fn text_postgresql_cannot_hold_and_extreme_step_positions_do_not_fail_a_push_or_
         .analyze(Window::All)
         .unwrap();
     assert_same(
-        &json(Document::Trace(&a)),
-        &json(Document::Trace(&b)),
+        &json(Document::from(&a)),
+        &json(Document::from(&b)),
         "extreme step_seq",
     );
 }

@@ -1,24 +1,31 @@
 //! `traceflow cases`: which cases broke, each before and after a split.
 
 use traceflow::cases::{CaseAnalyzer, CaseError};
+use traceflow::progress::Progress;
 use traceflow::report::{CaseListing, Document};
 use traceflow::trend::TrendError;
 
 use crate::args::CasesArgs;
 use crate::exit_codes;
+use crate::progress::Spinner;
 
 pub(super) fn run(args: &CasesArgs) -> anyhow::Result<u8> {
     let (db, store) = args.trend.store.open()?;
     let options = args
         .case_options(jiff::Timestamp::now())
         .map_err(anyhow::Error::msg)?;
+    let spinner = Spinner::on_terminal(&db.to_string());
+    let hook = spinner.as_ref().map(Spinner::hook);
     let report = CaseAnalyzer::new(&*store, options)
+        .on_progress(hook.as_ref().map(|h| h as &Progress))
         .analyze()
         .map_err(|err| match err {
             // Store errors name the file already.
             CaseError::Trend(TrendError::Store(_)) => anyhow::Error::new(err),
             _ => anyhow::Error::new(err).context(db.to_string()),
         })?;
+    // Its line cleared before the report is written.
+    drop(spinner);
     let listing = match (args.all, args.flaky) {
         (true, _) => CaseListing::All,
         (_, true) => CaseListing::Flaky,

@@ -2,24 +2,31 @@
 //! a pull-request check acts on.
 
 use traceflow::compare::{CompareAnalyzer, CompareError, CompareVerdict};
+use traceflow::progress::Progress;
 use traceflow::report::{CaseListing, Document};
 use traceflow::trend::TrendError;
 
 use crate::args::CompareArgs;
 use crate::exit_codes;
+use crate::progress::Spinner;
 
 pub(super) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
     let (db, store) = args.trend.store.open()?;
     let options = args
         .compare_options(jiff::Timestamp::now())
         .map_err(anyhow::Error::msg)?;
+    let spinner = Spinner::on_terminal(&db.to_string());
+    let hook = spinner.as_ref().map(Spinner::hook);
     let report = CompareAnalyzer::new(&*store, options)
+        .on_progress(hook.as_ref().map(|h| h as &Progress))
         .analyze()
         .map_err(|err| match err {
             // Store errors name the file already.
             CompareError::Trend(TrendError::Store(_)) => anyhow::Error::new(err),
             _ => anyhow::Error::new(err).context(db.to_string()),
         })?;
+    // Its line cleared before the report is written.
+    drop(spinner);
     let listing = if args.all {
         CaseListing::All
     } else {

@@ -13,8 +13,8 @@ pub(super) fn run(command: &DbCommand) -> anyhow::Result<u8> {
         DbCommand::Init(args) => (args, postgres::init as fn(&PgTarget) -> _),
         DbCommand::Migrate(args) => (args, postgres::migrate as fn(&PgTarget) -> _),
     };
-    let target = postgres_target(&args.db, "a schema")?;
-    let Migration { from, to } = migrated(&target)?;
+    let target = postgres_target(&args.db, args.from_env, "a schema")?;
+    let Migration { from, to } = crate::args::named_by_env(migrated(&target), args.from_env)?;
     let line = if from == to {
         format!("{target}: traceflow's schema is at version {to}; nothing to do")
     } else if from == 0 {
@@ -27,13 +27,24 @@ pub(super) fn run(command: &DbCommand) -> anyhow::Result<u8> {
 }
 
 /// A `--db`/`--to` that must name a PostgreSQL database.
-pub(super) fn postgres_target(spec: &Path, what: &str) -> anyhow::Result<PgTarget> {
-    match StoreSpec::parse(spec.as_os_str())? {
-        StoreSpec::Postgres(target) => Ok(*target),
-        StoreSpec::File(path) => anyhow::bail!(
+/// `from_env`: it came from `$TRACEFLOW_DB`, which an error says.
+pub(super) fn postgres_target(spec: &Path, from_env: bool, what: &str) -> anyhow::Result<PgTarget> {
+    let not_postgres = |path: &Path| {
+        anyhow::anyhow!(
             "{}: not a PostgreSQL database; {what} needs a postgres:// URL or a key=value \
              string such as \"host=... dbname=...\"",
             path.display()
-        ),
-    }
+        )
+    };
+    let target = match crate::args::named_by_env(StoreSpec::parse(spec.as_os_str()), from_env)? {
+        StoreSpec::Postgres(target) => Ok(*target),
+        StoreSpec::File(path) => Err(not_postgres(&path)),
+    };
+    target.map_err(|err| {
+        if from_env {
+            err.context("$TRACEFLOW_DB")
+        } else {
+            err
+        }
+    })
 }

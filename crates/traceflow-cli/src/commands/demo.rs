@@ -72,9 +72,10 @@ pub(super) fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     let report = TraceTrendAnalyzer::with_options(&store, verdict)
         .analyze(verdict.method.default_window())?;
     let db = path.display();
+    let program = program();
     let text = format!(
         "Wrote {db}: {} traces, {} steps over {} days; model {} → {} on {}.\n\n{}\n\
-         Look closer:\n  traceflow trend --db {db}            # every run of the window\n  traceflow trend --db {db} --method ols --window 20   # the proposal's rule\n  traceflow list --db {db}\n  traceflow gate --db {db}\n",
+         Look closer:\n  {program} trend --db {db} --runs all   # every run of the window, not only the newest 20\n  {program} trend --db {db} --method ols --window 20   # the proposal's rule\n  {program} cases --db {db}   # which cases broke\n  {program} list --db {db}    # the newest traces\n  {program} gate --db {db}    # the verdict as an exit code (1: regression)\n",
         summary.traces,
         summary.steps,
         options.days,
@@ -85,6 +86,42 @@ pub(super) fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     );
     super::print(&text)?;
     Ok(exit_codes::SUCCESS)
+}
+
+/// How to run this program again from here: `traceflow` when that name on
+/// PATH is this program (installed), else this program's path, relative to
+/// the current directory when inside it: after `cargo run --release --
+/// demo` nothing named traceflow is on PATH yet, and `target/release/
+/// traceflow` works.
+fn program() -> String {
+    let installed = "traceflow".to_owned();
+    let Ok(exe) = std::env::current_exe().and_then(std::fs::canonicalize) else {
+        return installed;
+    };
+    // Run from Python (`python -m traceflow`), the executable is Python's;
+    // the package installs a `traceflow` script.
+    if exe.file_stem().is_none_or(|stem| stem != "traceflow") {
+        return installed;
+    }
+    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths)
+            .any(|dir| std::fs::canonicalize(dir.join("traceflow")).is_ok_and(|p| p == exe))
+    });
+    if on_path {
+        return installed;
+    }
+    let here = std::env::current_dir().and_then(std::fs::canonicalize);
+    let shown = match here.as_deref().map(|here| exe.strip_prefix(here)) {
+        Ok(Ok(relative)) => relative.to_path_buf(),
+        _ => exe,
+    };
+    let text = shown.display().to_string();
+    // A path with a blank would split in a shell: quoted.
+    if text.contains(char::is_whitespace) {
+        format!("'{text}'")
+    } else {
+        text
+    }
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {

@@ -7,10 +7,11 @@ use crate::args::TrendArgs;
 use crate::exit_codes;
 
 pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
+    let runs = args.run_listing(true).map_err(anyhow::Error::msg)?;
     let analysis = super::trend::analyze(args)?;
     // The verdict is the exit code: a reader that stops reading the report
     // (`| head`) must not turn a regression into a pass.
-    match super::write_report(analysis.document(), args) {
+    match super::write_report(analysis.document(runs), args) {
         Err(err) if super::is_broken_pipe(&err) => {}
         other => other?,
     }

@@ -6,10 +6,22 @@
 //! `outcome`: its final gate decision (`pass`, `revise`, `fallback`), or
 //! null when no decision was recorded (its status is its outcome).
 
-use traceflow::store::ListFilter;
+use std::collections::BTreeMap;
 
-use crate::args::{FormatArg, ListArgs};
+use traceflow::store::{HeadsQuery, ListFilter, ReadStore};
+
+use crate::args::{ListArgs, ListFormatArg};
 use crate::exit_codes;
+
+const HEADER: [&str; 7] = [
+    "trace_id",
+    "created_at (UTC)",
+    "status",
+    "outcome",
+    "mode",
+    "model",
+    "provider",
+];
 
 pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
     let (_, store) = args.store.open()?;
@@ -35,7 +47,7 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
             .map(|(decision, _)| decision)
     };
     let text = match args.format {
-        FormatArg::Json => {
+        ListFormatArg::Json => {
             let traces: Vec<serde_json::Value> = listed
                 .rows
                 .iter()
@@ -55,35 +67,130 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
             });
             format!("{}\n", serde_json::to_string_pretty(&doc)?)
         }
-        FormatArg::Table => {
-            let mut table = super::plain_table(&[
-                "trace_id",
-                "created_at (UTC)",
-                "status",
-                "outcome",
-                "mode",
-                "model",
-                "provider",
-            ]);
-            for (k, trace) in listed.rows.iter().enumerate() {
-                table.add_row(vec![
-                    super::cell(&trace.trace_id),
-                    trace.created_at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
-                    trace.status.to_string(),
-                    outcome(k)
-                        .map_or_else(|| "-".to_owned(), |d| d.to_string().to_ascii_uppercase()),
-                    trace.mode.to_string(),
-                    super::cell(&trace.model),
-                    super::cell(&trace.provider),
-                ]);
+        ListFormatArg::Table | ListFormatArg::Markdown if listed.rows.is_empty() => {
+            let text = nothing_listed(store, &filter)?;
+            match args.format {
+                ListFormatArg::Markdown => {
+                    format!("_{}_\n", traceflow::report::markdown_cell(&text))
+                }
+                _ => format!("{text}\n"),
             }
-            let mut text = super::table_text(&table);
-            for issue in &listed.issues {
-                text.push_str(&format!("skipped {issue}\n"));
+        }
+        ListFormatArg::Table | ListFormatArg::Markdown => {
+            let rows: Vec<[String; 7]> = listed
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(k, trace)| {
+                    [
+                        trace.trace_id.clone(),
+                        trace.created_at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                        trace.status.to_string(),
+                        outcome(k)
+                            .map_or_else(|| "-".to_owned(), |d| d.to_string().to_ascii_uppercase()),
+                        trace.mode.to_string(),
+                        trace.model.clone(),
+                        trace.provider.clone(),
+                    ]
+                })
+                .collect();
+            let issues = listed.issues.iter().map(ToString::to_string);
+            if args.format == ListFormatArg::Markdown {
+                let mut text = format!("| {} |\n|{}|\n", HEADER.join(" | "), ["---"; 7].join("|"));
+                for row in &rows {
+                    // The time, status and outcome are ours; the rest is
+                    // store text.
+                    let cells: Vec<String> = row
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| match i {
+                            1..=3 => c.clone(),
+                            _ => traceflow::report::markdown_cell(c),
+                        })
+                        .collect();
+                    text.push_str(&format!("| {} |\n", cells.join(" | ")));
+                }
+                for issue in issues {
+                    text.push_str(&format!(
+                        "\n_skipped {}_\n",
+                        traceflow::report::markdown_cell(&issue)
+                    ));
+                }
+                text
+            } else {
+                let mut table = super::plain_table(&HEADER);
+                for row in &rows {
+                    table.add_row(row.iter().map(|c| super::cell(c)).collect::<Vec<_>>());
+                }
+                let mut text = super::table_text(&table);
+                for issue in issues {
+                    text.push_str(&format!("skipped {issue}\n"));
+                }
+                text
             }
-            text
         }
     };
     super::print(&text)?;
     Ok(exit_codes::SUCCESS)
+}
+
+/// A listing that found nothing says so, and what the store has that the
+/// filters asked about: its models, its statuses, its newest trace.
+fn nothing_listed(store: &dyn ReadStore, filter: &ListFilter) -> anyhow::Result<String> {
+    let heads = store.trace_heads(&HeadsQuery {
+        labels: filter.model.is_some(),
+        inputs: false,
+        config_keys: &[],
+        newest: None,
+    })?;
+    let heads = heads.rows;
+    if heads.is_empty() {
+        return Ok("No traces: the store has none.".to_owned());
+    }
+    let mut asked = Vec::new();
+    let mut has = Vec::new();
+    if filter.model.is_none() && filter.status.is_none() && filter.since.is_none() {
+        return Ok("No traces listed (--limit 0).".to_owned());
+    }
+    let tally = |keys: &mut dyn Iterator<Item = String>| -> String {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for key in keys {
+            *counts.entry(key).or_default() += 1;
+        }
+        let listed: Vec<String> = counts.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+        listed.join(", ")
+    };
+    if let Some(model) = &filter.model {
+        asked.push(format!("model {model:?}"));
+        has.push(format!(
+            "models {}",
+            tally(&mut heads.iter().map(|h| h.model().to_owned()))
+        ));
+    }
+    if let Some(status) = filter.status {
+        asked.push(format!("status {status}"));
+        has.push(format!(
+            "statuses {}",
+            tally(&mut heads.iter().map(|h| h.status.to_string()))
+        ));
+    }
+    if let Some(since) = filter.since {
+        asked.push(format!("since {}", since.strftime("%Y-%m-%d %H:%M:%S UTC")));
+        if let Some(newest) = heads.iter().map(|h| h.created_at).max() {
+            has.push(format!(
+                "its newest trace started {}",
+                newest.strftime("%Y-%m-%d %H:%M:%S UTC")
+            ));
+        }
+    }
+    Ok(format!(
+        "No traces with {}. The store has {}: {}.",
+        asked.join(", "),
+        if heads.len() == 1 {
+            "1 trace".to_owned()
+        } else {
+            format!("{} traces", heads.len())
+        },
+        has.join("; ")
+    ))
 }

@@ -49,12 +49,14 @@ fn say(line: &str) {
     let _ = writeln!(stderr, "{text}").and_then(|()| stderr.flush());
 }
 
-/// The error and its causes on one line: `a: b: c`.
+/// The error and its causes on one line: `a: b: c`. A line break in one
+/// (a store path can hold one) is written `\n`, not cut there: the rest
+/// is the cause.
 pub(crate) fn one_line(err: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in err.chain() {
-        let text = cause.to_string();
-        let text = text.lines().next().unwrap_or_default();
+        let text = cause.to_string().replace('\r', "\\r").replace('\n', "\\n");
+        let text = text.as_str();
         // SQLite's errors come twice (its message, then "Error code 26: "
         // and the same message): say each thing once.
         if parts

@@ -18,7 +18,7 @@ use crate::exit_codes;
 const LISTED: usize = 20;
 
 pub(super) fn run(args: &PushArgs) -> anyhow::Result<u8> {
-    let target = super::db::postgres_target(&args.to, "push --to")?;
+    let target = super::db::postgres_target(&args.to, args.to_from_env, "push --to")?;
     let source = SqliteStore::open_read_only(&args.from)?;
     let bar = progress_bar();
     let mut shown = |p: Progress| {
@@ -28,14 +28,17 @@ pub(super) fn run(args: &PushArgs) -> anyhow::Result<u8> {
             bar.set_message(p.table);
         }
     };
-    let report = push(
-        &source,
-        &target,
-        PushOptions {
-            full: args.full,
-            dry_run: args.dry_run,
-            progress: Some(&mut shown),
-        },
+    let report = crate::args::named_by_env(
+        push(
+            &source,
+            &target,
+            PushOptions {
+                full: args.full,
+                dry_run: args.dry_run,
+                progress: Some(&mut shown),
+            },
+        ),
+        args.to_from_env,
     )?;
     if let Some(bar) = bar {
         bar.finish_and_clear();

@@ -1,12 +1,14 @@
 //! `traceflow trend`: print the trend across runs.
 
-use traceflow::report::Document;
+use traceflow::progress::Progress;
+use traceflow::report::{Document, RunListing};
 use traceflow::trend::{
     SuiteAnalyzer, SuiteReport, TraceTrendAnalyzer, TraceTrendReport, TrendError,
 };
 
 use crate::args::TrendArgs;
 use crate::exit_codes;
+use crate::progress::Spinner;
 
 /// What was analyzed: the pass rate over traces, or a suite of metrics,
 /// segments and pooled runs.
@@ -19,9 +21,10 @@ pub(super) enum Analysis {
 }
 
 impl Analysis {
-    pub(super) fn document(&self) -> Document<'_> {
+    /// The report to write; `runs`: the rows of a trace report's table.
+    pub(super) fn document(&self, runs: RunListing) -> Document<'_> {
         match self {
-            Analysis::Trace(report) => Document::Trace(report),
+            Analysis::Trace(report) => Document::Trace { report, runs },
             Analysis::Suite(suite) => Document::Suite(suite),
         }
     }
@@ -31,6 +34,9 @@ impl Analysis {
 pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
     let (db, store) = args.store.open()?;
     let store = &*store;
+    let spinner = Spinner::on_terminal(&db.to_string());
+    let hook = spinner.as_ref().map(Spinner::hook);
+    let progress = hook.as_ref().map(|h| h as &Progress);
     let context = |err: TrendError| match err {
         // Store errors name the file already.
         TrendError::Store(_) => anyhow::Error::new(err),
@@ -41,6 +47,7 @@ pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
             .suite_options(jiff::Timestamp::now())
             .map_err(anyhow::Error::msg)?;
         return SuiteAnalyzer::new(store, options)
+            .on_progress(progress)
             .analyze()
             .map(|suite| Analysis::Suite(Box::new(suite)))
             .map_err(context);
@@ -50,13 +57,15 @@ pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
         .map_err(anyhow::Error::msg)?;
     TraceTrendAnalyzer::with_options(store, args.verdict_options())
         .stale_before(stale_before)
+        .on_progress(progress)
         .analyze(args.window())
         .map(|report| Analysis::Trace(Box::new(report)))
         .map_err(context)
 }
 
 pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
+    let runs = args.run_listing(true).map_err(anyhow::Error::msg)?;
     let analysis = analyze(args)?;
-    super::write_report(analysis.document(), args)?;
+    super::write_report(analysis.document(runs), args)?;
     Ok(exit_codes::SUCCESS)
 }

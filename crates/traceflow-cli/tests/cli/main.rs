@@ -103,6 +103,44 @@ fn trend_table_names_left_out_and_skipped_rows() {
 }
 
 #[test]
+fn the_run_table_lists_the_newest_runs_and_ends_with_the_verdict() {
+    let sandbox = Sandbox::new(&["bad_rows.db"]);
+    let rows = |out: &Outcome| -> Vec<String> {
+        out.stdout
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with("Run "))
+            .skip(1)
+            .take_while(|l| !l.is_empty() && !l.starts_with("Showing"))
+            .map(|l| l.split_whitespace().next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let base = ["trend", "--db", "bad_rows.db", "--window", "all"];
+    let three = sandbox.run(&[&base[..], &["--runs", "3"]].concat());
+    assert_eq!(three.code, 0, "{three}");
+    assert_eq!(rows(&three), ["18", "19", "20"], "{three}");
+    assert!(
+        three.stdout.contains(
+            "Showing the newest 3 of 21 runs (--runs all lists every run). Verdict: insufficient data\n"
+        ),
+        "{three}"
+    );
+    let all = sandbox.run(&[&base[..], &["--runs", "all"]].concat());
+    assert_eq!(rows(&all).len(), 21, "{all}");
+    assert!(!all.stdout.contains("Showing the newest"), "{all}");
+    // Where no table of runs is written, --runs is an error, not ignored.
+    for extra in [&["--format", "json"][..], &["--group-by", "day"][..]] {
+        let refused = sandbox.run(&[&base[..], extra, &["--runs", "5"]].concat());
+        assert_eq!(refused.code, 2, "{refused}");
+        assert!(
+            refused.stderr.starts_with("error: --runs picks the rows"),
+            "{refused}"
+        );
+    }
+    let cases = sandbox.run(&["cases", "--db", "bad_rows.db", "--runs", "5"]);
+    assert_eq!(cases.code, 2, "{cases}");
+}
+
+#[test]
 fn trend_json_keeps_the_proposals_fields() {
     let sandbox = Sandbox::new(&["quirks.db"]);
     let outcome = sandbox.run(&[
@@ -245,6 +283,132 @@ fn db_defaults_to_env_then_traceflow_db() {
     let default = sandbox.run(&["trend", "--format", "json"]);
     assert_eq!(default.code, 0, "{default}");
     assert_eq!(default.stdout, String::from_utf8(from_env.stdout).unwrap());
+}
+
+#[test]
+fn an_error_says_the_store_came_from_traceflow_db_and_keeps_a_path_whole() {
+    let sandbox = Sandbox::new(&[]);
+    let stderr = |args: &[&str], env: Option<&str>| {
+        let mut command = sandbox.command(args);
+        if let Some(value) = env {
+            command.env("TRACEFLOW_DB", value);
+        }
+        let out = command.output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8(out.stderr).unwrap()
+    };
+    assert_eq!(
+        stderr(&["trend"], Some("gone.db")),
+        "error: $TRACEFLOW_DB: gone.db: no such file\n"
+    );
+    assert_eq!(
+        stderr(&["list"], Some("gone.db")),
+        "error: $TRACEFLOW_DB: gone.db: no such file\n"
+    );
+    assert_eq!(
+        stderr(&["db", "init"], Some("gone.db")),
+        "error: $TRACEFLOW_DB: gone.db: not a PostgreSQL database; a schema needs a \
+         postgres:// URL or a key=value string such as \"host=... dbname=...\"\n"
+    );
+    // Given as --db, it is the user's own: nothing to explain.
+    assert_eq!(
+        stderr(&["trend", "--db", "gone.db"], Some("other.db")),
+        "error: gone.db: no such file\n"
+    );
+    // A line break in the path was the end of the message.
+    assert_eq!(
+        stderr(&["trend", "--db", "a\nb.db"], None),
+        "error: a\\nb.db: no such file\n"
+    );
+}
+
+#[test]
+fn an_empty_listing_says_so_and_names_what_the_store_has() {
+    let sandbox = Sandbox::new(&["sdk_no_evals.db"]);
+    let none = sandbox.run(&["list", "--db", "sdk_no_evals.db", "--model", "gpt-4o"]);
+    assert_eq!(none.code, 0, "{none}");
+    assert_eq!(
+        none.stdout,
+        "No traces with model \"gpt-4o\". The store has 40 traces: models gpt-3.5-turbo (8), gpt-4o-mini (32).\n"
+    );
+    let late = sandbox.run(&[
+        "list",
+        "--db",
+        "sdk_no_evals.db",
+        "--status",
+        "running",
+        "--since",
+        "2030-01-01",
+    ]);
+    assert_eq!(
+        late.stdout,
+        "No traces with status running, since 2030-01-01 00:00:00 UTC. The store has 40 traces: \
+         statuses done (35), failed (5); its newest trace started 2026-01-01 04:33:00 UTC.\n",
+        "{late}"
+    );
+}
+
+#[test]
+fn list_writes_markdown() {
+    let sandbox = Sandbox::new(&["sdk_no_evals.db"]);
+    let md = sandbox.run(&[
+        "list",
+        "--db",
+        "sdk_no_evals.db",
+        "--limit",
+        "2",
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(md.code, 0, "{md}");
+    assert_eq!(
+        md.stdout,
+        "| trace_id | created_at (UTC) | status | outcome | mode | model | provider |\n\
+         |---|---|---|---|---|---|---|\n\
+         | 399986ccb9cd52cbda217886d1d68ccd | 2026-01-01 04:33:00 | done | PASS | grounded&#95;qa | gpt-4o-mini | openai |\n\
+         | a5dea412b4949aea69825e3fefc9998b | 2026-01-01 04:26:00 | done | PASS | change&#95;safety | gpt-4o-mini | openai |\n"
+    );
+}
+
+#[test]
+fn the_demos_hints_run_before_the_command_is_installed() {
+    let sandbox = Sandbox::new(&[]);
+    // Nothing named traceflow on PATH, as after `cargo run -- demo`.
+    let empty = tempfile::tempdir().unwrap();
+    let out = sandbox
+        .command(&["demo"])
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let hints: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| *l != "Look closer:")
+        .skip(1)
+        .collect();
+    assert_eq!(hints.len(), 5, "{stdout}");
+    for hint in hints {
+        let command = hint.split('#').next().unwrap();
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let ran = Command::new(words[0])
+            .args(&words[1..])
+            .current_dir(sandbox.dir.path())
+            .env("PATH", empty.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{hint}: {e}"));
+        // gate exits 1: the demo regresses.
+        let expected = if words[1] == "gate" { 1 } else { 0 };
+        assert_eq!(ran.status.code(), Some(expected), "{hint}");
+        let text = String::from_utf8(ran.stdout).unwrap();
+        if hint.contains("--runs all") {
+            // "every run of the window": 500 rows.
+            assert!(
+                text.contains("\n 499  ") && text.contains("\n   0  "),
+                "{hint}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -17,6 +17,7 @@ use jiff::Timestamp;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+use crate::progress::Progress;
 use crate::stats::{benjamini_hochberg, fisher_worse};
 use crate::store::{FactsStore, RowIssue};
 use crate::trend::analyzer::Pooled;
@@ -360,12 +361,23 @@ pub enum CaseError {
 pub struct CaseAnalyzer<'s, S: FactsStore + ?Sized> {
     store: &'s S,
     options: CaseOptions,
+    progress: Option<&'s Progress<'s>>,
 }
 
 impl<'s, S: FactsStore + ?Sized> CaseAnalyzer<'s, S> {
     /// An analyzer of `store`.
     pub fn new(store: &'s S, options: CaseOptions) -> Self {
-        CaseAnalyzer { store, options }
+        CaseAnalyzer {
+            store,
+            options,
+            progress: None,
+        }
+    }
+
+    /// Calls `hook` with each stage of the analysis as it begins.
+    pub fn on_progress(mut self, hook: Option<&'s Progress<'s>>) -> Self {
+        self.progress = hook;
+        self
     }
 
     /// Reads the window (one pass over each table, as the trend) and
@@ -382,7 +394,9 @@ impl<'s, S: FactsStore + ?Sized> CaseAnalyzer<'s, S> {
             exclude_flaky: false,
             ..options.suite.clone()
         };
-        let pooled = SuiteAnalyzer::new(self.store, suite.clone()).pool()?;
+        let pooled = SuiteAnalyzer::new(self.store, suite.clone())
+            .on_progress(self.progress)
+            .pool()?;
         compare(pooled, &suite, options)
     }
 }

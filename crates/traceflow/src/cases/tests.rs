@@ -357,3 +357,35 @@ fn pooled_runs_left_without_traces_are_dropped_and_the_rest_keep_their_order() {
     );
     assert_eq!(report.left_out_flaky.map(|f| f.traces), Some(10));
 }
+
+#[test]
+fn the_progress_hook_hears_each_stage_in_order() {
+    use crate::progress::Stage;
+    use std::sync::Mutex;
+    let store = store();
+    let heard = Mutex::new(Vec::new());
+    let hook = |stage: Stage| heard.lock().unwrap().push(stage);
+    CaseAnalyzer::new(&store, options(None))
+        .on_progress(Some(&hook))
+        .analyze()
+        .unwrap();
+    let expected = [
+        Stage::ReadingTraces,
+        Stage::ReadingFacts { traces: 81 },
+        Stage::Judging { runs: 81 },
+    ];
+    assert_eq!(std::mem::take(&mut *heard.lock().unwrap()), expected);
+    // The trend's window reads the facts of its own runs only.
+    crate::trend::TraceTrendAnalyzer::with_options(&store, crate::trend::VerdictOptions::default())
+        .on_progress(Some(&hook))
+        .analyze(Window::Last(20))
+        .unwrap();
+    assert_eq!(
+        *heard.lock().unwrap(),
+        [
+            Stage::ReadingTraces,
+            Stage::ReadingFacts { traces: 20 },
+            Stage::Judging { runs: 20 },
+        ]
+    );
+}

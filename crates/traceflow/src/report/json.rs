@@ -92,7 +92,7 @@ struct DecisionSources {
 impl Exporter for JsonExporter {
     fn write(&self, doc: Document<'_>, out: &mut dyn io::Write) -> io::Result<()> {
         match doc {
-            Document::Trace(report) => write_trace(report, out),
+            Document::Trace { report, .. } => write_trace(report, out),
             Document::Suite(suite) => write_suite(suite, out),
             Document::Cases { report, .. } => write_versioned(report, out),
             Document::Compare { report, .. } => write_versioned(report, out),

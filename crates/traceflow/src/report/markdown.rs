@@ -249,7 +249,7 @@ fn verdict_cell(verdict: Verdict) -> String {
 /// would end the cell, a backtick open a code span, `*`, `_`, `~` emphasis,
 /// `[` a link, `$` GitHub's inline math), and line breaks, which would end
 /// the row, become spaces.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -90,7 +90,13 @@ impl FromStr for Format {
 #[derive(Debug, Clone, Copy)]
 pub enum Document<'r> {
     /// The pass-rate trend over traces.
-    Trace(&'r TraceTrendReport),
+    Trace {
+        /// The trend.
+        report: &'r TraceTrendReport,
+        /// Which runs the table lists (the other formats list every run,
+        /// HTML its newest).
+        runs: RunListing,
+    },
     /// Several metrics and segments over pooled runs.
     Suite(&'r SuiteReport),
     /// A candidate against a baseline, with the cases of the two.
@@ -108,6 +114,18 @@ pub enum Document<'r> {
         /// every case, JUnit the regressed and flaky ones).
         listing: CaseListing,
     },
+}
+
+/// Which runs a trace report's table lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunListing {
+    /// Every run of the window, oldest first.
+    #[default]
+    All,
+    /// The newest `n` runs, oldest first, and a line saying how many are
+    /// left out: a window of 500 runs would scroll the verdict off a
+    /// terminal.
+    Newest(usize),
 }
 
 /// Which cases a report lists.
@@ -142,7 +160,10 @@ impl<'r> From<&'r CaseReport> for Document<'r> {
 
 impl<'r> From<&'r TraceTrendReport> for Document<'r> {
     fn from(report: &'r TraceTrendReport) -> Self {
-        Document::Trace(report)
+        Document::Trace {
+            report,
+            runs: RunListing::All,
+        }
     }
 }
 
@@ -181,7 +202,7 @@ impl<E: SuiteExporter> Exporter for E {
     fn write(&self, doc: Document<'_>, out: &mut dyn io::Write) -> io::Result<()> {
         match doc {
             Document::Suite(suite) => self.write_suite(suite, out),
-            Document::Trace(report) => {
+            Document::Trace { report, .. } => {
                 self.write_suite(&SuiteReport::from_trace_report(report), out)
             }
             Document::Cases { report, listing } => self.write_cases(report, listing, out),
@@ -477,6 +498,12 @@ impl LeftOut<'_> {
         }
         notes
     }
+}
+
+/// Store text made inert in a Markdown table cell (GitHub's Markdown and
+/// HTML, mentions and links), as every Markdown report writes it.
+pub fn markdown_cell(text: &str) -> String {
+    markdown::escape(text)
 }
 
 /// A segment's label in a table: its value, or "(total)".

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write as _};
 
-use super::{Document, Exporter};
+use super::{Document, Exporter, RunListing};
 use crate::model::RunStatus;
 use crate::text::{count, points, signed_points};
 use crate::trend::{
@@ -21,10 +21,10 @@ const LISTED_ISSUES: usize = 5;
 impl Exporter for TableExporter {
     fn write(&self, doc: Document<'_>, out: &mut dyn io::Write) -> io::Result<()> {
         match doc {
-            Document::Trace(report) => {
+            Document::Trace { report, runs } => {
                 write_header(out, report)?;
                 writeln!(out)?;
-                write_runs(out, report)?;
+                write_runs(out, report, runs)?;
                 write_footer(out, report)
             }
             Document::Suite(suite) => super::suite_table::write(out, suite),
@@ -42,14 +42,12 @@ pub(super) fn write_header(out: &mut dyn io::Write, report: &TraceTrendReport) -
         Window::Last(_) => writeln!(out, "TraceTrend (last {} runs)", report.window)?,
         Window::All => writeln!(out, "TraceTrend (all {} runs)", report.window)?,
     }
-    let marker = match stats.verdict {
-        Verdict::Regression => " ⚠️",
-        Verdict::Improvement
-        | Verdict::Stable
-        | Verdict::InsufficientData
-        | Verdict::NotSignificant => "",
-    };
-    writeln!(out, "Verdict: {}{marker}", stats.verdict.as_str())?;
+    writeln!(
+        out,
+        "Verdict: {}{}",
+        stats.verdict.as_str(),
+        verdict_marker(stats.verdict)
+    )?;
     writeln!(out, "{}", stats.summary)?;
     writeln!(out)?;
     let marker = match report.pass_rate_direction {
@@ -116,6 +114,17 @@ pub(super) fn write_header(out: &mut dyn io::Write, report: &TraceTrendReport) -
         writeln!(out, "Counted as failed: {}", super::stale_note(stale))?;
     }
     Ok(())
+}
+
+/// The warning sign after a regression's verdict.
+fn verdict_marker(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Regression => " ⚠️",
+        Verdict::Improvement
+        | Verdict::Stable
+        | Verdict::InsufficientData
+        | Verdict::NotSignificant => "",
+    }
 }
 
 /// The tests behind the verdict, one line each; an undefined one is "n/a".
@@ -218,9 +227,15 @@ fn p_value(p: f64) -> String {
     }
 }
 
-/// The runs, one line each, in aligned columns. Streamed: a full-history
-/// report may hold a million runs.
-fn write_runs(out: &mut dyn io::Write, report: &TraceTrendReport) -> io::Result<()> {
+/// The runs `listing` picks, one line each, in aligned columns, and then,
+/// when runs were left out, how many and the verdict again: it is what a
+/// terminal shows last. Streamed: a full-history report may hold a million
+/// runs.
+fn write_runs(
+    out: &mut dyn io::Write,
+    report: &TraceTrendReport,
+    listing: RunListing,
+) -> io::Result<()> {
     const HEADER: [&str; 7] = [
         "Run",
         "trace_id",
@@ -231,6 +246,10 @@ fn write_runs(out: &mut dyn io::Write, report: &TraceTrendReport) -> io::Result<
         "direction",
     ];
     let runs = &report.summaries;
+    let first = match listing {
+        RunListing::All => 0,
+        RunListing::Newest(n) => runs.len().saturating_sub(n),
+    };
     let mut width = HEADER.map(str::len);
     width[0] = width[0].max(
         runs.len()
@@ -253,11 +272,22 @@ fn write_runs(out: &mut dyn io::Write, report: &TraceTrendReport) -> io::Result<
         HEADER[0], HEADER[1], HEADER[2], HEADER[3], HEADER[4], HEADER[5], HEADER[6]
     )?;
     super::write_chunked(out, runs, &|runs, range, buffer| {
-        for i in range {
+        for i in range.filter(|&i| i >= first) {
             // Writing into a Vec cannot fail.
             let _ = write_run(buffer, runs, i, width);
         }
-    })
+    })?;
+    if first > 0 {
+        writeln!(
+            out,
+            "Showing the newest {} of {} (--runs all lists every run). Verdict: {}{}",
+            runs.len() - first,
+            count(runs.len(), "run"),
+            report.statistics.verdict.as_str(),
+            verdict_marker(report.statistics.verdict)
+        )?;
+    }
+    Ok(())
 }
 
 fn write_run(

@@ -21,6 +21,7 @@ use super::measure::{fit_mean, fit_rate, measure, overflowed, Measured};
 use super::metric::{Metric, MetricKind, Worse};
 use super::verdict::{assess_rate, Statistics, Subject, Verdict, VerdictOptions};
 use super::{check_options, Method, Stale, TrendError, Window};
+use crate::progress::{Progress, Stage};
 use crate::store::{
     FactsQuery, FactsStore, HeadsQuery, NewestHeads, RowIssue, TraceFacts, TraceHead,
 };
@@ -181,6 +182,7 @@ pub struct LeftOutFlaky {
 pub struct SuiteAnalyzer<'s, S: FactsStore + ?Sized> {
     store: &'s S,
     options: SuiteOptions,
+    progress: Option<&'s Progress<'s>>,
 }
 
 /// The window's traces, pooled into runs: what every report is computed
@@ -402,7 +404,23 @@ impl RunTraces {
 impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
     /// An analyzer of `store`.
     pub fn new(store: &'s S, options: SuiteOptions) -> Self {
-        SuiteAnalyzer { store, options }
+        SuiteAnalyzer {
+            store,
+            options,
+            progress: None,
+        }
+    }
+
+    /// Calls `hook` with each stage of the analysis as it begins.
+    pub fn on_progress(mut self, hook: Option<&'s Progress<'s>>) -> Self {
+        self.progress = hook;
+        self
+    }
+
+    fn stage(&self, stage: Stage) {
+        if let Some(hook) = self.progress {
+            hook(stage);
+        }
     }
 
     /// Reads the store and judges every metric and segment.
@@ -475,6 +493,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             }),
             _ => None,
         };
+        self.stage(Stage::ReadingTraces);
         let scan = self.store.trace_heads(&HeadsQuery {
             // Cases are judged per model too (a flaky case's configuration).
             labels: options.segment_by.is_some() || case_by.is_some(),
@@ -580,6 +599,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             pooled.retain(|i| keep.get(i).copied().unwrap_or(false));
         }
         let ids: Vec<&str> = pooled.members.iter().map(|t| t.trace_id.as_str()).collect();
+        self.stage(Stage::ReadingFacts { traces: ids.len() });
         let read = self.store.trace_facts(&FactsQuery {
             traces: &ids,
             score_names: &pooled.score_names,
@@ -609,6 +629,9 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             pooled.retain(|i| !flaky[i]);
             pooled.left_out_flaky = Some(LeftOutFlaky { cases, traces });
         }
+        self.stage(Stage::Judging {
+            runs: pooled.runs(),
+        });
         Ok(pooled)
     }
 

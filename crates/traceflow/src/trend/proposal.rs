@@ -11,6 +11,7 @@ use super::{
     SuiteOptions, TrendError, Verdict, VerdictOptions, Window, MIN_RUNS,
 };
 use crate::model::RunStatus;
+use crate::progress::Progress;
 use crate::stats::ols;
 use crate::store::{FactsStore, RowIssue, TraceFacts, TraceHead};
 
@@ -122,6 +123,7 @@ pub struct TraceTrendAnalyzer<'s, S: FactsStore + ?Sized> {
     options: VerdictOptions,
     stale_before: Option<Timestamp>,
     refuse_too_few: bool,
+    progress: Option<&'s Progress<'s>>,
 }
 
 impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
@@ -147,7 +149,14 @@ impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
             options,
             stale_before: None,
             refuse_too_few: false,
+            progress: None,
         }
+    }
+
+    /// Calls `hook` with each stage of the analysis as it begins.
+    pub fn on_progress(mut self, hook: Option<&'s Progress<'s>>) -> Self {
+        self.progress = hook;
+        self
     }
 
     /// Refuses a window of fewer than two runs with
@@ -184,7 +193,8 @@ impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
                 stale_before: self.stale_before,
                 ..SuiteOptions::default()
             },
-        );
+        )
+        .on_progress(self.progress);
         let pooled = analyzer.pool()?;
         // `auto` judges any number of runs (too few is its verdict); the
         // proposal's rule needs a slope.
