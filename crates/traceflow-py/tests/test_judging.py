@@ -9,25 +9,26 @@ import warnings
 
 import pytest
 
-from conftest import FIXTURES, REPO, SHARED, need, write_store
+from conftest import FIXTURES, REPO, write_store
 
 import traceflow
 from traceflow import TraceflowWarning, TraceTrendAnalyzer
 from traceflow._traceflow import cli_main
 
-SDK = SHARED / "data" / "tfl-sdk"
+SDK = FIXTURES / "tfl-sdk"
 
 
 @pytest.fixture(params=["main.db", "wal/traceflow.db", "demo"])
 def short_of_data_at_10(request, tmp_path, capfd):
-    """The stores the issue names, copied (the SDK's are read-only; the
-    `-wal` goes with its `.db`), each with runs of 1–3 decisions."""
+    """The stores the issue names, copied (the SDK's fixtures are read, never
+    written; the `-wal` goes with its `.db`), each with runs of 1–3
+    decisions."""
     if request.param == "demo":
         path = tmp_path / "demo.db"
         assert cli_main(["traceflow", "demo", "--db", str(path)]) == 0
         capfd.readouterr()
         return path
-    source = need(SDK / request.param)
+    source = SDK / request.param
     path = tmp_path / source.name
     shutil.copy(source, path)
     wal = source.with_name(source.name + "-wal")
