@@ -60,7 +60,7 @@ fn checked(ptr: *mut u8, size: usize) -> *mut u8 {
 /// Writes "error: out of memory …" and exits with code 2, allocating
 /// nothing.
 fn out_of_memory(size: usize) -> ! {
-    let mut line = [0u8; 160];
+    let mut line = [0u8; 256];
     let mut at = 0;
     let mut put = |bytes: &[u8]| {
         let n = bytes.len().min(line.len() - at);
@@ -80,7 +80,7 @@ fn out_of_memory(size: usize) -> ! {
         }
     }
     put(&digits[k..]);
-    put(b" more bytes (a smaller --window or --since, or fewer segments, needs less)\n");
+    put(b" more bytes (a smaller --window, a --since, fewer segments or a lower --limit needs less)\n");
     // Unbuffered: no allocation on the way out.
     let _ = std::io::stderr().write_all(&line[..at]);
     std::process::exit(i32::from(crate::exit_codes::ERROR))

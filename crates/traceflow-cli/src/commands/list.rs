@@ -48,24 +48,8 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
     };
     let text = match args.format {
         ListFormatArg::Json => {
-            let traces: Vec<serde_json::Value> = listed
-                .rows
-                .iter()
-                .enumerate()
-                .map(|(k, trace)| {
-                    let mut value = serde_json::to_value(trace)?;
-                    if let Some(object) = value.as_object_mut() {
-                        object.insert("outcome".to_owned(), serde_json::to_value(outcome(k))?);
-                    }
-                    Ok(value)
-                })
-                .collect::<Result<_, serde_json::Error>>()?;
-            let doc = serde_json::json!({
-                "schema_version": 1,
-                "traces": traces,
-                "skipped_rows": listed.issues,
-            });
-            format!("{}\n", serde_json::to_string_pretty(&doc)?)
+            write_json(&listed, &outcome)?;
+            return Ok(exit_codes::SUCCESS);
         }
         ListFormatArg::Table | ListFormatArg::Markdown if listed.rows.is_empty() => {
             let text = nothing_listed(store, &filter)?;
@@ -132,6 +116,51 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
     };
     super::print(&text)?;
     Ok(exit_codes::SUCCESS)
+}
+
+/// Writes the listing's JSON to stdout a trace at a time: a million
+/// traces' document (hundreds of megabytes) is never held whole, nor a JSON
+/// tree of it. The bytes are those of the whole document pretty-printed
+/// (keys in order, two spaces a level), each line made printable as every
+/// output of the command is.
+fn write_json(
+    listed: &traceflow::store::Rows<traceflow::model::TraceRecord>,
+    outcome: &dyn Fn(usize) -> Option<traceflow::model::EvalDecision>,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // A value's pretty text, its lines after the first indented by `indent`.
+    let nested = |value: &serde_json::Value, indent: &str| -> anyhow::Result<String> {
+        let text = serde_json::to_string_pretty(value)?;
+        Ok(text.replace('\n', &format!("\n{indent}")))
+    };
+    let issues = serde_json::to_value(&listed.issues)?;
+    let mut head = format!(
+        "{{\n  \"schema_version\": 1,\n  \"skipped_rows\": {},\n  \"traces\": ",
+        nested(&issues, "  ")?
+    );
+    if listed.rows.is_empty() {
+        head.push_str("[]\n}\n");
+        out.write_all(traceflow::report::terminal::printable_lines(&head).as_bytes())?;
+        return Ok(out.flush()?);
+    }
+    head.push_str("[\n");
+    out.write_all(traceflow::report::terminal::printable_lines(&head).as_bytes())?;
+    for (k, trace) in listed.rows.iter().enumerate() {
+        let mut value = serde_json::to_value(trace)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("outcome".to_owned(), serde_json::to_value(outcome(k))?);
+        }
+        let separator = if k + 1 < listed.rows.len() {
+            ",\n"
+        } else {
+            "\n"
+        };
+        let entry = format!("    {}{separator}", nested(&value, "    ")?);
+        out.write_all(traceflow::report::terminal::printable_lines(&entry).as_bytes())?;
+    }
+    out.write_all(b"  ]\n}\n")?;
+    Ok(out.flush()?)
 }
 
 /// A listing that found nothing says so, and what the store has that the

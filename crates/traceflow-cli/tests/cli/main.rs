@@ -1030,3 +1030,33 @@ fn running_out_of_memory_is_one_line_and_exit_2_not_an_abort() {
     assert!(stderr.starts_with("error: out of memory"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn a_long_listing_as_json_is_written_a_trace_at_a_time() {
+    let sandbox = Sandbox::new(&[]);
+    traceflow_testkit::suite::write_suite(
+        &sandbox.path("long.db"),
+        &traceflow_testkit::suite::SuiteSpec {
+            traces: 60_000,
+            seed: 5,
+            ..traceflow_testkit::suite::SuiteSpec::default()
+        },
+    );
+    // The whole document built in memory (a JSON tree of it, then its
+    // text) took about ten times the address space this allows.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 300000 && exec \"$0\" list --db long.db --limit 100000 --format json")
+        .arg(assert_cmd::cargo::cargo_bin("traceflow"))
+        .current_dir(sandbox.path(""))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(doc["traces"].as_array().unwrap().len(), 60_000);
+    assert_eq!(doc["schema_version"], 1);
+}
