@@ -1004,20 +1004,14 @@ fn running_out_of_memory_is_one_line_and_exit_2_not_an_abort() {
             ..traceflow_testkit::suite::SuiteSpec::default()
         },
     );
-    let bin = assert_cmd::cargo::cargo_bin("traceflow");
     // The address space a small store's analysis fits in, and a large
     // one's does not.
     let limited = |db: &str| {
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "ulimit -v 40000 && exec \"$0\" cases --db {db} --window all --all"
-            ))
-            .arg(&bin)
-            .current_dir(sandbox.path(""))
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
+        let out = under_ulimit(
+            &sandbox,
+            40_000,
+            &format!("cases --db {db} --window all --all"),
+        );
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -1044,13 +1038,11 @@ fn a_long_listing_as_json_is_written_a_trace_at_a_time() {
     );
     // The whole document built in memory (a JSON tree of it, then its
     // text) took about ten times the address space this allows.
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -v 300000 && exec \"$0\" list --db long.db --limit 100000 --format json")
-        .arg(assert_cmd::cargo::cargo_bin("traceflow"))
-        .current_dir(sandbox.path(""))
-        .output()
-        .unwrap();
+    let out = under_ulimit(
+        &sandbox,
+        300_000,
+        "list --db long.db --limit 100000 --format json",
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -1059,4 +1051,17 @@ fn a_long_listing_as_json_is_written_a_trace_at_a_time() {
     let doc = json(&String::from_utf8(out.stdout).unwrap());
     assert_eq!(doc["traces"].as_array().unwrap().len(), 60_000);
     assert_eq!(doc["schema_version"], 1);
+}
+
+/// The command with `args` (split at spaces) in the sandbox, its address
+/// space limited to `kib` KiB (`ulimit -v`).
+fn under_ulimit(sandbox: &Sandbox, kib: u32, args: &str) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {kib} && exec \"$0\" {args}"))
+        .arg(assert_cmd::cargo::cargo_bin("traceflow"))
+        .current_dir(sandbox.path(""))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
 }

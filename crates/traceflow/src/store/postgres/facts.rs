@@ -208,17 +208,7 @@ impl FactsStore for PostgresStore {
     }
 
     fn score_names(&self) -> Result<Vec<String>, StoreError> {
-        self.names(
-            "trace_evals",
-            "SELECT k FROM (\
-               SELECT jsonb_object_keys(CASE WHEN jsonb_typeof(scores_json) = 'object' \
-               THEN scores_json ELSE '{}' END) AS k FROM trace_evals \
-               UNION \
-               SELECT jsonb_object_keys(CASE WHEN jsonb_typeof(output_json -> 'scores') = 'object' \
-               THEN output_json -> 'scores' ELSE '{}' END) FROM trace_steps \
-               WHERE lower(node_name) = 'evaluator'\
-             ) AS names ORDER BY 1 LIMIT 200",
-        )
+        self.names("trace_evals", SCORE_NAMES_SQL)
     }
 }
 
@@ -233,6 +223,17 @@ impl PostgresStore {
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 }
+
+/// The score names the raw rows hold (keys of `trace_evals.scores_json` and
+/// of the evaluator steps' `scores`), at most 200.
+const SCORE_NAMES_SQL: &str = "SELECT k FROM (\
+    SELECT jsonb_object_keys(CASE WHEN jsonb_typeof(scores_json) = 'object' \
+    THEN scores_json ELSE '{}' END) AS k FROM trace_evals \
+    UNION \
+    SELECT jsonb_object_keys(CASE WHEN jsonb_typeof(output_json -> 'scores') = 'object' \
+    THEN output_json -> 'scores' ELSE '{}' END) FROM trace_steps \
+    WHERE lower(node_name) = 'evaluator'\
+    ) AS names ORDER BY 1 LIMIT 200";
 
 /// The SQL that answers a heads query: `$1..$n` are the config keys. Its
 /// columns: trace id, status, start time (to the microsecond), `seq`,
@@ -412,17 +413,7 @@ fn v1_facts_sql(names: usize, usage: bool, named: bool) -> String {
 /// `push --full` of the trace's store replaces them with the file's.
 pub(super) fn fill_facts(tx: &mut postgres::Transaction<'_>) -> Result<(), postgres::Error> {
     let names: Vec<String> = tx
-        .query(
-            "SELECT k FROM (\
-               SELECT jsonb_object_keys(CASE WHEN jsonb_typeof(scores_json) = 'object' \
-               THEN scores_json ELSE '{}' END) AS k FROM trace_evals \
-               UNION \
-               SELECT jsonb_object_keys(CASE WHEN jsonb_typeof(output_json -> 'scores') = 'object' \
-               THEN output_json -> 'scores' ELSE '{}' END) FROM trace_steps \
-               WHERE lower(node_name) = 'evaluator'\
-             ) AS names ORDER BY 1 LIMIT 200",
-            &[],
-        )?
+        .query(SCORE_NAMES_SQL, &[])?
         .iter()
         .map(|row| row.get(0))
         .collect();
