@@ -214,7 +214,8 @@ def test_other_threads_run_while_a_long_report_becomes_python_objects(tmp_path):
         ended = time.perf_counter()
         done.set()
         ticker.join()
-        during = [started] + [t for t in ticks if started < t < ended] + [ended]
-        longest = max(b - a for a, b in zip(during, during[1:]))
-        # Held throughout, the longest wait would be the whole conversion.
-        assert longest < (ended - started) / 2, (longest, ended - started)
+        during = [t for t in ticks if started < t < ended]
+        # Held throughout, the GIL would let the ticker run not once during
+        # the conversion; how often it runs when released depends on the
+        # machine's load, so no timing is asserted.
+        assert len(during) >= 2, (len(during), ended - started)
