@@ -395,3 +395,58 @@ fn describe_words_query_errors() {
     );
     server.assert_no_password(&text);
 }
+
+#[test]
+fn an_idle_transaction_ended_by_the_server_says_why() {
+    let server = server();
+    for mode in ["sslmode=disable", "sslmode=require"] {
+        let mut client = server.connect(&server.spec(mode)).unwrap();
+        client
+            .batch_execute("SET idle_in_transaction_session_timeout = 200; BEGIN")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(800));
+        let err = client.simple_query("SELECT 1").unwrap_err();
+        let text = describe(&err);
+        assert!(
+            text.contains("idle-in-transaction timeout"),
+            "{mode}: {text}"
+        );
+        server.assert_no_password(&text);
+    }
+}
+
+/// A loopback server that answers each of `connections` connections with
+/// `answer` (after reading what the client sent first) and then holds it
+/// open for `hold`; its port.
+fn not_postgres(answer: &'static [u8], hold: Duration, connections: usize) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(connections) {
+            let Ok(mut stream) = stream else { return };
+            let mut first = [0u8; 4096];
+            let _ = stream.read(&mut first);
+            let _ = stream.write_all(answer);
+            std::thread::sleep(hold);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_server_that_is_not_postgresql_is_named_as_such() {
+    let server = server();
+    // A web server answers the startup with HTTP.
+    let port = not_postgres(
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+        Duration::from_secs(1),
+        4,
+    );
+    let err = server.connect_err(
+        &format!("host=127.0.0.1 port={port} user=u password=pw dbname=d sslmode=disable"),
+        &[],
+    );
+    let text = err.to_string();
+    assert!(text.contains("not PostgreSQL's protocol"), "{text}");
+}

@@ -765,7 +765,8 @@ impl PgTarget {
             Ok(Some(Ok(client))) => Ok(client),
             Ok(Some(Err(err))) => Err(self.classify(&err, tls_name, &tls.roots)),
             Ok(None) => Err(Failure::Unreachable(format!(
-                "no answer within {}",
+                "no answer within {}; a server that is not PostgreSQL, or a firewall \
+                 that drops the packets, is silent too",
                 self.timeout_words()
             ))),
             Err(e) => Err(Failure::Other(format!("cannot start connecting: {e}"))),
@@ -809,6 +810,22 @@ impl PgTarget {
                 }
             }
             "invalid configuration" if cause_text == "password missing" => Failure::NoPassword,
+            // Something answered, but not in PostgreSQL's protocol: a web
+            // server, SSH, another database on the port.
+            text if (text.starts_with("error communicating with the server")
+                || text.starts_with("unexpected message from server"))
+                && not_postgres(cause) =>
+            {
+                Failure::Other(format!(
+                    "the answer is not PostgreSQL's protocol ({}): is a PostgreSQL server \
+                     listening on that port?",
+                    if cause_text.is_empty() {
+                        describe(err)
+                    } else {
+                        cause_text
+                    }
+                ))
+            }
             _ => Failure::Other(describe(err)),
         }
     }
@@ -961,6 +978,23 @@ impl PgTarget {
             host,
             cause,
         }
+    }
+}
+
+/// Whether a connection error's cause says the peer does not speak
+/// PostgreSQL's protocol: bytes it could not frame as messages, or a
+/// message out of place.
+fn not_postgres(cause: Option<&(dyn std::error::Error + 'static)>) -> bool {
+    match cause {
+        None => true,
+        // tokio-util's codec says "bytes remaining on stream" when the
+        // peer's bytes end mid-message (an io::Error of kind Other).
+        Some(cause) => cause.downcast_ref::<io::Error>().is_none_or(|io| {
+            matches!(
+                io.kind(),
+                io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+            ) || io.to_string() == "bytes remaining on stream"
+        }),
     }
 }
 

@@ -532,7 +532,8 @@ fn a_server_that_never_answers_times_out() {
         err.to_string(),
         format!(
             "postgres://u@127.0.0.1:{port}/u: cannot connect to 127.0.0.1:{port}: \
-             no answer within 2 s (connect_timeout)"
+             no answer within 2 s (connect_timeout); a server that is not PostgreSQL, or a \
+             firewall that drops the packets, is silent too"
         )
     );
     drop(listener);
