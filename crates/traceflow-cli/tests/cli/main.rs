@@ -1065,3 +1065,55 @@ fn under_ulimit(sandbox: &Sandbox, kib: u32, args: &str) -> std::process::Output
         .output()
         .unwrap()
 }
+
+#[test]
+fn a_long_dated_charts_labels_do_not_overlap_and_it_fills_its_card() {
+    let sandbox = Sandbox::new(&[]);
+    assert_eq!(sandbox.run(&["demo", "--db", "demo.db"]).code, 0);
+    let out = sandbox.run(&[
+        "trend",
+        "--db",
+        "demo.db",
+        "--group-by",
+        "hour",
+        "--window",
+        "120",
+        "--format",
+        "html",
+    ]);
+    assert_eq!(out.code, 0, "{out}");
+    let html = out.stdout;
+    assert!(html.contains("figure svg { display: block; width: 100%;"));
+    // The x axis's labels of the first chart: hours (`2026-11-21T14:00Z`),
+    // each at its x.
+    let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap()];
+    let mut labels: Vec<(f64, usize)> = Vec::new();
+    for text in svg.split("<text").skip(1) {
+        let Some(end) = text.find("</text>") else {
+            continue;
+        };
+        let (attrs, content) = text[..end].split_once('>').unwrap();
+        let content = content.trim();
+        let is_date =
+            content.len() >= 10 && content.starts_with("20") && content.as_bytes()[4] == b'-';
+        let x = attrs
+            .split_whitespace()
+            .find_map(|a| a.strip_prefix("x=\""))
+            .map(|v| v.trim_end_matches('"').parse::<f64>().unwrap());
+        if let (true, Some(x)) = (is_date, x) {
+            labels.push((x, content.len()));
+        }
+    }
+    assert!(labels.len() >= 2, "{labels:?}");
+    labels.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // At the labels' 11.3 px, a sans-serif character is about 6.5 px
+    // wide: a label's centre is at least its width from the next one's
+    // (12 hour labels stood 46 px apart, each about 110 px wide).
+    for pair in labels.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(
+            gap >= pair[0].1 as f64 * 6.5,
+            "labels {gap} px apart: {labels:?}"
+        );
+    }
+}

@@ -44,7 +44,11 @@ pub(super) struct HtmlExporter;
 /// chart shows the whole series and `--format json` lists every run.
 const TABLE_RUNS: usize = 50;
 /// Size of a chart in pixels.
-const CHART_SIZE: (u32, u32) = (640, 240);
+const CHART_SIZE: (u32, u32) = (960, 280);
+
+/// The chart's y-label area and margins, in pixels: what of its width the
+/// x axis does not have.
+const CHART_X_INSET: u32 = 64 + 2 * 10;
 /// Points a chart's line draws at the most: a longer series is drawn as
 /// the lowest and highest value of each of `CHART_POINTS / 2` stretches,
 /// which keeps its outline at a fraction of the size.
@@ -110,7 +114,7 @@ a { color: inherit; }
 .facts { color: #57606a; margin: 4px 0; }
 .facts b { color: #1f2328; font-weight: 600; }
 figure { margin: 10px 0; }
-figure svg { display: block; max-width: 100%; height: auto; }
+figure svg { display: block; width: 100%; height: auto; }
 figcaption { color: #57606a; font-size: 12px; }
 .key { display: inline-block; width: 16px; height: 0; vertical-align: middle; margin: 0 4px 0 12px; }
 .key.value { width: 8px; height: 8px; border-radius: 50%; background: #2563eb; }
@@ -845,6 +849,22 @@ fn binned(runs: &[RunValue]) -> Option<Vec<Bin>> {
     (!bins.is_empty()).then_some(bins)
 }
 
+/// How many x labels fit side by side: a date or an hour key is 10 to 13
+/// characters, about 8 px each at 14 px, and a gap; at most 12, at least 2.
+fn x_label_count(runs: &[RunValue], dated: bool) -> usize {
+    let widest = if dated {
+        runs.iter()
+            .map(|r| r.run_key.chars().count())
+            .max()
+            .unwrap_or(0)
+    } else {
+        runs.len().to_string().len()
+    };
+    let per_label = widest as u32 * 8 + 24;
+    let fit = ((CHART_SIZE.0 - CHART_X_INSET) / per_label.max(1)) as usize;
+    runs.len().clamp(2, fit.clamp(2, 12))
+}
+
 /// A report's chart as an SVG element, drawn by plotters; `None` when
 /// there is nothing to draw. Only numbers go into it (see the module's
 /// documentation).
@@ -921,7 +941,7 @@ fn chart(
         let y_label = |y: &f64| report.metric.format_value(*y);
         chart
             .configure_mesh()
-            .x_labels(n.clamp(2, 12))
+            .x_labels(x_label_count(runs, look.dated))
             .y_labels(5)
             .max_light_lines(0)
             .x_label_formatter(&x_label)
