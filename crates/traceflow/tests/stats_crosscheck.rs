@@ -1,6 +1,6 @@
 //! The statistics against scipy, statsmodels and pymannkendall, from JSON
 //! written by `tests/fixtures/stats/make_stats_fixtures.py` (no Python here).
-//! Tolerances as `../shared/docs/statistics.md` sets them: integers exact,
+//! Tolerances as the project's statistics brief sets them: integers exact,
 //! slopes 1e-12, p-values and z 1e-9.
 
 // Test helpers abort on a failed setup step; that is their job.
