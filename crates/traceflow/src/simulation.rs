@@ -439,7 +439,7 @@ pub fn run_family(family: &Family, reps: u64, alpha: f64, seed: u64) -> FamilyRe
         value: None,
         p_adjusted: None,
         statistics,
-        summaries: Vec::new(),
+        summaries: crate::trend::RunSeries::default(),
     };
     for _ in 0..reps {
         let mut total_passes = vec![0u64; family.runs];

@@ -136,7 +136,7 @@ fn pythons_nan_in_a_gate_report_is_no_score() {
             Metric::Score("safety".to_owned()),
         ],
     );
-    let value = |i: usize| report.reports[i].summaries[0].value;
+    let value = |i: usize| report.reports[i].summaries.get(0).unwrap().value;
     assert_eq!(value(0), Some(1.0));
     assert_eq!(value(1), Some(0.5));
     assert_eq!(value(2), None);
@@ -152,7 +152,7 @@ fn a_key_beside_pythons_nan_in_a_config_is_known() {
         r#"{"git_sha": "aaa", "temperature": NaN, "top_p": Infinity}"#,
     );
     let report = s.analyze(GroupBy::Config("git_sha".to_owned()), &[Metric::PassRate]);
-    assert_eq!(report.reports[0].summaries[0].run_key, "aaa");
+    assert_eq!(report.reports[0].summaries.get(0).unwrap().run_key, "aaa");
     // And a typo's error names them.
     match s.try_analyze(GroupBy::Config("git_shaa".to_owned())) {
         Err(TrendError::UnknownConfigKey { known, .. }) => {
@@ -170,7 +170,10 @@ fn the_text_nan_in_a_usage_column_is_reported_and_left_out() {
          VALUES ('a', 0, 'executor', 10, 250.5, 0.0), ('a', 1, 'executor', 10, 'NaN', 0.0)",
     );
     let report = s.analyze(GroupBy::Day, &[Metric::Latency]);
-    assert_eq!(report.reports[0].summaries[0].value, Some(250.5));
+    assert_eq!(
+        report.reports[0].summaries.get(0).unwrap().value,
+        Some(250.5)
+    );
     assert_eq!(report.skipped_rows.len(), 1);
     assert_eq!(
         report.skipped_rows[0].reason,

@@ -266,7 +266,10 @@ fn weeks_are_iso_and_the_window_counts_runs_not_traces() {
     let report = s.analyze(opts).unwrap();
     assert_eq!(report.runs, 2);
     assert_eq!(report.traces, 3);
-    assert_eq!(report.reports[0].summaries[0].run_key, "2026-W10");
+    assert_eq!(
+        report.reports[0].summaries.get(0).unwrap().run_key,
+        "2026-W10"
+    );
 }
 
 #[test]
@@ -311,7 +314,7 @@ fn usage_metrics_are_per_trace_sums_averaged_over_the_run() {
             &[Metric::Tokens, Metric::Latency, Metric::Cost],
         ))
         .unwrap();
-    let value = |i: usize| report.reports[i].summaries[0].value.unwrap();
+    let value = |i: usize| report.reports[i].summaries.get(0).unwrap().value.unwrap();
     // a: 400 tokens, 800.5 ms, $0.004; b: 1000, 100, $0.010.
     assert_eq!(value(0), 700.0);
     assert_eq!(value(1), 450.25);
@@ -322,7 +325,10 @@ fn usage_metrics_are_per_trace_sums_averaged_over_the_run() {
     let report = s
         .analyze(options(GroupBy::Day, &[Metric::Latency]))
         .unwrap();
-    assert_eq!(report.reports[0].summaries[0].value, Some(450.25));
+    assert_eq!(
+        report.reports[0].summaries.get(0).unwrap().value,
+        Some(450.25)
+    );
     assert_eq!(report.skipped_rows.len(), 1);
     assert_eq!(
         report.skipped_rows[0].reason,
@@ -388,7 +394,7 @@ fn huge_values_are_judged_or_reported_never_a_panic_an_infinity_or_a_silent_loss
     }
     // d05's latency is left out and said to be, not silently dropped.
     let latency = &report.reports[1];
-    assert_eq!(latency.summaries[4].value, None);
+    assert_eq!(latency.summaries.get(4).unwrap().value, None);
     assert_eq!(latency.statistics.runs, 11);
     assert_eq!(report.skipped_rows.len(), 1, "{:?}", report.skipped_rows);
     let issue = &report.skipped_rows[0];
@@ -441,7 +447,7 @@ fn named_scores_come_from_evals_or_from_the_gate_report() {
             ],
         ))
         .unwrap();
-    let value = |i: usize| report.reports[i].summaries[0].value;
+    let value = |i: usize| report.reports[i].summaries.get(0).unwrap().value;
     assert_eq!(value(0), Some(0.5));
     // null is no value.
     assert_eq!(value(1), Some(1.0));
@@ -505,7 +511,7 @@ fn segments_hold_their_own_runs_and_holm_adjusts_across_every_report() {
     );
     let sliding = &report.reports[2];
     assert_eq!(sliding.summaries.len(), 20);
-    assert_eq!(sliding.summaries[10].value, Some(0.5));
+    assert_eq!(sliding.summaries.get(10).unwrap().value, Some(0.5));
     assert_eq!(
         sliding.statistics.verdict,
         traceflow::trend::Verdict::Regression

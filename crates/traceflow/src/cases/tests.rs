@@ -346,14 +346,17 @@ fn pooled_runs_left_without_traces_are_dropped_and_the_rest_keep_their_order() {
     )
     .analyze()
     .unwrap();
-    let runs: Vec<(usize, &str, usize)> = report.reports[0]
+    let runs: Vec<(usize, String, usize)> = report.reports[0]
         .summaries
         .iter()
-        .map(|r| (r.run_index, r.run_key.as_str(), r.traces))
+        .map(|r| (r.run_index, r.run_key, r.traces))
         .collect();
     assert_eq!(
         runs,
-        [(0, "2026-03-01T01:00Z", 10), (1, "2026-03-01T02:00Z", 10)]
+        [
+            (0, "2026-03-01T01:00Z".to_owned(), 10),
+            (1, "2026-03-01T02:00Z".to_owned(), 10)
+        ]
     );
     assert_eq!(report.left_out_flaky.map(|f| f.traces), Some(10));
 }

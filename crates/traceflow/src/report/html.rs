@@ -137,12 +137,14 @@ impl SuiteExporter for HtmlExporter {
         // Time buckets' keys are their dates: the x axis shows them.
         let dated = matches!(suite.group_by, GroupBy::Hour | GroupBy::Day | GroupBy::Week);
         for (i, report) in suite.reports.iter().enumerate() {
+            // One report's runs at a time: a report measures them when read.
+            let runs = report.summaries.to_vec();
             let change = marker(report);
-            let look = Look::of(report, dated);
-            let svg = chart(report, change.as_ref(), &look).map_err(io::Error::other)?;
+            let look = Look::of(report, &runs, dated);
+            let svg = chart(report, &runs, change.as_ref(), &look).map_err(io::Error::other)?;
             write_text(
                 out,
-                &section(i, report, change.as_ref(), &look, svg.as_deref()).into_string(),
+                &section(i, report, &runs, change.as_ref(), &look, svg.as_deref()).into_string(),
             )?;
         }
         write_text(out, &footer().into_string())?;
@@ -482,12 +484,12 @@ fn overview(suite: &SuiteReport) -> Markup {
 fn section(
     index: usize,
     report: &MetricReport,
+    runs: &[RunValue],
     change: Option<&Marker<'_>>,
     look: &Look,
     svg: Option<&str>,
 ) -> Markup {
     let s = &report.statistics;
-    let runs = &report.summaries;
     let listed = &runs[runs.len().saturating_sub(TABLE_RUNS)..];
     let (first, last) = (runs.first(), runs.last());
     let fitted = look.trend_line && runs.iter().any(|r| finite(r.fitted).is_some());
@@ -792,17 +794,17 @@ struct Look {
 }
 
 impl Look {
-    fn of(report: &MetricReport, dated: bool) -> Look {
+    fn of(report: &MetricReport, runs: &[RunValue], dated: bool) -> Look {
         let stepped = report
             .statistics
             .change
             .is_some_and(|c| c.kind == ChangeKind::Step);
         let bins = (report.metric.kind() == MetricKind::Rate)
-            .then(|| binned(&report.summaries))
+            .then(|| binned(runs))
             .flatten();
         let runs_per_bin = bins
             .as_ref()
-            .map_or(1, |b| report.summaries.len().div_ceil(b.len().max(1)));
+            .map_or(1, |b| runs.len().div_ceil(b.len().max(1)));
         Look {
             bins,
             runs_per_bin,
@@ -870,10 +872,10 @@ fn x_label_count(runs: &[RunValue], dated: bool) -> usize {
 /// documentation).
 fn chart(
     report: &MetricReport,
+    runs: &[RunValue],
     change: Option<&Marker<'_>>,
     look: &Look,
 ) -> Result<Option<String>, String> {
-    let runs = &report.summaries;
     let n = runs.len();
     let kind = report.metric.kind();
     let levels = change
@@ -1171,14 +1173,16 @@ mod tests {
             .unwrap();
         assert_eq!(empty.statistics.runs, 0);
         let mut no_runs = empty.clone();
-        no_runs.summaries.clear();
+        no_runs.summaries = Vec::new().into();
         no_runs.statistics.change_point = None;
 
         let gappy = &mut suite.reports[0];
-        gappy.summaries[3].value = None;
-        gappy.summaries[4].value = Some(f64::NAN);
-        gappy.summaries[5].fitted = None;
-        gappy.summaries[5].band = Some([f64::NAN, 1.0]);
+        let mut runs = gappy.summaries.to_vec();
+        runs[3].value = None;
+        runs[4].value = Some(f64::NAN);
+        runs[5].fitted = None;
+        runs[5].band = Some([f64::NAN, 1.0]);
+        gappy.summaries = runs.into();
         gappy.value = None;
         suite.reports.push(no_runs);
 
@@ -1198,7 +1202,7 @@ mod tests {
         let mut suite = suite_report();
         suite.reports.truncate(1);
         let report = &mut suite.reports[0];
-        let template = report.summaries[0].clone();
+        let template = report.summaries.first().unwrap();
         report.summaries = (0..5_000)
             .map(|i| RunValue {
                 run_index: i,
@@ -1208,7 +1212,8 @@ mod tests {
                 band: Some([0.45, 0.55]),
                 ..template.clone()
             })
-            .collect();
+            .collect::<Vec<_>>()
+            .into();
         report.statistics.change_point = None;
 
         let html = render(&suite, Format::Html);
@@ -1272,11 +1277,13 @@ mod tests {
         suite.reports[0].metric = crate::trend::Metric::Cost;
         for values in [[-1e308, 1e308], [1e250, 1e250 * (1.0 + f64::EPSILON)]] {
             let report = &mut suite.reports[0];
-            for (run, v) in report.summaries.iter_mut().zip(values.iter().cycle()) {
+            let mut runs = report.summaries.to_vec();
+            for (run, v) in runs.iter_mut().zip(values.iter().cycle()) {
                 run.value = Some(*v);
                 run.fitted = None;
                 run.band = None;
             }
+            report.summaries = runs.into();
             report.statistics.change_point = None;
             report.statistics.change = None;
             let html = render(&suite, Format::Html);

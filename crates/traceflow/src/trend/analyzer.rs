@@ -10,6 +10,8 @@
 //! of them, so that more segments and metrics do not mean more false
 //! alarms.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -17,8 +19,9 @@ use serde::Serialize;
 use super::family::hold_to_holm;
 use super::grouping::{no_value_label, CaseBy, GroupBy, SegmentBy};
 use super::means::assess_means;
-use super::measure::{fit_mean, fit_rate, measure, overflowed, Measured};
+use super::measure::{measure, overflowed, Line, Measured};
 use super::metric::{Metric, MetricKind, Worse};
+use super::series::RunSeries;
 use super::verdict::{assess_rate, Statistics, Subject, Verdict, VerdictOptions};
 use super::{check_options, Method, Stale, TrendError, Window};
 use crate::progress::{Progress, Stage};
@@ -121,8 +124,8 @@ pub struct MetricReport {
     pub p_adjusted: Option<f64>,
     /// The verdict and everything behind it.
     pub statistics: Statistics,
-    /// The runs, oldest first.
-    pub summaries: Vec<RunValue>,
+    /// The runs, oldest first, measured as they are read.
+    pub summaries: RunSeries,
 }
 
 /// Every report of an analysis.
@@ -379,8 +382,17 @@ pub(crate) struct RunTraces {
 }
 
 impl RunTraces {
+    /// How many runs.
+    pub(crate) fn len(&self) -> usize {
+        if self.each {
+            self.traces.len()
+        } else {
+            self.runs.len()
+        }
+    }
+
     /// The `k`th run and its traces.
-    fn get(&self, k: usize) -> Option<(usize, &[usize])> {
+    pub(crate) fn get(&self, k: usize) -> Option<(usize, &[usize])> {
         if self.each {
             let one = self.traces.get(k..=k)?;
             return Some((one[0], one));
@@ -392,12 +404,7 @@ impl RunTraces {
 
     /// (run, its traces) in run order.
     fn iter(&self) -> impl Iterator<Item = (usize, &[usize])> + '_ {
-        let runs = if self.each {
-            self.traces.len()
-        } else {
-            self.runs.len()
-        };
-        (0..runs).filter_map(|k| self.get(k))
+        (0..self.len()).filter_map(|k| self.get(k))
     }
 }
 
@@ -637,8 +644,10 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
 
     /// Splits the pooled runs into segments and judges every metric of
     /// every segment, held to Holm's correction together.
-    fn judge(&self, pooled: Pooled) -> Result<SuiteReport, TrendError> {
+    fn judge(&self, mut pooled: Pooled) -> Result<SuiteReport, TrendError> {
         let options = &self.options;
+        let skipped_rows = std::mem::take(&mut pooled.issues);
+        let left_out_flaky = pooled.left_out_flaky.take();
         let members = &pooled.members;
         // Segments: the total (None), then each value in order.
         // Each trace's segment, as an index into `segments` (the total is
@@ -698,9 +707,12 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
         // then one report per metric × segment, computed on every core: a
         // rate's step test permutes thousands of times, and a suite holds
         // dozens of reports.
-        let segment_runs: Vec<RunTraces> = (0..segments.len())
-            .map(|k| pooled.runs_where(|i| k == 0 || trace_segment[i] == k))
+        let segment_runs: Vec<Arc<RunTraces>> = (0..segments.len())
+            .map(|k| Arc::new(pooled.runs_where(|i| k == 0 || trace_segment[i] == k)))
             .collect();
+        drop(trace_segment);
+        // Every report reads its runs from the window when they are read.
+        let pooled = Arc::new(pooled);
         let jobs: Vec<(&Metric, usize)> = options
             .metrics
             .iter()
@@ -712,7 +724,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             within_cases: options.case_by.is_some(),
         };
         let mut reports = parallel_map(&jobs, |&(metric, k)| {
-            inputs.report(metric, segments[k].clone(), &segment_runs[k])
+            inputs.report(metric, segments[k].clone(), &segment_runs[k], &pooled)
         });
         let tests = hold_to_holm(&mut reports, &options.verdict);
 
@@ -736,8 +748,8 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
                 failed: pooled.stale_failed,
             }),
             left_out_ungrouped: pooled.ungrouped,
-            left_out_flaky: pooled.left_out_flaky,
-            skipped_rows: pooled.issues,
+            left_out_flaky,
+            skipped_rows,
             reports,
         })
     }
@@ -879,36 +891,33 @@ impl Inputs<'_> {
 
     /// The report of one metric over the selected traces.
     /// `runs` maps the segment's runs, in order, to their traces.
-    fn report(&self, metric: &Metric, segment: Option<String>, runs: &RunTraces) -> MetricReport {
+    /// Its runs are measured again when they are read: a report keeps
+    /// the window (shared), not a row per run.
+    fn report(
+        &self,
+        metric: &Metric,
+        segment: Option<String>,
+        runs: &Arc<RunTraces>,
+        window: &Arc<Pooled>,
+    ) -> MetricReport {
         let (statistics, measured) = self.assess(metric, runs);
-        let Pooled { members, facts, .. } = self.pooled;
-        let mut summaries: Vec<RunValue> = runs
-            .iter()
-            .zip(&measured)
-            .enumerate()
-            .map(|(run_index, ((run, traces), m))| RunValue {
-                run_index,
-                run_key: self.pooled.run_key(run).to_owned(),
-                started_at: members[traces[0]].created_at,
-                traces: traces.len(),
-                decisions: traces.iter().map(|&i| facts[i].decisions()).sum(),
-                value: m.value,
-                fitted: None,
-                band: None,
-            })
-            .collect();
-        let value = match metric.kind() {
+        let (value, line) = match metric.kind() {
             MetricKind::Rate => {
                 let trials: Vec<u64> = measured.iter().map(|m| m.trials).collect();
-                fit_rate(&mut summaries, &statistics, &trials);
-                statistics.pass_rate
+                (statistics.pass_rate, Line::rate(&statistics, &trials))
             }
             MetricKind::Mean => {
-                fit_mean(&mut summaries, &statistics);
-                let run_values: Vec<f64> = measured.iter().filter_map(|m| m.value).collect();
-                crate::stats::sum::mean(&run_values)
+                let values: Vec<Option<f64>> = measured.iter().map(|m| m.value).collect();
+                let run_values: Vec<f64> = values.iter().copied().flatten().collect();
+                (
+                    crate::stats::sum::mean(&run_values),
+                    Line::mean(&statistics, &values),
+                )
             }
         };
+        drop(measured);
+        let summaries =
+            RunSeries::measured(Arc::clone(window), Arc::clone(runs), metric.clone(), line);
         MetricReport {
             metric: metric.clone(),
             segment,
@@ -1002,7 +1011,10 @@ impl SuiteReport {
             })
             .collect();
         let trials: Vec<u64> = summaries.iter().map(|s| s.decisions).collect();
-        fit_rate(&mut summaries, &report.statistics, &trials);
+        let line = Line::rate(&report.statistics, &trials);
+        for (i, run) in summaries.iter_mut().enumerate() {
+            (run.fitted, run.band) = line.at(i, 0, run.value);
+        }
         let mut suite = SuiteReport {
             group_by: GroupBy::Trace,
             segment_by: None,
@@ -1028,7 +1040,7 @@ impl SuiteReport {
                 value: report.statistics.pass_rate,
                 p_adjusted: None,
                 statistics: report.statistics.clone(),
-                summaries,
+                summaries: summaries.into(),
             }],
         };
         // The same rule as the suite's own reports: a family of one, or none
@@ -1066,7 +1078,7 @@ mod tests {
             value: Some(1.0),
             p_adjusted: None,
             statistics,
-            summaries: Vec::new(),
+            summaries: RunSeries::default(),
         }
     }
 

@@ -28,6 +28,7 @@ pub mod means;
 mod measure;
 pub mod metric;
 pub mod proposal;
+pub mod series;
 pub mod verdict;
 
 pub use analyzer::{
@@ -37,6 +38,7 @@ pub use gate::GateOutcome;
 pub use grouping::{CaseBy, GroupBy, SegmentBy};
 pub use metric::{Metric, MetricKind, Worse};
 pub use proposal::{Direction, TraceRunSummary, TraceTrendAnalyzer, TraceTrendReport};
+pub use series::RunSeries;
 
 pub use verdict::{
     assess, assess_rate, ChangeKind, Insufficient, OptionsError, Remedy, Shortfall, StatedChange,
