@@ -241,8 +241,9 @@ pub struct CaseRow {
     /// Benjamini–Hochberg's q across the tested cases.
     pub q: Option<f64>,
     /// Where it was flaky (the configuration with the most decisions of
-    /// those where it was); `None` when it was nowhere.
-    pub flakiness: Option<Flakiness>,
+    /// those where it was); `None` when it was nowhere. Boxed: a window of
+    /// a million cases, most never flaky, holds a pointer each.
+    pub flakiness: Option<Box<Flakiness>>,
 }
 
 /// How many cases have each verdict.
@@ -569,7 +570,7 @@ pub(crate) fn judged(
         case.p = p;
         case.q = q;
         case.change = p.and_then(|_| Some(case.after.rate()? - case.before.rate()?));
-        case.flakiness = flakiness(strata);
+        case.flakiness = flakiness(strata.as_slice()).map(Box::new);
         case.verdict = judge(case, options.fdr, min_drop);
     }
     (cases, uncased)
@@ -579,6 +580,43 @@ pub(crate) fn judged(
 /// passes, decisions).
 type Stratum<'p> = (bool, &'p str, u64, u64);
 
+/// A case's strata. Most cases meet one configuration: it is held in
+/// place (a vector of one would take a 160-byte allocation, 160 MB for a
+/// million cases of one trace each).
+enum Strata<'p> {
+    One(Stratum<'p>),
+    Many(Vec<Stratum<'p>>),
+}
+
+impl<'p> Strata<'p> {
+    fn as_slice(&self) -> &[Stratum<'p>] {
+        match self {
+            Strata::One(one) => std::slice::from_ref(one),
+            Strata::Many(many) => many,
+        }
+    }
+
+    /// Adds a trace's decisions to its configuration's stratum.
+    fn add(&mut self, after: bool, model: &'p str, passes: u64, decisions: u64) {
+        let found = match self {
+            Strata::One(one) => (one.0 == after && one.1 == model).then_some(one),
+            // A case meets few models: a linear search.
+            Strata::Many(many) => many.iter_mut().find(|s| s.0 == after && s.1 == model),
+        };
+        if let Some(stratum) = found {
+            stratum.2 += passes;
+            stratum.3 += decisions;
+            return;
+        }
+        let new = (after, model, passes, decisions);
+        match self {
+            Strata::One(one) => *self = Strata::Many(vec![*one, new]),
+            Strata::Many(many) if many.is_empty() => *self = Strata::One(new),
+            Strata::Many(many) => many.push(new),
+        }
+    }
+}
+
 /// Each case's decisions on either side (`side(member)`: `Some(true)`
 /// after, `Some(false)` before, `None` neither), cases in the order of
 /// their first trace, with their decisions per configuration; and how many
@@ -587,10 +625,10 @@ fn tally<'p>(
     pooled: &'p Pooled,
     side: impl Fn(usize) -> Option<bool>,
     case_by: &CaseBy,
-) -> (Vec<CaseRow>, Vec<Vec<Stratum<'p>>>, usize) {
+) -> (Vec<CaseRow>, Vec<Strata<'p>>, usize) {
     let mut index: FxHashMap<(&str, &str), usize> = FxHashMap::default();
     let mut cases: Vec<CaseRow> = Vec::new();
-    let mut strata: Vec<Vec<Stratum<'p>>> = Vec::new();
+    let mut strata: Vec<Strata<'p>> = Vec::new();
     let mut uncased = 0;
     for (i, head) in pooled.members.iter().enumerate() {
         let Some(after) = side(i) else {
@@ -615,7 +653,8 @@ fn tally<'p>(
                 q: None,
                 flakiness: None,
             });
-            strata.push(Vec::new());
+            // No allocation until its first trace is added.
+            strata.push(Strata::Many(Vec::new()));
             cases.len() - 1
         });
         let facts = &pooled.facts[i];
@@ -629,15 +668,7 @@ fn tally<'p>(
         };
         side.passes += passes;
         side.decisions += decisions;
-        // A case meets few models: a linear search.
-        let model = head.model();
-        match strata[k].iter_mut().find(|s| s.0 == after && s.1 == model) {
-            Some(stratum) => {
-                stratum.2 += passes;
-                stratum.3 += decisions;
-            }
-            None => strata[k].push((after, model, passes, decisions)),
-        }
+        strata[k].add(after, head.model(), passes, decisions);
     }
     (cases, strata, uncased)
 }
