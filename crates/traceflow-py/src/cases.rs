@@ -145,6 +145,15 @@ impl CompareReport {
         &self.inner.summary
     }
 
+    /// Whether the verdict is too little data to judge
+    /// (``"insufficient_data"``): the comparison warned
+    /// (``TraceflowWarning``), and ``any_regression`` is False for want of
+    /// data.
+    #[getter]
+    fn insufficient_data(&self) -> bool {
+        self.inner.verdict == CompareVerdict::InsufficientData
+    }
+
     /// Whether the cases paired the comparison.
     #[getter]
     fn paired(&self) -> bool {
@@ -167,9 +176,10 @@ impl CompareReport {
 
     fn __repr__(&self) -> String {
         format!(
-            "CompareReport(verdict='{}', paired={})",
+            "CompareReport(verdict='{}', paired={}, insufficient_data={})",
             json_name(&self.inner.verdict),
-            py_bool(self.inner.paired)
+            py_bool(self.inner.paired),
+            py_bool(self.insufficient_data())
         )
     }
 }

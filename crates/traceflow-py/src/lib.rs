@@ -222,7 +222,7 @@ fn case_analysis(
 
 /// A candidate against a baseline: ``traceflow compare``.
 #[pyfunction]
-#[pyo3(signature = (store, options, *, baseline, candidate, fdr, unpaired, show, origin=None))]
+#[pyo3(signature = (store, options, *, baseline, candidate, fdr, unpaired, show, stacklevel, origin=None))]
 #[allow(clippy::too_many_arguments)] // Python's keywords, one each.
 fn comparison(
     py: Python<'_>,
@@ -233,6 +233,7 @@ fn comparison(
     fdr: f64,
     unpaired: bool,
     show: &str,
+    stacklevel: i32,
     origin: Option<PathBuf>,
 ) -> PyResult<cases::CompareReport> {
     let now = jiff::Timestamp::now();
@@ -263,6 +264,9 @@ fn comparison(
         |opened| CompareAnalyzer::new(opened, options).analyze(),
         Error::compare,
     )?;
+    if let Some(message) = shortfall::of_comparison(&found) {
+        shortfall::warn(py, &message, stacklevel)?;
+    }
     Ok(cases::CompareReport::new(found, listing, store_file))
 }
 

@@ -6,6 +6,7 @@
 use std::ffi::CString;
 
 use pyo3::prelude::*;
+use traceflow::compare::{CompareReport, CompareVerdict};
 use traceflow::report::terminal::printable;
 use traceflow::report::wording::OptionNames;
 use traceflow::trend::{Insufficient, SuiteReport, TraceTrendReport, Verdict};
@@ -42,6 +43,17 @@ pub(crate) fn of_trace(report: &TraceTrendReport) -> Option<String> {
         .as_ref()
         .map_or_else(String::new, |i| format!(": {}", words(i)));
     Some(format!("Too little data to judge{why}. {NOT_A_PASS}."))
+}
+
+/// The warning for a comparison whose verdict is too little data: its
+/// summary says what the interval could not rule out.
+pub(crate) fn of_comparison(report: &CompareReport) -> Option<String> {
+    (report.verdict == CompareVerdict::InsufficientData).then(|| {
+        format!(
+            "Too little data to compare: {} {NOT_A_PASS}.",
+            report.summary.trim_end()
+        )
+    })
 }
 
 /// Whether a report of the suite's total has too little data (segments may

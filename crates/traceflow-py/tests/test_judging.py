@@ -89,6 +89,20 @@ def test_the_suite_and_the_gate_say_so_too():
     assert judged.outcome == "regression" and not judged.insufficient_data
 
 
+def test_a_comparison_of_too_little_data_warns_and_says_so():
+    with pytest.warns(TraceflowWarning, match=r"Too little data to compare: .*-33\.3 points") as caught:
+        report = traceflow.compare(FIXTURES / "drift.db", window=4)
+    assert caught[0].filename == __file__
+    assert "insufficient_data is True" in str(caught[0].message)
+    assert report.verdict == "insufficient_data"
+    assert report.insufficient_data is True and report.any_regression is False
+    assert "insufficient_data=True" in repr(report)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        judged = traceflow.compare(FIXTURES / "cases.db", window="all")
+    assert judged.insufficient_data is False
+
+
 def test_analyze_without_a_window_takes_the_commands(capfd):
     """`traceflow gate` without --window: 500 runs for auto, 20 for ols."""
     store = FIXTURES / "drift.db"

@@ -424,6 +424,7 @@ def compare(
             fdr=_number("fdr", fdr),
             unpaired=unpaired,
             show=listing,
+            stacklevel=2,
             origin=origin,
         )
 
