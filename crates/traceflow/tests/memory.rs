@@ -84,19 +84,8 @@ fn a_report_holds_its_window_once_whatever_it_judges() {
         let held = LIVE.load(Ordering::Relaxed).saturating_sub(before);
         (report, held)
     };
-    let every = vec![
-        Metric::PassRate,
-        Metric::FinalPassRate,
-        Metric::ReviseRate,
-        Metric::FallbackRate,
-        Metric::AvgScore,
-        Metric::Cost,
-        Metric::Latency,
-        Metric::Tokens,
-        Metric::Revisions,
-    ];
     let (one, one_bytes) = held(vec![Metric::PassRate], None);
-    let (all, all_bytes) = held(every.clone(), Some(SegmentBy::Mode));
+    let (all, all_bytes) = held(Metric::ALL.to_vec(), Some(SegmentBy::Mode));
     assert_eq!(one.runs, TRACES);
     // Nine metrics in the total and two or three modes: 27 or 36 reports.
     assert!(all.reports.len() >= 27, "{} reports", all.reports.len());
