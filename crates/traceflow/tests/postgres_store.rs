@@ -921,6 +921,56 @@ fn rows_postgresql_cannot_hold_are_kept_out_and_listed_and_every_push_goes_on() 
 }
 
 #[test]
+fn an_id_whose_nul_would_become_another_traces_id_is_kept_out_not_merged() {
+    let db = initialised("nul_ids");
+    let (_dir, path) = copy_of("drift.db");
+    // PostgreSQL's text holds no NUL: a push writes U+FFFD for it. Trace 1
+    // holds a NUL where trace 2 holds U+FFFD; otherwise the same id.
+    sqlite3(
+        &path,
+        "CREATE TABLE ids AS SELECT trace_id AS old, 'a' || char(0) || 'b' AS new            FROM traces WHERE rowid = 1          UNION ALL SELECT trace_id, 'a' || char(65533) || 'b' FROM traces WHERE rowid = 2;          UPDATE trace_steps SET trace_id = (SELECT new FROM ids WHERE old = trace_id)            WHERE trace_id IN (SELECT old FROM ids);          UPDATE trace_evals SET trace_id = (SELECT new FROM ids WHERE old = trace_id)            WHERE trace_id IN (SELECT old FROM ids);          UPDATE traces SET trace_id = (SELECT new FROM ids WHERE old = trace_id)            WHERE trace_id IN (SELECT old FROM ids);          DROP TABLE ids;",
+    );
+    let steps_of = |id: &str| {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.query_row(
+            "SELECT count(*) FROM trace_steps WHERE trace_id = ?1",
+            [id],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+    };
+    let replaced = "a\u{FFFD}b";
+    assert!(steps_of("a\0b") > 0 && steps_of(replaced) > 0);
+    for round in 0..2 {
+        let report = push(
+            &SqliteStore::open_read_only(&path).unwrap(),
+            &target(&db),
+            PushOptions {
+                full: round == 1,
+                ..PushOptions::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let why: Vec<&str> = report.left_out.iter().map(|i| i.reason.as_str()).collect();
+        assert!(
+            why.iter().any(|w| w.contains("another trace's id")),
+            "round {round}: {why:?}"
+        );
+    }
+    // The trace with U+FFFD keeps its own rows, and only those.
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) FROM trace_steps WHERE trace_id = '{replaced}'"
+        )),
+        steps_of(replaced)
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM traces"),
+        file_count(&path, "traces") - 1
+    );
+}
+
+#[test]
 fn pushes_of_stores_sharing_traces_in_other_orders_all_succeed() {
     let db = initialised("overlap");
     let dir = tempfile::tempdir().unwrap();

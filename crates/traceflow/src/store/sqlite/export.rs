@@ -70,6 +70,38 @@ impl SqliteStore {
         self.schema.unique_trace_ids
     }
 
+    /// Every trace id of `traces`, `trace_steps` and `trace_evals` (as the
+    /// rows are read: bytes that are not UTF-8 replaced) that holds a NUL
+    /// or U+FFFD character, each once: where PostgreSQL's form of an id
+    /// (NUL replaced by U+FFFD) can be another id's. One pass over each
+    /// table, reading the ids alone.
+    pub fn ids_with_nul_or_replacement(&self) -> Result<rustc_hash::FxHashSet<String>, StoreError> {
+        let mut found = rustc_hash::FxHashSet::default();
+        for table in ["traces", "trace_steps", "trace_evals"] {
+            let read_error = self.read_error(table);
+            let mut stmt = self
+                .conn
+                .prepare(&format!("SELECT trace_id FROM {table}"))
+                .map_err(&read_error)?;
+            let mut rows = stmt.query([]).map_err(&read_error)?;
+            while let Some(row) = rows.next().map_err(&read_error)? {
+                let Ok(ValueRef::Text(bytes)) = row.get_ref(0) else {
+                    continue;
+                };
+                // Plain ASCII without NUL, the ids of nearly every store:
+                // nothing to convert.
+                if bytes.is_ascii() && !bytes.contains(&0) {
+                    continue;
+                }
+                let id = String::from_utf8_lossy(bytes);
+                if id.contains(['\0', '\u{FFFD}']) && !found.contains(id.as_ref()) {
+                    found.insert(id.into_owned());
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// A table's highest rowid, 0 when it is empty.
     pub fn last_rowid(&self, table: &'static str) -> Result<i64, StoreError> {
         Ok(self.rowid_bounds(table)?.map_or(0, |(_, high)| high))

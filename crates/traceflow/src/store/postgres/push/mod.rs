@@ -40,7 +40,7 @@ mod rows;
 use crate::store::{FactsStore, Location, RowIssue, SqliteStore, StoreError};
 use merge::MergeSql;
 use rows::{write_facts, Scrub, Staged, StagedRead, FACT_TYPES, STAGING_DDL};
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// How to push.
 #[derive(Default)]
@@ -162,6 +162,7 @@ pub fn push(
             },
             progress: progress.as_deref_mut(),
             touched: FxHashSet::default(),
+            clashing: None,
         };
         match push.run(&mut client, options.full, options.dry_run) {
             Ok(()) => return Ok(push.report),
@@ -237,6 +238,10 @@ struct Push<'s, 'p, 'q> {
     /// The traces (ids as the file has them) a row of which was sent:
     /// their facts are computed again.
     touched: FxHashSet<String>,
+    /// The file's ids with a NUL that PostgreSQL's form of (the NUL as
+    /// U+FFFD) is shared with another of its ids: read when the push meets
+    /// its first NUL id, or why they could not be.
+    clashing: Option<Result<FxHashSet<String>, StoreError>>,
 }
 
 /// Rows between progress reports.
@@ -296,6 +301,7 @@ impl Push<'_, '_, '_> {
         self.copy_traces(&mut tx, (marks.traces.0, new_marks.traces.0), &running)?;
         self.copy_steps(&mut tx, (marks.steps.0, new_marks.steps.0))?;
         self.copy_evals(&mut tx, (marks.evals.0, new_marks.evals.0))?;
+        self.check_clashes()?;
 
         self.report.traces = Moved {
             sent: self.report.traces.sent,
@@ -417,6 +423,14 @@ impl Push<'_, '_, '_> {
         self.report.left_out.extend(note);
         match row {
             Ok(mut row) => {
+                if row.trace_id().contains('\0') && self.clashes(row.trace_id()) {
+                    self.report.left_out.push(row.issue(
+                        "its trace id holds a NUL character, which PostgreSQL's text cannot hold, \
+                         and with U+FFFD in its place it is another trace's id: kept out, not merged \
+                         into that trace",
+                    ));
+                    return None;
+                }
                 if !self.touched.contains(row.trace_id()) {
                     self.touched.insert(row.trace_id().to_owned());
                 }
@@ -440,6 +454,44 @@ impl Push<'_, '_, '_> {
             Err(issue) => {
                 self.report.left_out.push(issue);
                 None
+            }
+        }
+    }
+
+    /// Whether the file id `trace_id` (which holds a NUL) would become
+    /// another of the file's ids on the server. The ids are read once, at
+    /// the first NUL id; when they cannot be, every NUL id is kept out and
+    /// the push fails after the stage ([`Self::check_clashes`]).
+    fn clashes(&mut self, trace_id: &str) -> bool {
+        let clashing = self.clashing.get_or_insert_with(|| {
+            let ids = self.source.ids_with_nul_or_replacement()?;
+            // The ids each server form stands for.
+            let mut forms: FxHashMap<String, Vec<&String>> = FxHashMap::default();
+            for id in &ids {
+                forms
+                    .entry(id.replace('\0', "\u{FFFD}"))
+                    .or_default()
+                    .push(id);
+            }
+            Ok(forms
+                .into_values()
+                .filter(|same| same.len() > 1)
+                .flatten()
+                .filter(|id| id.contains('\0'))
+                .cloned()
+                .collect())
+        });
+        clashing.as_ref().map_or(true, |ids| ids.contains(trace_id))
+    }
+
+    /// Fails the push if the file's ids could not be read to find NUL ids
+    /// that clash.
+    fn check_clashes(&mut self) -> Result<(), PushError> {
+        match self.clashing.take() {
+            Some(Err(err)) => Err(PushError::Source(err)),
+            other => {
+                self.clashing = other;
+                Ok(())
             }
         }
     }
