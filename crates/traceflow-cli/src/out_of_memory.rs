@@ -5,8 +5,8 @@
 //! enabled); stable Rust has no hook to change that
 //! (`std::alloc::set_alloc_error_hook` is unstable). So the command's
 //! global allocator is the system's, checked: when the system refuses an
-//! allocation, it writes one line to standard error and exits with
-//! [`ERROR`](crate::exit_codes::ERROR), without allocating (the message is
+//! allocation, it writes one line to standard error and exits with 2
+//! (`exit_codes::ERROR`), without allocating (the message is
 //! built on the stack). Nothing is half-written: the command writes its
 //! report to a temporary file renamed into place, and `push` writes in one
 //! transaction the server rolls back when the connection drops.

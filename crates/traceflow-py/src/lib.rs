@@ -1,9 +1,9 @@
 //! traceflow for Python: the extension module `traceflow._traceflow`
 //! behind the `traceflow` package (`python/traceflow`). A thin binding:
 //! conversions at the edge, analyses on a thread of their own with the GIL
-//! released ([`worker`]), the library's errors as the package's
-//! exceptions ([`errors`]), and the command itself for `python -m
-//! traceflow` ([`cli_main`]).
+//! released (`worker`), the library's errors as the package's exceptions
+//! (`errors`), and the command itself for `python -m traceflow`
+//! (`cli_main`).
 
 mod cases;
 mod errors;

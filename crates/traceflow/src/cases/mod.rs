@@ -285,7 +285,8 @@ impl VerdictCounts {
 }
 
 /// The per-case comparison of a window. Field names are a contract of the
-/// JSON report (`schema/cases-report.schema.json`).
+/// JSON report (`cases --format json`: this type's serde form, with
+/// `schema_version`, written by the `json` exporter).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseReport {
     /// What makes traces the same case.

@@ -100,9 +100,9 @@ impl Exporter for JsonExporter {
     }
 }
 
-/// `{"schema_version": 1, ...the report's fields}`: the suite's layout, and
-/// the case comparison's (`schema/cases-report.schema.json`, every case
-/// listed).
+/// `{"schema_version": 1, ...the report's fields}`: the suite's layout
+/// (`schema/trend-report.schema.json`), and the case comparison's (every
+/// case listed).
 fn write_versioned<T: Serialize>(report: &T, out: &mut dyn io::Write) -> io::Result<()> {
     #[derive(Serialize)]
     struct Versioned<'r, T> {

@@ -58,7 +58,7 @@ pub struct StratifiedTrend {
 /// neighbouring runs, not from the residuals of a line. U = Σᵢ tᵢeᵢ with
 /// eᵢ = Σₕ(xₕᵢ − p̄ₕkₕᵢ), each run's passes less what its cases' own levels
 /// expect; the differences dⱼ = eᵢ₊₁ − eᵢ of neighbouring runs
-/// ([`within_dispersion`]) estimate φ, with the pair that straddles the
+/// (`within_dispersion`) estimate φ, with the pair that straddles the
 /// likeliest step left out, and φ is used (z = U/√(φV), Student's t with
 /// the estimate's degrees of freedom) only when φ = 1 is rejected at
 /// [`DISPERSION_LEVEL`]. A case's decisions within a trace are not

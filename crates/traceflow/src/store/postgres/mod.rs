@@ -3,9 +3,9 @@
 //! The same three tables as TraceFlow Lite's file, in PostgreSQL's types
 //! ([`schema`]), filled by `traceflow push` ([`push`]) from the files that
 //! eval jobs and agent hosts write. An analysis asks the same facts seam
-//! as of a file ([`FactsStore`]): the server adds each trace's rows up in
-//! SQL by TraceFlow Lite's reading rules and sends one row per trace, never
-//! a step. Connections follow libpq's conventions ([`connect`]).
+//! as of a file ([`FactsStore`](crate::store::FactsStore)): each trace's
+//! facts, computed by the push with the file's own reading rules and kept
+//! beside the raw rows (`trace_facts`), one row per trace, never a step. Connections follow libpq's conventions ([`connect`]).
 //!
 //! A store opened for reading holds one `REPEATABLE READ READ ONLY`
 //! transaction for its life: every question an analysis asks sees the same
