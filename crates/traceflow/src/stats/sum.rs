@@ -29,24 +29,31 @@ pub fn neumaier(values: impl IntoIterator<Item = f64>) -> f64 {
 /// Summed in order from 0, so ordinary data gives the same bits as a plain
 /// running sum; only when that sum overflows (two values of 1e308) is it redone
 /// on values scaled by a power of two, whose mean is finite.
-pub fn pooled_mean(items: &[(f64, u64)]) -> Option<f64> {
-    let count: u64 = items.iter().map(|&(_, k)| k).sum();
-    if count == 0 || items.iter().any(|(s, _)| !s.is_finite()) {
+///
+/// The items are walked more than once (cloned), never collected: a run's
+/// mean is measured each time a report's runs are read.
+pub fn pooled_mean<I>(items: I) -> Option<f64>
+where
+    I: IntoIterator<Item = (f64, u64)>,
+    I::IntoIter: Clone,
+{
+    let items = items.into_iter();
+    let count: u64 = items.clone().map(|(_, k)| k).sum();
+    if count == 0 || items.clone().any(|(s, _)| !s.is_finite()) {
         return None;
     }
-    let sum = items.iter().fold(0.0, |sum, &(s, _)| sum + s);
+    let sum = items.clone().fold(0.0, |sum, (s, _)| sum + s);
     if sum.is_finite() {
         return Some(sum / count as f64);
     }
-    let scale = super::scale_of(items.iter().map(|&(s, _)| s));
-    let scaled = items.iter().fold(0.0, |sum, &(s, _)| sum + s / scale);
+    let scale = super::scale_of(items.clone().map(|(s, _)| s));
+    let scaled = items.fold(0.0, |sum, (s, _)| sum + s / scale);
     Some(scaled / count as f64 * scale).filter(|m| m.is_finite())
 }
 
 /// The mean of values, as [`pooled_mean`] of single observations.
 pub fn mean(values: &[f64]) -> Option<f64> {
-    let items: Vec<(f64, u64)> = values.iter().map(|&v| (v, 1)).collect();
-    pooled_mean(&items)
+    pooled_mean(values.iter().map(|&v| (v, 1)))
 }
 
 #[cfg(test)]
@@ -58,11 +65,11 @@ mod tests {
         assert_eq!(mean(&[1e308, 1e308]), Some(1e308));
         assert_eq!(mean(&[f64::MAX, f64::MAX, -f64::MAX]), Some(f64::MAX / 3.0));
         assert_eq!(mean(&[0.1, 0.2, 0.3]), Some((0.1 + 0.2 + 0.3) / 3.0));
-        let m = pooled_mean(&[(3e307, 2), (1.7e308, 1)]).unwrap();
+        let m = pooled_mean([(3e307, 2), (1.7e308, 1)]).unwrap();
         assert!((m / (2.0 / 3.0 * 1e308) - 1.0).abs() < 1e-15, "{m}");
         assert_eq!(mean(&[]), None);
         assert_eq!(mean(&[1.0, f64::INFINITY]), None);
-        let m = pooled_mean(&[(1e308, 1); 3]).unwrap();
+        let m = pooled_mean([(1e308, 1); 3]).unwrap();
         assert!((m / 1e308 - 1.0).abs() < 1e-15, "{m}");
     }
 

@@ -65,6 +65,19 @@ pub(super) struct Measured {
     pub(super) value: Option<f64>,
 }
 
+/// The mean of a run's (sum, observations) items: walked, not collected
+/// (a report's runs are measured each time they are read). A trace whose
+/// sum overflowed is left out (and reported: `overflowed`); the run's mean
+/// cannot overflow.
+fn mean(values: impl Iterator<Item = (f64, u64)> + Clone) -> Measured {
+    let finite = values.filter(|(v, _)| v.is_finite());
+    Measured {
+        events: 0,
+        trials: finite.clone().map(|(_, k)| k).sum(),
+        value: pooled_mean(finite),
+    }
+}
+
 pub(super) fn measure(
     metric: &Metric,
     traces: &[usize],
@@ -76,16 +89,6 @@ pub(super) fn measure(
         events,
         trials,
         value: (trials > 0).then(|| events as f64 / trials as f64),
-    };
-    // A trace whose sum overflowed is left out (and reported: `overflowed`);
-    // the run's mean cannot overflow.
-    let mean = |values: &mut dyn Iterator<Item = (f64, u64)>| {
-        let items: Vec<(f64, u64)> = values.filter(|(v, _)| v.is_finite()).collect();
-        Measured {
-            events: 0,
-            trials: items.iter().map(|&(_, k)| k).sum(),
-            value: pooled_mean(&items),
-        }
     };
     // A trace without recorded decisions: its status is one decision.
     let counts = |i: usize| facts[i].outcomes(members[i].status);
@@ -108,33 +111,31 @@ pub(super) fn measure(
                 .count() as u64;
             rate(passed, traces.len() as u64)
         }
-        Metric::AvgScore => mean(&mut traces.iter().map(|&i| {
+        Metric::AvgScore => mean(traces.iter().map(|&i| {
             let s = facts[i].scores;
             (s.sum, u64::from(s.finite))
         })),
         Metric::Score(name) => {
             let slot = score_names.iter().position(|n| n == name).unwrap_or(0);
-            mean(&mut traces.iter().filter_map(|&i| {
+            mean(traces.iter().filter_map(|&i| {
                 facts[i]
                     .named_scores
                     .get(slot)
                     .map(|&(sum, n)| (sum, u64::from(n)))
             }))
         }
-        Metric::Cost | Metric::Latency | Metric::Tokens => {
-            mean(&mut traces.iter().filter_map(|&i| {
-                facts[i].usage.as_deref().map(|usage| {
-                    let v = match metric {
-                        Metric::Cost => usage.cost_usd,
-                        Metric::Latency => usage.latency_ms,
-                        _ => usage.tokens,
-                    };
-                    (v, 1)
-                })
-            }))
-        }
+        Metric::Cost | Metric::Latency | Metric::Tokens => mean(traces.iter().filter_map(|&i| {
+            facts[i].usage.as_deref().map(|usage| {
+                let v = match metric {
+                    Metric::Cost => usage.cost_usd,
+                    Metric::Latency => usage.latency_ms,
+                    _ => usage.tokens,
+                };
+                (v, 1)
+            })
+        })),
         Metric::Revisions => mean(
-            &mut traces
+            traces
                 .iter()
                 .filter(|&&i| facts[i].decided())
                 .map(|&i| (f64::from(facts[i].counts[1]), 1)),
