@@ -10,7 +10,8 @@ use traceflow::stats::RepeatedOptions;
 use traceflow::store::{ReadStore, StoreSpec};
 use traceflow::timestamp::TimeBound;
 use traceflow::trend::{
-    CaseBy, GroupBy, Method, Metric, SegmentBy, SuiteOptions, VerdictOptions, Window, MIN_RUNS,
+    CaseBy, GroupBy, Method, Metric, SegmentBy, SuiteOptions, VerdictOptions, Window,
+    WindowOptions, MIN_RUNS,
 };
 
 /// Is your agent getting better or worse? Cross-run trends and a CI gate over
@@ -328,8 +329,10 @@ impl CompareArgs {
                 .map(|t| Selector::parse(t, time).map_err(|e| format!("--{flag}: {e}")))
                 .transpose()
         };
+        let suite = trend.suite_options(now)?;
         Ok(CompareOptions {
-            suite: trend.suite_options(now)?,
+            window: suite.window,
+            verdict: suite.verdict,
             baseline: selector("baseline", &self.baseline)?,
             candidate: selector("candidate", &self.candidate)?,
             case_by: trend.case_by.clone().unwrap_or(CaseBy::Input),
@@ -361,8 +364,10 @@ impl CasesArgs {
             Some(SplitAtArg::Run(run)) => Some(SplitAt::Run(run)),
             Some(SplitAtArg::Time(bound)) => Some(SplitAt::Time(bound.resolve(now)?)),
         };
+        let suite = trend.suite_options(now)?;
         Ok(CaseOptions {
-            suite: trend.suite_options(now)?,
+            window: suite.window,
+            verdict: suite.verdict,
             case_by: trend.case_by.clone().unwrap_or(CaseBy::Input),
             split_at,
             fdr: self.fdr,
@@ -558,14 +563,16 @@ impl TrendArgs {
             metrics.push(Metric::PassRate);
         }
         Ok(SuiteOptions {
+            window: WindowOptions {
+                runs: self.window(),
+                group_by: self.group_by.clone(),
+                since: self.since.map(|b| b.resolve(now)).transpose()?,
+                until: self.until.map(|b| b.resolve(now)).transpose()?,
+                stale_before: self.stale_before(now)?,
+            },
             verdict: self.verdict_options(),
-            window: self.window(),
-            group_by: self.group_by.clone(),
-            since: self.since.map(|b| b.resolve(now)).transpose()?,
-            until: self.until.map(|b| b.resolve(now)).transpose()?,
             metrics,
             segment_by: self.segment_by.clone(),
-            stale_before: self.stale_before(now)?,
             case_by: self.case_by.clone(),
             exclude_flaky: self.exclude_flaky,
         })

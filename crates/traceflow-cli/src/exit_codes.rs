@@ -1,13 +1,9 @@
 //! Exit codes: a contract with CI pipelines and scripts.
 //!
-//! Chosen by an exhaustive match on the error, so a new error variant has to
-//! pick one.
+//! Chosen by an exhaustive match on the library's kinds of failure
+//! ([`ErrorKind`]), so a new kind has to pick one.
 
-use traceflow::cases::CaseError;
-use traceflow::compare::CompareError;
-use traceflow::store::postgres::push::PushError;
-use traceflow::store::{ConnectError, StoreError};
-use traceflow::trend::TrendError;
+use traceflow::error::{kind_of, ErrorKind};
 
 /// The command did what was asked; for `gate`, no regression.
 pub const SUCCESS: u8 = 0;
@@ -25,67 +21,21 @@ pub const INSUFFICIENT_DATA: u8 = 3;
 /// arguments (clap uses 2 as well).
 pub const ERROR: u8 = 2;
 
-/// The exit code for an error that ended a command.
+/// The exit code for an error that ended a command: by the kind of the
+/// library error behind it; an error of the command's own (an argument, a
+/// report's file) is [`ERROR`].
 pub fn for_error(err: &anyhow::Error) -> u8 {
-    if let Some(err) = err.downcast_ref::<TrendError>() {
-        return for_trend_error(err);
-    }
-    if let Some(err) = err.downcast_ref::<CaseError>() {
-        return match err {
-            CaseError::Trend(err) => for_trend_error(err),
-            CaseError::InvalidFdr(_) | CaseError::SplitOutside { .. } => ERROR,
-        };
-    }
-    if let Some(err) = err.downcast_ref::<CompareError>() {
-        return match err {
-            CompareError::Trend(err) => for_trend_error(err),
-            CompareError::Empty { .. } | CompareError::Overlap { .. } => ERROR,
-        };
-    }
-    if let Some(err) = err.downcast_ref::<StoreError>() {
-        return for_store_error(err);
-    }
-    if let Some(err) = err.downcast_ref::<PushError>() {
-        return match err {
-            PushError::Source(err) | PushError::Target(err) => for_store_error(err),
-            PushError::Server { .. } => ERROR,
-        };
-    }
-    if err.downcast_ref::<ConnectError>().is_some() {
-        return ERROR;
-    }
-    ERROR
+    let cause: &(dyn std::error::Error + 'static) = err.as_ref();
+    kind_of(cause).map_or(ERROR, for_kind)
 }
 
-fn for_trend_error(err: &TrendError) -> u8 {
-    match err {
-        TrendError::Store(err) => for_store_error(err),
-        TrendError::TooFewTraces { .. }
-        | TrendError::WindowTooSmall(_)
-        | TrendError::InvalidThreshold(_)
-        | TrendError::Options(_)
-        | TrendError::EmptyTimeRange { .. }
-        | TrendError::NoMetric
-        | TrendError::TooManySegments { .. }
-        | TrendError::UnknownConfigKey { .. }
-        | TrendError::UnknownScore { .. } => ERROR,
-    }
-}
-
-fn for_store_error(err: &StoreError) -> u8 {
-    match err {
-        StoreError::NotFound { .. }
-        | StoreError::NotAFile { .. }
-        | StoreError::Open { .. }
-        | StoreError::NotSqlite { .. }
-        | StoreError::NotTraceflowStore { .. }
-        | StoreError::Read { .. }
-        | StoreError::ReaderPanicked { .. }
-        | StoreError::Write { .. }
-        | StoreError::ReadOnly { .. }
-        | StoreError::NoSuchTrace { .. }
-        | StoreError::BadRow { .. }
-        | StoreError::Connect { .. }
-        | StoreError::Schema { .. } => ERROR,
+/// The exit code of each kind of failure: nothing was judged.
+pub fn for_kind(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::NotFound
+        | ErrorKind::InvalidInput
+        | ErrorKind::NotEnoughData
+        | ErrorKind::Store
+        | ErrorKind::Connection => ERROR,
     }
 }

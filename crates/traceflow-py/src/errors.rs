@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use pyo3::prelude::*;
 use traceflow::cases::CaseError;
 use traceflow::compare::CompareError;
+use traceflow::error::ErrorKind;
 use traceflow::report::terminal::printable_lines;
 use traceflow::store::{ConnectError, StoreError, StoreSpec};
 use traceflow::trend::TrendError;
@@ -36,6 +37,17 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// The class of each kind of the library's failures.
+    fn of(kind: ErrorKind) -> Kind {
+        match kind {
+            ErrorKind::NotFound => Kind::StoreNotFound,
+            ErrorKind::InvalidInput => Kind::InvalidArgument,
+            ErrorKind::NotEnoughData => Kind::NotEnoughData,
+            ErrorKind::Store => Kind::Store,
+            ErrorKind::Connection => Kind::Connection,
+        }
+    }
+
     /// The class in `traceflow.errors` (`Os` is the built-in, raised by
     /// [`os_error`]).
     fn class_name(self) -> &'static str {
@@ -69,49 +81,43 @@ impl Error {
         }
     }
 
-    /// A failed analysis of `spec`, worded as the command words it.
-    pub(crate) fn trend(spec: &StoreSpec, err: TrendError) -> Self {
-        let kind = match &err {
-            TrendError::Store(err) => store_kind(err),
-            TrendError::TooFewTraces { .. } => Kind::NotEnoughData,
-            TrendError::WindowTooSmall(_)
-            | TrendError::InvalidThreshold(_)
-            | TrendError::Options(_)
-            | TrendError::EmptyTimeRange { .. }
-            | TrendError::NoMetric
-            | TrendError::TooManySegments { .. }
-            | TrendError::UnknownConfigKey { .. }
-            | TrendError::UnknownScore { .. } => Kind::InvalidArgument,
-        };
-        match err {
-            // Store errors name the store already.
-            TrendError::Store(_) => {
-                Error::new(kind, traceflow_cli::error_line(&anyhow::Error::new(err)))
-            }
-            _ => Error::in_store(spec, kind, err),
+    /// A failed analysis of `spec`, worded as the command words it: an
+    /// error about the store names it already, the others are put in its
+    /// context.
+    fn analysis(
+        spec: &StoreSpec,
+        kind: ErrorKind,
+        err: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        if kind.names_the_store() {
+            Error::new(
+                Kind::of(kind),
+                traceflow_cli::error_line(&anyhow::Error::new(err)),
+            )
+        } else {
+            Error::in_store(spec, Kind::of(kind), err)
         }
+    }
+
+    /// A failed trend of `spec`.
+    pub(crate) fn trend(spec: &StoreSpec, err: TrendError) -> Self {
+        Error::analysis(spec, err.kind(), err)
     }
 
     /// Arguments the analysis would refuse, found before any store is
     /// opened: the library's message, about no store.
     pub(crate) fn argument(err: TrendError) -> Self {
-        Error::new(Kind::InvalidArgument, err.to_string())
+        Error::new(Kind::of(err.kind()), err.to_string())
     }
 
     /// A failed case analysis of `spec`.
     pub(crate) fn cases(spec: &StoreSpec, err: CaseError) -> Self {
-        match err {
-            CaseError::Trend(err) => Error::trend(spec, err),
-            other => Error::in_store(spec, Kind::InvalidArgument, other),
-        }
+        Error::analysis(spec, err.kind(), err)
     }
 
     /// A failed comparison in `spec`.
     pub(crate) fn compare(spec: &StoreSpec, err: CompareError) -> Self {
-        match err {
-            CompareError::Trend(err) => Error::trend(spec, err),
-            other => Error::in_store(spec, Kind::InvalidArgument, other),
-        }
+        Error::analysis(spec, err.kind(), err)
     }
 
     /// `err` about `spec`'s data, named as the command names it.
@@ -126,16 +132,13 @@ impl Error {
 
     /// A store that could not be opened.
     pub(crate) fn store(err: StoreError) -> Self {
-        let kind = store_kind(&err);
+        let kind = Kind::of(err.kind());
         Error::new(kind, traceflow_cli::error_line(&anyhow::Error::new(err)))
     }
 
     /// A store name that does not parse (a PostgreSQL URL with a typo).
     pub(crate) fn spec(err: ConnectError) -> Self {
-        let kind = match err {
-            ConnectError::InvalidSpec { .. } => Kind::InvalidArgument,
-            _ => Kind::Connection,
-        };
+        let kind = Kind::of(err.kind());
         Error::new(kind, traceflow_cli::error_line(&anyhow::Error::new(err)))
     }
 
@@ -232,12 +235,4 @@ fn errno_name(kind: io::ErrorKind) -> Option<&'static str> {
         K::InvalidFilename => "ENAMETOOLONG",
         _ => return None,
     })
-}
-
-fn store_kind(err: &StoreError) -> Kind {
-    match err {
-        StoreError::NotFound { .. } => Kind::StoreNotFound,
-        StoreError::Connect { .. } => Kind::Connection,
-        _ => Kind::Store,
-    }
 }

@@ -205,7 +205,8 @@ fn case_analysis(
         )),
     };
     let options = CaseOptions {
-        suite,
+        window: suite.window,
+        verdict: suite.verdict,
         case_by,
         split_at,
         fdr,
@@ -250,7 +251,8 @@ fn comparison(
         .transpose()
     };
     let options = CompareOptions {
-        suite,
+        window: suite.window,
+        verdict: suite.verdict,
         baseline: selector("baseline", baseline)?,
         candidate: selector("candidate", candidate)?,
         case_by,

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use pyo3::prelude::*;
 use traceflow::timestamp::TimeBound;
-use traceflow::trend::{self, GateOutcome, Metric, SuiteOptions, VerdictOptions, Window};
+use traceflow::trend::{
+    self, GateOutcome, Metric, SuiteOptions, VerdictOptions, Window, WindowOptions,
+};
 
 use crate::errors::{Error, Kind};
 
@@ -267,20 +269,22 @@ impl Keywords {
                 .transpose()
         };
         Ok(SuiteOptions {
+            window: WindowOptions {
+                runs: window,
+                group_by: self
+                    .group_by
+                    .parse()
+                    .map_err(|e| invalid(format!("group_by: {e}")))?,
+                since: instant("since", self.since)?,
+                until: instant("until", self.until)?,
+                stale_before: None,
+            },
             verdict,
-            window,
-            group_by: self
-                .group_by
-                .parse()
-                .map_err(|e| invalid(format!("group_by: {e}")))?,
-            since: instant("since", self.since)?,
-            until: instant("until", self.until)?,
             metrics,
             segment_by: self
                 .segment_by
                 .map(|s| s.parse().map_err(|e| invalid(format!("segment_by: {e}"))))
                 .transpose()?,
-            stale_before: None,
             case_by: self
                 .case_by
                 .map(|s| s.parse().map_err(|e| invalid(format!("case_by: {e}"))))

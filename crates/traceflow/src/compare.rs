@@ -16,15 +16,15 @@ use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 
 use crate::cases::{judged, CaseOptions, CaseRow, CaseVerdict, VerdictCounts, DEFAULT_FDR};
-use crate::progress::Progress;
+use crate::metric::Metric;
+use crate::progress::{Progress, Stage};
 use crate::stats::{
     design_effect, effective_counts, fisher_worse, newcombe, stratified_cochran_armitage,
 };
 use crate::store::{FactsStore, RowIssue};
-use crate::trend::analyzer::{Pooled, Runs};
-use crate::trend::verdict::MDE_FACTOR;
-use crate::trend::{
-    CaseBy, GroupBy, Method, Metric, SuiteAnalyzer, SuiteOptions, TrendError, Window,
+use crate::verdict::{Method, OptionsError, VerdictOptions, MDE_FACTOR};
+use crate::window::{
+    self, CaseBy, GroupBy, Needs, Pooled, Runs, Window, WindowError, WindowOptions,
 };
 
 /// One condition of a selector.
@@ -222,7 +222,7 @@ fn keep_newest(pooled: &Pooled, taken: &mut [bool], window: Window) {
 /// can never show a change), with pooled runs the candidate is the newest
 /// run and the baseline the runs before it.
 fn sides(pooled: &Pooled, options: &CompareOptions) -> (Vec<bool>, Vec<bool>) {
-    let window = options.suite.window;
+    let window = options.window.runs;
     let others = |selector: &Selector| {
         let mut taken: Vec<bool> = selector.selected(pooled).iter().map(|m| !m).collect();
         keep_newest(pooled, &mut taken, window);
@@ -249,8 +249,11 @@ fn sides(pooled: &Pooled, options: &CompareOptions) -> (Vec<bool>, Vec<bool>) {
 /// What to compare.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompareOptions {
-    /// The window, grouping, time bounds and verdict rule, as the trend's.
-    pub suite: SuiteOptions,
+    /// Which runs: with a selector, each side's newest runs; without,
+    /// the window that is split.
+    pub window: WindowOptions,
+    /// The rule (α, the minimum drop) the comparison is judged by.
+    pub verdict: VerdictOptions,
     /// The baseline; `None`: see the candidate.
     pub baseline: Option<Selector>,
     /// The candidate; `None` with a baseline: the traces the baseline does
@@ -269,7 +272,8 @@ pub struct CompareOptions {
 impl Default for CompareOptions {
     fn default() -> Self {
         CompareOptions {
-            suite: SuiteOptions::default(),
+            window: WindowOptions::default(),
+            verdict: VerdictOptions::default(),
             baseline: None,
             candidate: None,
             case_by: CaseBy::Input,
@@ -407,7 +411,10 @@ pub struct CompareReport {
 pub enum CompareError {
     /// The window could not be read or pooled.
     #[error(transparent)]
-    Trend(#[from] TrendError),
+    Window(#[from] WindowError),
+    /// Verdict options out of range.
+    #[error(transparent)]
+    Options(#[from] OptionsError),
     /// A side selected no trace.
     #[error("the {side} selects no finished trace{}", selector.as_ref().map_or_else(String::new, |s| format!(" ({s})")))]
     Empty {
@@ -424,6 +431,19 @@ pub enum CompareError {
         /// How many.
         traces: usize,
     },
+}
+
+impl CompareError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        match self {
+            CompareError::Window(err) => err.kind(),
+            CompareError::Options(err) => err.kind(),
+            CompareError::Empty { .. } | CompareError::Overlap { .. } => {
+                crate::error::ErrorKind::InvalidInput
+            }
+        }
+    }
 }
 
 /// The metrics compared beside the pass rate.
@@ -461,16 +481,11 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
     /// Reads the window (one pass over each table) and compares.
     pub fn analyze(&self) -> Result<CompareReport, CompareError> {
         let options = &self.options;
-        let suite = SuiteOptions {
-            metrics: [Metric::PassRate]
-                .into_iter()
-                .chain(OTHER_METRICS)
-                .collect(),
-            segment_by: None,
-            case_by: Some(options.case_by.clone()),
-            exclude_flaky: false,
-            ..options.suite.clone()
-        };
+        options.verdict.validate()?;
+        let metrics: Vec<Metric> = [Metric::PassRate]
+            .into_iter()
+            .chain(OTHER_METRICS)
+            .collect();
         let mut keys: Vec<String> = Vec::new();
         for key in options
             .baseline
@@ -484,9 +499,19 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
         }
         // Selectors choose among every run; each side is windowed on its own.
         let selecting = options.baseline.is_some() || options.candidate.is_some();
-        let pooling = SuiteOptions {
-            window: if selecting { Window::All } else { suite.window },
-            ..suite.clone()
+        let pooling = WindowOptions {
+            runs: if selecting {
+                Window::All
+            } else {
+                options.window.runs
+            },
+            ..options.window.clone()
+        };
+        let needs = Needs {
+            metrics: &metrics,
+            cases: Some(&options.case_by),
+            more_keys: &keys,
+            ..Needs::default()
         };
         let (mut baseline, mut candidate) = (Vec::new(), Vec::new());
         let mut select = |pooled: &Pooled| {
@@ -497,9 +522,18 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
                 .map(|(b, c)| *b || *c)
                 .collect()
         };
-        let pooled = SuiteAnalyzer::new(self.store, pooling)
-            .on_progress(self.progress)
-            .pool_with(&keys, Some(&mut select))?;
+        let pooled = window::pool(
+            self.store,
+            &pooling,
+            &needs,
+            Some(&mut select),
+            self.progress,
+        )?;
+        if let Some(hook) = self.progress {
+            hook(Stage::Judging {
+                runs: pooled.runs(),
+            });
+        }
         // The pool kept the members either side takes, in order.
         let kept: Vec<(bool, bool)> = baseline
             .into_iter()
@@ -527,7 +561,7 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
         };
         let base = arm(&baseline, &options.baseline, "baseline")?;
         let cand = arm(&candidate, &options.candidate, "candidate")?;
-        let verdict = suite.verdict;
+        let verdict = options.verdict;
 
         let count = |traces: &[usize]| -> (u64, u64) {
             traces.iter().fold((0, 0), |(p, n), &i| {
@@ -590,8 +624,8 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
             0.0
         };
         let paired = !options.unpaired
-            && shared.len() >= crate::trend::verdict::MIN_REPEATED_CASES
-            && shared_share >= crate::trend::verdict::MIN_REPEATED_SHARE;
+            && shared.len() >= crate::verdict::MIN_REPEATED_CASES
+            && shared_share >= crate::verdict::MIN_REPEATED_SHARE;
         let confidence = verdict.confidence;
         let (difference, p_worse, p_better) = if paired {
             paired_difference(&shared, confidence)
@@ -645,8 +679,8 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
         let candidate_arm = make_arm(&cand, arm_c, design_c, &options.candidate);
         Ok(CompareReport {
             case_by: options.case_by.clone(),
-            group_by: suite.group_by.clone(),
-            requested_window: suite.window,
+            group_by: options.window.group_by.clone(),
+            requested_window: options.window.runs,
             method: verdict.method,
             alpha,
             min_drop,
@@ -758,7 +792,7 @@ fn sentence(
         100.0 * d.estimate,
         100.0 * d.ci[0],
         100.0 * d.ci[1],
-        p_worse.map_or_else(|| "-".to_owned(), crate::trend::verdict::p_equals)
+        p_worse.map_or_else(|| "-".to_owned(), crate::verdict::p_equals)
     );
     match verdict {
         CompareVerdict::Regression => {

@@ -54,6 +54,8 @@
 pub mod cases;
 pub mod compare;
 pub mod demo;
+pub mod error;
+pub mod metric;
 pub mod model;
 pub mod progress;
 pub mod python_json;
@@ -64,3 +66,5 @@ pub mod store;
 mod text;
 pub mod timestamp;
 pub mod trend;
+pub mod verdict;
+pub mod window;

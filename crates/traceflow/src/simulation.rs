@@ -412,13 +412,13 @@ pub struct FamilyResult {
 
 /// Simulates `reps` stable families with the shipped verdicts
 /// ([`assess_rate`](crate::trend::assess_rate),
-/// [`assess_means`](crate::trend::means::assess_means)) and the suite's Holm
+/// [`assess_means`](crate::verdict::means::assess_means)) and the suite's Holm
 /// step.
 pub fn run_family(family: &Family, reps: u64, alpha: f64, seed: u64) -> FamilyResult {
+    use crate::metric::{Metric, Worse};
     use crate::trend::analyzer::MetricReport;
     use crate::trend::family::hold_to_holm;
-    use crate::trend::metric::{Metric, Worse};
-    use crate::trend::{assess_rate, means::assess_means, Subject};
+    use crate::verdict::{assess_rate, means::assess_means, Subject};
 
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let options = VerdictOptions {
@@ -703,7 +703,7 @@ pub fn run_case_cell(cell: &CaseCell, reps: u64, alpha: f64, seed: u64) -> CaseR
         let plain = assess(&history.passes, &history.decisions, &options);
         result.across += u64::from(plain.verdict == Verdict::Regression);
         let mut cased = plain.clone();
-        crate::trend::verdict::judge_within_cases(&mut cased, &history.strata, &options);
+        crate::verdict::judge_within_cases(&mut cased, &history.strata, &options);
         result.within += u64::from(cased.verdict == Verdict::Regression);
         if let (Some(w), Some(ca)) = (cased.within_cases, plain.cochran_armitage) {
             result.used += u64::from(w.used);

@@ -17,6 +17,7 @@ use traceflow::store::{
 use traceflow::trend::{
     GroupBy, Metric, SegmentBy, SuiteAnalyzer, SuiteOptions, TraceTrendAnalyzer, Window,
 };
+use traceflow::window::WindowOptions;
 
 /// Sixty traces over 30 days on two models: half decided by trace_evals
 /// rows (with scores), half only by evaluator steps (as TraceFlow Lite's
@@ -118,9 +119,12 @@ fn sqlite_and_memory_stores_give_the_same_analysis() {
         (GroupBy::Config("model".to_owned()), None),
     ] {
         let options = SuiteOptions {
-            group_by,
+            window: WindowOptions {
+                group_by,
+                runs: Window::All,
+                ..WindowOptions::default()
+            },
             segment_by,
-            window: Window::All,
             metrics: Metric::ALL
                 .iter()
                 .cloned()
@@ -234,9 +238,12 @@ fn a_bulk_write_of_whole_traces_is_idempotent_and_replaces_by_trace_id() {
     drop(sqlite);
     let sqlite = SqliteStore::open_read_only(&path).unwrap();
     let options = SuiteOptions {
-        group_by: GroupBy::Day,
+        window: WindowOptions {
+            group_by: GroupBy::Day,
+            runs: Window::All,
+            ..WindowOptions::default()
+        },
         metrics: Metric::ALL.to_vec(),
-        window: Window::All,
         ..SuiteOptions::default()
     };
     assert_eq!(
@@ -334,10 +341,13 @@ fn a_window_of_traces_reads_only_the_newest_heads_and_judges_as_reading_all() {
             (Some(at(24 * 2)), None, Some(at(24 * 26))),
         ] {
             let options = SuiteOptions {
-                window: Window::Last(window),
-                since,
-                until,
-                stale_before,
+                window: WindowOptions {
+                    runs: Window::Last(window),
+                    since,
+                    until,
+                    stale_before,
+                    ..WindowOptions::default()
+                },
                 metrics: Metric::ALL.to_vec(),
                 segment_by: Some(SegmentBy::Model),
                 ..SuiteOptions::default()

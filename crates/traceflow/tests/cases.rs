@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use traceflow::cases::{CaseAnalyzer, CaseOptions, CaseReport, CaseVerdict, SplitRule};
 use traceflow::report::{render, CaseListing, Document, Format};
 use traceflow::store::SqliteStore;
-use traceflow::trend::{SuiteOptions, Window};
+use traceflow::trend::Window;
+use traceflow::window::WindowOptions;
 
 use traceflow_testkit::suite::{write_suite, SuiteSpec};
 
@@ -40,9 +41,9 @@ fn analyze(store: &Generated) -> CaseReport {
     CaseAnalyzer::new(
         &sqlite,
         CaseOptions {
-            suite: SuiteOptions {
-                window: Window::All,
-                ..SuiteOptions::default()
+            window: WindowOptions {
+                runs: Window::All,
+                ..WindowOptions::default()
             },
             ..CaseOptions::default()
         },

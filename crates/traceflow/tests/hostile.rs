@@ -19,6 +19,7 @@ use traceflow::trend::{
     GroupBy, Metric, SegmentBy, SuiteAnalyzer, SuiteOptions, TraceTrendAnalyzer, VerdictOptions,
     Window,
 };
+use traceflow::window::WindowOptions;
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
@@ -258,9 +259,12 @@ fn exercise(path: &std::path::Path) {
             let suite = SuiteAnalyzer::new(
                 &store,
                 SuiteOptions {
+                    window: WindowOptions {
+                        runs: Window::All,
+                        group_by,
+                        ..WindowOptions::default()
+                    },
                     verdict: options,
-                    window: Window::All,
-                    group_by,
                     segment_by,
                     metrics,
                     ..SuiteOptions::default()

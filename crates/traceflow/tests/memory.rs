@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use traceflow::store::SqliteStore;
 use traceflow::trend::{Metric, SegmentBy, SuiteAnalyzer, SuiteOptions, Window};
+use traceflow::window::WindowOptions;
 use traceflow_testkit::suite::{write_suite, SuiteSpec};
 
 struct Counting;
@@ -73,7 +74,10 @@ fn a_report_holds_its_window_once_whatever_it_judges() {
         let report = SuiteAnalyzer::new(
             &store,
             SuiteOptions {
-                window: Window::All,
+                window: WindowOptions {
+                    runs: Window::All,
+                    ..WindowOptions::default()
+                },
                 metrics,
                 segment_by,
                 ..SuiteOptions::default()

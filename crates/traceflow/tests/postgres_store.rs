@@ -21,6 +21,7 @@ use traceflow::store::{FactsStore, PostgresStore, RecordStore, SqliteStore, Writ
 use traceflow::trend::{
     CaseBy, GroupBy, Metric, SegmentBy, SuiteAnalyzer, SuiteOptions, TraceTrendAnalyzer, Window,
 };
+use traceflow::window::WindowOptions;
 use traceflow_testkit::pg::{self, TestDb};
 
 use traceflow_testkit::fixtures::{fixture, sdk_store};
@@ -92,7 +93,10 @@ fn assert_agree<T, E: std::fmt::Display>(
 
 fn suite(window: Window) -> SuiteOptions {
     SuiteOptions {
-        window,
+        window: WindowOptions {
+            runs: window,
+            ..WindowOptions::default()
+        },
         ..SuiteOptions::default()
     }
 }
@@ -115,7 +119,10 @@ fn assert_reports_agree(file: &SqliteStore, server: &PostgresStore, what: &str) 
             ..suite(Window::All)
         },
         SuiteOptions {
-            group_by: GroupBy::Day,
+            window: WindowOptions {
+                group_by: GroupBy::Day,
+                ..suite(Window::All).window
+            },
             metrics: Metric::ALL.to_vec(),
             ..suite(Window::All)
         },
@@ -193,7 +200,7 @@ fn cases_and_comparisons_agree_too() {
     let source = SqliteStore::open_read_only(&file).unwrap();
     let server = PostgresStore::open_read_only(&target(&db)).unwrap();
     let options = CaseOptions {
-        suite: suite(Window::All),
+        window: suite(Window::All).window,
         ..CaseOptions::default()
     };
     let a = CaseAnalyzer::new(&source, options.clone())
@@ -212,7 +219,7 @@ fn cases_and_comparisons_agree_too() {
         "cases",
     );
     let options = CompareOptions {
-        suite: suite(Window::All),
+        window: suite(Window::All).window,
         baseline: Some(Selector::parse("until=2026-01-01T14:35:00Z", time).unwrap()),
         candidate: Some(Selector::parse("since=2026-01-01T14:35:00Z", time).unwrap()),
         ..CompareOptions::default()

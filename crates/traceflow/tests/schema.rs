@@ -17,6 +17,7 @@ use traceflow::trend::{
     GroupBy, Method, Metric, SegmentBy, SuiteAnalyzer, SuiteOptions, TraceTrendAnalyzer,
     VerdictOptions, Window,
 };
+use traceflow::window::WindowOptions;
 
 /// The stores the trend can be computed for (see `tests/fixtures/README.md`).
 const FIXTURES: &[&str] = &[
@@ -118,12 +119,15 @@ fn documents() -> Vec<(String, String)> {
                 let suite = SuiteAnalyzer::new(
                     &store,
                     SuiteOptions {
+                        window: WindowOptions {
+                            runs: Window::All,
+                            group_by: group_by.clone(),
+                            ..WindowOptions::default()
+                        },
                         verdict: VerdictOptions {
                             method,
                             ..VerdictOptions::default()
                         },
-                        window: Window::All,
-                        group_by: group_by.clone(),
                         metrics: Metric::ALL.to_vec(),
                         segment_by: Some(SegmentBy::Model),
                         ..SuiteOptions::default()
@@ -142,8 +146,11 @@ fn documents() -> Vec<(String, String)> {
     let within = SuiteAnalyzer::new(
         &store("cases"),
         SuiteOptions {
-            window: Window::All,
-            group_by: GroupBy::Hour,
+            window: WindowOptions {
+                runs: Window::All,
+                group_by: GroupBy::Hour,
+                ..WindowOptions::default()
+            },
             case_by: Some(traceflow::trend::CaseBy::Input),
             exclude_flaky: true,
             ..SuiteOptions::default()
@@ -178,9 +185,9 @@ fn documents() -> Vec<(String, String)> {
         let report = CompareAnalyzer::new(
             &store(fixture),
             CompareOptions {
-                suite: SuiteOptions {
-                    window: Window::All,
-                    ..SuiteOptions::default()
+                window: WindowOptions {
+                    runs: Window::All,
+                    ..WindowOptions::default()
                 },
                 baseline: selector(baseline),
                 candidate: selector(candidate),
@@ -199,9 +206,9 @@ fn documents() -> Vec<(String, String)> {
             let report = CaseAnalyzer::new(
                 &store,
                 CaseOptions {
-                    suite: SuiteOptions {
-                        window: Window::All,
-                        ..SuiteOptions::default()
+                    window: WindowOptions {
+                        runs: Window::All,
+                        ..WindowOptions::default()
                     },
                     split_at,
                     ..CaseOptions::default()
@@ -314,8 +321,11 @@ fn documents_that_break_the_contract_do_not_match() {
         &SuiteAnalyzer::new(
             &store,
             SuiteOptions {
-                window: Window::All,
-                group_by: GroupBy::Trace,
+                window: WindowOptions {
+                    runs: Window::All,
+                    group_by: GroupBy::Trace,
+                    ..WindowOptions::default()
+                },
                 metrics: vec![Metric::PassRate, Metric::Cost],
                 segment_by: Some(SegmentBy::Model),
                 ..SuiteOptions::default()

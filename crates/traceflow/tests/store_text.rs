@@ -12,6 +12,7 @@ use traceflow::store::SqliteStore;
 use traceflow::trend::{
     GroupBy, Metric, SuiteAnalyzer, SuiteOptions, SuiteReport, TrendError, Window,
 };
+use traceflow::window::{WindowError, WindowOptions};
 
 /// A store built row by row, in SQL.
 struct Store {
@@ -55,7 +56,10 @@ impl Store {
         SuiteAnalyzer::new(
             &store,
             SuiteOptions {
-                group_by,
+                window: WindowOptions {
+                    group_by,
+                    ..WindowOptions::default()
+                },
                 ..SuiteOptions::default()
             },
         )
@@ -67,8 +71,11 @@ impl Store {
         SuiteAnalyzer::new(
             &store,
             SuiteOptions {
-                window: Window::All,
-                group_by,
+                window: WindowOptions {
+                    runs: Window::All,
+                    group_by,
+                    ..WindowOptions::default()
+                },
                 metrics: metrics.to_vec(),
                 ..SuiteOptions::default()
             },
@@ -112,7 +119,7 @@ fn a_typo_in_a_config_key_names_the_keys_the_stores_configs_hold() {
         .trace("2", "2026-03-02T08:00:00Z", r#"{"strictness": "high"}"#)
         .trace("3", "2026-03-03T08:00:00Z", "not json");
     match s.try_analyze(GroupBy::Config("git_shaa".to_owned())) {
-        Err(TrendError::UnknownConfigKey { key, known }) => {
+        Err(TrendError::Window(WindowError::UnknownConfigKey { key, known })) => {
             assert_eq!(key, "git_shaa");
             assert_eq!(known, ["git_sha", "strictness"]);
         }
@@ -155,7 +162,7 @@ fn a_key_beside_pythons_nan_in_a_config_is_known() {
     assert_eq!(report.reports[0].summaries.get(0).unwrap().run_key, "aaa");
     // And a typo's error names them.
     match s.try_analyze(GroupBy::Config("git_shaa".to_owned())) {
-        Err(TrendError::UnknownConfigKey { known, .. }) => {
+        Err(TrendError::Window(WindowError::UnknownConfigKey { known, .. })) => {
             assert_eq!(known, ["git_sha", "temperature", "top_p"]);
         }
         other => panic!("{other:?}"),

@@ -10,6 +10,7 @@ use traceflow::trend::{
     GroupBy, Metric, MetricReport, SegmentBy, SuiteAnalyzer, SuiteOptions, SuiteReport,
     TraceTrendAnalyzer, TrendError, VerdictOptions, Window,
 };
+use traceflow::window::{WindowError, WindowOptions};
 
 /// Runs as records in memory: what the analysis sees, through the facts
 /// seam, without SQL. (What the SQLite store makes of text a record cannot
@@ -79,8 +80,11 @@ impl Records {
 
 fn options(group_by: GroupBy, metrics: &[Metric]) -> SuiteOptions {
     SuiteOptions {
-        window: Window::All,
-        group_by,
+        window: WindowOptions {
+            runs: Window::All,
+            group_by,
+            ..WindowOptions::default()
+        },
         metrics: metrics.to_vec(),
         ..SuiteOptions::default()
     }
@@ -262,7 +266,7 @@ fn weeks_are_iso_and_the_window_counts_runs_not_traces() {
             ("2026-W11".to_owned(), 1)
         ]
     );
-    opts.window = Window::Last(2);
+    opts.window.runs = Window::Last(2);
     let report = s.analyze(opts).unwrap();
     assert_eq!(report.runs, 2);
     assert_eq!(report.traces, 3);
@@ -283,18 +287,18 @@ fn since_and_until_bound_the_traces_before_pooling() {
         s.trace(id, "done", at, "m", "{}");
     }
     let mut opts = options(GroupBy::Day, &[Metric::PassRate]);
-    opts.since = Some("2026-03-02T08:00:00Z".parse().unwrap());
-    opts.until = Some("2026-03-03T08:00:00Z".parse().unwrap());
+    opts.window.since = Some("2026-03-02T08:00:00Z".parse().unwrap());
+    opts.window.until = Some("2026-03-03T08:00:00Z".parse().unwrap());
     let report = s.analyze(opts.clone()).unwrap();
     // since is inclusive, until exclusive.
     assert_eq!(
         runs(&report.reports[0]),
         [key("2026-03-02", 1, 1, Some(1.0))]
     );
-    opts.until = opts.since;
+    opts.window.until = opts.window.since;
     assert!(matches!(
         s.analyze(opts),
-        Err(TrendError::EmptyTimeRange { .. })
+        Err(TrendError::Window(WindowError::EmptyTimeRange { .. }))
     ));
 }
 
@@ -658,7 +662,10 @@ fn over_traces_the_suite_judges_the_pass_rate_as_the_trace_analyzer_does() {
             let suite = SuiteAnalyzer::new(
                 &store,
                 SuiteOptions {
-                    window,
+                    window: WindowOptions {
+                        runs: window,
+                        ..WindowOptions::default()
+                    },
                     ..SuiteOptions::default()
                 },
             )
@@ -731,7 +738,7 @@ fn a_config_key_or_score_no_trace_has_is_an_error_naming_what_there_is() {
         &[Metric::PassRate],
     ));
     match typo {
-        Err(TrendError::UnknownConfigKey { key, known }) => {
+        Err(TrendError::Window(WindowError::UnknownConfigKey { key, known })) => {
             assert_eq!(key, "git_shaa");
             // A record's config has every field of a RunConfig (the keys as
             // a file holds them: tests/store_text.rs), in order.
@@ -748,14 +755,14 @@ fn a_config_key_or_score_no_trace_has_is_an_error_naming_what_there_is() {
     };
     assert!(matches!(
         s.analyze(by_segment),
-        Err(TrendError::UnknownConfigKey { .. })
+        Err(TrendError::Window(WindowError::UnknownConfigKey { .. }))
     ));
     let score = s.analyze(options(
         GroupBy::Day,
         &[Metric::Score("grounded".to_owned())],
     ));
     match score {
-        Err(err @ TrendError::UnknownScore { .. }) => {
+        Err(err @ TrendError::Window(WindowError::UnknownScore { .. })) => {
             let text = err.to_string();
             assert!(text.contains("\"citations\", \"groundedness\""), "{text}");
         }
@@ -763,7 +770,10 @@ fn a_config_key_or_score_no_trace_has_is_an_error_naming_what_there_is() {
     }
     // A score the store has, though not in this window, is no error.
     let window = SuiteOptions {
-        since: Some("2026-03-02T00:00:00Z".parse().unwrap()),
+        window: WindowOptions {
+            since: Some("2026-03-02T00:00:00Z".parse().unwrap()),
+            ..options(GroupBy::Day, &[]).window
+        },
         ..options(GroupBy::Day, &[Metric::Score("citations".to_owned())])
     };
     assert!(s.analyze(window).is_ok());
@@ -840,7 +850,10 @@ fn stale_running_traces_count_as_failed_runs_in_a_suite() {
     let cutoff: jiff::Timestamp = "2026-03-02T00:00:00Z".parse().unwrap();
     let report = s
         .analyze(SuiteOptions {
-            stale_before: Some(cutoff),
+            window: WindowOptions {
+                stale_before: Some(cutoff),
+                ..options(GroupBy::Day, &[]).window
+            },
             ..options(GroupBy::Day, &[Metric::PassRate])
         })
         .unwrap();

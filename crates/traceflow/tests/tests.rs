@@ -8,6 +8,7 @@ mod backends;
 mod cases;
 mod compat;
 mod hostile;
+mod layers;
 mod postgres_connect;
 mod postgres_store;
 mod python_interop;

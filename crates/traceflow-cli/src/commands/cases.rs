@@ -1,9 +1,8 @@
 //! `traceflow cases`: which cases broke, each before and after a split.
 
-use traceflow::cases::{CaseAnalyzer, CaseError};
+use traceflow::cases::CaseAnalyzer;
 use traceflow::progress::Progress;
 use traceflow::report::{CaseListing, Document};
-use traceflow::trend::TrendError;
 
 use crate::args::CasesArgs;
 use crate::exit_codes;
@@ -21,8 +20,8 @@ pub(super) fn run(args: &CasesArgs) -> anyhow::Result<u8> {
         .analyze()
         .map_err(|err| match err {
             // Store errors name the file already.
-            CaseError::Trend(TrendError::Store(_)) => anyhow::Error::new(err),
-            _ => anyhow::Error::new(err).context(db.to_string()),
+            err if err.kind().names_the_store() => anyhow::Error::new(err),
+            err => anyhow::Error::new(err).context(db.to_string()),
         })?;
     // Its line cleared before the report is written.
     drop(spinner);

@@ -1,10 +1,9 @@
 //! `traceflow compare`: a candidate against a baseline, with the exit code
 //! a pull-request check acts on.
 
-use traceflow::compare::{CompareAnalyzer, CompareError, CompareVerdict};
+use traceflow::compare::{CompareAnalyzer, CompareVerdict};
 use traceflow::progress::Progress;
 use traceflow::report::{CaseListing, Document};
-use traceflow::trend::TrendError;
 
 use crate::args::CompareArgs;
 use crate::exit_codes;
@@ -22,8 +21,8 @@ pub(super) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
         .analyze()
         .map_err(|err| match err {
             // Store errors name the file already.
-            CompareError::Trend(TrendError::Store(_)) => anyhow::Error::new(err),
-            _ => anyhow::Error::new(err).context(db.to_string()),
+            err if err.kind().names_the_store() => anyhow::Error::new(err),
+            err => anyhow::Error::new(err).context(db.to_string()),
         })?;
     // Its line cleared before the report is written.
     drop(spinner);

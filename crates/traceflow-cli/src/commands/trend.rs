@@ -39,8 +39,8 @@ pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
     let progress = hook.as_ref().map(|h| h as &Progress);
     let context = |err: TrendError| match err {
         // Store errors name the file already.
-        TrendError::Store(_) => anyhow::Error::new(err),
-        _ => anyhow::Error::new(err).context(db.to_string()),
+        err if err.kind().names_the_store() => anyhow::Error::new(err),
+        err => anyhow::Error::new(err).context(db.to_string()),
     };
     if args.is_suite() {
         let options = args

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
-use crate::trend::CaseBy;
+use crate::window::CaseBy;
 
 /// Hex digits of a case id: 48 bits, so that ten thousand cases collide
 /// with a chance of about 2 in 10 million.

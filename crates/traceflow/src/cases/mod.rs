@@ -2,8 +2,8 @@
 //! asked again and again), before and after a split, each case tested on
 //! its own and the tests held to a false-discovery rate together.
 //!
-//! [`CaseAnalyzer`] pools the window as the trend does ([`SuiteAnalyzer`]'s
-//! heads, window and facts, with each trace's case read beside them), picks
+//! [`CaseAnalyzer`] pools the window as the trend does ([`crate::window`],
+//! with each trace's case read beside its head), picks
 //! the split ([`SplitRule`]: the total's step, else the run or time given,
 //! else the window's halves), counts each case's passes and decisions on
 //! either side, and tests each case whose both sides hold decisions with
@@ -17,13 +17,13 @@ use jiff::Timestamp;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::progress::Progress;
+use crate::metric::Metric;
+use crate::progress::{Progress, Stage};
 use crate::stats::{benjamini_hochberg, fisher_worse};
 use crate::store::{FactsStore, RowIssue};
-use crate::trend::analyzer::Pooled;
-use crate::trend::{
-    CaseBy, ChangeKind, GroupBy, Method, Metric, Stale, Statistics, SuiteAnalyzer, SuiteOptions,
-    TrendError, Window,
+use crate::verdict::{ChangeKind, Method, OptionsError, Statistics, VerdictOptions};
+use crate::window::{
+    self, CaseBy, GroupBy, Needs, Pooled, Stale, Window, WindowError, WindowOptions,
 };
 
 mod identity;
@@ -44,10 +44,11 @@ const FLAKY_CONFIDENCE: f64 = 0.95;
 /// What to compare, and how.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseOptions {
-    /// The window, grouping, time bounds and verdict rule, as the trend's
-    /// (its metrics and segmentation are not used: the pass rate is judged
-    /// per case).
-    pub suite: SuiteOptions,
+    /// Which runs.
+    pub window: WindowOptions,
+    /// The rule that judges the total's pass rate (its step is the split)
+    /// and whose minimum drop a regressed case must show.
+    pub verdict: VerdictOptions,
     /// What makes traces the same case.
     pub case_by: CaseBy,
     /// Where "after" starts, overriding the total's step and the halves.
@@ -59,7 +60,8 @@ pub struct CaseOptions {
 impl Default for CaseOptions {
     fn default() -> Self {
         CaseOptions {
-            suite: SuiteOptions::default(),
+            window: WindowOptions::default(),
+            verdict: VerdictOptions::default(),
             case_by: CaseBy::Input,
             split_at: None,
             fdr: DEFAULT_FDR,
@@ -343,7 +345,10 @@ pub struct CaseReport {
 pub enum CaseError {
     /// The window could not be read or pooled.
     #[error(transparent)]
-    Trend(#[from] TrendError),
+    Window(#[from] WindowError),
+    /// Verdict options out of range.
+    #[error(transparent)]
+    Options(#[from] OptionsError),
     /// An FDR outside (0, 1).
     #[error("the false-discovery rate must be above 0 and below 1, got {0}")]
     InvalidFdr(f64),
@@ -357,6 +362,19 @@ pub enum CaseError {
         /// Runs in the window.
         runs: usize,
     },
+}
+
+impl CaseError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        match self {
+            CaseError::Window(err) => err.kind(),
+            CaseError::Options(err) => err.kind(),
+            CaseError::InvalidFdr(_) | CaseError::SplitOutside { .. } => {
+                crate::error::ErrorKind::InvalidInput
+            }
+        }
+    }
 }
 
 /// Compares each case before and after a split.
@@ -389,28 +407,25 @@ impl<'s, S: FactsStore + ?Sized> CaseAnalyzer<'s, S> {
         if !(options.fdr > 0.0 && options.fdr < 1.0) {
             return Err(CaseError::InvalidFdr(options.fdr));
         }
-        let suite = SuiteOptions {
-            metrics: vec![Metric::PassRate],
-            segment_by: None,
-            case_by: Some(options.case_by.clone()),
-            exclude_flaky: false,
-            ..options.suite.clone()
+        options.verdict.validate()?;
+        let needs = Needs {
+            metrics: &[Metric::PassRate],
+            cases: Some(&options.case_by),
+            ..Needs::default()
         };
-        let pooled = SuiteAnalyzer::new(self.store, suite.clone())
-            .on_progress(self.progress)
-            .pool()?;
-        compare(pooled, &suite, options)
+        let pooled = window::pool(self.store, &options.window, &needs, None, self.progress)?;
+        if let Some(hook) = self.progress {
+            hook(Stage::Judging {
+                runs: pooled.runs(),
+            });
+        }
+        compare(pooled, options)
     }
 }
 
-/// The comparison of a pooled window's cases (`suite` is what it was
-/// pooled by).
-pub(crate) fn compare(
-    pooled: Pooled,
-    suite: &SuiteOptions,
-    options: &CaseOptions,
-) -> Result<CaseReport, CaseError> {
-    let verdict = suite.verdict;
+/// The comparison of a pooled window's cases (pooled by `options`).
+pub(crate) fn compare(pooled: Pooled, options: &CaseOptions) -> Result<CaseReport, CaseError> {
+    let verdict = options.verdict;
     let total = pooled.total_statistics(&Metric::PassRate, &verdict);
     let split = choose_split(&pooled, &total, options.split_at)?;
     let first_after = split.as_ref().map_or(usize::MAX, |s| s.run_index);
@@ -430,10 +445,10 @@ pub(crate) fn compare(
     cases.sort_by(report_order);
     Ok(CaseReport {
         case_by: options.case_by.clone(),
-        group_by: suite.group_by.clone(),
-        requested_window: suite.window,
-        since: suite.since,
-        until: suite.until,
+        group_by: options.window.group_by.clone(),
+        requested_window: options.window.runs,
+        since: options.window.since,
+        until: options.window.until,
         method: verdict.method,
         fdr: options.fdr,
         min_drop: verdict.min_drop,
@@ -450,7 +465,7 @@ pub(crate) fn compare(
         },
         left_out_uncased: uncased,
         left_out_running: pooled.left_out_running,
-        stale: suite.stale_before.map(|before| Stale {
+        stale: options.window.stale_before.map(|before| Stale {
             before,
             failed: pooled.stale_failed,
         }),
@@ -462,7 +477,7 @@ pub(crate) fn compare(
 
 /// Which members of a pooled window belong to flaky cases, by the
 /// comparison's rule with its defaults (the trend's `--exclude-flaky`).
-pub(crate) fn flaky_members(pooled: &Pooled, suite: &SuiteOptions) -> (Vec<bool>, usize) {
+pub(crate) fn flaky_members(pooled: &Pooled, verdict: &VerdictOptions) -> (Vec<bool>, usize) {
     let Some((case_by, _)) = pooled.cases.clone() else {
         return (vec![false; pooled.members.len()], 0);
     };
@@ -470,14 +485,14 @@ pub(crate) fn flaky_members(pooled: &Pooled, suite: &SuiteOptions) -> (Vec<bool>
         case_by,
         ..CaseOptions::default()
     };
-    let total = pooled.total_statistics(&Metric::PassRate, &suite.verdict);
+    let total = pooled.total_statistics(&Metric::PassRate, verdict);
     // The default split cannot fall outside the window.
     let first_after = match choose_split(pooled, &total, None) {
         Ok(Some(split)) => split.run_index,
         _ => usize::MAX,
     };
     let after = |i: usize| Some(pooled.run_of(i) >= first_after);
-    let (cases, _) = judged(pooled, after, &options, suite.verdict.min_drop);
+    let (cases, _) = judged(pooled, after, &options, verdict.min_drop);
     let flaky: rustc_hash::FxHashSet<(&str, &str)> = cases
         .iter()
         .filter(|c| c.verdict == CaseVerdict::Flaky)

@@ -50,9 +50,9 @@ fn store() -> MemoryStore {
 
 fn options(split_at: Option<SplitAt>) -> CaseOptions {
     CaseOptions {
-        suite: SuiteOptions {
-            window: Window::All,
-            ..SuiteOptions::default()
+        window: WindowOptions {
+            runs: Window::All,
+            ..WindowOptions::default()
         },
         split_at,
         ..CaseOptions::default()
@@ -278,13 +278,16 @@ fn a_window_of_one_run_has_no_split_and_tests_nothing() {
 
 #[test]
 fn the_trend_without_flaky_cases_leaves_out_their_traces_and_keeps_regressed_ones() {
-    use crate::trend::{SuiteAnalyzer, SuiteReport};
+    use crate::trend::{SuiteAnalyzer, SuiteOptions, SuiteReport};
     let store = store();
     let trend = |exclude_flaky: bool| -> SuiteReport {
         SuiteAnalyzer::new(
             &store,
             SuiteOptions {
-                window: Window::All,
+                window: WindowOptions {
+                    runs: Window::All,
+                    ..WindowOptions::default()
+                },
                 exclude_flaky,
                 ..SuiteOptions::default()
             },
@@ -318,7 +321,7 @@ fn the_trend_without_flaky_cases_leaves_out_their_traces_and_keeps_regressed_one
 
 #[test]
 fn pooled_runs_left_without_traces_are_dropped_and_the_rest_keep_their_order() {
-    use crate::trend::{GroupBy, SuiteAnalyzer};
+    use crate::trend::{GroupBy, SuiteAnalyzer, SuiteOptions};
     // Hour 0: only a flaky case, passing every other time; hours 1 and 2:
     // a case that passes. The halves split at run 1.
     let mut store = MemoryStore::new();
@@ -338,8 +341,11 @@ fn pooled_runs_left_without_traces_are_dropped_and_the_rest_keep_their_order() {
     let report = SuiteAnalyzer::new(
         &store,
         SuiteOptions {
-            window: Window::All,
-            group_by: GroupBy::Hour,
+            window: WindowOptions {
+                runs: Window::All,
+                group_by: GroupBy::Hour,
+                ..WindowOptions::default()
+            },
             exclude_flaky: true,
             ..SuiteOptions::default()
         },

@@ -66,9 +66,9 @@ fn compare(
     CompareAnalyzer::new(
         store,
         CompareOptions {
-            suite: SuiteOptions {
-                window: Window::All,
-                ..SuiteOptions::default()
+            window: WindowOptions {
+                runs: Window::All,
+                ..WindowOptions::default()
             },
             baseline: Some(selector(baseline)),
             candidate: Some(selector(candidate)),
@@ -118,10 +118,10 @@ fn compare_in(
     CompareAnalyzer::new(
         store,
         CompareOptions {
-            suite: SuiteOptions {
-                window,
+            window: WindowOptions {
+                runs: window,
                 group_by,
-                ..SuiteOptions::default()
+                ..WindowOptions::default()
             },
             baseline: sides[0].map(selector),
             candidate: sides[1].map(selector),
@@ -249,7 +249,7 @@ fn selectors_that_overlap_or_select_nothing_are_errors() {
     // A config key no trace has is a typo.
     assert!(matches!(
         compare(&store, "config.brnch=main", "config.branch=pr"),
-        Err(CompareError::Trend(TrendError::UnknownConfigKey { .. }))
+        Err(CompareError::Window(WindowError::UnknownConfigKey { .. }))
     ));
     // last=N takes the newest runs of what the other conditions keep.
     let report = compare(&store, "config.branch=main,last=10", "config.branch=pr").unwrap();

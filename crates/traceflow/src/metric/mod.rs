@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
+pub(crate) mod measure;
+
 /// A per-run quantity whose trend is judged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Metric {

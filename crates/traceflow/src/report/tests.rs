@@ -1,6 +1,7 @@
 //! Every exporter on one shared report (hyperfine's `export/tests.rs`).
 
 use crate::store::Locator;
+use crate::window::WindowOptions;
 use jiff::Timestamp;
 
 use super::{render, Format};
@@ -303,8 +304,11 @@ pub(crate) fn suite_report() -> crate::trend::SuiteReport {
     SuiteAnalyzer::new(
         &store,
         SuiteOptions {
-            window: Window::All,
-            group_by: GroupBy::Day,
+            window: WindowOptions {
+                runs: Window::All,
+                group_by: GroupBy::Day,
+                ..WindowOptions::default()
+            },
             metrics: vec![Metric::PassRate, Metric::ReviseRate, Metric::Cost],
             segment_by: Some(SegmentBy::Model),
             ..SuiteOptions::default()
@@ -359,7 +363,6 @@ pub(crate) fn case_report() -> crate::cases::CaseReport {
     use crate::model::EvalDecision;
     use crate::store::memory::testing::{eval, trace};
     use crate::store::{MemoryStore, WriteStore};
-    use crate::trend::SuiteOptions;
 
     let inputs = [
         "What is <script>alert(1)</script> | a \u{1b}[31mred\u{1b}[0m question?",
@@ -393,9 +396,9 @@ pub(crate) fn case_report() -> crate::cases::CaseReport {
     CaseAnalyzer::new(
         &store,
         CaseOptions {
-            suite: SuiteOptions {
-                window: Window::All,
-                ..SuiteOptions::default()
+            window: WindowOptions {
+                runs: Window::All,
+                ..WindowOptions::default()
             },
             split_at: Some(SplitAt::Run(40)),
             ..CaseOptions::default()
@@ -488,7 +491,6 @@ pub(crate) fn compare_report() -> crate::compare::CompareReport {
     use crate::model::EvalDecision;
     use crate::store::memory::testing::{eval, trace};
     use crate::store::{MemoryStore, WriteStore};
-    use crate::trend::SuiteOptions;
 
     let inputs = [
         "What is <script>alert(1)</script> \u{1b}[31mred\u{1b}[0m?",
@@ -520,9 +522,9 @@ pub(crate) fn compare_report() -> crate::compare::CompareReport {
     CompareAnalyzer::new(
         &store,
         CompareOptions {
-            suite: SuiteOptions {
-                window: Window::All,
-                ..SuiteOptions::default()
+            window: WindowOptions {
+                runs: Window::All,
+                ..WindowOptions::default()
             },
             baseline: Some(selector("config.branch=main")),
             candidate: Some(selector("config.branch=pr <&>")),

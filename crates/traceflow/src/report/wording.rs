@@ -9,8 +9,8 @@ use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
 use crate::text::{count, points};
-use crate::trend::verdict::level_text;
 use crate::trend::{Insufficient, Remedy, Shortfall};
+use crate::verdict::level_text;
 
 impl fmt::Display for Shortfall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -174,6 +174,29 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// What kind of failure this is, for a front end's exit code,
+    /// exception or status.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            StoreError::NotFound { .. } => ErrorKind::NotFound,
+            StoreError::Connect { .. } => ErrorKind::Connection,
+            StoreError::NotAFile { .. }
+            | StoreError::Open { .. }
+            | StoreError::NotSqlite { .. }
+            | StoreError::NotTraceflowStore { .. }
+            | StoreError::Read { .. }
+            | StoreError::ReaderPanicked { .. }
+            | StoreError::Write { .. }
+            | StoreError::ReadOnly { .. }
+            | StoreError::NoSuchTrace { .. }
+            | StoreError::BadRow { .. }
+            | StoreError::Schema { .. } => ErrorKind::Store,
+        }
+    }
+}
+
 /// Where a row that could not be used is, in its source's terms. The JSON
 /// holds its fields in the object (`"table"`, `"rowid"` for a table
 /// row), so a new kind of source adds fields without moving these.

@@ -2,10 +2,12 @@
 //! that more segments and metrics do not mean more false alarms.
 
 use super::analyzer::MetricReport;
-use super::means::MIN_RUNS_MEANS;
-use super::verdict::{MDE_FACTOR, MIN_DECISIONS_AUTO, MIN_RUNS_AUTO};
-use super::{Method, MetricKind, Verdict, VerdictOptions};
+use crate::metric::MetricKind;
 use crate::stats::holm;
+use crate::verdict::means::MIN_RUNS_MEANS;
+use crate::verdict::{
+    Method, Verdict, VerdictOptions, MDE_FACTOR, MIN_DECISIONS_AUTO, MIN_RUNS_AUTO,
+};
 
 /// Applies Holm's correction to every report's regression: a report stays
 /// a regression only if its Holm-adjusted p is below α. Returns the tests

@@ -85,7 +85,7 @@ mod tests {
     use crate::store::{MemoryStore, WriteStore};
     use crate::trend::{
         GroupBy, Metric, SegmentBy, SuiteAnalyzer, SuiteOptions, TraceTrendAnalyzer,
-        VerdictOptions, Window,
+        VerdictOptions, Window, WindowOptions,
     };
 
     /// Model a passes every day for 30 days; model b passes for 15 days and
@@ -120,8 +120,11 @@ mod tests {
         SuiteAnalyzer::new(
             store,
             SuiteOptions {
-                group_by: GroupBy::Day,
-                window,
+                window: WindowOptions {
+                    group_by: GroupBy::Day,
+                    runs: window,
+                    ..WindowOptions::default()
+                },
                 metrics: vec![Metric::PassRate],
                 segment_by: segment.then_some(SegmentBy::Model),
                 ..SuiteOptions::default()

@@ -1,19 +1,20 @@
-//! The proposal's report: [`TraceTrendAnalyzer`] is the one analyzer
-//! ([`SuiteAnalyzer`]) with a run per trace and the pass rate, projected onto
+//! The proposal's report: [`TraceTrendAnalyzer`] is the one analysis
+//! ([`super::SuiteAnalyzer`]'s window and verdict) with a run per trace and
+//! the pass rate, projected onto
 //! the proposal's `TraceTrendReport` and `TraceRunSummary` rows, whose JSON
 //! fields and table it keeps exactly.
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::{
-    check_options, DecisionSource, GroupBy, Method, Metric, Stale, Statistics, SuiteAnalyzer,
-    SuiteOptions, TrendError, Verdict, VerdictOptions, Window, MIN_RUNS,
-};
+use super::{check_options, DecisionSource, TrendError};
+use crate::metric::Metric;
 use crate::model::RunStatus;
-use crate::progress::Progress;
+use crate::progress::{Progress, Stage};
 use crate::stats::ols;
 use crate::store::{FactsStore, RowIssue, TraceFacts, TraceHead};
+use crate::verdict::{Method, Statistics, Verdict, VerdictOptions};
+use crate::window::{self, GroupBy, Needs, Stale, Window, WindowOptions, MIN_RUNS};
 
 /// Which way the pass rate is going.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -177,25 +178,28 @@ impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
         self
     }
 
-    /// Analyzes the window: [`SuiteAnalyzer`] with a run per trace and the
+    /// Analyzes the window: [`super::SuiteAnalyzer`]'s with a run per trace and the
     /// pass rate, projected onto the proposal's report. One pass over
     /// `traces`, one over `trace_evals`, and one over `trace_steps` only if
     /// some run has no `trace_evals` rows.
     pub fn analyze(&self, window: Window) -> Result<TraceTrendReport, TrendError> {
         check_options(&self.options, window)?;
-        let analyzer = SuiteAnalyzer::new(
-            self.store,
-            SuiteOptions {
-                verdict: self.options,
-                window,
-                group_by: GroupBy::Trace,
-                metrics: vec![Metric::PassRate],
-                stale_before: self.stale_before,
-                ..SuiteOptions::default()
-            },
-        )
-        .on_progress(self.progress);
-        let pooled = analyzer.pool()?;
+        let options = WindowOptions {
+            group_by: GroupBy::Trace,
+            runs: window,
+            stale_before: self.stale_before,
+            ..WindowOptions::default()
+        };
+        let needs = Needs {
+            metrics: &[Metric::PassRate],
+            ..Needs::default()
+        };
+        let pooled = window::pool(self.store, &options, &needs, None, self.progress)?;
+        if let Some(hook) = self.progress {
+            hook(Stage::Judging {
+                runs: pooled.runs(),
+            });
+        }
         // `auto` judges any number of runs (too few is its verdict); the
         // proposal's rule needs a slope.
         if pooled.members.len() < MIN_RUNS
@@ -439,8 +443,16 @@ mod tests {
         assert_eq!(report.pass_rate_slope, 0.0);
         assert_eq!(report.pass_rate_direction, Direction::Stable);
         let bad = TraceTrendAnalyzer::new(&store, f64::NAN).analyze(Window::All);
-        assert!(matches!(bad, Err(TrendError::InvalidThreshold(_))));
+        assert!(matches!(
+            bad,
+            Err(TrendError::Options(
+                crate::verdict::OptionsError::Threshold(_)
+            ))
+        ));
         let small = TraceTrendAnalyzer::new(&store, 0.01).analyze(Window::Last(1));
-        assert!(matches!(small, Err(TrendError::WindowTooSmall(1))));
+        assert!(matches!(
+            small,
+            Err(TrendError::Window(crate::window::WindowError::TooSmall(1)))
+        ));
     }
 }

@@ -13,9 +13,11 @@ use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
-use super::analyzer::{Pooled, RunTraces, RunValue};
-use super::measure::{measure, Line};
-use super::Metric;
+use super::analyzer::RunValue;
+use super::line::Line;
+use crate::metric::measure::measure;
+use crate::metric::Metric;
+use crate::window::{Pooled, RunTraces};
 
 /// The runs of one report, oldest first.
 ///

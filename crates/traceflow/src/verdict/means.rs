@@ -7,12 +7,12 @@
 //! which assumes nothing of their distribution, with Sen's slope for its
 //! size (the statistics doc's method for continuous metrics).
 
-use super::metric::Worse;
-use super::verdict::{
+use super::Method;
+use super::{
     p_text, ChangeKind, Insufficient, MeanShift, Remedy, Shortfall, StatedChange, Statistics,
     Subject, Verdict, VerdictOptions, MDE_FACTOR,
 };
-use super::Method;
+use crate::metric::Worse;
 use crate::stats::{mann_kendall, ols_test, pettitt};
 use crate::text::{count, significant};
 
@@ -150,7 +150,7 @@ pub fn assess_means(
     match options.method {
         Method::Ols if ys.len() < 2 || base.is_none() => {
             stats.verdict = Verdict::InsufficientData;
-            stats.insufficient = Some(super::verdict::ols_too_few(ys.len()));
+            stats.insufficient = Some(super::ols_too_few(ys.len()));
         }
         Method::Ols => {
             // The proposal's rule, with its threshold per run read relative

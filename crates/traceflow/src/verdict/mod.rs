@@ -1,16 +1,17 @@
-//! From a window's pass counts to a verdict a team can act on.
+//! From a window's counts or values to a verdict a team can act on.
 //!
-//! [`assess`] is pure: the same counts and options give the same
-//! [`Statistics`], which is what the gate, the reports and the simulation
-//! (`examples/simulate.rs`) all use.
+//! [`assess`], [`assess_rate`] and [`means::assess_means`] are pure: the
+//! same counts and options give the same [`Statistics`], which is what the
+//! gate, the reports and the simulation (`examples/simulate.rs`) all use.
+//! The verdict knows numbers only; the window measures its runs
+//! ([`crate::window`]) and asks for one.
 
 use std::cell::OnceCell;
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::metric::Worse;
-use super::Method;
+use crate::metric::Worse;
 use crate::stats::{
     mann_kendall, min_detectable_drop, ols_test, repeated_level, segment, simulation_rate,
     step_change, trend_test, Level, MannKendall, OlsTest, RepeatedOptions, StepChange, StepOptions,
@@ -18,12 +19,35 @@ use crate::stats::{
 };
 use crate::text::{count, points, signed_points};
 
+pub mod means;
 mod prose;
 mod types;
 
 use prose::summary;
 pub(crate) use prose::{level_text, p_equals, p_text};
 pub use types::*;
+
+/// The rule that turns the series into a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Significance-tested: Cochran–Armitage at α with a minimum drop, a
+    /// step test, and "insufficient data" when the data cannot tell.
+    Auto,
+    /// The proposal's rule: the OLS slope of pass rate on run index against
+    /// ±threshold per run.
+    Ols,
+}
+
+impl Method {
+    /// The name used on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Auto => "auto",
+            Method::Ols => "ols",
+        }
+    }
+}
 
 /// Fewest runs `auto` judges.
 pub const MIN_RUNS_AUTO: usize = 8;

@@ -508,6 +508,9 @@ impl ChangePoint {
 /// Why a verdict's options cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 pub enum OptionsError {
+    /// A threshold that is negative or not a number.
+    #[error("threshold must be a finite number >= 0, got {0}")]
+    Threshold(f64),
     /// α outside (0, 0.5).
     #[error("alpha must be between 0 and 0.5, got {0}")]
     Alpha(f64),
@@ -519,9 +522,19 @@ pub enum OptionsError {
     Confidence(f64),
 }
 
+impl OptionsError {
+    /// What kind of failure this is: the caller's to fix.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        crate::error::ErrorKind::InvalidInput
+    }
+}
+
 impl VerdictOptions {
-    /// Checks α, min_drop and the confidence level.
+    /// Checks the threshold, α, min_drop and the confidence level.
     pub fn validate(&self) -> Result<(), OptionsError> {
+        if !(self.threshold.is_finite() && self.threshold >= 0.0) {
+            return Err(OptionsError::Threshold(self.threshold));
+        }
         if !(self.alpha > 0.0 && self.alpha < 0.5) {
             return Err(OptionsError::Alpha(self.alpha));
         }

@@ -231,6 +231,25 @@ pub enum ConnectError {
     },
 }
 
+impl ConnectError {
+    /// What kind of failure this is: an address that does not parse is
+    /// the caller's to fix; the rest is the connection's.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            ConnectError::InvalidSpec { .. } => ErrorKind::InvalidInput,
+            ConnectError::Unreachable { .. }
+            | ConnectError::Tls { .. }
+            | ConnectError::TlsSetup { .. }
+            | ConnectError::AuthFailed { .. }
+            | ConnectError::NoDatabase { .. }
+            | ConnectError::TooManyConnections { .. }
+            | ConnectError::Refused { .. }
+            | ConnectError::Other { .. } => ErrorKind::Connection,
+        }
+    }
+}
+
 /// A password, kept out of every `Debug` and `Display`.
 #[derive(Clone, PartialEq, Eq)]
 struct Secret(String);

@@ -124,6 +124,17 @@ pub enum PushError {
     Target(StoreError),
 }
 
+impl PushError {
+    /// What kind of failure this is (the server's refusal is the
+    /// store's).
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        match self {
+            PushError::Source(err) | PushError::Target(err) => err.kind(),
+            PushError::Server { .. } => crate::error::ErrorKind::Store,
+        }
+    }
+}
+
 /// The marks a database keeps for one source file.
 #[derive(Debug, Clone, Default)]
 struct Marks {

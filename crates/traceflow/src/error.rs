@@ -1,0 +1,157 @@
+//! What kind of failure an error is, for every front end.
+//!
+//! Each module has its own error enum ([`StoreError`], [`WindowError`],
+//! [`TrendError`], ...), worded for a reader and carrying its context.
+//! Front ends do not match their variants: they ask each for its
+//! [`ErrorKind`] and map the kind once — the command to an exit code, the
+//! Python package to an exception class, a server to an HTTP status. The
+//! match over the kinds is exhaustive, so a new kind must be given a
+//! place in each.
+//!
+//! [`StoreError`]: crate::store::StoreError
+//! [`WindowError`]: crate::window::WindowError
+//! [`TrendError`]: crate::trend::TrendError
+
+use serde::Serialize;
+
+/// What kind of failure an error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The store does not exist: no file at the path, no such database.
+    NotFound,
+    /// What was asked cannot be answered as asked: an option out of
+    /// range, a key or score no trace has, selectors that overlap, a split
+    /// outside the window, a store address that does not parse.
+    InvalidInput,
+    /// Too little data for what was asked (too few traces for a slope).
+    NotEnoughData,
+    /// The store could not be opened, read or written, or is not a
+    /// TraceFlow store.
+    Store,
+    /// The database server could not be reached, or refused the
+    /// connection (authentication, TLS).
+    Connection,
+}
+
+impl ErrorKind {
+    /// The kind's name, as the JSON spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::NotEnoughData => "not_enough_data",
+            ErrorKind::Store => "store",
+            ErrorKind::Connection => "connection",
+        }
+    }
+
+    /// Whether an error of this kind names the store it is about already
+    /// (a front end adds the store's name to the others).
+    pub fn names_the_store(self) -> bool {
+        match self {
+            ErrorKind::NotFound | ErrorKind::Store | ErrorKind::Connection => true,
+            ErrorKind::InvalidInput | ErrorKind::NotEnoughData => false,
+        }
+    }
+}
+
+/// Finds the kind of the first library error in an error's chain of
+/// causes, outermost first: what a front end that wraps the library's
+/// errors in its own context asks.
+pub fn kind_of(err: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if let Some(kind) = kind_of_one(err) {
+            return Some(kind);
+        }
+        next = err.source();
+    }
+    None
+}
+
+fn kind_of_one(err: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+    use crate::cases::CaseError;
+    use crate::compare::CompareError;
+    use crate::store::postgres::push::PushError;
+    use crate::store::{ConnectError, StoreError};
+    use crate::trend::{OptionsError, TrendError};
+    use crate::window::WindowError;
+    if let Some(err) = err.downcast_ref::<StoreError>() {
+        return Some(err.kind());
+    }
+    if let Some(err) = err.downcast_ref::<WindowError>() {
+        return Some(err.kind());
+    }
+    if let Some(err) = err.downcast_ref::<TrendError>() {
+        return Some(err.kind());
+    }
+    if let Some(err) = err.downcast_ref::<CaseError>() {
+        return Some(err.kind());
+    }
+    if let Some(err) = err.downcast_ref::<CompareError>() {
+        return Some(err.kind());
+    }
+    if let Some(err) = err.downcast_ref::<OptionsError>() {
+        return Some(err.kind());
+    }
+    if let Some(err) = err.downcast_ref::<ConnectError>() {
+        return Some(err.kind());
+    }
+    if let Some(err) = err.downcast_ref::<PushError>() {
+        return Some(err.kind());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Location, StoreError};
+    use crate::trend::TrendError;
+    use crate::window::WindowError;
+
+    /// A front end's context around a library error, as `anyhow`'s
+    /// `.context()` wraps it.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Context(&'static str, #[source] TrendError);
+
+    fn missing() -> StoreError {
+        StoreError::NotFound {
+            location: Location::File("nowhere.db".into()),
+        }
+    }
+
+    #[test]
+    fn a_store_missing_under_a_trend_is_not_found_through_any_context() {
+        let err = TrendError::from(missing());
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        let wrapped = Context("the gate", err);
+        assert_eq!(kind_of(&wrapped), Some(ErrorKind::NotFound));
+        assert!(ErrorKind::NotFound.names_the_store());
+    }
+
+    #[test]
+    fn a_key_no_trace_has_is_the_callers_to_fix_and_is_put_in_context() {
+        let err = TrendError::Window(WindowError::UnknownConfigKey {
+            key: "git_shaa".into(),
+            known: vec!["git_sha".into()],
+        });
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(!err.kind().names_the_store());
+        let few = TrendError::TooFewTraces {
+            found: 1,
+            needed: 2,
+            left_out_running: 0,
+            skipped: 0,
+        };
+        assert_eq!(few.kind(), ErrorKind::NotEnoughData);
+    }
+
+    #[test]
+    fn an_error_of_no_library_type_has_no_kind() {
+        let io = std::io::Error::other("disk full");
+        assert_eq!(kind_of(&io), None);
+    }
+}
