@@ -32,7 +32,7 @@ pub enum Command {
     /// Print the pass-rate trend across runs (exit 0, or 2 on error).
     Trend(TrendArgs),
     /// Like `trend`, but exit 1 on a regression: for CI pipelines.
-    Gate(TrendArgs),
+    Gate(GateArgs),
     /// Which cases (test inputs) broke: each case's pass rate before and
     /// after a split, tested per case, regressed ones first (exit 0, or 2
     /// on error).
@@ -153,9 +153,11 @@ impl Cli {
                 && deepest.value_source(id) == Some(clap::parser::ValueSource::EnvVariable)
         };
         match &mut self.command {
-            Command::Trend(args) | Command::Gate(args) => args.store.from_env = from_env("db"),
-            Command::Cases(args) => args.trend.store.from_env = from_env("db"),
-            Command::Compare(args) => args.trend.store.from_env = from_env("db"),
+            Command::Trend(args) | Command::Gate(GateArgs { trend: args, .. }) => {
+                args.store.from_env = from_env("db");
+            }
+            Command::Cases(args) => args.store.from_env = from_env("db"),
+            Command::Compare(args) => args.store.from_env = from_env("db"),
             Command::List(args) => args.store.from_env = from_env("db"),
             Command::Show(args) => args.store.from_env = from_env("db"),
             Command::Push(args) => args.to_from_env = from_env("to"),
@@ -167,41 +169,16 @@ impl Cli {
     }
 }
 
+/// Which runs are judged: what a run is, how many of the newest, the time
+/// bounds, and crashed traces (`trend`, `gate`, `cases`, `compare`).
 #[derive(Debug, Args)]
-pub struct TrendArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
-    /// Most recent finished runs to analyze, or `all` [default: 500 for
-    /// auto, whose test needs about 1,000 decisions to see a 15-point
-    /// decline; 20 for ols, as the proposal had it].
+#[command(next_help_heading = "Window")]
+pub struct WindowArgs {
+    /// Most recent finished runs to analyze, or `all` [default: 500, as
+    /// auto's test needs about 1,000 decisions to see a 15-point decline;
+    /// 20 with `--method ols`, as the proposal had it].
     #[arg(long, value_parser = parse_window)]
     pub window: Option<Window>,
-    /// The rule behind the verdict.
-    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
-    pub method: MethodArg,
-    /// auto: the chance of a false alarm (one-sided significance level), over
-    /// --evaluations successive gate runs.
-    #[arg(long, default_value_t = 0.01, value_parser = parse_alpha)]
-    pub alpha: f64,
-    /// The smallest change toward worse across the window that matters: for
-    /// rates in points (0.05 = 5 points), for means (scores, cost, latency,
-    /// tokens, revisions) relative to their level (0.05 = 5%).
-    #[arg(long, default_value_t = 0.05, value_parser = parse_min_drop)]
-    pub min_drop: f64,
-    /// gate: exit 3 instead of 0 when there is too little data to judge.
-    #[arg(long)]
-    pub require_data: bool,
-    /// auto: for a gate run after every new run, how many successive runs
-    /// --alpha covers. With 100, each evaluation is held to a smaller level
-    /// (simulated) so that 100 evaluations of a stable history raise a false
-    /// alarm with probability --alpha; with 1, every evaluation has its own
-    /// --alpha (and 100 of them a 4–40% chance of one, measured: see
-    /// docs/statistics.md).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub evaluations: u32,
-    /// ols: per-run slope beyond which the direction is called.
-    #[arg(long, default_value_t = 0.01, value_parser = parse_threshold, allow_negative_numbers = true)]
-    pub threshold: f64,
     /// What a run is: `trace` (each trace), `hour`, `day`, `week` (UTC,
     /// ISO weeks), or `config.<key>` (one run per value of a config_json
     /// key, such as a git sha or suite id, ordered by its first trace).
@@ -220,6 +197,87 @@ pub struct TrendArgs {
     /// default.
     #[arg(long, value_name = "AGE", value_parser = parse_age)]
     pub stale_after: Option<jiff::SignedDuration>,
+}
+
+impl WindowArgs {
+    /// The window asked for, or `method`'s default.
+    pub fn window(&self, method: Method) -> Window {
+        self.window.unwrap_or_else(|| method.default_window())
+    }
+
+    /// The library's window options, `method`'s default window unless one
+    /// was given, ages resolved against `now`.
+    pub fn options(&self, method: Method, now: jiff::Timestamp) -> Result<WindowOptions, String> {
+        Ok(WindowOptions {
+            runs: self.window(method),
+            group_by: self.group_by.clone(),
+            since: self.since.map(|b| b.resolve(now)).transpose()?,
+            until: self.until.map(|b| b.resolve(now)).transpose()?,
+            stale_before: self.stale_before(now)?,
+        })
+    }
+
+    /// The instant before which a running trace is stale, if asked.
+    pub fn stale_before(&self, now: jiff::Timestamp) -> Result<Option<jiff::Timestamp>, String> {
+        self.stale_after
+            .map(|age| TimeBound::Ago(age).resolve(now))
+            .transpose()
+    }
+}
+
+/// The level every verdict is held to (`trend`, `gate`, `cases`,
+/// `compare`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Verdict")]
+pub struct RuleArgs {
+    /// The chance of a false alarm (one-sided significance level); for
+    /// `trend` and `gate`, over --evaluations successive gate runs.
+    #[arg(long, default_value_t = 0.01, value_parser = parse_alpha)]
+    pub alpha: f64,
+    /// The smallest change toward worse that matters: for rates in points
+    /// (0.05 = 5 points), for means (scores, cost, latency, tokens,
+    /// revisions) relative to their level (0.05 = 5%).
+    #[arg(long, default_value_t = 0.05, value_parser = parse_min_drop)]
+    pub min_drop: f64,
+}
+
+impl RuleArgs {
+    /// The verdict's options under `auto`, in the library's terms.
+    pub fn verdict_options(&self) -> VerdictOptions {
+        VerdictOptions {
+            alpha: self.alpha,
+            min_drop: self.min_drop,
+            ..VerdictOptions::default()
+        }
+    }
+}
+
+/// The trend's rule: the method, repeated gating and the proposal's
+/// threshold (`trend`, `gate`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Verdict")]
+pub struct MethodArgs {
+    /// The rule behind the verdict.
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    pub method: MethodArg,
+    /// auto: for a gate run after every new run, how many successive runs
+    /// --alpha covers. With 100, each evaluation is held to a smaller level
+    /// (simulated) so that 100 evaluations of a stable history raise a false
+    /// alarm with probability --alpha; with 1, every evaluation has its own
+    /// --alpha (and 100 of them a 4–40% chance of one, measured: see
+    /// docs/statistics.md).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub evaluations: u32,
+    /// ols: per-run slope beyond which the direction is called.
+    #[arg(long, default_value_t = 0.01, value_parser = parse_threshold, allow_negative_numbers = true)]
+    pub threshold: f64,
+}
+
+/// What the trend measures: its metrics, segments and flaky cases
+/// (`trend`, `gate`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Metrics")]
+pub struct MetricArgs {
     /// The metric to trend (repeatable): pass-rate (default),
     /// final-pass-rate, revise-rate, fallback-rate, avg-score,
     /// `score.<name>`, cost, latency, tokens, revisions.
@@ -233,9 +291,9 @@ pub struct TrendArgs {
     /// the chance of any false alarm at --alpha.
     #[arg(long)]
     pub segment_by: Option<SegmentBy>,
-    /// What makes traces the same case: `input` (the mode and the exact
-    /// user_input, surrounding whitespace trimmed) or `config.<key>` (a
-    /// case id in config_json). `cases`: default `input`.
+    /// Judge the pass rate within the same cases as well: `input` (the
+    /// mode and the exact user_input, surrounding whitespace trimmed) or
+    /// `config.<key>` (a case id in config_json).
     #[arg(long)]
     pub case_by: Option<CaseBy>,
     /// Leave out the traces of flaky cases (by --case-by, default input):
@@ -243,99 +301,177 @@ pub struct TrendArgs {
     /// as `traceflow cases --flaky` lists them. The report says how many.
     #[arg(long)]
     pub exclude_flaky: bool,
+}
+
+impl MetricArgs {
+    /// Whether any of these was given: the report is a suite of metrics,
+    /// segments or cases rather than the pass rate over traces.
+    fn any(&self) -> bool {
+        !self.metrics.is_empty()
+            || self.all_metrics
+            || self.segment_by.is_some()
+            || self.case_by.is_some()
+            || self.exclude_flaky
+    }
+
+    /// The metrics asked for, in order, each once: the pass rate unless
+    /// another was asked for.
+    fn metrics(&self) -> Vec<Metric> {
+        let mut metrics: Vec<Metric> = if self.all_metrics {
+            Metric::ALL.to_vec()
+        } else {
+            Vec::new()
+        };
+        for metric in &self.metrics {
+            if !metrics.contains(metric) {
+                metrics.push(metric.clone());
+            }
+        }
+        if metrics.is_empty() {
+            metrics.push(Metric::PassRate);
+        }
+        metrics
+    }
+}
+
+/// How and where a report is written (`trend`, `gate`, `cases`,
+/// `compare`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
     pub format: ReportFormatArg,
-    /// The table of a trace report: how many of the newest runs it lists,
-    /// or `all` [default: 20]. The JSON always lists every run.
-    #[arg(long, value_name = "N|all", value_parser = parse_runs)]
-    pub runs: Option<RunListing>,
     /// Write the report to this file (`-`: standard output).
     #[arg(long, short, default_value = "-")]
     pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]
-pub struct CasesArgs {
-    /// The store, window, grouping, time bounds and verdict options, as
-    /// for `trend` (`--metric`, `--all-metrics` and `--segment-by` are
-    /// trend's: a case is judged on its pass rate).
+pub struct TrendArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    #[command(flatten)]
+    pub rule: RuleArgs,
+    #[command(flatten)]
+    pub method: MethodArgs,
+    #[command(flatten)]
+    pub measure: MetricArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// The table of a trace report: how many of the newest runs it lists,
+    /// or `all` [default: 20]. The JSON always lists every run.
+    #[arg(long, value_name = "N|all", value_parser = parse_runs, help_heading = "Output")]
+    pub runs: Option<RunListing>,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
     #[command(flatten)]
     pub trend: TrendArgs,
+    /// Exit 3 instead of 0 when there is too little data to judge.
+    #[arg(long, help_heading = "Verdict")]
+    pub require_data: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CasesArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    #[command(flatten)]
+    pub rule: RuleArgs,
+    /// What makes traces the same case: `input` (the mode and the exact
+    /// user_input, surrounding whitespace trimmed) or `config.<key>` (a
+    /// case id in config_json).
+    #[arg(long, default_value = "input", help_heading = "Cases")]
+    pub case_by: CaseBy,
     /// Where "after" starts: a run's index in the window (0 the oldest,
     /// as the trend's `run_index`), or a time (the runs started at or
     /// after it; an age or a time, as --since). Default: the total's step
     /// when the trend found one, else the middle of the window.
-    #[arg(long, value_name = "RUN|TIME", value_parser = parse_split_at)]
+    #[arg(long, value_name = "RUN|TIME", value_parser = parse_split_at, help_heading = "Cases")]
     pub split_at: Option<SplitAtArg>,
     /// The false-discovery rate regressed cases are held to (the expected
     /// share of false ones among them).
-    #[arg(long, default_value_t = traceflow::cases::DEFAULT_FDR, value_parser = parse_fdr)]
+    #[arg(long, default_value_t = traceflow::cases::DEFAULT_FDR, value_parser = parse_fdr, help_heading = "Cases")]
     pub fdr: f64,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// List every case, not only the regressed and newly failing ones (the
     /// JSON always lists every case).
-    #[arg(long, conflicts_with = "flaky")]
+    #[arg(long, conflicts_with = "flaky", help_heading = "Output")]
     pub all: bool,
     /// List the flaky cases: those that pass and fail under one model on
     /// one side of the split, the 95% interval of their pass chance inside
     /// 20–80%.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub flaky: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The store, window, grouping, time bounds, case identity and verdict
-    /// options, as for `trend` (--metric, --all-metrics, --segment-by and
-    /// --exclude-flaky are trend's).
     #[command(flatten)]
-    pub trend: TrendArgs,
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    #[command(flatten)]
+    pub rule: RuleArgs,
+    /// Exit 3 instead of 0 when there is too little data to judge.
+    #[arg(long, help_heading = "Verdict")]
+    pub require_data: bool,
     /// The baseline: comma-joined conditions `config.KEY=VALUE`,
     /// `model=NAME`, `mode=NAME`, `provider=NAME`, `since=TIME`,
     /// `until=TIME` (as --since takes them), `last=N` (the newest N runs).
     /// A selector chooses among every trace (within --since/--until), and
     /// --window bounds each side to its newest runs (`last=N` sets a
     /// side's own). Default: the traces the candidate does not select.
-    #[arg(long, value_name = "SELECTOR")]
+    #[arg(long, value_name = "SELECTOR", help_heading = "Comparison")]
     pub baseline: Option<String>,
     /// The candidate, as --baseline. Default: the traces the baseline does
     /// not select; with neither given, the newer half of the window
     /// against its older half (with --group-by trace), or the newest run
     /// against the runs before it (pooled runs).
-    #[arg(long, value_name = "SELECTOR")]
+    #[arg(long, value_name = "SELECTOR", help_heading = "Comparison")]
     pub candidate: Option<String>,
+    /// What makes traces the same case: `input` (the mode and the exact
+    /// user_input, surrounding whitespace trimmed) or `config.<key>` (a
+    /// case id in config_json).
+    #[arg(long, default_value = "input", help_heading = "Comparison")]
+    pub case_by: CaseBy,
     /// The false-discovery rate of the per-case table.
-    #[arg(long, default_value_t = traceflow::cases::DEFAULT_FDR, value_parser = parse_fdr)]
+    #[arg(long, default_value_t = traceflow::cases::DEFAULT_FDR, value_parser = parse_fdr, help_heading = "Comparison")]
     pub fdr: f64,
-    /// List every case, not only the regressed and newly failing ones.
-    #[arg(long)]
-    pub all: bool,
     /// Compare the pooled pass rates even when the cases could pair them
     /// (paired is the default when half the decisions or more are in cases
     /// both sides asked).
-    #[arg(long)]
+    #[arg(long, help_heading = "Comparison")]
     pub unpaired: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// List every case, not only the regressed and newly failing ones.
+    #[arg(long, help_heading = "Output")]
+    pub all: bool,
 }
 
 impl CompareArgs {
     /// The comparison's options, with ages resolved against `now`.
     pub fn compare_options(&self, now: jiff::Timestamp) -> Result<CompareOptions, String> {
-        let trend = &self.trend;
-        trend.only_trends("compare reports every metric of both sides")?;
-        trend.run_listing(false)?;
         let time = |text: &str| parse_time_bound(text)?.resolve(now);
         let selector = |flag: &str, text: &Option<String>| -> Result<Option<Selector>, String> {
             text.as_deref()
                 .map(|t| Selector::parse(t, time).map_err(|e| format!("--{flag}: {e}")))
                 .transpose()
         };
-        let suite = trend.suite_options(now)?;
         Ok(CompareOptions {
-            window: suite.window,
-            verdict: suite.verdict,
+            window: self.window.options(Method::Auto, now)?,
+            verdict: self.rule.verdict_options(),
             baseline: selector("baseline", &self.baseline)?,
             candidate: selector("candidate", &self.candidate)?,
-            case_by: trend.case_by.clone().unwrap_or(CaseBy::Input),
+            case_by: self.case_by.clone(),
             fdr: self.fdr,
             unpaired: self.unpaired,
         })
@@ -352,23 +488,17 @@ pub enum SplitAtArg {
 }
 
 impl CasesArgs {
-    /// The comparison's options, with ages resolved against `now`; an
-    /// error for trend's metric and segment flags, which a case comparison
-    /// does not take.
+    /// The comparison's options, with ages resolved against `now`.
     pub fn case_options(&self, now: jiff::Timestamp) -> Result<CaseOptions, String> {
-        let trend = &self.trend;
-        trend.only_trends("cases judges each case's pass rate")?;
-        trend.run_listing(false)?;
         let split_at = match self.split_at {
             None => None,
             Some(SplitAtArg::Run(run)) => Some(SplitAt::Run(run)),
             Some(SplitAtArg::Time(bound)) => Some(SplitAt::Time(bound.resolve(now)?)),
         };
-        let suite = trend.suite_options(now)?;
         Ok(CaseOptions {
-            window: suite.window,
-            verdict: suite.verdict,
-            case_by: trend.case_by.clone().unwrap_or(CaseBy::Input),
+            window: self.window.options(Method::Auto, now)?,
+            verdict: self.rule.verdict_options(),
+            case_by: self.case_by.clone(),
             split_at,
             fdr: self.fdr,
         })
@@ -501,11 +631,10 @@ pub const DEFAULT_TABLE_RUNS: usize = 20;
 impl TrendArgs {
     /// The runs the table lists: `--runs`, else the newest
     /// [`DEFAULT_TABLE_RUNS`]; an error when `--runs` is given where no
-    /// table of runs is written (another format, a suite, `cases`,
-    /// `compare`).
-    pub fn run_listing(&self, table_of_runs: bool) -> Result<RunListing, String> {
+    /// table of runs is written (another format, a suite).
+    pub fn run_listing(&self) -> Result<RunListing, String> {
         match self.runs {
-            Some(_) if !table_of_runs || self.format != ReportFormatArg::Table || self.is_suite() => {
+            Some(_) if self.report.format != ReportFormatArg::Table || self.is_suite() => {
                 Err("--runs picks the rows of trend's and gate's run table (--format table, without --group-by, --metric, --segment-by, --since, --until, --case-by or --exclude-flaky); the JSON lists every run".to_owned())
             }
             Some(runs) => Ok(runs),
@@ -513,91 +642,53 @@ impl TrendArgs {
         }
     }
 
+    /// The method asked for.
+    pub fn method(&self) -> Method {
+        self.method.method.into()
+    }
+
     /// The window asked for, or the method's default.
     pub fn window(&self) -> Window {
-        self.window
-            .unwrap_or_else(|| Method::from(self.method).default_window())
+        self.window.window(self.method())
     }
 
     /// Whether the report is a suite of metrics, segments or pooled runs
     /// rather than the pass rate over traces.
     pub fn is_suite(&self) -> bool {
-        !self.group_by.is_trace()
-            || !self.metrics.is_empty()
-            || self.all_metrics
-            || self.segment_by.is_some()
-            || self.since.is_some()
-            || self.until.is_some()
-            || self.case_by.is_some()
-            || self.exclude_flaky
-    }
-
-    /// An error saying `why` when a flag only `trend` and `gate` take was
-    /// given (to `cases` or `compare`).
-    fn only_trends(&self, why: &str) -> Result<(), String> {
-        if !self.metrics.is_empty()
-            || self.all_metrics
-            || self.segment_by.is_some()
-            || self.exclude_flaky
-        {
-            return Err(format!(
-                "{why}: --metric, --all-metrics, --segment-by and --exclude-flaky are for trend"
-            ));
-        }
-        Ok(())
+        !self.window.group_by.is_trace()
+            || self.measure.any()
+            || self.window.since.is_some()
+            || self.window.until.is_some()
     }
 
     /// The suite's options, with ages resolved against `now`.
     pub fn suite_options(&self, now: jiff::Timestamp) -> Result<SuiteOptions, String> {
-        let mut metrics: Vec<Metric> = if self.all_metrics {
-            Metric::ALL.to_vec()
-        } else {
-            Vec::new()
-        };
-        for metric in &self.metrics {
-            if !metrics.contains(metric) {
-                metrics.push(metric.clone());
-            }
-        }
-        if metrics.is_empty() {
-            metrics.push(Metric::PassRate);
-        }
         Ok(SuiteOptions {
-            window: WindowOptions {
-                runs: self.window(),
-                group_by: self.group_by.clone(),
-                since: self.since.map(|b| b.resolve(now)).transpose()?,
-                until: self.until.map(|b| b.resolve(now)).transpose()?,
-                stale_before: self.stale_before(now)?,
-            },
+            window: self.window.options(self.method(), now)?,
             verdict: self.verdict_options(),
-            metrics,
-            segment_by: self.segment_by.clone(),
-            case_by: self.case_by.clone(),
-            exclude_flaky: self.exclude_flaky,
+            metrics: self.measure.metrics(),
+            segment_by: self.measure.segment_by.clone(),
+            case_by: self.measure.case_by.clone(),
+            exclude_flaky: self.measure.exclude_flaky,
         })
     }
 
     /// The instant before which a running trace is stale, if asked.
     pub fn stale_before(&self, now: jiff::Timestamp) -> Result<Option<jiff::Timestamp>, String> {
-        self.stale_after
-            .map(|age| TimeBound::Ago(age).resolve(now))
-            .transpose()
+        self.window.stale_before(now)
     }
 
     /// The verdict's options, in the library's terms.
     pub fn verdict_options(&self) -> VerdictOptions {
-        let defaults = VerdictOptions::default();
+        let rule = self.rule.verdict_options();
         VerdictOptions {
-            method: self.method.into(),
-            alpha: self.alpha,
-            min_drop: self.min_drop,
-            threshold: self.threshold,
+            method: self.method(),
+            threshold: self.method.threshold,
             repeated: RepeatedOptions {
-                evaluations: self.evaluations as usize,
-                ..defaults.repeated
+                evaluations: self.method.evaluations as usize,
+                ..rule.repeated
             },
-            ..defaults
+            ..rule
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::exit_codes;
 use crate::progress::Spinner;
 
 pub(super) fn run(args: &CasesArgs) -> anyhow::Result<u8> {
-    let (db, store) = args.trend.store.open()?;
+    let (db, store) = args.store.open()?;
     let options = args
         .case_options(jiff::Timestamp::now())
         .map_err(anyhow::Error::msg)?;
@@ -34,6 +34,6 @@ pub(super) fn run(args: &CasesArgs) -> anyhow::Result<u8> {
         report: &report,
         listing,
     };
-    super::write_report(doc, &args.trend)?;
+    super::write_report(doc, &args.report, &args.store)?;
     Ok(exit_codes::SUCCESS)
 }

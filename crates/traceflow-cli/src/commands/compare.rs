@@ -10,7 +10,7 @@ use crate::exit_codes;
 use crate::progress::Spinner;
 
 pub(super) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
-    let (db, store) = args.trend.store.open()?;
+    let (db, store) = args.store.open()?;
     let options = args
         .compare_options(jiff::Timestamp::now())
         .map_err(anyhow::Error::msg)?;
@@ -38,7 +38,8 @@ pub(super) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
             report: &report,
             listing,
         },
-        &args.trend,
+        &args.report,
+        &args.store,
     ) {
         Err(err) if super::is_broken_pipe(&err) => {}
         other => other?,
@@ -49,7 +50,7 @@ pub(super) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
     } else {
         super::say(&report.summary);
     }
-    Ok(exit_code(report.verdict, args.trend.require_data))
+    Ok(exit_code(report.verdict, args.require_data))
 }
 
 /// The verdict as an exit code: `--require-data` turns too little data

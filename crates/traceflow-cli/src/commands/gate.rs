@@ -3,15 +3,16 @@
 use traceflow::trend::{ChangeKind, GateOutcome, Method, SuiteReport, Verdict};
 
 use super::trend::Analysis;
-use crate::args::TrendArgs;
+use crate::args::GateArgs;
 use crate::exit_codes;
 
-pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
-    let runs = args.run_listing(true).map_err(anyhow::Error::msg)?;
+pub(super) fn run(gate: &GateArgs) -> anyhow::Result<u8> {
+    let args = &gate.trend;
+    let runs = args.run_listing().map_err(anyhow::Error::msg)?;
     let analysis = super::trend::analyze(args)?;
     // The verdict is the exit code: a reader that stops reading the report
     // (`| head`) must not turn a regression into a pass.
-    match super::write_report(analysis.document(runs), args) {
+    match super::write_report(analysis.document(runs), &args.report, &args.store) {
         Err(err) if super::is_broken_pipe(&err) => {}
         other => other?,
     }
@@ -19,13 +20,13 @@ pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
         Analysis::Suite(suite) => {
             let outcome = GateOutcome::of_suite(&suite);
             say_suite(&suite, &outcome);
-            return Ok(exit_code(&outcome, args.require_data));
+            return Ok(exit_code(&outcome, gate.require_data));
         }
         Analysis::Trace(report) => *report,
     };
     let outcome = GateOutcome::of_trace(&report);
     say_trace(&report);
-    Ok(exit_code(&outcome, args.require_data))
+    Ok(exit_code(&outcome, gate.require_data))
 }
 
 /// The library's decision as an exit code: `--require-data` turns too

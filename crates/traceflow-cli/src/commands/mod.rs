@@ -123,7 +123,8 @@ fn print(text: &str) -> io::Result<()> {
 /// [`output::write_report`] writes it.
 fn write_report(
     doc: traceflow::report::Document<'_>,
-    args: &crate::args::TrendArgs,
+    args: &crate::args::ReportArgs,
+    store: &crate::args::StoreArgs,
 ) -> anyhow::Result<()> {
     let format: traceflow::report::Format = args.format.into();
     if args.output.as_os_str() == "-" {
@@ -131,7 +132,7 @@ fn write_report(
     }
     // Nothing stops the command's write but the process's end.
     let stop = std::sync::atomic::AtomicBool::new(false);
-    output::write_report(doc, format, &args.output, args.store.spec()?.file(), &stop)
+    output::write_report(doc, format, &args.output, store.spec()?.file(), &stop)
 }
 
 #[cfg(test)]

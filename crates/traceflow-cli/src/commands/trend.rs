@@ -64,8 +64,8 @@ pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
 }
 
 pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
-    let runs = args.run_listing(true).map_err(anyhow::Error::msg)?;
+    let runs = args.run_listing().map_err(anyhow::Error::msg)?;
     let analysis = analyze(args)?;
-    super::write_report(analysis.document(runs), args)?;
+    super::write_report(analysis.document(runs), &args.report, &args.store)?;
     Ok(exit_codes::SUCCESS)
 }

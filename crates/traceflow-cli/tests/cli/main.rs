@@ -1117,3 +1117,93 @@ fn a_long_dated_charts_labels_do_not_overlap_and_it_fills_its_card() {
         );
     }
 }
+
+/// The long flags a command's `--help` lists.
+fn flags_in_help(sandbox: &Sandbox, command: &str) -> Vec<String> {
+    let out = sandbox.run(&[command, "--help"]);
+    assert_eq!(out.code, 0, "{out}");
+    let mut flags: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_start();
+            let line = line.strip_prefix("-o, ").unwrap_or(line);
+            let flag = line.strip_prefix("--")?;
+            Some(flag.split([' ', '=', '<']).next()?.to_owned())
+        })
+        .filter(|flag| flag != "help")
+        .collect();
+    flags.sort();
+    flags
+}
+
+#[test]
+fn each_commands_help_lists_only_the_flags_it_uses() {
+    let sandbox = Sandbox::new(&[]);
+    let window = ["window", "group-by", "since", "until", "stale-after"];
+    let rule = ["alpha", "min-drop"];
+    let output = ["format", "output"];
+    let expected = |own: &[&str]| {
+        let mut all: Vec<String> = ["db"]
+            .iter()
+            .chain(&window)
+            .chain(&rule)
+            .chain(&output)
+            .chain(own)
+            .map(|f| (*f).to_owned())
+            .collect();
+        all.sort();
+        all
+    };
+    let trend = [
+        "method",
+        "evaluations",
+        "threshold",
+        "metric",
+        "all-metrics",
+        "segment-by",
+        "case-by",
+        "exclude-flaky",
+        "runs",
+    ];
+    assert_eq!(flags_in_help(&sandbox, "trend"), expected(&trend));
+    let gate: Vec<&str> = trend.iter().copied().chain(["require-data"]).collect();
+    assert_eq!(flags_in_help(&sandbox, "gate"), expected(&gate));
+    assert_eq!(
+        flags_in_help(&sandbox, "cases"),
+        expected(&["case-by", "split-at", "fdr", "all", "flaky"])
+    );
+    assert_eq!(
+        flags_in_help(&sandbox, "compare"),
+        expected(&[
+            "require-data",
+            "baseline",
+            "candidate",
+            "case-by",
+            "fdr",
+            "unpaired",
+            "all"
+        ])
+    );
+}
+
+#[test]
+fn a_flag_a_command_does_not_use_is_refused_before_any_store_is_read() {
+    let sandbox = Sandbox::new(&[]);
+    for args in [
+        &["trend", "--require-data"][..],
+        &["cases", "--method", "ols"][..],
+        &["cases", "--evaluations", "100"][..],
+        &["compare", "--threshold", "0.02"][..],
+        &["compare", "--exclude-flaky"][..],
+    ] {
+        let out = sandbox.run(&[args, &["--db", "missing.db"][..]].concat());
+        assert_eq!(out.code, 2, "{args:?}: {out}");
+        let flag = args[1];
+        assert!(
+            out.stderr
+                .starts_with(&format!("error: unexpected argument '{flag}' found")),
+            "{args:?}: {out}"
+        );
+    }
+}
