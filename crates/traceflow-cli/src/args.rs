@@ -10,9 +10,9 @@ use traceflow::stats::RepeatedOptions;
 use traceflow::store::{ReadStore, StoreSpec};
 use traceflow::timestamp::TimeBound;
 use traceflow::trend::{
-    CaseBy, GroupBy, Method, Metric, SegmentBy, SuiteOptions, VerdictOptions, Window,
-    WindowOptions, MIN_RUNS,
+    CaseBy, GroupBy, Method, Metric, SegmentBy, SuiteOptions, VerdictOptions, Window, WindowOptions,
 };
+use traceflow::verdict::MAX_EVALUATIONS;
 
 /// Is your agent getting better or worse? Cross-run trends and a CI gate over
 /// TraceFlow Lite trace stores.
@@ -177,7 +177,7 @@ pub struct WindowArgs {
     /// Most recent finished runs to analyze, or `all` [default: 500, as
     /// auto's test needs about 1,000 decisions to see a 15-point decline;
     /// 20 with `--method ols`, as the proposal had it].
-    #[arg(long, value_parser = parse_window)]
+    #[arg(long)]
     pub window: Option<Window>,
     /// What a run is: `trace` (each trace), `hour`, `day`, `week` (UTC,
     /// ISO weeks), or `config.<key>` (one run per value of a config_json
@@ -211,8 +211,16 @@ impl WindowArgs {
         Ok(WindowOptions {
             runs: self.window(method),
             group_by: self.group_by.clone(),
-            since: self.since.map(|b| b.resolve(now)).transpose()?,
-            until: self.until.map(|b| b.resolve(now)).transpose()?,
+            since: self
+                .since
+                .map(|b| b.resolve(now))
+                .transpose()
+                .map_err(text)?,
+            until: self
+                .until
+                .map(|b| b.resolve(now))
+                .transpose()
+                .map_err(text)?,
             stale_before: self.stale_before(now)?,
         })
     }
@@ -222,6 +230,7 @@ impl WindowArgs {
         self.stale_after
             .map(|age| TimeBound::Ago(age).resolve(now))
             .transpose()
+            .map_err(text)
     }
 }
 
@@ -266,7 +275,7 @@ pub struct MethodArgs {
     /// alarm with probability --alpha; with 1, every evaluation has its own
     /// --alpha (and 100 of them a 4–40% chance of one, measured: see
     /// docs/statistics.md).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=MAX_EVALUATIONS as i64))]
     pub evaluations: u32,
     /// ols: per-run slope beyond which the direction is called.
     #[arg(long, default_value_t = 0.01, value_parser = parse_threshold, allow_negative_numbers = true)]
@@ -460,10 +469,9 @@ pub struct CompareArgs {
 impl CompareArgs {
     /// The comparison's options, with ages resolved against `now`.
     pub fn compare_options(&self, now: jiff::Timestamp) -> Result<CompareOptions, String> {
-        let time = |text: &str| parse_time_bound(text)?.resolve(now);
         let selector = |flag: &str, text: &Option<String>| -> Result<Option<Selector>, String> {
             text.as_deref()
-                .map(|t| Selector::parse(t, time).map_err(|e| format!("--{flag}: {e}")))
+                .map(|t| Selector::parse_at(t, now).map_err(|e| format!("--{flag}: {e}")))
                 .transpose()
         };
         Ok(CompareOptions {
@@ -493,7 +501,7 @@ impl CasesArgs {
         let split_at = match self.split_at {
             None => None,
             Some(SplitAtArg::Run(run)) => Some(SplitAt::Run(run)),
-            Some(SplitAtArg::Time(bound)) => Some(SplitAt::Time(bound.resolve(now)?)),
+            Some(SplitAtArg::Time(bound)) => Some(SplitAt::Time(bound.resolve(now).map_err(text)?)),
         };
         Ok(CaseOptions {
             window: self.window.options(Method::Auto, now)?,
@@ -635,7 +643,7 @@ impl TrendArgs {
     pub fn run_listing(&self) -> Result<RunListing, String> {
         match self.runs {
             Some(_) if self.report.format != ReportFormatArg::Table || self.is_suite() => {
-                Err("--runs picks the rows of trend's and gate's run table (--format table, without --group-by, --metric, --segment-by, --since, --until, --case-by or --exclude-flaky); the JSON lists every run".to_owned())
+                Err("--runs picks the rows of trend's and gate's run table (--format table, without --group-by, --metric, --all-metrics, --segment-by, --case-by or --exclude-flaky); the JSON lists every run".to_owned())
             }
             Some(runs) => Ok(runs),
             None => Ok(RunListing::Newest(DEFAULT_TABLE_RUNS)),
@@ -652,13 +660,12 @@ impl TrendArgs {
         self.window.window(self.method())
     }
 
-    /// Whether the report is a suite of metrics, segments or pooled runs
-    /// rather than the pass rate over traces.
+    /// Whether the analysis asked for is a suite (pooled runs, several
+    /// metrics, segments, cases) rather than the proposal's, the pass rate
+    /// over traces: it decides the report's layout (README, "JSON"). Time
+    /// bounds do not: both reports hold them.
     pub fn is_suite(&self) -> bool {
-        !self.window.group_by.is_trace()
-            || self.measure.any()
-            || self.window.since.is_some()
-            || self.window.until.is_some()
+        !self.window.group_by.is_trace() || self.measure.any()
     }
 
     /// The suite's options, with ages resolved against `now`.
@@ -671,11 +678,6 @@ impl TrendArgs {
             case_by: self.measure.case_by.clone(),
             exclude_flaky: self.measure.exclude_flaky,
         })
-    }
-
-    /// The instant before which a running trace is stale, if asked.
-    pub fn stale_before(&self, now: jiff::Timestamp) -> Result<Option<jiff::Timestamp>, String> {
-        self.window.stale_before(now)
     }
 
     /// The verdict's options, in the library's terms.
@@ -707,16 +709,6 @@ impl From<FormatArg> for Format {
             FormatArg::Table => Format::Table,
             FormatArg::Json => Format::Json,
         }
-    }
-}
-
-fn parse_window(text: &str) -> Result<Window, String> {
-    if text.eq_ignore_ascii_case("all") {
-        return Ok(Window::All);
-    }
-    match text.parse::<usize>() {
-        Ok(n) if n >= MIN_RUNS => Ok(Window::Last(n)),
-        _ => Err(format!("expected a number of runs >= {MIN_RUNS}, or `all`")),
     }
 }
 
@@ -752,7 +744,12 @@ fn parse_min_drop(text: &str) -> Result<f64, String> {
 
 /// `--since` and the like: [`TimeBound::parse`].
 fn parse_time_bound(text: &str) -> Result<TimeBound, String> {
-    TimeBound::parse(text)
+    TimeBound::parse(text).map_err(|e| e.to_string())
+}
+
+/// The library's error as the argument error's text.
+fn text(err: traceflow::error::InvalidValue) -> String {
+    err.to_string()
 }
 
 /// A run index (digits alone), else a time bound as --since takes it.
@@ -796,15 +793,6 @@ fn parse_end(text: &str) -> Result<jiff::Timestamp, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn window_takes_counts_and_all() {
-        assert_eq!(parse_window("20"), Ok(Window::Last(20)));
-        assert_eq!(parse_window("ALL"), Ok(Window::All));
-        assert!(parse_window("1").is_err());
-        assert!(parse_window("-3").is_err());
-        assert!(parse_window("twenty").is_err());
-    }
 
     #[test]
     fn threshold_rejects_negative_and_nan() {

@@ -5,15 +5,13 @@
 
 use traceflow::error::{kind_of, ErrorKind};
 
+use traceflow::trend::gate::exit_code;
+
 /// The command did what was asked; for `gate`, no regression.
-pub const SUCCESS: u8 = 0;
-
-/// `gate` and `compare` only: the trend (the candidate) is a regression.
-pub const REGRESSION: u8 = 1;
-
-/// `gate --require-data` only: too little data to judge (the verdict
-/// "insufficient data"). Without `--require-data` that verdict exits 0.
-pub const INSUFFICIENT_DATA: u8 = 3;
+/// `gate` and `compare` exit 1 on a regression and 3 on too little data
+/// under `--require-data`: the gate's codes, the library's
+/// ([`exit_code`]), which the Python package reports too.
+pub const SUCCESS: u8 = exit_code::PASS;
 
 /// Nothing was judged (or pushed): a missing or unreadable store, a file
 /// that is not a TraceFlow store, a database that cannot be reached, lacks
@@ -36,6 +34,7 @@ pub fn for_kind(kind: ErrorKind) -> u8 {
         | ErrorKind::InvalidInput
         | ErrorKind::NotEnoughData
         | ErrorKind::Store
-        | ErrorKind::Connection => ERROR,
+        | ErrorKind::Connection
+        | ErrorKind::Io => ERROR,
     }
 }

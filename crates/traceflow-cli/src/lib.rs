@@ -8,7 +8,6 @@ mod args;
 mod commands;
 mod exit_codes;
 pub mod out_of_memory;
-mod output;
 mod progress;
 
 use std::ffi::OsString;
@@ -39,27 +38,4 @@ where
             u8::try_from(err.exit_code()).unwrap_or(exit_codes::ERROR)
         }
     }
-}
-
-/// The line the command prints for an error, after `error: `: the error and
-/// its causes, each said once (`a: b: c`). Store text in it is not yet
-/// made printable; [`traceflow::report::terminal::printable_lines`] does
-/// that.
-pub fn error_line(err: &anyhow::Error) -> String {
-    commands::one_line(err)
-}
-
-/// Writes a report to a file as `--output` does (the Python package's
-/// `to_json(path)`).
-pub use output::write_report;
-
-/// The exit code `traceflow gate` returns for the library's decision
-/// (`require_data`: `--require-data`).
-pub fn gate_exit_code(outcome: &traceflow::trend::GateOutcome, require_data: bool) -> u8 {
-    commands::gate::exit_code(outcome, require_data)
-}
-
-/// The exit code `traceflow compare` returns for its verdict.
-pub fn compare_exit_code(verdict: traceflow::compare::CompareVerdict, require_data: bool) -> u8 {
-    commands::compare::exit_code(verdict, require_data)
 }

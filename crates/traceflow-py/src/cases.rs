@@ -171,7 +171,7 @@ impl CompareReport {
     /// ``require_data``, else 0.
     #[pyo3(signature = (*, require_data = false))]
     fn exit_code(&self, require_data: bool) -> u8 {
-        traceflow_cli::compare_exit_code(self.inner.verdict, require_data)
+        self.inner.verdict.exit_code(require_data)
     }
 
     fn __repr__(&self) -> String {

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use traceflow::cases::CaseError;
 use traceflow::compare::CompareError;
 use traceflow::error::ErrorKind;
+use traceflow::report::file::OutputError;
 use traceflow::report::terminal::printable_lines;
 use traceflow::store::{ConnectError, StoreError, StoreSpec};
 use traceflow::trend::TrendError;
@@ -45,6 +46,12 @@ impl Kind {
             ErrorKind::NotEnoughData => Kind::NotEnoughData,
             ErrorKind::Store => Kind::Store,
             ErrorKind::Connection => Kind::Connection,
+            // A file the system refused: the built-in `OSError` (a report's
+            // file is raised by its code, `Error::output`).
+            ErrorKind::Io => Kind::Os {
+                kind: io::ErrorKind::Other,
+                errno: None,
+            },
         }
     }
 
@@ -90,10 +97,7 @@ impl Error {
         err: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
         if kind.names_the_store() {
-            Error::new(
-                Kind::of(kind),
-                traceflow_cli::error_line(&anyhow::Error::new(err)),
-            )
+            Error::new(Kind::of(kind), traceflow::error::one_line(&err))
         } else {
             Error::in_store(spec, Kind::of(kind), err)
         }
@@ -126,37 +130,44 @@ impl Error {
         kind: Kind,
         err: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        let err = anyhow::Error::new(err).context(spec.to_string());
-        Error::new(kind, traceflow_cli::error_line(&err))
+        let err = InStore {
+            spec: spec.to_string(),
+            err,
+        };
+        Error::new(kind, traceflow::error::one_line(&err))
     }
 
     /// A store that could not be opened.
     pub(crate) fn store(err: StoreError) -> Self {
         let kind = Kind::of(err.kind());
-        Error::new(kind, traceflow_cli::error_line(&anyhow::Error::new(err)))
+        Error::new(kind, traceflow::error::one_line(&err))
     }
 
     /// A store name that does not parse (a PostgreSQL URL with a typo).
     pub(crate) fn spec(err: ConnectError) -> Self {
         let kind = Kind::of(err.kind());
-        Error::new(kind, traceflow_cli::error_line(&anyhow::Error::new(err)))
+        Error::new(kind, traceflow::error::one_line(&err))
     }
 
     /// A report that could not be written to `path`: a file the system
     /// refused (a missing directory, no permission) is the `OSError` that
     /// Python's `open` raises for it, naming `path`; a path that names the
     /// store is an argument to change.
-    pub(crate) fn output(err: &anyhow::Error, path: &Path) -> Self {
-        let line = traceflow_cli::error_line(err);
-        let Some(io) = err.root_cause().downcast_ref::<io::Error>() else {
-            return Error::new(Kind::InvalidArgument, line);
+    pub(crate) fn output(err: &OutputError, path: &Path) -> Self {
+        let line = traceflow::error::one_line(err);
+        // The system's errors behind it, outermost first.
+        let mut system: Vec<&io::Error> = Vec::new();
+        let mut next = std::error::Error::source(err);
+        while let Some(cause) = next {
+            system.extend(cause.downcast_ref::<io::Error>());
+            next = cause.source();
+        }
+        let Some(io) = system.last() else {
+            return Error::new(Kind::of(err.kind()), line);
         };
         // The code, where the error kept it (a scratch file's error is
         // reworded without it).
-        let errno = err
-            .chain()
-            .filter_map(|cause| cause.downcast_ref::<io::Error>())
-            .find_map(io::Error::raw_os_error);
+        let errno = system.iter().find_map(|e| e.raw_os_error());
         Error {
             kind: Kind::Os {
                 kind: io.kind(),
@@ -185,6 +196,26 @@ impl Error {
             },
             Err(err) => err,
         }
+    }
+}
+
+/// An error in its store's context: `spec: the error: its causes`, as the
+/// command words it.
+#[derive(Debug)]
+struct InStore<E> {
+    spec: String,
+    err: E,
+}
+
+impl<E> std::fmt::Display for InStore<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.spec)
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for InStore<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.err)
     }
 }
 

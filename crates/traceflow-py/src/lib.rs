@@ -19,16 +19,14 @@ use std::path::PathBuf;
 use pyo3::prelude::*;
 use traceflow::cases::{CaseAnalyzer, CaseOptions, SplitAt};
 use traceflow::compare::{CompareAnalyzer, CompareOptions, Selector};
+use traceflow::error::InvalidValue;
 use traceflow::store::{ReadStore, StoreSpec};
+use traceflow::timestamp::TimeBound;
 use traceflow::trend::{
     check_options, CaseBy, Method, SuiteAnalyzer, TraceTrendAnalyzer, VerdictOptions, Window,
 };
 
 use crate::errors::{Error, Kind};
-
-/// The most gate runs `evaluations` may cover, as the command's
-/// `--evaluations` allows.
-const MAX_EVALUATIONS: usize = 10_000;
 
 /// The verdict's options from the package's keywords.
 pub(crate) fn verdict_options(
@@ -38,22 +36,11 @@ pub(crate) fn verdict_options(
     min_drop: f64,
     evaluations: usize,
 ) -> Result<VerdictOptions, Error> {
-    let method = match method {
-        "auto" => Method::Auto,
-        "ols" => Method::Ols,
-        other => {
-            return Err(Error::new(
-                Kind::InvalidArgument,
-                format!("unknown method {other:?} (expected \"auto\" or \"ols\")"),
-            ))
-        }
-    };
-    if !(1..=MAX_EVALUATIONS).contains(&evaluations) {
-        return Err(Error::new(
-            Kind::InvalidArgument,
-            format!("evaluations: {evaluations} is not in 1..={MAX_EVALUATIONS}"),
-        ));
-    }
+    let method: Method = method
+        .parse()
+        .map_err(|err: InvalidValue| Error::new(Kind::InvalidArgument, err.to_string()))?;
+    // The ranges are checked with the rest of the options
+    // (VerdictOptions::validate).
     let defaults = VerdictOptions::default();
     Ok(VerdictOptions {
         method,
@@ -201,7 +188,7 @@ fn case_analysis(
         None => None,
         Some(SplitArg::Run(run)) => Some(SplitAt::Run(run)),
         Some(SplitArg::Time(text)) => Some(SplitAt::Time(
-            suite::time(&text, now).map_err(|e| invalid(format!("split_at: {e}")))?,
+            TimeBound::instant(&text, now).map_err(|e| invalid(format!("split_at: {e}")))?,
         )),
     };
     let options = CaseOptions {
@@ -244,11 +231,8 @@ fn comparison(
     // Cases are inputs unless asked, as the command has it.
     let case_by = suite.case_by.clone().unwrap_or(CaseBy::Input);
     let selector = |what: &str, text: Option<String>| {
-        text.map(|t| {
-            Selector::parse(&t, |at| suite::time(at, now))
-                .map_err(|e| invalid(format!("{what}: {e}")))
-        })
-        .transpose()
+        text.map(|t| Selector::parse_at(&t, now).map_err(|e| invalid(format!("{what}: {e}"))))
+            .transpose()
     };
     let options = CompareOptions {
         window: suite.window,

@@ -141,7 +141,7 @@ pub(crate) fn export(
     let path = PathBuf::from(path);
     let store_file = store_file.map(Path::to_path_buf);
     worker::run_stoppable(py, move |stop| {
-        traceflow_cli::write_report(
+        traceflow::report::file::write_file(
             report.document(),
             format,
             &path,

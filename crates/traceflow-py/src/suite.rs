@@ -164,7 +164,7 @@ impl GateResult {
     /// regression, 3 too little data under ``require_data=True``.
     #[getter]
     fn exit_code(&self) -> u8 {
-        traceflow_cli::gate_exit_code(&self.outcome, self.require_data)
+        self.outcome.exit_code(self.require_data)
     }
 
     /// Whether a report of the total has too little data to judge (its
@@ -265,7 +265,7 @@ impl Keywords {
             metrics.push(Metric::PassRate);
         }
         let instant = |what: &str, text: Option<String>| {
-            text.map(|t| time(&t, now).map_err(|e| invalid(format!("{what}: {e}"))))
+            text.map(|t| TimeBound::instant(&t, now).map_err(|e| invalid(format!("{what}: {e}"))))
                 .transpose()
         };
         Ok(SuiteOptions {
@@ -292,9 +292,4 @@ impl Keywords {
             exclude_flaky: self.exclude_flaky,
         })
     }
-}
-
-/// An age (`14d`) or a time, as `--since` takes it, against `now`.
-pub(crate) fn time(text: &str, now: Timestamp) -> Result<Timestamp, String> {
-    TimeBound::parse(text)?.resolve(now)
 }

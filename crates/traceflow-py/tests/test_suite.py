@@ -29,7 +29,9 @@ def command_json(capfd, *args):
         ({"group_by": "hour", "method": "ols"}, ["--group-by", "hour", "--method", "ols"]),
         (
             {"since": datetime(2026, 1, 1, 12, tzinfo=timezone.utc), "until": "2026-01-03T00:00:00Z"},
-            ["--since", "2026-01-01T12:00:00Z", "--until", "2026-01-03T00:00:00Z"],
+            # The command's suite of the pass rate over traces: a metric asked
+            # for (bounds alone keep the pass rate's own report).
+            ["--since", "2026-01-01T12:00:00Z", "--until", "2026-01-03T00:00:00Z", "--metric", "pass-rate"],
         ),
     ],
 )

@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 
 use crate::cases::{judged, CaseOptions, CaseRow, CaseVerdict, VerdictCounts, DEFAULT_FDR};
+use crate::error::InvalidValue;
 use crate::metric::Metric;
 use crate::progress::{Progress, Stage};
 use crate::stats::{
@@ -67,12 +68,13 @@ impl Selector {
     /// value (an age or a time, as `--since` takes them).
     pub fn parse(
         text: &str,
-        time: impl Fn(&str) -> Result<Timestamp, String>,
-    ) -> Result<Selector, String> {
+        time: impl Fn(&str) -> Result<Timestamp, InvalidValue>,
+    ) -> Result<Selector, InvalidValue> {
+        let invalid = |text: String| Err(InvalidValue::new(text));
         let mut conditions = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let Some((name, value)) = part.split_once('=') else {
-                return Err(format!(
+                return invalid(format!(
                     "{part:?} is not NAME=VALUE (expected config.KEY=VALUE, model=, mode=, provider=, since=, until= or last=)"
                 ));
             };
@@ -85,7 +87,7 @@ impl Selector {
                 "until" => Condition::Until(time(value)?),
                 "last" => match value.parse::<usize>() {
                     Ok(n) if n > 0 => Condition::Last(n),
-                    _ => return Err(format!("last={value}: expected a number of runs above 0")),
+                    _ => return invalid(format!("last={value}: expected a number of runs above 0")),
                 },
                 _ => match name.strip_prefix("config.").filter(|k| !k.is_empty()) {
                     Some(key) => Condition::Config {
@@ -93,7 +95,7 @@ impl Selector {
                         value: value.to_owned(),
                     },
                     None => {
-                        return Err(format!(
+                        return invalid(format!(
                             "unknown condition {name:?} (expected config.KEY, model, mode, provider, since, until or last)"
                         ))
                     }
@@ -102,7 +104,7 @@ impl Selector {
             conditions.push(condition);
         }
         if conditions.is_empty() {
-            return Err(
+            return invalid(
                 "an empty selector (expected conditions such as config.branch=main)".to_owned(),
             );
         }
@@ -110,6 +112,12 @@ impl Selector {
             conditions,
             text: text.trim().to_owned(),
         })
+    }
+
+    /// [`Selector::parse`], ages in `since=` and `until=` taken back from
+    /// `now`.
+    pub fn parse_at(text: &str, now: Timestamp) -> Result<Selector, InvalidValue> {
+        Selector::parse(text, |at| crate::timestamp::TimeBound::instant(at, now))
     }
 
     /// The config keys its conditions read.
@@ -298,6 +306,20 @@ pub enum CompareVerdict {
 }
 
 impl CompareVerdict {
+    /// The comparison's exit code as a gate's
+    /// ([`crate::trend::gate::exit_code`]): `require_data` turns too little
+    /// data into a failure of its own.
+    pub fn exit_code(self, require_data: bool) -> u8 {
+        use crate::trend::gate::exit_code;
+        match self {
+            CompareVerdict::Regression => exit_code::REGRESSION,
+            CompareVerdict::InsufficientData if require_data => exit_code::INSUFFICIENT_DATA,
+            CompareVerdict::InsufficientData
+            | CompareVerdict::Improvement
+            | CompareVerdict::Stable => exit_code::PASS,
+        }
+    }
+
     /// The JSON's spelling.
     pub fn as_str(self) -> &'static str {
         match self {

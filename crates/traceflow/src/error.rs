@@ -32,6 +32,9 @@ pub enum ErrorKind {
     /// The database server could not be reached, or refused the
     /// connection (authentication, TLS).
     Connection,
+    /// The system refused a file other than the store (a report's: no
+    /// such directory, no permission, a full disk).
+    Io,
 }
 
 impl ErrorKind {
@@ -43,17 +46,62 @@ impl ErrorKind {
             ErrorKind::NotEnoughData => "not_enough_data",
             ErrorKind::Store => "store",
             ErrorKind::Connection => "connection",
+            ErrorKind::Io => "io",
         }
     }
 
-    /// Whether an error of this kind names the store it is about already
-    /// (a front end adds the store's name to the others).
+    /// Whether an error of this kind names the store or file it is about
+    /// already (a front end adds the store's name to the others).
     pub fn names_the_store(self) -> bool {
         match self {
-            ErrorKind::NotFound | ErrorKind::Store | ErrorKind::Connection => true,
+            ErrorKind::NotFound | ErrorKind::Store | ErrorKind::Connection | ErrorKind::Io => true,
             ErrorKind::InvalidInput | ErrorKind::NotEnoughData => false,
         }
     }
+}
+
+/// A value given as text for an option that does not parse, with what was
+/// expected. Worded without the option's name: a front end adds its own
+/// (`--window`, `window=`, a query parameter).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(String);
+
+impl InvalidValue {
+    /// What was wrong, and what was expected.
+    pub fn new(message: impl Into<String>) -> Self {
+        InvalidValue(message.into())
+    }
+
+    /// The caller's to fix.
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::InvalidInput
+    }
+}
+
+/// An error and its causes on one line, each said once: `a: b: c`, as
+/// every front end words a failure. A line break in one (a store path can
+/// hold one) is written `\n`, not cut there: the rest is the cause.
+/// Store text in it is not yet made printable
+/// ([`crate::report::terminal::printable_lines`] does that).
+pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(cause) = next {
+        next = cause.source();
+        let text = cause.to_string().replace('\r', "\\r").replace('\n', "\\n");
+        let text = text.as_str();
+        // SQLite's errors come twice (its message, then "Error code 26: "
+        // and the same message): say each thing once.
+        if parts
+            .last()
+            .is_some_and(|last| last.ends_with(text) || text.ends_with(last.as_str()))
+        {
+            continue;
+        }
+        parts.push(text.to_owned());
+    }
+    parts.join(": ")
 }
 
 /// Finds the kind of the first library error in an error's chain of
@@ -93,6 +141,12 @@ fn kind_of_one(err: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
         return Some(err.kind());
     }
     if let Some(err) = err.downcast_ref::<OptionsError>() {
+        return Some(err.kind());
+    }
+    if let Some(err) = err.downcast_ref::<InvalidValue>() {
+        return Some(err.kind());
+    }
+    if let Some(err) = err.downcast_ref::<crate::report::file::OutputError>() {
         return Some(err.kind());
     }
     if let Some(err) = err.downcast_ref::<ConnectError>() {

@@ -7,6 +7,7 @@
 //! Text order is not time order across these, so everything is compared as a
 //! [`Timestamp`].
 
+use crate::error::InvalidValue;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -118,29 +119,45 @@ impl TimeBound {
     /// `14d`, `36h`, `2w`, `90m`, `1 week` (jiff's friendly durations, days
     /// of 24 hours), or a time as the store's timestamps are read
     /// ([`parse`]).
-    pub fn parse(text: &str) -> Result<TimeBound, String> {
+    pub fn parse(text: &str) -> Result<TimeBound, InvalidValue> {
         if let Ok(span) = text.trim().parse::<jiff::Span>() {
             let age = span
                 .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| InvalidValue::new(e.to_string()))?;
             if age.is_negative() {
-                return Err("expected an age of 0 or more, e.g. 14d".to_owned());
+                return Err(InvalidValue::new("expected an age of 0 or more, e.g. 14d"));
             }
             return Ok(TimeBound::Ago(age));
         }
         parse(text).map(TimeBound::At).map_err(|_| {
-            format!("expected an age (14d, 36h, 2w) or a time (2026-11-01, RFC 3339), got {text:?}")
+            InvalidValue::new(format!(
+                "expected an age (14d, 36h, 2w) or a time (2026-11-01, RFC 3339), got {text:?}"
+            ))
         })
     }
 
     /// The instant, with ages taken back from `now`.
-    pub fn resolve(self, now: Timestamp) -> Result<Timestamp, String> {
+    pub fn resolve(self, now: Timestamp) -> Result<Timestamp, InvalidValue> {
         match self {
             TimeBound::At(at) => Ok(at),
             TimeBound::Ago(age) => now
                 .checked_sub(age)
-                .map_err(|e| format!("{age:?} before now is out of range: {e}")),
+                .map_err(|e| InvalidValue::new(format!("{age:?} before now is out of range: {e}"))),
         }
+    }
+
+    /// The instant `text` names, an age taken back from `now`: what a
+    /// front end does with a `since` it is given.
+    pub fn instant(text: &str, now: Timestamp) -> Result<Timestamp, InvalidValue> {
+        TimeBound::parse(text)?.resolve(now)
+    }
+}
+
+impl std::str::FromStr for TimeBound {
+    type Err = InvalidValue;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        TimeBound::parse(text)
     }
 }
 

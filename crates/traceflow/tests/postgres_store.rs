@@ -243,8 +243,9 @@ fn cases_and_comparisons_agree_too() {
     );
 }
 
-fn time(text: &str) -> Result<Timestamp, String> {
-    text.parse().map_err(|e: jiff::Error| e.to_string())
+fn time(text: &str) -> Result<Timestamp, traceflow::error::InvalidValue> {
+    text.parse()
+        .map_err(|e: jiff::Error| traceflow::error::InvalidValue::new(e.to_string()))
 }
 
 #[test]

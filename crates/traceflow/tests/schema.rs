@@ -177,7 +177,8 @@ fn documents() -> Vec<(String, String)> {
         let selector = |text: Option<&str>| {
             text.map(|t| {
                 Selector::parse(t, |t| {
-                    traceflow::timestamp::parse(t).map_err(|e| e.to_string())
+                    traceflow::timestamp::parse(t)
+                        .map_err(|e| traceflow::error::InvalidValue::new(e.to_string()))
                 })
                 .unwrap()
             })

@@ -6,7 +6,6 @@ use traceflow::progress::Progress;
 use traceflow::report::{CaseListing, Document};
 
 use crate::args::CompareArgs;
-use crate::exit_codes;
 use crate::progress::Spinner;
 
 pub(super) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
@@ -55,12 +54,6 @@ pub(super) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
 
 /// The verdict as an exit code: `--require-data` turns too little data
 /// into a failure of its own.
-pub(crate) fn exit_code(verdict: CompareVerdict, require_data: bool) -> u8 {
-    match verdict {
-        CompareVerdict::Regression => exit_codes::REGRESSION,
-        CompareVerdict::InsufficientData if require_data => exit_codes::INSUFFICIENT_DATA,
-        CompareVerdict::InsufficientData | CompareVerdict::Improvement | CompareVerdict::Stable => {
-            exit_codes::SUCCESS
-        }
-    }
+fn exit_code(verdict: CompareVerdict, require_data: bool) -> u8 {
+    verdict.exit_code(require_data)
 }

@@ -4,7 +4,6 @@ use traceflow::trend::{ChangeKind, GateOutcome, Method, SuiteReport, Verdict};
 
 use super::trend::Analysis;
 use crate::args::GateArgs;
-use crate::exit_codes;
 
 pub(super) fn run(gate: &GateArgs) -> anyhow::Result<u8> {
     let args = &gate.trend;
@@ -31,12 +30,8 @@ pub(super) fn run(gate: &GateArgs) -> anyhow::Result<u8> {
 
 /// The library's decision as an exit code: `--require-data` turns too
 /// little data into a failure of its own.
-pub(crate) fn exit_code(outcome: &GateOutcome, require_data: bool) -> u8 {
-    match outcome {
-        GateOutcome::Regression { .. } => exit_codes::REGRESSION,
-        GateOutcome::TooLittleData { .. } if require_data => exit_codes::INSUFFICIENT_DATA,
-        GateOutcome::TooLittleData { .. } | GateOutcome::NoRegression => exit_codes::SUCCESS,
-    }
+fn exit_code(outcome: &GateOutcome, require_data: bool) -> u8 {
+    outcome.exit_code(require_data)
 }
 
 /// The gate's line for the proposal's report.

@@ -4,7 +4,6 @@ use std::io::{self, Write};
 
 use crate::args::{Cli, Command};
 use crate::exit_codes;
-use crate::output;
 
 mod cases;
 pub(crate) mod compare;
@@ -49,25 +48,10 @@ fn say(line: &str) {
     let _ = writeln!(stderr, "{text}").and_then(|()| stderr.flush());
 }
 
-/// The error and its causes on one line: `a: b: c`. A line break in one
-/// (a store path can hold one) is written `\n`, not cut there: the rest
-/// is the cause.
+/// The error and its causes on one line: `a: b: c`
+/// ([`traceflow::error::one_line`]).
 pub(crate) fn one_line(err: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in err.chain() {
-        let text = cause.to_string().replace('\r', "\\r").replace('\n', "\\n");
-        let text = text.as_str();
-        // SQLite's errors come twice (its message, then "Error code 26: "
-        // and the same message): say each thing once.
-        if parts
-            .last()
-            .is_some_and(|last| last.ends_with(text) || text.ends_with(last.as_str()))
-        {
-            continue;
-        }
-        parts.push(text.to_owned());
-    }
-    parts.join(": ")
+    traceflow::error::one_line(err.as_ref())
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -120,7 +104,7 @@ fn print(text: &str) -> io::Result<()> {
 }
 
 /// Streams a report to `--output`: stdout for `-`, else the file as
-/// [`output::write_report`] writes it.
+/// [`traceflow::report::file::write_file`] writes it.
 fn write_report(
     doc: traceflow::report::Document<'_>,
     args: &crate::args::ReportArgs,
@@ -128,11 +112,21 @@ fn write_report(
 ) -> anyhow::Result<()> {
     let format: traceflow::report::Format = args.format.into();
     if args.output.as_os_str() == "-" {
-        return Ok(output::write_to(doc, format, &mut io::stdout().lock())?);
+        return Ok(traceflow::report::file::write_to(
+            doc,
+            format,
+            &mut io::stdout().lock(),
+        )?);
     }
     // Nothing stops the command's write but the process's end.
     let stop = std::sync::atomic::AtomicBool::new(false);
-    output::write_report(doc, format, &args.output, store.spec()?.file(), &stop)
+    Ok(traceflow::report::file::write_file(
+        doc,
+        format,
+        &args.output,
+        store.spec()?.file(),
+        &stop,
+    )?)
 }
 
 #[cfg(test)]

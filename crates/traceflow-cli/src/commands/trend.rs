@@ -52,11 +52,13 @@ pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
             .map(|suite| Analysis::Suite(Box::new(suite)))
             .map_err(context);
     }
-    let stale_before = args
-        .stale_before(jiff::Timestamp::now())
+    let window = args
+        .window
+        .options(args.method(), jiff::Timestamp::now())
         .map_err(anyhow::Error::msg)?;
     TraceTrendAnalyzer::with_options(store, args.verdict_options())
-        .stale_before(stale_before)
+        .stale_before(window.stale_before)
+        .between(window.since, window.until)
         .on_progress(progress)
         .analyze(args.window())
         .map(|report| Analysis::Trace(Box::new(report)))

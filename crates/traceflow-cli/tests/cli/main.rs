@@ -978,10 +978,15 @@ fn grouping_and_time_errors_exit_2_with_a_one_line_cause() {
         unwritable.stderr,
         "error: writing missing/report.txt: cannot create a file in missing: entity not found\n"
     );
-    // A far-away bound is no error: it selects nothing, and says so.
+    // A far-away bound is no error: it selects nothing, and says so (in
+    // the trend's own report: a bound does not make it a suite).
     let none = sandbox.run(&["trend", "--db", "drift.db", "--since", "1h"]);
     assert_eq!(none.code, 0, "{none}");
-    assert!(none.stdout.contains("over 0 runs of 0 traces"), "{none}");
+    assert!(
+        none.stdout.starts_with("TraceTrend (last 0 runs)"),
+        "{none}"
+    );
+    assert!(none.stdout.contains("0 runs with 0 decisions"), "{none}");
 }
 
 mod cases;
@@ -1206,4 +1211,37 @@ fn a_flag_a_command_does_not_use_is_refused_before_any_store_is_read() {
             "{args:?}: {out}"
         );
     }
+}
+
+#[test]
+fn time_bounds_keep_the_trends_layout_and_say_what_they_were() {
+    let sandbox = Sandbox::new(&["quirks.db"]);
+    let args = [
+        "trend",
+        "--db",
+        "quirks.db",
+        "--window",
+        "all",
+        "--format",
+        "json",
+    ];
+    let plain = sandbox.run(&args);
+    assert_eq!(plain.code, 0, "{plain}");
+    let plain = json(&plain.stdout);
+    assert!(plain.get("pass_rate_slope").is_some(), "{plain}");
+    assert!(plain.get("since").is_none(), "{plain}");
+    // A bound that leaves every trace in: the same report, saying so.
+    let bounded = sandbox.run(&[&args[..], &["--since", "2000-01-01"]].concat());
+    assert_eq!(bounded.code, 0, "{bounded}");
+    let mut bounded = json(&bounded.stdout);
+    assert_eq!(bounded["since"], "2000-01-01T00:00:00Z");
+    bounded.as_object_mut().unwrap().remove("since");
+    assert_eq!(bounded, plain);
+    // One that leaves every trace out: the same layout, no runs.
+    let none = sandbox.run(&[&args[..], &["--until", "2000-01-01"]].concat());
+    assert_eq!(none.code, 0, "{none}");
+    let none = json(&none.stdout);
+    assert_eq!(none["until"], "2000-01-01T00:00:00Z");
+    assert_eq!(none["window"], 0, "{none}");
+    assert!(none.get("reports").is_none(), "{none}");
 }

@@ -53,7 +53,7 @@ fn store(pr_breaks: bool) -> MemoryStore {
 
 fn selector(text: &str) -> Selector {
     Selector::parse(text, |t| {
-        crate::timestamp::parse(t).map_err(|e| e.to_string())
+        crate::timestamp::parse(t).map_err(|e| InvalidValue::new(e.to_string()))
     })
     .unwrap()
 }
@@ -256,7 +256,7 @@ fn selectors_that_overlap_or_select_nothing_are_errors() {
     assert_eq!(report.baseline.traces, 10);
     for bad in ["branch=main", "last=0", "", "config.=x"] {
         assert!(
-            Selector::parse(bad, |_| Err(String::new())).is_err(),
+            Selector::parse(bad, |_| Err(InvalidValue::new(""))).is_err(),
             "{bad:?}"
         );
     }

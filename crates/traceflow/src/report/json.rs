@@ -7,6 +7,8 @@
 //!   "schema_version": 1,
 //!   "window": 20,                      // runs analyzed
 //!   "requested_window": 20 | "all",
+//!   "since": "2026-11-01T00:00:00Z",   // only when bounded (--since, --until)
+//!   "until": "2026-11-08T00:00:00Z",
 //!   "pass_rate_slope": -0.023,         // OLS, per run
 //!   "pass_rate_direction": "improving" | "worsening" | "stable" | "insufficient_data",
 //!   "any_regression": true,            // the verdict is a regression
@@ -51,6 +53,7 @@
 
 use std::io;
 
+use jiff::Timestamp;
 use serde::Serialize;
 
 use super::{Document, Exporter};
@@ -68,6 +71,10 @@ struct Header<'r> {
     schema_version: u32,
     window: usize,
     requested_window: Window,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until: Option<Timestamp>,
     pass_rate_slope: f64,
     pass_rate_direction: Direction,
     any_regression: bool,
@@ -129,6 +136,8 @@ fn write_trace(report: &TraceTrendReport, out: &mut dyn io::Write) -> io::Result
         schema_version: SCHEMA_VERSION,
         window: report.window,
         requested_window: report.requested_window,
+        since: report.since,
+        until: report.until,
         pass_rate_slope: report.pass_rate_slope,
         pass_rate_direction: report.pass_rate_direction,
         any_regression: report.any_regression,

@@ -18,6 +18,7 @@ use crate::trend::{MetricKind, MetricReport, SuiteReport, TraceTrendReport};
 
 mod case_table;
 mod compare_table;
+pub mod file;
 mod html;
 mod json;
 mod junit;

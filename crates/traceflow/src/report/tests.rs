@@ -51,6 +51,8 @@ fn shared_report() -> TraceTrendReport {
             },
         ),
         left_out_running: 1,
+        since: None,
+        until: None,
         stale: None,
         skipped_rows: vec![RowIssue {
             at: Locator::Row {
@@ -518,7 +520,8 @@ pub(crate) fn compare_report() -> crate::compare::CompareReport {
         };
         store.insert_eval(&eval(&id, 1, decision)).unwrap();
     }
-    let selector = |text: &str| Selector::parse(text, |_| Err(String::new())).unwrap();
+    let selector =
+        |text: &str| Selector::parse(text, |_| Err(crate::error::InvalidValue::new(""))).unwrap();
     CompareAnalyzer::new(
         &store,
         CompareOptions {

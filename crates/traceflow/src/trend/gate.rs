@@ -77,6 +77,31 @@ impl GateOutcome {
     }
 }
 
+/// The exit codes of a CI gate: a contract with pipelines, the same for
+/// `traceflow gate`, `traceflow compare` and the Python package's
+/// `exit_code`. (An error, nothing judged, is each front end's own: the
+/// command exits 2.)
+pub mod exit_code {
+    /// No regression (or too little data, unless data is required).
+    pub const PASS: u8 = 0;
+    /// A regression.
+    pub const REGRESSION: u8 = 1;
+    /// Too little data to judge, when data is required.
+    pub const INSUFFICIENT_DATA: u8 = 3;
+}
+
+impl GateOutcome {
+    /// The gate's exit code: `require_data` turns too little data into a
+    /// failure of its own.
+    pub fn exit_code(&self, require_data: bool) -> u8 {
+        match self {
+            GateOutcome::Regression { .. } => exit_code::REGRESSION,
+            GateOutcome::TooLittleData { .. } if require_data => exit_code::INSUFFICIENT_DATA,
+            GateOutcome::TooLittleData { .. } | GateOutcome::NoRegression => exit_code::PASS,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,6 +89,11 @@ pub struct TraceTrendReport {
     pub threshold: f64,
     /// The verdict and the statistics behind it.
     pub statistics: Statistics,
+    /// Only traces started at or after this, when asked for
+    /// ([`TraceTrendAnalyzer::between`]).
+    pub since: Option<Timestamp>,
+    /// Only traces started before this, when asked for.
+    pub until: Option<Timestamp>,
     /// Runs still `running` within the window's time span, left out.
     pub left_out_running: usize,
     /// Running traces taken for crashed runs and counted as failed, when
@@ -123,6 +128,8 @@ pub struct TraceTrendAnalyzer<'s, S: FactsStore + ?Sized> {
     store: &'s S,
     options: VerdictOptions,
     stale_before: Option<Timestamp>,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
     refuse_too_few: bool,
     progress: Option<&'s Progress<'s>>,
 }
@@ -149,6 +156,8 @@ impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
             store,
             options,
             stale_before: None,
+            since: None,
+            until: None,
             refuse_too_few: false,
             progress: None,
         }
@@ -178,6 +187,16 @@ impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
         self
     }
 
+    /// Only traces started at or after `since` and before `until` (either
+    /// bound `None`: unbounded), reported in [`TraceTrendReport::since`]
+    /// and [`TraceTrendReport::until`]: the window is the newest runs
+    /// within the bounds.
+    pub fn between(mut self, since: Option<Timestamp>, until: Option<Timestamp>) -> Self {
+        self.since = since;
+        self.until = until;
+        self
+    }
+
     /// Analyzes the window: [`super::SuiteAnalyzer`]'s with a run per trace and the
     /// pass rate, projected onto the proposal's report. One pass over
     /// `traces`, one over `trace_evals`, and one over `trace_steps` only if
@@ -188,7 +207,8 @@ impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
             group_by: GroupBy::Trace,
             runs: window,
             stale_before: self.stale_before,
-            ..WindowOptions::default()
+            since: self.since,
+            until: self.until,
         };
         let needs = Needs {
             metrics: &[Metric::PassRate],
@@ -234,6 +254,8 @@ impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
             method: self.options.method,
             threshold: self.options.threshold,
             statistics,
+            since: self.since,
+            until: self.until,
             left_out_running: pooled.left_out_running,
             stale: self.stale_before.map(|before| Stale {
                 before,

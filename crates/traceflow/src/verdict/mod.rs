@@ -39,6 +39,21 @@ pub enum Method {
     Ols,
 }
 
+impl std::str::FromStr for Method {
+    type Err = crate::error::InvalidValue;
+
+    /// `auto` or `ols`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "auto" => Ok(Method::Auto),
+            "ols" => Ok(Method::Ols),
+            other => Err(crate::error::InvalidValue::new(format!(
+                "unknown method {other:?} (expected \"auto\" or \"ols\")"
+            ))),
+        }
+    }
+}
+
 impl Method {
     /// The name used on the command line and in reports.
     pub fn as_str(self) -> &'static str {
@@ -49,6 +64,9 @@ impl Method {
     }
 }
 
+/// Successive evaluations a gate's α may cover at most
+/// ([`stats::RepeatedOptions::evaluations`](crate::stats::RepeatedOptions)).
+pub const MAX_EVALUATIONS: usize = 10_000;
 /// Fewest runs `auto` judges.
 pub const MIN_RUNS_AUTO: usize = 8;
 /// Fewest decisions `auto` judges.

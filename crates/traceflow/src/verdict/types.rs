@@ -511,6 +511,9 @@ pub enum OptionsError {
     /// A threshold that is negative or not a number.
     #[error("threshold must be a finite number >= 0, got {0}")]
     Threshold(f64),
+    /// Evaluations outside 1..=[`MAX_EVALUATIONS`].
+    #[error("evaluations must be between 1 and {MAX_EVALUATIONS}, got {0}")]
+    Evaluations(usize),
     /// α outside (0, 0.5).
     #[error("alpha must be between 0 and 0.5, got {0}")]
     Alpha(f64),
@@ -543,6 +546,10 @@ impl VerdictOptions {
         }
         if !(self.confidence > 0.0 && self.confidence < 1.0) {
             return Err(OptionsError::Confidence(self.confidence));
+        }
+        let evaluations = self.repeated.evaluations;
+        if !(1..=MAX_EVALUATIONS).contains(&evaluations) {
+            return Err(OptionsError::Evaluations(evaluations));
         }
         Ok(())
     }

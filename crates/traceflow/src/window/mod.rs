@@ -59,6 +59,23 @@ impl Serialize for Window {
     }
 }
 
+impl std::str::FromStr for Window {
+    type Err = crate::error::InvalidValue;
+
+    /// A number of runs (at least [`MIN_RUNS`]) or `all`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.eq_ignore_ascii_case("all") {
+            return Ok(Window::All);
+        }
+        match text.parse::<usize>() {
+            Ok(n) if n >= MIN_RUNS => Ok(Window::Last(n)),
+            _ => Err(crate::error::InvalidValue::new(format!(
+                "expected a number of runs >= {MIN_RUNS}, or `all`"
+            ))),
+        }
+    }
+}
+
 impl Method {
     /// The window a method analyzes unless told otherwise. `ols` keeps the
     /// proposal's 20. `auto` takes 500: TraceFlow Lite records

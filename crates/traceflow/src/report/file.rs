@@ -1,5 +1,6 @@
-//! Where `--output` writes: never over the store, through symbolic links,
-//! never half a report.
+//! Where a report file is written (the command's `--output`, the Python
+//! package's `to_html(path)`): never over the store, through symbolic
+//! links, never half a report.
 
 use std::ffi::OsString;
 use std::fs::{self, Permissions};
@@ -7,20 +8,19 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context as _;
-use traceflow::report::{Document, Format};
+use super::{Document, Format};
 
 /// Streams a report to `out`, buffered; the table goes through the
 /// terminal sanitizer, wherever it goes.
 pub fn write_to(doc: Document<'_>, format: Format, out: &mut dyn Write) -> io::Result<()> {
     let out = io::BufWriter::with_capacity(1 << 16, out);
     if format == Format::Table {
-        let mut out = traceflow::report::terminal::Sanitized::new(out);
-        traceflow::report::write(doc, format, &mut out)?;
+        let mut out = super::terminal::Sanitized::new(out);
+        super::write(doc, format, &mut out)?;
         out.flush()
     } else {
         let mut out = out;
-        traceflow::report::write(doc, format, &mut out)?;
+        super::write(doc, format, &mut out)?;
         out.flush()
     }
 }
@@ -37,13 +37,13 @@ pub fn write_to(doc: Document<'_>, format: Format, out: &mut dyn Write) -> io::R
 ///
 /// Once `stop` is set (an interrupted caller) the write is abandoned: a
 /// regular file is left as it was.
-pub fn write_report(
+pub fn write_file(
     doc: Document<'_>,
     format: Format,
     output: &Path,
     store_file: Option<&Path>,
     stop: &AtomicBool,
-) -> anyhow::Result<()> {
+) -> Result<(), OutputError> {
     let target = resolve(output, store_file)?;
     let path = target.path.as_path();
     let write = |out: &mut dyn Write| write_to(doc, format, &mut Stoppable { out, stop });
@@ -94,7 +94,52 @@ pub fn write_report(
                 file.persist(path).map(drop).map_err(|e| e.error)
             })
     };
-    written.with_context(|| format!("writing {}", output.display()))
+    written.map_err(|source| OutputError::Write {
+        path: output.to_path_buf(),
+        source,
+    })
+}
+
+/// Why a report file was not written (nothing was: a file it would have
+/// replaced is as it was).
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// A symbolic link to nothing: which file was meant is not known.
+    #[error("{}: a symbolic link to a file that does not exist; name the file itself", .path.display())]
+    DanglingLink {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The store itself, or a file SQLite keeps beside it.
+    #[error("{}: is the store's file {}; the report would replace it (write it elsewhere)", .path.display(), .store.display())]
+    IsTheStore {
+        /// The path given.
+        path: PathBuf,
+        /// The store's file it names.
+        store: PathBuf,
+    },
+    /// The system refused the write (no such directory, no permission, a
+    /// full disk), or the caller stopped it.
+    #[error("writing {}", .path.display())]
+    Write {
+        /// The path given.
+        path: PathBuf,
+        /// The system's error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl OutputError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        match self {
+            OutputError::DanglingLink { .. } | OutputError::IsTheStore { .. } => {
+                crate::error::ErrorKind::InvalidInput
+            }
+            OutputError::Write { .. } => crate::error::ErrorKind::Io,
+        }
+    }
 }
 
 /// A writer that fails once `stop` is set.
@@ -142,24 +187,20 @@ const COMPANIONS: [&str; 4] = ["", "-wal", "-shm", "-journal"];
 /// (`-wal`, `-shm`, `-journal`), by device and inode when the file exists
 /// and by directory and name when it does not, through any spelling:
 /// `./x.db`, `../dir/x.db`, a symbolic or a hard link.
-pub fn resolve(output: &Path, db: Option<&Path>) -> anyhow::Result<Target> {
+pub fn resolve(output: &Path, db: Option<&Path>) -> Result<Target, OutputError> {
     let link = fs::symlink_metadata(output).is_ok_and(|m| m.file_type().is_symlink());
     let path = if link {
-        fs::canonicalize(output).map_err(|_| {
-            anyhow::anyhow!(
-                "{}: a symbolic link to a file that does not exist; name the file itself",
-                output.display()
-            )
+        fs::canonicalize(output).map_err(|_| OutputError::DanglingLink {
+            path: output.to_path_buf(),
         })?
     } else {
         output.to_path_buf()
     };
-    if let Some(name) = db.and_then(|db| store_file_named(&path, db)) {
-        anyhow::bail!(
-            "{}: is the store's file {}; the report would replace it (write it elsewhere)",
-            output.display(),
-            name.display()
-        );
+    if let Some(store) = db.and_then(|db| store_file_named(&path, db)) {
+        return Err(OutputError::IsTheStore {
+            path: output.to_path_buf(),
+            store,
+        });
     }
     let metadata = fs::metadata(&path).ok();
     Ok(Target {
