@@ -14,6 +14,8 @@
 
 use serde::Serialize;
 
+use crate::window::WindowError;
+
 /// What kind of failure an error is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -85,11 +87,22 @@ impl InvalidValue {
 /// Store text in it is not yet made printable
 /// ([`crate::report::terminal::printable_lines`] does that).
 pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    one_line_with(err, &|_| None)
+}
+
+/// [`one_line`], with a front end's own words for the errors `words`
+/// rewords (the command names its flags where the library names an
+/// option).
+pub fn one_line_with(
+    err: &(dyn std::error::Error + 'static),
+    words: &dyn Fn(&(dyn std::error::Error + 'static)) -> Option<String>,
+) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(err);
     while let Some(cause) = next {
         next = cause.source();
-        let text = cause.to_string().replace('\r', "\\r").replace('\n', "\\n");
+        let text = words(cause).unwrap_or_else(|| cause.to_string());
+        let text = text.replace('\r', "\\r").replace('\n', "\\n");
         let text = text.as_str();
         // SQLite's errors come twice (its message, then "Error code 26: "
         // and the same message): say each thing once.
@@ -102,6 +115,31 @@ pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
         parts.push(text.to_owned());
     }
     parts.join(": ")
+}
+
+/// The window's error an analysis's error is, if it is one (they wrap it
+/// transparently, so it is not among their causes).
+pub fn window_error<'e>(err: &'e (dyn std::error::Error + 'static)) -> Option<&'e WindowError> {
+    use crate::cases::CaseError;
+    use crate::compare::CompareError;
+    use crate::trend::TrendError;
+    if let Some(err) = err.downcast_ref::<WindowError>() {
+        return Some(err);
+    }
+    match err.downcast_ref::<TrendError>() {
+        Some(TrendError::Window(err)) => return Some(err),
+        Some(_) => return None,
+        None => {}
+    }
+    match err.downcast_ref::<CaseError>() {
+        Some(CaseError::Window(err)) => return Some(err),
+        Some(_) => return None,
+        None => {}
+    }
+    match err.downcast_ref::<CompareError>() {
+        Some(CompareError::Window(err)) => Some(err),
+        _ => None,
+    }
 }
 
 /// Finds the kind of the first library error in an error's chain of

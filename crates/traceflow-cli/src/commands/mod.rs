@@ -49,9 +49,27 @@ fn say(line: &str) {
 }
 
 /// The error and its causes on one line: `a: b: c`
-/// ([`traceflow::error::one_line`]).
+/// ([`traceflow::error::one_line`]), options named by their flags.
 pub(crate) fn one_line(err: &anyhow::Error) -> String {
-    traceflow::error::one_line(err.as_ref())
+    traceflow::error::one_line_with(err.as_ref(), &flag_words)
+}
+
+/// The command's words for the library's errors that name an option.
+fn flag_words(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use traceflow::trend::{TrendError, MAX_SEGMENTS};
+    use traceflow::window::WindowError;
+    if let Some(WindowError::EmptyTimeRange { since, until }) = traceflow::error::window_error(err)
+    {
+        return Some(format!(
+            "--since {since} is not before --until {until}: no trace can match"
+        ));
+    }
+    if let Some(TrendError::TooManySegments { segment_by, found }) = err.downcast_ref() {
+        return Some(format!(
+            "--segment-by {segment_by} splits the window into {found} segments; at most {MAX_SEGMENTS} can be judged (segment by a key with few values: a model, a mode, a suite)"
+        ));
+    }
+    None
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -1245,3 +1245,29 @@ fn time_bounds_keep_the_trends_layout_and_say_what_they_were() {
     assert_eq!(none["window"], 0, "{none}");
     assert!(none.get("reports").is_none(), "{none}");
 }
+
+#[test]
+fn too_many_segments_is_worded_with_the_commands_flag() {
+    let sandbox = Sandbox::new(&["cases.db"]);
+    // A key with a value per trace (a request id) is no segmentation.
+    let status = Command::new("sqlite3")
+        .arg(sandbox.path("cases.db"))
+        .arg("UPDATE traces SET config_json = json_set(config_json, '$.request', rowid)")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = sandbox.run(&[
+        "trend",
+        "--db",
+        "cases.db",
+        "--window",
+        "all",
+        "--segment-by",
+        "config.request",
+    ]);
+    assert_eq!(out.code, 2, "{out}");
+    assert_eq!(
+        out.stderr,
+        "error: cases.db: --segment-by config.request splits the window into 200 segments; at most 100 can be judged (segment by a key with few values: a model, a mode, a suite)\n"
+    );
+}

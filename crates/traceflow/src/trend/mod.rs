@@ -84,7 +84,7 @@ pub enum TrendError {
     #[error(transparent)]
     Options(#[from] OptionsError),
     /// A segmentation with more values than segments can be judged.
-    #[error("--segment-by {segment_by} splits the window into {found} segments; at most {max} can be judged (segment by a key with few values: a model, a mode, a suite)", max = MAX_SEGMENTS)]
+    #[error("segmenting by {segment_by} splits the window into {found} segments; at most {max} can be judged (segment by a key with few values: a model, a mode, a suite)", max = MAX_SEGMENTS)]
     TooManySegments {
         /// The segmentation.
         segment_by: String,

@@ -174,7 +174,7 @@ pub enum WindowError {
     #[error("window must be at least {MIN_RUNS} runs, got {0}")]
     TooSmall(usize),
     /// `since` is not before `until`.
-    #[error("--since {since} is not before --until {until}: no trace can match")]
+    #[error("since {since} is not before until {until}: no trace can match")]
     EmptyTimeRange {
         /// The lower bound.
         since: Timestamp,
