@@ -8,7 +8,9 @@ mod backends;
 mod cases;
 mod compat;
 mod hostile;
+#[cfg(feature = "postgres")]
 mod postgres_connect;
+#[cfg(feature = "postgres")]
 mod postgres_store;
 mod python_interop;
 mod schema;
