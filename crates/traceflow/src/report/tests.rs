@@ -169,6 +169,10 @@ fn formats_parse_from_their_names() {
 #[test]
 fn a_format_left_out_of_the_build_names_its_feature() {
     let unknown = "xml".parse::<Format>().unwrap_err();
+    assert!(
+        unknown.starts_with("unknown format \"xml\" (expected table, json"),
+        "{unknown}"
+    );
     #[cfg(all(feature = "html", feature = "junit"))]
     assert_eq!(
         unknown,
