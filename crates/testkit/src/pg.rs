@@ -227,7 +227,7 @@ impl RunAs {
 
 /// `n` random bytes as hex, from the system's generator.
 fn random_hex(n: usize) -> String {
-    use rand::RngCore;
+    use rand::Rng;
     let mut bytes = vec![0u8; n];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()

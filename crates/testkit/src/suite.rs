@@ -15,9 +15,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use jiff::{SignedDuration, Timestamp};
+use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
 use serde_json::json;
 use traceflow::model::{
     EvalDecision, EvalRecord, Mode, RunConfig, RunStatus, StepRecord, TraceRecord,

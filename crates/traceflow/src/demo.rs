@@ -8,8 +8,8 @@
 //! with a provider error, and the newest runs are still `running`.
 
 use jiff::{SignedDuration, Timestamp};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
 use serde_json::json;
 
 use crate::model::{Mode, RunConfig, RunStatus, StepRecord, Strictness, TraceRecord};

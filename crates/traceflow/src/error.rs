@@ -159,8 +159,7 @@ pub fn kind_of(err: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
 fn kind_of_one(err: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
     use crate::cases::CaseError;
     use crate::compare::CompareError;
-    use crate::store::postgres::push::PushError;
-    use crate::store::{ConnectError, StoreError};
+    use crate::store::StoreError;
     use crate::trend::{OptionsError, TrendError};
     use crate::window::WindowError;
     if let Some(err) = err.downcast_ref::<StoreError>() {
@@ -187,10 +186,12 @@ fn kind_of_one(err: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
     if let Some(err) = err.downcast_ref::<crate::report::file::OutputError>() {
         return Some(err.kind());
     }
-    if let Some(err) = err.downcast_ref::<ConnectError>() {
+    #[cfg(feature = "postgres")]
+    if let Some(err) = err.downcast_ref::<crate::store::ConnectError>() {
         return Some(err.kind());
     }
-    if let Some(err) = err.downcast_ref::<PushError>() {
+    #[cfg(all(feature = "postgres", feature = "sqlite"))]
+    if let Some(err) = err.downcast_ref::<crate::store::postgres::push::PushError>() {
         return Some(err.kind());
     }
     None

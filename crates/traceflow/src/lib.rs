@@ -53,6 +53,7 @@
 
 pub mod cases;
 pub mod compare;
+#[cfg(feature = "sqlite")]
 pub mod demo;
 pub mod error;
 pub mod metric;

@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use rand::distr::Distribution;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::{Beta, Binomial};
 use statrs::distribution::{ContinuousCDF, Normal};
 

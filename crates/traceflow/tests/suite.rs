@@ -1004,13 +1004,13 @@ fn cases_that_never_repeat_leave_the_verdict_to_the_trend_across_decisions() {
 
 #[test]
 fn a_suite_whose_cases_break_is_a_regression_within_the_same_cases_too() {
-    use rand::{Rng, SeedableRng};
+    use rand::{RngExt, SeedableRng};
     use traceflow::trend::{CaseBy, Verdict};
     // An eval suite: 40 cases asked once in each of 24 runs (config
     // `run`), passing 9 times in 10; from run 16 on, a quarter of them
     // pass once in 10. The mix of cases cannot change.
     let s = Records::new();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(24);
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(24);
     let start = traceflow::timestamp::parse("2026-03-01T00:00:00Z").unwrap();
     for run in 0..24i64 {
         let config: RunConfig =

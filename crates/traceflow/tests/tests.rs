@@ -9,7 +9,9 @@ mod cases;
 mod compat;
 mod hostile;
 mod layers;
+#[cfg(feature = "postgres")]
 mod postgres_connect;
+#[cfg(feature = "postgres")]
 mod postgres_store;
 mod python_interop;
 mod schema;

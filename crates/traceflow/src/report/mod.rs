@@ -19,8 +19,10 @@ use crate::trend::{MetricKind, MetricReport, SuiteReport, TraceTrendReport};
 mod case_table;
 mod compare_table;
 pub mod file;
+#[cfg(feature = "html")]
 mod html;
 mod json;
+#[cfg(feature = "junit")]
 mod junit;
 mod markdown;
 mod suite_table;
@@ -30,8 +32,11 @@ pub mod wording;
 
 pub(crate) use terminal::printable;
 
-/// An output format.
+/// An output format. JUnit XML and HTML come with the `junit` and `html`
+/// features; non-exhaustive, so a match written without them still
+/// compiles when another crate in the build turns them on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     /// The proposal's terminal table.
     Table,
@@ -40,20 +45,28 @@ pub enum Format {
     /// Markdown for `$GITHUB_STEP_SUMMARY` and pull-request comments.
     Markdown,
     /// JUnit XML: one test case per metric × segment.
+    #[cfg(feature = "junit")]
     Junit,
     /// One self-contained HTML page with a chart per report.
+    #[cfg(feature = "html")]
     Html,
 }
 
 impl Format {
-    /// Every format, for help texts.
+    /// Every format this build writes, for help texts.
     pub const ALL: &'static [Format] = &[
         Format::Table,
         Format::Json,
         Format::Markdown,
+        #[cfg(feature = "junit")]
         Format::Junit,
+        #[cfg(feature = "html")]
         Format::Html,
     ];
+
+    /// The formats that need a feature of the same name: a build without
+    /// one says so rather than "unknown format".
+    const OPTIONAL: &'static [&'static str] = &["junit", "html"];
 
     /// The name used on the command line.
     pub fn as_str(self) -> &'static str {
@@ -61,7 +74,9 @@ impl Format {
             Format::Table => "table",
             Format::Json => "json",
             Format::Markdown => "markdown",
+            #[cfg(feature = "junit")]
             Format::Junit => "junit",
+            #[cfg(feature = "html")]
             Format::Html => "html",
         }
     }
@@ -77,13 +92,27 @@ impl FromStr for Format {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Format::ALL
+        if let Some(format) = Format::ALL
             .iter()
             .copied()
             .find(|f| f.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                format!("unknown format {s:?} (expected table, json, markdown, junit or html)")
-            })
+        {
+            return Ok(format);
+        }
+        if let Some(name) = Format::OPTIONAL
+            .iter()
+            .find(|name| name.eq_ignore_ascii_case(s))
+        {
+            return Err(format!(
+                "format {name} is not in this build (traceflow's `{name}` feature)"
+            ));
+        }
+        let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+        let expected = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.join(""),
+        };
+        Err(format!("unknown format {s:?} (expected {expected})"))
     }
 }
 
@@ -217,7 +246,9 @@ fn exporter(format: Format) -> Box<dyn Exporter> {
         Format::Table => Box::new(table::TableExporter),
         Format::Json => Box::new(json::JsonExporter),
         Format::Markdown => Box::new(markdown::MarkdownExporter),
+        #[cfg(feature = "junit")]
         Format::Junit => Box::new(junit::JunitExporter),
+        #[cfg(feature = "html")]
         Format::Html => Box::new(html::HtmlExporter),
     }
 }

@@ -166,6 +166,33 @@ fn formats_parse_from_their_names() {
     assert!("xml".parse::<Format>().is_err());
 }
 
+#[test]
+fn a_format_left_out_of_the_build_names_its_feature() {
+    let unknown = "xml".parse::<Format>().unwrap_err();
+    assert!(
+        unknown.starts_with("unknown format \"xml\" (expected table, json"),
+        "{unknown}"
+    );
+    #[cfg(all(feature = "html", feature = "junit"))]
+    assert_eq!(
+        unknown,
+        "unknown format \"xml\" (expected table, json, markdown, junit or html)"
+    );
+    #[cfg(not(feature = "html"))]
+    {
+        assert!(!unknown.contains("html"), "{unknown}");
+        assert_eq!(
+            "HTML".parse::<Format>().unwrap_err(),
+            "format html is not in this build (traceflow's `html` feature)"
+        );
+    }
+    #[cfg(not(feature = "junit"))]
+    assert_eq!(
+        "junit".parse::<Format>().unwrap_err(),
+        "format junit is not in this build (traceflow's `junit` feature)"
+    );
+}
+
 /// More runs than one rendering chunk, so rows cross chunk boundaries.
 fn long_report() -> TraceTrendReport {
     let mut report = shared_report();
@@ -350,7 +377,12 @@ fn a_trace_report_is_the_suite_of_one_with_the_suites_holm_rule() {
     let auto = SuiteReport::from_trace_report(&report);
     assert_eq!(auto.tests, 1);
     assert_eq!(auto.reports[0].p_adjusted, report.statistics.p_worse);
-    for format in [Format::Markdown, Format::Junit, Format::Html] {
+    // Markdown, and JUnit and HTML where the build has them.
+    let suite_formats = Format::ALL
+        .iter()
+        .copied()
+        .filter(|f| !matches!(f, Format::Table | Format::Json));
+    for format in suite_formats {
         let text = render(&report, format);
         assert!(text.contains("pass-rate"), "{format}: {text}");
     }
@@ -463,26 +495,32 @@ fn cases_markdown_html_and_junit() {
     assert!(!markdown.contains("<script>") && !markdown.contains('\u{1b}'));
     assert!(markdown.contains("<details>"), "{markdown}");
 
-    let html = render(&report, Format::Html);
-    insta::assert_snapshot!("cases_html", html);
-    assert!(!html.contains("<script>"));
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: true,
-        ..roxmltree::ParsingOptions::default()
-    };
-    roxmltree::Document::parse_with_options(&html, options).unwrap();
+    #[cfg(feature = "html")]
+    {
+        let html = render(&report, Format::Html);
+        insta::assert_snapshot!("cases_html", html);
+        assert!(!html.contains("<script>"));
+        let options = roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..roxmltree::ParsingOptions::default()
+        };
+        roxmltree::Document::parse_with_options(&html, options).unwrap();
+    }
 
-    let junit = render(&report, Format::Junit);
-    insta::assert_snapshot!("cases_junit", junit);
-    let doc = roxmltree::Document::parse(&junit).unwrap();
-    let cases: Vec<_> = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("testcase"))
-        .collect();
-    // One test case per regressed case, failed; one per flaky case, skipped.
-    assert_eq!(cases.len(), 2);
-    assert!(cases[0].children().any(|n| n.has_tag_name("failure")));
-    assert!(cases[1].children().any(|n| n.has_tag_name("skipped")));
+    #[cfg(feature = "junit")]
+    {
+        let junit = render(&report, Format::Junit);
+        insta::assert_snapshot!("cases_junit", junit);
+        let doc = roxmltree::Document::parse(&junit).unwrap();
+        let cases: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        // One test case per regressed case, failed; one per flaky case, skipped.
+        assert_eq!(cases.len(), 2);
+        assert!(cases[0].children().any(|n| n.has_tag_name("failure")));
+        assert!(cases[1].children().any(|n| n.has_tag_name("skipped")));
+    }
 }
 
 /// A comparison over records in memory: 48 traces on `main` then 48 on
@@ -554,21 +592,27 @@ fn compare_in_every_format() {
     let markdown = render(&report, Format::Markdown);
     insta::assert_snapshot!("compare_markdown", markdown);
     assert!(!markdown.contains("<script>") && !markdown.contains("pr <&>"));
-    let html = render(&report, Format::Html);
-    insta::assert_snapshot!("compare_html", html);
-    assert!(!html.contains("<script>"));
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: true,
-        ..roxmltree::ParsingOptions::default()
-    };
-    roxmltree::Document::parse_with_options(&html, options).unwrap();
-    let junit = render(&report, Format::Junit);
-    insta::assert_snapshot!("compare_junit", junit);
-    let doc = roxmltree::Document::parse(&junit).unwrap();
-    let failures = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("failure"))
-        .count();
-    // The pass rate, and the one case that broke.
-    assert_eq!(failures, 2);
+    #[cfg(feature = "html")]
+    {
+        let html = render(&report, Format::Html);
+        insta::assert_snapshot!("compare_html", html);
+        assert!(!html.contains("<script>"));
+        let options = roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..roxmltree::ParsingOptions::default()
+        };
+        roxmltree::Document::parse_with_options(&html, options).unwrap();
+    }
+    #[cfg(feature = "junit")]
+    {
+        let junit = render(&report, Format::Junit);
+        insta::assert_snapshot!("compare_junit", junit);
+        let doc = roxmltree::Document::parse(&junit).unwrap();
+        let failures = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .count();
+        // The pass rate, and the one case that broke.
+        assert_eq!(failures, 2);
+    }
 }

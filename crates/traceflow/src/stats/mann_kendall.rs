@@ -195,8 +195,8 @@ fn tie_corrected_variance(y: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
+    use rand::rngs::ChaCha8Rng;
+    use rand::{RngExt, SeedableRng};
 
     /// The definition, every pair listed (the implementation before the
     /// selection): S, Var(S), Sen's slope and its interval.

@@ -2,8 +2,8 @@
 //! of any false alarm over many evaluations stays at α.
 
 use rand::distr::Distribution;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
 use rand_distr::Binomial;
 
 use super::dispersion::{Pair, PairSums};

@@ -32,8 +32,8 @@
 
 use std::rc::Rc;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
 
 use super::{midpoint, order_statistic};
 

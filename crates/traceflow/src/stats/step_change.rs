@@ -2,9 +2,9 @@
 //! permutation p-value, and binary segmentation for several changes.
 
 use rand::distr::Distribution;
+use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rand_distr::Hypergeometric;
 use rustc_hash::FxHashMap;
 use serde::Serialize;

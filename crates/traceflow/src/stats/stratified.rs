@@ -345,8 +345,8 @@ mod tests {
     /// An eval suite: 40 cases asked once in each of 24 runs, passing with
     /// chance 0.9 (seeded), a quarter of them failing from run 16 on.
     fn suite_with_a_quarter_breaking() -> Vec<Vec<Cell>> {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(16);
         (0..40)
             .map(|case| {
                 (0..24)

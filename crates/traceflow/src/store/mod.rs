@@ -18,7 +18,9 @@ use crate::model::{EvalRecord, RunStatus, StepRecord, TraceRecord, TraceUpdate};
 
 pub mod facts;
 pub mod memory;
+#[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod tfl;
 
@@ -27,7 +29,9 @@ pub use facts::{
     TraceHead, Usage,
 };
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
 pub use postgres::{ConnectError, PgTarget, PostgresStore};
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
 /// A backend's own error (SQLite's, a server's), kept as the cause.
@@ -99,7 +103,9 @@ pub enum StoreError {
         /// What is missing.
         reason: String,
     },
-    /// The server could not be reached or refused the connection.
+    /// The server could not be reached or refused the connection (with
+    /// the `postgres` feature).
+    #[cfg(feature = "postgres")]
     #[error("{source}")]
     Connect {
         /// The database given.
@@ -108,7 +114,9 @@ pub enum StoreError {
         #[source]
         source: postgres::ConnectError,
     },
-    /// The database has no traceflow schema, or one of another version.
+    /// The database has no traceflow schema, or one of another version
+    /// (with the `postgres` feature).
+    #[cfg(feature = "postgres")]
     #[error("{location}: {source}")]
     Schema {
         /// The database.
@@ -181,6 +189,7 @@ impl StoreError {
         use crate::error::ErrorKind;
         match self {
             StoreError::NotFound { .. } => ErrorKind::NotFound,
+            #[cfg(feature = "postgres")]
             StoreError::Connect { .. } => ErrorKind::Connection,
             StoreError::NotAFile { .. }
             | StoreError::Open { .. }
@@ -191,8 +200,9 @@ impl StoreError {
             | StoreError::Write { .. }
             | StoreError::ReadOnly { .. }
             | StoreError::NoSuchTrace { .. }
-            | StoreError::BadRow { .. }
-            | StoreError::Schema { .. } => ErrorKind::Store,
+            | StoreError::BadRow { .. } => ErrorKind::Store,
+            #[cfg(feature = "postgres")]
+            StoreError::Schema { .. } => ErrorKind::Store,
         }
     }
 }
@@ -344,6 +354,10 @@ impl<T: FactsStore + RecordStore + ?Sized> ReadStore for T {}
 
 /// A store as `--db` names it: a TraceFlow Lite file, or a PostgreSQL
 /// database by URL or key=value conninfo (see [`PgTarget::is_postgres_spec`]).
+///
+/// With the `sqlite` and `postgres` features: it chooses between the two.
+/// A program built for one backend opens that backend's store directly.
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
 #[derive(Debug)]
 pub enum StoreSpec {
     /// A SQLite file.
@@ -352,6 +366,7 @@ pub enum StoreSpec {
     Postgres(Box<PgTarget>),
 }
 
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
 impl StoreSpec {
     /// Reads `--db`: a PostgreSQL spec is parsed (with libpq's environment
     /// and password file) now, so a typo fails before anything is opened.
@@ -381,6 +396,7 @@ impl StoreSpec {
     }
 }
 
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
 impl fmt::Display for StoreSpec {
     /// The path, or the database without its password.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -20,6 +20,8 @@ use super::{Location, StoreError};
 
 pub mod connect;
 mod facts;
+// It reads TraceFlow Lite's files: with the `sqlite` feature only.
+#[cfg(feature = "sqlite")]
 pub mod push;
 mod records;
 pub mod schema;
