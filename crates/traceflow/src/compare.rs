@@ -468,6 +468,100 @@ impl CompareError {
     }
 }
 
+/// A side's traces (indices into the pooled members); an error when it
+/// takes none.
+fn arm_traces(
+    taken: &[bool],
+    selector: &Option<Selector>,
+    side: &'static str,
+) -> Result<Vec<usize>, CompareError> {
+    let traces: Vec<usize> = (0..taken.len()).filter(|&i| taken[i]).collect();
+    if traces.is_empty() {
+        return Err(CompareError::Empty {
+            side,
+            selector: selector.as_ref().map(ToString::to_string),
+        });
+    }
+    Ok(traces)
+}
+
+/// The passes and decisions of `traces`.
+fn count(pooled: &Pooled, traces: &[usize]) -> (u64, u64) {
+    traces.iter().fold((0, 0), |(p, n), &i| {
+        let facts = &pooled.facts[i];
+        (
+            p + facts.outcomes(pooled.members[i].status)[0],
+            n + facts.decisions(),
+        )
+    })
+}
+
+/// The design effect of `traces`' decisions: a trace's decisions are one
+/// cluster (a retry follows a failure).
+fn design(pooled: &Pooled, traces: &[usize]) -> f64 {
+    let clusters: Vec<(u64, u64)> = traces.iter().map(|&i| count(pooled, &[i])).collect();
+    design_effect(&clusters)
+}
+
+/// A side as the report has it.
+fn make_arm(
+    pooled: &Pooled,
+    traces: &[usize],
+    (passes, decisions): (u64, u64),
+    design_effect: f64,
+    selector: &Option<Selector>,
+) -> Arm {
+    let mut runs: Vec<usize> = traces.iter().map(|&i| pooled.run_of(i)).collect();
+    runs.sort_unstable();
+    runs.dedup();
+    Arm {
+        selector: selector.as_ref().map(ToString::to_string),
+        runs: runs.len(),
+        traces: traces.len(),
+        passes,
+        decisions,
+        rate: (decisions > 0).then(|| passes as f64 / decisions as f64),
+        design_effect,
+    }
+}
+
+/// The verdict on the pass rate's difference: significant at α and at
+/// least min-drop either way, else stable if the interval rules out a
+/// drop of 3 × min-drop.
+fn judge(
+    difference: &Difference,
+    p_worse: Option<f64>,
+    p_better: Option<f64>,
+    verdict: &VerdictOptions,
+) -> CompareVerdict {
+    let (alpha, min_drop) = (verdict.alpha, verdict.min_drop);
+    if p_worse.is_some_and(|p| p < alpha) && -difference.estimate >= min_drop {
+        CompareVerdict::Regression
+    } else if p_better.is_some_and(|p| p < alpha) && difference.estimate >= min_drop {
+        CompareVerdict::Improvement
+    } else if difference.ci[0] < -MDE_FACTOR * min_drop {
+        CompareVerdict::InsufficientData
+    } else {
+        CompareVerdict::Stable
+    }
+}
+
+/// Every other metric on either side, and the candidate's difference.
+fn metric_differences(pooled: &Pooled, base: &[usize], cand: &[usize]) -> Vec<MetricDifference> {
+    OTHER_METRICS
+        .iter()
+        .map(|metric| {
+            let (b, c) = (pooled.value_of(metric, base), pooled.value_of(metric, cand));
+            MetricDifference {
+                metric: metric.clone(),
+                baseline: b,
+                candidate: c,
+                difference: b.zip(c).map(|(b, c)| c - b),
+            }
+        })
+        .collect()
+}
+
 /// The metrics compared beside the pass rate.
 const OTHER_METRICS: [Metric; 5] = [
     Metric::ReviseRate,
@@ -504,6 +598,95 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
     pub fn analyze(&self) -> Result<CompareReport, CompareError> {
         let options = &self.options;
         options.verdict.validate()?;
+        let (pooled, baseline, candidate) = self.pool_sides()?;
+        let base = arm_traces(&baseline, &options.baseline, "baseline")?;
+        let cand = arm_traces(&candidate, &options.candidate, "candidate")?;
+        let verdict = options.verdict;
+        let (arm_b, arm_c) = (count(&pooled, &base), count(&pooled, &cand));
+        let (design_b, design_c) = (design(&pooled, &base), design(&pooled, &cand));
+
+        // The cases both sides asked, with each side's passes and decisions.
+        let side = |i: usize| match (baseline[i], candidate[i]) {
+            (true, _) => Some(false),
+            (_, true) => Some(true),
+            _ => None,
+        };
+        let case_options = CaseOptions {
+            case_by: options.case_by.clone(),
+            fdr: options.fdr,
+            ..CaseOptions::default()
+        };
+        let (mut cases, uncased) = judged(&pooled, side, &case_options, verdict.min_drop);
+        let shared: Vec<&CaseRow> = cases
+            .iter()
+            .filter(|c| c.before.decisions > 0 && c.after.decisions > 0)
+            .collect();
+        let shared_decisions: u64 = shared
+            .iter()
+            .map(|c| c.before.decisions + c.after.decisions)
+            .sum();
+        let all_decisions = arm_b.1 + arm_c.1;
+        let shared_share = if all_decisions > 0 {
+            shared_decisions as f64 / all_decisions as f64
+        } else {
+            0.0
+        };
+        let paired = !options.unpaired
+            && shared.len() >= crate::verdict::MIN_REPEATED_CASES
+            && shared_share >= crate::verdict::MIN_REPEATED_SHARE;
+        let (difference, p_worse, p_better) = if paired {
+            paired_difference(&shared, verdict.confidence)
+        } else {
+            unpaired_difference((arm_b, design_b), (arm_c, design_c), verdict.confidence)
+        };
+        let judged_verdict = judge(&difference, p_worse, p_better, &verdict);
+        let shared_cases = shared.len();
+        drop(shared);
+        let summary = sentence(
+            judged_verdict,
+            difference,
+            paired,
+            shared_cases,
+            p_worse,
+            verdict.min_drop,
+        );
+        cases.sort_by(crate::cases::report_order);
+        let mut counts = VerdictCounts::default();
+        for case in &cases {
+            counts.add(case.verdict);
+        }
+        Ok(CompareReport {
+            case_by: options.case_by.clone(),
+            group_by: options.window.group_by.clone(),
+            requested_window: options.window.runs,
+            method: verdict.method,
+            alpha: verdict.alpha,
+            min_drop: verdict.min_drop,
+            verdict: judged_verdict,
+            difference,
+            paired,
+            shared_cases,
+            shared_share,
+            p_worse,
+            p_better,
+            summary,
+            baseline: make_arm(&pooled, &base, arm_b, design_b, &options.baseline),
+            candidate: make_arm(&pooled, &cand, arm_c, design_c, &options.candidate),
+            metrics: metric_differences(&pooled, &base, &cand),
+            fdr: options.fdr,
+            counts,
+            left_out_uncased: uncased,
+            left_out_running: pooled.left_out_running,
+            skipped_rows: pooled.issues.clone(),
+            cases,
+        })
+    }
+
+    /// The window's traces either side takes (selectors choose among every
+    /// run, each side windowed on its own), and which side each one is on;
+    /// an error when a trace is on both.
+    fn pool_sides(&self) -> Result<(Pooled, Vec<bool>, Vec<bool>), CompareError> {
+        let options = &self.options;
         let metrics: Vec<Metric> = [Metric::PassRate]
             .into_iter()
             .chain(OTHER_METRICS)
@@ -519,7 +702,6 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
                 keys.push(key.clone());
             }
         }
-        // Selectors choose among every run; each side is windowed on its own.
         let selecting = options.baseline.is_some() || options.candidate.is_some();
         let pooling = WindowOptions {
             runs: if selecting {
@@ -557,12 +739,11 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
             });
         }
         // The pool kept the members either side takes, in order.
-        let kept: Vec<(bool, bool)> = baseline
+        let (baseline, candidate): (Vec<bool>, Vec<bool>) = baseline
             .into_iter()
             .zip(candidate)
             .filter(|(b, c)| *b || *c)
-            .collect();
-        let (baseline, candidate): (Vec<bool>, Vec<bool>) = kept.into_iter().unzip();
+            .unzip();
         let overlap = baseline
             .iter()
             .zip(&candidate)
@@ -571,159 +752,7 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
         if overlap > 0 {
             return Err(CompareError::Overlap { traces: overlap });
         }
-        let arm = |taken: &[bool], selector: &Option<Selector>, side: &'static str| {
-            let traces: Vec<usize> = (0..taken.len()).filter(|&i| taken[i]).collect();
-            if traces.is_empty() {
-                return Err(CompareError::Empty {
-                    side,
-                    selector: selector.as_ref().map(ToString::to_string),
-                });
-            }
-            Ok(traces)
-        };
-        let base = arm(&baseline, &options.baseline, "baseline")?;
-        let cand = arm(&candidate, &options.candidate, "candidate")?;
-        let verdict = options.verdict;
-
-        let count = |traces: &[usize]| -> (u64, u64) {
-            traces.iter().fold((0, 0), |(p, n), &i| {
-                let facts = &pooled.facts[i];
-                (
-                    p + facts.outcomes(pooled.members[i].status)[0],
-                    n + facts.decisions(),
-                )
-            })
-        };
-        let (arm_b, arm_c) = (count(&base), count(&cand));
-        // A trace's decisions are one cluster: a retry follows a failure.
-        let design = |traces: &[usize]| {
-            let clusters: Vec<(u64, u64)> = traces.iter().map(|&i| count(&[i])).collect();
-            design_effect(&clusters)
-        };
-        let (design_b, design_c) = (design(&base), design(&cand));
-        let make_arm = |traces: &[usize],
-                        (passes, decisions): (u64, u64),
-                        design_effect: f64,
-                        selector: &Option<Selector>| {
-            let mut runs: Vec<usize> = traces.iter().map(|&i| pooled.run_of(i)).collect();
-            runs.sort_unstable();
-            runs.dedup();
-            Arm {
-                selector: selector.as_ref().map(ToString::to_string),
-                runs: runs.len(),
-                traces: traces.len(),
-                passes,
-                decisions,
-                rate: (decisions > 0).then(|| passes as f64 / decisions as f64),
-                design_effect,
-            }
-        };
-
-        // The cases both sides asked, with each side's passes and decisions.
-        let side = |i: usize| match (baseline[i], candidate[i]) {
-            (true, _) => Some(false),
-            (_, true) => Some(true),
-            _ => None,
-        };
-        let case_options = CaseOptions {
-            case_by: options.case_by.clone(),
-            fdr: options.fdr,
-            ..CaseOptions::default()
-        };
-        let (mut cases, uncased) = judged(&pooled, side, &case_options, verdict.min_drop);
-        let shared: Vec<&CaseRow> = cases
-            .iter()
-            .filter(|c| c.before.decisions > 0 && c.after.decisions > 0)
-            .collect();
-        let shared_decisions: u64 = shared
-            .iter()
-            .map(|c| c.before.decisions + c.after.decisions)
-            .sum();
-        let all_decisions = arm_b.1 + arm_c.1;
-        let shared_share = if all_decisions > 0 {
-            shared_decisions as f64 / all_decisions as f64
-        } else {
-            0.0
-        };
-        let paired = !options.unpaired
-            && shared.len() >= crate::verdict::MIN_REPEATED_CASES
-            && shared_share >= crate::verdict::MIN_REPEATED_SHARE;
-        let confidence = verdict.confidence;
-        let (difference, p_worse, p_better) = if paired {
-            paired_difference(&shared, confidence)
-        } else {
-            unpaired_difference((arm_b, design_b), (arm_c, design_c), confidence)
-        };
-        let alpha = verdict.alpha;
-        let min_drop = verdict.min_drop;
-        let judged_verdict =
-            if p_worse.is_some_and(|p| p < alpha) && -difference.estimate >= min_drop {
-                CompareVerdict::Regression
-            } else if p_better.is_some_and(|p| p < alpha) && difference.estimate >= min_drop {
-                CompareVerdict::Improvement
-            } else if difference.ci[0] < -MDE_FACTOR * min_drop {
-                CompareVerdict::InsufficientData
-            } else {
-                CompareVerdict::Stable
-            };
-        let shared_cases = shared.len();
-        drop(shared);
-        let summary = sentence(
-            judged_verdict,
-            difference,
-            paired,
-            shared_cases,
-            p_worse,
-            min_drop,
-        );
-
-        let metrics = OTHER_METRICS
-            .iter()
-            .map(|metric| {
-                let (b, c) = (
-                    pooled.value_of(metric, &base),
-                    pooled.value_of(metric, &cand),
-                );
-                MetricDifference {
-                    metric: metric.clone(),
-                    baseline: b,
-                    candidate: c,
-                    difference: b.zip(c).map(|(b, c)| c - b),
-                }
-            })
-            .collect();
-        cases.sort_by(crate::cases::report_order);
-        let mut counts = VerdictCounts::default();
-        for case in &cases {
-            counts.add(case.verdict);
-        }
-        let baseline_arm = make_arm(&base, arm_b, design_b, &options.baseline);
-        let candidate_arm = make_arm(&cand, arm_c, design_c, &options.candidate);
-        Ok(CompareReport {
-            case_by: options.case_by.clone(),
-            group_by: options.window.group_by.clone(),
-            requested_window: options.window.runs,
-            method: verdict.method,
-            alpha,
-            min_drop,
-            verdict: judged_verdict,
-            difference,
-            paired,
-            shared_cases,
-            shared_share,
-            p_worse,
-            p_better,
-            summary,
-            baseline: baseline_arm,
-            candidate: candidate_arm,
-            metrics,
-            fdr: options.fdr,
-            counts,
-            left_out_uncased: uncased,
-            left_out_running: pooled.left_out_running,
-            skipped_rows: pooled.issues.clone(),
-            cases,
-        })
+        Ok((pooled, baseline, candidate))
     }
 }
 

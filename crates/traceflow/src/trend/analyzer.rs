@@ -235,60 +235,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
     ) -> Result<SuiteReport, TrendError> {
         let options = &self.options;
         let skipped_rows = std::mem::take(&mut pooled.issues);
-        let members = &pooled.members;
-        // Segments: the total (None), then each value in order.
-        // Each trace's segment, as an index into `segments` (the total is
-        // 0); labels are shared, so this is one lookup per trace.
-        // Traces without the key: the segment "(no KEY)", one label for all.
-        let segment_key = options.segment_by.as_ref().and_then(SegmentBy::config_key);
-        let segment_slot = segment_key.and_then(|key| pooled.config_slot(key));
-        let no_value: String = segment_key.map_or_else(String::new, no_value_label);
-        fn label<'t>(
-            segment_by: Option<&SegmentBy>,
-            slot: Option<usize>,
-            no_value: &'t str,
-            trace: &'t TraceHead,
-        ) -> Option<&'t str> {
-            match segment_by {
-                None => None,
-                Some(SegmentBy::Model) => Some(trace.model()),
-                Some(SegmentBy::Mode) => Some(trace.mode()),
-                Some(SegmentBy::Provider) => Some(trace.provider()),
-                Some(SegmentBy::Config(_)) => Some(
-                    slot.and_then(|slot| trace.config.get(slot)?.as_deref())
-                        .unwrap_or(no_value),
-                ),
-            }
-        }
-        let segment_of = |trace| label(options.segment_by.as_ref(), segment_slot, &no_value, trace);
-        let mut segments: Vec<Option<String>> = vec![None];
-        let mut trace_segment: Vec<usize> = vec![0; members.len()];
-        if let Some(by) = &options.segment_by {
-            let mut slot_of: FxHashMap<&str, usize> = FxHashMap::default();
-            for (i, trace) in members.iter().enumerate() {
-                if let Some(label) = segment_of(trace) {
-                    let next = slot_of.len();
-                    trace_segment[i] = *slot_of.entry(label).or_insert(next);
-                }
-            }
-            if slot_of.len() > MAX_SEGMENTS {
-                return Err(TrendError::TooManySegments {
-                    segment_by: by.to_string(),
-                    found: slot_of.len(),
-                });
-            }
-            // Segments in the order of their names.
-            let mut named: Vec<(&str, usize)> = slot_of.into_iter().collect();
-            named.sort_unstable();
-            let mut rank = vec![0; named.len()];
-            for (k, (label, slot)) in named.into_iter().enumerate() {
-                rank[slot] = k + 1;
-                segments.push(Some(label.to_string()));
-            }
-            for segment in &mut trace_segment {
-                *segment = rank[*segment];
-            }
-        }
+        let (segments, trace_segment) = segments(&pooled, options.segment_by.as_ref())?;
 
         // Each segment's runs (its traces, grouped), once for every metric;
         // then one report per metric × segment, computed on every core: a
@@ -340,6 +287,65 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             reports,
         })
     }
+}
+
+/// The segments, the total (`None`) first and then each value in the
+/// order of their names, and each member's segment as an index into them
+/// (the total is 0). Labels are shared, so this is one lookup per trace;
+/// traces without a segmenting key are the segment "(no KEY)".
+fn segments(
+    pooled: &Pooled,
+    segment_by: Option<&SegmentBy>,
+) -> Result<(Vec<Option<String>>, Vec<usize>), TrendError> {
+    let members = &pooled.members;
+    let mut segments: Vec<Option<String>> = vec![None];
+    let mut trace_segment: Vec<usize> = vec![0; members.len()];
+    let Some(by) = segment_by else {
+        return Ok((segments, trace_segment));
+    };
+    let segment_key = by.config_key();
+    let slot = segment_key.and_then(|key| pooled.config_slot(key));
+    let no_value: String = segment_key.map_or_else(String::new, no_value_label);
+    fn label<'t>(
+        by: &SegmentBy,
+        slot: Option<usize>,
+        no_value: &'t str,
+        trace: &'t TraceHead,
+    ) -> &'t str {
+        match by {
+            SegmentBy::Model => trace.model(),
+            SegmentBy::Mode => trace.mode(),
+            SegmentBy::Provider => trace.provider(),
+            SegmentBy::Config(_) => slot
+                .and_then(|slot| trace.config.get(slot)?.as_deref())
+                .unwrap_or(no_value),
+        }
+    }
+    let mut slot_of: FxHashMap<&str, usize> = FxHashMap::default();
+    for (i, trace) in members.iter().enumerate() {
+        let next = slot_of.len();
+        trace_segment[i] = *slot_of
+            .entry(label(by, slot, &no_value, trace))
+            .or_insert(next);
+    }
+    if slot_of.len() > MAX_SEGMENTS {
+        return Err(TrendError::TooManySegments {
+            segment_by: by.to_string(),
+            found: slot_of.len(),
+        });
+    }
+    // Segments in the order of their names.
+    let mut named: Vec<(&str, usize)> = slot_of.into_iter().collect();
+    named.sort_unstable();
+    let mut rank = vec![0; named.len()];
+    for (k, (label, slot)) in named.into_iter().enumerate() {
+        rank[slot] = k + 1;
+        segments.push(Some(label.to_string()));
+    }
+    for segment in &mut trace_segment {
+        *segment = rank[*segment];
+    }
+    Ok((segments, trace_segment))
 }
 
 /// What every report is computed from, shared by the worker threads.

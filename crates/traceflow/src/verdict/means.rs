@@ -48,168 +48,18 @@ pub fn assess_means(
         .enumerate()
         .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (i as f64, v)))
         .unzip();
-    let evaluations = options.repeated.evaluations.max(1);
-    let level = options.alpha / evaluations as f64;
-    let mut stats = Statistics {
-        method: options.method,
-        verdict: Verdict::Stable,
-        alpha: options.alpha,
-        evaluations,
-        level,
-        min_drop: options.min_drop,
-        min_detectable_drop: None,
-        runs: ys.len(),
-        decisions: observations,
-        pass_rate: None,
-        p_worse: None,
-        insufficient: None,
-        cochran_armitage: None,
-        mann_kendall: None,
-        ols: ols_test(&xs, &ys).ok(),
-        change_point: None,
-        change_points: Vec::new(),
-        shift: None,
-        change: None,
-        summary: String::new(),
-        notes: vec!["a metric of means: Mann–Kendall and Sen's slope judge it, Pettitt's test places its shift; no minimum detectable change".to_owned()],
-        within_cases: None,
-    };
-    if evaluations > 1 {
-        stats.notes.push(format!(
-            "level for {evaluations} evaluations by Bonferroni (α/{evaluations})"
-        ));
-    }
+    let mut stats = start(&xs, &ys, observations, options);
     let mk = mann_kendall(&ys, options.confidence).ok();
     stats.mann_kendall = mk;
     stats.p_worse = mk.map(|mk| match subject.worse {
         Worse::Lower => mk.p_decline,
         Worse::Higher => 1.0 - mk.p_decline,
     });
-    // The level changes are measured against: the median of the runs'
-    // values, or their mean where the median is 0 (revisions per trace,
-    // mostly none).
-    let median_base = median(&ys).filter(|m| *m != 0.0);
-    let base_name = if median_base.is_some() {
-        "median"
-    } else {
-        "mean"
-    };
-    let base = median_base
-        .or_else(|| mean(&ys).filter(|m| *m != 0.0))
-        .map(f64::abs);
-    let span = ys.len().saturating_sub(1) as f64;
-    // Sen's slope across the judged runs; where ties make it 0 (a metric
-    // that is mostly one value), the least-squares slope measures the size
-    // instead, so that a significant move is not read as no move.
-    let slope = mk.map(|mk| {
-        if mk.sen_slope == 0.0 {
-            stats.ols.map_or(0.0, |o| o.slope)
-        } else {
-            mk.sen_slope
-        }
-    });
-    // Across the window, and relative to the level; `None` past the
-    // largest float (values near 1e308), never an infinity.
-    let change = slope.map(|b| b * span).filter(|c| c.is_finite());
-    let relative = slope.zip(base).and_then(|(b, m)| across(b, span, m));
-    let by_sen = mk.is_some_and(|mk| mk.sen_slope != 0.0);
-    // The one change the report states, with the interval of the slope
-    // that made it.
-    stats.change = change.map(|change| {
-        let ci = match (mk, stats.ols) {
-            (Some(mk), _) if by_sen => [mk.sen_ci.0 * span, mk.sen_ci.1 * span],
-            (_, Some(ols)) => ols.stderr.map_or([change, change], |se| {
-                let z = 1.959_963_984_540_054 * se * span;
-                [change - z, change + z]
-            }),
-            _ => [change, change],
-        };
-        StatedChange {
-            kind: ChangeKind::Trend,
-            change,
-            ci,
-            before: None,
-            after: None,
-        }
-    });
-    let method = if by_sen {
-        "Sen's slope"
-    } else {
-        "least squares: Sen's slope is 0 through ties"
-    };
-    let toward_worse = |r: f64| match subject.worse {
-        Worse::Lower => -r,
-        Worse::Higher => r,
-    };
-    // How far toward worse the slope's interval reaches, relative.
-    let reach = mk.zip(base).and_then(|(mk, m)| {
-        let (lo, hi) = mk.sen_ci;
-        Some(toward_worse(across(lo, span, m)?).max(toward_worse(across(hi, span, m)?)))
-    });
-
-    match options.method {
-        Method::Ols if ys.len() < 2 || base.is_none() => {
-            stats.verdict = Verdict::InsufficientData;
-            stats.insufficient = Some(super::ols_too_few(ys.len()));
-        }
-        Method::Ols => {
-            // The proposal's rule, with its threshold per run read relative
-            // to the level (a latency's slope in ms is not a rate's).
-            let slope = stats.ols.map_or(0.0, |o| o.slope);
-            let worse = base.map_or(0.0, |m| toward_worse(slope / m));
-            stats.verdict = if worse > options.threshold {
-                Verdict::Regression
-            } else if -worse > options.threshold {
-                Verdict::Improvement
-            } else {
-                Verdict::Stable
-            };
-        }
-        Method::Auto if ys.len() < MIN_RUNS_MEANS => {
-            stats.verdict = Verdict::InsufficientData;
-            stats.insufficient = Some(Insufficient {
-                reason: Shortfall::TooFewValues {
-                    runs: ys.len(),
-                    needed: MIN_RUNS_MEANS,
-                },
-                remedy: Remedy::MoreRuns,
-            });
-        }
-        Method::Auto => {
-            let p_better = stats.p_worse.map(|p| 1.0 - p);
-            let limit = MDE_FACTOR * options.min_drop;
-            stats.verdict = match (stats.p_worse, p_better, relative) {
-                (Some(p), _, Some(r)) if p < level && toward_worse(r) >= options.min_drop => {
-                    Verdict::Regression
-                }
-                (_, Some(p), Some(r)) if p < level && -toward_worse(r) >= options.min_drop => {
-                    Verdict::Improvement
-                }
-                // Stable only if the data rules out a change of the size
-                // the rate metrics must be able to see (3 × min-drop).
-                _ => match reach {
-                    Some(reach) if reach <= limit => Verdict::Stable,
-                    _ => {
-                        stats.insufficient = Some(Insufficient {
-                            reason: match (reach, mk, base) {
-                                (Some(reach), _, _) => Shortfall::WideInterval {
-                                    reach,
-                                    runs: ys.len(),
-                                    limit,
-                                },
-                                (None, _, None) => Shortfall::AllZero,
-                                (None, None, _) => Shortfall::SlopeUndefined,
-                                (None, Some(_), Some(_)) => Shortfall::RelativeOverflow,
-                            },
-                            remedy: Remedy::LargerRuns,
-                        });
-                        Verdict::InsufficientData
-                    }
-                },
-            };
-        }
-    }
-    stats.shift = shift_toward_worse(&xs, &ys, subject.worse, level);
+    let (base, base_name) = base_level(&ys);
+    let trend = Trend::of(&stats, &ys, base, subject.worse);
+    stats.change = trend.stated_change(&stats);
+    judge(&mut stats, &ys, base, &trend, options, subject.worse);
+    stats.shift = shift_toward_worse(&xs, &ys, subject.worse, stats.level);
     // A shift that explains the runs at least as well as the line is the
     // change stated, as a rate's step is: a line through a shift
     // overstates it.
@@ -237,16 +87,222 @@ pub fn assess_means(
             }
         }
         None => Stated {
-            change,
-            relative,
+            change: trend.change,
+            relative: trend.relative,
             base,
             base_name,
-            method,
+            method: if trend.by_sen {
+                "Sen's slope"
+            } else {
+                "least squares: Sen's slope is 0 through ties"
+            },
             stepped: false,
         },
     };
     stats.summary = summary(&stats, subject, &stated);
     stats
+}
+
+/// The statistics before any test: the runs with a value (`xs`, `ys`),
+/// their least-squares line, the level each evaluation is held to.
+fn start(xs: &[f64], ys: &[f64], observations: u64, options: &VerdictOptions) -> Statistics {
+    let evaluations = options.repeated.evaluations.max(1);
+    let level = options.alpha / evaluations as f64;
+    let mut notes = vec!["a metric of means: Mann–Kendall and Sen's slope judge it, Pettitt's test places its shift; no minimum detectable change".to_owned()];
+    if evaluations > 1 {
+        notes.push(format!(
+            "level for {evaluations} evaluations by Bonferroni (α/{evaluations})"
+        ));
+    }
+    Statistics {
+        method: options.method,
+        verdict: Verdict::Stable,
+        alpha: options.alpha,
+        evaluations,
+        level,
+        min_drop: options.min_drop,
+        min_detectable_drop: None,
+        runs: ys.len(),
+        decisions: observations,
+        pass_rate: None,
+        p_worse: None,
+        insufficient: None,
+        cochran_armitage: None,
+        mann_kendall: None,
+        ols: ols_test(xs, ys).ok(),
+        change_point: None,
+        change_points: Vec::new(),
+        shift: None,
+        change: None,
+        summary: String::new(),
+        notes,
+        within_cases: None,
+    }
+}
+
+/// The level changes are measured against, and its name: the median of
+/// the runs' values, or their mean where the median is 0 (revisions per
+/// trace, mostly none); `None` when both are 0.
+fn base_level(ys: &[f64]) -> (Option<f64>, &'static str) {
+    let median_base = median(ys).filter(|m| *m != 0.0);
+    let base_name = if median_base.is_some() {
+        "median"
+    } else {
+        "mean"
+    };
+    let base = median_base
+        .or_else(|| mean(ys).filter(|m| *m != 0.0))
+        .map(f64::abs);
+    (base, base_name)
+}
+
+/// The trend across the judged runs.
+struct Trend {
+    /// Runs spanned, less one.
+    span: f64,
+    /// Whether Sen's slope measures the change (else the least-squares
+    /// slope does, where ties make Sen's 0).
+    by_sen: bool,
+    /// The change across the window; `None` past the largest float.
+    change: Option<f64>,
+    /// The change relative to the level.
+    relative: Option<f64>,
+    /// How far toward worse the slope's interval reaches, relative.
+    reach: Option<f64>,
+}
+
+impl Trend {
+    fn of(stats: &Statistics, ys: &[f64], base: Option<f64>, worse: Worse) -> Trend {
+        let mk = stats.mann_kendall;
+        let span = ys.len().saturating_sub(1) as f64;
+        // Sen's slope, or the least-squares slope where ties make Sen's 0
+        // (a metric that is mostly one value), so that a significant move
+        // is not read as no move.
+        let slope = mk.map(|mk| {
+            if mk.sen_slope == 0.0 {
+                stats.ols.map_or(0.0, |o| o.slope)
+            } else {
+                mk.sen_slope
+            }
+        });
+        let reach = mk.zip(base).and_then(|(mk, m)| {
+            let (lo, hi) = mk.sen_ci;
+            Some(toward(worse, across(lo, span, m)?).max(toward(worse, across(hi, span, m)?)))
+        });
+        Trend {
+            span,
+            by_sen: mk.is_some_and(|mk| mk.sen_slope != 0.0),
+            change: slope.map(|b| b * span).filter(|c| c.is_finite()),
+            relative: slope.zip(base).and_then(|(b, m)| across(b, span, m)),
+            reach,
+        }
+    }
+
+    /// The one change the report states, with the interval of the slope
+    /// that made it.
+    fn stated_change(&self, stats: &Statistics) -> Option<StatedChange> {
+        let span = self.span;
+        self.change.map(|change| {
+            let ci = match (stats.mann_kendall, stats.ols) {
+                (Some(mk), _) if self.by_sen => [mk.sen_ci.0 * span, mk.sen_ci.1 * span],
+                (_, Some(ols)) => ols.stderr.map_or([change, change], |se| {
+                    let z = 1.959_963_984_540_054 * se * span;
+                    [change - z, change + z]
+                }),
+                _ => [change, change],
+            };
+            StatedChange {
+                kind: ChangeKind::Trend,
+                change,
+                ci,
+                before: None,
+                after: None,
+            }
+        })
+    }
+}
+
+/// A relative change toward worse (positive) or better (negative).
+fn toward(worse: Worse, r: f64) -> f64 {
+    match worse {
+        Worse::Lower => -r,
+        Worse::Higher => r,
+    }
+}
+
+/// The verdict by the method's rule, and what is missing when there is
+/// too little data.
+fn judge(
+    stats: &mut Statistics,
+    ys: &[f64],
+    base: Option<f64>,
+    trend: &Trend,
+    options: &VerdictOptions,
+    worse: Worse,
+) {
+    match options.method {
+        Method::Ols if ys.len() < 2 || base.is_none() => {
+            stats.verdict = Verdict::InsufficientData;
+            stats.insufficient = Some(super::ols_too_few(ys.len()));
+        }
+        Method::Ols => {
+            // The proposal's rule, with its threshold per run read relative
+            // to the level (a latency's slope in ms is not a rate's).
+            let slope = stats.ols.map_or(0.0, |o| o.slope);
+            let worse = base.map_or(0.0, |m| toward(worse, slope / m));
+            stats.verdict = if worse > options.threshold {
+                Verdict::Regression
+            } else if -worse > options.threshold {
+                Verdict::Improvement
+            } else {
+                Verdict::Stable
+            };
+        }
+        Method::Auto if ys.len() < MIN_RUNS_MEANS => {
+            stats.verdict = Verdict::InsufficientData;
+            stats.insufficient = Some(Insufficient {
+                reason: Shortfall::TooFewValues {
+                    runs: ys.len(),
+                    needed: MIN_RUNS_MEANS,
+                },
+                remedy: Remedy::MoreRuns,
+            });
+        }
+        Method::Auto => {
+            let level = stats.level;
+            let p_better = stats.p_worse.map(|p| 1.0 - p);
+            let limit = MDE_FACTOR * options.min_drop;
+            stats.verdict = match (stats.p_worse, p_better, trend.relative) {
+                (Some(p), _, Some(r)) if p < level && toward(worse, r) >= options.min_drop => {
+                    Verdict::Regression
+                }
+                (_, Some(p), Some(r)) if p < level && -toward(worse, r) >= options.min_drop => {
+                    Verdict::Improvement
+                }
+                // Stable only if the data rules out a change of the size
+                // the rate metrics must be able to see (3 × min-drop).
+                _ => match trend.reach {
+                    Some(reach) if reach <= limit => Verdict::Stable,
+                    _ => {
+                        stats.insufficient = Some(Insufficient {
+                            reason: match (trend.reach, stats.mann_kendall, base) {
+                                (Some(reach), _, _) => Shortfall::WideInterval {
+                                    reach,
+                                    runs: ys.len(),
+                                    limit,
+                                },
+                                (None, _, None) => Shortfall::AllZero,
+                                (None, None, _) => Shortfall::SlopeUndefined,
+                                (None, Some(_), Some(_)) => Shortfall::RelativeOverflow,
+                            },
+                            remedy: Remedy::LargerRuns,
+                        });
+                        Verdict::InsufficientData
+                    }
+                },
+            };
+        }
+    }
 }
 
 /// Whether the shift's two levels leave less squared error than the

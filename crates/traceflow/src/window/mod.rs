@@ -471,111 +471,22 @@ pub(crate) fn pool<S: FactsStore + ?Sized>(
     if needs.metrics.is_empty() {
         return Err(WindowError::NoMetric);
     }
-    let case_by = needs.cases;
-    // Config keys to read: the grouping's, the segmentation's, the
-    // cases', then the rest.
-    let mut keys: Vec<String> = Vec::new();
-    for key in [
-        options.group_by.config_key(),
-        needs.segment_key,
-        case_by.and_then(CaseBy::config_key),
-    ]
-    .into_iter()
-    .flatten()
-    .chain(needs.more_keys.iter().map(String::as_str))
-    {
-        if !keys.iter().any(|k| k == key) {
-            keys.push(key.to_owned());
-        }
-    }
+    let keys = config_keys(options, needs);
+    stage(Stage::ReadingTraces);
+    let (mut members, issues) = read_heads(store, options, needs, &keys)?;
+    let head_issues = issues.len();
+    let (running, stale_failed) = keep_finished_in_range(&mut members, options);
     let group_slot = options
         .group_by
         .config_key()
         .and_then(|key| keys.iter().position(|k| k == key));
-
-    // A window of per-trace runs needs only the newest heads, and one
-    // more says whether the window cut any (see NewestHeads). Not when
-    // config keys are read: a key is known by any trace having it.
-    let newest = match (&options.group_by, options.runs) {
-        (GroupBy::Trace, Window::Last(n)) if keys.is_empty() => Some(NewestHeads {
-            count: n.saturating_add(1),
-            since: options.since,
-            until: options.until,
-        }),
-        _ => None,
-    };
-    stage(Stage::ReadingTraces);
-    let scan = store.trace_heads(&HeadsQuery {
-        // Cases are judged per model too (a flaky case's configuration).
-        labels: needs.labels || case_by.is_some(),
-        inputs: case_by == Some(&CaseBy::Input),
-        config_keys: &keys,
-        newest,
-    })?;
-    let issues = scan.issues;
-    let head_issues = issues.len();
-    // Filtered, ordered and windowed in place: a million traces are
-    // never held twice.
-    let mut members: Vec<TraceHead> = scan.rows;
-    // A key that no trace has is a typo, not a run of nothing.
-    for (slot, key) in keys.iter().enumerate() {
-        if !members
-            .iter()
-            .any(|t| t.config.get(slot).is_some_and(Option::is_some))
-        {
-            return Err(WindowError::UnknownConfigKey {
-                key: key.clone(),
-                known: store.config_keys()?,
-            });
-        }
-    }
-    let in_range = |t: Timestamp| {
-        options.since.is_none_or(|since| t >= since) && options.until.is_none_or(|until| t < until)
-    };
-    let mut running: Vec<Timestamp> = Vec::new();
-    let mut stale_failed = 0;
-    members.retain_mut(|head| {
-        let at = head.created_at;
-        if !in_range(at) {
-            return false;
-        }
-        stale_failed += usize::from(Stale::fail(options.stale_before, head));
-        if !head.status.is_finished() {
-            running.push(at);
-            return false;
-        }
-        true
-    });
-    let mut cut = false;
-    if let (GroupBy::Trace, Window::Last(n)) = (&options.group_by, options.runs) {
-        // A run is a trace: the newest `n` in linear time, and only
-        // they are sorted.
-        let start = members.len().saturating_sub(n);
-        if start > 0 {
-            members.select_nth_unstable_by_key(start, TraceHead::age);
-            members.drain(..start);
-            cut = true;
-        }
-    }
-    members.sort_unstable_by_key(TraceHead::age);
-
-    let (runs, ungrouped) = if matches!(options.group_by, GroupBy::Trace) {
-        // Each trace is its own run (ids are unique), and the window is
-        // taken already.
-        (Runs::PerTrace, 0)
-    } else {
-        let (run_of, keys, ungrouped, first_run) =
-            group(&mut members, &options.group_by, group_slot, options.runs);
-        cut |= first_run > 0;
-        (Runs::Keyed { run_of, keys }, ungrouped)
-    };
+    let (runs, ungrouped, cut) = newest_runs(&mut members, options, group_slot);
     // Running traces are left out of the window's span: all of them
     // when the window takes every run.
     let left_out_running = match members.first() {
         Some(oldest) if cut => running.iter().filter(|&&t| t >= oldest.created_at).count(),
         _ => running.len(),
     };
-
     let score_names: Vec<String> = needs
         .metrics
         .iter()
@@ -584,7 +495,7 @@ pub(crate) fn pool<S: FactsStore + ?Sized>(
             _ => None,
         })
         .collect();
-    let cases = case_by.cloned().map(|by| {
+    let cases = needs.cases.cloned().map(|by| {
         let slot = by
             .config_key()
             .and_then(|key| keys.iter().position(|k| k == key));
@@ -607,12 +518,152 @@ pub(crate) fn pool<S: FactsStore + ?Sized>(
         let keep = select(&pooled);
         pooled.retain(|i| keep.get(i).copied().unwrap_or(false));
     }
+    stage(Stage::ReadingFacts {
+        traces: pooled.members.len(),
+    });
+    read_facts(store, &mut pooled, needs.metrics)?;
+    Ok(pooled)
+}
+
+/// The config keys to read, each once: the grouping's, the
+/// segmentation's, the cases', then the rest.
+fn config_keys(options: &WindowOptions, needs: &Needs<'_>) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for key in [
+        options.group_by.config_key(),
+        needs.segment_key,
+        needs.cases.and_then(CaseBy::config_key),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(needs.more_keys.iter().map(String::as_str))
+    {
+        if !keys.iter().any(|k| k == key) {
+            keys.push(key.to_owned());
+        }
+    }
+    keys
+}
+
+/// Every trace's head with the labels and `keys` the window needs (only
+/// the newest when the window is a number of per-trace runs), and the
+/// rows that could not be read; a key no trace has is an error.
+fn read_heads<S: FactsStore + ?Sized>(
+    store: &S,
+    options: &WindowOptions,
+    needs: &Needs<'_>,
+    keys: &[String],
+) -> Result<(Vec<TraceHead>, Vec<RowIssue>), WindowError> {
+    // A window of per-trace runs needs only the newest heads, and one
+    // more says whether the window cut any (see NewestHeads). Not when
+    // config keys are read: a key is known by any trace having it.
+    let newest = match (&options.group_by, options.runs) {
+        (GroupBy::Trace, Window::Last(n)) if keys.is_empty() => Some(NewestHeads {
+            count: n.saturating_add(1),
+            since: options.since,
+            until: options.until,
+        }),
+        _ => None,
+    };
+    let case_by = needs.cases;
+    let scan = store.trace_heads(&HeadsQuery {
+        // Cases are judged per model too (a flaky case's configuration).
+        labels: needs.labels || case_by.is_some(),
+        inputs: case_by == Some(&CaseBy::Input),
+        config_keys: keys,
+        newest,
+    })?;
+    // A key that no trace has is a typo, not a run of nothing.
+    for (slot, key) in keys.iter().enumerate() {
+        if !scan
+            .rows
+            .iter()
+            .any(|t| t.config.get(slot).is_some_and(Option::is_some))
+        {
+            return Err(WindowError::UnknownConfigKey {
+                key: key.clone(),
+                known: store.config_keys()?,
+            });
+        }
+    }
+    Ok((scan.rows, scan.issues))
+}
+
+/// Keeps the finished traces in the time bounds (in place: a million
+/// traces are never held twice), stale running ones counted as failed:
+/// returns the instants of the running traces left out and how many
+/// were counted as failed.
+fn keep_finished_in_range(
+    members: &mut Vec<TraceHead>,
+    options: &WindowOptions,
+) -> (Vec<Timestamp>, usize) {
+    let in_range = |t: Timestamp| {
+        options.since.is_none_or(|since| t >= since) && options.until.is_none_or(|until| t < until)
+    };
+    let mut running: Vec<Timestamp> = Vec::new();
+    let mut stale_failed = 0;
+    members.retain_mut(|head| {
+        let at = head.created_at;
+        if !in_range(at) {
+            return false;
+        }
+        stale_failed += usize::from(Stale::fail(options.stale_before, head));
+        if !head.status.is_finished() {
+            running.push(at);
+            return false;
+        }
+        true
+    });
+    (running, stale_failed)
+}
+
+/// Orders the members by age and keeps the window's newest runs: how they
+/// make runs, the traces that belong to none, and whether the window cut
+/// any run off.
+fn newest_runs(
+    members: &mut Vec<TraceHead>,
+    options: &WindowOptions,
+    group_slot: Option<usize>,
+) -> (Runs, usize, bool) {
+    let mut cut = false;
+    if let (GroupBy::Trace, Window::Last(n)) = (&options.group_by, options.runs) {
+        // A run is a trace: the newest `n` in linear time, and only
+        // they are sorted.
+        let start = members.len().saturating_sub(n);
+        if start > 0 {
+            members.select_nth_unstable_by_key(start, TraceHead::age);
+            members.drain(..start);
+            cut = true;
+        }
+    }
+    members.sort_unstable_by_key(TraceHead::age);
+    if matches!(options.group_by, GroupBy::Trace) {
+        // Each trace is its own run (ids are unique), and the window is
+        // taken already.
+        return (Runs::PerTrace, 0, cut);
+    }
+    let (run_of, keys, ungrouped, first_run) =
+        group(members, &options.group_by, group_slot, options.runs);
+    (
+        Runs::Keyed { run_of, keys },
+        ungrouped,
+        cut || first_run > 0,
+    )
+}
+
+/// Reads the facts of the pooled members (usage only when a metric needs
+/// it): a score no decision in the store has is an error, and a trace
+/// whose sums overflowed is reported.
+fn read_facts<S: FactsStore + ?Sized>(
+    store: &S,
+    pooled: &mut Pooled,
+    metrics: &[Metric],
+) -> Result<(), WindowError> {
     let ids: Vec<&str> = pooled.members.iter().map(|t| t.trace_id.as_str()).collect();
-    stage(Stage::ReadingFacts { traces: ids.len() });
     let read = store.trace_facts(&FactsQuery {
         traces: &ids,
         score_names: &pooled.score_names,
-        usage: needs.metrics.iter().any(Metric::needs_steps),
+        usage: metrics.iter().any(Metric::needs_steps),
     })?;
     drop(ids);
     pooled.issues.extend(read.issues);
@@ -630,9 +681,9 @@ pub(crate) fn pool<S: FactsStore + ?Sized>(
             }
         }
     }
-    let overflow = overflowed(needs.metrics, members, facts, score_names);
+    let overflow = overflowed(metrics, members, facts, score_names);
     pooled.issues.extend(overflow);
-    Ok(pooled)
+    Ok(())
 }
 
 /// Pools `members` (in time order) into runs, in the order of their first
