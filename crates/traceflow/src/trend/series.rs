@@ -15,7 +15,6 @@ use serde::{Serialize, Serializer};
 
 use super::analyzer::RunValue;
 use super::line::Line;
-use crate::metric::measure::measure;
 use crate::metric::Metric;
 use crate::window::{Pooled, RunTraces};
 
@@ -169,14 +168,7 @@ impl Iterator for Iter<'_> {
                 line,
             } => {
                 let (run, traces) = runs.get(i)?;
-                let value = measure(
-                    metric,
-                    traces,
-                    &window.facts,
-                    &window.members,
-                    &window.score_names,
-                )
-                .value;
+                let value = window.measure(metric, traces).value;
                 let (fitted, band) = line.at(i, self.finite, value);
                 self.finite += usize::from(value.is_some_and(f64::is_finite));
                 RunValue {

@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap;
 
 use super::{Pooled, RunTraces};
-use crate::metric::measure::{measure, Measured};
+use crate::metric::measure::Measured;
 use crate::metric::{Metric, MetricKind};
 use crate::stats::stratified::Cell;
 use crate::text::count;
@@ -39,15 +39,7 @@ impl Pooled {
         };
         let measured: Vec<Measured> = runs
             .iter()
-            .map(|(_, traces)| {
-                measure(
-                    metric,
-                    traces,
-                    &self.facts,
-                    &self.members,
-                    &self.score_names,
-                )
-            })
+            .map(|(_, traces)| self.measure(metric, traces))
             .collect();
         let mut statistics = match metric.kind() {
             MetricKind::Rate => {

@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use serde::{Serialize, Serializer};
 use std::fmt;
 
-use crate::metric::measure::{measure, overflowed};
+use crate::metric::measure::{measure, overflowed, Measured};
 use crate::metric::Metric;
 use crate::model::RunStatus;
 use crate::progress::{Progress, Stage};
@@ -333,6 +333,12 @@ impl Pooled {
     /// `metric` over the traces `traces` (indices into `members`), as a
     /// run of them would have it.
     pub(crate) fn value_of(&self, metric: &Metric, traces: &[usize]) -> Option<f64> {
+        self.measure(metric, traces).value
+    }
+
+    /// The measurement of `metric` over the traces `traces` (indices into
+    /// `members`): a run's events and trials, or its mean.
+    pub(crate) fn measure(&self, metric: &Metric, traces: &[usize]) -> Measured {
         measure(
             metric,
             traces,
@@ -340,7 +346,6 @@ impl Pooled {
             &self.members,
             &self.score_names,
         )
-        .value
     }
 
     /// Where the config key `key`'s values are among the heads', if it
