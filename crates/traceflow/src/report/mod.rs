@@ -89,7 +89,7 @@ impl fmt::Display for Format {
 }
 
 impl FromStr for Format {
-    type Err = String;
+    type Err = crate::error::InvalidValue;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if let Some(format) = Format::ALL
@@ -103,16 +103,18 @@ impl FromStr for Format {
             .iter()
             .find(|name| name.eq_ignore_ascii_case(s))
         {
-            return Err(format!(
+            return Err(crate::error::InvalidValue::new(format!(
                 "format {name} is not in this build (traceflow's `{name}` feature)"
-            ));
+            )));
         }
         let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
         let expected = match names.split_last() {
             Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
             _ => names.join(""),
         };
-        Err(format!("unknown format {s:?} (expected {expected})"))
+        Err(crate::error::InvalidValue::new(format!(
+            "unknown format {s:?} (expected {expected})"
+        )))
     }
 }
 

@@ -168,7 +168,7 @@ fn formats_parse_from_their_names() {
 
 #[test]
 fn a_format_left_out_of_the_build_names_its_feature() {
-    let unknown = "xml".parse::<Format>().unwrap_err();
+    let unknown = "xml".parse::<Format>().unwrap_err().to_string();
     assert!(
         unknown.starts_with("unknown format \"xml\" (expected table, json"),
         "{unknown}"
@@ -182,13 +182,13 @@ fn a_format_left_out_of_the_build_names_its_feature() {
     {
         assert!(!unknown.contains("html"), "{unknown}");
         assert_eq!(
-            "HTML".parse::<Format>().unwrap_err(),
+            "HTML".parse::<Format>().unwrap_err().to_string(),
             "format html is not in this build (traceflow's `html` feature)"
         );
     }
     #[cfg(not(feature = "junit"))]
     assert_eq!(
-        "junit".parse::<Format>().unwrap_err(),
+        "junit".parse::<Format>().unwrap_err().to_string(),
         "format junit is not in this build (traceflow's `junit` feature)"
     );
 }
