@@ -326,20 +326,8 @@ impl MetricArgs {
     /// The metrics asked for, in order, each once: the pass rate unless
     /// another was asked for.
     fn metrics(&self) -> Vec<Metric> {
-        let mut metrics: Vec<Metric> = if self.all_metrics {
-            Metric::ALL.to_vec()
-        } else {
-            Vec::new()
-        };
-        for metric in &self.metrics {
-            if !metrics.contains(metric) {
-                metrics.push(metric.clone());
-            }
-        }
-        if metrics.is_empty() {
-            metrics.push(Metric::PassRate);
-        }
-        metrics
+        let all = if self.all_metrics { Metric::ALL } else { &[] };
+        Metric::asked(all.iter().chain(&self.metrics).cloned())
     }
 }
 

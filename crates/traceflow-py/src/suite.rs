@@ -248,22 +248,15 @@ impl Keywords {
         };
         // Checked before the store is opened, as the command does.
         trend::check_options(&verdict, window).map_err(Error::argument)?;
-        let mut metrics: Vec<Metric> = Vec::new();
+        let mut named: Vec<Metric> = Vec::new();
         for name in &self.metrics {
-            let found: Vec<Metric> = if name == "all" {
-                Metric::ALL.to_vec()
+            if name == "all" {
+                named.extend_from_slice(Metric::ALL);
             } else {
-                vec![name.parse().map_err(|e| invalid(format!("metrics: {e}")))?]
-            };
-            for metric in found {
-                if !metrics.contains(&metric) {
-                    metrics.push(metric);
-                }
+                named.push(name.parse().map_err(|e| invalid(format!("metrics: {e}")))?);
             }
         }
-        if metrics.is_empty() {
-            metrics.push(Metric::PassRate);
-        }
+        let metrics = Metric::asked(named);
         let instant = |what: &str, text: Option<String>| {
             text.map(|t| TimeBound::instant(&t, now).map_err(|e| invalid(format!("{what}: {e}"))))
                 .transpose()

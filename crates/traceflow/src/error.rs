@@ -40,18 +40,6 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The kind's name, as the JSON spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::InvalidInput => "invalid_input",
-            ErrorKind::NotEnoughData => "not_enough_data",
-            ErrorKind::Store => "store",
-            ErrorKind::Connection => "connection",
-            ErrorKind::Io => "io",
-        }
-    }
-
     /// Whether an error of this kind names the store or file it is about
     /// already (a front end adds the store's name to the others).
     pub fn names_the_store(self) -> bool {
@@ -123,21 +111,16 @@ pub fn window_error<'e>(err: &'e (dyn std::error::Error + 'static)) -> Option<&'
     use crate::cases::CaseError;
     use crate::compare::CompareError;
     use crate::trend::TrendError;
-    if let Some(err) = err.downcast_ref::<WindowError>() {
-        return Some(err);
-    }
-    match err.downcast_ref::<TrendError>() {
-        Some(TrendError::Window(err)) => return Some(err),
-        Some(_) => return None,
-        None => {}
-    }
-    match err.downcast_ref::<CaseError>() {
-        Some(CaseError::Window(err)) => return Some(err),
-        Some(_) => return None,
-        None => {}
-    }
-    match err.downcast_ref::<CompareError>() {
-        Some(CompareError::Window(err)) => Some(err),
+    match (
+        err.downcast_ref::<WindowError>(),
+        err.downcast_ref::<TrendError>(),
+        err.downcast_ref::<CaseError>(),
+        err.downcast_ref::<CompareError>(),
+    ) {
+        (Some(window), ..)
+        | (_, Some(TrendError::Window(window)), ..)
+        | (.., Some(CaseError::Window(window)), _)
+        | (.., Some(CompareError::Window(window))) => Some(window),
         _ => None,
     }
 }
@@ -157,43 +140,31 @@ pub fn kind_of(err: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
 }
 
 fn kind_of_one(err: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
-    use crate::cases::CaseError;
-    use crate::compare::CompareError;
-    use crate::store::StoreError;
-    use crate::trend::{OptionsError, TrendError};
-    use crate::window::WindowError;
-    if let Some(err) = err.downcast_ref::<StoreError>() {
-        return Some(err.kind());
+    /// The kind of `err` if it is one of these types.
+    macro_rules! first_of {
+        ($($(#[$cfg:meta])* $error:ty),+ $(,)?) => {
+            $(
+                $(#[$cfg])*
+                if let Some(err) = err.downcast_ref::<$error>() {
+                    return Some(err.kind());
+                }
+            )+
+        };
     }
-    if let Some(err) = err.downcast_ref::<WindowError>() {
-        return Some(err.kind());
-    }
-    if let Some(err) = err.downcast_ref::<TrendError>() {
-        return Some(err.kind());
-    }
-    if let Some(err) = err.downcast_ref::<CaseError>() {
-        return Some(err.kind());
-    }
-    if let Some(err) = err.downcast_ref::<CompareError>() {
-        return Some(err.kind());
-    }
-    if let Some(err) = err.downcast_ref::<OptionsError>() {
-        return Some(err.kind());
-    }
-    if let Some(err) = err.downcast_ref::<InvalidValue>() {
-        return Some(err.kind());
-    }
-    if let Some(err) = err.downcast_ref::<crate::report::file::OutputError>() {
-        return Some(err.kind());
-    }
-    #[cfg(feature = "postgres")]
-    if let Some(err) = err.downcast_ref::<crate::store::ConnectError>() {
-        return Some(err.kind());
-    }
-    #[cfg(all(feature = "postgres", feature = "sqlite"))]
-    if let Some(err) = err.downcast_ref::<crate::store::postgres::push::PushError>() {
-        return Some(err.kind());
-    }
+    first_of!(
+        crate::store::StoreError,
+        WindowError,
+        crate::trend::TrendError,
+        crate::cases::CaseError,
+        crate::compare::CompareError,
+        crate::verdict::OptionsError,
+        InvalidValue,
+        crate::report::file::OutputError,
+        #[cfg(feature = "postgres")]
+        crate::store::ConnectError,
+        #[cfg(all(feature = "postgres", feature = "sqlite"))]
+        crate::store::postgres::push::PushError,
+    );
     None
 }
 
@@ -218,7 +189,7 @@ mod tests {
 
     #[test]
     fn a_store_missing_under_a_trend_is_not_found_through_any_context() {
-        let err = TrendError::from(missing());
+        let err = TrendError::Window(WindowError::Store(missing()));
         assert_eq!(err.kind(), ErrorKind::NotFound);
         let wrapped = Context("the gate", err);
         assert_eq!(kind_of(&wrapped), Some(ErrorKind::NotFound));

@@ -63,6 +63,21 @@ pub enum MetricKind {
 }
 
 impl Metric {
+    /// The metrics a front end was asked for, in the order asked, each
+    /// once; the pass rate when none was.
+    pub fn asked(metrics: impl IntoIterator<Item = Metric>) -> Vec<Metric> {
+        let mut asked: Vec<Metric> = Vec::new();
+        for metric in metrics {
+            if !asked.contains(&metric) {
+                asked.push(metric);
+            }
+        }
+        if asked.is_empty() {
+            asked.push(Metric::PassRate);
+        }
+        asked
+    }
+
     /// Every metric `--all-metrics` reports (named scores only when asked).
     pub const ALL: &'static [Metric] = &[
         Metric::PassRate,
@@ -225,5 +240,14 @@ mod tests {
         let err = "pass_rate".parse::<Metric>().unwrap_err().to_string();
         assert!(err.starts_with("unknown metric \"pass_rate\" (expected one of: pass-rate"));
         assert!("score.".parse::<Metric>().is_err());
+    }
+
+    #[test]
+    fn the_metrics_asked_keep_their_order_once_each_and_default_to_the_pass_rate() {
+        assert_eq!(Metric::asked([]), [Metric::PassRate]);
+        let asked = Metric::asked([Metric::Cost, Metric::PassRate, Metric::Cost]);
+        assert_eq!(asked, [Metric::Cost, Metric::PassRate]);
+        let all = Metric::asked(Metric::ALL.iter().cloned().chain([Metric::Latency]));
+        assert_eq!(all, Metric::ALL);
     }
 }

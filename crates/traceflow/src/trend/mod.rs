@@ -93,12 +93,6 @@ pub enum TrendError {
     },
 }
 
-impl From<StoreError> for TrendError {
-    fn from(err: StoreError) -> Self {
-        TrendError::Window(WindowError::Store(err))
-    }
-}
-
 impl TrendError {
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
