@@ -41,7 +41,7 @@
 //! assert_eq!(report.summaries.len(), 500);
 //! // The demo's model change 8 days before the end costs pass rate.
 //! assert_eq!(report.statistics.verdict, Verdict::Regression);
-//! let step = report.statistics.change_point.as_ref().expect("a step");
+//! let step = report.statistics.evidence.change_point().expect("a step");
 //! assert!(step.after.rate < step.before.rate);
 //!
 //! // The proposal's rule, kept: OLS slope against ±0.01 per run.

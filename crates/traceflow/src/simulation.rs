@@ -192,7 +192,12 @@ pub fn run_cell(cell: &Cell, reps: u64, alpha: f64, seed: u64) -> CellResult {
     for _ in 0..reps {
         let (passes, decisions) = cell.history(&mut rng);
         let stats = assess(&passes, &decisions, &options);
-        result.ols += u64::from(stats.ols.is_some_and(|o| o.slope < -options.threshold));
+        result.ols += u64::from(
+            stats
+                .evidence
+                .ols()
+                .is_some_and(|o| o.slope < -options.threshold),
+        );
         match stats.verdict {
             Verdict::Regression => result.auto += 1,
             Verdict::InsufficientData => result.insufficient += 1,
@@ -705,7 +710,7 @@ pub fn run_case_cell(cell: &CaseCell, reps: u64, alpha: f64, seed: u64) -> CaseR
         let mut cased = plain.clone();
         crate::verdict::judge_within_cases(&mut cased, &history.strata, &options);
         result.within += u64::from(cased.verdict == Verdict::Regression);
-        if let (Some(w), Some(ca)) = (cased.within_cases, plain.cochran_armitage) {
+        if let (Some(w), Some(ca)) = (cased.within_cases, plain.evidence.cochran_armitage()) {
             result.used += u64::from(w.used);
             let plain_width = ca.predicted_change_ci[1] - ca.predicted_change_ci[0];
             if plain_width > 0.0 {

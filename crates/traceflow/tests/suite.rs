@@ -392,7 +392,7 @@ fn huge_values_are_judged_or_reported_never_a_panic_an_infinity_or_a_silent_loss
             stats.p_worse.is_none_or(|p| (0.0..=1.0).contains(&p)),
             "{stats:?}"
         );
-        let ols = stats.ols.unwrap();
+        let ols = stats.evidence.ols().unwrap();
         assert!(ols.slope.is_finite() && ols.p_decline.is_none_or(|p| !p.is_nan()));
         assert!(!stats.summary.contains("inf") && !stats.summary.contains("NaN"));
     }
@@ -527,9 +527,17 @@ fn segments_hold_their_own_runs_and_holm_adjusts_across_every_report() {
         revise.statistics.verdict,
         traceflow::trend::Verdict::Regression
     );
-    assert!(revise.statistics.cochran_armitage.unwrap().predicted_change > 0.3);
+    assert!(
+        revise
+            .statistics
+            .evidence
+            .cochran_armitage()
+            .unwrap()
+            .predicted_change
+            > 0.3
+    );
     assert_eq!(
-        revise.statistics.change_point.as_ref().unwrap().trace_id,
+        revise.statistics.evidence.change_point().unwrap().trace_id,
         "2026-03-11"
     );
     // Holm over the reports with a p-value, in order.
@@ -1042,7 +1050,11 @@ fn a_suite_whose_cases_break_is_a_regression_within_the_same_cases_too() {
         "{within:?} {:?}",
         plain.p_worse
     );
-    let across_ci = plain.cochran_armitage.unwrap().predicted_change_ci;
+    let across_ci = plain
+        .evidence
+        .cochran_armitage()
+        .unwrap()
+        .predicted_change_ci;
     assert!(
         within.change_ci[1] - within.change_ci[0] <= across_ci[1] - across_ci[0],
         "{within:?} {across_ci:?}"

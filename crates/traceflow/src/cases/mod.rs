@@ -553,7 +553,7 @@ fn choose_split(
             (SplitRule::Given, index)
         }
         None if runs < 2 => return Ok(None),
-        None => match (&total.change, &total.change_point) {
+        None => match (&total.change, total.evidence.change_point()) {
             (Some(change), Some(step)) if change.kind == ChangeKind::Step => {
                 (SplitRule::ChangePoint, step.run_index)
             }

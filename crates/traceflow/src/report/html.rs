@@ -740,7 +740,7 @@ struct Marker<'r> {
 fn marker(report: &MetricReport) -> Option<Marker<'_>> {
     let s = &report.statistics;
     let runs = report.summaries.len();
-    let step = s.change_point.as_ref().map(|c| Marker {
+    let step = s.evidence.change_point().map(|c| Marker {
         run_index: c.run_index,
         key: &c.trace_id,
         before: c.before.rate,
@@ -749,7 +749,7 @@ fn marker(report: &MetricReport) -> Option<Marker<'_>> {
         p_value: c.p_value,
     });
     let shift = || {
-        s.shift.as_ref().map(|c| Marker {
+        s.evidence.shift().map(|c| Marker {
             run_index: c.run_index,
             key: &c.trace_id,
             before: c.before,
@@ -1058,6 +1058,13 @@ fn chart(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The report as if no step were significant.
+    fn without_step(stats: &mut crate::verdict::Statistics) {
+        if let crate::verdict::Evidence::Rate(rate) = &mut stats.evidence {
+            rate.change_point = None;
+        }
+    }
     use crate::report::tests::suite_report;
     use crate::report::{render, Format};
 
@@ -1174,7 +1181,7 @@ mod tests {
         assert_eq!(empty.statistics.runs, 0);
         let mut no_runs = empty.clone();
         no_runs.summaries = Vec::new().into();
-        no_runs.statistics.change_point = None;
+        without_step(&mut no_runs.statistics);
 
         let gappy = &mut suite.reports[0];
         let mut runs = gappy.summaries.to_vec();
@@ -1214,7 +1221,7 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .into();
-        report.statistics.change_point = None;
+        without_step(&mut report.statistics);
 
         let html = render(&suite, Format::Html);
         let doc = parse(&html);
@@ -1284,7 +1291,7 @@ mod tests {
                 run.band = None;
             }
             report.summaries = runs.into();
-            report.statistics.change_point = None;
+            without_step(&mut report.statistics);
             report.statistics.change = None;
             let html = render(&suite, Format::Html);
             assert!(html.contains("No run has a value to chart."), "{values:?}");

@@ -129,7 +129,7 @@ fn verdict_marker(verdict: Verdict) -> &'static str {
 
 /// The tests behind the verdict, one line each; an undefined one is "n/a".
 fn write_statistics(out: &mut dyn io::Write, stats: &Statistics) -> io::Result<()> {
-    match stats.cochran_armitage {
+    match stats.evidence.cochran_armitage() {
         Some(ca) => {
             let dispersion = match ca.df {
                 Some(df) => format!("overdispersed: φ = {:.2}, t with {df:.1} df", ca.dispersion),
@@ -154,7 +154,7 @@ fn write_statistics(out: &mut dyn io::Write, stats: &Statistics) -> io::Result<(
             "Trend test: n/a (needs decisions with both outcomes on 2+ runs)"
         )?,
     }
-    match &stats.change_point {
+    match stats.evidence.change_point() {
         Some(c) => writeln!(
             out,
             "Step: run {} (trace {}, {}): {:.1}% → {:.1}% ({}, 95% CI {:+.1} to {:+.1}), p {}",
@@ -174,9 +174,10 @@ fn write_statistics(out: &mut dyn io::Write, stats: &Statistics) -> io::Result<(
         )?,
         None => writeln!(out, "Step: none significant")?,
     }
-    if stats.change_points.len() > 1 {
+    if stats.evidence.change_points().len() > 1 {
         let at: Vec<String> = stats
-            .change_points
+            .evidence
+            .change_points()
             .iter()
             .map(|c| {
                 format!(
@@ -203,7 +204,7 @@ fn write_statistics(out: &mut dyn io::Write, stats: &Statistics) -> io::Result<(
         )?,
         None => writeln!(out, "Minimum detectable drop: n/a")?,
     }
-    if let Some(mk) = stats.mann_kendall {
+    if let Some(mk) = stats.evidence.mann_kendall() {
         writeln!(
             out,
             "Second opinion: Mann–Kendall S = {}, p(decline) {}, Sen's slope {:.4}/run",

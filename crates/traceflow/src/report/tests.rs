@@ -131,7 +131,7 @@ fn auto_report() -> TraceTrendReport {
     report.window = 12;
     report.method = Method::Auto;
     report.statistics = assess(&passes, &[20; 12], &VerdictOptions::default());
-    report.pass_rate_slope = report.statistics.ols.unwrap().slope;
+    report.pass_rate_slope = report.statistics.evidence.ols().unwrap().slope;
     report.statistics.label_runs(|i| {
         let run = &report.summaries[i];
         (run.trace_id.clone(), Some(run.created_at))

@@ -40,7 +40,7 @@ pub(crate) enum Line {
 impl Line {
     /// A rate's line, from the runs' trials.
     pub(crate) fn rate(stats: &Statistics, trials: &[u64]) -> Line {
-        let (Some(ca), Some(rate)) = (stats.cochran_armitage, stats.pass_rate) else {
+        let (Some(ca), Some(rate)) = (stats.evidence.cochran_armitage(), stats.pass_rate) else {
             return Line::None;
         };
         let spread = Spread::by_index(trials);
@@ -58,7 +58,7 @@ impl Line {
 
     /// A mean's line, from the runs' values.
     pub(crate) fn mean(stats: &Statistics, values: &[Option<f64>]) -> Line {
-        let Some(mk) = stats.mann_kendall else {
+        let Some(mk) = stats.evidence.mann_kendall() else {
             return Line::None;
         };
         // Sen's intercept: the median of yₖ − b·k over the judged runs, k

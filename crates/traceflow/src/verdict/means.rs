@@ -9,8 +9,8 @@
 
 use super::Method;
 use super::{
-    p_text, ChangeKind, Insufficient, MeanShift, Remedy, Shortfall, StatedChange, Statistics,
-    Subject, Verdict, VerdictOptions, MDE_FACTOR,
+    p_text, ChangeKind, Evidence, Insufficient, MeanEvidence, MeanShift, Remedy, Shortfall,
+    StatedChange, Statistics, Subject, Verdict, VerdictOptions, MDE_FACTOR,
 };
 use crate::metric::Worse;
 use crate::stats::{mann_kendall, ols_test, pettitt};
@@ -48,26 +48,61 @@ pub fn assess_means(
         .enumerate()
         .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (i as f64, v)))
         .unzip();
-    let mut stats = start(&xs, &ys, observations, options);
-    let mk = mann_kendall(&ys, options.confidence).ok();
-    stats.mann_kendall = mk;
-    stats.p_worse = mk.map(|mk| match subject.worse {
+    let evaluations = options.repeated.evaluations.max(1);
+    let level = options.alpha / evaluations as f64;
+    let evidence = MeanEvidence {
+        mann_kendall: mann_kendall(&ys, options.confidence).ok(),
+        ols: ols_test(&xs, &ys).ok(),
+        shift: shift_toward_worse(&xs, &ys, subject.worse, level),
+    };
+    let p_worse = evidence.mann_kendall.map(|mk| match subject.worse {
         Worse::Lower => mk.p_decline,
         Worse::Higher => 1.0 - mk.p_decline,
     });
     let (base, base_name) = base_level(&ys);
-    let trend = Trend::of(&stats, &ys, base, subject.worse);
-    stats.change = trend.stated_change(&stats);
-    judge(&mut stats, &ys, base, &trend, options, subject.worse);
-    stats.shift = shift_toward_worse(&xs, &ys, subject.worse, stats.level);
+    let trend = Trend::of(&evidence, &ys, base, subject.worse);
+    let (verdict, insufficient) = judge(
+        &evidence,
+        p_worse,
+        level,
+        ys.len(),
+        &trend,
+        options,
+        subject.worse,
+    );
     // A shift that explains the runs at least as well as the line is the
     // change stated, as a rate's step is: a line through a shift
     // overstates it.
-    let stepped = stats
+    let stepped = evidence
         .shift
-        .as_ref()
-        .filter(|s| shift_fits_better(&xs, &ys, s, stats.ols.as_ref()));
-    let stated = match stepped {
+        .clone()
+        .filter(|s| shift_fits_better(&xs, &ys, s, evidence.ols.as_ref()));
+    let mut notes = vec!["a metric of means: Mann–Kendall and Sen's slope judge it, Pettitt's test places its shift; no minimum detectable change".to_owned()];
+    if evaluations > 1 {
+        notes.push(format!(
+            "level for {evaluations} evaluations by Bonferroni (α/{evaluations})"
+        ));
+    }
+    let mut stats = Statistics {
+        method: options.method,
+        verdict,
+        alpha: options.alpha,
+        evaluations,
+        level,
+        min_drop: options.min_drop,
+        min_detectable_drop: None,
+        runs: ys.len(),
+        decisions: observations,
+        pass_rate: None,
+        p_worse,
+        insufficient,
+        change: trend.stated_change(&evidence),
+        evidence: Evidence::Mean(Box::new(evidence)),
+        summary: String::new(),
+        notes,
+        within_cases: None,
+    };
+    let stated = match &stepped {
         Some(s) => {
             let split = xs.partition_point(|&x| (x as usize) < s.run_index);
             stats.change = Some(StatedChange {
@@ -103,43 +138,6 @@ pub fn assess_means(
     stats
 }
 
-/// The statistics before any test: the runs with a value (`xs`, `ys`),
-/// their least-squares line, the level each evaluation is held to.
-fn start(xs: &[f64], ys: &[f64], observations: u64, options: &VerdictOptions) -> Statistics {
-    let evaluations = options.repeated.evaluations.max(1);
-    let level = options.alpha / evaluations as f64;
-    let mut notes = vec!["a metric of means: Mann–Kendall and Sen's slope judge it, Pettitt's test places its shift; no minimum detectable change".to_owned()];
-    if evaluations > 1 {
-        notes.push(format!(
-            "level for {evaluations} evaluations by Bonferroni (α/{evaluations})"
-        ));
-    }
-    Statistics {
-        method: options.method,
-        verdict: Verdict::Stable,
-        alpha: options.alpha,
-        evaluations,
-        level,
-        min_drop: options.min_drop,
-        min_detectable_drop: None,
-        runs: ys.len(),
-        decisions: observations,
-        pass_rate: None,
-        p_worse: None,
-        insufficient: None,
-        cochran_armitage: None,
-        mann_kendall: None,
-        ols: ols_test(xs, ys).ok(),
-        change_point: None,
-        change_points: Vec::new(),
-        shift: None,
-        change: None,
-        summary: String::new(),
-        notes,
-        within_cases: None,
-    }
-}
-
 /// The level changes are measured against, and its name: the median of
 /// the runs' values, or their mean where the median is 0 (revisions per
 /// trace, mostly none); `None` when both are 0.
@@ -158,6 +156,8 @@ fn base_level(ys: &[f64]) -> (Option<f64>, &'static str) {
 
 /// The trend across the judged runs.
 struct Trend {
+    /// The level changes are measured against ([`base_level`]).
+    base: Option<f64>,
     /// Runs spanned, less one.
     span: f64,
     /// Whether Sen's slope measures the change (else the least-squares
@@ -172,15 +172,15 @@ struct Trend {
 }
 
 impl Trend {
-    fn of(stats: &Statistics, ys: &[f64], base: Option<f64>, worse: Worse) -> Trend {
-        let mk = stats.mann_kendall;
+    fn of(evidence: &MeanEvidence, ys: &[f64], base: Option<f64>, worse: Worse) -> Trend {
+        let mk = evidence.mann_kendall;
         let span = ys.len().saturating_sub(1) as f64;
         // Sen's slope, or the least-squares slope where ties make Sen's 0
         // (a metric that is mostly one value), so that a significant move
         // is not read as no move.
         let slope = mk.map(|mk| {
             if mk.sen_slope == 0.0 {
-                stats.ols.map_or(0.0, |o| o.slope)
+                evidence.ols.map_or(0.0, |o| o.slope)
             } else {
                 mk.sen_slope
             }
@@ -190,6 +190,7 @@ impl Trend {
             Some(toward(worse, across(lo, span, m)?).max(toward(worse, across(hi, span, m)?)))
         });
         Trend {
+            base,
             span,
             by_sen: mk.is_some_and(|mk| mk.sen_slope != 0.0),
             change: slope.map(|b| b * span).filter(|c| c.is_finite()),
@@ -200,10 +201,10 @@ impl Trend {
 
     /// The one change the report states, with the interval of the slope
     /// that made it.
-    fn stated_change(&self, stats: &Statistics) -> Option<StatedChange> {
+    fn stated_change(&self, evidence: &MeanEvidence) -> Option<StatedChange> {
         let span = self.span;
         self.change.map(|change| {
-            let ci = match (stats.mann_kendall, stats.ols) {
+            let ci = match (evidence.mann_kendall, evidence.ols) {
                 (Some(mk), _) if self.by_sen => [mk.sen_ci.0 * span, mk.sen_ci.1 * span],
                 (_, Some(ols)) => ols.stderr.map_or([change, change], |se| {
                     let z = 1.959_963_984_540_054 * se * span;
@@ -233,74 +234,72 @@ fn toward(worse: Worse, r: f64) -> f64 {
 /// The verdict by the method's rule, and what is missing when there is
 /// too little data.
 fn judge(
-    stats: &mut Statistics,
-    ys: &[f64],
-    base: Option<f64>,
+    evidence: &MeanEvidence,
+    p_worse: Option<f64>,
+    level: f64,
+    runs: usize,
     trend: &Trend,
     options: &VerdictOptions,
     worse: Worse,
-) {
+) -> (Verdict, Option<Insufficient>) {
+    let base = trend.base;
+    let insufficient = |reason| {
+        let why = Insufficient {
+            reason,
+            remedy: Remedy::LargerRuns,
+        };
+        (Verdict::InsufficientData, Some(why))
+    };
     match options.method {
-        Method::Ols if ys.len() < 2 || base.is_none() => {
-            stats.verdict = Verdict::InsufficientData;
-            stats.insufficient = Some(super::ols_too_few(ys.len()));
+        Method::Ols if runs < 2 || base.is_none() => {
+            (Verdict::InsufficientData, Some(super::ols_too_few(runs)))
         }
         Method::Ols => {
             // The proposal's rule, with its threshold per run read relative
             // to the level (a latency's slope in ms is not a rate's).
-            let slope = stats.ols.map_or(0.0, |o| o.slope);
+            let slope = evidence.ols.map_or(0.0, |o| o.slope);
             let worse = base.map_or(0.0, |m| toward(worse, slope / m));
-            stats.verdict = if worse > options.threshold {
+            let verdict = if worse > options.threshold {
                 Verdict::Regression
             } else if -worse > options.threshold {
                 Verdict::Improvement
             } else {
                 Verdict::Stable
             };
+            (verdict, None)
         }
-        Method::Auto if ys.len() < MIN_RUNS_MEANS => {
-            stats.verdict = Verdict::InsufficientData;
-            stats.insufficient = Some(Insufficient {
+        Method::Auto if runs < MIN_RUNS_MEANS => {
+            let why = Insufficient {
                 reason: Shortfall::TooFewValues {
-                    runs: ys.len(),
+                    runs,
                     needed: MIN_RUNS_MEANS,
                 },
                 remedy: Remedy::MoreRuns,
-            });
+            };
+            (Verdict::InsufficientData, Some(why))
         }
         Method::Auto => {
-            let level = stats.level;
-            let p_better = stats.p_worse.map(|p| 1.0 - p);
+            let p_better = p_worse.map(|p| 1.0 - p);
             let limit = MDE_FACTOR * options.min_drop;
-            stats.verdict = match (stats.p_worse, p_better, trend.relative) {
+            match (p_worse, p_better, trend.relative) {
                 (Some(p), _, Some(r)) if p < level && toward(worse, r) >= options.min_drop => {
-                    Verdict::Regression
+                    (Verdict::Regression, None)
                 }
                 (_, Some(p), Some(r)) if p < level && -toward(worse, r) >= options.min_drop => {
-                    Verdict::Improvement
+                    (Verdict::Improvement, None)
                 }
                 // Stable only if the data rules out a change of the size
                 // the rate metrics must be able to see (3 × min-drop).
-                _ => match trend.reach {
-                    Some(reach) if reach <= limit => Verdict::Stable,
-                    _ => {
-                        stats.insufficient = Some(Insufficient {
-                            reason: match (trend.reach, stats.mann_kendall, base) {
-                                (Some(reach), _, _) => Shortfall::WideInterval {
-                                    reach,
-                                    runs: ys.len(),
-                                    limit,
-                                },
-                                (None, _, None) => Shortfall::AllZero,
-                                (None, None, _) => Shortfall::SlopeUndefined,
-                                (None, Some(_), Some(_)) => Shortfall::RelativeOverflow,
-                            },
-                            remedy: Remedy::LargerRuns,
-                        });
-                        Verdict::InsufficientData
+                _ => match (trend.reach, evidence.mann_kendall, base) {
+                    (Some(reach), _, _) if reach <= limit => (Verdict::Stable, None),
+                    (Some(reach), _, _) => {
+                        insufficient(Shortfall::WideInterval { reach, runs, limit })
                     }
+                    (None, _, None) => insufficient(Shortfall::AllZero),
+                    (None, None, _) => insufficient(Shortfall::SlopeUndefined),
+                    (None, Some(_), Some(_)) => insufficient(Shortfall::RelativeOverflow),
                 },
-            };
+            }
         }
     }
 }
@@ -437,7 +436,7 @@ fn summary(stats: &Statistics, subject: Subject<'_>, stated: &Stated) -> String 
         format!(" ({})", stated.method)
     };
     // A shift: its levels, its run and its size against the baseline.
-    let shifted = stats.shift.as_ref().filter(|_| stated.stepped).map(|s| {
+    let shifted = stats.evidence.shift().filter(|_| stated.stepped).map(|s| {
         let (before, after) = distinct(s.before, s.after);
         format!(
             "from {before} to {after} at run {} ({}{}, {:+.1}% of the runs' {base_name} of {}; Pettitt's test p = {})",
@@ -485,7 +484,7 @@ fn summary(stats: &Statistics, subject: Subject<'_>, stated: &Stated) -> String 
             subject.moved(false),
             size(false),
             p(stats.p_worse),
-            stats.shift.as_ref().filter(|_| !stated.stepped).map_or_else(String::new, |s| {
+            stats.evidence.shift().filter(|_| !stated.stepped).map_or_else(String::new, |s| {
                 let (before, after) = distinct(s.before, s.after);
                 format!(
                     " Its mean shifted from {before} to {after} at run {} (Pettitt's test p = {}).",
@@ -540,7 +539,7 @@ mod tests {
             change.kind,
             ChangeKind::Step,
             "{:?} {}",
-            stats.shift,
+            stats.evidence.shift(),
             stats.summary
         );
         assert_eq!(change.before, Some(1.0));
@@ -561,7 +560,7 @@ mod tests {
         let stats = judge(&rising);
         let change = stats.change.unwrap();
         assert_eq!(change.kind, ChangeKind::Trend);
-        let mk = stats.mann_kendall.unwrap();
+        let mk = stats.evidence.mann_kendall().unwrap();
         assert!((change.change - mk.sen_slope * 19.0).abs() < 1e-12);
         assert!(stats.summary.contains("(Sen's slope)"), "{}", stats.summary);
         assert!(
@@ -592,12 +591,12 @@ mod tests {
         let stats = judge(&rising);
         assert_eq!(stats.verdict, Verdict::Regression, "{}", stats.summary);
         // A steady ramp shifts most clearly in its middle.
-        let shift = stats.shift.as_ref().unwrap();
+        let shift = stats.evidence.shift().unwrap();
         assert_eq!(shift.run_index, 10);
         assert!(shift.after > shift.before && shift.p_value < 0.01);
         assert!(stats.summary.starts_with("The cost per trace rose by "));
         // Sen's slope 0.0005 × 19 runs on a median of 0.01475.
-        let mk = stats.mann_kendall.unwrap();
+        let mk = stats.evidence.mann_kendall().unwrap();
         assert!((mk.sen_slope - 0.0005).abs() < 1e-12);
         let falling: Vec<f64> = rising.iter().rev().copied().collect();
         assert_eq!(judge(&falling).verdict, Verdict::Improvement);
@@ -627,7 +626,7 @@ mod tests {
         let mut values = vec![0.0; 14];
         values.extend([1.0; 6]);
         let stats = judge(&values);
-        assert_eq!(stats.mann_kendall.unwrap().sen_slope, 0.0);
+        assert_eq!(stats.evidence.mann_kendall().unwrap().sen_slope, 0.0);
         assert_eq!(stats.verdict, Verdict::Regression, "{}", stats.summary);
     }
 
@@ -675,6 +674,6 @@ mod tests {
         values.push(Some(f64::NAN));
         let stats = assess_means(&values, 12, &VerdictOptions::default(), COST);
         assert_eq!(stats.runs, 12);
-        assert_eq!(stats.mann_kendall.unwrap().s, 66);
+        assert_eq!(stats.evidence.mann_kendall().unwrap().s, 66);
     }
 }

@@ -96,8 +96,12 @@ const PERMUTATION_BUDGET: f64 = 5e7;
 /// pooled rates, so a step reported as "88.1% → 60.8%" is what the runs
 /// did, where a line through a step overstates it (its change across the
 /// window runs from before the step's start to after its end).
-fn stated_change(stats: &Statistics, passes: &[u64], decisions: &[u64]) -> Option<StatedChange> {
-    let ca = stats.cochran_armitage.as_ref()?;
+fn stated_change(
+    evidence: &RateEvidence,
+    passes: &[u64],
+    decisions: &[u64],
+) -> Option<StatedChange> {
+    let ca = evidence.cochran_armitage.as_ref()?;
     let trend = StatedChange {
         kind: ChangeKind::Trend,
         // No rate moves more than 100 points, whatever a line extrapolates.
@@ -106,7 +110,7 @@ fn stated_change(stats: &Statistics, passes: &[u64], decisions: &[u64]) -> Optio
         before: None,
         after: None,
     };
-    let Some(step) = &stats.change_point else {
+    let Some(step) = &evidence.change_point else {
         return Some(trend);
     };
     let runs: Vec<(f64, f64, f64)> = passes
@@ -232,112 +236,20 @@ fn assess_lower(
     let (passes, decisions) = (&passes[..n], &decisions[..n]);
     let total: u64 = decisions.iter().sum();
     let passed: u64 = passes.iter().sum();
-    let scores: Vec<f64> = (0..n).map(|i| i as f64).collect();
-    let mut stats = Statistics {
-        method: options.method,
-        verdict: Verdict::Stable,
-        alpha: options.alpha,
-        evaluations: options.repeated.evaluations.max(1),
-        level: options.alpha,
-        min_drop: options.min_drop,
-        min_detectable_drop: None,
-        runs: n,
-        decisions: total,
-        pass_rate: (total > 0).then(|| passed as f64 / total as f64),
-        p_worse: None,
-        insufficient: None,
-        cochran_armitage: None,
-        mann_kendall: None,
-        ols: None,
-        change_point: None,
-        change_points: Vec::new(),
-        shift: None,
-        change: None,
-        summary: String::new(),
-        notes: Vec::new(),
-        within_cases: None,
-    };
+    let pass_rate = (total > 0).then(|| passed as f64 / total as f64);
+    let evaluations = options.repeated.evaluations.max(1);
+    let mut notes = Vec::new();
 
     let test = trend_test(passes, decisions, options.confidence);
-    if let (Ok(_), Some(rate), Method::Auto) = (&test, stats.pass_rate, options.method) {
-        if stats.evaluations > 1 {
-            let simulated = repeated_level(
-                decisions,
-                simulation_rate(rate),
-                options.alpha,
-                &options.repeated,
-            );
-            stats.level = simulated.unwrap_or_else(|why| {
-                // Too long a window to simulate (or too short to judge):
-                // Bonferroni's α/N bounds N evaluations too, less tightly.
-                stats.notes.push(format!(
-                    "level for {} evaluations by Bonferroni, not simulated: {why}",
-                    stats.evaluations
-                ));
-                options.alpha / stats.evaluations as f64
-            });
-        }
-    }
-    if let Ok(TrendTest {
-        test: ca,
-        dispersion,
-        df,
-    }) = &test
-    {
-        // The span the predicted change covers: runs with decisions.
-        let first = decisions.iter().position(|&k| k > 0);
-        let last = decisions.iter().rposition(|&k| k > 0);
-        let span = match (first, last) {
-            (Some(first), Some(last)) => (last - first) as f64,
-            _ => 0.0,
-        };
-        stats.p_worse = Some(ca.p_decline);
-        stats.cochran_armitage = Some(CochranArmitageStats {
-            z: ca.z,
-            p_decline: ca.p_decline,
-            slope: ca.slope,
-            slope_ci: [ca.slope_ci.0, ca.slope_ci.1],
-            dispersion: ca.dispersion,
-            intra_run_correlation: dispersion.map(|d| d.rho),
-            dispersion_p: dispersion.map(|d| d.p_value),
-            df: *df,
-            predicted_change: ca.predicted_change,
-            predicted_change_ci: [
-                (ca.slope_ci.0 * span).clamp(-1.0, 1.0),
-                (ca.slope_ci.1 * span).clamp(-1.0, 1.0),
-            ],
-        });
-    }
-    let dispersion = test.as_ref().map_or(1.0, |t| t.test.dispersion);
-    let df = test.as_ref().ok().and_then(|t| t.df);
-    let level = stats.level;
-    stats.min_detectable_drop = stats
-        .pass_rate
-        .and_then(|p| min_detectable_drop(decisions, &scores, p, dispersion, level, df).ok());
-
-    let rates: Vec<f64> = passes
-        .iter()
-        .zip(decisions)
-        .filter(|(_, &k)| k > 0)
-        .map(|(&x, &k)| x as f64 / k as f64)
-        .collect();
-    let run_scores: Vec<f64> = decisions
-        .iter()
-        .enumerate()
-        .filter(|(_, &k)| k > 0)
-        .map(|(i, _)| i as f64)
-        .collect();
-    stats.ols = ols_test(&run_scores, &rates).ok();
-    if !options.verdict_only {
-        if rates.len() <= MANN_KENDALL_MAX_RUNS {
-            stats.mann_kendall = mann_kendall(&rates, options.confidence).ok();
-        } else {
-            stats.notes.push(format!(
-                "Mann–Kendall left out: {} runs (its cost grows as n²; at most {MANN_KENDALL_MAX_RUNS})",
-                rates.len()
-            ));
-        }
-    }
+    let level = held_level(&test, pass_rate, decisions, options, &mut notes);
+    let cochran_armitage = test.as_ref().ok().map(|t| pooled_test(t, decisions));
+    let min_detectable_drop = pass_rate.and_then(|p| {
+        let scores: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let dispersion = test.as_ref().map_or(1.0, |t| t.test.dispersion);
+        let df = test.as_ref().ok().and_then(|t| t.df);
+        min_detectable_drop(decisions, &scores, p, dispersion, level, df).ok()
+    });
+    let (ols, mann_kendall) = per_run_tests(passes, decisions, options, &mut notes);
 
     let step_options = StepOptions {
         permutations: permutations(passes, decisions, options.step.permutations, level),
@@ -353,41 +265,38 @@ fn assess_lower(
         || *whole_step.get_or_init(|| step_change(passes, decisions, &step_options).ok());
     let step = || any_step().filter(|s| s.p_value < level);
 
-    match options.method {
-        Method::Ols if n < 2 => {
-            // No line through fewer than two runs: the rule cannot say
-            // "stable" about nothing.
-            stats.verdict = Verdict::InsufficientData;
-            stats.insufficient = Some(ols_too_few(n));
+    let power = Power {
+        runs: n,
+        decisions: total,
+        level,
+        min_detectable_drop,
+    };
+    let judged = match options.method {
+        // No line through fewer than two runs: the rule cannot say
+        // "stable" about nothing.
+        Method::Ols if n < 2 => Judged::insufficient(ols_too_few(n)),
+        Method::Ols => Judged::plain(proposal_rule(ols.as_ref(), options.threshold)),
+        Method::Auto => match too_few(n, total) {
+            Some(short) => Judged::insufficient(short),
+            None => judge_auto(&test, &step, &power, options, subject),
+        },
+    };
+    // The step is reported whenever one is significant; with
+    // `verdict_only`, only when the verdict needed it.
+    let change_point = if options.verdict_only {
+        judged.step.as_ref().map(ChangePoint::new)
+    } else {
+        step().map(|s| ChangePoint::new(&s))
+    };
+    let change_points = match &change_point {
+        Some(_) if options.verdict_only => Vec::new(),
+        Some(_) if n > SEGMENTATION_MAX_RUNS => {
+            notes.push(format!(
+                "binary segmentation left out: {n} runs (a permutation test per segment; at most {SEGMENTATION_MAX_RUNS})"
+            ));
+            Vec::new()
         }
-        Method::Ols => {
-            let slope = stats.ols.map_or(0.0, |o| o.slope);
-            stats.verdict = if slope < -options.threshold {
-                Verdict::Regression
-            } else if slope > options.threshold {
-                Verdict::Improvement
-            } else {
-                Verdict::Stable
-            };
-        }
-        Method::Auto => {
-            if let Some(short) = too_few(n, total) {
-                stats.verdict = Verdict::InsufficientData;
-                stats.insufficient = Some(short);
-            } else {
-                judge_auto(&mut stats, &test, &step, options, subject);
-            }
-        }
-    }
-    if stats.change_point.is_none() && !options.verdict_only {
-        stats.change_point = step().map(|s| ChangePoint::new(&s));
-    }
-    if !options.verdict_only && stats.change_point.is_some() && n > SEGMENTATION_MAX_RUNS {
-        stats.notes.push(format!(
-            "binary segmentation left out: {n} runs (a permutation test per segment; at most {SEGMENTATION_MAX_RUNS})"
-        ));
-    } else if !options.verdict_only && stats.change_point.is_some() {
-        stats.change_points = segment(
+        Some(_) => segment(
             passes,
             decisions,
             level,
@@ -397,11 +306,145 @@ fn assess_lower(
         )
         .iter()
         .map(ChangePoint::new)
-        .collect();
-    }
-    stats.change = stated_change(&stats, passes, decisions);
+        .collect(),
+        None => Vec::new(),
+    };
+    let evidence = RateEvidence {
+        cochran_armitage,
+        mann_kendall,
+        ols,
+        change_point,
+        change_points,
+    };
+    let change = stated_change(&evidence, passes, decisions);
+    let mut stats = Statistics {
+        method: options.method,
+        verdict: judged.verdict,
+        alpha: options.alpha,
+        evaluations,
+        level,
+        min_drop: options.min_drop,
+        min_detectable_drop,
+        runs: n,
+        decisions: total,
+        pass_rate,
+        p_worse: evidence.cochran_armitage.map(|ca| ca.p_decline),
+        insufficient: judged.insufficient,
+        evidence: Evidence::Rate(Box::new(evidence)),
+        change,
+        summary: String::new(),
+        notes,
+        within_cases: None,
+    };
     stats.summary = summary(&stats, subject);
     stats
+}
+
+/// The level each evaluation's trend test is held to: α for one
+/// evaluation, the simulated level for more (`auto` only), or Bonferroni's
+/// α/N where the window is too long to simulate (said in `notes`).
+fn held_level(
+    test: &Result<TrendTest, Undefined>,
+    pass_rate: Option<f64>,
+    decisions: &[u64],
+    options: &VerdictOptions,
+    notes: &mut Vec<String>,
+) -> f64 {
+    let evaluations = options.repeated.evaluations.max(1);
+    let (Ok(_), Some(rate), Method::Auto) = (test, pass_rate, options.method) else {
+        return options.alpha;
+    };
+    if evaluations <= 1 {
+        return options.alpha;
+    }
+    repeated_level(
+        decisions,
+        simulation_rate(rate),
+        options.alpha,
+        &options.repeated,
+    )
+    .unwrap_or_else(|why| {
+        // Too long a window to simulate (or too short to judge):
+        // Bonferroni's α/N bounds N evaluations too, less tightly.
+        notes.push(format!(
+            "level for {evaluations} evaluations by Bonferroni, not simulated: {why}"
+        ));
+        options.alpha / evaluations as f64
+    })
+}
+
+/// The report's form of the trend test on pooled counts, its change
+/// across the runs with decisions.
+fn pooled_test(trend: &TrendTest, decisions: &[u64]) -> CochranArmitageStats {
+    let TrendTest {
+        test: ca,
+        dispersion,
+        df,
+    } = trend;
+    // The span the predicted change covers: runs with decisions.
+    let first = decisions.iter().position(|&k| k > 0);
+    let last = decisions.iter().rposition(|&k| k > 0);
+    let span = match (first, last) {
+        (Some(first), Some(last)) => (last - first) as f64,
+        _ => 0.0,
+    };
+    CochranArmitageStats {
+        z: ca.z,
+        p_decline: ca.p_decline,
+        slope: ca.slope,
+        slope_ci: [ca.slope_ci.0, ca.slope_ci.1],
+        dispersion: ca.dispersion,
+        intra_run_correlation: dispersion.map(|d| d.rho),
+        dispersion_p: dispersion.map(|d| d.p_value),
+        df: *df,
+        predicted_change: ca.predicted_change,
+        predicted_change_ci: [
+            (ca.slope_ci.0 * span).clamp(-1.0, 1.0),
+            (ca.slope_ci.1 * span).clamp(-1.0, 1.0),
+        ],
+    }
+}
+
+/// The tests on the per-run rates of the runs with decisions: the
+/// proposal's line and (unless `verdict_only`, and at most
+/// [`MANN_KENDALL_MAX_RUNS`] runs) Mann–Kendall.
+fn per_run_tests(
+    passes: &[u64],
+    decisions: &[u64],
+    options: &VerdictOptions,
+    notes: &mut Vec<String>,
+) -> (Option<OlsTest>, Option<MannKendall>) {
+    let (run_scores, rates): (Vec<f64>, Vec<f64>) = passes
+        .iter()
+        .zip(decisions)
+        .enumerate()
+        .filter(|(_, (_, &k))| k > 0)
+        .map(|(i, (&x, &k))| (i as f64, x as f64 / k as f64))
+        .unzip();
+    let ols = ols_test(&run_scores, &rates).ok();
+    if options.verdict_only {
+        return (ols, None);
+    }
+    if rates.len() > MANN_KENDALL_MAX_RUNS {
+        notes.push(format!(
+            "Mann–Kendall left out: {} runs (its cost grows as n²; at most {MANN_KENDALL_MAX_RUNS})",
+            rates.len()
+        ));
+        return (ols, None);
+    }
+    (ols, mann_kendall(&rates, options.confidence).ok())
+}
+
+/// The proposal's rule: the slope against ±threshold per run.
+fn proposal_rule(ols: Option<&OlsTest>, threshold: f64) -> Verdict {
+    let slope = ols.map_or(0.0, |o| o.slope);
+    if slope < -threshold {
+        Verdict::Regression
+    } else if slope > threshold {
+        Verdict::Improvement
+    } else {
+        Verdict::Stable
+    }
 }
 
 /// B for the step test: 9,999 unless the data is so large that would take
@@ -448,92 +491,116 @@ fn too_few(runs: usize, decisions: u64) -> Option<Insufficient> {
     None
 }
 
+/// A rule's verdict, what is missing when it is too little data, and the
+/// step it rested on, if any.
+struct Judged {
+    verdict: Verdict,
+    insufficient: Option<Insufficient>,
+    step: Option<StepChange>,
+}
+
+impl Judged {
+    fn plain(verdict: Verdict) -> Judged {
+        Judged {
+            verdict,
+            insufficient: None,
+            step: None,
+        }
+    }
+
+    fn insufficient(why: Insufficient) -> Judged {
+        Judged {
+            verdict: Verdict::InsufficientData,
+            insufficient: Some(why),
+            step: None,
+        }
+    }
+}
+
+/// What the window could reveal: its size, the level, the minimum
+/// detectable drop.
+struct Power {
+    runs: usize,
+    decisions: u64,
+    level: f64,
+    min_detectable_drop: Option<f64>,
+}
+
 fn judge_auto(
-    stats: &mut Statistics,
     test: &Result<TrendTest, Undefined>,
     step: &dyn Fn() -> Option<StepChange>,
+    power: &Power,
     options: &VerdictOptions,
     subject: Subject<'_>,
-) {
-    let level = stats.level;
+) -> Judged {
+    let level = power.level;
     let ca = match test {
         Ok(test) => &test.test,
         // Every decision alike: nothing moved, if the data could have shown
         // a move.
-        Err(Undefined::NoVariation) => {
-            if !underpowered(stats, options, subject) {
-                stats.verdict = Verdict::Stable;
-            }
-            return;
-        }
+        Err(Undefined::NoVariation) => return stable_if_powered(power, options, subject),
         Err(why) => {
-            stats.verdict = Verdict::InsufficientData;
-            stats.insufficient = Some(Insufficient {
+            return Judged::insufficient(Insufficient {
                 reason: Shortfall::NoTrendTest {
                     why: why.to_string(),
                 },
                 remedy: Remedy::RunsWithDecisions,
-            });
-            return;
+            })
         }
     };
-    let drop_matters = -ca.predicted_change >= options.min_drop;
     if ca.p_decline < level {
-        if drop_matters {
-            stats.verdict = Verdict::Regression;
-            return;
+        if -ca.predicted_change >= options.min_drop {
+            return Judged::plain(Verdict::Regression);
         }
-        if let Some(s) = step() {
-            let matters = -s.change >= options.min_drop;
-            stats.change_point = Some(ChangePoint::new(&s));
-            if matters {
-                stats.verdict = Verdict::Regression;
-                return;
-            }
-        }
-    } else if 1.0 - ca.p_decline < level && ca.predicted_change >= options.min_drop {
-        stats.verdict = Verdict::Improvement;
-        return;
+        // A decline too small across the window may be a step that
+        // matters.
+        return match step() {
+            Some(s) if -s.change >= options.min_drop => Judged {
+                step: Some(s),
+                ..Judged::plain(Verdict::Regression)
+            },
+            found => Judged {
+                step: found,
+                ..stable_if_powered(power, options, subject)
+            },
+        };
     }
-    if !underpowered(stats, options, subject) {
-        stats.verdict = Verdict::Stable;
+    if 1.0 - ca.p_decline < level && ca.predicted_change >= options.min_drop {
+        return Judged::plain(Verdict::Improvement);
     }
+    stable_if_powered(power, options, subject)
 }
 
-/// Marks the verdict `insufficient_data` if the minimum detectable drop is
-/// more than [`MDE_FACTOR`] × `min_drop`; returns whether it did.
-fn underpowered(stats: &mut Statistics, options: &VerdictOptions, subject: Subject<'_>) -> bool {
-    if let Some(mde) = stats.min_detectable_drop {
-        let limit = MDE_FACTOR * options.min_drop;
-        if mde > limit {
-            stats.verdict = Verdict::InsufficientData;
-            let grow = (mde / limit).powi(2);
-            let needed = stats.decisions as f64 * grow;
-            // The count needed grows as the level shrinks; past any
-            // realistic store (or infinite, at a level near 0) a number
-            // would say nothing.
-            let remedy = if mde < 1.0 && needed.is_finite() && needed <= MAX_NEEDED_DECISIONS {
-                Remedy::MoreDecisions {
-                    decisions: needed.ceil() as u64,
-                    runs: (stats.runs as f64 * grow).ceil() as u64,
-                }
-            } else {
-                Remedy::RaiseLevelOrMinDrop
-            };
-            stats.insufficient = Some(Insufficient {
-                reason: Shortfall::Underpowered {
-                    runs: stats.runs,
-                    detectable: mde,
-                    worsening: subject.worsening(),
-                    level: stats.level,
-                    min_drop: options.min_drop,
-                },
-                remedy,
-            });
-            return true;
+/// Stable, unless the minimum detectable drop is more than
+/// [`MDE_FACTOR`] × `min_drop`: then `insufficient_data`, with what would
+/// make it enough.
+fn stable_if_powered(power: &Power, options: &VerdictOptions, subject: Subject<'_>) -> Judged {
+    let limit = MDE_FACTOR * options.min_drop;
+    let Some(mde) = power.min_detectable_drop.filter(|&mde| mde > limit) else {
+        return Judged::plain(Verdict::Stable);
+    };
+    let grow = (mde / limit).powi(2);
+    let needed = power.decisions as f64 * grow;
+    // The count needed grows as the level shrinks; past any realistic
+    // store (or infinite, at a level near 0) a number would say nothing.
+    let remedy = if mde < 1.0 && needed.is_finite() && needed <= MAX_NEEDED_DECISIONS {
+        Remedy::MoreDecisions {
+            decisions: needed.ceil() as u64,
+            runs: (power.runs as f64 * grow).ceil() as u64,
         }
-    }
-    false
+    } else {
+        Remedy::RaiseLevelOrMinDrop
+    };
+    Judged::insufficient(Insufficient {
+        reason: Shortfall::Underpowered {
+            runs: power.runs,
+            detectable: mde,
+            worsening: subject.worsening(),
+            level: power.level,
+            min_drop: options.min_drop,
+        },
+        remedy,
+    })
 }
 
 /// The share of a window's decisions that must be in cases asked in two
@@ -578,7 +645,10 @@ fn rest_on_cases(
     options: &VerdictOptions,
 ) {
     let span = stats.runs.saturating_sub(1) as f64;
-    let across = stats.cochran_armitage.map(|ca| ca.predicted_change);
+    let across = stats
+        .evidence
+        .cochran_armitage()
+        .map(|ca| ca.predicted_change);
     let change = within.slope * span;
     let change_ci = [within.slope_ci.0 * span, within.slope_ci.1 * span];
     // Too few runs or decisions for any trend is too few within cases
@@ -715,7 +785,7 @@ mod tests {
         passes.extend([14u64; 20]);
         let stats = judge(&passes, &[20; 40]);
         assert_eq!(stats.verdict, Verdict::Regression);
-        let step = stats.change_point.unwrap();
+        let step = stats.evidence.change_point().unwrap();
         assert_eq!(step.run_index, 20);
         assert!(
             stats.summary.starts_with("The pass rate fell"),
@@ -731,7 +801,7 @@ mod tests {
         let mut passes = vec![19u64; 20];
         passes.extend([14u64; 20]);
         let stats = judge(&passes, &[20; 40]);
-        let ca = stats.cochran_armitage.unwrap();
+        let ca = stats.evidence.cochran_armitage().unwrap();
         let change = stats.change.unwrap();
         assert_eq!(change.kind, ChangeKind::Step);
         assert!((change.change - (-0.25)).abs() < 1e-12, "{change:?}");
@@ -754,8 +824,13 @@ mod tests {
         let stats = judge(&passes, &[200; 40]);
         assert_eq!(stats.verdict, Verdict::Regression);
         let change = stats.change.unwrap();
-        assert_eq!(change.kind, ChangeKind::Trend, "{:?}", stats.change_point);
-        let ca = stats.cochran_armitage.unwrap();
+        assert_eq!(
+            change.kind,
+            ChangeKind::Trend,
+            "{:?}",
+            stats.evidence.change_point()
+        );
+        let ca = stats.evidence.cochran_armitage().unwrap();
         assert_eq!(change.change, ca.predicted_change.clamp(-1.0, 1.0));
         assert_eq!((change.before, change.after), (None, None));
         assert!(
@@ -833,8 +908,8 @@ mod tests {
         let passes: Vec<u64> = (0..50).map(|i| [40, 41, 39, 40, 42][i % 5]).collect();
         let stats = judge(&passes, &[50; 50]);
         assert_eq!(stats.verdict, Verdict::Stable, "{}", stats.summary);
-        assert!(stats.change_point.is_none());
-        assert!(stats.mann_kendall.is_some() && stats.ols.is_some());
+        assert!(stats.evidence.change_point().is_none());
+        assert!(stats.evidence.mann_kendall().is_some() && stats.evidence.ols().is_some());
     }
 
     #[test]
@@ -842,7 +917,7 @@ mod tests {
         // 0.2 points across the window on a huge sample.
         let passes: Vec<u64> = (0..40).map(|i| 90_000 - i * 5).collect();
         let stats = judge(&passes, &[100_000; 40]);
-        assert!(stats.cochran_armitage.unwrap().p_decline < 0.01);
+        assert!(stats.evidence.cochran_armitage().unwrap().p_decline < 0.01);
         assert_eq!(stats.verdict, Verdict::Stable);
     }
 
@@ -971,7 +1046,8 @@ mod tests {
         // Within cases about the same fall as across them, too uncertain
         // to confirm: the mix explains none of it.
         let across = within_after_a_fall(0.0, 0.01, 0.5)
-            .cochran_armitage
+            .evidence
+            .cochran_armitage()
             .unwrap()
             .predicted_change;
         let stats = within_after_a_fall(across + 0.01, 0.22, 0.04);

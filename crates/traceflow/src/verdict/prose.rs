@@ -16,8 +16,8 @@ pub(super) fn summary(stats: &Statistics, subject: Subject<'_>) -> String {
     // A step that explains the runs is the change stated; the fitted
     // line's only for a gradual trend (then the step, if any, follows).
     let stepped = stats
-        .change_point
-        .as_ref()
+        .evidence
+        .change_point()
         .filter(|_| stats.change.is_some_and(|c| c.kind == ChangeKind::Step));
     let step_size = |c: &ChangePoint| {
         format!(
@@ -34,18 +34,20 @@ pub(super) fn summary(stats: &Statistics, subject: Subject<'_>) -> String {
     let change = match stepped {
         Some(c) => Some(step_size(c)),
         None => stats
-            .cochran_armitage
-            .map(|ca| format!("{} {}", signed_points(ca.predicted_change), ci(&ca))),
+            .evidence
+            .cochran_armitage()
+            .map(|ca| format!("{} {}", signed_points(ca.predicted_change), ci(ca))),
     };
     let size = match stepped {
         Some(c) => Some(step_size(c)),
         None => stats
-            .cochran_armitage
-            .map(|ca| format!("by {} {}", points(ca.predicted_change.abs()), ci(&ca))),
+            .evidence
+            .cochran_armitage()
+            .map(|ca| format!("by {} {}", points(ca.predicted_change.abs()), ci(ca))),
     };
     let step = stats
-        .change_point
-        .as_ref()
+        .evidence
+        .change_point()
         .filter(|_| stepped.is_none())
         .map(|c| {
             format!(
@@ -81,7 +83,7 @@ pub(super) fn summary(stats: &Statistics, subject: Subject<'_>) -> String {
             None => "Too little data to judge.".to_owned(),
         },
         (Method::Ols, verdict) => {
-            let slope = stats.ols.map_or(0.0, |o| o.slope);
+            let slope = stats.evidence.ols().map_or(0.0, |o| o.slope);
             format!(
                 "The proposal's rule: an OLS slope of {slope:+.4}/run is {} (no significance test).",
                 match verdict {

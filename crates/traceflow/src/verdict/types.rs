@@ -383,20 +383,10 @@ pub struct Statistics {
     pub p_worse: Option<f64>,
     /// Set when the verdict is `insufficient_data`.
     pub insufficient: Option<Insufficient>,
-    /// The trend test on pooled counts.
-    pub cochran_armitage: Option<CochranArmitageStats>,
-    /// The rank test on per-run rates.
-    pub mann_kendall: Option<MannKendall>,
-    /// The proposal's slope, with its t-test.
-    pub ols: Option<OlsTest>,
-    /// The most likely step down, if significant at `level`.
-    pub change_point: Option<ChangePoint>,
-    /// Every significant step down by binary segmentation, in run order.
-    pub change_points: Vec<ChangePoint>,
-    /// A metric of means: the run where its level shifted toward worse, if
-    /// significant at `level` (Pettitt's test); null for rates, whose step
-    /// is `change_point`.
-    pub shift: Option<MeanShift>,
+    /// What the trend tests found: a rate's or a mean's evidence. In the
+    /// JSON its fields sit here, each test's object or null.
+    #[serde(flatten)]
+    pub evidence: Evidence,
     /// The change the report states (a rate's step or trend, a mean's
     /// trend); null when no trend test could be made.
     pub change: Option<StatedChange>,
@@ -408,6 +398,133 @@ pub struct Statistics {
     /// from the JSON otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub within_cases: Option<WithinCases>,
+}
+
+/// What the trend tests found, by the kind of metric judged. Every test
+/// that can be made is reported, whichever rule (`auto` or `ols`) gave the
+/// verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evidence {
+    /// A rate of counts (the pass rate, a decision's rate).
+    Rate(Box<RateEvidence>),
+    /// A per-run mean (scores, cost, latency, tokens).
+    Mean(Box<MeanEvidence>),
+}
+
+/// A rate's evidence: the trend test on pooled counts, the per-run tests,
+/// the steps.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RateEvidence {
+    /// The trend test on pooled counts; `None` when it is undefined (no
+    /// variation, fewer than two runs with decisions).
+    pub cochran_armitage: Option<CochranArmitageStats>,
+    /// The rank test on per-run rates; `None` when left out or undefined.
+    pub mann_kendall: Option<MannKendall>,
+    /// The proposal's slope, with its t-test.
+    pub ols: Option<OlsTest>,
+    /// The most likely step down, if significant at the level.
+    pub change_point: Option<ChangePoint>,
+    /// Every significant step down by binary segmentation, in run order.
+    pub change_points: Vec<ChangePoint>,
+}
+
+/// A mean's evidence: the rank test, the least-squares line, the shift.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeanEvidence {
+    /// Mann–Kendall on the per-run means, with Sen's slope.
+    pub mann_kendall: Option<MannKendall>,
+    /// The least-squares line through the per-run means.
+    pub ols: Option<OlsTest>,
+    /// The run where the level shifted toward worse, if significant at the
+    /// level (Pettitt's test).
+    pub shift: Option<MeanShift>,
+}
+
+/// The JSON's contract: every test's field, null where the metric's kind
+/// has no such test (a rate has no shift; a mean no Cochran–Armitage or
+/// steps).
+#[derive(Serialize)]
+struct EvidenceFields<'a> {
+    cochran_armitage: Option<&'a CochranArmitageStats>,
+    mann_kendall: Option<&'a MannKendall>,
+    ols: Option<&'a OlsTest>,
+    change_point: Option<&'a ChangePoint>,
+    change_points: &'a [ChangePoint],
+    shift: Option<&'a MeanShift>,
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields = match self {
+            Evidence::Rate(rate) => EvidenceFields {
+                cochran_armitage: rate.cochran_armitage.as_ref(),
+                mann_kendall: rate.mann_kendall.as_ref(),
+                ols: rate.ols.as_ref(),
+                change_point: rate.change_point.as_ref(),
+                change_points: &rate.change_points,
+                shift: None,
+            },
+            Evidence::Mean(mean) => EvidenceFields {
+                cochran_armitage: None,
+                mann_kendall: mean.mann_kendall.as_ref(),
+                ols: mean.ols.as_ref(),
+                change_point: None,
+                change_points: &[],
+                shift: mean.shift.as_ref(),
+            },
+        };
+        fields.serialize(serializer)
+    }
+}
+
+impl Evidence {
+    /// The trend test on pooled counts (a rate's).
+    pub fn cochran_armitage(&self) -> Option<&CochranArmitageStats> {
+        match self {
+            Evidence::Rate(rate) => rate.cochran_armitage.as_ref(),
+            Evidence::Mean(_) => None,
+        }
+    }
+
+    /// The rank test on the per-run values.
+    pub fn mann_kendall(&self) -> Option<&MannKendall> {
+        match self {
+            Evidence::Rate(rate) => rate.mann_kendall.as_ref(),
+            Evidence::Mean(mean) => mean.mann_kendall.as_ref(),
+        }
+    }
+
+    /// The least-squares line through the per-run values.
+    pub fn ols(&self) -> Option<&OlsTest> {
+        match self {
+            Evidence::Rate(rate) => rate.ols.as_ref(),
+            Evidence::Mean(mean) => mean.ols.as_ref(),
+        }
+    }
+
+    /// A rate's most likely significant step.
+    pub fn change_point(&self) -> Option<&ChangePoint> {
+        match self {
+            Evidence::Rate(rate) => rate.change_point.as_ref(),
+            Evidence::Mean(_) => None,
+        }
+    }
+
+    /// A rate's significant steps, in run order.
+    pub fn change_points(&self) -> &[ChangePoint] {
+        match self {
+            Evidence::Rate(rate) => &rate.change_points,
+            Evidence::Mean(_) => &[],
+        }
+    }
+
+    /// A mean's significant shift.
+    pub fn shift(&self) -> Option<&MeanShift> {
+        match self {
+            Evidence::Rate(_) => None,
+            Evidence::Mean(mean) => mean.shift.as_ref(),
+        }
+    }
 }
 
 /// The pass rate's trend within the same cases: each case against its own
@@ -445,11 +562,17 @@ impl Statistics {
     /// Names the change points' runs: `label(run_index)` gives the run's
     /// trace id (or key) and start.
     pub fn label_runs(&mut self, label: impl Fn(usize) -> (String, Option<Timestamp>)) {
-        for point in self.change_point.iter_mut().chain(&mut self.change_points) {
-            (point.trace_id, point.created_at) = label(point.run_index);
-        }
-        if let Some(shift) = &mut self.shift {
-            (shift.trace_id, shift.created_at) = label(shift.run_index);
+        match &mut self.evidence {
+            Evidence::Rate(rate) => {
+                for point in rate.change_point.iter_mut().chain(&mut rate.change_points) {
+                    (point.trace_id, point.created_at) = label(point.run_index);
+                }
+            }
+            Evidence::Mean(mean) => {
+                if let Some(shift) = &mut mean.shift {
+                    (shift.trace_id, shift.created_at) = label(shift.run_index);
+                }
+            }
         }
     }
 }
@@ -459,8 +582,20 @@ impl Statistics {
     /// the rate itself. The verdict and `p_worse` are kept: they already
     /// speak of the direction that is worse.
     pub(crate) fn mirror(&mut self) {
-        let flip = |[lo, hi]: [f64; 2]| [-hi, -lo];
         self.pass_rate = self.pass_rate.map(|p| 1.0 - p);
+        if let Evidence::Rate(rate) = &mut self.evidence {
+            rate.mirror();
+        }
+        if let Some(change) = &mut self.change {
+            change.mirror();
+        }
+    }
+}
+
+impl RateEvidence {
+    /// Re-expresses a complement's tests on the rate itself.
+    fn mirror(&mut self) {
+        let flip = |[lo, hi]: [f64; 2]| [-hi, -lo];
         if let Some(ca) = &mut self.cochran_armitage {
             ca.z = -ca.z;
             ca.p_decline = 1.0 - ca.p_decline;
@@ -483,9 +618,6 @@ impl Statistics {
         }
         for point in self.change_point.iter_mut().chain(&mut self.change_points) {
             point.mirror();
-        }
-        if let Some(change) = &mut self.change {
-            change.mirror();
         }
     }
 }
