@@ -56,6 +56,8 @@ pub mod compare;
 #[cfg(feature = "sqlite")]
 pub mod demo;
 pub mod error;
+#[cfg(feature = "import")]
+pub mod import;
 pub mod metric;
 pub mod model;
 pub mod progress;

@@ -33,6 +33,7 @@ use facts::{DecisionRow, DecisionSink, DecisionTable, TraceFilter};
 mod connection;
 mod export;
 mod facts;
+mod import;
 mod values;
 mod write;
 
@@ -41,6 +42,7 @@ use values::*;
 use write::*;
 
 pub use export::{ExportEval, ExportStep, ExportTrace, Exported, RowKey};
+pub use import::{ImportedTrace, Put};
 pub use write::WriteBatch;
 
 /// TraceFlow Lite's DDL, exactly as its `persistence/sqlite.py` creates it.

@@ -1,0 +1,288 @@
+//! Other eval tools' results, read into TraceFlow Lite's layout
+//! (`traceflow import`).
+//!
+//! Each format's reader turns a file into [`CaseResult`]s — one per case
+//! asked once in a run — and [`write`] stores them as traces: a trace per
+//! case execution, its pass or fail as one gate decision, every
+//! evaluation's score in that decision's scores, the source's run, case and
+//! repeat in its `config_json` (so `--group-by run` and `--case-by case`
+//! read them, and every command, `push` and the Python package work
+//! unchanged). `docs/import.md` gives each format's mapping.
+//!
+//! A result's source identity (format, run, case, repeat) is its trace id:
+//! importing a file again changes nothing, and a file that grew adds only
+//! what is new.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::Timestamp;
+
+mod deepeval;
+mod inspect;
+mod jsonl;
+mod junit;
+mod otlp;
+mod promptfoo;
+mod write;
+
+pub use write::{identity, write, Written};
+
+/// A format `import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// OTLP/JSON (the Collector's file exporter): `gen_ai.evaluation.result`
+    /// events.
+    Otlp,
+    /// promptfoo's `-o` JSON (and the `.jsonl` it streams).
+    Promptfoo,
+    /// Inspect AI's `.eval` (zip) and `.json` logs.
+    Inspect,
+    /// DeepEval's `test_run_*.json`.
+    Deepeval,
+    /// JUnit XML from any runner.
+    Junit,
+    /// traceflow's own record format: one result per line
+    /// (`schema/import-record.schema.json`).
+    Jsonl,
+}
+
+impl Format {
+    /// Every format, in the order detection tries them.
+    pub const ALL: [Format; 6] = [
+        Format::Inspect,
+        Format::Junit,
+        Format::Otlp,
+        Format::Promptfoo,
+        Format::Deepeval,
+        Format::Jsonl,
+    ];
+
+    /// The name `--format` takes and traces record (`mode`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Otlp => "otlp",
+            Format::Promptfoo => "promptfoo",
+            Format::Inspect => "inspect",
+            Format::Deepeval => "deepeval",
+            Format::Junit => "junit",
+            Format::Jsonl => "jsonl",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = crate::error::InvalidValue;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(text.trim()))
+            .ok_or_else(|| {
+                crate::error::InvalidValue::new(format!(
+                    "unknown import format {text:?} (expected one of: otlp, promptfoo, inspect, deepeval, junit, jsonl)"
+                ))
+            })
+    }
+}
+
+/// One case asked once in a run, with what its evaluations found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseResult {
+    /// The source's run (an eval id, a run id, a suite's timestamp).
+    pub run: String,
+    /// The source's case (a test's id or name).
+    pub case: String,
+    /// Which asking of the case in the run (Inspect's epoch; 0 when the
+    /// source has one).
+    pub repeat: u32,
+    /// When the case was asked (else its run started).
+    pub at: Timestamp,
+    /// Whether the case execution passed. See each format for its rule;
+    /// without one, every evaluation that says pass or fail passed.
+    pub passed: bool,
+    /// The error that stopped it, if any (the trace is then `failed`).
+    pub error: Option<String>,
+    /// Every evaluation of the execution, by name, in the source's order.
+    pub evaluations: Vec<Evaluation>,
+    /// The model evaluated.
+    pub model: Option<String>,
+    /// The case's input, as text.
+    pub input: Option<String>,
+    /// The answer evaluated, as text.
+    pub output: Option<String>,
+    /// Cost in US dollars.
+    pub cost_usd: Option<f64>,
+    /// Wall time in milliseconds.
+    pub latency_ms: Option<f64>,
+    /// Tokens used.
+    pub tokens: Option<i64>,
+    /// Values the source attaches (JUnit properties, a promptfoo test's
+    /// metadata), kept in `config_json`.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl CaseResult {
+    /// A result that passed, with nothing else known.
+    pub fn new(run: impl Into<String>, case: impl Into<String>, at: Timestamp) -> CaseResult {
+        CaseResult {
+            run: run.into(),
+            case: case.into(),
+            repeat: 0,
+            at,
+            passed: true,
+            error: None,
+            evaluations: Vec::new(),
+            model: None,
+            input: None,
+            output: None,
+            cost_usd: None,
+            latency_ms: None,
+            tokens: None,
+            labels: BTreeMap::new(),
+        }
+    }
+
+    /// Passed unless an evaluation that says pass or fail failed, or an
+    /// error stopped it.
+    pub fn passed_by_evaluations(&self) -> bool {
+        self.error.is_none() && self.evaluations.iter().all(|e| e.passed != Some(false))
+    }
+}
+
+/// One evaluation of a case execution: an assertion, a metric, a scorer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Its name (`score.<name>` trends its score).
+    pub name: String,
+    /// Its score, if numeric and finite.
+    pub score: Option<f64>,
+    /// Whether it passed, where it says.
+    pub passed: Option<bool>,
+    /// Why, in the evaluator's words.
+    pub explanation: Option<String>,
+}
+
+/// What one file held.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    /// Its results, in the file's order.
+    pub results: Vec<CaseResult>,
+    /// What the reader noticed and the user should know (a log that did
+    /// not finish, a time taken from the file's name).
+    pub notes: Vec<String>,
+}
+
+/// A file as a reader sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// Its name, for messages and formats that keep facts in it (DeepEval's
+    /// `test_run_YYYYMMDD_HHMMSS.json`).
+    pub name: &'a str,
+    /// When it was last modified, if known (a time of last resort).
+    pub modified: Option<Timestamp>,
+    /// Its bytes.
+    pub bytes: &'a [u8],
+}
+
+/// Why a file's content cannot be imported: the record and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", record.as_ref().map(|r| format!("{r}: ")).unwrap_or_default())]
+pub struct Invalid {
+    /// The record (`line 3`, `results[4]`, `testcase 2`), if one is at
+    /// fault.
+    pub record: Option<String>,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl Invalid {
+    /// A fault of the whole file.
+    pub fn file(message: impl Into<String>) -> Invalid {
+        Invalid {
+            record: None,
+            message: message.into(),
+        }
+    }
+
+    /// A fault of one record.
+    pub fn at(record: impl Into<String>, message: impl Into<String>) -> Invalid {
+        Invalid {
+            record: Some(record.into()),
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads a file in a given format.
+pub fn parse(format: Format, source: Source<'_>) -> Result<Parsed, Invalid> {
+    match format {
+        Format::Otlp => otlp::parse(source),
+        Format::Promptfoo => promptfoo::parse(source),
+        Format::Inspect => inspect::parse(source),
+        Format::Deepeval => deepeval::parse(source),
+        Format::Junit => junit::parse(source),
+        Format::Jsonl => jsonl::parse(source),
+    }
+}
+
+/// The format of a file, from its content (and, for DeepEval's and
+/// promptfoo's JSON, which share JSON's shape, their keys); `None` when it
+/// is in no format `import` reads.
+pub fn detect(source: Source<'_>) -> Option<Format> {
+    Format::ALL.into_iter().find(|&format| match format {
+        Format::Otlp => otlp::sniff(source),
+        Format::Promptfoo => promptfoo::sniff(source),
+        Format::Inspect => inspect::sniff(source),
+        Format::Deepeval => deepeval::sniff(source),
+        Format::Junit => junit::sniff(source),
+        Format::Jsonl => jsonl::sniff(source),
+    })
+}
+
+/// The file's first JSON value, if it is an object: the whole object of a
+/// JSON file, the first line of a JSON-lines file. What the JSON formats'
+/// sniffers look at.
+pub(crate) fn first_object(bytes: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter();
+    match values.next()? {
+        Ok(serde_json::Value::Object(object)) => Some(object),
+        _ => None,
+    }
+}
+
+/// Whether a label says pass (`pass`, `passed`, `correct`, `relevant`,
+/// `true`, `yes`, `success`), fail (`fail`, `failed`, `incorrect`,
+/// `not_relevant`, `irrelevant`, `false`, `no`, `failure`, `error`), or
+/// neither (`None`), in any letter case.
+pub fn label_passes(label: &str) -> Option<bool> {
+    const PASS: &[&str] = &[
+        "pass", "passed", "correct", "relevant", "true", "yes", "success", "ok",
+    ];
+    const FAIL: &[&str] = &[
+        "fail",
+        "failed",
+        "incorrect",
+        "not_relevant",
+        "irrelevant",
+        "false",
+        "no",
+        "failure",
+        "error",
+    ];
+    let label = label.trim();
+    if PASS.iter().any(|p| p.eq_ignore_ascii_case(label)) {
+        Some(true)
+    } else if FAIL.iter().any(|f| f.eq_ignore_ascii_case(label)) {
+        Some(false)
+    } else {
+        None
+    }
+}

@@ -1,0 +1,144 @@
+//! Results of other eval tools, written as TraceFlow Lite's rows
+//! (`traceflow import`): a trace per case execution with a free-text
+//! `mode` (the format) and a `config_json` of the source's keys.
+//!
+//! Which traces an import wrote, and a digest of what it wrote, are kept in
+//! a table of traceflow's own beside TraceFlow Lite's
+//! (`traceflow_imported`), so an unchanged result is skipped and a changed
+//! one (a log that was still running) is replaced.
+
+// The backend's parts share its private helpers and imports.
+use super::*;
+use jiff::Timestamp;
+use rusqlite::OptionalExtension;
+
+/// The table of imported traces' digests.
+const IMPORTED_TABLE: &str = "CREATE TABLE IF NOT EXISTS traceflow_imported (\
+     trace_id TEXT PRIMARY KEY, digest TEXT NOT NULL)";
+
+/// A trace another tool's result becomes: TraceFlow Lite's rows, with the
+/// `mode` and `config_json` as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedTrace {
+    /// The trace: its `mode` is given apart, its `config` is not used.
+    pub trace_id: String,
+    /// `done`, or `failed` when an error stopped the case.
+    pub status: RunStatus,
+    /// The format the result came from.
+    pub mode: String,
+    /// The case's input.
+    pub user_input: String,
+    /// The source's run, case, repeat and labels, as a JSON object's text.
+    pub config_json: String,
+    /// The model evaluated.
+    pub model: String,
+    /// The tool that evaluated it.
+    pub provider: String,
+    /// The answer evaluated.
+    pub final_answer: Option<String>,
+    /// The error that stopped the case.
+    pub error: Option<String>,
+    /// When the case was asked.
+    pub created_at: Timestamp,
+    /// When it finished.
+    pub finished_at: Option<Timestamp>,
+    /// Its steps (one evaluator step with the usage).
+    pub steps: Vec<StepRecord>,
+    /// Its gate decisions (one: the case passed or failed).
+    pub evals: Vec<EvalRecord>,
+    /// A digest of all of the above: equal digests, nothing to write.
+    pub digest: String,
+}
+
+/// What writing one imported trace did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    /// Not in the store before.
+    Created,
+    /// In the store with other content, now replaced.
+    Replaced,
+    /// In the store already, as it is.
+    Unchanged,
+}
+
+impl WriteBatch<'_> {
+    /// Writes an imported trace unless the store has it as it is.
+    pub fn put_imported(&self, trace: &ImportedTrace) -> Result<Put, StoreError> {
+        let operation = || format!("import {}", trace.trace_id);
+        let fail = |source| write_error(&self.path, &operation(), source);
+        self.tx.execute_batch(IMPORTED_TABLE).map_err(fail)?;
+        let known: Option<String> = self
+            .tx
+            .query_row(
+                "SELECT digest FROM traceflow_imported WHERE trace_id = ?1",
+                [&trace.trace_id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(fail)?;
+        if known.as_deref() == Some(trace.digest.as_str()) {
+            return Ok(Put::Unchanged);
+        }
+        let columns = params![
+            trace.trace_id,
+            trace.status.as_str(),
+            trace.mode,
+            trace.user_input,
+            trace.config_json,
+            trace.model,
+            trace.provider,
+            trace.final_answer,
+            trace.error,
+            timestamp::format_python(trace.created_at),
+            trace.finished_at.map(timestamp::format_python),
+            timestamp::format_python(timestamp::now()),
+        ];
+        let replaced = self
+            .tx
+            .execute(
+                "UPDATE traces SET status = ?2, mode = ?3, user_input = ?4, config_json = ?5, \
+                 model = ?6, provider = ?7, final_answer = ?8, error = ?9, created_at = ?10, \
+                 finished_at = ?11, updated_db_at = ?12 WHERE trace_id = ?1",
+                columns,
+            )
+            .map_err(fail)?
+            > 0;
+        if replaced {
+            for table in ["trace_steps", "trace_evals"] {
+                self.tx
+                    .execute(
+                        &format!("DELETE FROM {table} WHERE trace_id = ?1"),
+                        [&trace.trace_id],
+                    )
+                    .map_err(fail)?;
+            }
+        } else {
+            self.tx
+                .execute(
+                    "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, \
+                     provider, final_answer, error, created_at, finished_at, updated_db_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    columns,
+                )
+                .map_err(fail)?;
+        }
+        for step in &trace.steps {
+            self.insert_step(step)?;
+        }
+        for eval in &trace.evals {
+            self.insert_eval(eval)?;
+        }
+        self.tx
+            .execute(
+                "INSERT INTO traceflow_imported (trace_id, digest) VALUES (?1, ?2) \
+                 ON CONFLICT (trace_id) DO UPDATE SET digest = excluded.digest",
+                [&trace.trace_id, &trace.digest],
+            )
+            .map_err(fail)?;
+        Ok(if replaced {
+            Put::Replaced
+        } else {
+            Put::Created
+        })
+    }
+}
