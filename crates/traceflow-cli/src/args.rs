@@ -53,6 +53,44 @@ pub enum Command {
     /// Create (`init`) or upgrade (`migrate`) a team database's schema.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Import other eval tools' results (OpenTelemetry GenAI evaluation
+    /// events, promptfoo, Inspect AI, DeepEval, JUnit, traceflow's JSON
+    /// lines) into a store: idempotent, one transaction per file.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Files, folders (read recursively) or `-` (stdin) to import.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The SQLite store to write, created (in TraceFlow Lite's layout) when
+    /// missing. A team database gets imported results by `traceflow push`.
+    #[arg(long, env = "TRACEFLOW_DB", default_value = "traceflow.db")]
+    pub db: PathBuf,
+    /// `--db` came from `$TRACEFLOW_DB`.
+    #[arg(skip)]
+    pub from_env: bool,
+    /// The files' format: otlp, promptfoo, inspect, deepeval, junit or
+    /// jsonl [default: detected from each file's content].
+    #[arg(long)]
+    pub format: Option<traceflow::import::Format>,
+    /// A value attached to every imported result, as a config key
+    /// (`--label git_sha=abc123`, then `--group-by config.git_sha`).
+    /// Repeatable.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// Import the files that read and list the others (exit 2 still),
+    /// rather than refuse the whole import.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Read and count the results; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn parse_label(text: &str) -> Result<(String, String), traceflow::error::InvalidValue> {
+    traceflow::import::parse_label(text)
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +199,7 @@ impl Cli {
             Command::List(args) => args.store.from_env = from_env("db"),
             Command::Show(args) => args.store.from_env = from_env("db"),
             Command::Push(args) => args.to_from_env = from_env("to"),
+            Command::Import(args) => args.from_env = from_env("db"),
             Command::Db(DbCommand::Init(args) | DbCommand::Migrate(args)) => {
                 args.from_env = from_env("db");
             }
@@ -180,8 +219,9 @@ pub struct WindowArgs {
     #[arg(long)]
     pub window: Option<Window>,
     /// What a run is: `trace` (each trace), `hour`, `day`, `week` (UTC,
-    /// ISO weeks), or `config.<key>` (one run per value of a config_json
-    /// key, such as a git sha or suite id, ordered by its first trace).
+    /// ISO weeks), `run` (the imported source's run: `config.run`), or
+    /// `config.<key>` (one run per value of a config_json key, such as a
+    /// git sha or suite id, ordered by its first trace).
     #[arg(long, default_value = "trace")]
     pub group_by: GroupBy,
     /// Only traces started at or after this: an age (`14d`, `36h`, `2w`)
@@ -302,7 +342,8 @@ pub struct MetricArgs {
     pub segment_by: Option<SegmentBy>,
     /// Judge the pass rate within the same cases as well: `input` (the
     /// mode and the exact user_input, surrounding whitespace trimmed) or
-    /// `config.<key>` (a case id in config_json).
+    /// `config.<key>` (a case id in config_json; `case` is the imported
+    /// source's case, `config.case`).
     #[arg(long)]
     pub case_by: Option<CaseBy>,
     /// Leave out the traces of flaky cases (by --case-by, default input):
@@ -382,8 +423,9 @@ pub struct CasesArgs {
     #[command(flatten)]
     pub rule: RuleArgs,
     /// What makes traces the same case: `input` (the mode and the exact
-    /// user_input, surrounding whitespace trimmed) or `config.<key>` (a
-    /// case id in config_json).
+    /// user_input, surrounding whitespace trimmed), `case` (the imported
+    /// source's case, `config.case`) or `config.<key>` (a case id in
+    /// config_json).
     #[arg(long, default_value = "input", help_heading = "Cases")]
     pub case_by: CaseBy,
     /// Where "after" starts: a run's index in the window (0 the oldest,
@@ -435,8 +477,9 @@ pub struct CompareArgs {
     #[arg(long, value_name = "SELECTOR", help_heading = "Comparison")]
     pub candidate: Option<String>,
     /// What makes traces the same case: `input` (the mode and the exact
-    /// user_input, surrounding whitespace trimmed) or `config.<key>` (a
-    /// case id in config_json).
+    /// user_input, surrounding whitespace trimmed), `case` (the imported
+    /// source's case, `config.case`) or `config.<key>` (a case id in
+    /// config_json).
     #[arg(long, default_value = "input", help_heading = "Comparison")]
     pub case_by: CaseBy,
     /// The false-discovery rate of the per-case table.

@@ -164,6 +164,10 @@ fn kind_of_one(err: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
         crate::store::ConnectError,
         #[cfg(all(feature = "postgres", feature = "sqlite"))]
         crate::store::postgres::push::PushError,
+        #[cfg(feature = "import")]
+        crate::import::ImportError,
+        #[cfg(feature = "import")]
+        crate::import::FileError,
     );
     None
 }

@@ -10,6 +10,7 @@ pub(crate) mod compare;
 mod db;
 mod demo;
 pub(crate) mod gate;
+mod import;
 mod list;
 mod push;
 mod show;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Demo(args) => demo::run(&args),
         Command::Push(args) => push::run(&args),
         Command::Db(command) => db::run(&command),
+        Command::Import(args) => import::run(&args),
     };
     match result {
         Ok(code) => code,

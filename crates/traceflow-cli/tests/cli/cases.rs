@@ -98,7 +98,7 @@ fn a_split_given_or_a_case_key_is_used_and_bad_ones_exit_2() {
         ),
         (
             &["--case-by", "question"][..],
-            "error: invalid value 'question' for '--case-by <CASE_BY>': unknown case identity \"question\" (expected one of: input, config.<key>)",
+            "error: invalid value 'question' for '--case-by <CASE_BY>': unknown case identity \"question\" (expected one of: input, case, config.<key>)",
         ),
         (
             &["--case-by", "config.case_idd"][..],

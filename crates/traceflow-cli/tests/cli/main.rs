@@ -953,7 +953,7 @@ fn grouping_and_time_errors_exit_2_with_a_one_line_cause() {
     for (args, cause) in [
         (
             &["--group-by", "month"][..],
-            "error: invalid value 'month' for '--group-by <GROUP_BY>': unknown grouping \"month\" (expected one of: trace, hour, day, week, config.<key>)",
+            "error: invalid value 'month' for '--group-by <GROUP_BY>': unknown grouping \"month\" (expected one of: trace, hour, day, week, run, config.<key>)",
         ),
         (
             &["--metric", "pass_rate"][..],
@@ -992,6 +992,7 @@ fn grouping_and_time_errors_exit_2_with_a_one_line_cause() {
 mod cases;
 mod compare;
 mod hostile;
+mod import;
 mod postgres;
 mod readme;
 mod sdk;

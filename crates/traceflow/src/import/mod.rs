@@ -19,6 +19,7 @@ use std::str::FromStr;
 
 use jiff::Timestamp;
 
+mod batch;
 mod deepeval;
 mod inspect;
 mod jsonl;
@@ -27,7 +28,10 @@ mod otlp;
 mod promptfoo;
 mod write;
 
-pub use write::{identity, write, Written};
+pub use batch::{
+    import, parse_label, FileError, FileReport, ImportError, ImportOptions, ImportReport, Input,
+};
+pub use write::{identity, write, Written, RESERVED_KEYS};
 
 /// A format `import` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -24,7 +24,8 @@ pub enum GroupBy {
     /// One run per ISO week (weeks start on Monday, UTC).
     Week,
     /// One run per value of a `config_json` key, ordered by each value's
-    /// first trace. Traces without the key belong to no run.
+    /// first trace. Traces without the key belong to no run. `run` is
+    /// short for `config.run`, the source's run that `import` records.
     Config(String),
 }
 
@@ -110,10 +111,12 @@ impl FromStr for GroupBy {
             "hour" => Ok(GroupBy::Hour),
             "day" => Ok(GroupBy::Day),
             "week" => Ok(GroupBy::Week),
+            // The source's run, which `traceflow import` records.
+            "run" => Ok(GroupBy::Config("run".to_owned())),
             _ => Err(UnknownGrouping {
                 flag: "grouping",
                 value: s.to_owned(),
-                expected: "trace, hour, day, week, config.<key>",
+                expected: "trace, hour, day, week, run, config.<key>",
             }),
         }
     }
@@ -193,7 +196,8 @@ pub enum CaseBy {
     /// trimmed: an eval suite asks the same questions again and again.
     Input,
     /// A `config_json` key (a case id the harness records); traces without
-    /// it belong to no case.
+    /// it belong to no case. `case` is short for `config.case`, the
+    /// source's case that `import` records.
     Config(String),
 }
 
@@ -233,10 +237,14 @@ impl FromStr for CaseBy {
         if text.eq_ignore_ascii_case("input") {
             return Ok(CaseBy::Input);
         }
+        // The source's case, which `traceflow import` records.
+        if text.eq_ignore_ascii_case("case") {
+            return Ok(CaseBy::Config("case".to_owned()));
+        }
         Err(UnknownGrouping {
             flag: "case identity",
             value: s.to_owned(),
-            expected: "input, config.<key>",
+            expected: "input, case, config.<key>",
         })
     }
 }

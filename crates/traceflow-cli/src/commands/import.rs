@@ -1,0 +1,149 @@
+//! `traceflow import`: other eval tools' results into a store.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use traceflow::import::{import, ImportOptions, ImportReport, Input};
+use traceflow::store::{SqliteStore, StoreSpec};
+
+use crate::args::ImportArgs;
+use crate::exit_codes;
+
+pub(super) fn run(args: &ImportArgs) -> anyhow::Result<u8> {
+    if let Ok(StoreSpec::Postgres(_)) = StoreSpec::parse(args.db.as_os_str()) {
+        anyhow::bail!(
+            "import writes a SQLite store: import into a file, then `traceflow push` it to the team database"
+        );
+    }
+    let inputs = read_inputs(&args.paths)?;
+    let options = ImportOptions {
+        format: args.format,
+        labels: args.labels.iter().cloned().collect(),
+        keep_going: args.keep_going,
+        dry_run: args.dry_run,
+    };
+    let mut store = if args.dry_run {
+        None
+    } else {
+        Some(crate::args::named_by_env(
+            SqliteStore::open_writable(&args.db),
+            args.from_env,
+        )?)
+    };
+    let report = import(store.as_mut(), &inputs, &options)?;
+    super::print(&text(&report, &args.db, args.dry_run))?;
+    if report.refused.is_empty() {
+        Ok(exit_codes::SUCCESS)
+    } else {
+        Ok(exit_codes::ERROR)
+    }
+}
+
+/// Every file named: a file, each file under a folder (recursively, in
+/// name order), or stdin for `-`.
+fn read_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("reading stdin")?;
+            inputs.push(Input {
+                name: "-".to_owned(),
+                bytes,
+                modified: None,
+            });
+            continue;
+        }
+        let mut files = Vec::new();
+        collect(path, &mut files)?;
+        for file in files {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
+            let modified = std::fs::metadata(&file)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| jiff::Timestamp::try_from(t).ok());
+            inputs.push(Input {
+                name: file.display().to_string(),
+                bytes,
+                modified,
+            });
+        }
+    }
+    Ok(inputs)
+}
+
+/// `path` if it is a file, else the files under it.
+fn collect(path: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let metadata = std::fs::metadata(path)
+        .with_context(|| format!("{}: no such file or folder", path.display()))?;
+    if !metadata.is_dir() {
+        files.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("{}: cannot list the folder", path.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{}: cannot list the folder", path.display()))?;
+    entries.sort();
+    for entry in entries {
+        collect(&entry, files)?;
+    }
+    Ok(())
+}
+
+fn text(report: &ImportReport, db: &Path, dry_run: bool) -> String {
+    let mut out = String::new();
+    if dry_run {
+        out.push_str("Dry run: nothing written.\n");
+    } else {
+        out.push_str(&format!("Imported into {}:\n", db.display()));
+    }
+    for file in &report.files {
+        let w = file.written;
+        if dry_run {
+            out.push_str(&format!(
+                "  {} ({}): {} results\n",
+                file.name, file.format, file.results
+            ));
+        } else {
+            out.push_str(&format!(
+                "  {} ({}): {} results: {} new, {} changed, {} unchanged\n",
+                file.name, file.format, file.results, w.created, w.replaced, w.unchanged
+            ));
+        }
+        for note in &file.notes {
+            out.push_str(&format!("    note: {note}\n"));
+        }
+    }
+    let results: usize = report.files.iter().map(|f| f.results).sum();
+    let t = report.total;
+    if dry_run {
+        out.push_str(&format!(
+            "Total: {results} results in {} files\n",
+            report.files.len()
+        ));
+    } else {
+        out.push_str(&format!(
+            "Total: {results} results in {} files: {} new, {} changed, {} unchanged\n",
+            report.files.len(),
+            t.created,
+            t.replaced,
+            t.unchanged
+        ));
+    }
+    if !report.refused.is_empty() {
+        out.push_str(&format!(
+            "Refused ({} files, nothing of them written):\n",
+            report.refused.len()
+        ));
+        for err in &report.refused {
+            out.push_str(&format!("  {err}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,207 @@
+//! `traceflow import` on the histories the eval tools wrote themselves
+//! (`tests/fixtures/import/`: 10 runs of 12 cases; cases 03, 07 and 11
+//! fail from run 7 on, case 05 fails in runs 2, 5 and 9 only).
+
+use super::{fixtures_dir, json, Sandbox};
+
+/// The history files of a tool, in run order, as paths the command takes.
+fn history(tool: &str, pattern: fn(&str) -> bool) -> Vec<String> {
+    let dir = fixtures_dir().join("import").join(tool);
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && pattern(&p.file_name().unwrap().to_string_lossy()))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Imports `files` into a fresh store and checks what every tool's
+/// history must show: 120 case executions, a regression that starts at
+/// the seventh run, and the three cases that broke named (the flaky one
+/// not among them).
+fn imports_the_history_and_finds_the_drop(files: &[String]) {
+    let sandbox = Sandbox::new(&[]);
+    let mut args = vec!["import", "--db", "imported.db"];
+    args.extend(files.iter().map(String::as_str));
+    let out = sandbox.run(&args);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains("120 results in ")
+            && out.stdout.contains(": 120 new, 0 changed, 0 unchanged"),
+        "{out}"
+    );
+
+    // Importing the same files again changes nothing.
+    let again = sandbox.run(&args);
+    assert_eq!(again.code, 0, "{again}");
+    assert!(
+        again.stdout.contains(": 0 new, 0 changed, 120 unchanged"),
+        "{again}"
+    );
+
+    let trend = sandbox.run(&[
+        "trend",
+        "--db",
+        "imported.db",
+        "--group-by",
+        "run",
+        "--window",
+        "all",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(trend.code, 0, "{trend}");
+    let doc = json(&trend.stdout);
+    let stats = &doc["reports"][0]["statistics"];
+    assert_eq!(stats["verdict"], "regression", "{}", trend.stdout);
+    assert_eq!(stats["runs"], 10, "{}", trend.stdout);
+    assert_eq!(stats["change_point"]["run_index"], 6, "{}", trend.stdout);
+
+    let gate = sandbox.run(&[
+        "gate",
+        "--db",
+        "imported.db",
+        "--group-by",
+        "run",
+        "--window",
+        "all",
+    ]);
+    assert_eq!(gate.code, 1, "{gate}");
+
+    let cases = sandbox.run(&[
+        "cases",
+        "--db",
+        "imported.db",
+        "--group-by",
+        "run",
+        "--case-by",
+        "case",
+        "--window",
+        "all",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(cases.code, 0, "{cases}");
+    let doc = json(&cases.stdout);
+    let mut regressed: Vec<&str> = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"] == "regressed")
+        .map(|c| c["case"].as_str().unwrap())
+        .collect();
+    regressed.sort_unstable();
+    assert_eq!(
+        regressed,
+        ["case-03", "case-07", "case-11"],
+        "{}",
+        cases.stdout
+    );
+}
+
+#[test]
+fn junit_from_pytest() {
+    imports_the_history_and_finds_the_drop(&history("junit", |n| n.ends_with(".xml")));
+}
+
+#[test]
+fn deepeval_test_runs() {
+    imports_the_history_and_finds_the_drop(&history("deepeval", |n| n.starts_with("test_run_")));
+}
+
+#[test]
+fn promptfoo_output_json() {
+    imports_the_history_and_finds_the_drop(&history("promptfoo", |n| n.ends_with(".json")));
+}
+
+#[test]
+fn inspect_eval_logs() {
+    imports_the_history_and_finds_the_drop(&history("inspect", |n| n.ends_with(".eval")));
+}
+
+#[test]
+fn opentelemetry_evaluation_events() {
+    imports_the_history_and_finds_the_drop(&history("otlp", |n| n.ends_with(".jsonl")));
+}
+
+#[test]
+fn a_file_in_no_known_format_refuses_the_import_and_writes_nothing() {
+    let sandbox = Sandbox::new(&[]);
+    std::fs::write(sandbox.path("notes.txt"), "not an eval result\n").unwrap();
+    let good = history("junit", |n| n == "run-01.xml");
+    let out = sandbox.run(&["import", "--db", "imported.db", &good[0], "notes.txt"]);
+    assert_eq!(out.code, 2, "{out}");
+    assert_eq!(
+        out.stderr,
+        "error: notes.txt: in no format import reads (otlp, promptfoo, inspect, deepeval, junit, jsonl)\n"
+    );
+    assert!(!sandbox.path("imported.db").exists(), "{out}");
+
+    // --keep-going imports the good file and lists the bad one.
+    let out = sandbox.run(&[
+        "import",
+        "--db",
+        "imported.db",
+        "--keep-going",
+        &good[0],
+        "notes.txt",
+    ]);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stdout.contains("12 results: 12 new"), "{out}");
+    assert!(
+        out.stdout
+            .contains("Refused (1 files, nothing of them written):\n  notes.txt: in no format"),
+        "{out}"
+    );
+}
+
+#[test]
+fn labels_become_config_keys_and_reserved_ones_are_refused() {
+    let sandbox = Sandbox::new(&[]);
+    let runs = history("junit", |n| n.ends_with(".xml"));
+    let mut args = vec!["import", "--db", "imported.db", "--label", "branch=main"];
+    args.extend(runs.iter().map(String::as_str));
+    let out = sandbox.run(&args);
+    assert_eq!(out.code, 0, "{out}");
+    let list = sandbox.run(&[
+        "trend",
+        "--db",
+        "imported.db",
+        "--group-by",
+        "config.branch",
+        "--window",
+        "all",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(list.code, 0, "{list}");
+    let doc = json(&list.stdout);
+    assert_eq!(
+        doc["reports"][0]["statistics"]["runs"], 1,
+        "{}",
+        list.stdout
+    );
+
+    let out = sandbox.run(&["import", "--db", "other.db", "--label", "run=x", &runs[0]]);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("\"run\" is the import's own"), "{out}");
+    let out = sandbox.run(&["import", "--db", "other.db", "--label", "nokey", &runs[0]]);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(!sandbox.path("other.db").exists());
+}
+
+#[test]
+fn a_dry_run_reads_and_writes_nothing() {
+    let sandbox = Sandbox::new(&[]);
+    let runs = history("junit", |n| n.ends_with(".xml"));
+    let out = sandbox.run(&["import", "--db", "imported.db", "--dry-run", &runs[0]]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.starts_with("Dry run: nothing written.\n"),
+        "{out}"
+    );
+    assert!(out.stdout.contains("(junit): 12 results\n"), "{out}");
+    assert!(!sandbox.path("imported.db").exists());
+}
