@@ -199,6 +199,8 @@ const QUESTIONS: &[(Mode, &str)] = &[
     ),
 ];
 
+/// Writes one run: its trace and the steps of its graph, as the SDK would
+/// record them; returns how many steps.
 fn write_run(
     batch: &WriteBatch<'_>,
     rng: &mut ChaCha8Rng,
@@ -213,117 +215,18 @@ fn write_run(
     } else {
         MODEL_BEFORE
     };
-    let config = RunConfig {
-        mode,
-        strictness: Strictness::Balanced,
-        model: model.to_owned(),
-        provider: "openai".to_owned(),
-        max_revisions: MAX_REVISIONS,
-        ..RunConfig::default()
-    };
     let failed = !running && rng.random_bool(0.01);
-    let mut clock = created_at;
-    let mut steps: Vec<StepRecord> = Vec::new();
-    let mut step = |rng: &mut ChaCha8Rng,
-                    node: &str,
-                    tokens: i64,
-                    latency_ms: f64,
-                    output: serde_json::Value| {
-        clock = clock
-            .checked_add(SignedDuration::from_secs_f64(latency_ms / 1000.0))
-            .unwrap_or(clock);
-        let cost_usd = tokens as f64 * if after_change { 0.4e-6 } else { 0.6e-6 };
-        steps.push(StepRecord {
-            trace_id: trace_id.clone(),
-            step_seq: i64::try_from(steps.len()).unwrap_or(i64::MAX),
-            node_name: node.to_owned(),
-            input: Some(json!({"mode": mode.as_str()})),
-            output: Some(output),
-            tokens,
-            latency_ms,
-            cost_usd,
-            error: None,
-            cache_hit: rng.random_bool(0.05),
-            created_at: clock,
-        });
+    let mut run = Recording {
+        trace_id,
+        mode,
+        after_change,
+        clock: created_at,
+        steps: Vec::new(),
     };
-
-    let latency = rng.random_range(0.2..1.0);
-    step(rng, "intake", 0, latency, json!({"normalized": true}));
-    let (tokens, latency) = (rng.random_range(60..200), rng.random_range(200.0..900.0));
-    let needs_context = mode == Mode::GroundedQa;
-    step(
-        rng,
-        "planner",
-        tokens,
-        latency,
-        json!({ "needs_context": needs_context }),
-    );
-    if needs_context {
-        let (latency, chunks) = (rng.random_range(40.0..160.0), rng.random_range(3..6));
-        step(rng, "retriever", 0, latency, json!({ "chunks": chunks }));
-    }
-    let mut answer = None;
-    if !failed && !running {
-        let p = pass_probability(mode, after_change);
-        let mut revisions = 0;
-        loop {
-            let latency = rng.random_range(400.0..3200.0);
-            let tokens = rng.random_range(250..1100);
-            step(
-                rng,
-                "executor",
-                tokens,
-                latency,
-                json!({"draft_chars": tokens * 3}),
-            );
-            let (decision, reasons, scores) = if rng.random_bool(p) {
-                (
-                    "pass",
-                    vec!["Passed all checks"],
-                    json!({"cost": 1.0, "latency": 1.0, "mode_compliance": 1.0}),
-                )
-            } else if revisions + 1 >= MAX_REVISIONS {
-                (
-                    "fallback",
-                    vec![
-                        "Missing citations for grounded answer",
-                        "Revision limit reached",
-                    ],
-                    json!({"mode_compliance": 0.0}),
-                )
-            } else {
-                (
-                    "revise",
-                    vec!["Missing citations for grounded answer"],
-                    json!({"mode_compliance": 0.5}),
-                )
-            };
-            let report = json!({
-                "decision": decision,
-                "reasons": reasons,
-                "scores": scores,
-                "revision_instructions": (decision == "revise").then_some("Cite the sources you used as [1], [2]."),
-                "citation_coverage_ok": decision == "pass",
-                "schema_valid": true,
-            });
-            let latency = rng.random_range(0.2..0.6);
-            step(rng, "evaluator", 0, latency, report);
-            match decision {
-                "pass" => {
-                    answer = Some("Annual plans can be refunded within 30 days [1].".to_owned());
-                    break;
-                }
-                "fallback" => {
-                    let fallback = "I'm sorry, I couldn't generate a reliable response.";
-                    step(rng, "router", 0, 0.3, json!({"fallback_msg": fallback}));
-                    answer = Some(fallback.to_owned());
-                    break;
-                }
-                _ => revisions += 1,
-            }
-        }
-    }
+    run.prepare(rng);
+    // A failed run stops at the provider's error; a running one has not
+    // reached the executor yet.
+    let answer = (!failed && !running).then(|| run.attempt(rng));
     let status = if running {
         RunStatus::Running
     } else if failed {
@@ -332,21 +235,157 @@ fn write_run(
         RunStatus::Done
     };
     let trace = TraceRecord {
-        trace_id: trace_id.clone(),
+        trace_id: run.trace_id.clone(),
         status,
         mode,
         user_input: question.to_owned(),
-        config,
+        config: RunConfig {
+            mode,
+            strictness: Strictness::Balanced,
+            model: model.to_owned(),
+            provider: "openai".to_owned(),
+            max_revisions: MAX_REVISIONS,
+            ..RunConfig::default()
+        },
         model: model.to_owned(),
         provider: "openai".to_owned(),
         final_answer: answer,
         error: failed.then(|| "provider timeout after 3 retries".to_owned()),
         created_at,
-        finished_at: status.is_finished().then_some(clock),
+        finished_at: status.is_finished().then_some(run.clock),
     };
     batch.create_trace(&trace)?;
-    for s in &steps {
+    for s in &run.steps {
         batch.insert_step(s)?;
     }
-    Ok(steps.len())
+    Ok(run.steps.len())
+}
+
+/// A run being recorded: its steps so far, each one moving its clock on
+/// by the step's latency.
+struct Recording {
+    trace_id: String,
+    mode: Mode,
+    after_change: bool,
+    /// When the last step finished.
+    clock: Timestamp,
+    steps: Vec<StepRecord>,
+}
+
+impl Recording {
+    /// Records the next step.
+    fn step(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        node: &str,
+        tokens: i64,
+        latency_ms: f64,
+        output: serde_json::Value,
+    ) {
+        self.clock = self
+            .clock
+            .checked_add(SignedDuration::from_secs_f64(latency_ms / 1000.0))
+            .unwrap_or(self.clock);
+        let cost_usd = tokens as f64 * if self.after_change { 0.4e-6 } else { 0.6e-6 };
+        self.steps.push(StepRecord {
+            trace_id: self.trace_id.clone(),
+            step_seq: i64::try_from(self.steps.len()).unwrap_or(i64::MAX),
+            node_name: node.to_owned(),
+            input: Some(json!({"mode": self.mode.as_str()})),
+            output: Some(output),
+            tokens,
+            latency_ms,
+            cost_usd,
+            error: None,
+            cache_hit: rng.random_bool(0.05),
+            created_at: self.clock,
+        });
+    }
+
+    /// The steps before the first draft: intake, the planner, and the
+    /// retriever for a grounded question.
+    fn prepare(&mut self, rng: &mut ChaCha8Rng) {
+        let latency = rng.random_range(0.2..1.0);
+        self.step(rng, "intake", 0, latency, json!({"normalized": true}));
+        let (tokens, latency) = (rng.random_range(60..200), rng.random_range(200.0..900.0));
+        let needs_context = self.mode == Mode::GroundedQa;
+        self.step(
+            rng,
+            "planner",
+            tokens,
+            latency,
+            json!({ "needs_context": needs_context }),
+        );
+        if needs_context {
+            let (latency, chunks) = (rng.random_range(40.0..160.0), rng.random_range(3..6));
+            self.step(rng, "retriever", 0, latency, json!({ "chunks": chunks }));
+        }
+    }
+
+    /// Drafts and evaluates until the gate passes a draft or falls back
+    /// (through the router) at the revision limit; returns the answer.
+    fn attempt(&mut self, rng: &mut ChaCha8Rng) -> String {
+        let p = pass_probability(self.mode, self.after_change);
+        let mut revisions = 0;
+        loop {
+            let latency = rng.random_range(400.0..3200.0);
+            let tokens = rng.random_range(250..1100);
+            self.step(
+                rng,
+                "executor",
+                tokens,
+                latency,
+                json!({"draft_chars": tokens * 3}),
+            );
+            let (decision, report) = gate_report(rng, p, revisions);
+            let latency = rng.random_range(0.2..0.6);
+            self.step(rng, "evaluator", 0, latency, report);
+            match decision {
+                "pass" => return "Annual plans can be refunded within 30 days [1].".to_owned(),
+                "fallback" => {
+                    let fallback = "I'm sorry, I couldn't generate a reliable response.";
+                    self.step(rng, "router", 0, 0.3, json!({"fallback_msg": fallback}));
+                    return fallback.to_owned();
+                }
+                _ => revisions += 1,
+            }
+        }
+    }
+}
+
+/// The gate's decision on a draft (it passes with chance `p`; a failure
+/// is a revision, or a fallback at the revision limit) and its report as
+/// the SDK writes it into the evaluator step.
+fn gate_report(rng: &mut ChaCha8Rng, p: f64, revisions: i64) -> (&'static str, serde_json::Value) {
+    let (decision, reasons, scores) = if rng.random_bool(p) {
+        (
+            "pass",
+            vec!["Passed all checks"],
+            json!({"cost": 1.0, "latency": 1.0, "mode_compliance": 1.0}),
+        )
+    } else if revisions + 1 >= MAX_REVISIONS {
+        (
+            "fallback",
+            vec![
+                "Missing citations for grounded answer",
+                "Revision limit reached",
+            ],
+            json!({"mode_compliance": 0.0}),
+        )
+    } else {
+        (
+            "revise",
+            vec!["Missing citations for grounded answer"],
+            json!({"mode_compliance": 0.5}),
+        )
+    };
+    let report = json!({
+        "decision": decision,
+        "reasons": reasons,
+        "scores": scores,
+        "revision_instructions": (decision == "revise").then_some("Cite the sources you used as [1], [2]."),
+        "citation_coverage_ok": decision == "pass",
+        "schema_valid": true,
+    });
+    (decision, report)
 }

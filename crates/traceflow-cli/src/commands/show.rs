@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use anyhow::{anyhow, bail};
 use comfy_table::CellAlignment;
-use traceflow::model::TraceRecord;
+use traceflow::model::{EvalRecord, StepRecord, TraceRecord};
 use traceflow::store::{ReadStore, StoreSpec};
 
 use crate::args::{FormatArg, ShowArgs};
@@ -40,82 +40,8 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
         }
         FormatArg::Table => {
             let mut text = header(&trace);
-            let mut table = super::plain_table(&[
-                "seq",
-                "node",
-                "tokens",
-                "latency_ms",
-                "cost_usd",
-                "cache",
-                "decision",
-            ]);
-            // The gate's report in an evaluator step (TraceFlow Lite's SDK
-            // records its decisions there, not in trace_evals).
-            let mut gates = String::new();
-            for step in &steps.rows {
-                let output = step.output.as_ref();
-                let field = |name: &str| output.and_then(|o| o.get(name));
-                let decision = field("decision").and_then(|d| d.as_str()).unwrap_or("");
-                table.add_row(vec![
-                    step.step_seq.to_string(),
-                    super::cell(&step.node_name),
-                    step.tokens.to_string(),
-                    format!("{:.1}", step.latency_ms),
-                    format!("{:.6}", step.cost_usd),
-                    if step.cache_hit { "hit" } else { "" }.to_owned(),
-                    super::cell(decision),
-                ]);
-                if !decision.is_empty() {
-                    gate_lines(&mut gates, step.step_seq, decision, field);
-                }
-            }
-            for column in 2..5 {
-                if let Some(c) = table.column_mut(column) {
-                    c.set_cell_alignment(CellAlignment::Right);
-                }
-            }
-            let _ = write!(
-                text,
-                "\nSteps ({}):\n{}",
-                steps.rows.len(),
-                super::table_text(&table)
-            );
-            if !gates.is_empty() {
-                let _ = write!(text, "\nGate reports:\n{gates}");
-            }
-            if !evals.rows.is_empty() {
-                let mut table = super::plain_table(&[
-                    "step_seq",
-                    "decision",
-                    "scores",
-                    "reasons",
-                    "revision_instructions",
-                ]);
-                for eval in &evals.rows {
-                    table.add_row(vec![
-                        eval.step_seq.to_string(),
-                        eval.decision.to_string(),
-                        eval.scores
-                            .as_ref()
-                            .map(traceflow::python_json::scores_to_string)
-                            .unwrap_or_default(),
-                        super::cell(
-                            &eval
-                                .reasons
-                                .as_ref()
-                                .map(|r| r.join("; "))
-                                .unwrap_or_default(),
-                        ),
-                        super::cell(eval.revision_instructions.as_deref().unwrap_or_default()),
-                    ]);
-                }
-                let _ = write!(
-                    text,
-                    "\nEvals ({}):\n{}",
-                    evals.rows.len(),
-                    super::table_text(&table)
-                );
-            }
+            text.push_str(&steps_text(&steps.rows));
+            text.push_str(&evals_text(&evals.rows));
             for issue in skipped {
                 let _ = writeln!(text, "skipped {issue}");
             }
@@ -124,6 +50,82 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
     };
     super::print(&text)?;
     Ok(exit_codes::SUCCESS)
+}
+
+/// The steps' table, then the gate's report in each evaluator step
+/// (TraceFlow Lite's SDK records its decisions there, not in
+/// trace_evals).
+fn steps_text(steps: &[StepRecord]) -> String {
+    let mut table = super::plain_table(&[
+        "seq",
+        "node",
+        "tokens",
+        "latency_ms",
+        "cost_usd",
+        "cache",
+        "decision",
+    ]);
+    let mut gates = String::new();
+    for step in steps {
+        let output = step.output.as_ref();
+        let field = |name: &str| output.and_then(|o| o.get(name));
+        let decision = field("decision").and_then(|d| d.as_str()).unwrap_or("");
+        table.add_row(vec![
+            step.step_seq.to_string(),
+            super::cell(&step.node_name),
+            step.tokens.to_string(),
+            format!("{:.1}", step.latency_ms),
+            format!("{:.6}", step.cost_usd),
+            if step.cache_hit { "hit" } else { "" }.to_owned(),
+            super::cell(decision),
+        ]);
+        if !decision.is_empty() {
+            gate_lines(&mut gates, step.step_seq, decision, field);
+        }
+    }
+    for column in 2..5 {
+        if let Some(c) = table.column_mut(column) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let mut text = format!("\nSteps ({}):\n{}", steps.len(), super::table_text(&table));
+    if !gates.is_empty() {
+        let _ = write!(text, "\nGate reports:\n{gates}");
+    }
+    text
+}
+
+/// The eval verdicts' table, or nothing when the trace has none.
+fn evals_text(evals: &[EvalRecord]) -> String {
+    if evals.is_empty() {
+        return String::new();
+    }
+    let mut table = super::plain_table(&[
+        "step_seq",
+        "decision",
+        "scores",
+        "reasons",
+        "revision_instructions",
+    ]);
+    for eval in evals {
+        table.add_row(vec![
+            eval.step_seq.to_string(),
+            eval.decision.to_string(),
+            eval.scores
+                .as_ref()
+                .map(traceflow::python_json::scores_to_string)
+                .unwrap_or_default(),
+            super::cell(
+                &eval
+                    .reasons
+                    .as_ref()
+                    .map(|r| r.join("; "))
+                    .unwrap_or_default(),
+            ),
+            super::cell(eval.revision_instructions.as_deref().unwrap_or_default()),
+        ]);
+    }
+    format!("\nEvals ({}):\n{}", evals.len(), super::table_text(&table))
 }
 
 /// A trace by its id, or by the start of it as the trend table shows it

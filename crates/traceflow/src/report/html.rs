@@ -25,6 +25,7 @@
 use std::io;
 
 use maud::{html, Markup, PreEscaped};
+use plotters::coord::types;
 use plotters::prelude::*;
 
 use super::suite_table::headline;
@@ -368,10 +369,27 @@ fn head(suite: &SuiteReport) -> Markup {
 /// The banner with the overall verdict, the table of every report's
 /// verdict, and what was left out.
 fn overview(suite: &SuiteReport) -> Markup {
+    let (class, verdict, detail) = overall(suite);
+    html! {
+        header class={ "banner " (class) } {
+            h1 { (verdict) }
+            p { (detail) }
+            p.scope { (headline(suite)) }
+        }
+        div.card {
+            (verdict_table(suite))
+            (left_out_list(suite))
+        }
+    }
+}
+
+/// The suite's verdict in words: the banner's CSS class, its title and a
+/// sentence of how many reports regressed or were judged.
+fn overall(suite: &SuiteReport) -> (&'static str, &'static str, String) {
     let total = suite.reports.len();
     let regressions = suite.count(Verdict::Regression);
     let insufficient = suite.count(Verdict::InsufficientData);
-    let (class, verdict, detail) = if suite.any_regression {
+    if suite.any_regression {
         (
             "regression",
             "Regression detected",
@@ -399,77 +417,79 @@ fn overview(suite: &SuiteReport) -> Markup {
             detail.push_str(&format!(" {insufficient} had too little data to judge."));
         }
         ("ok", "No regression", detail)
-    };
+    }
+}
 
-    // The page lists the skipped rows itself.
+/// A row per report: its verdict, value, change, p-values and sparkline,
+/// linked to its section.
+fn verdict_table(suite: &SuiteReport) -> Markup {
+    html! {
+        table {
+            thead {
+                tr {
+                    th { "Verdict" }
+                    th { "Metric" }
+                    th { "Segment" }
+                    th.num { "Runs" }
+                    th.num { "Value" }
+                    th.num { "Change" }
+                    th.num { "p(worse)" }
+                    th.num { "Holm p" }
+                    th { "Per run" }
+                }
+            }
+            tbody {
+                @for (i, r) in suite.reports.iter().enumerate() {
+                    @let s = &r.statistics;
+                    @let values: Vec<Option<f64>> = r.summaries.iter().map(|run| run.value).collect();
+                    tr class=[(s.verdict == Verdict::Regression).then_some("regression")] {
+                        td { span class={ "verdict " (verdict_class(s.verdict)) } { (s.verdict.as_str()) } }
+                        td.metric { a href={ "#report-" (i) } { (r.metric) } }
+                        td { span.segment { (segment_label(r.segment.as_deref())) } }
+                        td.num { (s.runs) }
+                        td.num { (value_text(r, r.value)) }
+                        td.num { (change_text(r)) }
+                        td.num { (p_cell(s.p_worse)) }
+                        td.num { (p_cell(r.p_adjusted)) }
+                        td.spark { (sparkline(&values, SPARK_WIDTH)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the suite left out, and the first [`LISTED_ISSUES`] skipped rows
+/// (the page lists them itself rather than pointing to the JSON).
+fn left_out_list(suite: &SuiteReport) -> Markup {
     let notes: Vec<String> = super::left_out(suite)
         .into_iter()
         .filter(|n| !n.ends_with("(see --format json)"))
         .map(|n| format!("{n}."))
         .collect();
     let issues = &suite.skipped_rows;
-
     html! {
-        header class={ "banner " (class) } {
-            h1 { (verdict) }
-            p { (detail) }
-            p.scope { (headline(suite)) }
-        }
-        div.card {
-            table {
-                thead {
-                    tr {
-                        th { "Verdict" }
-                        th { "Metric" }
-                        th { "Segment" }
-                        th.num { "Runs" }
-                        th.num { "Value" }
-                        th.num { "Change" }
-                        th.num { "p(worse)" }
-                        th.num { "Holm p" }
-                        th { "Per run" }
-                    }
+        @if !notes.is_empty() || !issues.is_empty() {
+            ul.notes {
+                @for note in &notes {
+                    li { (note) }
                 }
-                tbody {
-                    @for (i, r) in suite.reports.iter().enumerate() {
-                        @let s = &r.statistics;
-                        @let values: Vec<Option<f64>> = r.summaries.iter().map(|run| run.value).collect();
-                        tr class=[(s.verdict == Verdict::Regression).then_some("regression")] {
-                            td { span class={ "verdict " (verdict_class(s.verdict)) } { (s.verdict.as_str()) } }
-                            td.metric { a href={ "#report-" (i) } { (r.metric) } }
-                            td { span.segment { (segment_label(r.segment.as_deref())) } }
-                            td.num { (s.runs) }
-                            td.num { (value_text(r, r.value)) }
-                            td.num { (change_text(r)) }
-                            td.num { (p_cell(s.p_worse)) }
-                            td.num { (p_cell(r.p_adjusted)) }
-                            td.spark { (sparkline(&values, SPARK_WIDTH)) }
-                        }
-                    }
-                }
-            }
-            @if !notes.is_empty() || !issues.is_empty() {
-                ul.notes {
-                    @for note in &notes {
-                        li { (note) }
-                    }
-                    @if !issues.is_empty() {
-                        li {
-                            details {
-                                summary { (count(issues.len(), "unreadable row")) " skipped" }
-                                ul {
-                                    @for issue in issues.iter().take(LISTED_ISSUES) {
-                                        li {
-                                            (issue.at.to_string())
-                                            @if let Some(trace) = &issue.trace_id {
-                                                " (trace " span.segment { (trace) } ")"
-                                            }
-                                            ": " (issue.reason)
+                @if !issues.is_empty() {
+                    li {
+                        details {
+                            summary { (count(issues.len(), "unreadable row")) " skipped" }
+                            ul {
+                                @for issue in issues.iter().take(LISTED_ISSUES) {
+                                    li {
+                                        (issue.at.to_string())
+                                        @if let Some(trace) = &issue.trace_id {
+                                            " (trace " span.segment { (trace) } ")"
                                         }
+                                        ": " (issue.reason)
                                     }
-                                    @if issues.len() > LISTED_ISSUES {
-                                        li { "… and " (issues.len() - LISTED_ISSUES) " more (see --format json)." }
-                                    }
+                                }
+                                @if issues.len() > LISTED_ISSUES {
+                                    li { "… and " (issues.len() - LISTED_ISSUES) " more (see --format json)." }
                                 }
                             }
                         }
@@ -490,10 +510,6 @@ fn section(
     svg: Option<&str>,
 ) -> Markup {
     let s = &report.statistics;
-    let listed = &runs[runs.len().saturating_sub(TABLE_RUNS)..];
-    let (first, last) = (runs.first(), runs.last());
-    let fitted = look.trend_line && runs.iter().any(|r| finite(r.fitted).is_some());
-    let banded = look.trend_line && runs.iter().any(|r| r.band.is_some());
     // A mean's `decisions` counts the measurements behind it (traces with
     // steps, scores), not gate decisions.
     let observed = match report.metric.kind() {
@@ -526,44 +542,7 @@ fn section(
             @if let Some(svg) = svg {
                 figure {
                     (PreEscaped(svg))
-                    figcaption {
-                        @if look.bins.is_some() {
-                            span.key.value {} (report.metric.noun()) " of each "
-                            (look.runs_per_bin) " runs or so, pooled (at least "
-                            (BIN_DECISIONS) " decisions), with its 95% interval"
-                        } @else {
-                            span.key.value {} "per-run " (report.metric.noun())
-                        }
-                        @if fitted {
-                            span.key.trend {} (match report.metric.kind() {
-                                MetricKind::Rate => "fitted trend",
-                                MetricKind::Mean => "Sen's line",
-                            })
-                        }
-                        @if banded {
-                            // A rate's band covers the level and the slope;
-                            // a mean's only the slope (see `fit_mean`).
-                            span.key.band {} (match report.metric.kind() {
-                                MetricKind::Rate => "its 95% confidence band",
-                                MetricKind::Mean => "the lines of its slope's 95% interval",
-                            })
-                        }
-                        @if change.is_some() {
-                            span.key.change {} "change point and the levels before and after"
-                        }
-                        @if let (Some(first), Some(last)) = (first, last) {
-                            // A block rather than `br`, which maud writes
-                            // as HTML (`<br>`), not XML.
-                            div {
-                                "Runs numbered from 0 (" (first.run_key) ") to "
-                                (last.run_index) " (" (last.run_key) ")."
-                                @if runs.len() > CHART_POINTS {
-                                    " The line joins the lowest and highest value of each stretch of "
-                                    (runs.len().div_ceil(CHART_POINTS / 2)) " runs."
-                                }
-                            }
-                        }
-                    }
+                    (caption(report, runs, change.is_some(), look))
                 }
             } @else {
                 p.empty { "No run has a value to chart." }
@@ -576,18 +555,74 @@ fn section(
                 }
             }
             @if !runs.is_empty() {
-                details {
-                    summary {
-                        @if listed.len() < runs.len() {
-                            "The last " (listed.len()) " of " (count(runs.len(), "run"))
-                            " (--format json lists every run)"
-                        } @else {
-                            (count(runs.len(), "run"))
-                        }
+                (last_runs(report, runs))
+            }
+        }
+    }
+}
+
+/// A chart's key (what each line, band and mark is) and the runs its x
+/// axis spans.
+fn caption(report: &MetricReport, runs: &[RunValue], changed: bool, look: &Look) -> Markup {
+    let (first, last) = (runs.first(), runs.last());
+    let fitted = look.trend_line && runs.iter().any(|r| finite(r.fitted).is_some());
+    let banded = look.trend_line && runs.iter().any(|r| r.band.is_some());
+    html! {
+        figcaption {
+            @if look.bins.is_some() {
+                span.key.value {} (report.metric.noun()) " of each "
+                (look.runs_per_bin) " runs or so, pooled (at least "
+                (BIN_DECISIONS) " decisions), with its 95% interval"
+            } @else {
+                span.key.value {} "per-run " (report.metric.noun())
+            }
+            @if fitted {
+                span.key.trend {} (match report.metric.kind() {
+                    MetricKind::Rate => "fitted trend",
+                    MetricKind::Mean => "Sen's line",
+                })
+            }
+            @if banded {
+                // A rate's band covers the level and the slope;
+                // a mean's only the slope (see `fit_mean`).
+                span.key.band {} (match report.metric.kind() {
+                    MetricKind::Rate => "its 95% confidence band",
+                    MetricKind::Mean => "the lines of its slope's 95% interval",
+                })
+            }
+            @if changed {
+                span.key.change {} "change point and the levels before and after"
+            }
+            @if let (Some(first), Some(last)) = (first, last) {
+                // A block rather than `br`, which maud writes
+                // as HTML (`<br>`), not XML.
+                div {
+                    "Runs numbered from 0 (" (first.run_key) ") to "
+                    (last.run_index) " (" (last.run_key) ")."
+                    @if runs.len() > CHART_POINTS {
+                        " The line joins the lowest and highest value of each stretch of "
+                        (runs.len().div_ceil(CHART_POINTS / 2)) " runs."
                     }
-                    (run_table(report, listed))
                 }
             }
+        }
+    }
+}
+
+/// The last [`TABLE_RUNS`] runs' table, folded.
+fn last_runs(report: &MetricReport, runs: &[RunValue]) -> Markup {
+    let listed = &runs[runs.len().saturating_sub(TABLE_RUNS)..];
+    html! {
+        details {
+            summary {
+                @if listed.len() < runs.len() {
+                    "The last " (listed.len()) " of " (count(runs.len(), "run"))
+                    " (--format json lists every run)"
+                } @else {
+                    (count(runs.len(), "run"))
+                }
+            }
+            (run_table(report, listed))
         }
     }
 }
@@ -876,19 +911,63 @@ fn chart(
     change: Option<&Marker<'_>>,
     look: &Look,
 ) -> Result<Option<String>, String> {
-    let n = runs.len();
-    let kind = report.metric.kind();
     let levels = change
         .map(|c| (c.run_index as f64, c.before, c.after))
         .filter(|(_, before, after)| before.is_finite() && after.is_finite());
+    let Some((low, high)) = y_bounds(report, runs, look, levels) else {
+        return Ok(None);
+    };
+    let drawing = Drawing {
+        report,
+        runs,
+        change,
+        levels,
+        look,
+        low,
+        high,
+        last: runs.len() as f64 - 1.0,
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(drawing_failed)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .x_label_area_size(26)
+            .y_label_area_size(64)
+            .build_cartesian_2d(-0.5..drawing.last + 0.5, low..high)
+            .map_err(drawing_failed)?;
+        drawing.draw_axes(&mut chart)?;
+        drawing.draw_trend(&mut chart)?;
+        drawing.mark_change(&mut chart)?;
+        match &look.bins {
+            Some(bins) => draw_bins(&mut chart, bins)?,
+            None => drawing.draw_values(&mut chart)?,
+        }
+        root.present().map_err(drawing_failed)?;
+    }
+    Ok(Some(svg))
+}
 
+/// The y axis' range for what a chart draws (the values or bins, the
+/// trend and its band when drawn, the levels either side of a change), or
+/// `None` when there is nothing to draw or plotters could not place ticks
+/// on it.
+fn y_bounds(
+    report: &MetricReport,
+    runs: &[RunValue],
+    look: &Look,
+    levels: Option<(f64, f64, f64)>,
+) -> Option<(f64, f64)> {
     let mut low = f64::INFINITY;
     let mut high = f64::NEG_INFINITY;
-    let band = |r: &RunValue| r.band.filter(|[a, b]| a.is_finite() && b.is_finite());
     for run in runs {
         let value = finite(run.value).filter(|_| look.bins.is_none());
         let fitted = finite(run.fitted).filter(|_| look.trend_line);
-        let band = band(run).filter(|_| look.trend_line).into_iter().flatten();
+        let band = finite_band(run)
+            .filter(|_| look.trend_line)
+            .into_iter()
+            .flatten();
         for v in value.into_iter().chain(fitted).chain(band) {
             low = low.min(v);
             high = high.max(v);
@@ -901,49 +980,69 @@ fn chart(
         }
     }
     if low > high {
-        return Ok(None);
+        return None;
     }
     if let Some((_, before, after)) = levels {
         low = low.min(before).min(after);
         high = high.max(before).max(after);
     }
-    let (low, high) = y_range(low, high, kind);
+    let (low, high) = y_range(low, high, report.metric.kind());
     // plotters places its ticks by stepping through the range: a range
     // past the largest float, or too narrow for its magnitude to hold
     // distinct ticks (values near 1e250 apart by an ulp), never ends.
     let width = high - low;
-    if !(width.is_finite() && width > high.abs().max(low.abs()) * 1e-9) {
-        return Ok(None);
-    }
-    let last = n as f64 - 1.0;
+    (width.is_finite() && width > high.abs().max(low.abs()) * 1e-9).then_some((low, high))
+}
 
-    let error = |e: &dyn std::fmt::Display| format!("drawing a chart failed: {e}");
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| error(&e))?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(26)
-            .y_label_area_size(64)
-            .build_cartesian_2d(-0.5..last + 0.5, low..high)
-            .map_err(|e| error(&e))?;
+/// A run's band when both its ends are finite.
+fn finite_band(run: &RunValue) -> Option<[f64; 2]> {
+    run.band.filter(|[a, b]| a.is_finite() && b.is_finite())
+}
+
+/// A chart's plotting area: run numbers across, the metric up.
+type Chart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<types::RangedCoordf64, types::RangedCoordf64>>;
+
+/// Why plotters could not draw, for the report's error.
+fn drawing_failed(e: impl std::fmt::Display) -> String {
+    format!("drawing a chart failed: {e}")
+}
+
+/// What one report's chart draws, on the y range fixed for it.
+struct Drawing<'r> {
+    report: &'r MetricReport,
+    runs: &'r [RunValue],
+    change: Option<&'r Marker<'r>>,
+    /// The change point's run and the levels before and after it.
+    levels: Option<(f64, f64, f64)>,
+    look: &'r Look,
+    /// The y axis' range.
+    low: f64,
+    high: f64,
+    /// The last run's x.
+    last: f64,
+}
+
+impl Drawing<'_> {
+    /// The grid, the axes and their labels: run numbers (or a time
+    /// bucket's key) across, the metric's values up.
+    fn draw_axes(&self, chart: &mut Chart<'_, '_>) -> Result<(), String> {
         let x_label = |x: &f64| {
             // Runs are whole numbers; a tick between two runs stays blank.
             if (x - x.round()).abs() < 1e-9 && *x >= 0.0 {
-                match runs.get(x.round() as usize) {
+                match self.runs.get(x.round() as usize) {
                     // A day's key is its date, an hour's its date and hour.
-                    Some(run) if look.dated => run.run_key.clone(),
+                    Some(run) if self.look.dated => run.run_key.clone(),
                     _ => format!("{x:.0}"),
                 }
             } else {
                 String::new()
             }
         };
-        let y_label = |y: &f64| report.metric.format_value(*y);
+        let y_label = |y: &f64| self.report.metric.format_value(*y);
         chart
             .configure_mesh()
-            .x_labels(x_label_count(runs, look.dated))
+            .x_labels(x_label_count(self.runs, self.look.dated))
             .y_labels(5)
             .max_light_lines(0)
             .x_label_formatter(&x_label)
@@ -952,11 +1051,15 @@ fn chart(
             .axis_style(AXIS_COLOR)
             .label_style(("sans-serif", 14).into_font().color(&AXIS_COLOR))
             .draw()
-            .map_err(|e| error(&e))?;
+            .map_err(drawing_failed)
+    }
 
+    /// The fitted trend over its band, when the look has them.
+    fn draw_trend(&self, chart: &mut Chart<'_, '_>) -> Result<(), String> {
+        let n = self.runs.len();
         let band_points = thinned(n)
-            .filter(|_| look.trend_line)
-            .map(|i| band(&runs[i]).map(|b| (i as f64, b)));
+            .filter(|_| self.look.trend_line)
+            .map(|i| finite_band(&self.runs[i]).map(|b| (i as f64, b)));
         for stretch in stretches(band_points) {
             // Upper edge left to right, lower edge back.
             let outline: Vec<(f64, f64)> = stretch
@@ -969,90 +1072,103 @@ fn chart(
                     outline,
                     TREND_COLOR.mix(0.18).filled(),
                 )))
-                .map_err(|e| error(&e))?;
+                .map_err(drawing_failed)?;
         }
 
         let fitted = thinned(n)
-            .filter(|_| look.trend_line)
-            .map(|i| finite(runs[i].fitted).map(|v| (i as f64, v)));
+            .filter(|_| self.look.trend_line)
+            .map(|i| finite(self.runs[i].fitted).map(|v| (i as f64, v)));
         for stretch in stretches(fitted) {
             chart
                 .draw_series(LineSeries::new(stretch, TREND_COLOR.stroke_width(2)))
-                .map_err(|e| error(&e))?;
+                .map_err(drawing_failed)?;
         }
+        Ok(())
+    }
 
-        if let Some(c) = change {
+    /// The change point, dashed across the chart, and the levels either
+    /// side of it.
+    fn mark_change(&self, chart: &mut Chart<'_, '_>) -> Result<(), String> {
+        if let Some(c) = self.change {
             let x = c.run_index as f64;
             chart
                 .draw_series(DashedLineSeries::new(
-                    [(x, low), (x, high)],
+                    [(x, self.low), (x, self.high)],
                     6,
                     4,
                     CHANGE_COLOR.stroke_width(2),
                 ))
-                .map_err(|e| error(&e))?;
+                .map_err(drawing_failed)?;
         }
-        if let Some((x, before, after)) = levels {
-            for segment in [[(0.0, before), (x, before)], [(x, after), (last, after)]] {
+        if let Some((x, before, after)) = self.levels {
+            for segment in [
+                [(0.0, before), (x, before)],
+                [(x, after), (self.last, after)],
+            ] {
                 chart
                     .draw_series(LineSeries::new(
                         segment,
                         CHANGE_COLOR.mix(0.85).stroke_width(2),
                     ))
-                    .map_err(|e| error(&e))?;
+                    .map_err(drawing_failed)?;
             }
         }
+        Ok(())
+    }
 
-        if let Some(bins) = &look.bins {
-            // The pooled rate with its interval, band first.
-            let outline: Vec<(f64, f64)> = bins
-                .iter()
-                .map(|b| (b.x, b.band.1))
-                .chain(bins.iter().rev().map(|b| (b.x, b.band.0)))
-                .collect();
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    outline,
-                    VALUE_COLOR.mix(0.15).filled(),
-                )))
-                .map_err(|e| error(&e))?;
-            chart
-                .draw_series(LineSeries::new(
-                    bins.iter().map(|b| (b.x, b.rate)),
-                    VALUE_COLOR.stroke_width(2),
-                ))
-                .map_err(|e| error(&e))?;
-            chart
-                .draw_series(
-                    bins.iter()
-                        .map(|b| Circle::new((b.x, b.rate), 3, VALUE_COLOR.filled())),
-                )
-                .map_err(|e| error(&e))?;
-            root.present().map_err(|e| error(&e))?;
-            drop(chart);
-            drop(root);
-            return Ok(Some(svg));
-        }
-        for stretch in stretches(value_points(runs)) {
+    /// Each run's value: a line (thinned for a long series), with a dot
+    /// per run for a short one.
+    fn draw_values(&self, chart: &mut Chart<'_, '_>) -> Result<(), String> {
+        let n = self.runs.len();
+        for stretch in stretches(value_points(self.runs)) {
             chart
                 .draw_series(LineSeries::new(
                     stretch,
                     VALUE_COLOR.mix(0.45).stroke_width(1),
                 ))
-                .map_err(|e| error(&e))?;
+                .map_err(drawing_failed)?;
         }
         if n <= MARKED_RUNS {
             let radius = if n <= 60 { 3 } else { 2 };
-            let dots = runs
+            let dots = self
+                .runs
                 .iter()
                 .enumerate()
                 .filter_map(|(i, r)| finite(r.value).map(|v| (i as f64, v)))
                 .map(|p| Circle::new(p, radius, VALUE_COLOR.filled()));
-            chart.draw_series(dots).map_err(|e| error(&e))?;
+            chart.draw_series(dots).map_err(drawing_failed)?;
         }
-        root.present().map_err(|e| error(&e))?;
+        Ok(())
     }
-    Ok(Some(svg))
+}
+
+/// A rate's pooled bins with their interval, band first, in place of the
+/// runs' values.
+fn draw_bins(chart: &mut Chart<'_, '_>, bins: &[Bin]) -> Result<(), String> {
+    let outline: Vec<(f64, f64)> = bins
+        .iter()
+        .map(|b| (b.x, b.band.1))
+        .chain(bins.iter().rev().map(|b| (b.x, b.band.0)))
+        .collect();
+    chart
+        .draw_series(std::iter::once(Polygon::new(
+            outline,
+            VALUE_COLOR.mix(0.15).filled(),
+        )))
+        .map_err(drawing_failed)?;
+    chart
+        .draw_series(LineSeries::new(
+            bins.iter().map(|b| (b.x, b.rate)),
+            VALUE_COLOR.stroke_width(2),
+        ))
+        .map_err(drawing_failed)?;
+    chart
+        .draw_series(
+            bins.iter()
+                .map(|b| Circle::new((b.x, b.rate), 3, VALUE_COLOR.filled())),
+        )
+        .map_err(drawing_failed)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -183,36 +183,54 @@ struct Selection<'a> {
 impl Selection<'_> {
     /// Answers a task's ranks, or splits it into narrower tasks.
     fn run(&mut self, task: Task, out: &mut [f64], tasks: &mut Vec<Task>) {
-        let Task {
-            lo,
-            hi,
-            targets,
-            round,
-        } = task;
-        let inside = Inside::new(&lo.rank, &hi.rank);
-        let m = inside.total;
-        if m == 0 {
-            // Only rounding could leave ranks in an empty bracket: the
-            // nearest finite end is the answer to within it.
-            let value = match (lo.bound, hi.bound) {
-                (Bound::At(v), _) | (_, Bound::At(v)) => v,
-                _ => 0.0,
-            };
-            for &(_, slot) in &targets {
-                out[slot] = value;
-            }
+        let inside = Inside::new(&task.lo.rank, &task.hi.rank);
+        if inside.total == 0 {
+            answer_in_empty(&task, out);
             return;
         }
-        // Each rank's place among the bracket's pairs.
-        let want = |k: u64| k.saturating_sub(lo.count).min(m - 1);
-        if m <= self.plan.enumerate_at_most {
-            let mut slopes = inside.pairs(self.y, None);
-            for &(k, slot) in &targets {
-                out[slot] = order_statistic(&mut slopes, want(k) as usize);
-            }
+        let places = Places {
+            below: task.lo.count,
+            total: inside.total,
+        };
+        if places.total <= self.plan.enumerate_at_most {
+            self.select_listed(&inside, &task.targets, places, out);
             return;
         }
-        let mut sample = if (lo.bound, hi.bound) == (Bound::Below, Bound::Above) {
+        let sample = self.draw(&task, &inside);
+        // Pivots strictly inside the bracket (a slope rounded onto an end
+        // cannot narrow it).
+        let inner: Vec<f64> = sample
+            .iter()
+            .copied()
+            .filter(|&s| task.lo.bound.is_below(s) && task.hi.bound.is_above(s))
+            .collect();
+        if inner.is_empty() || task.round >= MAX_ROUNDS {
+            self.settle(&inside, &task.targets, places, &sample, out);
+            return;
+        }
+        let ends = self.ends_at(&pivots(&inner, &task.targets, places));
+        let groups = split_targets(&task.targets, &ends, out);
+        narrow(&task, &ends, groups, tasks);
+    }
+
+    /// Lists a bracket's pairs and selects each rank among them.
+    fn select_listed(
+        &self,
+        inside: &Inside,
+        targets: &[(u64, usize)],
+        places: Places,
+        out: &mut [f64],
+    ) {
+        let mut slopes = inside.pairs(self.y, None);
+        for &(k, slot) in targets {
+            out[slot] = order_statistic(&mut slopes, places.want(k) as usize);
+        }
+    }
+
+    /// [`Plan::sample`] slopes drawn uniformly from a bracket's pairs,
+    /// sorted.
+    fn draw(&mut self, task: &Task, inside: &Inside) -> Vec<f64> {
+        let mut sample = if (task.lo.bound, task.hi.bound) == (Bound::Below, Bound::Above) {
             // Every pair is inside: two distinct random values are a
             // uniform pair, without the bracket's machinery.
             let n = self.y.len();
@@ -229,61 +247,34 @@ impl Selection<'_> {
             inside.pairs(self.y, Some((self.plan.sample, &mut self.rng)))
         };
         sample.sort_unstable_by(f64::total_cmp);
-        let place = |k: u64, len: usize| -> usize {
-            ((want(k) as f64 + 0.5) / m as f64 * len as f64).floor() as usize
-        };
-        // Pivots strictly inside the bracket (a slope rounded onto an end
-        // cannot narrow it).
-        let inner: Vec<f64> = sample
-            .iter()
-            .copied()
-            .filter(|&s| lo.bound.is_below(s) && hi.bound.is_above(s))
-            .collect();
-        if inner.is_empty() || round >= MAX_ROUNDS {
-            // No pivot strictly inside: the bracket's pairs have exact
-            // slopes just inside its ends and float slopes on them (the
-            // pivots are rounded slopes). List them if they are not too
-            // many; else every one is within an ulp of an end, and the
-            // sampled slope of the rank is as good.
-            if m <= self.plan.enumerate_at_most.max(16 * self.y.len() as u64) {
-                let mut slopes = inside.pairs(self.y, None);
-                for &(k, slot) in &targets {
-                    out[slot] = order_statistic(&mut slopes, want(k) as usize);
-                }
-                return;
-            }
-            for &(k, slot) in &targets {
-                out[slot] = sample[place(k, sample.len()).min(sample.len() - 1)];
-            }
+        sample
+    }
+
+    /// Answers the ranks of a bracket no pivot narrows (or that ran out of
+    /// rounds): the bracket's pairs have exact slopes just inside its ends
+    /// and float slopes on them (the pivots are rounded slopes). Lists
+    /// them if they are not too many; else every one is within an ulp of
+    /// an end, and the sampled slope of the rank is as good.
+    fn settle(
+        &self,
+        inside: &Inside,
+        targets: &[(u64, usize)],
+        places: Places,
+        sample: &[f64],
+        out: &mut [f64],
+    ) {
+        if places.total <= self.plan.enumerate_at_most.max(16 * self.y.len() as u64) {
+            self.select_listed(inside, targets, places, out);
             return;
         }
-        // About four standard deviations of a sample rank either side.
-        let spread = (2.0 * (inner.len() as f64).sqrt()).ceil() as usize + 1;
-        let last = inner.len() - 1;
-        // Each rank's window of sample places, overlapping ones merged (the
-        // median's two ranks share one): its ends are the pivots.
-        let mut windows: Vec<(usize, usize)> = targets
-            .iter()
-            .map(|&(k, _)| {
-                let at = place(k, inner.len());
-                (at.saturating_sub(spread).min(last), (at + spread).min(last))
-            })
-            .collect();
-        windows.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(windows.len());
-        for (from, to) in windows {
-            match merged.last_mut() {
-                Some(window) if from <= window.1 => window.1 = window.1.max(to),
-                _ => merged.push((from, to)),
-            }
+        for &(k, slot) in targets {
+            out[slot] = sample[places.place(k, sample.len()).min(sample.len() - 1)];
         }
-        let mut pivots: Vec<f64> = merged
-            .into_iter()
-            .flat_map(|(from, to)| [inner[from], inner[to]])
-            .collect();
-        pivots.sort_unstable_by(f64::total_cmp);
-        pivots.dedup();
-        let ends: Vec<(End, u64)> = pivots
+    }
+
+    /// The ends at the pivots, each with the pairs at or below it.
+    fn ends_at(&self, pivots: &[f64]) -> Vec<(End, u64)> {
+        pivots
             .iter()
             .map(|&v| {
                 let rank = ranks_at(self.y, v);
@@ -297,49 +288,129 @@ impl Selection<'_> {
                     below + tied,
                 )
             })
-            .collect();
-        // Brackets between consecutive ends: lo, the pivots, hi.
-        let mut groups: Vec<Vec<(u64, usize)>> = vec![Vec::new(); ends.len() + 1];
-        'target: for &(k, slot) in &targets {
-            for (i, (end, at_or_below)) in ends.iter().enumerate() {
-                if k < end.count {
-                    groups[i].push((k, slot));
-                    continue 'target;
+            .collect()
+    }
+}
+
+/// Where a rank falls in a bracket.
+#[derive(Debug, Clone, Copy)]
+struct Places {
+    /// The pairs at or below the bracket's lower end.
+    below: u64,
+    /// The pairs inside it (at least one).
+    total: u64,
+}
+
+impl Places {
+    /// A rank's place among the bracket's pairs.
+    fn want(self, k: u64) -> u64 {
+        k.saturating_sub(self.below).min(self.total - 1)
+    }
+
+    /// A rank's expected place among `len` slopes drawn from the bracket.
+    fn place(self, k: u64, len: usize) -> usize {
+        ((self.want(k) as f64 + 0.5) / self.total as f64 * len as f64).floor() as usize
+    }
+}
+
+/// Answers the ranks of a bracket with no pair inside: only rounding
+/// could leave ranks there, and the nearest finite end is the answer to
+/// within it.
+fn answer_in_empty(task: &Task, out: &mut [f64]) {
+    let value = match (task.lo.bound, task.hi.bound) {
+        (Bound::At(v), _) | (_, Bound::At(v)) => v,
+        _ => 0.0,
+    };
+    for &(_, slot) in &task.targets {
+        out[slot] = value;
+    }
+}
+
+/// The pivots for a bracket's ranks, from the sample slopes strictly
+/// inside it: the ends of each rank's window of sample places, about four
+/// standard deviations of a sample rank either side of its expected
+/// place, overlapping windows merged (the median's two ranks share one).
+fn pivots(inner: &[f64], targets: &[(u64, usize)], places: Places) -> Vec<f64> {
+    let spread = (2.0 * (inner.len() as f64).sqrt()).ceil() as usize + 1;
+    let last = inner.len() - 1;
+    let mut windows: Vec<(usize, usize)> = targets
+        .iter()
+        .map(|&(k, _)| {
+            let at = places.place(k, inner.len());
+            (at.saturating_sub(spread).min(last), (at + spread).min(last))
+        })
+        .collect();
+    windows.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(windows.len());
+    for (from, to) in windows {
+        match merged.last_mut() {
+            Some(window) if from <= window.1 => window.1 = window.1.max(to),
+            _ => merged.push((from, to)),
+        }
+    }
+    let mut pivots: Vec<f64> = merged
+        .into_iter()
+        .flat_map(|(from, to)| [inner[from], inner[to]])
+        .collect();
+    pivots.sort_unstable_by(f64::total_cmp);
+    pivots.dedup();
+    pivots
+}
+
+/// Sorts a bracket's ranks into the narrower brackets between
+/// consecutive ends (lo, the pivots, hi); a rank that a pivot's tied
+/// slopes hold is answered by the pivot instead.
+fn split_targets(
+    targets: &[(u64, usize)],
+    ends: &[(End, u64)],
+    out: &mut [f64],
+) -> Vec<Vec<(u64, usize)>> {
+    let mut groups: Vec<Vec<(u64, usize)>> = vec![Vec::new(); ends.len() + 1];
+    'target: for &(k, slot) in targets {
+        for (i, (end, at_or_below)) in ends.iter().enumerate() {
+            if k < end.count {
+                groups[i].push((k, slot));
+                continue 'target;
+            }
+            if k < *at_or_below {
+                if let Bound::At(v) = end.bound {
+                    out[slot] = v;
                 }
-                if k < *at_or_below {
-                    if let Bound::At(v) = end.bound {
-                        out[slot] = v;
-                    }
-                    continue 'target;
+                continue 'target;
+            }
+        }
+        groups[ends.len()].push((k, slot));
+    }
+    groups
+}
+
+/// Queues a task per narrower bracket that holds ranks, for the next
+/// round.
+fn narrow(task: &Task, ends: &[(End, u64)], groups: Vec<Vec<(u64, usize)>>, tasks: &mut Vec<Task>) {
+    for (i, group) in groups.into_iter().enumerate() {
+        if group.is_empty() {
+            continue;
+        }
+        let lower = match i {
+            0 => task.lo.clone(),
+            _ => {
+                let (end, at_or_below) = &ends[i - 1];
+                End {
+                    count: *at_or_below,
+                    ..end.clone()
                 }
             }
-            groups[ends.len()].push((k, slot));
-        }
-        for (i, group) in groups.into_iter().enumerate() {
-            if group.is_empty() {
-                continue;
-            }
-            let lower = match i {
-                0 => lo.clone(),
-                _ => {
-                    let (end, at_or_below) = &ends[i - 1];
-                    End {
-                        count: *at_or_below,
-                        ..end.clone()
-                    }
-                }
-            };
-            let upper = match ends.get(i) {
-                Some((end, _)) => end.clone(),
-                None => hi.clone(),
-            };
-            tasks.push(Task {
-                lo: lower,
-                hi: upper,
-                targets: group,
-                round: round + 1,
-            });
-        }
+        };
+        let upper = match ends.get(i) {
+            Some((end, _)) => end.clone(),
+            None => task.hi.clone(),
+        };
+        tasks.push(Task {
+            lo: lower,
+            hi: upper,
+            targets: group,
+            round: task.round + 1,
+        });
     }
 }
 
