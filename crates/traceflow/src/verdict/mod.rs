@@ -703,6 +703,44 @@ fn rest_on_cases(
         let how = if a < 0.0 { "fell" } else { "rose" };
         format!(" {how} by {:.1} points", 100.0 * a.abs())
     });
+    let moved = Moved {
+        change,
+        change_ci,
+        across,
+        within_text,
+        across_text,
+    };
+    rejudge_within(stats, &moved, falls, options);
+}
+
+/// The changes within the same cases and across all decisions, and their
+/// words.
+struct Moved {
+    /// Within the cases, across the window.
+    change: f64,
+    /// Its 95% interval.
+    change_ci: [f64; 2],
+    /// Across all decisions (Cochran–Armitage's fitted change).
+    across: Option<f64>,
+    /// The change within, its interval and p, in words.
+    within_text: String,
+    /// " fell by N points" (empty without a change across).
+    across_text: String,
+}
+
+/// The verdict on the trend within the same cases, where it rests there:
+/// a fall across all decisions the cases do not show is the mix of cases
+/// (stable, or too little data if the cases' interval is wide), a fall
+/// within the cases that the mix hides is a regression.
+fn rejudge_within(stats: &mut Statistics, moved: &Moved, falls: bool, options: &VerdictOptions) {
+    let Moved {
+        change,
+        change_ci,
+        across,
+        within_text,
+        across_text,
+    } = moved;
+    let (change, change_ci, across) = (*change, *change_ci, *across);
     let state_within = |stats: &mut Statistics| {
         stats.change = Some(StatedChange {
             kind: ChangeKind::Trend,

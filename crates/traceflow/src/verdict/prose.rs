@@ -6,58 +6,7 @@ use super::*;
 /// The plain sentence of the report.
 pub(super) fn summary(stats: &Statistics, subject: Subject<'_>) -> String {
     let runs = count(stats.runs, "run");
-    let ci = |ca: &CochranArmitageStats| {
-        format!(
-            "across {runs} (95% CI {:+.1} to {:+.1})",
-            100.0 * ca.predicted_change_ci[0],
-            100.0 * ca.predicted_change_ci[1],
-        )
-    };
-    // A step that explains the runs is the change stated; the fitted
-    // line's only for a gradual trend (then the step, if any, follows).
-    let stepped = stats
-        .evidence
-        .change_point()
-        .filter(|_| stats.change.is_some_and(|c| c.kind == ChangeKind::Step));
-    let step_size = |c: &ChangePoint| {
-        format!(
-            "from {:.1}% to {:.1}% at run {} ({}, 95% CI {:+.1} to {:+.1}; step test p = {})",
-            100.0 * c.before.rate,
-            100.0 * c.after.rate,
-            c.run_index,
-            signed_points(c.change),
-            100.0 * c.change_ci[0],
-            100.0 * c.change_ci[1],
-            p_text(c.p_value)
-        )
-    };
-    let change = match stepped {
-        Some(c) => Some(step_size(c)),
-        None => stats
-            .evidence
-            .cochran_armitage()
-            .map(|ca| format!("{} {}", signed_points(ca.predicted_change), ci(ca))),
-    };
-    let size = match stepped {
-        Some(c) => Some(step_size(c)),
-        None => stats
-            .evidence
-            .cochran_armitage()
-            .map(|ca| format!("by {} {}", points(ca.predicted_change.abs()), ci(ca))),
-    };
-    let step = stats
-        .evidence
-        .change_point()
-        .filter(|_| stepped.is_none())
-        .map(|c| {
-            format!(
-                " It stepped from {:.1}% to {:.1}% at run {} (step test p = {}).",
-                100.0 * c.before.rate,
-                100.0 * c.after.rate,
-                c.run_index,
-                p_text(c.p_value)
-            )
-        });
+    let Phrases { change, size, step } = phrases(stats, &runs);
     let worsening = subject.worsening();
     let detectable = stats
         .min_detectable_drop
@@ -114,6 +63,70 @@ pub(super) fn summary(stats: &Statistics, subject: Subject<'_>) -> String {
             None => format!("Every decision of the {runs} had the same outcome: nothing moved."),
         },
     }
+}
+
+/// The change in words: signed (`change`), unsigned after "fell" or
+/// "rose" (`size`), and a step the change stated leaves out (`step`).
+struct Phrases {
+    change: Option<String>,
+    size: Option<String>,
+    step: Option<String>,
+}
+
+fn phrases(stats: &Statistics, runs: &str) -> Phrases {
+    let ci = |ca: &CochranArmitageStats| {
+        format!(
+            "across {runs} (95% CI {:+.1} to {:+.1})",
+            100.0 * ca.predicted_change_ci[0],
+            100.0 * ca.predicted_change_ci[1],
+        )
+    };
+    // A step that explains the runs is the change stated; the fitted
+    // line's only for a gradual trend (then the step, if any, follows).
+    let stepped = stats
+        .evidence
+        .change_point()
+        .filter(|_| stats.change.is_some_and(|c| c.kind == ChangeKind::Step));
+    let step_size = |c: &ChangePoint| {
+        format!(
+            "from {:.1}% to {:.1}% at run {} ({}, 95% CI {:+.1} to {:+.1}; step test p = {})",
+            100.0 * c.before.rate,
+            100.0 * c.after.rate,
+            c.run_index,
+            signed_points(c.change),
+            100.0 * c.change_ci[0],
+            100.0 * c.change_ci[1],
+            p_text(c.p_value)
+        )
+    };
+    let change = match stepped {
+        Some(c) => Some(step_size(c)),
+        None => stats
+            .evidence
+            .cochran_armitage()
+            .map(|ca| format!("{} {}", signed_points(ca.predicted_change), ci(ca))),
+    };
+    let size = match stepped {
+        Some(c) => Some(step_size(c)),
+        None => stats
+            .evidence
+            .cochran_armitage()
+            .map(|ca| format!("by {} {}", points(ca.predicted_change.abs()), ci(ca))),
+    };
+    let step = stats
+        .evidence
+        .change_point()
+        .filter(|_| stepped.is_none())
+        .map(|c| {
+            format!(
+                " It stepped from {:.1}% to {:.1}% at run {} (step test p = {}).",
+                100.0 * c.before.rate,
+                100.0 * c.after.rate,
+                c.run_index,
+                p_text(c.p_value)
+            )
+        });
+    Phrases { change, size, step }
 }
 
 /// A test's level: 4 decimals, or 2 significant digits below 0.0001 (a
