@@ -9,8 +9,9 @@
 //! the time is read from that name.
 //!
 //! DeepEval writes the name's time with the writer's local clock and no
-//! offset; it is read as UTC (DeepEval's own CI and the fixtures run with
-//! `TZ=UTC`), so a run written elsewhere may be off by the writer's offset.
+//! offset; it is read as UTC (the committed fixtures were written with
+//! `TZ=UTC`), so a run written on a machine with another offset is off by
+//! that offset. Runs from one machine keep their order either way.
 //! Without such a name, the time is the file's modified time, with a note.
 
 use std::collections::HashMap;
