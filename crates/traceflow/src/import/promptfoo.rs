@@ -3,8 +3,9 @@
 //!
 //! A result (one test asked of one prompt and provider) is a
 //! [`CaseResult`]: its case is the test's `description` (else `test-N` from
-//! `testIdx`, with a note), suffixed ` [provider]` when the same test appears
-//! more than once in the eval; its pass is promptfoo's `success`; its
+//! `testIdx`, with a note), suffixed ` [provider]`, ` [prompt N]` or
+//! ` [provider, prompt N]` when the same test is asked of several providers
+//! or prompts in the eval; its pass is promptfoo's `success`; its
 //! evaluations are the grading's component results (named by their
 //! assertion's `metric`, else its `type`) and the named scores no component
 //! carries. `docs/import.md` gives the whole mapping.
@@ -83,6 +84,8 @@ struct PfResult {
     test_idx: Option<u64>,
     #[serde(default)]
     test_case: Option<TestCase>,
+    #[serde(default)]
+    prompt_idx: Option<u64>,
     #[serde(default)]
     vars: Option<serde_json::Map<String, Value>>,
     #[serde(default)]
@@ -298,7 +301,17 @@ struct Read {
     record: String,
     test: String,
     provider: Option<String>,
+    prompt: Option<u64>,
     result: CaseResult,
+}
+
+/// How a test was asked in one eval: how often, of which providers and
+/// prompts.
+#[derive(Default)]
+struct Asked<'a> {
+    times: usize,
+    providers: Vec<Option<&'a str>>,
+    prompts: Vec<Option<u64>>,
 }
 
 /// The results of one run, each `(record name, value)`.
@@ -337,11 +350,13 @@ fn read(run: &str, at: Timestamp, records: Vec<(String, Value)>) -> Result<Parse
             .as_ref()
             .and_then(Provider::name)
             .map(str::to_owned);
+        let prompt = raw.prompt_idx;
         let result = case_result(run, &test, at, raw);
         read.push(Read {
             record,
             test,
             provider,
+            prompt,
             result,
         });
     }
@@ -351,20 +366,44 @@ fn read(run: &str, at: Timestamp, records: Vec<(String, Value)>) -> Result<Parse
         ));
     }
 
-    // A test asked of several prompts or providers: its case names the
-    // provider too.
-    let mut tests: HashMap<String, usize> = HashMap::new();
+    // A test asked of several providers or prompts: its case names the
+    // provider, the prompt, or both, whichever tell its results apart.
+    let mut askings: HashMap<&str, Asked<'_>> = HashMap::new();
     for r in &read {
-        *tests.entry(r.test.clone()).or_default() += 1;
+        let asked = askings.entry(r.test.as_str()).or_default();
+        asked.times += 1;
+        if !asked.providers.contains(&r.provider.as_deref()) {
+            asked.providers.push(r.provider.as_deref());
+        }
+        if !asked.prompts.contains(&r.prompt) {
+            asked.prompts.push(r.prompt);
+        }
     }
+    let suffixes: Vec<Option<String>> = read
+        .iter()
+        .map(|r| {
+            let asked = askings.get(r.test.as_str()).filter(|a| a.times > 1)?;
+            let provider = r.provider.as_deref();
+            let prompt = r.prompt.map(|p| format!("prompt {p}"));
+            // The fewest words that tell the askings apart.
+            if asked.providers.len() == asked.times {
+                provider.map(str::to_owned)
+            } else if asked.prompts.len() == asked.times {
+                prompt
+            } else {
+                match (provider, prompt) {
+                    (Some(provider), Some(prompt)) => Some(format!("{provider}, {prompt}")),
+                    (provider, prompt) => provider.map(str::to_owned).or(prompt),
+                }
+            }
+        })
+        .collect();
     let mut results = Vec::with_capacity(read.len());
     let mut seen: HashMap<String, String> = HashMap::new();
-    for r in read {
+    for (r, suffix) in read.into_iter().zip(suffixes) {
         let mut result = r.result;
-        if tests.get(r.test.as_str()).copied().unwrap_or(0) > 1 {
-            if let Some(provider) = &r.provider {
-                result.case = format!("{} [{provider}]", r.test);
-            }
+        if let Some(suffix) = suffix {
+            result.case = format!("{} [{suffix}]", r.test);
         }
         if let Some(first) = seen.get(&result.case) {
             return Err(Invalid::at(
@@ -721,6 +760,24 @@ mod tests {
         let text = raw.to_string();
         let error = parse(source("run-01.json", text.as_bytes())).unwrap_err();
         assert_eq!(error.record.as_deref(), Some("results[13]"), "{error}");
+    }
+
+    #[test]
+    fn a_test_asked_of_two_prompts_of_one_provider_names_the_prompt() {
+        let bytes = fixture("promptfoo/run-01.json");
+        let mut raw: Value = serde_json::from_slice(&bytes).unwrap();
+        let mut second = raw["results"]["results"][0].clone();
+        second["promptIdx"] = Value::from(1);
+        raw["results"]["results"]
+            .as_array_mut()
+            .unwrap()
+            .push(second);
+        let text = raw.to_string();
+        let parsed = parse(source("run-01.json", text.as_bytes())).unwrap();
+        let cases: Vec<&str> = parsed.results.iter().map(|r| r.case.as_str()).collect();
+        assert!(cases.contains(&"case-01 [prompt 0]"), "{cases:?}");
+        assert!(cases.contains(&"case-01 [prompt 1]"), "{cases:?}");
+        assert!(cases.contains(&"case-02"), "{cases:?}");
     }
 
     #[test]
