@@ -4,7 +4,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use traceflow::import::{import, ImportOptions, ImportReport, Input};
+use traceflow::import::{ImportOptions, ImportReport, Input};
 use traceflow::store::{SqliteStore, StoreSpec};
 
 use crate::args::ImportArgs;
@@ -23,6 +23,9 @@ pub(super) fn run(args: &ImportArgs) -> anyhow::Result<u8> {
         keep_going: args.keep_going,
         dry_run: args.dry_run,
     };
+    // Every file is read and checked before the store is opened: a refused
+    // import leaves no new file behind.
+    let read = traceflow::import::read(&inputs, &options)?;
     let mut store = if args.dry_run {
         None
     } else {
@@ -31,7 +34,7 @@ pub(super) fn run(args: &ImportArgs) -> anyhow::Result<u8> {
             args.from_env,
         )?)
     };
-    let report = import(store.as_mut(), &inputs, &options)?;
+    let report = read.write(store.as_mut(), &options)?;
     super::print(&text(&report, &args.db, args.dry_run))?;
     if report.refused.is_empty() {
         Ok(exit_codes::SUCCESS)

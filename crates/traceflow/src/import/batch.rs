@@ -141,25 +141,53 @@ pub fn import(
     inputs: &[Input],
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
-    let mut report = ImportReport::default();
-    let mut read: Vec<(FileReport, Parsed)> = Vec::new();
+    let read = read(inputs, options)?;
+    Ok(read.write(store, options)?)
+}
+
+/// The files of an import, read and checked, not yet written.
+#[derive(Debug, Clone, Default)]
+pub struct ReadFiles {
+    files: Vec<(FileReport, Parsed)>,
+    refused: Vec<FileError>,
+}
+
+impl ReadFiles {
+    /// Writes each file's results in a transaction of its own (nothing on a
+    /// dry run, or without a store).
+    pub fn write(
+        self,
+        store: Option<&mut SqliteStore>,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, StoreError> {
+        let mut report = ImportReport {
+            refused: self.refused,
+            ..ImportReport::default()
+        };
+        let mut files = self.files;
+        if let Some(store) = store.filter(|_| !options.dry_run) {
+            for (file, parsed) in &mut files {
+                file.written = super::write(store, file.format, &parsed.results, &options.labels)?;
+                report.total.add(file.written);
+            }
+        }
+        report.files = files.into_iter().map(|(file, _)| file).collect();
+        Ok(report)
+    }
+}
+
+/// Reads and checks every input: the files that read, and (with
+/// `keep_going`) the files refused; without it, the first file refused.
+pub fn read(inputs: &[Input], options: &ImportOptions) -> Result<ReadFiles, ImportError> {
+    let mut read = ReadFiles::default();
     let mut otlp: Vec<&Input> = Vec::new();
     for input in inputs {
-        let format = match options.format.or_else(|| detect(input.source())) {
-            Some(format) => format,
-            None => {
-                refuse(
-                    &mut report,
-                    options,
-                    FileError {
-                        name: input.name.clone(),
-                        cause: Invalid::file(
-                            "in no format import reads (otlp, promptfoo, inspect, deepeval, junit, jsonl)",
-                        ),
-                    },
-                )?;
-                continue;
-            }
+        let Some(format) = options.format.or_else(|| detect(input.source())) else {
+            let cause = Invalid::file(
+                "in no format import reads (otlp, promptfoo, inspect, deepeval, junit, jsonl)",
+            );
+            refuse(&mut read, options, input.name.clone(), cause)?;
+            continue;
         };
         if format == Format::Otlp {
             // Spans and their evaluations may be in different files.
@@ -167,15 +195,10 @@ pub fn import(
             continue;
         }
         match parse(format, input.source()) {
-            Ok(parsed) => read.push((file_report(&input.name, format, &parsed), parsed)),
-            Err(cause) => refuse(
-                &mut report,
-                options,
-                FileError {
-                    name: input.name.clone(),
-                    cause,
-                },
-            )?,
+            Ok(parsed) => read
+                .files
+                .push((file_report(&input.name, format, &parsed), parsed)),
+            Err(cause) => refuse(&mut read, options, input.name.clone(), cause)?,
         }
     }
     if !otlp.is_empty() {
@@ -186,19 +209,13 @@ pub fn import(
             .join(" + ");
         let sources: Vec<Source<'_>> = otlp.iter().map(|i| i.source()).collect();
         match super::otlp::parse_many(&sources) {
-            Ok(parsed) => read.push((file_report(&name, Format::Otlp, &parsed), parsed)),
-            Err(cause) => refuse(&mut report, options, FileError { name, cause })?,
+            Ok(parsed) => read
+                .files
+                .push((file_report(&name, Format::Otlp, &parsed), parsed)),
+            Err(cause) => refuse(&mut read, options, name, cause)?,
         }
     }
-    let store = if options.dry_run { None } else { store };
-    if let Some(store) = store {
-        for (file, parsed) in &mut read {
-            file.written = super::write(store, file.format, &parsed.results, &options.labels)?;
-            report.total.add(file.written);
-        }
-    }
-    report.files = read.into_iter().map(|(file, _)| file).collect();
-    Ok(report)
+    Ok(read)
 }
 
 fn file_report(name: &str, format: Format, parsed: &Parsed) -> FileReport {
@@ -213,12 +230,14 @@ fn file_report(name: &str, format: Format, parsed: &Parsed) -> FileReport {
 
 /// Lists a bad file with `keep_going`, else stops the import.
 fn refuse(
-    report: &mut ImportReport,
+    read: &mut ReadFiles,
     options: &ImportOptions,
-    err: FileError,
+    name: String,
+    cause: Invalid,
 ) -> Result<(), ImportError> {
+    let err = FileError { name, cause };
     if options.keep_going {
-        report.refused.push(err);
+        read.refused.push(err);
         Ok(())
     } else {
         Err(err.into())

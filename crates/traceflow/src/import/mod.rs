@@ -29,7 +29,8 @@ mod promptfoo;
 mod write;
 
 pub use batch::{
-    import, parse_label, FileError, FileReport, ImportError, ImportOptions, ImportReport, Input,
+    import, parse_label, read, FileError, FileReport, ImportError, ImportOptions, ImportReport,
+    Input, ReadFiles,
 };
 pub use write::{identity, write, Written, RESERVED_KEYS};
 
