@@ -300,7 +300,7 @@ fn missing_file_is_not_created() {
 #[test]
 fn files_that_are_not_stores_are_named_as_such() {
     let err = SqliteStore::open_read_only(fixtures().join("not_sqlite.db")).unwrap_err();
-    assert!(matches!(err, StoreError::NotSqlite { .. }), "{err}");
+    assert!(matches!(err, StoreError::NotADatabase { .. }), "{err}");
     let err = SqliteStore::open_read_only(fixtures().join("not_a_store.db")).unwrap_err();
     assert!(matches!(err, StoreError::NotTraceflowStore { .. }), "{err}");
     assert!(err.to_string().contains("no table traces"), "{err}");
@@ -731,7 +731,7 @@ fn refused_files_get_no_wal_or_shm_beside_them() {
     let err = SqliteStore::open_read_only(&notes).unwrap_err();
     assert!(err.to_string().contains("not a TraceFlow store"), "{err}");
     let err = SqliteStore::open_read_only(dir.path().join("text.db")).unwrap_err();
-    assert!(matches!(err, StoreError::NotSqlite { .. }), "{err}");
+    assert!(matches!(err, StoreError::NotADatabase { .. }), "{err}");
     assert_eq!(listing(dir.path()), before);
 }
 

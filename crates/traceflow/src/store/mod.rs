@@ -77,7 +77,7 @@ pub enum StoreError {
         /// What it is instead, e.g. `a directory`.
         kind: &'static str,
     },
-    /// The file exists but SQLite could not open it.
+    /// The store exists but its backend could not open it.
     #[error("{location}: cannot open the store")]
     Open {
         /// The store given.
@@ -86,16 +86,19 @@ pub enum StoreError {
         #[source]
         source: BoxedError,
     },
-    /// The file is not a SQLite database at all.
-    #[error("{location}: not a SQLite database")]
-    NotSqlite {
+    /// The store is not a database of its backend's kind at all (a text
+    /// file given as a SQLite store).
+    #[error("{location}: not a {format} database")]
+    NotADatabase {
         /// The store given.
         location: Location,
+        /// The kind of database expected, as messages name it (`SQLite`).
+        format: &'static str,
         /// The backend's error.
         #[source]
         source: BoxedError,
     },
-    /// A SQLite database without TraceFlow Lite's tables or columns.
+    /// A database without TraceFlow Lite's tables or columns.
     #[error("{location}: not a TraceFlow store ({reason})")]
     NotTraceflowStore {
         /// The store given.
@@ -103,27 +106,26 @@ pub enum StoreError {
         /// What is missing.
         reason: String,
     },
-    /// The server could not be reached or refused the connection (with
-    /// the `postgres` feature).
-    #[cfg(feature = "postgres")]
+    /// The server could not be reached or refused the connection. The
+    /// source's message names the database (without its password) and
+    /// says why, so it is the message.
     #[error("{source}")]
     Connect {
         /// The database given.
         location: Location,
-        /// Why (it names the database, without its password).
+        /// Why, in the backend's terms.
         #[source]
-        source: postgres::ConnectError,
+        source: BoxedError,
     },
-    /// The database has no traceflow schema, or one of another version
-    /// (with the `postgres` feature).
-    #[cfg(feature = "postgres")]
+    /// The database has no traceflow schema, or one of another version,
+    /// or the server refused a change to it.
     #[error("{location}: {source}")]
     Schema {
         /// The database.
         location: Location,
         /// What is wrong, and the command that mends it.
         #[source]
-        source: postgres::MigrationError,
+        source: BoxedError,
     },
     /// A query failed part-way (locked, I/O error, corrupt page).
     #[error("{location}: reading {table} failed")]
@@ -189,20 +191,18 @@ impl StoreError {
         use crate::error::ErrorKind;
         match self {
             StoreError::NotFound { .. } => ErrorKind::NotFound,
-            #[cfg(feature = "postgres")]
             StoreError::Connect { .. } => ErrorKind::Connection,
             StoreError::NotAFile { .. }
             | StoreError::Open { .. }
-            | StoreError::NotSqlite { .. }
+            | StoreError::NotADatabase { .. }
             | StoreError::NotTraceflowStore { .. }
+            | StoreError::Schema { .. }
             | StoreError::Read { .. }
             | StoreError::ReaderPanicked { .. }
             | StoreError::Write { .. }
             | StoreError::ReadOnly { .. }
             | StoreError::NoSuchTrace { .. }
             | StoreError::BadRow { .. } => ErrorKind::Store,
-            #[cfg(feature = "postgres")]
-            StoreError::Schema { .. } => ErrorKind::Store,
         }
     }
 }

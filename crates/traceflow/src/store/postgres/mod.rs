@@ -50,10 +50,7 @@ impl PostgresStore {
     /// one snapshot.
     pub fn open_read_only(target: &PgTarget) -> Result<Self, StoreError> {
         let location = Location::Server(target.to_string());
-        let mut client = target.connect().map_err(|e| StoreError::Connect {
-            location: location.clone(),
-            source: e,
-        })?;
+        let mut client = open_client(target, &location)?;
         client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .map_err(server_error(&location, "the schema"))?;
@@ -83,12 +80,19 @@ pub fn migrate(target: &PgTarget) -> Result<Migration, StoreError> {
 
 fn run_migration(target: &PgTarget, only_existing: bool) -> Result<Migration, StoreError> {
     let location = Location::Server(target.to_string());
-    let mut client = target.connect().map_err(|e| StoreError::Connect {
+    let mut client = open_client(target, &location)?;
+    schema::migrate(&mut client, only_existing).map_err(|source| StoreError::Schema {
+        location,
+        source: source.into(),
+    })
+}
+
+/// Connects to `target`, whose [`Location`] a failure names.
+fn open_client(target: &PgTarget, location: &Location) -> Result<Client, StoreError> {
+    target.connect().map_err(|source| StoreError::Connect {
         location: location.clone(),
-        source: e,
-    })?;
-    schema::migrate(&mut client, only_existing)
-        .map_err(|source| StoreError::Schema { location, source })
+        source: source.into(),
+    })
 }
 
 /// A database a reading command can use: at this build's schema version.
@@ -102,7 +106,7 @@ fn check_schema(client: &mut Client, location: &Location) -> Result<(), StoreErr
     };
     Err(StoreError::Schema {
         location: location.clone(),
-        source: problem,
+        source: problem.into(),
     })
 }
 

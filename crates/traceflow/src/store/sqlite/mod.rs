@@ -335,8 +335,9 @@ impl SqliteStore {
     fn classify_open_error(&self, source: rusqlite::Error) -> StoreError {
         let path = self.path.clone();
         match source.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase) => StoreError::NotSqlite {
+            Some(ErrorCode::NotADatabase) => StoreError::NotADatabase {
                 location: Location::File(path),
+                format: "SQLite",
                 source: source.into(),
             },
             _ => StoreError::Open {

@@ -49,6 +49,37 @@ impl Value {
     }
 }
 
+/// The password given and the password file's, for a [`PgTarget`].
+struct Passwords {
+    password: Option<Secret>,
+    password_source: PasswordSource,
+    passfile: Passfile,
+}
+
+/// TLS settings, for a [`PgTarget`].
+struct Tls {
+    ssl_mode: SslMode,
+    root_cert: RootCert,
+    sni: bool,
+}
+
+/// Session settings, for a [`PgTarget`].
+struct Session {
+    application_name: String,
+    options: Option<String>,
+    target_session_attrs: TargetSessionAttrs,
+    channel_binding: ChannelBinding,
+}
+
+/// TCP settings, for a [`PgTarget`].
+struct Tcp {
+    keepalives: Option<bool>,
+    keepalives_idle: Option<Duration>,
+    keepalives_interval: Option<Duration>,
+    keepalives_count: Option<u32>,
+    tcp_user_timeout: Option<Duration>,
+}
+
 struct Resolver<'a> {
     settings: Settings,
     context: &'a Context<'a>,
@@ -97,28 +128,84 @@ impl Resolver<'_> {
         }
     }
 
+    /// Every setting, in libpq's order: who and where, the password, TLS,
+    /// then the connection's options. The first value that does not parse
+    /// is the error.
     fn resolve(&self) -> Result<PgTarget, SpecError> {
-        let env = self.context.env;
-        let user = match self.get_nonempty(Key::User) {
-            Some(v) => v.text,
-            None => self
-                .context
-                .os_user
-                .clone()
-                .or_else(|| env("USER"))
-                .or_else(|| env("LOGNAME"))
-                .or_else(|| env("USERNAME"))
-                .filter(|u| !u.is_empty())
-                .ok_or_else(|| {
-                    SpecError::new("cannot tell which user to connect as: give user= or set PGUSER")
-                })?,
-        };
+        let user = self.user()?;
         let dbname = self
             .get_nonempty(Key::DbName)
             .map_or_else(|| user.clone(), |v| v.text);
-
         let mut endpoints = self.endpoints()?;
+        let Passwords {
+            password,
+            password_source,
+            passfile,
+        } = self.passwords(&mut endpoints, &dbname, &user);
+        let Tls {
+            ssl_mode,
+            root_cert,
+            sni,
+        } = self.tls()?;
+        let connect_timeout = self.connect_timeout()?;
+        let Session {
+            application_name,
+            options,
+            target_session_attrs,
+            channel_binding,
+        } = self.session()?;
+        self.refuse_unsupported()?;
+        let Tcp {
+            keepalives,
+            keepalives_idle,
+            keepalives_interval,
+            keepalives_count,
+            tcp_user_timeout,
+        } = self.tcp()?;
+        Ok(PgTarget {
+            endpoints,
+            user,
+            dbname,
+            password,
+            password_source,
+            passfile,
+            ssl_mode,
+            root_cert,
+            sni,
+            connect_timeout,
+            application_name,
+            options,
+            target_session_attrs,
+            channel_binding,
+            keepalives,
+            keepalives_idle,
+            keepalives_interval,
+            keepalives_count,
+            tcp_user_timeout,
+        })
+    }
 
+    /// `user`, else the OS user, as libpq takes it.
+    fn user(&self) -> Result<String, SpecError> {
+        if let Some(v) = self.get_nonempty(Key::User) {
+            return Ok(v.text);
+        }
+        let env = self.context.env;
+        self.context
+            .os_user
+            .clone()
+            .or_else(|| env("USER"))
+            .or_else(|| env("LOGNAME"))
+            .or_else(|| env("USERNAME"))
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| {
+                SpecError::new("cannot tell which user to connect as: give user= or set PGUSER")
+            })
+    }
+
+    /// The password given, else each endpoint's from the password file
+    /// (set on `endpoints`), and which of them the first host uses.
+    fn passwords(&self, endpoints: &mut [Endpoint], dbname: &str, user: &str) -> Passwords {
         let (password, password_source) = match self.get_nonempty(Key::Password) {
             Some(v) if v.origin == "PGPASSWORD" => {
                 (Some(Secret(v.text)), PasswordSource::Environment)
@@ -129,31 +216,7 @@ impl Resolver<'_> {
         let passfile = if password.is_some() {
             Passfile::NotNeeded
         } else {
-            let path = match self.get_nonempty(Key::PassFile) {
-                Some(v) => Some(PathBuf::from(v.text)),
-                None => default_user_file(self.context, "pgpass.conf", ".pgpass"),
-            };
-            match path {
-                None => Passfile::Absent(None),
-                Some(path) => match read_passfile(&path) {
-                    PassfileRead::Absent => Passfile::Absent(Some(path)),
-                    PassfileRead::Ignored(reason) => Passfile::Ignored { path, reason },
-                    PassfileRead::Text(text) => {
-                        for endpoint in &mut endpoints {
-                            endpoint.file_password = passfile_lookup(
-                                &text,
-                                &endpoint.passfile_host(),
-                                &endpoint.port.to_string(),
-                                &dbname,
-                                &user,
-                            )
-                            .filter(|p| !p.is_empty())
-                            .map(Secret);
-                        }
-                        Passfile::Read(path)
-                    }
-                },
-            }
+            self.passfile(endpoints, dbname, user)
         };
         let password_source = match (&password_source, &passfile) {
             (PasswordSource::None, Passfile::Read(path))
@@ -163,7 +226,46 @@ impl Resolver<'_> {
             }
             _ => password_source,
         };
+        Passwords {
+            password,
+            password_source,
+            passfile,
+        }
+    }
 
+    /// Reads the password file (`passfile`, else the user's default) and
+    /// sets each endpoint's password from it.
+    fn passfile(&self, endpoints: &mut [Endpoint], dbname: &str, user: &str) -> Passfile {
+        let path = match self.get_nonempty(Key::PassFile) {
+            Some(v) => Some(PathBuf::from(v.text)),
+            None => default_user_file(self.context, "pgpass.conf", ".pgpass"),
+        };
+        let Some(path) = path else {
+            return Passfile::Absent(None);
+        };
+        match read_passfile(&path) {
+            PassfileRead::Absent => Passfile::Absent(Some(path)),
+            PassfileRead::Ignored(reason) => Passfile::Ignored { path, reason },
+            PassfileRead::Text(text) => {
+                for endpoint in endpoints {
+                    endpoint.file_password = passfile_lookup(
+                        &text,
+                        &endpoint.passfile_host(),
+                        &endpoint.port.to_string(),
+                        dbname,
+                        user,
+                    )
+                    .filter(|p| !p.is_empty())
+                    .map(Secret);
+                }
+                Passfile::Read(path)
+            }
+        }
+    }
+
+    /// `sslrootcert`, `sslmode` (which the system's roots constrain) and
+    /// `sslsni`.
+    fn tls(&self) -> Result<Tls, SpecError> {
         let root_cert = match self.get_nonempty(Key::SslRootCert) {
             Some(v) if v.text == "system" => RootCert::System,
             Some(v) => RootCert::File(PathBuf::from(v.text)),
@@ -194,16 +296,29 @@ impl Resolver<'_> {
             None => SslMode::Prefer,
         };
         let sni = self.flag(Key::SslSni)?.unwrap_or(true);
+        Ok(Tls {
+            ssl_mode,
+            root_cert,
+            sni,
+        })
+    }
 
-        let connect_timeout = match self.get_nonempty(Key::ConnectTimeout) {
-            None => Some(DEFAULT_CONNECT_TIMEOUT),
-            Some(v) => match v.text.trim().parse::<i64>() {
-                // As libpq: zero or less waits forever; 1 is taken as 2.
-                Ok(secs) if secs <= 0 => None,
-                Ok(secs) => Some(Duration::from_secs(secs.max(2).unsigned_abs())),
-                Err(_) => return Err(v.invalid("connect_timeout", "a whole number of seconds")),
-            },
+    /// `connect_timeout`, as libpq reads it: zero or less waits forever; 1
+    /// is taken as 2.
+    fn connect_timeout(&self) -> Result<Option<Duration>, SpecError> {
+        let Some(v) = self.get_nonempty(Key::ConnectTimeout) else {
+            return Ok(Some(DEFAULT_CONNECT_TIMEOUT));
         };
+        match v.text.trim().parse::<i64>() {
+            Ok(secs) if secs <= 0 => Ok(None),
+            Ok(secs) => Ok(Some(Duration::from_secs(secs.max(2).unsigned_abs()))),
+            Err(_) => Err(v.invalid("connect_timeout", "a whole number of seconds")),
+        }
+    }
+
+    /// What the session is told or asked for: its name, server options,
+    /// the kind of server wanted, channel binding.
+    fn session(&self) -> Result<Session, SpecError> {
         let application_name = self
             .get_nonempty(Key::ApplicationName)
             .or_else(|| self.get_nonempty(Key::FallbackApplicationName))
@@ -227,6 +342,16 @@ impl Resolver<'_> {
                 _ => return Err(v.invalid("channel_binding", "disable, prefer or require")),
             },
         };
+        Ok(Session {
+            application_name,
+            options,
+            target_session_attrs,
+            channel_binding,
+        })
+    }
+
+    /// Settings traceflow cannot honour except at the value it uses.
+    fn refuse_unsupported(&self) -> Result<(), SpecError> {
         if let Some(v) = self.get_nonempty(Key::ClientEncoding) {
             let spelled = v.text.to_ascii_uppercase().replace('-', "");
             if spelled != "UTF8" {
@@ -244,6 +369,11 @@ impl Resolver<'_> {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// The TCP settings: keepalives and the user timeout.
+    fn tcp(&self) -> Result<Tcp, SpecError> {
         let keepalives_count = match self.get_nonempty(Key::KeepalivesCount) {
             None => None,
             Some(v) => Some(
@@ -262,22 +392,7 @@ impl Resolver<'_> {
                     .map_err(|_| v.invalid("tcp_user_timeout", "a whole number of milliseconds"))?,
             )),
         };
-
-        Ok(PgTarget {
-            endpoints,
-            user,
-            dbname,
-            password,
-            password_source,
-            passfile,
-            ssl_mode,
-            root_cert,
-            sni,
-            connect_timeout,
-            application_name,
-            options,
-            target_session_attrs,
-            channel_binding,
+        Ok(Tcp {
             keepalives: self.flag(Key::Keepalives)?,
             keepalives_idle: self.seconds(Key::KeepalivesIdle)?,
             keepalives_interval: self.seconds(Key::KeepalivesInterval)?,

@@ -150,12 +150,7 @@ pub fn push(
     mut options: PushOptions<'_>,
 ) -> Result<PushReport, PushError> {
     let location = Location::Server(target.to_string());
-    let mut client = target.connect().map_err(|e| {
-        PushError::Target(StoreError::Connect {
-            location: location.clone(),
-            source: e,
-        })
-    })?;
+    let mut client = super::open_client(target, &location).map_err(PushError::Target)?;
     check_schema(&mut client, &location).map_err(PushError::Target)?;
     let mut progress = options.progress.take();
     let mut attempt = 0u32;
