@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 /// Lowest first: a module may name a module listed before it, never one
 /// after it (the statistics and the model name none).
 const LAYERS: [&str; 11] = [
-    "stats", "model", "store", "import", "metric", "verdict", "window", "cases", "trend", "compare",
-    "report",
+    "stats", "model", "store", "import", "metric", "verdict", "window", "cases", "trend",
+    "compare", "report",
 ];
 
 /// The Rust files of a module: `src/NAME.rs` or `src/NAME/**.rs`, its

@@ -213,3 +213,46 @@ fn a_dry_run_reads_and_writes_nothing() {
     assert!(out.stdout.contains("(junit): 12 results\n"), "{out}");
     assert!(!sandbox.path("imported.db").exists());
 }
+
+#[test]
+fn imported_results_pushed_to_the_team_database_give_the_files_answer() {
+    let db = traceflow_testkit::pg::TestDb::create("cli_import_push");
+    let sandbox = Sandbox::new(&[]);
+    let mut args = vec!["import", "--db", "imported.db", "--label", "branch=main"];
+    let runs = history("junit", |n| n.ends_with(".xml"));
+    args.extend(runs.iter().map(String::as_str));
+    assert_eq!(sandbox.run(&args).code, 0);
+    let init = sandbox.run(&["db", "init", "--db", &db.url]);
+    assert_eq!(init.code, 0, "{init}");
+    let push = sandbox.run(&["push", "--from", "imported.db", "--to", &db.url]);
+    assert_eq!(push.code, 0, "{push}");
+    assert_eq!(db.count("SELECT count(*) FROM traces"), 120);
+    for command in [
+        vec!["gate", "--group-by", "run", "--window", "all"],
+        vec![
+            "cases",
+            "--group-by",
+            "run",
+            "--case-by",
+            "case",
+            "--window",
+            "all",
+        ],
+        vec![
+            "trend",
+            "--group-by",
+            "config.branch",
+            "--all-metrics",
+            "--window",
+            "all",
+        ],
+    ] {
+        let mut on_file = command.clone();
+        on_file.extend(["--db", "imported.db", "--format", "json"]);
+        let mut on_server = command.clone();
+        on_server.extend(["--db", db.url.as_str(), "--format", "json"]);
+        let (file, server) = (sandbox.run(&on_file), sandbox.run(&on_server));
+        assert_eq!(server.code, file.code, "{command:?}: {server}");
+        assert_eq!(server.stdout, file.stdout, "{command:?}");
+    }
+}

@@ -300,7 +300,16 @@ mod tests {
         let err = "month".parse::<GroupBy>().unwrap_err().to_string();
         assert_eq!(
             err,
-            "unknown grouping \"month\" (expected one of: trace, hour, day, week, config.<key>)"
+            "unknown grouping \"month\" (expected one of: trace, hour, day, week, run, config.<key>)"
+        );
+        // The imported source's run and case.
+        assert_eq!(
+            "run".parse::<GroupBy>().unwrap(),
+            GroupBy::Config("run".to_owned())
+        );
+        assert_eq!(
+            "Case".parse::<CaseBy>().unwrap(),
+            CaseBy::Config("case".to_owned())
         );
         assert!("config.".parse::<SegmentBy>().is_err());
         assert_eq!("Input".parse::<CaseBy>().unwrap(), CaseBy::Input);
@@ -310,7 +319,7 @@ mod tests {
         );
         assert_eq!(
             "inputs".parse::<CaseBy>().unwrap_err().to_string(),
-            "unknown case identity \"inputs\" (expected one of: input, config.<key>)"
+            "unknown case identity \"inputs\" (expected one of: input, case, config.<key>)"
         );
     }
 }
