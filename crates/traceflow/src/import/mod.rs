@@ -2,7 +2,7 @@
 //! (`traceflow import`).
 //!
 //! Each format's reader turns a file into [`CaseResult`]s — one per case
-//! asked once in a run — and [`write`] stores them as traces: a trace per
+//! asked once in a run — and [`write()`] stores them as traces: a trace per
 //! case execution, its pass or fail as one gate decision, every
 //! evaluation's score in that decision's scores, the source's run, case and
 //! repeat in its `config_json` (so `--group-by run` and `--case-by case`
