@@ -398,6 +398,70 @@ impl SqliteStore {
     }
 }
 
+/// The columns a scan of heads reads, and where the optional ones are.
+struct HeadColumns {
+    /// The select list.
+    columns: String,
+    /// Whether `mode`, `model` and `provider` are read (columns 4–6):
+    /// inputs are a case's identity with its mode, so asking for them
+    /// reads the labels too.
+    labelled: bool,
+    /// The `user_input` column, when asked for.
+    input_column: Option<usize>,
+    /// The `config_json` column, when config keys are asked for.
+    config_column: Option<usize>,
+}
+
+impl HeadColumns {
+    fn of(query: &HeadsQuery<'_>) -> HeadColumns {
+        let labelled = query.labels || query.inputs;
+        let mut columns = String::from("rowid, trace_id, status, created_at");
+        let mut next = 4;
+        if labelled {
+            columns.push_str(", mode, model, provider");
+            next += 3;
+        }
+        let input_column = query.inputs.then(|| {
+            columns.push_str(", user_input");
+            next += 1;
+            next - 1
+        });
+        let config_column = if query.config_keys.is_empty() {
+            None
+        } else {
+            columns.push_str(", config_json");
+            Some(next)
+        };
+        HeadColumns {
+            columns,
+            labelled,
+            input_column,
+            config_column,
+        }
+    }
+}
+
+/// A head's values of the config keys asked for, from its `config_json`
+/// (parsed once per distinct text), and why they read as absent, if they
+/// do.
+fn config_of(
+    value: ValueRef<'_>,
+    configs: &mut Memo<(Vec<Option<String>>, Option<String>)>,
+    keys: &[String],
+) -> (Box<[Option<String>]>, Option<String>) {
+    match value {
+        ValueRef::Text(bytes) => {
+            let text = String::from_utf8_lossy(bytes);
+            let (values, problem) = configs.get(&text, |text| config_values(text, keys));
+            (values.into_boxed_slice(), problem)
+        }
+        _ => (
+            vec![None; keys.len()].into_boxed_slice(),
+            Some("config_json: not text; its keys read as absent".to_owned()),
+        ),
+    }
+}
+
 /// Reads one rowid range of `traces`: the heads, with what `query` asks.
 fn scan_head_range(
     conn: &Connection,
@@ -410,26 +474,12 @@ fn scan_head_range(
         table: "traces",
         source: source.into(),
     };
-    // Inputs are a case's identity with its mode: asking for them reads
-    // the labels too.
-    let labelled = query.labels || query.inputs;
-    let mut columns = String::from("rowid, trace_id, status, created_at");
-    let mut next = 4;
-    if labelled {
-        columns.push_str(", mode, model, provider");
-        next += 3;
-    }
-    let input_column = query.inputs.then(|| {
-        columns.push_str(", user_input");
-        next += 1;
-        next - 1
-    });
-    let config_column = if query.config_keys.is_empty() {
-        None
-    } else {
-        columns.push_str(", config_json");
-        Some(next)
-    };
+    let HeadColumns {
+        columns,
+        labelled,
+        input_column,
+        config_column,
+    } = HeadColumns::of(query);
     let mut stmt = conn
         .prepare(&format!(
             "SELECT {columns} FROM traces WHERE rowid BETWEEN ?1 AND ?2"
@@ -485,23 +535,14 @@ fn scan_head_range(
         };
         let config = match config_column {
             None => Box::default(),
-            Some(column) => match row.get_ref(column).map_err(read_error)? {
-                ValueRef::Text(bytes) => {
-                    let text = String::from_utf8_lossy(bytes);
-                    let (values, problem) =
-                        configs.get(&text, |text| config_values(text, query.config_keys));
-                    if let Some(reason) = problem {
-                        out.issues.push(issue(reason));
-                    }
-                    values.into_boxed_slice()
+            Some(column) => {
+                let value = row.get_ref(column).map_err(read_error)?;
+                let (values, problem) = config_of(value, &mut configs, query.config_keys);
+                if let Some(reason) = problem {
+                    out.issues.push(issue(reason));
                 }
-                _ => {
-                    out.issues.push(issue(
-                        "config_json: not text; its keys read as absent".to_owned(),
-                    ));
-                    vec![None; query.config_keys.len()].into_boxed_slice()
-                }
-            },
+                values
+            }
         };
         head.labels = set;
         head.config = config;

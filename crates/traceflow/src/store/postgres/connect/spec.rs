@@ -288,67 +288,8 @@ pub(super) fn parse_url(spec: &str, scheme_len: usize) -> Result<Settings, SpecE
              name, password or database name (%2F, %3F, %40)",
         ));
     }
-    let mut hosts_at = scheme_len;
-    let mut hosts = authority;
-    if let Some(at) = authority.rfind('@') {
-        let userinfo = &authority[..at];
-        hosts = &authority[at + 1..];
-        hosts_at = scheme_len + at + 1;
-        let (user, password) = match userinfo.find(':') {
-            Some(colon) => (
-                &userinfo[..colon],
-                Some((&userinfo[colon + 1..], colon + 1)),
-            ),
-            None => (userinfo, None),
-        };
-        if !user.is_empty() {
-            out.push((Key::User, percent_decode(user, scheme_len)?));
-        }
-        if let Some((password, offset)) = password {
-            if !password.is_empty() {
-                out.push((
-                    Key::Password,
-                    percent_decode(password, scheme_len + offset)?,
-                ));
-            }
-        }
-    }
-    if !hosts.is_empty() {
-        let mut names = Vec::new();
-        let mut ports = Vec::new();
-        let mut offset = hosts_at;
-        for entry in hosts.split(',') {
-            let (name, port) = if let Some(inner) = entry.strip_prefix('[') {
-                let Some(close) = inner.find(']') else {
-                    return Err(SpecError::at(offset, "an IPv6 address without \"]\""));
-                };
-                let after = &inner[close + 1..];
-                let port = match after.strip_prefix(':') {
-                    Some(port) => port,
-                    None if after.is_empty() => "",
-                    None => {
-                        return Err(SpecError::at(
-                            offset + close + 2,
-                            "unexpected text after an IPv6 address",
-                        ))
-                    }
-                };
-                (inner[..close].to_owned(), port)
-            } else {
-                let (name, port) = entry.split_once(':').unwrap_or((entry, ""));
-                (percent_decode(name, offset)?, port)
-            };
-            names.push(name);
-            ports.push(percent_decode(port, offset)?);
-            offset += entry.len() + 1;
-        }
-        if names.iter().any(|n| !n.is_empty()) {
-            out.push((Key::Host, names.join(",")));
-        }
-        if ports.iter().any(|p| !p.is_empty()) {
-            out.push((Key::Port, ports.join(",")));
-        }
-    }
+    let (hosts, hosts_at) = url_userinfo(authority, scheme_len, &mut out)?;
+    url_hosts(hosts, hosts_at, &mut out)?;
     let after = &rest[authority_end..];
     let (path, query) = match after.find('?') {
         Some(q) => (&after[..q], Some(&after[q + 1..])),
@@ -361,25 +302,105 @@ pub(super) fn parse_url(spec: &str, scheme_len: usize) -> Result<Settings, SpecE
         }
     }
     if let Some(query) = query {
-        let mut offset = path_at + path.len() + 1;
-        for pair in query.split('&') {
-            if !pair.is_empty() {
-                let Some((name, value)) = pair.split_once('=') else {
-                    return Err(SpecError::at(offset, "a URL parameter without \"=\""));
-                };
-                let name = percent_decode(name, offset)?;
-                let value = percent_decode(value, offset + name.len() + 1)?;
-                if name == "ssl" && value == "true" {
-                    // JDBC's spelling, which libpq accepts in URLs.
-                    out.push((Key::SslMode, "require".to_owned()));
-                } else {
-                    out.push((lookup_key(&name, offset)?, value));
-                }
-            }
-            offset += pair.len() + 1;
-        }
+        url_params(query, path_at + path.len() + 1, &mut out)?;
     }
     Ok(out)
+}
+
+/// A URL's `user:password@` (percent-decoded) into `out`; the host part
+/// after it, and where that starts in the spec.
+fn url_userinfo<'a>(
+    authority: &'a str,
+    scheme_len: usize,
+    out: &mut Settings,
+) -> Result<(&'a str, usize), SpecError> {
+    let Some(at) = authority.rfind('@') else {
+        return Ok((authority, scheme_len));
+    };
+    let userinfo = &authority[..at];
+    let (user, password) = match userinfo.find(':') {
+        Some(colon) => (
+            &userinfo[..colon],
+            Some((&userinfo[colon + 1..], colon + 1)),
+        ),
+        None => (userinfo, None),
+    };
+    if !user.is_empty() {
+        out.push((Key::User, percent_decode(user, scheme_len)?));
+    }
+    if let Some((password, offset)) = password {
+        if !password.is_empty() {
+            out.push((
+                Key::Password,
+                percent_decode(password, scheme_len + offset)?,
+            ));
+        }
+    }
+    Ok((&authority[at + 1..], scheme_len + at + 1))
+}
+
+/// A URL's `host[:port][,...]` (IPv6 addresses in brackets) into `out`;
+/// `offset` is where the hosts start in the spec.
+fn url_hosts(hosts: &str, mut offset: usize, out: &mut Settings) -> Result<(), SpecError> {
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    let mut names = Vec::new();
+    let mut ports = Vec::new();
+    for entry in hosts.split(',') {
+        let (name, port) = if let Some(inner) = entry.strip_prefix('[') {
+            let Some(close) = inner.find(']') else {
+                return Err(SpecError::at(offset, "an IPv6 address without \"]\""));
+            };
+            let after = &inner[close + 1..];
+            let port = match after.strip_prefix(':') {
+                Some(port) => port,
+                None if after.is_empty() => "",
+                None => {
+                    return Err(SpecError::at(
+                        offset + close + 2,
+                        "unexpected text after an IPv6 address",
+                    ))
+                }
+            };
+            (inner[..close].to_owned(), port)
+        } else {
+            let (name, port) = entry.split_once(':').unwrap_or((entry, ""));
+            (percent_decode(name, offset)?, port)
+        };
+        names.push(name);
+        ports.push(percent_decode(port, offset)?);
+        offset += entry.len() + 1;
+    }
+    if names.iter().any(|n| !n.is_empty()) {
+        out.push((Key::Host, names.join(",")));
+    }
+    if ports.iter().any(|p| !p.is_empty()) {
+        out.push((Key::Port, ports.join(",")));
+    }
+    Ok(())
+}
+
+/// A URL's `key=value&...` parameters into `out`; `offset` is where they
+/// start in the spec.
+fn url_params(query: &str, mut offset: usize, out: &mut Settings) -> Result<(), SpecError> {
+    for pair in query.split('&') {
+        if !pair.is_empty() {
+            let Some((name, value)) = pair.split_once('=') else {
+                return Err(SpecError::at(offset, "a URL parameter without \"=\""));
+            };
+            let name = percent_decode(name, offset)?;
+            let value = percent_decode(value, offset + name.len() + 1)?;
+            if name == "ssl" && value == "true" {
+                // JDBC's spelling, which libpq accepts in URLs.
+                out.push((Key::SslMode, "require".to_owned()));
+            } else {
+                out.push((lookup_key(&name, offset)?, value));
+            }
+        }
+        offset += pair.len() + 1;
+    }
+    Ok(())
 }
 
 pub(super) fn url_scheme_len(spec: &str) -> Option<usize> {
