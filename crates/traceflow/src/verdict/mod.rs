@@ -251,19 +251,8 @@ fn assess_lower(
     });
     let (ols, mann_kendall) = per_run_tests(passes, decisions, options, &mut notes);
 
-    let step_options = StepOptions {
-        permutations: permutations(passes, decisions, options.step.permutations, level),
-        confidence: options.confidence,
-        // A step is reported only below α, so its p-value above α is never
-        // shown: stop permuting once it is certain to be there.
-        stop_at: Some(level),
-        ..options.step
-    };
-    // Computed at most once, and only if needed.
-    let whole_step = OnceCell::new();
-    let any_step =
-        || *whole_step.get_or_init(|| step_change(passes, decisions, &step_options).ok());
-    let step = || any_step().filter(|s| s.p_value < level);
+    let steps = Steps::new(passes, decisions, level, options);
+    let step = || steps.significant();
 
     let power = Power {
         runs: n,
@@ -289,25 +278,8 @@ fn assess_lower(
         step().map(|s| ChangePoint::new(&s))
     };
     let change_points = match &change_point {
-        Some(_) if options.verdict_only => Vec::new(),
-        Some(_) if n > SEGMENTATION_MAX_RUNS => {
-            notes.push(format!(
-                "binary segmentation left out: {n} runs (a permutation test per segment; at most {SEGMENTATION_MAX_RUNS})"
-            ));
-            Vec::new()
-        }
-        Some(_) => segment(
-            passes,
-            decisions,
-            level,
-            MAX_CHANGES,
-            &step_options,
-            any_step(),
-        )
-        .iter()
-        .map(ChangePoint::new)
-        .collect(),
-        None => Vec::new(),
+        Some(_) if !options.verdict_only => steps.segments(&mut notes),
+        _ => Vec::new(),
     };
     let evidence = RateEvidence {
         cochran_armitage,
@@ -338,6 +310,72 @@ fn assess_lower(
     };
     stats.summary = summary(&stats, subject);
     stats
+}
+
+/// The step test over a rate's runs, run at most once: the most likely
+/// step, whether significant at the level, and the steps by binary
+/// segmentation.
+struct Steps<'a> {
+    passes: &'a [u64],
+    decisions: &'a [u64],
+    level: f64,
+    options: StepOptions,
+    whole: OnceCell<Option<StepChange>>,
+}
+
+impl<'a> Steps<'a> {
+    fn new(passes: &'a [u64], decisions: &'a [u64], level: f64, verdict: &VerdictOptions) -> Self {
+        let options = StepOptions {
+            permutations: permutations(passes, decisions, verdict.step.permutations, level),
+            confidence: verdict.confidence,
+            // A step is reported only below α, so its p-value above α is
+            // never shown: stop permuting once it is certain to be there.
+            stop_at: Some(level),
+            ..verdict.step
+        };
+        Steps {
+            passes,
+            decisions,
+            level,
+            options,
+            whole: OnceCell::new(),
+        }
+    }
+
+    /// The most likely step, computed once, and only if needed.
+    fn any(&self) -> Option<StepChange> {
+        *self
+            .whole
+            .get_or_init(|| step_change(self.passes, self.decisions, &self.options).ok())
+    }
+
+    /// The most likely step, if significant at the level.
+    fn significant(&self) -> Option<StepChange> {
+        self.any().filter(|s| s.p_value < self.level)
+    }
+
+    /// Every significant step by binary segmentation, in run order (left
+    /// out, with a note, past [`SEGMENTATION_MAX_RUNS`] runs).
+    fn segments(&self, notes: &mut Vec<String>) -> Vec<ChangePoint> {
+        let n = self.passes.len();
+        if n > SEGMENTATION_MAX_RUNS {
+            notes.push(format!(
+                "binary segmentation left out: {n} runs (a permutation test per segment; at most {SEGMENTATION_MAX_RUNS})"
+            ));
+            return Vec::new();
+        }
+        segment(
+            self.passes,
+            self.decisions,
+            self.level,
+            MAX_CHANGES,
+            &self.options,
+            self.any(),
+        )
+        .iter()
+        .map(ChangePoint::new)
+        .collect()
+    }
 }
 
 /// The level each evaluation's trend test is held to: α for one
