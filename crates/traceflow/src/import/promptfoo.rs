@@ -314,6 +314,41 @@ struct Asked<'a> {
     prompts: Vec<Option<u64>>,
 }
 
+/// What each result's case adds to its test's name: nothing for a test
+/// asked once; for a test asked of several providers or prompts, the
+/// provider, the prompt, or both, whichever tell its results apart.
+fn suffixes(read: &[Read]) -> Vec<Option<String>> {
+    let mut askings: HashMap<&str, Asked<'_>> = HashMap::new();
+    for r in read {
+        let asked = askings.entry(r.test.as_str()).or_default();
+        asked.times += 1;
+        if !asked.providers.contains(&r.provider.as_deref()) {
+            asked.providers.push(r.provider.as_deref());
+        }
+        if !asked.prompts.contains(&r.prompt) {
+            asked.prompts.push(r.prompt);
+        }
+    }
+    read.iter()
+        .map(|r| {
+            let asked = askings.get(r.test.as_str()).filter(|a| a.times > 1)?;
+            let provider = r.provider.as_deref();
+            let prompt = r.prompt.map(|p| format!("prompt {p}"));
+            // The fewest words that tell the askings apart.
+            if asked.providers.len() == asked.times {
+                provider.map(str::to_owned)
+            } else if asked.prompts.len() == asked.times {
+                prompt
+            } else {
+                match (provider, prompt) {
+                    (Some(provider), Some(prompt)) => Some(format!("{provider}, {prompt}")),
+                    (provider, prompt) => provider.map(str::to_owned).or(prompt),
+                }
+            }
+        })
+        .collect()
+}
+
 /// The results of one run, each `(record name, value)`.
 fn read(run: &str, at: Timestamp, records: Vec<(String, Value)>) -> Result<Parsed, Invalid> {
     let mut notes = Vec::new();
@@ -366,38 +401,7 @@ fn read(run: &str, at: Timestamp, records: Vec<(String, Value)>) -> Result<Parse
         ));
     }
 
-    // A test asked of several providers or prompts: its case names the
-    // provider, the prompt, or both, whichever tell its results apart.
-    let mut askings: HashMap<&str, Asked<'_>> = HashMap::new();
-    for r in &read {
-        let asked = askings.entry(r.test.as_str()).or_default();
-        asked.times += 1;
-        if !asked.providers.contains(&r.provider.as_deref()) {
-            asked.providers.push(r.provider.as_deref());
-        }
-        if !asked.prompts.contains(&r.prompt) {
-            asked.prompts.push(r.prompt);
-        }
-    }
-    let suffixes: Vec<Option<String>> = read
-        .iter()
-        .map(|r| {
-            let asked = askings.get(r.test.as_str()).filter(|a| a.times > 1)?;
-            let provider = r.provider.as_deref();
-            let prompt = r.prompt.map(|p| format!("prompt {p}"));
-            // The fewest words that tell the askings apart.
-            if asked.providers.len() == asked.times {
-                provider.map(str::to_owned)
-            } else if asked.prompts.len() == asked.times {
-                prompt
-            } else {
-                match (provider, prompt) {
-                    (Some(provider), Some(prompt)) => Some(format!("{provider}, {prompt}")),
-                    (provider, prompt) => provider.map(str::to_owned).or(prompt),
-                }
-            }
-        })
-        .collect();
+    let suffixes = suffixes(&read);
     let mut results = Vec::with_capacity(read.len());
     let mut seen: HashMap<String, String> = HashMap::new();
     for (r, suffix) in read.into_iter().zip(suffixes) {
