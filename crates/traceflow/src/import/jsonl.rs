@@ -197,6 +197,9 @@ fn result_of(record: Record) -> Result<CaseResult, String> {
         });
     }
     for (name, score) in record.scores.unwrap_or_default() {
+        if name.is_empty() {
+            return Err("an evaluation's name is empty (a key of scores)".into());
+        }
         result.evaluations.push(Evaluation {
             name,
             score: Some(score),
@@ -415,6 +418,11 @@ mod tests {
         (
             r#"{"run": "r", "case": "c", "passed": true}"#,
             "missing field `time`",
+            true,
+        ),
+        (
+            r#"{"run": "r", "case": "c", "time": "2026-12-07T23:44:19Z", "passed": true, "scores": {"": 1}}"#,
+            "an evaluation's name is empty",
             true,
         ),
         (
