@@ -312,3 +312,49 @@ fn a_bad_number_in_the_first_line_names_the_line_not_no_format() {
     );
     assert!(!sandbox.path("imported.db").exists(), "{out}");
 }
+
+#[test]
+fn imports_racing_on_one_store_all_land() {
+    let sandbox = Sandbox::new(&[]);
+    let runs = history("promptfoo", |n| {
+        n.starts_with("run-") && n.ends_with(".json")
+    });
+    // Create the store first: the race is between writers, not creators.
+    let first = sandbox.run(&["import", "--db", "imported.db", &runs[0]]);
+    assert_eq!(first.code, 0, "{first}");
+    let children: Vec<_> = (0..4)
+        .map(|k| {
+            let mut args = vec!["import", "--db", "imported.db"];
+            args.extend(
+                runs.iter()
+                    .skip(k % 2)
+                    .step_by(1 + k % 2)
+                    .map(String::as_str),
+            );
+            sandbox
+                .command(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let all: Vec<&str> = runs.iter().map(String::as_str).collect();
+    let mut args = vec!["import", "--db", "imported.db"];
+    args.extend(all);
+    let out = sandbox.run(&args);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains(": 0 new, 0 changed, 120 unchanged"),
+        "{out}"
+    );
+}
