@@ -1,5 +1,6 @@
 //! `traceflow import`: other eval tools' results into a store.
 
+use std::collections::HashSet;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
@@ -61,7 +62,7 @@ fn read_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
             continue;
         }
         let mut files = Vec::new();
-        collect(path, &mut files)?;
+        collect(path, &mut files, &mut HashSet::new())?;
         for file in files {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
@@ -79,12 +80,31 @@ fn read_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
     Ok(inputs)
 }
 
-/// `path` if it is a file, else the files under it.
-fn collect(path: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+/// `path` if it is a file, else the files under it. A folder reached again
+/// (a symlink loop, two links to one folder) is read once; anything else
+/// (a FIFO, a device, a socket) is refused rather than read, which could
+/// block forever or never end: pipe it to `-` instead.
+fn collect(
+    path: &Path,
+    files: &mut Vec<PathBuf>,
+    seen: &mut HashSet<PathBuf>,
+) -> anyhow::Result<()> {
     let metadata = std::fs::metadata(path)
         .with_context(|| format!("{}: no such file or folder", path.display()))?;
-    if !metadata.is_dir() {
+    if metadata.is_file() {
         files.push(path.to_path_buf());
+        return Ok(());
+    }
+    if !metadata.is_dir() {
+        anyhow::bail!(
+            "{}: not a file or a folder ({}): to import what it streams, pipe it to `-`",
+            path.display(),
+            special_kind(&metadata)
+        );
+    }
+    let folder = std::fs::canonicalize(path)
+        .with_context(|| format!("{}: cannot list the folder", path.display()))?;
+    if !seen.insert(folder) {
         return Ok(());
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
@@ -94,9 +114,30 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         .with_context(|| format!("{}: cannot list the folder", path.display()))?;
     entries.sort();
     for entry in entries {
-        collect(&entry, files)?;
+        collect(&entry, files, seen)?;
     }
     Ok(())
+}
+
+/// What a path that is neither a file nor a folder is.
+#[cfg(unix)]
+fn special_kind(metadata: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    let kind = metadata.file_type();
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::Metadata) -> &'static str {
+    "a special file"
 }
 
 fn text(report: &ImportReport, db: &Path, dry_run: bool) -> String {

@@ -256,3 +256,148 @@ fn imported_results_pushed_to_the_team_database_give_the_files_answer() {
         assert_eq!(server.stdout, file.stdout, "{command:?}");
     }
 }
+
+/// Runs the command, killing it if it has not ended within `seconds`.
+fn run_within(sandbox: &Sandbox, args: &[&str], seconds: u64) -> super::Outcome {
+    let mut child = sandbox
+        .command(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("traceflow {args:?} still running after {seconds} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    super::Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_device_is_refused_not_read_forever() {
+    let sandbox = Sandbox::new(&[]);
+    let fifo = sandbox.path("results.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Opening a FIFO nobody writes blocks; /dev/zero never ends.
+    for (path, kind) in [("results.fifo", "a FIFO"), ("/dev/zero", "a device")] {
+        let out = run_within(&sandbox, &["import", "--db", "imported.db", path], 30);
+        assert_eq!(out.code, 2, "{out}");
+        assert_eq!(
+            out.stderr,
+            format!("error: {path}: not a file or a folder ({kind}): to import what it streams, pipe it to `-`\n"),
+            "{out}"
+        );
+        assert!(!sandbox.path("imported.db").exists(), "{out}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_in_a_folder_is_read_once() {
+    let sandbox = Sandbox::new(&[]);
+    std::fs::create_dir_all(sandbox.path("runs/nested")).unwrap();
+    std::os::unix::fs::symlink("..", sandbox.path("runs/nested/up")).unwrap();
+    let run = history("junit", |n| n == "run-01.xml");
+    std::fs::copy(&run[0], sandbox.path("runs/nested/run-01.xml")).unwrap();
+    let out = run_within(&sandbox, &["import", "--db", "imported.db", "runs"], 60);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout
+            .contains("runs/nested/run-01.xml (junit): 12 results")
+            && out.stdout.contains("Total: 12 results in 1 files"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_does_not_hide_the_format() {
+    let sandbox = Sandbox::new(&[]);
+    let run = history("promptfoo", |n| n == "run-01.json");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(std::fs::read(&run[0]).unwrap());
+    std::fs::write(sandbox.path("bom.json"), bytes).unwrap();
+    let out = sandbox.run(&["import", "--db", "imported.db", "bom.json"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains("bom.json (promptfoo): 12 results"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_bad_number_in_the_first_line_names_the_line_not_no_format() {
+    let sandbox = Sandbox::new(&[]);
+    std::fs::write(
+        sandbox.path("results.jsonl"),
+        "{\"run\":\"r\",\"case\":\"c\",\"time\":\"2026-12-07T23:44:19Z\",\"passed\":true,\"latency_ms\":1e400}\n",
+    )
+    .unwrap();
+    let out = sandbox.run(&["import", "--db", "imported.db", "results.jsonl"]);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr.starts_with("error: results.jsonl: line 1: ") && out.stderr.lines().count() == 1,
+        "{out}"
+    );
+    assert!(!sandbox.path("imported.db").exists(), "{out}");
+}
+
+#[test]
+fn imports_racing_on_one_store_all_land() {
+    let sandbox = Sandbox::new(&[]);
+    let runs = history("promptfoo", |n| {
+        n.starts_with("run-") && n.ends_with(".json")
+    });
+    // Create the store first: the race is between writers, not creators.
+    let first = sandbox.run(&["import", "--db", "imported.db", &runs[0]]);
+    assert_eq!(first.code, 0, "{first}");
+    let children: Vec<_> = (0..4)
+        .map(|k| {
+            let mut args = vec!["import", "--db", "imported.db"];
+            args.extend(
+                runs.iter()
+                    .skip(k % 2)
+                    .step_by(1 + k % 2)
+                    .map(String::as_str),
+            );
+            sandbox
+                .command(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let all: Vec<&str> = runs.iter().map(String::as_str).collect();
+    let mut args = vec!["import", "--db", "imported.db"];
+    args.extend(all);
+    let out = sandbox.run(&args);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains(": 0 new, 0 changed, 120 unchanged"),
+        "{out}"
+    );
+}

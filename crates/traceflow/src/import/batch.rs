@@ -24,11 +24,17 @@ pub struct Input {
 }
 
 impl Input {
+    /// The file as the readers see it: without a UTF-8 byte order mark
+    /// (what Windows editors and PowerShell's `Out-File` start a file
+    /// with), which would hide a JSON file's format.
     fn source(&self) -> Source<'_> {
         Source {
             name: &self.name,
             modified: self.modified,
-            bytes: &self.bytes,
+            bytes: self
+                .bytes
+                .strip_prefix(b"\xEF\xBB\xBF")
+                .unwrap_or(&self.bytes),
         }
     }
 }

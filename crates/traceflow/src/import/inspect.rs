@@ -289,15 +289,23 @@ fn result(log: &Log, sample: Sample, record: &str) -> Result<CaseResult, Invalid
         .total_time
         .filter(|t| t.is_finite() && *t >= 0.0)
         .map(|t| t * 1000.0);
-    result.tokens = sample.model_usage.map(|usage| {
-        usage
-            .0
-            .iter()
-            .map(|(_, u)| {
-                u.total_tokens
-                    .unwrap_or_else(|| u.input_tokens.unwrap_or(0) + u.output_tokens.unwrap_or(0))
-            })
-            .sum()
+    // Counts saturate rather than overflow; a negative one is no count, and
+    // the sample's tokens are left out.
+    result.tokens = sample.model_usage.and_then(|usage| {
+        usage.0.iter().try_fold(0_i64, |sum, (_, u)| {
+            let count = match u.total_tokens {
+                Some(total) => total,
+                None => {
+                    let (input, output) =
+                        (u.input_tokens.unwrap_or(0), u.output_tokens.unwrap_or(0));
+                    if input < 0 || output < 0 {
+                        return None;
+                    }
+                    input.saturating_add(output)
+                }
+            };
+            (count >= 0).then(|| sum.saturating_add(count))
+        })
     });
     result.error = sample
         .error
@@ -640,5 +648,33 @@ mod tests {
         let err = parse(source("d.json", json)).unwrap_err();
         assert_eq!(err.record.as_deref(), Some("samples[1]"));
         assert!(parse(source("e.json", &json[..40])).is_err());
+    }
+
+    #[test]
+    fn token_counts_that_overflow_or_are_negative_do_not_panic_or_import() {
+        let tokens = |usage: &str| {
+            let json = format!(
+                r#"{{"status":"success","eval":{{"run_id":"r","created":"2026-01-01T00:00:00+00:00","task":"t"}},"samples":[{{"id":"a","model_usage":{usage}}}]}}"#
+            );
+            parse(source("t.json", json.as_bytes())).unwrap().results[0].tokens
+        };
+        let max = i64::MAX;
+        assert_eq!(
+            tokens(&format!(
+                r#"{{"m1":{{"total_tokens":{max}}},"m2":{{"total_tokens":{max}}}}}"#
+            )),
+            Some(max)
+        );
+        assert_eq!(
+            tokens(&format!(
+                r#"{{"m1":{{"input_tokens":{max},"output_tokens":{max}}}}}"#
+            )),
+            Some(max)
+        );
+        assert_eq!(tokens(r#"{"m1":{"total_tokens":-5}}"#), None);
+        assert_eq!(
+            tokens(r#"{"m1":{"total_tokens":5},"m2":{"total_tokens":2}}"#),
+            Some(7)
+        );
     }
 }

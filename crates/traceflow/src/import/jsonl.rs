@@ -88,15 +88,26 @@ fn is_blank(line: &[u8]) -> bool {
 
 /// Whether the file is in this format: its first non-blank line is a JSON
 /// object with `run`, `case` and `passed` keys.
+///
+/// A first line that is not JSON at all (Python's `json.dumps` writes `NaN`
+/// and `Infinity` by default) is still this format when it is an object
+/// naming the three keys: the reader then names the line and what is wrong.
 pub(crate) fn sniff(source: Source<'_>) -> bool {
-    lines(source.bytes)
-        .find(|(_, line)| !is_blank(line))
-        .and_then(|(_, line)| super::first_object(line))
-        .is_some_and(|object| {
-            ["run", "case", "passed"]
-                .iter()
-                .all(|k| object.contains_key(*k))
-        })
+    let Some((_, line)) = lines(source.bytes).find(|(_, line)| !is_blank(line)) else {
+        return false;
+    };
+    let keys = ["run", "case", "passed"];
+    match super::first_object(line) {
+        Some(object) => keys.iter().all(|k| object.contains_key(*k)),
+        None => {
+            line.trim_ascii_start().starts_with(b"{")
+                && serde_json::from_slice::<serde_json::Value>(line).is_err()
+                && keys.iter().all(|k| {
+                    let quoted = format!("\"{k}\"");
+                    line.windows(quoted.len()).any(|w| w == quoted.as_bytes())
+                })
+        }
+    }
 }
 
 /// Reads the file.
@@ -197,6 +208,9 @@ fn result_of(record: Record) -> Result<CaseResult, String> {
         });
     }
     for (name, score) in record.scores.unwrap_or_default() {
+        if name.is_empty() {
+            return Err("an evaluation's name is empty (a key of scores)".into());
+        }
         result.evaluations.push(Evaluation {
             name,
             score: Some(score),
@@ -418,6 +432,11 @@ mod tests {
             true,
         ),
         (
+            r#"{"run": "r", "case": "c", "time": "2026-12-07T23:44:19Z", "passed": true, "scores": {"": 1}}"#,
+            "an evaluation's name is empty",
+            true,
+        ),
+        (
             r#"{"run": "r", "case": "c", "time": "2026-12-07T23:44:19", "passed": true}"#,
             "has no offset",
             true,
@@ -531,6 +550,13 @@ mod tests {
             b"{\"run\": \"r\",\n \"case\": \"c\", \"passed\": true}"
         )));
         assert!(!sniff(src(b"<testsuites/>")));
+        // Not JSON (Python writes NaN), but plainly a record: read, and
+        // refused naming the line.
+        let nan = b"{\"run\": \"r\", \"case\": \"c\", \"time\": \"2026-12-07T23:44:19Z\", \"passed\": true, \"cost_usd\": NaN}\n";
+        assert!(sniff(src(nan)));
+        let err = parse(src(nan)).unwrap_err();
+        assert_eq!(err.record.as_deref(), Some("line 1"), "{err}");
+        assert!(!sniff(src(b"[\"run\", \"case\", \"passed\"]")));
         assert!(!sniff(src(b"")));
         let parsed = parse(src(b"\n \n")).unwrap();
         assert!(parsed.results.is_empty());

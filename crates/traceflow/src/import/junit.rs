@@ -56,7 +56,13 @@ pub(crate) fn sniff(source: Source<'_>) -> bool {
         } else if rest.starts_with(b"<!--") {
             skip_past(rest, b"-->")
         } else if rest.starts_with(b"<!") {
-            skip_past(rest, b">")
+            // A DOCTYPE's internal subset (`[...]`) holds `>`s of its own:
+            // skipped whole, the file is JUnit and its reader refuses the DTD.
+            let subset = rest.iter().position(|&b| b == b'[');
+            match subset.filter(|&at| rest.iter().position(|&b| b == b'>') > Some(at)) {
+                Some(_) => skip_past(rest, b"]").and_then(|after| skip_past(after, b">")),
+                None => skip_past(rest, b">"),
+            }
         } else {
             break;
         };
@@ -539,5 +545,26 @@ mod tests {
         ] {
             assert!(!sniff(source("x", no)), "{}", String::from_utf8_lossy(no));
         }
+    }
+
+    #[test]
+    fn a_dtd_with_entities_is_junit_refused_not_expanded() {
+        let laughs = br#"<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<testsuites><testsuite name="s"><testcase name="&lol3;"/></testsuite></testsuites>"#;
+        assert!(sniff(source("lol.xml", laughs)));
+        let err = parse(source("lol.xml", laughs)).unwrap_err();
+        assert!(err.message.contains("DTD"), "{err}");
+        let external = br#"<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><testsuite name="s"><testcase name="&e;"/></testsuite>"#;
+        assert!(sniff(source("ext.xml", external)));
+        assert!(parse(source("ext.xml", external))
+            .unwrap_err()
+            .message
+            .contains("DTD"));
+        assert!(sniff(source(
+            "d.xml",
+            b"<!DOCTYPE testsuites><testsuites/>"
+        )));
+        assert!(!sniff(source("d.xml", b"<!DOCTYPE x [<!ENTITY e \"v\">")));
     }
 }

@@ -255,11 +255,26 @@ pub fn detect(source: Source<'_>) -> Option<Format> {
 /// The file's first JSON value, if it is an object: the whole object of a
 /// JSON file, the first line of a JSON-lines file. What the JSON formats'
 /// sniffers look at.
+///
+/// An object that does not read as values (a number out of range, a string
+/// not UTF-8 inside it) still gives its keys, each mapped to `null`: the
+/// format its keys say is then read, and its reader names the record at
+/// fault, rather than the file being in no format.
 pub(crate) fn first_object(bytes: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
     let mut values = serde_json::Deserializer::from_slice(bytes).into_iter();
     match values.next()? {
         Ok(serde_json::Value::Object(object)) => Some(object),
-        _ => None,
+        Ok(_) => None,
+        Err(_) => {
+            let mut keys = serde_json::Deserializer::from_slice(bytes)
+                .into_iter::<BTreeMap<String, serde::de::IgnoredAny>>();
+            let keys = keys.next()?.ok()?;
+            Some(
+                keys.into_keys()
+                    .map(|key| (key, serde_json::Value::Null))
+                    .collect(),
+            )
+        }
     }
 }
 
@@ -289,5 +304,35 @@ pub fn label_passes(label: &str) -> Option<bool> {
         Some(false)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(bytes: &[u8]) -> Source<'_> {
+        Source {
+            name: "x.jsonl",
+            modified: None,
+            bytes,
+        }
+    }
+
+    #[test]
+    fn a_bad_value_in_the_first_record_does_not_hide_the_format() {
+        let lines: [&[u8]; 3] = [
+            br#"{"run":"r","case":"c","time":"2026-12-07T23:44:19Z","passed":true,"latency_ms":1e400}"#,
+            b"{\"run\":\"r\",\"case\":\"\xff\",\"time\":\"2026-12-07T23:44:19Z\",\"passed\":true}",
+            br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":1e400}]}]}]}"#,
+        ];
+        let formats = [Format::Jsonl, Format::Jsonl, Format::Otlp];
+        for (bytes, format) in lines.into_iter().zip(formats) {
+            assert_eq!(detect(source(bytes)), Some(format));
+            let err = parse(format, source(bytes)).unwrap_err();
+            assert_eq!(err.record.as_deref(), Some("line 1"), "{err}");
+        }
+        assert_eq!(detect(source(b"[1e400]")), None);
+        assert_eq!(detect(source(b"{\"run\": NaN")), None);
     }
 }

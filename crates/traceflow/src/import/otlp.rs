@@ -6,7 +6,8 @@
 //! An evaluation is a `gen_ai.evaluation.result`: a log record with that
 //! `eventName` (older SDKs: the attribute `event.name`) or a span event of
 //! that name. It belongs to the span it is parented to (its trace and span
-//! id; a span event, to its span): from that span up its parents, the
+//! id; a span event, to its span): from that span up its parents (at most
+//! 64 of them), the
 //! nearest `invoke_agent`, else the nearest inference span (`chat`,
 //! `text_completion`, `generate_content`, `create_agent`); else the span
 //! whose `gen_ai.response.id` is the record's (and up from it the same
@@ -364,6 +365,7 @@ fn number(attrs: &Attrs, key: &str, record: &str) -> Result<Option<f64>, Invalid
 fn count(attrs: &Attrs, key: &str, record: &str) -> Result<Option<i64>, Invalid> {
     match attrs.get(key) {
         None => Ok(None),
+        Some(Attr::Int(i)) if *i < 0 => Err(Invalid::at(record, format!("{key}: {i} is negative"))),
         Some(Attr::Int(i)) => i64::try_from(*i)
             .map(Some)
             .map_err(|_| Invalid::at(record, format!("{key} is out of range"))),
@@ -547,13 +549,19 @@ fn op(span: &Span) -> Option<&str> {
     }
 }
 
-/// The span and its ancestors, nearest first (a cycle ends the walk).
+/// How far up (lineage) or down (tokens) from a span the join looks: a
+/// crafted file of one span chain thousands deep, each evaluated, is read
+/// in linear time, not quadratic.
+const MAX_DEPTH: usize = 64;
+
+/// The span and its ancestors, nearest first, to [`MAX_DEPTH`] of them (a
+/// cycle ends the walk).
 fn lineage<'a>(spans: &'a HashMap<SpanKey, Span>, from: &SpanKey) -> Vec<(&'a SpanKey, &'a Span)> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     let mut at = spans.get_key_value(from);
     while let Some((key, span)) = at {
-        if !seen.insert(key) {
+        if !seen.insert(key) || out.len() > MAX_DEPTH {
             break;
         }
         out.push((key, span));
@@ -752,12 +760,12 @@ fn tokens(
     };
     let input = input.or_else(|| match (read, created) {
         (None, None) => None,
-        (r, c) => Some(r.unwrap_or(0) + c.unwrap_or(0)),
+        (r, c) => Some(r.unwrap_or(0).saturating_add(c.unwrap_or(0))),
     });
     if input.is_some() || output.is_some() {
         return Ok(Some(input.unwrap_or(0).saturating_add(output.unwrap_or(0))));
     }
-    if depth > 64 {
+    if depth > MAX_DEPTH {
         return Ok(None);
     }
     let mut sum: Option<i64> = None;
@@ -1118,5 +1126,54 @@ mod tests {
         assert_eq!(r.latency_ms, Some(2.0));
         // No run anywhere: the trace id.
         assert_eq!((r.run.as_str(), r.case.as_str()), ("aa", "c"));
+    }
+
+    #[test]
+    fn token_counts_near_the_limit_or_negative_neither_panic_nor_import() {
+        let span = |attrs: &str| {
+            format!(
+                r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"aa","spanId":"bb","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}}{attrs}],"events":[{{"name":"gen_ai.evaluation.result","attributes":[{{"key":"gen_ai.evaluation.name","value":{{"stringValue":"q"}}}}]}}]}}]}}]}}]}}"#
+            )
+        };
+        let kv = |k: &str, v: &str| {
+            format!(r#",{{"key":"gen_ai.usage.{k}","value":{{"intValue":"{v}"}}}}"#)
+        };
+        let max = i64::MAX.to_string();
+        let text =
+            span(&(kv("cache_read.input_tokens", &max) + &kv("cache_creation.input_tokens", &max)));
+        let parsed = parse(source("t", text.as_bytes())).unwrap();
+        assert_eq!(parsed.results[0].tokens, Some(i64::MAX));
+
+        let text = span(&kv("input_tokens", "-5"));
+        let err = parse(source("t", text.as_bytes())).unwrap_err();
+        assert_eq!(err.record.as_deref(), Some("line 1"), "{err}");
+        assert!(
+            err.message.contains("input_tokens: -5 is negative"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_span_chain_thousands_deep_reads_in_linear_time() {
+        let n = 3000;
+        let id = |i: usize| format!("{i:016x}");
+        let spans: Vec<String> = (0..n)
+            .map(|i| {
+                let parent = if i + 1 < n { id(i + 1) } else { String::new() };
+                format!(
+                    r#"{{"traceId":"aa","spanId":"{}","parentSpanId":"{parent}","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}}],"events":[{{"name":"gen_ai.evaluation.result","attributes":[{{"key":"gen_ai.evaluation.name","value":{{"stringValue":"q"}}}}]}}]}}"#,
+                    id(i)
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+            spans.join(",")
+        );
+        let started = std::time::Instant::now();
+        let parsed = parse(source("t", text.as_bytes())).unwrap();
+        assert_eq!(parsed.results.len(), n);
+        // Unbounded, the walks up the chain took minutes here (debug build).
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     }
 }

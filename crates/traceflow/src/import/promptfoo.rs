@@ -441,14 +441,20 @@ fn case_result(run: &str, test: &str, at: Timestamp, raw: PfResult) -> CaseResul
         .as_ref()
         .and_then(|p| p.id().or_else(|| p.name()))
         .map(str::to_owned);
-    result.latency_ms = raw.latency_ms.filter(|v| v.is_finite());
-    result.cost_usd = raw.cost.filter(|v| v.is_finite());
-    result.tokens = raw.token_usage.as_ref().and_then(|t| t.total).or_else(|| {
-        raw.response
-            .as_ref()
-            .and_then(|r| r.token_usage.as_ref())
-            .and_then(|t| t.total)
-    });
+    // A negative time, cost or count is none (as the other readers leave it).
+    result.latency_ms = raw.latency_ms.filter(|v| v.is_finite() && *v >= 0.0);
+    result.cost_usd = raw.cost.filter(|v| v.is_finite() && *v >= 0.0);
+    result.tokens = raw
+        .token_usage
+        .as_ref()
+        .and_then(|t| t.total)
+        .or_else(|| {
+            raw.response
+                .as_ref()
+                .and_then(|r| r.token_usage.as_ref())
+                .and_then(|t| t.total)
+        })
+        .filter(|t| *t >= 0);
     let vars = raw
         .vars
         .as_ref()
@@ -826,5 +832,21 @@ mod tests {
             let _ = parse(source("x.json", text.as_bytes()));
             let _ = parse(source("x.jsonl", text.as_bytes()));
         }
+    }
+
+    #[test]
+    fn negative_latency_cost_and_tokens_are_left_out() {
+        let mut doc: Value = serde_json::from_slice(&fixture("promptfoo/run-01.json")).unwrap();
+        let first = &mut doc["results"]["results"][0];
+        first["latencyMs"] = serde_json::json!(-6);
+        first["cost"] = serde_json::json!(-0.5);
+        first["tokenUsage"]["total"] = serde_json::json!(-3);
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        let parsed = parse(source("run-01.json", &bytes)).unwrap();
+        let result = &parsed.results[0];
+        assert_eq!(
+            (result.latency_ms, result.cost_usd, result.tokens),
+            (None, None, None)
+        );
     }
 }

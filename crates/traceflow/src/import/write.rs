@@ -57,7 +57,7 @@ pub fn write(
     results: &[CaseResult],
     labels: &BTreeMap<String, String>,
 ) -> Result<Written, StoreError> {
-    let batch = store.batch("import")?;
+    let batch = store.import_batch()?;
     let mut written = Written::default();
     for result in results {
         match batch.put_imported(&trace_of(format, result, labels))? {

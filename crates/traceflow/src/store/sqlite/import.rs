@@ -61,6 +61,25 @@ pub enum Put {
     Unchanged,
 }
 
+impl SqliteStore {
+    /// Starts an import's batch: like [`SqliteStore::batch`], but it takes
+    /// the write lock at once (`BEGIN IMMEDIATE`), waiting the busy timeout
+    /// for another writer. A deferred transaction reads the digests first,
+    /// and a writer that committed meanwhile then fails it at once with
+    /// "database is locked": two imports racing on one store both land.
+    pub fn import_batch(&mut self) -> Result<WriteBatch<'_>, StoreError> {
+        let operation = "import";
+        self.ensure_writable(operation)?;
+        let path = self.path.clone();
+        let schema = self.schema;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|source| write_error(&path, operation, source))?;
+        Ok(WriteBatch { tx, path, schema })
+    }
+}
+
 impl WriteBatch<'_> {
     /// Writes an imported trace unless the store has it as it is.
     pub fn put_imported(&self, trace: &ImportedTrace) -> Result<Put, StoreError> {
