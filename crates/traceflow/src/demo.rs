@@ -150,6 +150,10 @@ fn pass_probability(mode: Mode, after_change: bool) -> f64 {
         (Mode::TriagePlan, true) => 0.90,
         (Mode::ChangeSafety, false) => 0.90,
         (Mode::ChangeSafety, true) => 0.84,
+        // The demo writes TraceFlow Lite's own modes only; an imported
+        // tool's results pass as grounded answers would.
+        (_, false) => 0.93,
+        (_, true) => 0.70,
     }
 }
 

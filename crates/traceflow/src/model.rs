@@ -116,6 +116,20 @@ stored_enum! {
         TriagePlan => "triage_plan",
         /// A change review that flags risky operations.
         ChangeSafety => "change_safety",
+        /// Results OpenTelemetry GenAI evaluation events carried
+        /// (`traceflow import`; the modes below likewise name the eval tool
+        /// whose results were imported).
+        Otlp => "otlp",
+        /// Results promptfoo wrote.
+        Promptfoo => "promptfoo",
+        /// Results Inspect AI wrote.
+        Inspect => "inspect",
+        /// Results DeepEval wrote.
+        Deepeval => "deepeval",
+        /// Results a JUnit XML report held.
+        Junit => "junit",
+        /// Results in traceflow's own JSON lines.
+        Jsonl => "jsonl",
     }
 }
 

@@ -401,3 +401,31 @@ fn imports_racing_on_one_store_all_land() {
         "{out}"
     );
 }
+
+#[test]
+fn list_and_show_read_imported_results() {
+    let sandbox = Sandbox::new(&[]);
+    let run = &history("promptfoo", |n| n == "run-07.json")[0];
+    assert_eq!(sandbox.run(&["import", "--db", "imported.db", run]).code, 0);
+    let list = sandbox.run(&["list", "--db", "imported.db", "--limit", "20"]);
+    assert_eq!(list.code, 0, "{list}");
+    // Twelve results, each listed with the tool as its mode; the broken
+    // cases fell back.
+    let rows: Vec<&str> = list.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 12, "{list}");
+    assert!(rows.iter().all(|r| r.contains(" promptfoo ")), "{list}");
+    let id = rows
+        .iter()
+        .find(|r| r.contains(":case-03:"))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with(&format!(" {id}")) && r.contains("FALLBACK")),
+        "{list}"
+    );
+    let show = sandbox.run(&["show", "--db", "imported.db", id]);
+    assert_eq!(show.code, 0, "{show}");
+    assert!(show.stdout.contains("Mode:     promptfoo"), "{show}");
+    assert!(show.stdout.contains("fallback"), "{show}");
+}
