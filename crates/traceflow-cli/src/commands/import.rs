@@ -27,6 +27,14 @@ pub(super) fn run(args: &ImportArgs) -> anyhow::Result<u8> {
     // Every file is read and checked before the store is opened: a refused
     // import leaves no new file behind.
     let read = traceflow::import::read(&inputs, &options)?;
+    // A file that exists is written only if it is a TraceFlow store (an
+    // empty file becomes one): never another program's database.
+    if !args.dry_run && std::fs::metadata(&args.db).is_ok_and(|m| m.is_file() && m.len() > 0) {
+        drop(crate::args::named_by_env(
+            SqliteStore::open_read_only(&args.db),
+            args.from_env,
+        )?);
+    }
     let mut store = if args.dry_run {
         None
     } else {

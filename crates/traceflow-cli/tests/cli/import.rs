@@ -429,3 +429,22 @@ fn list_and_show_read_imported_results() {
     assert!(show.stdout.contains("Mode:     promptfoo"), "{show}");
     assert!(show.stdout.contains("fallback"), "{show}");
 }
+
+#[test]
+fn another_programs_database_is_refused_and_left_as_it_was() {
+    let sandbox = Sandbox::new(&[]);
+    let other = sandbox.path("notes.db");
+    let made = std::process::Command::new("sqlite3")
+        .arg(&other)
+        .arg("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');")
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let before = std::fs::read(&other).unwrap();
+    let run = &history("junit", |n| n == "run-01.xml")[0];
+    let out = sandbox.run(&["import", "--db", "notes.db", run]);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("not a TraceFlow store"), "{out}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+}
