@@ -130,46 +130,7 @@ pub(crate) fn parse(source: Source<'_>) -> Result<Parsed, Invalid> {
                 format!("testsuite {name:?} (line {line})")
             }
         };
-        let (run, at) = match suite.attribute("timestamp").map(str::trim) {
-            Some(stamp) if !stamp.is_empty() => {
-                let at = match stamp.parse::<Timestamp>() {
-                    Ok(at) => at,
-                    Err(_) => match stamp.parse::<jiff::civil::DateTime>() {
-                        Ok(local) => {
-                            parsed.notes.push(format!(
-                                "{}: timestamp {stamp:?} has no offset; read as UTC",
-                                what()
-                            ));
-                            jiff::tz::TimeZone::UTC.to_timestamp(local).map_err(|e| {
-                                Invalid::at(what(), format!("timestamp {stamp:?}: {e}"))
-                            })?
-                        }
-                        Err(e) => {
-                            return Err(Invalid::at(
-                                what(),
-                                format!("timestamp {stamp:?} is not a date and time: {e}"),
-                            ))
-                        }
-                    },
-                };
-                (format!("{name}@{stamp}"), at)
-            }
-            _ => match source.modified {
-                Some(modified) => {
-                    parsed.notes.push(format!(
-                        "{}: no timestamp; the run is the suite's name alone and its time the file's modification time",
-                        what()
-                    ));
-                    (name.to_owned(), modified)
-                }
-                None => {
-                    return Err(Invalid::at(
-                        what(),
-                        "no timestamp, and the file's modification time is unknown",
-                    ))
-                }
-            },
-        };
+        let (run, at) = suite_run(suite, name, &what(), source.modified, &mut parsed.notes)?;
         let suite_labels = properties(suite);
         let mut seen: HashMap<String, u32> = HashMap::new();
         for testcase in suite
@@ -194,28 +155,10 @@ pub(crate) fn parse(source: Source<'_>) -> Result<Parsed, Invalid> {
             let count = seen.entry(case.clone()).or_insert(0);
             let repeat = *count;
             *count = count.saturating_add(1);
-
             let mut result = CaseResult::new(run.clone(), case, at);
             result.repeat = repeat;
-            let failure = child(testcase, "failure");
-            let error = child(testcase, "error");
-            result.passed = failure.is_none() && error.is_none();
-            if let Some(error) = error {
-                result.error = Some(message(error).unwrap_or_else(|| "error".to_owned()));
-            }
-            result.evaluations.push(Evaluation {
-                name: EVALUATION.to_owned(),
-                score: Some(if result.passed { 1.0 } else { 0.0 }),
-                passed: Some(result.passed),
-                explanation: failure.or(error).and_then(message),
-            });
-            if let Some(time) = testcase.attribute("time") {
-                match time.trim().parse::<f64>() {
-                    Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => {
-                        result.latency_ms = Some(seconds * 1000.0);
-                    }
-                    _ => unread_times += 1,
-                }
+            if !outcome(testcase, &mut result) {
+                unread_times += 1;
             }
             result.labels = suite_labels.clone();
             result.labels.extend(properties(testcase));
@@ -233,6 +176,79 @@ pub(crate) fn parse(source: Source<'_>) -> Result<Parsed, Invalid> {
         ));
     }
     Ok(parsed)
+}
+
+/// A suite's run (`NAME@TIMESTAMP`, else its name alone) and time (its
+/// timestamp, else the file's modification time, with a note).
+fn suite_run(
+    suite: roxmltree::Node<'_, '_>,
+    name: &str,
+    what: &str,
+    modified: Option<Timestamp>,
+    notes: &mut Vec<String>,
+) -> Result<(String, Timestamp), Invalid> {
+    match suite.attribute("timestamp").map(str::trim) {
+        Some(stamp) if !stamp.is_empty() => {
+            let at = match stamp.parse::<Timestamp>() {
+                Ok(at) => at,
+                Err(_) => match stamp.parse::<jiff::civil::DateTime>() {
+                    Ok(local) => {
+                        notes.push(format!(
+                            "{what}: timestamp {stamp:?} has no offset; read as UTC"
+                        ));
+                        jiff::tz::TimeZone::UTC
+                            .to_timestamp(local)
+                            .map_err(|e| Invalid::at(what, format!("timestamp {stamp:?}: {e}")))?
+                    }
+                    Err(e) => {
+                        return Err(Invalid::at(
+                            what,
+                            format!("timestamp {stamp:?} is not a date and time: {e}"),
+                        ))
+                    }
+                },
+            };
+            Ok((format!("{name}@{stamp}"), at))
+        }
+        _ => match modified {
+            Some(modified) => {
+                notes.push(format!(
+                    "{what}: no timestamp; the run is the suite's name alone and its time the file's modification time"
+                ));
+                Ok((name.to_owned(), modified))
+            }
+            None => Err(Invalid::at(
+                what,
+                "no timestamp, and the file's modification time is unknown",
+            )),
+        },
+    }
+}
+
+/// A testcase's outcome into `result`: failed on `<failure>` or `<error>`
+/// (an error's message its error), the `junit` evaluation, its latency;
+/// false when its `time` is not a number of seconds.
+fn outcome(testcase: roxmltree::Node<'_, '_>, result: &mut CaseResult) -> bool {
+    let failure = child(testcase, "failure");
+    let error = child(testcase, "error");
+    result.passed = failure.is_none() && error.is_none();
+    if let Some(error) = error {
+        result.error = Some(message(error).unwrap_or_else(|| "error".to_owned()));
+    }
+    result.evaluations.push(Evaluation {
+        name: EVALUATION.to_owned(),
+        score: Some(if result.passed { 1.0 } else { 0.0 }),
+        passed: Some(result.passed),
+        explanation: failure.or(error).and_then(message),
+    });
+    match testcase.attribute("time").map(|t| t.trim().parse::<f64>()) {
+        None => true,
+        Some(Ok(seconds)) if seconds.is_finite() && seconds >= 0.0 => {
+            result.latency_ms = Some(seconds * 1000.0);
+            true
+        }
+        Some(_) => false,
+    }
 }
 
 /// A parse error at the line roxmltree names; an error it gives no
