@@ -444,76 +444,96 @@ fn read(data: &mut Data, source: usize, name: Option<&str>, bytes: &[u8]) -> Res
             continue;
         }
         for rs in batch.resource_spans {
-            data.resources.push(attrs(&rs.resource.attributes));
-            let resource = data.resources.len() - 1;
-            for span in rs.scope_spans.into_iter().flat_map(|s| s.spans) {
-                let Some(span_key) = key(&span.trace_id, &span.span_id) else {
-                    return Err(Invalid::at(&record, "a span without traceId or spanId"));
-                };
-                let span_attrs = attrs(&span.attributes);
-                let errored = matches!(
-                    span.status.as_ref().and_then(|s| s.code.as_ref()),
-                    Some(code) if code == 2 || code == "STATUS_CODE_ERROR"
-                );
-                let error = match text(&span_attrs, "error.type", &record)? {
-                    Some(kind) => Some(kind),
-                    None if errored => Some(
-                        span.status
-                            .as_ref()
-                            .and_then(|s| s.message.clone())
-                            .filter(|m| !m.is_empty())
-                            .unwrap_or_else(|| "span status ERROR".to_owned()),
-                    ),
-                    None => None,
-                };
-                for event in span.events.iter().filter(|e| e.name == EVENT) {
-                    data.evals.push(Eval {
-                        span: Some(span_key.clone()),
-                        attrs: attrs(&event.attributes),
-                        time: event.time_unix_nano.map(|t| t.0),
-                        resource,
-                        record: record.clone(),
-                        source,
-                    });
-                }
-                let parent = key(&span.trace_id, &span.parent_span_id);
-                data.spans.insert(
-                    span_key,
-                    Span {
-                        parent,
-                        start: span.start_time_unix_nano.map(|t| t.0),
-                        end: span.end_time_unix_nano.map(|t| t.0),
-                        attrs: span_attrs,
-                        resource,
-                        error,
-                        record: record.clone(),
-                    },
-                );
-            }
+            add_spans(data, rs, &record, source)?;
         }
         for rl in batch.resource_logs {
-            data.resources.push(attrs(&rl.resource.attributes));
-            let resource = data.resources.len() - 1;
-            for log in rl.scope_logs.into_iter().flat_map(|s| s.log_records) {
-                let log_attrs = attrs(&log.attributes);
-                let named = log.event_name == EVENT
-                    || (log.event_name.is_empty()
-                        && text(&log_attrs, "event.name", &record)?.as_deref() == Some(EVENT));
-                if named {
-                    data.evals.push(Eval {
-                        span: key(&log.trace_id, &log.span_id),
-                        attrs: log_attrs,
-                        time: log
-                            .time_unix_nano
-                            .filter(|t| t.0 > 0)
-                            .or(log.observed_time_unix_nano)
-                            .map(|t| t.0),
-                        resource,
-                        record: record.clone(),
-                        source,
-                    });
-                }
-            }
+            add_logs(data, rl, &record, source)?;
+        }
+    }
+    Ok(())
+}
+
+/// A batch's spans of one resource into `data`: each span by its key, and
+/// its `gen_ai.evaluation.result` events as evaluations.
+fn add_spans(
+    data: &mut Data,
+    rs: ResourceSpans,
+    record: &str,
+    source: usize,
+) -> Result<(), Invalid> {
+    data.resources.push(attrs(&rs.resource.attributes));
+    let resource = data.resources.len() - 1;
+    for span in rs.scope_spans.into_iter().flat_map(|s| s.spans) {
+        let Some(span_key) = key(&span.trace_id, &span.span_id) else {
+            return Err(Invalid::at(record, "a span without traceId or spanId"));
+        };
+        let span_attrs = attrs(&span.attributes);
+        let errored = matches!(
+            span.status.as_ref().and_then(|s| s.code.as_ref()),
+            Some(code) if code == 2 || code == "STATUS_CODE_ERROR"
+        );
+        let error = match text(&span_attrs, "error.type", record)? {
+            Some(kind) => Some(kind),
+            None if errored => Some(
+                span.status
+                    .as_ref()
+                    .and_then(|s| s.message.clone())
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| "span status ERROR".to_owned()),
+            ),
+            None => None,
+        };
+        for event in span.events.iter().filter(|e| e.name == EVENT) {
+            data.evals.push(Eval {
+                span: Some(span_key.clone()),
+                attrs: attrs(&event.attributes),
+                time: event.time_unix_nano.map(|t| t.0),
+                resource,
+                record: record.to_owned(),
+                source,
+            });
+        }
+        let parent = key(&span.trace_id, &span.parent_span_id);
+        data.spans.insert(
+            span_key,
+            Span {
+                parent,
+                start: span.start_time_unix_nano.map(|t| t.0),
+                end: span.end_time_unix_nano.map(|t| t.0),
+                attrs: span_attrs,
+                resource,
+                error,
+                record: record.to_owned(),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// A batch's log records of one resource into `data`: those that are
+/// `gen_ai.evaluation.result` events (by `eventName`, or by the attribute
+/// `event.name` older SDKs set) as evaluations.
+fn add_logs(data: &mut Data, rl: ResourceLogs, record: &str, source: usize) -> Result<(), Invalid> {
+    data.resources.push(attrs(&rl.resource.attributes));
+    let resource = data.resources.len() - 1;
+    for log in rl.scope_logs.into_iter().flat_map(|s| s.log_records) {
+        let log_attrs = attrs(&log.attributes);
+        let named = log.event_name == EVENT
+            || (log.event_name.is_empty()
+                && text(&log_attrs, "event.name", record)?.as_deref() == Some(EVENT));
+        if named {
+            data.evals.push(Eval {
+                span: key(&log.trace_id, &log.span_id),
+                attrs: log_attrs,
+                time: log
+                    .time_unix_nano
+                    .filter(|t| t.0 > 0)
+                    .or(log.observed_time_unix_nano)
+                    .map(|t| t.0),
+                resource,
+                record: record.to_owned(),
+                source,
+            });
         }
     }
     Ok(())
