@@ -603,15 +603,13 @@ fn operation(spans: &HashMap<SpanKey, Span>, from: &SpanKey) -> Option<SpanKey> 
         .map(|(k, _)| (*k).clone())
 }
 
-fn join(data: Data, sources: &[Source<'_>]) -> Result<Parsed, Invalid> {
-    let Data {
-        spans,
-        evals,
-        resources,
-        mut notes,
-    } = data;
+/// Spans by their `gen_ai.response.id` (the earliest span keeps a shared
+/// id), and each span's children.
+fn index(
+    spans: &HashMap<SpanKey, Span>,
+) -> (HashMap<&str, &SpanKey>, HashMap<&SpanKey, Vec<&SpanKey>>) {
     let mut by_response: HashMap<&str, &SpanKey> = HashMap::new();
-    for (key, span) in &spans {
+    for (key, span) in spans {
         if let Some(Attr::Str(id)) = span.attrs.get("gen_ai.response.id") {
             // The earliest span keeps a shared id (a stable choice).
             by_response
@@ -625,17 +623,28 @@ fn join(data: Data, sources: &[Source<'_>]) -> Result<Parsed, Invalid> {
         }
     }
     let mut children: HashMap<&SpanKey, Vec<&SpanKey>> = HashMap::new();
-    for (key, span) in &spans {
+    for (key, span) in spans {
         if let Some(parent) = &span.parent {
             if let Some((parent, _)) = spans.get_key_value(parent) {
                 children.entry(parent).or_default().push(key);
             }
         }
     }
+    (by_response, children)
+}
 
+/// Who each evaluation belongs to, in the order first met: the agent or
+/// inference span above the span it is parented to, else the span with its
+/// `gen_ai.response.id`, else the span it names, else its response id or
+/// its line alone.
+fn owners<'e>(
+    evals: &'e [Eval],
+    spans: &HashMap<SpanKey, Span>,
+    by_response: &HashMap<&str, &SpanKey>,
+) -> (Vec<Owner>, HashMap<Owner, Vec<&'e Eval>>) {
     let mut order: Vec<Owner> = Vec::new();
     let mut groups: HashMap<Owner, Vec<&Eval>> = HashMap::new();
-    for eval in &evals {
+    for eval in evals {
         let response = match eval.attrs.get("gen_ai.response.id") {
             Some(Attr::Str(id)) => Some(id.as_str()),
             _ => None,
@@ -643,11 +652,11 @@ fn join(data: Data, sources: &[Source<'_>]) -> Result<Parsed, Invalid> {
         let owner = eval
             .span
             .as_ref()
-            .and_then(|s| operation(&spans, s))
+            .and_then(|s| operation(spans, s))
             .or_else(|| {
                 response
                     .and_then(|r| by_response.get(r))
-                    .map(|k| operation(&spans, k).unwrap_or_else(|| (*k).clone()))
+                    .map(|k| operation(spans, k).unwrap_or_else(|| (*k).clone()))
             })
             .map(Owner::Span)
             .or_else(|| eval.span.clone().map(Owner::Span))
@@ -660,6 +669,18 @@ fn join(data: Data, sources: &[Source<'_>]) -> Result<Parsed, Invalid> {
         }
         groups.entry(owner).or_default().push(eval);
     }
+    (order, groups)
+}
+
+fn join(data: Data, sources: &[Source<'_>]) -> Result<Parsed, Invalid> {
+    let Data {
+        spans,
+        evals,
+        resources,
+        mut notes,
+    } = data;
+    let (by_response, children) = index(&spans);
+    let (order, mut groups) = owners(&evals, &spans, &by_response);
 
     let modified = |group: &[&Eval]| {
         group
