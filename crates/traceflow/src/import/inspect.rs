@@ -385,6 +385,7 @@ fn input_text(input: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::fixtures::failing;
 
     const DIR: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -401,19 +402,6 @@ mod tests {
             modified: None,
             bytes,
         }
-    }
-
-    /// The design: case-05 fails in runs 2, 5, 9; case-03, 07, 11 from run 7.
-    fn failing(run: usize) -> Vec<String> {
-        let mut cases = Vec::new();
-        if run >= 7 {
-            cases.extend(["case-03", "case-07", "case-11"]);
-        }
-        if [2, 5, 9].contains(&run) {
-            cases.push("case-05");
-        }
-        cases.sort();
-        cases.into_iter().map(String::from).collect()
     }
 
     fn expected() -> Value {
@@ -473,7 +461,7 @@ mod tests {
                 .filter(|r| !r.passed)
                 .map(|r| r.case.clone())
                 .collect();
-            assert_eq!(failed, failing(n), "{file}");
+            assert_eq!(failed, failing(n).into_iter().collect::<Vec<_>>(), "{file}");
             for r in &parsed.results {
                 assert_eq!(r.repeat, 1);
                 assert_eq!(r.model.as_deref(), Some("mockllm/model"));

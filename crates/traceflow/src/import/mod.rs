@@ -21,6 +21,8 @@ use jiff::Timestamp;
 
 mod batch;
 mod deepeval;
+#[cfg(test)]
+mod fixtures;
 mod inspect;
 mod jsonl;
 mod junit;

@@ -931,6 +931,7 @@ fn alone_result(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::fixtures::failing;
 
     const DIR: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -947,19 +948,6 @@ mod tests {
             modified: None,
             bytes,
         }
-    }
-
-    /// The design: case-05 fails in runs 2, 5, 9; case-03, 07, 11 from run 7.
-    fn failing(run: usize) -> Vec<String> {
-        let mut cases = Vec::new();
-        if run >= 7 {
-            cases.extend(["case-03", "case-07", "case-11"]);
-        }
-        if [2, 5, 9].contains(&run) {
-            cases.push("case-05");
-        }
-        cases.sort();
-        cases.into_iter().map(String::from).collect()
     }
 
     #[test]
@@ -1010,7 +998,11 @@ mod tests {
                 .map(|r| r.case.clone())
                 .collect();
             failed.sort();
-            assert_eq!(failed, failing(n + 1), "{id}");
+            assert_eq!(
+                failed,
+                failing(n + 1).into_iter().collect::<Vec<_>>(),
+                "{id}"
+            );
             for r in &results {
                 assert_eq!(r.model.as_deref(), Some("mock-agent-model-2026-11"));
                 assert!(r.tokens.unwrap() > 0);

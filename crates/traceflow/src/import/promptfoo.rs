@@ -535,15 +535,10 @@ fn evaluations(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
-    use std::path::PathBuf;
 
     use super::*;
 
-    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/import");
-
-    fn fixture(path: &str) -> Vec<u8> {
-        std::fs::read(format!("{FIXTURES}/{path}")).unwrap()
-    }
+    use crate::import::fixtures::{failing, fixture, other_tools_files};
 
     fn source<'a>(name: &'a str, bytes: &'a [u8]) -> Source<'a> {
         Source {
@@ -555,37 +550,6 @@ mod tests {
 
     fn expected() -> Value {
         serde_json::from_slice(&fixture("promptfoo/expected.json")).unwrap()
-    }
-
-    /// The design's failing cases in run `run` (1-based).
-    fn failing(run: usize) -> BTreeSet<String> {
-        let mut cases = BTreeSet::new();
-        if run >= 7 {
-            cases.extend(["case-03", "case-07", "case-11"].map(String::from));
-        }
-        if [2, 5, 9].contains(&run) {
-            cases.insert("case-05".to_owned());
-        }
-        cases
-    }
-
-    /// Every file under the other tools' folders (recursively).
-    fn other_tools_files() -> Vec<PathBuf> {
-        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    walk(&path, out);
-                } else {
-                    out.push(path);
-                }
-            }
-        }
-        let mut files = Vec::new();
-        for tool in ["deepeval", "inspect", "junit", "otlp"] {
-            walk(&Path::new(FIXTURES).join(tool), &mut files);
-        }
-        files
     }
 
     #[test]
@@ -703,7 +667,7 @@ mod tests {
 
     #[test]
     fn sniff_is_false_for_the_other_tools_files() {
-        let files = other_tools_files();
+        let files = other_tools_files("promptfoo");
         assert!(files.len() > 20);
         for path in files {
             let bytes = std::fs::read(&path).unwrap();
