@@ -95,13 +95,13 @@ def rows(fmt, r, now):
     at = r["at"]
     latency = r["latency"]
     finished = at + timedelta(milliseconds=latency) if latency is not None and 0 <= latency < 1e12 else at
-    scores = {e[0]: e[1] for e in r["evaluations"] if e[1] is not None}
+    scores = {e[0]: float(e[1]) for e in r["evaluations"] if e[1] is not None}
     reasons = [f"{e[0]}: {e[3]}" if e[3] is not None else e[0] for e in r["evaluations"] if e[2] is False]
     if r["error"] is not None:
         reasons.append(f"error: {r['error']}")
     created = py_time(at)
     trace = (trace_id, "failed" if r["error"] is not None else "done", fmt,
-             r["input"] if r["input"] is not None else r["case"], json.dumps(config),
+             r["input"] if r["input"] is not None else r["case"], json.dumps(config, sort_keys=True),
              r["model"] or "", fmt, r["output"], r["error"], created, py_time(finished), now)
     step = (trace_id, 0, "executor", None, None, r["tokens"] or 0, latency or 0.0, r["cost"] or 0.0,
             r["error"], 0, created, now)
