@@ -256,16 +256,19 @@ pub fn detect(source: Source<'_>) -> Option<Format> {
 
 /// The file's first JSON value, if it is an object: the whole object of a
 /// JSON file, the first line of a JSON-lines file. What the JSON formats'
-/// sniffers look at.
+/// sniffers look at: its keys, and two levels deep only the shape —
+/// an object's values below the top level are `null`, an array is empty
+/// (the whole value is still read and checked, but not kept: building it
+/// cost a file's own parse again, for every format tried).
 ///
 /// An object that does not read as values (a number out of range, a string
 /// not UTF-8 inside it) still gives its keys, each mapped to `null`: the
 /// format its keys say is then read, and its reader names the record at
 /// fault, rather than the file being in no format.
 pub(crate) fn first_object(bytes: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
-    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter();
+    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<Shallow<2>>();
     match values.next()? {
-        Ok(serde_json::Value::Object(object)) => Some(object),
+        Ok(Shallow(serde_json::Value::Object(object))) => Some(object),
         Ok(_) => None,
         Err(_) => {
             let mut keys = serde_json::Deserializer::from_slice(bytes)
@@ -277,6 +280,63 @@ pub(crate) fn first_object(bytes: &[u8]) -> Option<serde_json::Map<String, serde
                     .collect(),
             )
         }
+    }
+}
+
+/// A JSON value kept `DEPTH` levels deep: below, objects and arrays are
+/// read through, and kept as `null`.
+struct Shallow<const DEPTH: u8>(serde_json::Value);
+
+impl<'de, const DEPTH: u8> serde::Deserialize<'de> for Shallow<DEPTH> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        use serde_json::Value;
+
+        struct V<const DEPTH: u8>;
+        impl<'de, const DEPTH: u8> Visitor<'de> for V<DEPTH> {
+            type Value = Value;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+                Ok(Value::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+                Ok(v.into())
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+                Ok(v.into())
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+                Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+                Ok(Value::String(v.to_owned()))
+            }
+            fn visit_unit<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Value::Array(Vec::new()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+                let mut object = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = match DEPTH {
+                        0 => {
+                            map.next_value::<IgnoredAny>()?;
+                            Value::Null
+                        }
+                        1 => map.next_value::<Shallow<0>>()?.0,
+                        _ => map.next_value::<Shallow<1>>()?.0,
+                    };
+                    object.insert(key, value);
+                }
+                Ok(Value::Object(object))
+            }
+        }
+        deserializer.deserialize_any(V::<DEPTH>).map(Shallow)
     }
 }
 
@@ -336,5 +396,20 @@ mod tests {
         }
         assert_eq!(detect(source(b"[1e400]")), None);
         assert_eq!(detect(source(b"{\"run\": NaN")), None);
+    }
+
+    #[test]
+    fn keeps_the_keys_and_the_shape_the_sniffers_read() {
+        let text = br#"{"eval": {"run_id": "r", "task": {"deep": [1, {"x": 2}]}},
+            "testCases": [{"name": "a"}], "version": 3, "evalId": "e"}
+            {"second": true}"#;
+        let object = first_object(text).unwrap();
+        assert!(object["testCases"].is_array());
+        let eval = object["eval"].as_object().unwrap();
+        assert!(eval.contains_key("run_id") && eval.contains_key("task"));
+        assert_eq!(object["version"], 3);
+        assert!(!object.contains_key("second"));
+        assert!(first_object(br#"{"a": [1, 2"#).is_none(), "truncated");
+        assert!(first_object(b"[1, 2]").is_none(), "not an object");
     }
 }
