@@ -223,30 +223,31 @@ pub(super) fn insert_step(
          latency_ms, cost_usd, error, created_at, updated_db_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12)"
     };
-    conn.execute(
-        sql,
-        params![
-            step.trace_id,
-            step.step_seq,
-            step.node_name,
-            json_or_null(step.input.as_ref()),
-            json_or_null(step.output.as_ref()),
-            step.tokens,
-            step.latency_ms,
-            step.cost_usd,
-            step.error,
-            step.cache_hit,
-            timestamp::format_python(step.created_at),
-            now,
-        ],
-    )
-    .map_err(|source| {
-        write_error(
-            path,
-            &format!("insert_step {} #{}", step.trace_id, step.step_seq),
-            source,
-        )
-    })?;
+    // Cached: a bulk write inserts a step per trace with one statement.
+    conn.prepare_cached(sql)
+        .and_then(|mut statement| {
+            statement.execute(params![
+                step.trace_id,
+                step.step_seq,
+                step.node_name,
+                json_or_null(step.input.as_ref()),
+                json_or_null(step.output.as_ref()),
+                step.tokens,
+                step.latency_ms,
+                step.cost_usd,
+                step.error,
+                step.cache_hit,
+                timestamp::format_python(step.created_at),
+                now,
+            ])
+        })
+        .map_err(|source| {
+            write_error(
+                path,
+                &format!("insert_step {} #{}", step.trace_id, step.step_seq),
+                source,
+            )
+        })?;
     Ok(())
 }
 
@@ -266,11 +267,13 @@ pub(super) fn insert_eval(
         .as_ref()
         .filter(|s| !s.is_empty())
         .map(python_json::scores_to_string);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO trace_evals (trace_id, step_seq, decision, reasons_json, scores_json, \
          revision_instructions, created_at, updated_db_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+    )
+    .and_then(|mut statement| {
+        statement.execute(params![
             eval.trace_id,
             eval.step_seq,
             eval.decision.as_str(),
@@ -279,8 +282,8 @@ pub(super) fn insert_eval(
             eval.revision_instructions,
             timestamp::format_python(eval.created_at),
             now,
-        ],
-    )
+        ])
+    })
     .map_err(|source| {
         write_error(
             path,
