@@ -24,17 +24,19 @@ pub(super) fn run(args: &ImportArgs) -> anyhow::Result<u8> {
         keep_going: args.keep_going,
         dry_run: args.dry_run,
     };
-    // Every file is read and checked before the store is opened: a refused
-    // import leaves no new file behind.
-    let read = traceflow::import::read(&inputs, &options)?;
     // A file that exists is written only if it is a TraceFlow store (an
-    // empty file becomes one): never another program's database.
-    if !args.dry_run && std::fs::metadata(&args.db).is_ok_and(|m| m.is_file() && m.len() > 0) {
-        drop(crate::args::named_by_env(
-            SqliteStore::open_read_only(&args.db),
-            args.from_env,
-        )?);
-    }
+    // empty file becomes one): never another program's database. What it
+    // imported before is not read again.
+    let known = if std::fs::metadata(&args.db).is_ok_and(|m| m.is_file() && m.len() > 0) {
+        let store =
+            crate::args::named_by_env(SqliteStore::open_read_only(&args.db), args.from_env)?;
+        store.imported_files()?
+    } else {
+        traceflow::import::Known::new()
+    };
+    // Every file is read and checked before the store is opened for
+    // writing: a refused import leaves no new file behind.
+    let read = traceflow::import::read(&inputs, &options, &known)?;
     let mut store = if args.dry_run {
         None
     } else {

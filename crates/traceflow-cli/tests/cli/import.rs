@@ -448,3 +448,73 @@ fn another_programs_database_is_refused_and_left_as_it_was() {
     assert_eq!(out.stderr.lines().count(), 1, "{out}");
     assert_eq!(std::fs::read(&other).unwrap(), before);
 }
+
+#[test]
+fn a_file_imported_again_is_not_read_and_a_grown_one_adds_what_is_new() {
+    let sandbox = Sandbox::new(&[]);
+    let line = |case: &str, passed: bool| {
+        format!(
+            "{{\"run\": \"nightly-1\", \"case\": \"{case}\", \"time\": \"2026-12-07T02:00:00Z\", \"passed\": {passed}}}\n"
+        )
+    };
+    let path = sandbox.path("results.jsonl");
+    std::fs::write(&path, line("a", true) + &line("b", false)).unwrap();
+    let first = sandbox.run(&["import", "--db", "imported.db", "results.jsonl"]);
+    assert!(
+        first
+            .stdout
+            .contains("2 results: 2 new, 0 changed, 0 unchanged"),
+        "{first}"
+    );
+
+    let again = sandbox.run(&["import", "--db", "imported.db", "results.jsonl"]);
+    assert_eq!(again.code, 0, "{again}");
+    assert!(
+        again
+            .stdout
+            .contains("2 results: 0 new, 0 changed, 2 unchanged"),
+        "{again}"
+    );
+    assert!(
+        again
+            .stdout
+            .contains("note: imported before as it is: not read again"),
+        "{again}"
+    );
+
+    // The same file with a label is another import of it: read, and
+    // each result changed.
+    let labelled = sandbox.run(&[
+        "import",
+        "--db",
+        "imported.db",
+        "--label",
+        "k=v",
+        "results.jsonl",
+    ]);
+    assert!(
+        labelled
+            .stdout
+            .contains("2 results: 0 new, 2 changed, 0 unchanged"),
+        "{labelled}"
+    );
+
+    let mut grown = std::fs::read_to_string(&path).unwrap();
+    grown.push_str(&line("c", true));
+    std::fs::write(&path, grown).unwrap();
+    let grew = sandbox.run(&[
+        "import",
+        "--db",
+        "imported.db",
+        "--label",
+        "k=v",
+        "results.jsonl",
+    ]);
+    assert_eq!(grew.code, 0, "{grew}");
+    assert!(
+        grew.stdout
+            .contains("3 results: 1 new, 0 changed, 2 unchanged"),
+        "{grew}"
+    );
+    assert!(!grew.stdout.contains("not read again"), "{grew}");
+}

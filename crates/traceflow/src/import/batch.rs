@@ -147,15 +147,50 @@ pub fn import(
     inputs: &[Input],
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
-    let read = read(inputs, options)?;
+    let known = match &store {
+        Some(store) => store.imported_files()?,
+        None => Known::new(),
+    };
+    let read = read(inputs, options, &known)?;
     Ok(read.write(store, options)?)
 }
 
 /// The files of an import, read and checked, not yet written.
 #[derive(Debug, Clone, Default)]
 pub struct ReadFiles {
-    files: Vec<(FileReport, Parsed)>,
+    /// Each file (or OTLP group) read, with its digests; `None` for one
+    /// imported before as it is, not read again.
+    files: Vec<(FileReport, Option<Parsed>, Vec<String>)>,
     refused: Vec<FileError>,
+}
+
+/// The files a store has imported, by digest: their format and results
+/// ([`SqliteStore::imported_files`]).
+pub type Known = std::collections::HashMap<String, (String, u64)>;
+
+/// A file's digest as an import reads it: its name, its modification time
+/// (some formats take their run or time from them), the import's format
+/// and labels, and its bytes.
+fn digest(input: &Input, options: &ImportOptions) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(
+        format!(
+            "{:?}\0{:?}\0{}\0{:?}\0{}\0",
+            options.format,
+            options.labels,
+            input.name,
+            input.modified,
+            input.bytes.len()
+        )
+        .as_bytes(),
+    );
+    hasher.update(&input.bytes);
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl ReadFiles {
@@ -172,22 +207,58 @@ impl ReadFiles {
         };
         let mut files = self.files;
         if let Some(store) = store.filter(|_| !options.dry_run) {
-            for (file, parsed) in &mut files {
-                file.written = super::write(store, file.format, &parsed.results, &options.labels)?;
+            for (file, parsed, digests) in &mut files {
+                file.written = match parsed {
+                    Some(parsed) => super::write::write_file(
+                        store,
+                        file.format,
+                        &parsed.results,
+                        &options.labels,
+                        digests,
+                    )?,
+                    None => Written {
+                        unchanged: file.results,
+                        ..Written::default()
+                    },
+                };
                 report.total.add(file.written);
             }
         }
-        report.files = files.into_iter().map(|(file, _)| file).collect();
+        report.files = files.into_iter().map(|(file, ..)| file).collect();
         Ok(report)
     }
 }
 
 /// Reads and checks every input: the files that read, and (with
-/// `keep_going`) the files refused; without it, the first file refused.
-pub fn read(inputs: &[Input], options: &ImportOptions) -> Result<ReadFiles, ImportError> {
+/// `keep_going`) the files refused; without it, the first file refused. A
+/// file the store imported before as it is (`known`, by its digest) is not
+/// read again.
+pub fn read(
+    inputs: &[Input],
+    options: &ImportOptions,
+    known: &Known,
+) -> Result<ReadFiles, ImportError> {
     let mut read = ReadFiles::default();
-    let mut otlp: Vec<&Input> = Vec::new();
+    let mut otlp: Vec<(&Input, String)> = Vec::new();
     for input in inputs {
+        let digest = digest(input, options);
+        let before = known
+            .get(&digest)
+            .and_then(|(format, results)| Some((format.parse::<Format>().ok()?, *results)));
+        match before {
+            // Spans and evaluations join across the OTLP files: a known one
+            // is read again unless every one is known.
+            Some((Format::Otlp, _)) => {
+                otlp.push((input, digest));
+                continue;
+            }
+            Some((format, results)) => {
+                read.files
+                    .push((known_report(&input.name, format, results), None, Vec::new()));
+                continue;
+            }
+            None => {}
+        }
         let Some(format) = options.format.or_else(|| detect(input.source())) else {
             let cause = Invalid::file(
                 "in no format import reads (otlp, promptfoo, inspect, deepeval, junit, jsonl)",
@@ -197,31 +268,72 @@ pub fn read(inputs: &[Input], options: &ImportOptions) -> Result<ReadFiles, Impo
         };
         if format == Format::Otlp {
             // Spans and their evaluations may be in different files.
-            otlp.push(input);
+            otlp.push((input, digest));
             continue;
         }
         match parse(format, input.source()) {
-            Ok(parsed) => read
-                .files
-                .push((file_report(&input.name, format, &parsed), parsed)),
+            Ok(parsed) => read.files.push((
+                file_report(&input.name, format, &parsed),
+                Some(parsed),
+                vec![digest],
+            )),
             Err(cause) => refuse(&mut read, options, input.name.clone(), cause)?,
         }
     }
     if !otlp.is_empty() {
-        let name = otlp
-            .iter()
-            .map(|i| i.name.as_str())
-            .collect::<Vec<_>>()
-            .join(" + ");
-        let sources: Vec<Source<'_>> = otlp.iter().map(|i| i.source()).collect();
-        match super::otlp::parse_many(&sources) {
-            Ok(parsed) => read
-                .files
-                .push((file_report(&name, Format::Otlp, &parsed), parsed)),
-            Err(cause) => refuse(&mut read, options, name, cause)?,
-        }
+        read_otlp(&mut read, &otlp, options, known)?;
     }
     Ok(read)
+}
+
+/// The OTLP files of an import, joined: not read again when every one was
+/// imported before as it is.
+fn read_otlp(
+    read: &mut ReadFiles,
+    otlp: &[(&Input, String)],
+    options: &ImportOptions,
+    known: &Known,
+) -> Result<(), ImportError> {
+    let name = otlp
+        .iter()
+        .map(|(i, _)| i.name.as_str())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let digests: Vec<String> = otlp.iter().map(|(_, d)| d.clone()).collect();
+    let before: Option<Vec<u64>> = digests
+        .iter()
+        .map(|d| known.get(d).map(|(_, results)| *results))
+        .collect();
+    if let Some(results) = before {
+        let results = results.into_iter().max().unwrap_or(0) as usize;
+        read.files.push((
+            known_report(&name, Format::Otlp, results as u64),
+            None,
+            Vec::new(),
+        ));
+        return Ok(());
+    }
+    let sources: Vec<Source<'_>> = otlp.iter().map(|(i, _)| i.source()).collect();
+    match super::otlp::parse_many(&sources) {
+        Ok(parsed) => read.files.push((
+            file_report(&name, Format::Otlp, &parsed),
+            Some(parsed),
+            digests,
+        )),
+        Err(cause) => refuse(read, options, name, cause)?,
+    }
+    Ok(())
+}
+
+/// The report of a file imported before as it is.
+fn known_report(name: &str, format: Format, results: u64) -> FileReport {
+    FileReport {
+        name: name.to_owned(),
+        format,
+        results: usize::try_from(results).unwrap_or(usize::MAX),
+        written: Written::default(),
+        notes: vec!["imported before as it is: not read again".to_owned()],
+    }
 }
 
 fn file_report(name: &str, format: Format, parsed: &Parsed) -> FileReport {

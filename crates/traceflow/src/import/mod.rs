@@ -32,7 +32,7 @@ mod write;
 
 pub use batch::{
     import, parse_label, read, FileError, FileReport, ImportError, ImportOptions, ImportReport,
-    Input, ReadFiles,
+    Input, Known, ReadFiles,
 };
 pub use write::{identity, write, Written, RESERVED_KEYS};
 

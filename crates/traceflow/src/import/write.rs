@@ -57,6 +57,19 @@ pub fn write(
     results: &[CaseResult],
     labels: &BTreeMap<String, String>,
 ) -> Result<Written, StoreError> {
+    write_file(store, format, results, labels, &[])
+}
+
+/// [`write()`], and for the files imported whole their digests, recorded
+/// in the same transaction: importing them again as they were reads
+/// nothing.
+pub(crate) fn write_file(
+    store: &mut SqliteStore,
+    format: Format,
+    results: &[CaseResult],
+    labels: &BTreeMap<String, String>,
+    digests: &[String],
+) -> Result<Written, StoreError> {
     let batch = store.import_batch()?;
     let mut written = Written::default();
     for result in results {
@@ -65,6 +78,9 @@ pub fn write(
             Put::Replaced => written.replaced += 1,
             Put::Unchanged => written.unchanged += 1,
         }
+    }
+    for digest in digests {
+        batch.put_imported_file(digest, format.as_str(), results.len() as u64)?;
     }
     batch.commit()?;
     Ok(written)

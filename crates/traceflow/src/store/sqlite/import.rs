@@ -61,7 +61,50 @@ pub enum Put {
     Unchanged,
 }
 
+/// The table of the files imported whole: a digest of each (its name,
+/// modification time, the import's options and its bytes) and its results.
+const FILES_TABLE: &str = "CREATE TABLE IF NOT EXISTS traceflow_imported_files (\
+     digest TEXT PRIMARY KEY, format TEXT NOT NULL, results INTEGER NOT NULL)";
+
 impl SqliteStore {
+    /// The files imported before, by digest, with their format and their
+    /// results' count:
+    /// a file imported again as it was is not read again. Empty for a
+    /// store no import wrote.
+    pub fn imported_files(&self) -> Result<HashMap<String, (String, u64)>, StoreError> {
+        let fail = |source: rusqlite::Error| StoreError::Read {
+            location: Location::File(self.path.clone()),
+            table: "traceflow_imported_files",
+            source: source.into(),
+        };
+        let exists: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
+                 AND name = 'traceflow_imported_files'",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(fail)?;
+        if exists == 0 {
+            return Ok(HashMap::new());
+        }
+        let mut statement = self
+            .conn
+            .prepare("SELECT digest, format, results FROM traceflow_imported_files")
+            .map_err(fail)?;
+        let rows = statement
+            .query_map([], |row| {
+                let results = u64::try_from(row.get::<_, i64>(2)?).unwrap_or(0);
+                Ok((
+                    row.get::<_, String>(0)?,
+                    (row.get::<_, String>(1)?, results),
+                ))
+            })
+            .map_err(fail)?;
+        rows.collect::<Result<_, _>>().map_err(fail)
+    }
+
     /// Starts an import's batch: like [`SqliteStore::batch`], but it takes
     /// the write lock at once (`BEGIN IMMEDIATE`), waiting the busy timeout
     /// for another writer. A deferred transaction reads the digests first,
@@ -81,6 +124,27 @@ impl SqliteStore {
 }
 
 impl WriteBatch<'_> {
+    /// Records a file imported whole, by its digest, with its results'
+    /// count, in the file's transaction.
+    pub fn put_imported_file(
+        &self,
+        digest: &str,
+        format: &str,
+        results: u64,
+    ) -> Result<(), StoreError> {
+        let fail = |source| write_error(&self.path, "import", source);
+        self.tx.execute_batch(FILES_TABLE).map_err(fail)?;
+        self.tx
+            .execute(
+                "INSERT INTO traceflow_imported_files (digest, format, results) \
+                 VALUES (?1, ?2, ?3) ON CONFLICT (digest) DO UPDATE SET \
+                 format = excluded.format, results = excluded.results",
+                params![digest, format, i64::try_from(results).unwrap_or(i64::MAX)],
+            )
+            .map_err(fail)?;
+        Ok(())
+    }
+
     /// Writes an imported trace unless the store has it as it is.
     pub fn put_imported(&self, trace: &ImportedTrace) -> Result<Put, StoreError> {
         let operation = || format!("import {}", trace.trace_id);
