@@ -231,8 +231,9 @@ impl WriteBatch<'_> {
     }
 }
 
-#[cfg(all(test, feature = "import"))]
+#[cfg(feature = "import")]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
+#[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
