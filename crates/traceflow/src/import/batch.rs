@@ -172,25 +172,15 @@ pub type Known = std::collections::HashMap<String, (String, u64)>;
 /// (some formats take their run or time from them), the import's format
 /// and labels, and its bytes.
 fn digest(input: &Input, options: &ImportOptions) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    hasher.update(
-        format!(
-            "{:?}\0{:?}\0{}\0{:?}\0{}\0",
-            options.format,
-            options.labels,
-            input.name,
-            input.modified,
-            input.bytes.len()
-        )
-        .as_bytes(),
+    let header = format!(
+        "{:?}\0{:?}\0{}\0{:?}\0{}\0",
+        options.format,
+        options.labels,
+        input.name,
+        input.modified,
+        input.bytes.len()
     );
-    hasher.update(&input.bytes);
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    super::write::sha256_hex(&[header.as_bytes(), &input.bytes])
 }
 
 impl ReadFiles {

@@ -2,6 +2,7 @@
 //! per file.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
@@ -187,11 +188,21 @@ pub(crate) fn trace_of(
 /// A digest of everything written for a trace (its `Debug` form, which
 /// prints every field and float exactly).
 fn digest(trace: &ImportedTrace) -> String {
+    sha256_hex(&[format!("{trace:?}").as_bytes()])
+}
+
+/// The SHA-256 of the parts, one after another, in hex.
+pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(format!("{trace:?}").as_bytes());
+    for part in parts {
+        hasher.update(part);
+    }
     hasher
         .finalize()
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
 }

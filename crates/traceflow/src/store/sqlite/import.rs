@@ -183,30 +183,20 @@ impl WriteBatch<'_> {
         ];
         let replaced = self
             .tx
-            .prepare_cached(
-                "UPDATE traces SET status = ?2, mode = ?3, user_input = ?4, config_json = ?5, \
-                 model = ?6, provider = ?7, final_answer = ?8, error = ?9, created_at = ?10, \
-                 finished_at = ?11, updated_db_at = ?12 WHERE trace_id = ?1",
-            )
+            .prepare_cached(UPDATE_TRACE)
             .and_then(|mut update| update.execute(columns))
             .map_err(fail)?
             > 0;
         if replaced {
             for table in ["trace_steps", "trace_evals"] {
                 self.tx
-                    .execute(
-                        &format!("DELETE FROM {table} WHERE trace_id = ?1"),
-                        [&trace.trace_id],
-                    )
+                    .prepare_cached(&format!("DELETE FROM {table} WHERE trace_id = ?1"))
+                    .and_then(|mut delete| delete.execute([&trace.trace_id]))
                     .map_err(fail)?;
             }
         } else {
             self.tx
-                .prepare_cached(
-                    "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, \
-                     provider, final_answer, error, created_at, finished_at, updated_db_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                )
+                .prepare_cached(INSERT_TRACE)
                 .and_then(|mut insert| insert.execute(columns))
                 .map_err(fail)?;
         }

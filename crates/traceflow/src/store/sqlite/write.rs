@@ -117,18 +117,26 @@ fn trace_columns(trace: &TraceRecord) -> [Value; 12] {
     ]
 }
 
+/// A `traces` row's insert, its columns as [`trace_columns`] orders them.
+pub(super) const INSERT_TRACE: &str =
+    "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, \
+     final_answer, error, created_at, finished_at, updated_db_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+/// A `traces` row overwritten in place (keeping its rowid), the same
+/// columns.
+pub(super) const UPDATE_TRACE: &str =
+    "UPDATE traces SET status = ?2, mode = ?3, user_input = ?4, config_json = ?5, \
+     model = ?6, provider = ?7, final_answer = ?8, error = ?9, created_at = ?10, \
+     finished_at = ?11, updated_db_at = ?12 WHERE trace_id = ?1";
+
 pub(super) fn insert_trace(
     conn: &Connection,
     path: &Path,
     trace: &TraceRecord,
 ) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO traces (trace_id, status, mode, user_input, config_json, model, provider, \
-         final_answer, error, created_at, finished_at, updated_db_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        trace_columns(trace),
-    )
-    .map_err(|source| write_error(path, &format!("create_trace {}", trace.trace_id), source))?;
+    conn.execute(INSERT_TRACE, trace_columns(trace))
+        .map_err(|source| write_error(path, &format!("create_trace {}", trace.trace_id), source))?;
     Ok(())
 }
 
@@ -142,12 +150,7 @@ pub(super) fn replace_trace(
 ) -> Result<bool, StoreError> {
     let operation = || format!("write_traces {}", trace.trace_id);
     let changed = conn
-        .execute(
-            "UPDATE traces SET status = ?2, mode = ?3, user_input = ?4, config_json = ?5, \
-             model = ?6, provider = ?7, final_answer = ?8, error = ?9, created_at = ?10, \
-             finished_at = ?11, updated_db_at = ?12 WHERE trace_id = ?1",
-            trace_columns(trace),
-        )
+        .execute(UPDATE_TRACE, trace_columns(trace))
         .map_err(|source| write_error(path, &operation(), source))?;
     if changed == 0 {
         return Ok(false);
