@@ -329,10 +329,12 @@ pub struct MethodArgs {
 pub struct MetricArgs {
     /// The metric to trend (repeatable): pass-rate (default),
     /// final-pass-rate, revise-rate, fallback-rate, avg-score,
-    /// `score.<name>`, cost, latency, tokens, revisions.
+    /// `score.<name>`, `pass-rate.<name>` (an imported evaluation's own
+    /// pass rate), cost, latency, tokens, revisions.
     #[arg(long = "metric", value_name = "METRIC")]
     pub metrics: Vec<Metric>,
-    /// Trend every metric (plus any `--metric score.<name>`), one line each.
+    /// Trend every metric (plus any `--metric score.<name>` or
+    /// `pass-rate.<name>`), one line each.
     #[arg(long)]
     pub all_metrics: bool,
     /// Judge each segment as well as the total: model, mode, provider or

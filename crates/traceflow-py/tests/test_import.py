@@ -37,3 +37,9 @@ def test_an_imported_history_is_judged_by_its_runs_and_cases(tmp_path):
     assert sorted(name.split("[")[1].rstrip("]") for name in cases.regressed) == ["case-03", "case-07", "case-11"]
     expected = json.loads((JUNIT / "expected.json").read_text())
     assert expected["broken_cases"] == ["case-03", "case-07", "case-11"]
+
+    # The testcase's one evaluation, by name: its own pass rate.
+    own = traceflow.trend(store, group_by="run", case_by="case", window="all", metrics=["pass-rate.junit"])
+    assert own.reports[0]["metric"] == "pass-rate.junit"
+    assert own.reports[0]["statistics"]["verdict"] == "regression"
+    assert own.reports[0]["statistics"]["within_cases"] is not None

@@ -292,6 +292,12 @@ pub struct EvalRecord {
     pub created_at: Timestamp,
 }
 
+/// The prefix of the scores-object keys that record whether one evaluation
+/// passed (1) or failed (0): `passed:<name>`, which `traceflow import`
+/// writes beside each evaluation's score. They are indicators, not scores:
+/// `avg-score` leaves them out, and `pass-rate.<name>` trends them.
+pub const PASSED_PREFIX: &str = "passed:";
+
 #[cfg(test)]
 mod tests {
     use super::*;

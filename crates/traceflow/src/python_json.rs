@@ -171,8 +171,10 @@ impl<'de> Visitor<'de> for ScoresVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ScoreSummary, A::Error> {
         let mut summary = ScoreSummary::default();
-        while map.next_key::<IgnoredAny>()?.is_some() {
+        while let Some(ScoreKey { indicator }) = map.next_key::<ScoreKey>()? {
             match map.next_value::<ScoreValue>()? {
+                // An evaluation's pass (1) or fail (0) is not a score.
+                ScoreValue::Number(_) if indicator => {}
                 ScoreValue::Number(v) if v.is_finite() => {
                     summary.sum += v;
                     summary.finite += 1;
@@ -219,6 +221,34 @@ impl<'de> Visitor<'de> for ScoresVisitor {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ScoreSummary, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Self::not_an_object()
+    }
+}
+
+/// A scores object's key: whether it records an evaluation's pass or fail
+/// (`passed:<name>`, [`crate::model::PASSED_PREFIX`]) rather than a score.
+struct ScoreKey {
+    indicator: bool,
+}
+
+impl<'de> Deserialize<'de> for ScoreKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(ScoreKeyVisitor)
+    }
+}
+
+struct ScoreKeyVisitor;
+
+impl<'de> Visitor<'de> for ScoreKeyVisitor {
+    type Value = ScoreKey;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a score's name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<ScoreKey, E> {
+        Ok(ScoreKey {
+            indicator: key.starts_with(crate::model::PASSED_PREFIX),
+        })
     }
 }
 
@@ -287,6 +317,20 @@ impl<'de> Visitor<'de> for ScoreValueVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_evaluations_pass_or_fail_is_not_a_score() {
+        let scores: ScoreSummary =
+            from_str(r#"{"accuracy": 0.5, "passed:accuracy": 1, "passed:tone": 0, "b": 0.25}"#)
+                .unwrap();
+        assert_eq!(
+            (scores.sum, scores.finite, scores.invalid),
+            (0.75, 2, false)
+        );
+        // With Python's tokens too (the JSON5 reader).
+        let scores: ScoreSummary = from_str(r#"{"a": NaN, "passed:a": 1, "b": 0.5}"#).unwrap();
+        assert_eq!((scores.sum, scores.finite), (0.5, 1));
+    }
 
     #[test]
     fn reads_python_non_finite_tokens() {

@@ -19,9 +19,9 @@ fn history(tool: &str, pattern: fn(&str) -> bool) -> Vec<String> {
 
 /// Imports `files` into a fresh store and checks what every tool's
 /// history must show: 120 case executions, a regression that starts at
-/// the seventh run, and the three cases that broke named (the flaky one
-/// not among them).
-fn imports_the_history_and_finds_the_drop(files: &[String]) {
+/// the seventh run, in the pass rate and in `evaluation`'s own, and the
+/// three cases that broke named (the flaky one not among them).
+fn imports_the_history_and_finds_the_drop(files: &[String], evaluation: &str) {
     let sandbox = Sandbox::new(&[]);
     let mut args = vec!["import", "--db", "imported.db"];
     args.extend(files.iter().map(String::as_str));
@@ -70,6 +70,8 @@ fn imports_the_history_and_finds_the_drop(files: &[String]) {
     ]);
     assert_eq!(gate.code, 1, "{gate}");
 
+    evaluations_pass_rates_trend_and_gate(&sandbox, evaluation);
+
     let cases = sandbox.run(&[
         "cases",
         "--db",
@@ -107,31 +109,132 @@ fn imports_the_history_and_finds_the_drop(files: &[String]) {
     );
 }
 
+/// `pass-rate.<evaluation>` on the imported history: the evaluation's own
+/// pass rate falls at the seventh run, judged within the same cases, and
+/// gates; an evaluation the store does not record is a one-line error.
+fn evaluations_pass_rates_trend_and_gate(sandbox: &Sandbox, evaluation: &str) {
+    let metric = format!("pass-rate.{evaluation}");
+    let trend = sandbox.run(&[
+        "trend",
+        "--db",
+        "imported.db",
+        "--group-by",
+        "run",
+        "--case-by",
+        "case",
+        "--window",
+        "all",
+        "--metric",
+        &metric,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(trend.code, 0, "{trend}");
+    let doc = json(&trend.stdout);
+    let report = &doc["reports"][0];
+    assert_eq!(report["metric"], metric.as_str(), "{}", trend.stdout);
+    let stats = &report["statistics"];
+    assert_eq!(stats["verdict"], "regression", "{}", trend.stdout);
+    assert_eq!(stats["change_point"]["run_index"], 6, "{}", trend.stdout);
+    assert!(stats["within_cases"].is_object(), "{}", trend.stdout);
+    // 105 of 120 executions passed (15 failed: three cases in four runs,
+    // the flaky one in three).
+    assert_eq!(report["value"], 105.0 / 120.0, "{}", trend.stdout);
+
+    let gate = sandbox.run(&[
+        "gate",
+        "--db",
+        "imported.db",
+        "--group-by",
+        "run",
+        "--window",
+        "all",
+        "--metric",
+        &metric,
+    ]);
+    assert_eq!(gate.code, 1, "{gate}");
+
+    let unknown = sandbox.run(&[
+        "trend",
+        "--db",
+        "imported.db",
+        "--group-by",
+        "run",
+        "--metric",
+        "pass-rate.no-such-evaluation",
+    ]);
+    assert_eq!(unknown.code, 2, "{unknown}");
+    assert!(
+        unknown.stderr.contains(
+            "no decision records whether evaluation \"no-such-evaluation\" passed; the store's evaluations are"
+        ) && unknown.stderr.contains(&format!("\"{evaluation}\"")),
+        "{unknown}"
+    );
+}
+
 #[test]
 fn junit_from_pytest() {
-    imports_the_history_and_finds_the_drop(&history("junit", |n| n.ends_with(".xml")));
+    // A testcase is its one evaluation.
+    imports_the_history_and_finds_the_drop(&history("junit", |n| n.ends_with(".xml")), "junit");
 }
 
 #[test]
 fn deepeval_test_runs() {
-    imports_the_history_and_finds_the_drop(&history("deepeval", |n| n.starts_with("test_run_")));
+    imports_the_history_and_finds_the_drop(
+        &history("deepeval", |n| n.starts_with("test_run_")),
+        "quality",
+    );
 }
 
 #[test]
 fn promptfoo_output_json() {
-    imports_the_history_and_finds_the_drop(&history("promptfoo", |n| {
+    let files = history("promptfoo", |n| {
         n.starts_with("run-") && n.ends_with(".json")
-    }));
+    });
+    imports_the_history_and_finds_the_drop(&files, "quality");
+}
+
+#[test]
+fn promptfoo_evaluations_are_not_averaged_with_their_pass_or_fail() {
+    let sandbox = Sandbox::new(&[]);
+    let files = history("promptfoo", |n| {
+        n.starts_with("run-") && n.ends_with(".json")
+    });
+    let mut args = vec!["import", "--db", "imported.db"];
+    args.extend(files.iter().map(String::as_str));
+    assert_eq!(sandbox.run(&args).code, 0);
+    let trend = sandbox.run(&[
+        "trend",
+        "--db",
+        "imported.db",
+        "--group-by",
+        "run",
+        "--window",
+        "all",
+        "--metric",
+        "avg-score",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(trend.code, 0, "{trend}");
+    // `correct` (1 or 0) and `quality` (0.9 or 0.2) of 105 passes and 15
+    // fails: (105 × 1.9 + 15 × 0.2) / 240. With the `passed:` indicators
+    // averaged in it would be 0.859375.
+    let doc = json(&trend.stdout);
+    assert_eq!(doc["reports"][0]["value"], 0.84375, "{}", trend.stdout);
 }
 
 #[test]
 fn inspect_eval_logs() {
-    imports_the_history_and_finds_the_drop(&history("inspect", |n| n.ends_with(".eval")));
+    imports_the_history_and_finds_the_drop(
+        &history("inspect", |n| n.ends_with(".eval")),
+        "correct",
+    );
 }
 
 #[test]
 fn opentelemetry_evaluation_events() {
-    imports_the_history_and_finds_the_drop(&history("otlp", |n| n.ends_with(".jsonl")));
+    imports_the_history_and_finds_the_drop(&history("otlp", |n| n.ends_with(".jsonl")), "correct");
 }
 
 #[test]
@@ -243,6 +346,21 @@ fn imported_results_pushed_to_the_team_database_give_the_files_answer() {
             "--group-by",
             "config.branch",
             "--all-metrics",
+            "--window",
+            "all",
+        ],
+        // An evaluation's own pass rate, and the average score that
+        // leaves its pass-or-fail indicators out, on both backends.
+        vec![
+            "trend",
+            "--group-by",
+            "run",
+            "--case-by",
+            "case",
+            "--metric",
+            "pass-rate.junit",
+            "--metric",
+            "avg-score",
             "--window",
             "all",
         ],

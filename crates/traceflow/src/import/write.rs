@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use sha2::{Digest, Sha256};
 
 use super::{CaseResult, Format};
+use crate::model::PASSED_PREFIX;
 use crate::model::{EvalDecision, EvalRecord, RunStatus, StepRecord};
 use crate::store::sqlite::{ImportedTrace, Put, SqliteStore};
 use crate::store::StoreError;
@@ -127,13 +128,23 @@ pub(crate) fn trace_of(
         cache_hit: false,
         created_at: result.at,
     };
+    // Every evaluation's score by its name, and whether it passed (1) or
+    // failed (0) as `passed:<name>`, which `pass-rate.<name>` trends.
     let scores: BTreeMap<String, Option<f64>> = result
         .evaluations
         .iter()
-        .filter_map(|e| {
-            e.score
+        .flat_map(|e| {
+            let score = e
+                .score
                 .filter(|s| s.is_finite())
-                .map(|s| (e.name.clone(), Some(s)))
+                .map(|s| (e.name.clone(), Some(s)));
+            let passed = e.passed.map(|passed| {
+                (
+                    format!("{PASSED_PREFIX}{}", e.name),
+                    Some(if passed { 1.0 } else { 0.0 }),
+                )
+            });
+            score.into_iter().chain(passed)
         })
         .collect();
     let reasons: Vec<String> = result

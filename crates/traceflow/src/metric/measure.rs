@@ -26,7 +26,7 @@ pub(crate) fn overflowed(
             _ => continue,
         };
         let slot = match metric {
-            Metric::Score(name) => score_names.iter().position(|n| n == name),
+            Metric::Score(_) => Some(slot_of(metric, score_names)),
             _ => None,
         };
         for (trace, f) in members.iter().zip(facts) {
@@ -54,6 +54,16 @@ pub(crate) fn overflowed(
         }
     }
     issues
+}
+
+/// Where a metric's scores-object key is among the asked-for score names
+/// (the window asks for every metric's key).
+fn slot_of(metric: &Metric, score_names: &[String]) -> usize {
+    let key = metric.score_key();
+    score_names
+        .iter()
+        .position(|n| Some(n) == key.as_ref())
+        .unwrap_or(0)
 }
 
 /// A run's measurement: events of trials for rates, a mean of `trials`
@@ -116,14 +126,32 @@ pub(crate) fn measure(
             let s = facts[i].scores;
             (s.sum, u64::from(s.finite))
         })),
-        Metric::Score(name) => {
-            let slot = score_names.iter().position(|n| n == name).unwrap_or(0);
+        Metric::Score(_) => {
+            let slot = slot_of(metric, score_names);
             mean(traces.iter().filter_map(|&i| {
                 facts[i]
                     .named_scores
                     .get(slot)
                     .map(|&(sum, n)| (sum, u64::from(n)))
             }))
+        }
+        Metric::EvaluationPassRate(_) => {
+            // Each of a trace's indicators is one judgement: 1 passed, 0
+            // failed (a value between counts as its rounding, within the
+            // trace's judgements).
+            let slot = slot_of(metric, score_names);
+            let (events, trials) = traces
+                .iter()
+                .filter_map(|&i| facts[i].named_scores.get(slot))
+                .fold((0, 0), |(events, trials), &(sum, n)| {
+                    let passed = if sum.is_finite() {
+                        sum.round().clamp(0.0, f64::from(n)) as u64
+                    } else {
+                        0
+                    };
+                    (events + passed, trials + u64::from(n))
+                });
+            rate(events, trials)
         }
         Metric::Cost | Metric::Latency | Metric::Tokens => mean(traces.iter().filter_map(|&i| {
             facts[i].usage.as_deref().map(|usage| {

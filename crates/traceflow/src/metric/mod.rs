@@ -7,6 +7,8 @@ use serde::{Serialize, Serializer};
 
 pub(crate) mod measure;
 
+pub use crate::model::PASSED_PREFIX;
+
 /// A per-run quantity whose trend is judged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Metric {
@@ -22,6 +24,10 @@ pub enum Metric {
     AvgScore,
     /// Mean of one named score (`score.<name>`).
     Score(String),
+    /// One evaluation's pass rate (`pass-rate.<name>`): the share of the
+    /// executions it judged that it passed, from the `passed:<name>`
+    /// indicators an import records beside the scores.
+    EvaluationPassRate(String),
     /// Mean cost of a trace, in US dollars (sum of its steps).
     Cost,
     /// Mean wall time of a trace, in milliseconds (sum of its steps).
@@ -92,14 +98,16 @@ impl Metric {
     ];
 
     /// The spellings `--metric` accepts, for help texts.
-    pub const NAMES: &'static str = "pass-rate, final-pass-rate, revise-rate, fallback-rate, avg-score, score.<name>, cost, latency, tokens, revisions";
+    pub const NAMES: &'static str = "pass-rate, final-pass-rate, revise-rate, fallback-rate, avg-score, score.<name>, pass-rate.<name>, cost, latency, tokens, revisions";
 
     /// Which way is worse.
     pub fn worse(&self) -> Worse {
         match self {
-            Metric::PassRate | Metric::FinalPassRate | Metric::AvgScore | Metric::Score(_) => {
-                Worse::Lower
-            }
+            Metric::PassRate
+            | Metric::FinalPassRate
+            | Metric::AvgScore
+            | Metric::Score(_)
+            | Metric::EvaluationPassRate(_) => Worse::Lower,
             Metric::ReviseRate
             | Metric::FallbackRate
             | Metric::Cost
@@ -115,9 +123,26 @@ impl Metric {
             Metric::PassRate
             | Metric::FinalPassRate
             | Metric::ReviseRate
-            | Metric::FallbackRate => MetricKind::Rate,
+            | Metric::FallbackRate
+            | Metric::EvaluationPassRate(_) => MetricKind::Rate,
             _ => MetricKind::Mean,
         }
+    }
+
+    /// The key of the decisions' scores object it reads, if it reads one:
+    /// `<name>` for `score.<name>`, `passed:<name>` for `pass-rate.<name>`.
+    pub fn score_key(&self) -> Option<String> {
+        match self {
+            Metric::Score(name) => Some(name.clone()),
+            Metric::EvaluationPassRate(name) => Some(format!("{PASSED_PREFIX}{name}")),
+            _ => None,
+        }
+    }
+
+    /// Whether it is a pass rate: of every decision, or of one evaluation.
+    /// Its trend can rest on the same cases across runs.
+    pub fn is_pass_rate(&self) -> bool {
+        matches!(self, Metric::PassRate | Metric::EvaluationPassRate(_))
     }
 
     /// Whether the metric needs `trace_steps`' usage columns.
@@ -134,6 +159,7 @@ impl Metric {
             Metric::FallbackRate => "fallback rate".to_owned(),
             Metric::AvgScore => "average score".to_owned(),
             Metric::Score(name) => format!("score {name:?}"),
+            Metric::EvaluationPassRate(name) => format!("pass rate of {name:?}"),
             Metric::Cost => "cost per trace".to_owned(),
             Metric::Latency => "latency per trace".to_owned(),
             Metric::Tokens => "tokens per trace".to_owned(),
@@ -148,7 +174,8 @@ impl Metric {
             Metric::PassRate
             | Metric::FinalPassRate
             | Metric::ReviseRate
-            | Metric::FallbackRate => "rate",
+            | Metric::FallbackRate
+            | Metric::EvaluationPassRate(_) => "rate",
             Metric::AvgScore | Metric::Score(_) => "score",
             Metric::Cost => "usd",
             Metric::Latency => "ms",
@@ -178,6 +205,7 @@ impl fmt::Display for Metric {
             Metric::FallbackRate => f.write_str("fallback-rate"),
             Metric::AvgScore => f.write_str("avg-score"),
             Metric::Score(name) => write!(f, "score.{name}"),
+            Metric::EvaluationPassRate(name) => write!(f, "pass-rate.{name}"),
             Metric::Cost => f.write_str("cost"),
             Metric::Latency => f.write_str("latency"),
             Metric::Tokens => f.write_str("tokens"),
@@ -208,6 +236,12 @@ impl FromStr for Metric {
             }
             return Ok(Metric::Score(name.to_owned()));
         }
+        if let Some(name) = text.strip_prefix("pass-rate.") {
+            if name.is_empty() {
+                return Err(UnknownMetric(s.to_owned()));
+            }
+            return Ok(Metric::EvaluationPassRate(name.to_owned()));
+        }
         Metric::ALL
             .iter()
             .find(|m| m.to_string().eq_ignore_ascii_case(text))
@@ -233,6 +267,13 @@ mod tests {
         assert_eq!(Metric::FinalPassRate.worse(), Worse::Lower);
         assert_eq!(Metric::ReviseRate.kind(), MetricKind::Rate);
         assert_eq!(Metric::Latency.kind(), MetricKind::Mean);
+        let of = "pass-rate.faithfulness".parse::<Metric>().unwrap();
+        assert_eq!(of, Metric::EvaluationPassRate("faithfulness".to_owned()));
+        assert_eq!(of.to_string(), "pass-rate.faithfulness");
+        assert_eq!(of.kind(), MetricKind::Rate);
+        assert_eq!(of.worse(), Worse::Lower);
+        assert_eq!(of.score_key().as_deref(), Some("passed:faithfulness"));
+        assert!("pass-rate.".parse::<Metric>().is_err());
     }
 
     #[test]

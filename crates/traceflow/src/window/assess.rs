@@ -46,8 +46,8 @@ impl Pooled {
                 let events: Vec<u64> = measured.iter().map(|m| m.events).collect();
                 let trials: Vec<u64> = measured.iter().map(|m| m.trials).collect();
                 let mut stats = assess_rate(&events, &trials, options, subject);
-                if within_cases && *metric == Metric::PassRate {
-                    let strata = self.case_strata(runs);
+                if within_cases && metric.is_pass_rate() {
+                    let strata = self.case_strata(metric, runs);
                     judge_within_cases(&mut stats, &strata, options);
                 }
                 stats
@@ -89,10 +89,10 @@ impl Pooled {
         (statistics, measured)
     }
 
-    /// Each case's passes and decisions per run (the runs at their
-    /// positions among `runs`): the strata of the pass rate's trend within
+    /// Each case's passes and judgements per run (the runs at their
+    /// positions among `runs`): the strata of a pass rate's trend within
     /// the same cases.
-    fn case_strata(&self, runs: &RunTraces) -> Vec<Vec<Cell>> {
+    fn case_strata(&self, metric: &Metric, runs: &RunTraces) -> Vec<Vec<Cell>> {
         let mut index: FxHashMap<(&str, &str), usize> = FxHashMap::default();
         let mut strata: Vec<Vec<Cell>> = Vec::new();
         for (k, (_, traces)) in runs.iter().enumerate() {
@@ -101,14 +101,20 @@ impl Pooled {
                 let Some(key) = self.case_of(i) else {
                     continue;
                 };
+                let Measured {
+                    events: passes,
+                    trials: decisions,
+                    ..
+                } = self.measure(metric, &[i]);
+                if decisions == 0 {
+                    // Not judged by this evaluation: no cell.
+                    continue;
+                }
                 let next = strata.len();
                 let h = *index.entry(key).or_insert(next);
                 if h == next {
                     strata.push(Vec::new());
                 }
-                let facts = &self.facts[i];
-                let (passes, decisions) =
-                    (facts.outcomes(self.members[i].status)[0], facts.decisions());
                 // Runs come in order: a case's cell of this run is its last.
                 match strata[h].last_mut() {
                     Some(cell) if cell.0 == x => {

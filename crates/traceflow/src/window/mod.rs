@@ -16,7 +16,7 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 
 use crate::metric::measure::{measure, overflowed, Measured};
-use crate::metric::Metric;
+use crate::metric::{Metric, PASSED_PREFIX};
 use crate::model::RunStatus;
 use crate::progress::{Progress, Stage};
 use crate::store::{
@@ -207,6 +207,17 @@ pub enum WindowError {
         /// The scores the store's decisions have.
         known: Vec<String>,
     },
+    /// An evaluation whose pass or fail no decision in the store records.
+    #[error(
+        "no decision records whether evaluation {name:?} passed; {}",
+        names("the store's evaluations are", known)
+    )]
+    UnknownEvaluation {
+        /// The evaluation asked for.
+        name: String,
+        /// The evaluations whose pass or fail the store records.
+        known: Vec<String>,
+    },
 }
 
 impl WindowError {
@@ -218,7 +229,8 @@ impl WindowError {
             | WindowError::EmptyTimeRange { .. }
             | WindowError::NoMetric
             | WindowError::UnknownConfigKey { .. }
-            | WindowError::UnknownScore { .. } => crate::error::ErrorKind::InvalidInput,
+            | WindowError::UnknownScore { .. }
+            | WindowError::UnknownEvaluation { .. } => crate::error::ErrorKind::InvalidInput,
         }
     }
 }
@@ -492,14 +504,7 @@ pub(crate) fn pool<S: FactsStore + ?Sized>(
         Some(oldest) if cut => running.iter().filter(|&&t| t >= oldest.created_at).count(),
         _ => running.len(),
     };
-    let score_names: Vec<String> = needs
-        .metrics
-        .iter()
-        .filter_map(|m| match m {
-            Metric::Score(name) => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
+    let score_names: Vec<String> = needs.metrics.iter().filter_map(Metric::score_key).collect();
     let cases = needs.cases.cloned().map(|by| {
         let slot = by
             .config_key()
@@ -679,9 +684,21 @@ fn read_facts<S: FactsStore + ?Sized>(
             // None in the window: an error only if none in the store.
             let known = store.score_names()?;
             if !known.contains(name) {
-                return Err(WindowError::UnknownScore {
-                    name: name.clone(),
-                    known,
+                let (evaluations, scores): (Vec<String>, Vec<String>) = known
+                    .into_iter()
+                    .partition(|k| k.starts_with(PASSED_PREFIX));
+                return Err(match name.strip_prefix(PASSED_PREFIX) {
+                    Some(evaluation) => WindowError::UnknownEvaluation {
+                        name: evaluation.to_owned(),
+                        known: evaluations
+                            .iter()
+                            .map(|k| k[PASSED_PREFIX.len()..].to_owned())
+                            .collect(),
+                    },
+                    None => WindowError::UnknownScore {
+                        name: name.clone(),
+                        known: scores,
+                    },
                 });
             }
         }

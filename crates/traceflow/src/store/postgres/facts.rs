@@ -16,6 +16,7 @@ use postgres::types::ToSql;
 use rustc_hash::FxHashMap;
 
 use super::{server_error, PgTime, PostgresStore};
+use crate::model::PASSED_PREFIX;
 use crate::model::{EvalDecision, RunStatus};
 use crate::python_json::ScoreSummary;
 use crate::store::facts::LabelSets;
@@ -334,14 +335,19 @@ fn v1_facts_sql(names: usize, usage: bool, named: bool) -> String {
         sql
     };
     // A scores object's finite values, all of the object's values numbers or
-    // null (else none of them counts, as ScoreSummary reads it).
+    // null (else none of them counts, as ScoreSummary reads it); an
+    // evaluation's pass or fail (`passed:<name>`) is not a score.
     let sums = |sc: &str| {
+        let score = format!(
+            "jsonb_typeof(value) = 'number' AND left(key, {}) <> '{PASSED_PREFIX}'",
+            PASSED_PREFIX.len()
+        );
         format!(
             "LEFT JOIN LATERAL (SELECT \
                CASE WHEN bool_and(jsonb_typeof(value) IN ('number', 'null')) IS NOT FALSE \
-               THEN sum(value::text::float8) FILTER (WHERE jsonb_typeof(value) = 'number') END AS total, \
+               THEN sum(value::text::float8) FILTER (WHERE {score}) END AS total, \
                CASE WHEN bool_and(jsonb_typeof(value) IN ('number', 'null')) IS NOT FALSE \
-               THEN count(*) FILTER (WHERE jsonb_typeof(value) = 'number') ELSE 0 END AS n \
+               THEN count(*) FILTER (WHERE {score}) ELSE 0 END AS n \
              FROM jsonb_each(CASE WHEN jsonb_typeof({sc}) = 'object' THEN {sc} ELSE '{{}}' END)) AS sums ON true"
         )
     };
