@@ -440,6 +440,10 @@ pub struct CasesArgs {
     /// share of false ones among them).
     #[arg(long, default_value_t = traceflow::cases::DEFAULT_FDR, value_parser = parse_fdr, help_heading = "Cases")]
     pub fdr: f64,
+    /// Compare one imported evaluation's pass rate (`pass-rate.<name>`):
+    /// the cases that evaluation failed, rather than the cases that failed.
+    #[arg(long, value_name = "NAME", help_heading = "Cases")]
+    pub evaluation: Option<String>,
     #[command(flatten)]
     pub report: ReportArgs,
     /// List every case, not only the regressed and newly failing ones (the
@@ -542,6 +546,7 @@ impl CasesArgs {
             case_by: self.case_by.clone(),
             split_at,
             fdr: self.fdr,
+            evaluation: self.evaluation.clone(),
         })
     }
 }

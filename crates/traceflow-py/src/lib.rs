@@ -168,7 +168,8 @@ enum SplitArg {
 
 /// Which cases broke: ``traceflow cases``.
 #[pyfunction]
-#[pyo3(signature = (store, options, *, split_at, fdr, show, origin=None))]
+#[pyo3(signature = (store, options, *, split_at, fdr, show, evaluation=None, origin=None))]
+#[allow(clippy::too_many_arguments)] // Python's keywords, one each.
 fn case_analysis(
     py: Python<'_>,
     store: OsString,
@@ -176,6 +177,7 @@ fn case_analysis(
     split_at: Option<SplitArg>,
     fdr: f64,
     show: &str,
+    evaluation: Option<String>,
     origin: Option<PathBuf>,
 ) -> PyResult<cases::CaseReport> {
     let now = jiff::Timestamp::now();
@@ -197,6 +199,7 @@ fn case_analysis(
         case_by,
         split_at,
         fdr,
+        evaluation,
     };
     let (found, store_file) = analyze(
         py,

@@ -43,3 +43,7 @@ def test_an_imported_history_is_judged_by_its_runs_and_cases(tmp_path):
     assert own.reports[0]["metric"] == "pass-rate.junit"
     assert own.reports[0]["statistics"]["verdict"] == "regression"
     assert own.reports[0]["statistics"]["within_cases"] is not None
+
+    # Which cases that evaluation failed.
+    by_evaluation = traceflow.cases(store, group_by="run", case_by="case", window="all", evaluation="junit")
+    assert sorted(name.split("[")[1].rstrip("]") for name in by_evaluation.regressed) == ["case-03", "case-07", "case-11"]

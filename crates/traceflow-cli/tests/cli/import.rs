@@ -72,41 +72,48 @@ fn imports_the_history_and_finds_the_drop(files: &[String], evaluation: &str) {
 
     evaluations_pass_rates_trend_and_gate(&sandbox, evaluation);
 
-    let cases = sandbox.run(&[
-        "cases",
-        "--db",
-        "imported.db",
-        "--group-by",
-        "run",
-        "--case-by",
-        "case",
-        "--window",
-        "all",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(cases.code, 0, "{cases}");
-    let doc = json(&cases.stdout);
-    // The tools name a case in their own way (pytest's
-    // `junit_suite::test_agent[case-03]`): its design id is inside.
-    let mut regressed: Vec<&str> = doc["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["verdict"] == "regressed")
-        .map(|c| {
-            let name = c["case"].as_str().unwrap();
-            let at = name.find("case-").unwrap_or_else(|| panic!("{name}"));
-            &name[at..at + 7]
-        })
-        .collect();
-    regressed.sort_unstable();
-    assert_eq!(
-        regressed,
-        ["case-03", "case-07", "case-11"],
-        "{}",
-        cases.stdout
-    );
+    // The cases that broke, by the pass rate and by the evaluation's own.
+    for evaluation_args in [&[][..], &["--evaluation", evaluation][..]] {
+        let mut args = vec![
+            "cases",
+            "--db",
+            "imported.db",
+            "--group-by",
+            "run",
+            "--case-by",
+            "case",
+            "--window",
+            "all",
+            "--format",
+            "json",
+        ];
+        args.extend(evaluation_args);
+        let cases = sandbox.run(&args);
+        assert_eq!(cases.code, 0, "{cases}");
+        let doc = json(&cases.stdout);
+        // The tools name a case in their own way (pytest's
+        // `junit_suite::test_agent[case-03]`): its design id is inside.
+        let mut regressed: Vec<&str> = doc["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["verdict"] == "regressed")
+            .map(|c| {
+                let name = c["case"].as_str().unwrap();
+                let at = name.find("case-").unwrap_or_else(|| panic!("{name}"));
+                &name[at..at + 7]
+            })
+            .collect();
+        regressed.sort_unstable();
+        assert_eq!(
+            regressed,
+            ["case-03", "case-07", "case-11"],
+            "{}",
+            cases.stdout
+        );
+        let named = evaluation_args.get(1).copied();
+        assert_eq!(doc["evaluation"].as_str(), named, "{}", cases.stdout);
+    }
 }
 
 /// `pass-rate.<evaluation>` on the imported history: the evaluation's own
@@ -635,4 +642,89 @@ fn a_file_imported_again_is_not_read_and_a_grown_one_adds_what_is_new() {
         "{grew}"
     );
     assert!(!grew.stdout.contains("not read again"), "{grew}");
+}
+
+#[test]
+fn cases_by_evaluation_name_the_cases_that_evaluation_failed() {
+    // 12 runs of 8 cases, each judged by `correct` and `tone`. From run 7
+    // on, case-2's and case-5's tone fails, but tone does not decide the
+    // case (the record says it passed): the pass rate holds, the tone's
+    // pass rate falls, and `cases --evaluation tone` names the two.
+    let sandbox = Sandbox::new(&[]);
+    let mut lines = String::new();
+    for run in 1..=12 {
+        for case in 1..=8 {
+            let tone = !(run >= 7 && (case == 2 || case == 5));
+            lines.push_str(
+                &serde_json::json!({
+                    "run": format!("run-{run:02}"),
+                    "case": format!("case-{case}"),
+                    "time": format!("2026-12-{run:02}T10:00:0{}Z", case % 10),
+                    "passed": true,
+                    "evaluations": [
+                        {"name": "correct", "passed": true},
+                        {"name": "tone", "passed": tone, "score": if tone { 0.9 } else { 0.1 }},
+                    ],
+                })
+                .to_string(),
+            );
+            lines.push('\n');
+        }
+    }
+    std::fs::write(sandbox.path("results.jsonl"), lines).unwrap();
+    let import = sandbox.run(&["import", "--db", "imported.db", "results.jsonl"]);
+    assert_eq!(import.code, 0, "{import}");
+
+    let cases = |extra: &[&str]| {
+        let mut args = vec![
+            "cases",
+            "--db",
+            "imported.db",
+            "--group-by",
+            "run",
+            "--case-by",
+            "case",
+            "--window",
+            "all",
+        ];
+        args.extend(extra);
+        sandbox.run(&args)
+    };
+    let all = cases(&["--format", "json"]);
+    assert_eq!(all.code, 0, "{all}");
+    assert_eq!(
+        json(&all.stdout)["counts"]["regressed"],
+        0,
+        "{}",
+        all.stdout
+    );
+
+    let tone = cases(&["--evaluation", "tone", "--format", "json"]);
+    assert_eq!(tone.code, 0, "{tone}");
+    let doc = json(&tone.stdout);
+    let regressed: Vec<&str> = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"] == "regressed")
+        .map(|c| c["case"].as_str().unwrap())
+        .collect();
+    assert_eq!(regressed, ["case-2", "case-5"], "{}", tone.stdout);
+    assert_eq!(doc["split"]["run_index"], 6, "{}", tone.stdout);
+
+    let table = cases(&["--evaluation", "tone"]);
+    assert!(
+        table
+            .stdout
+            .starts_with("Cases by config.case on evaluation \"tone\": 8 cases in 12 runs"),
+        "{table}"
+    );
+    let unknown = cases(&["--evaluation", "style"]);
+    assert_eq!(unknown.code, 2, "{unknown}");
+    assert!(
+        unknown.stderr.contains(
+            "no decision records whether evaluation \"style\" passed; the store's evaluations are \"correct\", \"tone\""
+        ),
+        "{unknown}"
+    );
 }

@@ -383,6 +383,7 @@ def cases(
     split_at: Union[int, datetime, str, None] = None,
     fdr: float = 0.05,
     show: Literal["news", "flaky", "all"] = "news",
+    evaluation: Optional[str] = None,
     **options: Any,
 ) -> CaseReport:
     if isinstance(split_at, datetime):
@@ -392,10 +393,17 @@ def cases(
     elif isinstance(split_at, int):
         split_at = _count("split_at", split_at)
     listing = _text("show", show, '"news", "flaky" or "all"')
+    evaluation = _optional_text("evaluation", evaluation)
     keywords = _checked("cases", options)
     with _readable(store) as (name, origin):
         return case_analysis(
-            name, keywords, split_at=split_at, fdr=_number("fdr", fdr), show=listing, origin=origin
+            name,
+            keywords,
+            split_at=split_at,
+            fdr=_number("fdr", fdr),
+            show=listing,
+            evaluation=evaluation,
+            origin=origin,
         )
 
 

@@ -258,6 +258,7 @@ def case_analysis(
     split_at: Union[int, str, None],
     fdr: float,
     show: str,
+    evaluation: Optional[str] = None,
     origin: Optional[str] = None,
 ) -> CaseReport: ...
 def comparison(

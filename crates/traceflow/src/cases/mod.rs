@@ -55,6 +55,19 @@ pub struct CaseOptions {
     pub split_at: Option<SplitAt>,
     /// The expected share of false discoveries among the regressed cases.
     pub fdr: f64,
+    /// Judge one evaluation's pass rate (`pass-rate.<name>`: which cases
+    /// that evaluation failed) instead of the decisions' pass rate.
+    pub evaluation: Option<String>,
+}
+
+impl CaseOptions {
+    /// The pass rate compared: the decisions', or the evaluation's.
+    pub fn metric(&self) -> Metric {
+        match &self.evaluation {
+            Some(name) => Metric::EvaluationPassRate(name.clone()),
+            None => Metric::PassRate,
+        }
+    }
 }
 
 impl Default for CaseOptions {
@@ -65,6 +78,7 @@ impl Default for CaseOptions {
             case_by: CaseBy::Input,
             split_at: None,
             fdr: DEFAULT_FDR,
+            evaluation: None,
         }
     }
 }
@@ -293,6 +307,10 @@ impl VerdictCounts {
 pub struct CaseReport {
     /// What makes traces the same case.
     pub case_by: CaseBy,
+    /// The evaluation whose pass rate is compared, when one was asked for
+    /// (absent from the JSON when the decisions' pass rate is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<String>,
     /// What a run is.
     pub group_by: GroupBy,
     /// The window asked for, in runs.
@@ -408,8 +426,9 @@ impl<'s, S: FactsStore + ?Sized> CaseAnalyzer<'s, S> {
             return Err(CaseError::InvalidFdr(options.fdr));
         }
         options.verdict.validate()?;
+        let metric = [options.metric()];
         let needs = Needs {
-            metrics: &[Metric::PassRate],
+            metrics: &metric,
             cases: Some(&options.case_by),
             ..Needs::default()
         };
@@ -426,7 +445,8 @@ impl<'s, S: FactsStore + ?Sized> CaseAnalyzer<'s, S> {
 /// The comparison of a pooled window's cases (pooled by `options`).
 pub(crate) fn compare(pooled: Pooled, options: &CaseOptions) -> Result<CaseReport, CaseError> {
     let verdict = options.verdict;
-    let total = pooled.total_statistics(&Metric::PassRate, &verdict);
+    let metric = options.metric();
+    let total = pooled.total_statistics(&metric, &verdict);
     let split = choose_split(&pooled, &total, options.split_at)?;
     let first_after = split.as_ref().map_or(usize::MAX, |s| s.run_index);
 
@@ -445,6 +465,7 @@ pub(crate) fn compare(pooled: Pooled, options: &CaseOptions) -> Result<CaseRepor
     cases.sort_by(report_order);
     Ok(CaseReport {
         case_by: options.case_by.clone(),
+        evaluation: options.evaluation.clone(),
         group_by: options.window.group_by.clone(),
         requested_window: options.window.runs,
         since: options.window.since,
@@ -576,7 +597,7 @@ pub(crate) fn judged(
     options: &CaseOptions,
     min_drop: f64,
 ) -> (Vec<CaseRow>, usize) {
-    let (mut cases, strata, uncased) = tally(pooled, side, &options.case_by);
+    let (mut cases, strata, uncased) = tally(pooled, side, &options.case_by, &options.metric());
     let p: Vec<Option<f64>> = cases
         .iter()
         .map(|c| fisher_worse(pair(c.before), pair(c.after)))
@@ -636,11 +657,13 @@ impl<'p> Strata<'p> {
 /// Each case's decisions on either side (`side(member)`: `Some(true)`
 /// after, `Some(false)` before, `None` neither), cases in the order of
 /// their first trace, with their decisions per configuration; and how many
-/// traces had no case key.
+/// traces had no case key. `metric` is a pass rate: the decisions', or one
+/// evaluation's (a trace it did not judge is left out).
 fn tally<'p>(
     pooled: &'p Pooled,
     side: impl Fn(usize) -> Option<bool>,
     case_by: &CaseBy,
+    metric: &Metric,
 ) -> (Vec<CaseRow>, Vec<Strata<'p>>, usize) {
     let mut index: FxHashMap<(&str, &str), usize> = FxHashMap::default();
     let mut cases: Vec<CaseRow> = Vec::new();
@@ -654,6 +677,19 @@ fn tally<'p>(
             uncased += 1;
             continue;
         };
+        let (passes, decisions) = match metric {
+            Metric::PassRate => {
+                let facts = &pooled.facts[i];
+                (facts.outcomes(head.status)[0], facts.decisions())
+            }
+            _ => {
+                let judged = pooled.measure(metric, &[i]);
+                (judged.events, judged.trials)
+            }
+        };
+        if decisions == 0 {
+            continue;
+        }
         let k = *index.entry(key).or_insert_with(|| {
             let (mode, text) = key;
             cases.push(CaseRow {
@@ -673,8 +709,6 @@ fn tally<'p>(
             strata.push(Strata::Many(Vec::new()));
             cases.len() - 1
         });
-        let facts = &pooled.facts[i];
-        let (passes, decisions) = (facts.outcomes(head.status)[0], facts.decisions());
         let case = &mut cases[k];
         case.traces += 1;
         let side = if after {

@@ -164,8 +164,13 @@ pub(super) fn headline(report: &CaseReport) -> String {
         ),
         None => "no split: the window has fewer than 2 runs".to_owned(),
     };
+    // One evaluation's pass rate, when asked (`--evaluation`).
+    let judged = match &report.evaluation {
+        Some(name) => format!(" on evaluation {:?}", printable(name)),
+        None => String::new(),
+    };
     format!(
-        "Cases by {}: {} in {runs} of {}; {split}",
+        "Cases by {}{judged}: {} in {runs} of {}; {split}",
         report.case_by,
         count(report.cases.len(), "case"),
         count(report.traces, "trace"),
