@@ -57,6 +57,24 @@ pub enum Command {
     /// events, promptfoo, Inspect AI, DeepEval, JUnit, traceflow's JSON
     /// lines) into a store: idempotent, one transaction per file.
     Import(ImportArgs),
+    /// Serve the store over HTTP: the HTML reports as pages, and every
+    /// reading command's JSON at /api/ (its flags as query parameters).
+    /// Runs until Ctrl-C.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The address to listen on: loopback by default; any other needs a
+    /// token. Port 0 takes a free one (the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8716", value_name = "ADDR")]
+    pub bind: std::net::SocketAddr,
+    /// The token every request must carry (`Authorization: Bearer
+    /// TOKEN`); required when --bind is not a loopback address.
+    #[arg(long, env = "TRACEFLOW_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -136,7 +154,7 @@ pub struct DbArgs {
     pub from_env: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// The store: a TraceFlow Lite file, or a team database as a
     /// `postgres://` URL or a libpq key=value string (never created or
@@ -200,6 +218,7 @@ impl Cli {
             Command::Show(args) => args.store.from_env = from_env("db"),
             Command::Push(args) => args.to_from_env = from_env("to"),
             Command::Import(args) => args.from_env = from_env("db"),
+            Command::Serve(args) => args.store.from_env = from_env("db"),
             Command::Db(DbCommand::Init(args) | DbCommand::Migrate(args)) => {
                 args.from_env = from_env("db");
             }

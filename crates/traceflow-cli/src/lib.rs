@@ -9,6 +9,7 @@ mod commands;
 mod exit_codes;
 pub mod out_of_memory;
 mod progress;
+mod serve;
 
 use std::ffi::OsString;
 

@@ -4,17 +4,17 @@ use traceflow::cases::CaseAnalyzer;
 use traceflow::progress::Progress;
 use traceflow::report::{CaseListing, Document};
 
+use super::Out;
 use crate::args::CasesArgs;
 use crate::exit_codes;
-use crate::progress::Spinner;
 
-pub(super) fn run(args: &CasesArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: &CasesArgs, out: &mut Out<'_>) -> anyhow::Result<u8> {
     let (db, store) = args.store.open()?;
     let options = args
         .case_options(jiff::Timestamp::now())
         .map_err(anyhow::Error::msg)?;
-    let spinner = Spinner::on_terminal(&db.to_string());
-    let hook = spinner.as_ref().map(Spinner::hook);
+    let spinner = out.spinner(&db.to_string());
+    let hook = spinner.as_ref().map(crate::progress::Spinner::hook);
     let report = CaseAnalyzer::new(&*store, options)
         .on_progress(hook.as_ref().map(|h| h as &Progress))
         .analyze()
@@ -34,6 +34,6 @@ pub(super) fn run(args: &CasesArgs) -> anyhow::Result<u8> {
         report: &report,
         listing,
     };
-    super::write_report(doc, &args.report, &args.store)?;
+    out.write_report(doc, &args.report, &args.store)?;
     Ok(exit_codes::SUCCESS)
 }

@@ -5,16 +5,16 @@ use traceflow::compare::{CompareAnalyzer, CompareVerdict};
 use traceflow::progress::Progress;
 use traceflow::report::{CaseListing, Document};
 
+use super::Out;
 use crate::args::CompareArgs;
-use crate::progress::Spinner;
 
-pub(super) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: &CompareArgs, out: &mut Out<'_>) -> anyhow::Result<u8> {
     let (db, store) = args.store.open()?;
     let options = args
         .compare_options(jiff::Timestamp::now())
         .map_err(anyhow::Error::msg)?;
-    let spinner = Spinner::on_terminal(&db.to_string());
-    let hook = spinner.as_ref().map(Spinner::hook);
+    let spinner = out.spinner(&db.to_string());
+    let hook = spinner.as_ref().map(crate::progress::Spinner::hook);
     let report = CompareAnalyzer::new(&*store, options)
         .on_progress(hook.as_ref().map(|h| h as &Progress))
         .analyze()
@@ -32,7 +32,7 @@ pub(super) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
     };
     // The verdict is the exit code: a reader that stops reading the report
     // (`| head`) must not turn a regression into a pass.
-    match super::write_report(
+    match out.write_report(
         Document::Compare {
             report: &report,
             listing,
@@ -45,9 +45,9 @@ pub(super) fn run(args: &CompareArgs) -> anyhow::Result<u8> {
     }
     // The gate's line: the summary says which way it went.
     if report.verdict == CompareVerdict::Regression {
-        super::say(&format!("Eval regression detected: {}", report.summary));
+        out.say(&format!("Eval regression detected: {}", report.summary));
     } else {
-        super::say(&report.summary);
+        out.say(&report.summary);
     }
     Ok(exit_code(report.verdict, args.require_data))
 }

@@ -3,15 +3,16 @@
 use traceflow::trend::{ChangeKind, GateOutcome, Method, SuiteReport, Verdict};
 
 use super::trend::Analysis;
+use super::Out;
 use crate::args::GateArgs;
 
-pub(super) fn run(gate: &GateArgs) -> anyhow::Result<u8> {
+pub(super) fn run(gate: &GateArgs, out: &mut Out<'_>) -> anyhow::Result<u8> {
     let args = &gate.trend;
     let runs = args.run_listing().map_err(anyhow::Error::msg)?;
-    let analysis = super::trend::analyze(args)?;
+    let analysis = super::trend::analyze(args, out)?;
     // The verdict is the exit code: a reader that stops reading the report
     // (`| head`) must not turn a regression into a pass.
-    match super::write_report(analysis.document(runs), &args.report, &args.store) {
+    match out.write_report(analysis.document(runs), &args.report, &args.store) {
         Err(err) if super::is_broken_pipe(&err) => {}
         other => other?,
     }

@@ -23,7 +23,7 @@ const HEADER: [&str; 7] = [
     "provider",
 ];
 
-pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: &ListArgs, out: &mut super::Out<'_>) -> anyhow::Result<u8> {
     let (_, store) = args.store.open()?;
     let store = &*store;
     let filter = ListFilter {
@@ -48,7 +48,7 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
     };
     let text = match args.format {
         ListFormatArg::Json => {
-            write_json(&listed, &outcome)?;
+            write_json(&listed, &outcome, &mut out.report)?;
             return Ok(exit_codes::SUCCESS);
         }
         ListFormatArg::Table | ListFormatArg::Markdown if listed.rows.is_empty() => {
@@ -114,11 +114,11 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
             }
         }
     };
-    super::print(&text)?;
+    out.print(&text)?;
     Ok(exit_codes::SUCCESS)
 }
 
-/// Writes the listing's JSON to stdout a trace at a time: a million
+/// Writes the listing's JSON to `report` a trace at a time: a million
 /// traces' document (hundreds of megabytes) is never held whole, nor a JSON
 /// tree of it. The bytes are those of the whole document pretty-printed
 /// (keys in order, two spaces a level), each line made printable as every
@@ -126,9 +126,10 @@ pub(super) fn run(args: &ListArgs) -> anyhow::Result<u8> {
 fn write_json(
     listed: &traceflow::store::Rows<traceflow::model::TraceRecord>,
     outcome: &dyn Fn(usize) -> Option<traceflow::model::EvalDecision>,
+    report: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
     use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::new(report);
     // A value's pretty text, its lines after the first indented by `indent`.
     let nested = |value: &serde_json::Value, indent: &str| -> anyhow::Result<String> {
         let text = serde_json::to_string_pretty(value)?;

@@ -5,30 +5,33 @@ use std::io::{self, Write};
 use crate::args::{Cli, Command};
 use crate::exit_codes;
 
-mod cases;
+pub(crate) mod cases;
 pub(crate) mod compare;
 mod db;
 mod demo;
 pub(crate) mod gate;
 mod import;
-mod list;
+pub(crate) mod list;
 mod push;
-mod show;
-mod trend;
+pub(crate) mod show;
+pub(crate) mod trend;
 
 /// Runs a parsed command line and returns the process's exit code.
 pub fn run(cli: Cli) -> u8 {
+    let stdout = io::stdout();
+    let mut terminal = Out::terminal(&stdout);
     let result = match cli.command {
-        Command::Trend(args) => trend::run(&args),
-        Command::Gate(args) => gate::run(&args),
-        Command::Cases(args) => cases::run(&args),
-        Command::Compare(args) => compare::run(&args),
-        Command::List(args) => list::run(&args),
-        Command::Show(args) => show::run(&args),
+        Command::Trend(args) => trend::run(&args, &mut terminal),
+        Command::Gate(args) => gate::run(&args, &mut terminal),
+        Command::Cases(args) => cases::run(&args, &mut terminal),
+        Command::Compare(args) => compare::run(&args, &mut terminal),
+        Command::List(args) => list::run(&args, &mut terminal),
+        Command::Show(args) => show::run(&args, &mut terminal),
         Command::Demo(args) => demo::run(&args),
         Command::Push(args) => push::run(&args),
         Command::Db(command) => db::run(&command),
         Command::Import(args) => import::run(&args),
+        Command::Serve(args) => crate::serve::run(&args),
     };
     match result {
         Ok(code) => code,
@@ -39,6 +42,95 @@ pub fn run(cli: Cli) -> u8 {
             exit_codes::for_error(&err)
         }
     }
+}
+
+/// Where a reading command writes: its report (stdout for the command, a
+/// response body for the server), and whether its one-line messages and
+/// spinner reach the terminal's stderr (the server's requests have none).
+pub(crate) struct Out<'w> {
+    report: Box<dyn Write + 'w>,
+    terminal: bool,
+}
+
+impl<'w> Out<'w> {
+    /// The command's: stdout, messages and spinner on stderr.
+    fn terminal(stdout: &'w io::Stdout) -> Self {
+        Out {
+            report: Box::new(stdout.lock()),
+            terminal: true,
+        }
+    }
+
+    /// The report's bytes into `buffer`; no message, no spinner.
+    pub(crate) fn buffer(buffer: &'w mut Vec<u8>) -> Self {
+        Out {
+            report: Box::new(buffer),
+            terminal: false,
+        }
+    }
+
+    /// Says a line on stderr, when this is the command's output.
+    fn say(&self, line: &str) {
+        if self.terminal {
+            say(line);
+        }
+    }
+
+    /// A spinner on stderr while the store is read, when this is the
+    /// command's output and stderr a terminal.
+    fn spinner(&self, store: &str) -> Option<crate::progress::Spinner> {
+        if self.terminal {
+            crate::progress::Spinner::on_terminal(store)
+        } else {
+            None
+        }
+    }
+
+    /// Writes terminal text, through the sanitizer.
+    fn print(&mut self, text: &str) -> io::Result<()> {
+        self.report
+            .write_all(traceflow::report::terminal::printable_lines(text).as_bytes())?;
+        self.report.flush()
+    }
+
+    /// Streams a report to `--output`: here for `-`, else the file as
+    /// [`traceflow::report::file::write_file`] writes it.
+    fn write_report(
+        &mut self,
+        doc: traceflow::report::Document<'_>,
+        args: &crate::args::ReportArgs,
+        store: &crate::args::StoreArgs,
+    ) -> anyhow::Result<()> {
+        let format: traceflow::report::Format = args.format.into();
+        if args.output.as_os_str() == "-" {
+            return Ok(traceflow::report::file::write_to(
+                doc,
+                format,
+                &mut self.report,
+            )?);
+        }
+        // Nothing stops the command's write but the process's end.
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        Ok(traceflow::report::file::write_file(
+            doc,
+            format,
+            &args.output,
+            store.spec()?.file(),
+            &stop,
+        )?)
+    }
+}
+
+/// Writes one line to stdout through the terminal sanitizer, now (a
+/// server's address, which a script waits for).
+pub(crate) fn say_out(line: &str) -> io::Result<()> {
+    let mut stdout = io::stdout().lock();
+    writeln!(
+        stdout,
+        "{}",
+        traceflow::report::terminal::printable_lines(line)
+    )?;
+    stdout.flush()
 }
 
 /// Writes one line to stderr through the terminal sanitizer. A stderr that
@@ -121,32 +213,6 @@ fn print(text: &str) -> io::Result<()> {
     let mut stdout = io::stdout().lock();
     stdout.write_all(traceflow::report::terminal::printable_lines(text).as_bytes())?;
     stdout.flush()
-}
-
-/// Streams a report to `--output`: stdout for `-`, else the file as
-/// [`traceflow::report::file::write_file`] writes it.
-fn write_report(
-    doc: traceflow::report::Document<'_>,
-    args: &crate::args::ReportArgs,
-    store: &crate::args::StoreArgs,
-) -> anyhow::Result<()> {
-    let format: traceflow::report::Format = args.format.into();
-    if args.output.as_os_str() == "-" {
-        return Ok(traceflow::report::file::write_to(
-            doc,
-            format,
-            &mut io::stdout().lock(),
-        )?);
-    }
-    // Nothing stops the command's write but the process's end.
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    Ok(traceflow::report::file::write_file(
-        doc,
-        format,
-        &args.output,
-        store.spec()?.file(),
-        &stop,
-    )?)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 use comfy_table::CellAlignment;
 use traceflow::model::{EvalRecord, StepRecord, TraceRecord};
 use traceflow::store::{ReadStore, StoreSpec};
@@ -14,15 +14,12 @@ use traceflow::store::{ReadStore, StoreSpec};
 use crate::args::{FormatArg, ShowArgs};
 use crate::exit_codes;
 
-pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: &ShowArgs, out: &mut super::Out<'_>) -> anyhow::Result<u8> {
     let (db, store) = args.store.open()?;
     let store = &*store;
-    let trace = find(store, &db, &args.trace_id)?.ok_or_else(|| {
-        anyhow!(
-            "{}: no trace {:?} (see `traceflow list`)",
-            db,
-            args.trace_id
-        )
+    let trace = find(store, &db, &args.trace_id)?.ok_or_else(|| NoSuchTrace {
+        store: db.to_string(),
+        id: args.trace_id.clone(),
     })?;
     let steps = store.get_steps(&trace.trace_id)?;
     let evals = store.get_evals(&trace.trace_id)?;
@@ -48,8 +45,16 @@ pub(super) fn run(args: &ShowArgs) -> anyhow::Result<u8> {
             text
         }
     };
-    super::print(&text)?;
+    out.print(&text)?;
     Ok(exit_codes::SUCCESS)
+}
+
+/// A trace id the store does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("{store}: no trace {id:?} (see `traceflow list`)")]
+pub(crate) struct NoSuchTrace {
+    store: String,
+    id: String,
 }
 
 /// The steps' table, then the gate's report in each evaluator step

@@ -6,9 +6,9 @@ use traceflow::trend::{
     SuiteAnalyzer, SuiteReport, TraceTrendAnalyzer, TraceTrendReport, TrendError,
 };
 
+use super::Out;
 use crate::args::TrendArgs;
 use crate::exit_codes;
-use crate::progress::Spinner;
 
 /// What was analyzed: the pass rate over traces, or a suite of metrics,
 /// segments and pooled runs.
@@ -31,11 +31,11 @@ impl Analysis {
 }
 
 /// Opens the store read-only and analyzes what the arguments ask for.
-pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
+pub(super) fn analyze(args: &TrendArgs, out: &Out<'_>) -> anyhow::Result<Analysis> {
     let (db, store) = args.store.open()?;
     let store = &*store;
-    let spinner = Spinner::on_terminal(&db.to_string());
-    let hook = spinner.as_ref().map(Spinner::hook);
+    let spinner = out.spinner(&db.to_string());
+    let hook = spinner.as_ref().map(crate::progress::Spinner::hook);
     let progress = hook.as_ref().map(|h| h as &Progress);
     let context = |err: TrendError| match err {
         // Store errors name the file already.
@@ -65,9 +65,9 @@ pub(super) fn analyze(args: &TrendArgs) -> anyhow::Result<Analysis> {
         .map_err(context)
 }
 
-pub(super) fn run(args: &TrendArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: &TrendArgs, out: &mut Out<'_>) -> anyhow::Result<u8> {
     let runs = args.run_listing().map_err(anyhow::Error::msg)?;
-    let analysis = analyze(args)?;
-    super::write_report(analysis.document(runs), &args.report, &args.store)?;
+    let analysis = analyze(args, out)?;
+    out.write_report(analysis.document(runs), &args.report, &args.store)?;
     Ok(exit_codes::SUCCESS)
 }

@@ -996,6 +996,7 @@ mod import;
 mod postgres;
 mod readme;
 mod sdk;
+mod serve;
 mod stale;
 
 #[test]
@@ -1177,7 +1178,7 @@ fn each_commands_help_lists_only_the_flags_it_uses() {
     assert_eq!(flags_in_help(&sandbox, "gate"), expected(&gate));
     assert_eq!(
         flags_in_help(&sandbox, "cases"),
-        expected(&["case-by", "split-at", "fdr", "all", "flaky"])
+        expected(&["case-by", "split-at", "fdr", "evaluation", "all", "flaky"])
     );
     assert_eq!(
         flags_in_help(&sandbox, "compare"),

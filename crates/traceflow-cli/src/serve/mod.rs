@@ -1,0 +1,258 @@
+//! `traceflow serve`: the reading commands over HTTP, for a page and for
+//! scripts.
+//!
+//! Every answer is a command's own output: a request's query string is the
+//! command's long flags (`/api/trend?group-by=day&window=all&metric=cost`
+//! is `traceflow trend --group-by day --window all --metric cost`), parsed
+//! by the command's own parser ([`query`]) and run by the command's own
+//! code into the response instead of stdout. So `/api/*` is byte for byte
+//! `--format json`, and the pages are the HTML reports (`--format html`).
+//! A failure answers with the HTTP status of its kind ([`status`]).
+//!
+//! Loopback by default. A `--bind` elsewhere needs a token, which every
+//! request then carries (`Authorization: Bearer TOKEN`), compared in
+//! constant time ([`auth`]). Reading only: the store is opened read-only
+//! for every request, as the commands open it.
+
+mod auth;
+mod query;
+mod status;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::args::{ServeArgs, StoreArgs};
+use crate::commands::Out;
+use crate::exit_codes;
+
+/// What a request runs, and how its answer is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// The command's `--format json`.
+    Json,
+    /// The command's `--format html`: a page.
+    Page,
+}
+
+impl Answer {
+    fn format(self) -> &'static str {
+        match self {
+            Answer::Json => "json",
+            Answer::Page => "html",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Answer::Json => "application/json",
+            Answer::Page => "text/html; charset=utf-8",
+        }
+    }
+}
+
+/// The server's settings, shared by every request.
+struct Served {
+    store: StoreArgs,
+    token: Option<auth::Token>,
+}
+
+/// Runs the server until Ctrl-C (or SIGTERM); returns the exit code.
+pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
+    let token = auth::Token::for_bind(args.bind, args.token.as_deref())?;
+    // A store that cannot be read is said now, not on the first request.
+    let (db, _) = args.store.open()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.bind)
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", args.bind))?;
+        let at: SocketAddr = listener.local_addr()?;
+        let served = Arc::new(Served {
+            store: args.store.clone(),
+            token,
+        });
+        // The first line names the address (a test or a script reads the
+        // port of `--bind 127.0.0.1:0` from it).
+        crate::commands::say_out(&format!(
+            "traceflow serve: http://{at}/ ({db}); Ctrl-C stops"
+        ))?;
+        axum::serve(listener, router(served))
+            .with_graceful_shutdown(stopped())
+            .await?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(exit_codes::SUCCESS)
+}
+
+/// The routes.
+fn router(served: Arc<Served>) -> Router {
+    Router::new()
+        .route("/", get(overview))
+        .route("/cases", get(cases_page))
+        .route("/compare", get(compare_page))
+        .route("/api/trend", get(trend_api))
+        .route("/api/cases", get(cases_api))
+        .route("/api/compare", get(compare_api))
+        .route("/api/traces", get(traces_api))
+        .route("/api/traces/{id}", get(trace_api))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&served),
+            auth::require_token,
+        ))
+        .with_state(served)
+}
+
+async fn overview(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
+    answer(s, "trend", q, &[], Answer::Page).await
+}
+
+async fn cases_page(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
+    answer(s, "cases", q, &[], Answer::Page).await
+}
+
+async fn compare_page(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
+    answer(s, "compare", q, &[], Answer::Page).await
+}
+
+async fn trend_api(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
+    answer(s, "trend", q, &[], Answer::Json).await
+}
+
+async fn cases_api(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
+    answer(s, "cases", q, &[], Answer::Json).await
+}
+
+async fn compare_api(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
+    answer(s, "compare", q, &[], Answer::Json).await
+}
+
+async fn traces_api(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
+    answer(s, "list", q, &[], Answer::Json).await
+}
+
+async fn trace_api(
+    State(s): State<Arc<Served>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    answer(s, "show", q, &[id], Answer::Json).await
+}
+
+async fn not_found() -> Response {
+    status::error_response(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such page: the pages are /, /cases and /compare, the data /api/trend, /api/cases, /api/compare, /api/traces and /api/traces/ID",
+    )
+}
+
+/// Runs `command` with the request's query as its flags (and `positional`
+/// after them), on a blocking thread: the analyses are synchronous and
+/// CPU-bound.
+async fn answer(
+    served: Arc<Served>,
+    command: &'static str,
+    query: Option<String>,
+    positional: &[String],
+    answer: Answer,
+) -> Response {
+    let argv = match query::argv(
+        command,
+        query.as_deref().unwrap_or(""),
+        positional,
+        answer.format(),
+    ) {
+        Ok(argv) => argv,
+        Err(message) => {
+            return status::error_response(StatusCode::BAD_REQUEST, "invalid_input", &message)
+        }
+    };
+    let ran = tokio::task::spawn_blocking(move || run_command(&served.store, argv)).await;
+    match ran {
+        Ok(Ok(body)) => {
+            let mut response = body.into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(answer.content_type()),
+            );
+            status::secure(headers);
+            response
+        }
+        Ok(Err(failure)) => failure,
+        Err(_) => status::error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the analysis stopped unexpectedly",
+        ),
+    }
+}
+
+/// Parses `argv` as the command line would, points it at the served store,
+/// and runs it into a buffer.
+fn run_command(store: &StoreArgs, argv: Vec<String>) -> Result<Vec<u8>, Response> {
+    use crate::args::Command;
+    let mut cli = query::parse(&argv)?;
+    let mut body = Vec::new();
+    let mut out = Out::buffer(&mut body);
+    let ran = match &mut cli.command {
+        Command::Trend(args) => {
+            args.store = store.clone();
+            crate::commands::trend::run(args, &mut out)
+        }
+        Command::Cases(args) => {
+            args.store = store.clone();
+            crate::commands::cases::run(args, &mut out)
+        }
+        Command::Compare(args) => {
+            args.store = store.clone();
+            crate::commands::compare::run(args, &mut out)
+        }
+        Command::List(args) => {
+            args.store = store.clone();
+            crate::commands::list::run(args, &mut out)
+        }
+        Command::Show(args) => {
+            args.store = store.clone();
+            crate::commands::show::run(args, &mut out)
+        }
+        _ => unreachable!("query::argv builds only the reading commands"),
+    };
+    drop(out);
+    match ran {
+        Ok(_) => Ok(body),
+        Err(err) => Err(status::failure(&err)),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM: the server stops taking connections and
+/// finishes the requests it has.
+async fn stopped() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
