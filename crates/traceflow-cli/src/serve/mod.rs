@@ -15,6 +15,7 @@
 //! for every request, as the commands open it.
 
 mod auth;
+mod cache;
 mod query;
 mod status;
 
@@ -22,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -59,7 +60,10 @@ impl Answer {
 /// The server's settings, shared by every request.
 struct Served {
     store: StoreArgs,
+    /// The store's file, for its version (a team database has none).
+    store_file: Option<std::path::PathBuf>,
     token: Option<auth::Token>,
+    cache: cache::Cache,
 }
 
 /// Runs the server until Ctrl-C (or SIGTERM); returns the exit code.
@@ -77,7 +81,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         let at: SocketAddr = listener.local_addr()?;
         let served = Arc::new(Served {
             store: args.store.clone(),
+            store_file: db.file().map(std::path::Path::to_path_buf),
             token,
+            cache: cache::Cache::default(),
         });
         // The first line names the address (a test or a script reads the
         // port of `--bind 127.0.0.1:0` from it).
@@ -111,40 +117,49 @@ fn router(served: Arc<Served>) -> Router {
         .with_state(served)
 }
 
-async fn overview(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
-    answer(s, "trend", q, &[], Answer::Page).await
+async fn overview(State(s): State<Arc<Served>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    answer(s, h, "trend", q, &[], Answer::Page).await
 }
 
-async fn cases_page(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
-    answer(s, "cases", q, &[], Answer::Page).await
+async fn cases_page(State(s): State<Arc<Served>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    answer(s, h, "cases", q, &[], Answer::Page).await
 }
 
-async fn compare_page(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
-    answer(s, "compare", q, &[], Answer::Page).await
+async fn compare_page(
+    State(s): State<Arc<Served>>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    answer(s, h, "compare", q, &[], Answer::Page).await
 }
 
-async fn trend_api(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
-    answer(s, "trend", q, &[], Answer::Json).await
+async fn trend_api(State(s): State<Arc<Served>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    answer(s, h, "trend", q, &[], Answer::Json).await
 }
 
-async fn cases_api(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
-    answer(s, "cases", q, &[], Answer::Json).await
+async fn cases_api(State(s): State<Arc<Served>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    answer(s, h, "cases", q, &[], Answer::Json).await
 }
 
-async fn compare_api(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
-    answer(s, "compare", q, &[], Answer::Json).await
+async fn compare_api(
+    State(s): State<Arc<Served>>,
+    h: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    answer(s, h, "compare", q, &[], Answer::Json).await
 }
 
-async fn traces_api(State(s): State<Arc<Served>>, RawQuery(q): RawQuery) -> Response {
-    answer(s, "list", q, &[], Answer::Json).await
+async fn traces_api(State(s): State<Arc<Served>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    answer(s, h, "list", q, &[], Answer::Json).await
 }
 
 async fn trace_api(
     State(s): State<Arc<Served>>,
+    h: HeaderMap,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    answer(s, "show", q, &[id], Answer::Json).await
+    answer(s, h, "show", q, &[id], Answer::Json).await
 }
 
 async fn not_found() -> Response {
@@ -157,9 +172,11 @@ async fn not_found() -> Response {
 
 /// Runs `command` with the request's query as its flags (and `positional`
 /// after them), on a blocking thread: the analyses are synchronous and
-/// CPU-bound.
+/// CPU-bound. An answer kept for the store's version is sent again
+/// without running anything; one the client has is a 304.
 async fn answer(
     served: Arc<Served>,
+    headers: HeaderMap,
     command: &'static str,
     query: Option<String>,
     positional: &[String],
@@ -176,15 +193,31 @@ async fn answer(
             return status::error_response(StatusCode::BAD_REQUEST, "invalid_input", &message)
         }
     };
-    let ran = tokio::task::spawn_blocking(move || run_command(&served.store, argv)).await;
+    let has = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let ran = tokio::task::spawn_blocking(move || kept_or_run(&served, argv, has.as_deref())).await;
     match ran {
-        Ok(Ok(body)) => {
-            let mut response = body.into_response();
+        Ok(Ok(Kept::Unchanged(etag))) => {
+            let mut response = StatusCode::NOT_MODIFIED.into_response();
+            let headers = response.headers_mut();
+            if let Ok(etag) = HeaderValue::from_str(&etag) {
+                headers.insert(header::ETAG, etag);
+            }
+            status::secure(headers);
+            response
+        }
+        Ok(Ok(Kept::Body(body, etag))) => {
+            let mut response = body.as_ref().clone().into_response();
             let headers = response.headers_mut();
             headers.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(answer.content_type()),
             );
+            if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+                headers.insert(header::ETAG, etag);
+            }
             status::secure(headers);
             response
         }
@@ -195,6 +228,38 @@ async fn answer(
             "the analysis stopped unexpectedly",
         ),
     }
+}
+
+/// An answer: the body (with its entity tag when the store has a
+/// version), or that the client has it already.
+enum Kept {
+    Body(Arc<Vec<u8>>, Option<String>),
+    Unchanged(String),
+}
+
+/// The answer to `argv`: the one kept for the store's version, else run
+/// and kept when the store did not change while it ran.
+fn kept_or_run(served: &Served, argv: Vec<String>, has: Option<&str>) -> Result<Kept, Response> {
+    let before = cache::Version::of(served.store_file.as_deref());
+    let Some(version) = before else {
+        return Ok(Kept::Body(
+            Arc::new(run_command(&served.store, argv)?),
+            None,
+        ));
+    };
+    let etag = version.etag(&argv);
+    if has == Some(etag.as_str()) {
+        return Ok(Kept::Unchanged(etag));
+    }
+    if let Some(body) = served.cache.get(&argv, &version) {
+        return Ok(Kept::Body(body, Some(etag)));
+    }
+    let body = Arc::new(run_command(&served.store, argv.clone())?);
+    if cache::Version::of(served.store_file.as_deref()).as_ref() == Some(&version) {
+        served.cache.put(argv, version, Arc::clone(&body));
+        return Ok(Kept::Body(body, Some(etag)));
+    }
+    Ok(Kept::Body(body, None))
 }
 
 /// Parses `argv` as the command line would, points it at the served store,

@@ -41,13 +41,21 @@ impl Server {
     /// GETs `path`, with `token` as a bearer token: status, content type,
     /// CSP, body.
     fn get_with(&self, path: &str, token: Option<&str>) -> Answer {
+        match token {
+            Some(token) => self.request(path, &[("Authorization", format!("Bearer {token}"))]),
+            None => self.request(path, &[]),
+        }
+    }
+
+    /// GETs `path` with `headers`.
+    fn request(&self, path: &str, headers: &[(&str, String)]) -> Answer {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
             .into();
         let mut request = agent.get(format!("{}{path}", self.url));
-        if let Some(token) = token {
-            request = request.header("Authorization", format!("Bearer {token}"));
+        for (name, value) in headers {
+            request = request.header(*name, value);
         }
         let mut response = request.call().unwrap();
         let header = |name: &str| {
@@ -57,11 +65,16 @@ impl Server {
                 .map(|v| v.to_str().unwrap().to_owned())
                 .unwrap_or_default()
         };
-        let (content_type, csp) = (header("content-type"), header("content-security-policy"));
+        let (content_type, csp, etag) = (
+            header("content-type"),
+            header("content-security-policy"),
+            header("etag"),
+        );
         Answer {
             status: response.status().as_u16(),
             content_type,
             csp,
+            etag,
             body: response.body_mut().read_to_string().unwrap(),
         }
     }
@@ -83,6 +96,7 @@ struct Answer {
     status: u16,
     content_type: String,
     csp: String,
+    etag: String,
     body: String,
 }
 
@@ -249,4 +263,66 @@ fn a_store_that_cannot_be_read_is_said_at_start() {
         "{out}"
     );
     assert!(!sandbox.path("missing.db").exists());
+}
+
+/// Writes `runs` runs of an 8-case suite to `file` (traceflow's JSON
+/// lines), run `first` on; from run 7 on, case-1 and case-2 fail.
+fn suite_runs(sandbox: &Sandbox, file: &str, first: u32, runs: u32) {
+    let mut lines = String::new();
+    for run in first..first + runs {
+        for case in 1..=8 {
+            let passed = !(run >= 7 && case <= 2);
+            lines.push_str(
+                &serde_json::json!({
+                    "run": format!("run-{run:02}"),
+                    "case": format!("case-{case}"),
+                    "time": format!("2026-11-{run:02}T10:00:0{case}Z"),
+                    "passed": passed,
+                })
+                .to_string(),
+            );
+            lines.push('\n');
+        }
+    }
+    std::fs::write(sandbox.path(file), lines).unwrap();
+}
+
+#[test]
+fn an_unchanged_store_answers_from_what_was_kept_and_a_change_is_seen() {
+    let sandbox = Sandbox::new(&[]);
+    suite_runs(&sandbox, "first.jsonl", 1, 6);
+    let imported = sandbox.run(&["import", "--db", "evals.db", "first.jsonl"]);
+    assert_eq!(imported.code, 0, "{imported}");
+    let server = Server::start(&sandbox, &["--db", "evals.db"]);
+    let path = "/api/trend?group-by=run&window=all";
+    let first = server.get(path);
+    assert_eq!(first.status, 200, "{first:?}");
+    assert!(first.etag.starts_with('"'), "{first:?}");
+    assert_eq!(server.get(path).body, first.body);
+    // A client that has it is told so.
+    let again = server.request(path, &[("If-None-Match", first.etag.clone())]);
+    assert_eq!(again.status, 304, "{again:?}");
+    assert!(again.body.is_empty());
+
+    // The store changes: the same question has a new answer, the
+    // command's.
+    suite_runs(&sandbox, "more.jsonl", 7, 4);
+    let imported = sandbox.run(&["import", "--db", "evals.db", "more.jsonl"]);
+    assert_eq!(imported.code, 0, "{imported}");
+    let after = server.request(path, &[("If-None-Match", first.etag.clone())]);
+    assert_eq!(after.status, 200, "{after:?}");
+    assert_ne!(after.etag, first.etag);
+    let cli = sandbox.run(&[
+        "trend",
+        "--db",
+        "evals.db",
+        "--group-by",
+        "run",
+        "--window",
+        "all",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(after.body, cli.stdout);
+    assert_eq!(super::json(&after.body)["runs"], 10);
 }

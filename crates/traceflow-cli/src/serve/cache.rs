@@ -1,0 +1,127 @@
+//! Answers kept per store version: a view asked again while the store is
+//! unchanged costs a lookup, and a client that has it already (its
+//! `If-None-Match`) gets a 304.
+//!
+//! A SQLite store's version is its file's and its `-wal`'s size and
+//! modification time: a write changes one of them (a transaction appends
+//! to the `-wal`, a checkpoint rewrites the file). A team database has no
+//! such cheap mark: its answers are not kept.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+/// How many answers are kept; past it the oldest goes.
+const KEPT: usize = 64;
+
+/// A store's version: what changes when it is written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct Version(Vec<Option<(u64, SystemTime)>>);
+
+impl Version {
+    /// The version of the SQLite store at `path`, now; `None` for a store
+    /// that is not a file (it is then never kept).
+    pub(super) fn of(path: Option<&Path>) -> Option<Version> {
+        let path = path?;
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let stamp = |path: &Path| {
+            std::fs::metadata(path)
+                .ok()
+                .map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
+        };
+        Some(Version(vec![stamp(path), stamp(&PathBuf::from(wal))]))
+    }
+
+    /// An entity tag for an answer to `request` at this version.
+    pub(super) fn etag(&self, request: &[String]) -> String {
+        use std::hash::{Hash, Hasher};
+        // Not a security boundary: two requests' tags only need to differ.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.hash(&mut hasher);
+        request.hash(&mut hasher);
+        format!("\"{:016x}\"", hasher.finish())
+    }
+}
+
+/// The answers kept.
+#[derive(Default)]
+pub(super) struct Cache {
+    kept: Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    answers: HashMap<Vec<String>, (Version, Arc<Vec<u8>>, u64)>,
+    clock: u64,
+}
+
+impl Cache {
+    /// The answer kept for `request` at `version`, if any.
+    pub(super) fn get(&self, request: &[String], version: &Version) -> Option<Arc<Vec<u8>>> {
+        let mut kept = self
+            .kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        kept.clock += 1;
+        let now = kept.clock;
+        match kept.answers.get_mut(request) {
+            Some((at, body, used)) if at == version => {
+                *used = now;
+                Some(Arc::clone(body))
+            }
+            _ => None,
+        }
+    }
+
+    /// Keeps `body` as the answer to `request` at `version`.
+    pub(super) fn put(&self, request: Vec<String>, version: Version, body: Arc<Vec<u8>>) {
+        let mut kept = self
+            .kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        kept.clock += 1;
+        let now = kept.clock;
+        if kept.answers.len() >= KEPT && !kept.answers.contains_key(&request) {
+            let oldest = kept
+                .answers
+                .iter()
+                .min_by_key(|(_, (_, _, used))| *used)
+                .map(|(key, _)| key.clone());
+            if let Some(oldest) = oldest {
+                kept.answers.remove(&oldest);
+            }
+        }
+        kept.answers.insert(request, (version, body, now));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_kept_for_its_version_only_and_the_oldest_goes_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("s.db");
+        std::fs::write(&store, b"one").unwrap();
+        let v1 = Version::of(Some(&store)).unwrap();
+        let cache = Cache::default();
+        let request = vec!["trend".to_owned()];
+        cache.put(request.clone(), v1.clone(), Arc::new(b"a".to_vec()));
+        assert_eq!(cache.get(&request, &v1).unwrap().as_slice(), b"a");
+        std::fs::write(&store, b"one more").unwrap();
+        let v2 = Version::of(Some(&store)).unwrap();
+        assert_ne!(v1, v2);
+        assert!(cache.get(&request, &v2).is_none());
+        assert_ne!(v1.etag(&request), v2.etag(&request));
+
+        for k in 0..KEPT + 1 {
+            cache.put(vec![k.to_string()], v2.clone(), Arc::new(Vec::new()));
+        }
+        assert!(cache.get(&request, &v1).is_none());
+        assert!(cache.get(&[KEPT.to_string()], &v2).is_some());
+        assert!(Version::of(None).is_none());
+    }
+}
