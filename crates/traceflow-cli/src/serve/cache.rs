@@ -53,9 +53,13 @@ pub(super) struct Cache {
 
 #[derive(Default)]
 struct Kept {
-    answers: HashMap<Vec<String>, (Version, Arc<Vec<u8>>, u64)>,
+    answers: HashMap<Vec<String>, Entry>,
     clock: u64,
 }
+
+/// An answer, the store's version it was made at, and when it was last
+/// used (the kept answers' clock).
+type Entry = (Version, Arc<Vec<u8>>, u64);
 
 impl Cache {
     /// The answer kept for `request` at `version`, if any.
