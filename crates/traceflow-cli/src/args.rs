@@ -61,6 +61,90 @@ pub enum Command {
     /// reading command's JSON at /api/ (its flags as query parameters).
     /// Runs until Ctrl-C.
     Serve(ServeArgs),
+    /// Evaluate the gate when the store changes and every --interval, and
+    /// POST to each --alert-webhook when a regression opens or recovers.
+    /// Runs until Ctrl-C (or once, with --once).
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    #[command(flatten)]
+    pub rule: RuleArgs,
+    #[command(flatten)]
+    pub method: MethodArgs,
+    #[command(flatten)]
+    pub measure: MetricArgs,
+    /// Where to POST when a verdict changes state (repeatable).
+    #[arg(
+        long = "alert-webhook",
+        value_name = "URL",
+        required = true,
+        help_heading = "Alerts"
+    )]
+    pub webhooks: Vec<String>,
+    /// The body: `json` (the change and the gate's JSON report) or `slack`
+    /// (`{"text": ...}`, for a Slack or Mattermost incoming webhook).
+    #[arg(long, value_enum, default_value_t = AlertFormatArg::Json, help_heading = "Alerts")]
+    pub alert_format: AlertFormatArg,
+    /// How often to evaluate even when the store has not changed (`30s`,
+    /// `1m`, `5m`).
+    #[arg(long, default_value = "1m", value_parser = parse_interval, help_heading = "Alerts")]
+    pub interval: jiff::SignedDuration,
+    /// The file that keeps which regressions are open, so a restart
+    /// neither repeats nor loses an alert.
+    #[arg(long, default_value = "traceflow-alerts.json", help_heading = "Alerts")]
+    pub state: PathBuf,
+    /// Evaluate once, alert if the state changed, and exit (for cron).
+    #[arg(long, help_heading = "Alerts")]
+    pub once: bool,
+}
+
+impl WatchArgs {
+    /// The gate's arguments for each evaluation: the trend's, its report
+    /// as JSON.
+    pub fn trend(&self) -> TrendArgs {
+        TrendArgs {
+            store: self.store.clone(),
+            window: self.window.clone(),
+            rule: self.rule.clone(),
+            method: self.method.clone(),
+            measure: self.measure.clone(),
+            report: ReportArgs {
+                format: ReportFormatArg::Json,
+                output: PathBuf::from("-"),
+            },
+            runs: None,
+        }
+    }
+}
+
+/// The body of an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlertFormatArg {
+    /// The change, and the gate's JSON report.
+    Json,
+    /// `{"text": ...}`.
+    Slack,
+}
+
+/// An interval: `30s`, `1m`, `5m`, `2h` (at least a second).
+fn parse_interval(text: &str) -> Result<jiff::SignedDuration, String> {
+    let span: jiff::Span = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected an interval such as 30s, 1m or 5m, got {text:?}"))?;
+    let interval = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|e| e.to_string())?;
+    if interval < jiff::SignedDuration::from_secs(1) {
+        return Err(format!("the interval {text:?} is under a second"));
+    }
+    Ok(interval)
 }
 
 #[derive(Debug, Args)]
@@ -219,6 +303,7 @@ impl Cli {
             Command::Push(args) => args.to_from_env = from_env("to"),
             Command::Import(args) => args.from_env = from_env("db"),
             Command::Serve(args) => args.store.from_env = from_env("db"),
+            Command::Watch(args) => args.store.from_env = from_env("db"),
             Command::Db(DbCommand::Init(args) | DbCommand::Migrate(args)) => {
                 args.from_env = from_env("db");
             }
@@ -229,7 +314,7 @@ impl Cli {
 
 /// Which runs are judged: what a run is, how many of the newest, the time
 /// bounds, and crashed traces (`trend`, `gate`, `cases`, `compare`).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Window")]
 pub struct WindowArgs {
     /// Most recent finished runs to analyze, or `all` [default: 500, as
@@ -295,7 +380,7 @@ impl WindowArgs {
 
 /// The level every verdict is held to (`trend`, `gate`, `cases`,
 /// `compare`).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Verdict")]
 pub struct RuleArgs {
     /// The chance of a false alarm (one-sided significance level); for
@@ -322,7 +407,7 @@ impl RuleArgs {
 
 /// The trend's rule: the method, repeated gating and the proposal's
 /// threshold (`trend`, `gate`).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Verdict")]
 pub struct MethodArgs {
     /// The rule behind the verdict.
@@ -343,7 +428,7 @@ pub struct MethodArgs {
 
 /// What the trend measures: its metrics, segments and flaky cases
 /// (`trend`, `gate`).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Metrics")]
 pub struct MetricArgs {
     /// The metric to trend (repeatable): pass-rate (default),
@@ -395,7 +480,7 @@ impl MetricArgs {
 
 /// How and where a report is written (`trend`, `gate`, `cases`,
 /// `compare`).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Output")]
 pub struct ReportArgs {
     /// Output format.

@@ -10,6 +10,7 @@ mod exit_codes;
 pub mod out_of_memory;
 mod progress;
 mod serve;
+mod watch;
 
 use std::ffi::OsString;
 

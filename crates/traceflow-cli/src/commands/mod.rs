@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Db(command) => db::run(&command),
         Command::Import(args) => import::run(&args),
         Command::Serve(args) => crate::serve::run(&args),
+        Command::Watch(args) => crate::watch::run(&args),
     };
     match result {
         Ok(code) => code,
@@ -95,7 +96,7 @@ impl<'w> Out<'w> {
 
     /// Streams a report to `--output`: here for `-`, else the file as
     /// [`traceflow::report::file::write_file`] writes it.
-    fn write_report(
+    pub(crate) fn write_report(
         &mut self,
         doc: traceflow::report::Document<'_>,
         args: &crate::args::ReportArgs,
@@ -136,7 +137,7 @@ pub(crate) fn say_out(line: &str) -> io::Result<()> {
 /// Writes one line to stderr through the terminal sanitizer. A stderr that
 /// cannot be written (`2>/dev/full`, a closed pipe) loses the line but not
 /// the exit code: `eprintln!` would panic there.
-fn say(line: &str) {
+pub(crate) fn say(line: &str) {
     let text = traceflow::report::terminal::printable_lines(line);
     let mut stderr = io::stderr().lock();
     let _ = writeln!(stderr, "{text}").and_then(|()| stderr.flush());

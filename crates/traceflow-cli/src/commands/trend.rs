@@ -12,7 +12,7 @@ use crate::exit_codes;
 
 /// What was analyzed: the pass rate over traces, or a suite of metrics,
 /// segments and pooled runs.
-pub(super) enum Analysis {
+pub(crate) enum Analysis {
     /// The pass rate over traces (no suite flag given).
     Trace(Box<TraceTrendReport>),
     /// `--group-by`, `--metric`, `--all-metrics`, `--segment-by`,
@@ -22,7 +22,7 @@ pub(super) enum Analysis {
 
 impl Analysis {
     /// The report to write; `runs`: the rows of a trace report's table.
-    pub(super) fn document(&self, runs: RunListing) -> Document<'_> {
+    pub(crate) fn document(&self, runs: RunListing) -> Document<'_> {
         match self {
             Analysis::Trace(report) => Document::Trace { report, runs },
             Analysis::Suite(suite) => Document::Suite(suite),
@@ -31,7 +31,7 @@ impl Analysis {
 }
 
 /// Opens the store read-only and analyzes what the arguments ask for.
-pub(super) fn analyze(args: &TrendArgs, out: &Out<'_>) -> anyhow::Result<Analysis> {
+pub(crate) fn analyze(args: &TrendArgs, out: &Out<'_>) -> anyhow::Result<Analysis> {
     let (db, store) = args.store.open()?;
     let store = &*store;
     let spinner = out.spinner(&db.to_string());

@@ -17,12 +17,12 @@ const KEPT: usize = 64;
 
 /// A store's version: what changes when it is written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) struct Version(Vec<Option<(u64, SystemTime)>>);
+pub(crate) struct Version(Vec<Option<(u64, SystemTime)>>);
 
 impl Version {
     /// The version of the SQLite store at `path`, now; `None` for a store
     /// that is not a file (it is then never kept).
-    pub(super) fn of(path: Option<&Path>) -> Option<Version> {
+    pub(crate) fn of(path: Option<&Path>) -> Option<Version> {
         let path = path?;
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");

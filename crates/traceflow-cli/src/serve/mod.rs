@@ -19,6 +19,8 @@ mod cache;
 mod query;
 mod status;
 
+pub(crate) use cache::Version;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

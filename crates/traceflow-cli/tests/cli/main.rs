@@ -998,6 +998,7 @@ mod readme;
 mod sdk;
 mod serve;
 mod stale;
+mod watch;
 
 #[test]
 fn running_out_of_memory_is_one_line_and_exit_2_not_an_abort() {
