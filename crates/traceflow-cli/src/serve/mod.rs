@@ -16,6 +16,7 @@
 
 mod auth;
 mod cache;
+mod page;
 mod query;
 mod status;
 
@@ -184,12 +185,8 @@ async fn answer(
     positional: &[String],
     answer: Answer,
 ) -> Response {
-    let argv = match query::argv(
-        command,
-        query.as_deref().unwrap_or(""),
-        positional,
-        answer.format(),
-    ) {
+    let query = query.unwrap_or_default();
+    let argv = match query::argv(command, &query, positional, answer.format()) {
         Ok(argv) => argv,
         Err(message) => {
             return status::error_response(StatusCode::BAD_REQUEST, "invalid_input", &message)
@@ -211,7 +208,11 @@ async fn answer(
             response
         }
         Ok(Ok(Kept::Body(body, etag))) => {
-            let mut response = body.as_ref().clone().into_response();
+            let body = match answer {
+                Answer::Page => page::decorate(body.as_ref().clone(), command, &query),
+                Answer::Json => body.as_ref().clone(),
+            };
+            let mut response = body.into_response();
             let headers = response.headers_mut();
             headers.insert(
                 header::CONTENT_TYPE,

@@ -16,7 +16,8 @@ const THE_SERVERS: [&str; 3] = ["db", "format", "output"];
 /// The command line of `command` for a query string: `key=value` becomes
 /// `--key=value`, a switch (`all-metrics`, `all-metrics=true`) becomes
 /// `--all-metrics` (`=false` leaves it out), repeated keys repeat the flag
-/// in order; `positional` comes last, after `--`. Errors are one line.
+/// in order, an empty value is as if the key were absent (a form's empty
+/// field); `positional` comes last, after `--`. Errors are one line.
 pub(super) fn argv(
     command: &str,
     query: &str,
@@ -39,6 +40,8 @@ pub(super) fn argv(
             .find(|arg| arg.get_long() == Some(key.as_ref()))
             .map(|arg| arg.get_action().takes_values());
         match takes_value {
+            // A form's field left empty.
+            Some(true) if value.is_empty() => {}
             // Unknown: the parser below says so, with its suggestions.
             None | Some(true) => argv.push(format!("--{key}={value}")),
             Some(false) => match value.as_ref() {

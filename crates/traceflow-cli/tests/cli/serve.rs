@@ -225,10 +225,22 @@ fn pages_are_the_html_reports_under_a_policy_without_script() {
             answer.csp
         );
         assert!(!answer.csp.contains("script"), "{}", answer.csp);
+        // The report, with the server's bar of links and a form on top.
+        let (start, end) = (
+            answer.body.find("<nav").unwrap(),
+            answer.body.find("</nav>").unwrap() + "</nav>".len(),
+        );
+        let bar = &answer.body[start..end];
+        assert!(bar.contains("<form method=\"get\""), "{bar}");
+        assert!(bar.contains("name=\"window\" value=\"all\""), "{bar}");
+        let report = format!("{}{}", &answer.body[..start], &answer.body[end..]);
         let mut args = command.clone();
         args.extend(["--db", "cases.db", "--format", "html"]);
-        assert_eq!(answer.body, sandbox.run(&args).stdout, "{path}");
+        assert_eq!(report, sandbox.run(&args).stdout, "{path}");
     }
+    // The form's empty fields are as if absent.
+    let empty = server.get("/?group-by=&window=all&metric=&all-metrics=true");
+    assert_eq!(empty.status, 200, "{empty:?}");
 }
 
 #[test]
