@@ -630,7 +630,8 @@ const NONE: u32 = u32::MAX;
 struct Interner {
     table: HashTable<Sym>,
     text: String,
-    ends: Vec<usize>,
+    /// Where each string ends in `text`.
+    ends: Vec<u32>,
 }
 
 impl Interner {
@@ -653,8 +654,10 @@ impl Interner {
                     .ok()
                     .filter(|&sym| sym < FIRST_BAD)
                     .ok_or_else(|| Invalid::file("too many distinct strings"))?;
+                let end = u32::try_from(text.len() + s.len())
+                    .map_err(|_| Invalid::file("more than 4 GiB of distinct strings"))?;
                 text.push_str(s);
-                ends.push(text.len());
+                ends.push(end);
                 vacant.insert(sym);
                 Ok(sym)
             }
@@ -662,10 +665,10 @@ impl Interner {
     }
 }
 
-fn get<'t>(text: &'t str, ends: &[usize], sym: Sym) -> &'t str {
+fn get<'t>(text: &'t str, ends: &[u32], sym: Sym) -> &'t str {
     let sym = sym as usize;
-    let start = if sym == 0 { 0 } else { ends[sym - 1] };
-    &text[start..ends[sym]]
+    let start = if sym == 0 { 0 } else { ends[sym - 1] as usize };
+    &text[start..ends[sym] as usize]
 }
 
 /// A string attribute looked up later (up a span's lineage): absent, a
@@ -687,34 +690,35 @@ type Texts = [Text; 6];
 /// Where a record is: its file and the line its value starts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct At {
-    source: u32,
+    source: u16,
     line: u32,
 }
 
-/// A time in nanoseconds, `None` as `i128::MIN`; two halves, so that a span
-/// is not padded to `i128`'s alignment.
+/// A time in nanoseconds: `i64::MIN` for none; the `u32::MAX` values
+/// above it index `Data::far_times` (a time out of `i64`'s range, whose
+/// `Timestamp` is still valid up to the year 9999), so that spans and
+/// evaluations keep 8 bytes for a time, not an `Option<i128>`'s 32.
 #[derive(Debug, Clone, Copy)]
-struct Nanos([u64; 2]);
+struct Nanos(i64);
 
-impl Nanos {
-    fn new(value: Option<i128>) -> Nanos {
-        let v = value.unwrap_or(i128::MIN) as u128;
-        Nanos([(v >> 64) as u64, v as u64])
-    }
+const NO_TIME: i64 = i64::MIN;
+const NEAR_TIME: i64 = i64::MIN + u32::MAX as i64;
 
-    fn get(self) -> Option<i128> {
-        let v = (((self.0[0] as u128) << 64) | self.0[1] as u128) as i128;
-        (v != i128::MIN).then_some(v)
-    }
-}
-
-/// A span's own usage: none, tokens, or an error raised if it is counted.
+/// A span's own usage: tokens (never negative); `-1` for none; an error
+/// raised if it is counted, as `-2 - index` into `Data::deferred`.
 #[derive(Debug, Clone, Copy)]
-enum Tokens {
-    None,
-    Some(i64),
-    Err(u32),
-}
+struct Tokens(i64);
+
+/// A span id: 16 hex digits (what OTLP writes) as their value, another
+/// as an interned string ([`ID_INTERNED`] in the owner's flags).
+type SpanId = u64;
+
+/// A span's or an evaluation's id is a [`Sym`], not hex.
+const ID_INTERNED: u8 = 1;
+/// A span's parent id is a [`Sym`], not hex.
+const PARENT_INTERNED: u8 = 2;
+/// An evaluation is invalid: its `name` indexes `Data::deferred`.
+const INVALID: u8 = 4;
 
 /// What `gen_ai.operation.name` makes a span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -727,9 +731,9 @@ enum Op {
 #[derive(Debug, Clone)]
 struct Span {
     trace: Sym,
-    id: Sym,
-    /// Its parent's span id (in its trace), if any.
-    parent: Sym,
+    id: SpanId,
+    /// Its parent's span id (in its trace); `NONE` interned when none.
+    parent: SpanId,
     start: Nanos,
     end: Nanos,
     texts: Texts,
@@ -739,32 +743,56 @@ struct Span {
     /// Its `error.type`, else its status's message when it is `ERROR`.
     error: Sym,
     resource: u32,
-    at: At,
+    line: u32,
+    source: u16,
     op: Op,
+    flags: u8,
+}
+
+impl Span {
+    fn at(&self) -> At {
+        At {
+            source: self.source,
+            line: self.line,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 struct Eval {
-    /// The span it names (trace id, span id); `NONE` when it names none.
+    /// The span it names (trace id, span id); `NONE` interned when none.
     trace: Sym,
-    span: Sym,
+    span: SpanId,
     /// Its `gen_ai.response.id`, when a string.
     response: Sym,
-    /// Its own `test.suite.run.id`.
+    /// Its own `test.suite.run.id`, else its resource's.
     run: Text,
+    /// Its name; with [`INVALID`], why it is not a valid evaluation (an
+    /// index into `Data::deferred`, raised when its result is made).
     name: Sym,
     explanation: Sym,
     /// Its `error.type`.
     error: Sym,
     /// Its score, if a finite number (`NaN` for none).
     score: f64,
-    passed: Option<bool>,
-    /// Why it is not a valid evaluation (an index into `Data::deferred`),
-    /// raised when its result is made.
-    invalid: u32,
     time: Nanos,
-    resource: u32,
-    at: At,
+    line: u32,
+    source: u16,
+    passed: Option<bool>,
+    flags: u8,
+}
+
+impl Eval {
+    fn at(&self) -> At {
+        At {
+            source: self.source,
+            line: self.line,
+        }
+    }
+
+    fn names_a_span(&self) -> bool {
+        !(self.flags & ID_INTERNED != 0 && self.span == SpanId::from(NONE))
+    }
 }
 
 /// What the files held that the join uses.
@@ -780,6 +808,8 @@ struct Data {
     resource_index: FxHashMap<Texts, u32>,
     /// Errors raised only if what they belong to is used.
     deferred: Vec<Invalid>,
+    /// Times out of `i64`'s range ([`Nanos`]).
+    far_times: Vec<i128>,
     /// Each file's name and modification time.
     sources: Vec<(String, Option<Timestamp>)>,
     /// Whether records are named with their file's name.
@@ -794,30 +824,57 @@ impl Data {
         }
     }
 
-    fn span(&self, trace: Sym, id: Sym) -> Option<u32> {
-        let hash = FxBuildHasher.hash_one((trace, id));
+    fn span(&self, trace: Sym, id: SpanId, interned: bool) -> Option<u32> {
+        let hash = FxBuildHasher.hash_one((trace, id, interned));
         self.by_key
             .find(hash, |&i| {
-                let s = &self.spans[i as usize];
-                s.trace == trace && s.id == id
+                span_key(&self.spans[i as usize]) == (trace, id, interned)
             })
             .copied()
+    }
+
+    /// A span id as text (in lower case).
+    fn id_text(&self, id: SpanId, interned: bool) -> String {
+        if interned {
+            self.strings.get(id as Sym).to_owned()
+        } else {
+            format!("{id:016x}")
+        }
+    }
+
+    fn nanos(&mut self, value: Option<i128>) -> Result<Nanos, Invalid> {
+        let Some(value) = value else {
+            return Ok(Nanos(NO_TIME));
+        };
+        match i64::try_from(value) {
+            Ok(near) if near > NEAR_TIME => Ok(Nanos(near)),
+            _ => {
+                let index = i64::try_from(self.far_times.len())
+                    .ok()
+                    .filter(|&i| NO_TIME + 1 + i <= NEAR_TIME)
+                    .ok_or_else(|| Invalid::file("too many times out of range"))?;
+                self.far_times.push(value);
+                Ok(Nanos(NO_TIME + 1 + index))
+            }
+        }
+    }
+
+    fn time(&self, nanos: Nanos) -> Option<i128> {
+        match nanos.0 {
+            NO_TIME => None,
+            far if far <= NEAR_TIME => self.far_times.get((far - NO_TIME - 1) as usize).copied(),
+            near => Some(near.into()),
+        }
     }
 
     /// A span read: a span read before with its ids is replaced.
     fn insert_span(&mut self, span: Span) {
         let Data { spans, by_key, .. } = self;
-        let hash = FxBuildHasher.hash_one((span.trace, span.id));
+        let hash = FxBuildHasher.hash_one(span_key(&span));
         let entry = by_key.entry(
             hash,
-            |&i| {
-                let s = &spans[i as usize];
-                s.trace == span.trace && s.id == span.id
-            },
-            |&i| {
-                let s = &spans[i as usize];
-                FxBuildHasher.hash_one((s.trace, s.id))
-            },
+            |&i| span_key(&spans[i as usize]) == span_key(&span),
+            |&i| FxBuildHasher.hash_one(span_key(&spans[i as usize])),
         );
         match entry {
             hashbrown::hash_table::Entry::Occupied(found) => spans[*found.get() as usize] = span,
@@ -875,14 +932,20 @@ impl Data {
         }
     }
 
-    /// The (trace, span) symbols of an id pair, trimmed and in lower case;
-    /// `None` when either is empty.
-    fn ids(&mut self, trace: &str, span: &str) -> Result<Option<(Sym, Sym)>, Invalid> {
+    /// The trace and the span of an id pair, trimmed and in lower case (the
+    /// span's id, and whether it is interned); `None` when either is empty.
+    fn ids(&mut self, trace: &str, span: &str) -> Result<Option<(Sym, SpanId, bool)>, Invalid> {
         let (trace, span) = (trace.trim(), span.trim());
         if trace.is_empty() || span.is_empty() {
             return Ok(None);
         }
-        Ok(Some((self.lower(trace)?, self.lower(span)?)))
+        let trace = self.lower(trace)?;
+        if span.len() == 16 && span.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if let Ok(id) = u64::from_str_radix(span, 16) {
+                return Ok(Some((trace, id, false)));
+            }
+        }
+        Ok(Some((trace, self.lower(span)?.into(), true)))
     }
 
     fn lower(&mut self, id: &str) -> Result<Sym, Invalid> {
@@ -895,10 +958,9 @@ impl Data {
 
     /// An evaluation from its attributes: what makes it invalid is kept,
     /// and raised when its result is made.
-    #[allow(clippy::too_many_arguments)]
     fn eval(
         &mut self,
-        ids: Option<(Sym, Sym)>,
+        ids: Option<(Sym, SpanId, bool)>,
         attrs: &[Option<Attr<'_>>],
         time: Option<i128>,
         resource: u32,
@@ -922,21 +984,30 @@ impl Data {
             Some(Attr::Str(id)) => self.strings.intern(id)?,
             _ => NONE,
         };
-        let (trace, span) = ids.unwrap_or((NONE, NONE));
+        let (trace, span, interned) = ids.unwrap_or((NONE, NONE.into(), true));
+        // A record's own run, else its resource's: what a result of its own
+        // is named by (an error of either raised as the record's).
+        let mut run = self.keep(attrs, RUN_ID)?;
+        if run == Text::NONE {
+            run = self
+                .resources
+                .get(resource as usize)
+                .map_or(Text::NONE, |r| r[RUN_ID]);
+        }
         let mut eval = Eval {
             trace,
             span,
             response,
-            run: self.keep(attrs, RUN_ID)?,
+            run,
             name: NONE,
             explanation: NONE,
             error: NONE,
             score: f64::NAN,
+            time: self.nanos(time)?,
+            line: at.line,
+            source: at.source,
             passed: None,
-            invalid: NONE,
-            time: Nanos::new(time),
-            resource,
-            at,
+            flags: if interned { ID_INTERNED } else { 0 },
         };
         match checked {
             Ok((name, label, error, score, explanation)) => {
@@ -946,7 +1017,10 @@ impl Data {
                 eval.score = score.filter(|v| v.is_finite()).unwrap_or(f64::NAN);
                 eval.explanation = self.optional(explanation.as_deref())?;
             }
-            Err(invalid) => eval.invalid = self.defer(invalid),
+            Err(invalid) => {
+                eval.name = self.defer(invalid);
+                eval.flags |= INVALID;
+            }
         }
         Ok(eval)
     }
@@ -956,7 +1030,7 @@ impl Data {
     fn add_spans(&mut self, rs: &ResourceSpans<'_>, at: At) -> Result<(), Invalid> {
         let resource = self.resource(&rs.resource.attributes)?;
         for span in rs.scope_spans.iter().flat_map(|s| &s.spans) {
-            let Some((trace, id)) = self.ids(&span.trace_id.0, &span.span_id.0)? else {
+            let Some((trace, id, interned)) = self.ids(&span.trace_id.0, &span.span_id.0)? else {
                 return Err(Invalid::at(
                     self.record(at),
                     "a span without traceId or spanId",
@@ -982,7 +1056,7 @@ impl Data {
             };
             for event in span.events.iter().filter(|e| e.name.0 == EVENT) {
                 let eval = self.eval(
-                    Some((trace, id)),
+                    Some((trace, id, interned)),
                     &scan(&event.attributes),
                     event.time_unix_nano.map(|t| t.0),
                     resource,
@@ -990,15 +1064,23 @@ impl Data {
                 )?;
                 self.evals.push(eval);
             }
+            let mut flags = if interned { ID_INTERNED } else { 0 };
             let parent = match self.ids(&span.trace_id.0, &span.parent_span_id.0)? {
-                Some((_, parent)) => parent,
-                None => NONE,
+                Some((_, parent, false)) => parent,
+                Some((_, parent, true)) => {
+                    flags |= PARENT_INTERNED;
+                    parent
+                }
+                None => {
+                    flags |= PARENT_INTERNED;
+                    NONE.into()
+                }
             };
             let own = own_tokens(&attrs, &|| self.record(at));
             let tokens = match own {
-                Ok(Some(t)) => Tokens::Some(t),
-                Ok(None) => Tokens::None,
-                Err(invalid) => Tokens::Err(self.defer(invalid)),
+                Ok(Some(t)) => Tokens(t),
+                Ok(None) => Tokens(-1),
+                Err(invalid) => Tokens(-2 - i64::from(self.defer(invalid))),
             };
             let op = match attrs[OPERATION] {
                 Some(Attr::Str("invoke_agent")) => Op::Agent,
@@ -1011,8 +1093,8 @@ impl Data {
                 trace,
                 id,
                 parent,
-                start: Nanos::new(span.start_time_unix_nano.map(|t| t.0)),
-                end: Nanos::new(span.end_time_unix_nano.map(|t| t.0)),
+                start: self.nanos(span.start_time_unix_nano.map(|t| t.0))?,
+                end: self.nanos(span.end_time_unix_nano.map(|t| t.0))?,
                 texts: self.texts(&attrs)?,
                 response: match attrs[RESPONSE_ID] {
                     Some(Attr::Str(id)) => self.strings.intern(id)?,
@@ -1021,8 +1103,10 @@ impl Data {
                 tokens,
                 error: self.optional(error.as_deref())?,
                 resource,
-                at,
+                line: at.line,
+                source: at.source,
                 op,
+                flags,
             };
             self.insert_span(span);
         }
@@ -1113,8 +1197,8 @@ impl Reader {
         modified: Option<Timestamp>,
         mut input: impl BufRead,
     ) -> Result<(), ReadError> {
-        let source =
-            u32::try_from(self.data.sources.len()).map_err(|_| Invalid::file("too many files"))?;
+        let source = u16::try_from(self.data.sources.len())
+            .map_err(|_| Invalid::file("more than 65,536 OTLP files in one import"))?;
         self.data.sources.push((name.to_owned(), modified));
         let at = |line: usize| At {
             source,
@@ -1255,6 +1339,51 @@ impl Reader {
     }
 }
 
+/// Each span's children: `children[start[i]..start[i + 1]]`.
+fn children(parents: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let n = parents.len();
+    let mut start = vec![0u32; n + 1];
+    for &p in parents.iter().filter(|&&p| p != NONE) {
+        start[p as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut children = vec![0u32; start[n] as usize];
+    for (child, &p) in parents.iter().enumerate() {
+        if p != NONE {
+            children[fill[p as usize] as usize] = child as u32;
+            fill[p as usize] += 1;
+        }
+    }
+    (start, children)
+}
+
+/// Spans by their `gen_ai.response.id`: the earliest keeps a shared one
+/// (the first read, of those as early).
+fn responses(data: &Data) -> FxHashMap<Sym, u32> {
+    let mut by_response: FxHashMap<Sym, u32> = FxHashMap::default();
+    for (i, span) in data.spans.iter().enumerate() {
+        if span.response != NONE {
+            by_response
+                .entry(span.response)
+                .and_modify(|k| {
+                    if data.time(data.spans[*k as usize].start) > data.time(span.start) {
+                        *k = i as u32;
+                    }
+                })
+                .or_insert(i as u32);
+        }
+    }
+    by_response
+}
+
+/// A span's key: its trace, its id, and whether the id is interned.
+fn span_key(span: &Span) -> (Sym, SpanId, bool) {
+    (span.trace, span.id, span.flags & ID_INTERNED != 0)
+}
+
 fn newlines(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| b == b'\n').count()
 }
@@ -1266,8 +1395,8 @@ fn newlines(bytes: &[u8]) -> usize {
 enum Owner {
     /// A span the files hold.
     Span(u32),
-    /// A span (trace, id) none of the files holds.
-    Unknown(Sym, Sym),
+    /// A span (trace, id, whether interned) none of the files holds.
+    Unknown(Sym, SpanId, bool),
     /// A `gen_ai.response.id` no span has.
     Response(Sym),
     /// Nothing: the records of one line of one file.
@@ -1312,43 +1441,22 @@ impl Joined {
         let parents: Vec<u32> = data
             .spans
             .iter()
-            .map(|s| match s.parent {
-                NONE => NONE,
-                parent => data.span(s.trace, parent).unwrap_or(NONE),
+            .map(|s| {
+                let interned = s.flags & PARENT_INTERNED != 0;
+                if interned && s.parent == SpanId::from(NONE) {
+                    NONE
+                } else {
+                    data.span(s.trace, s.parent, interned).unwrap_or(NONE)
+                }
             })
             .collect();
-        // Children, grouped by parent (counting sort).
-        let mut child_start = vec![0u32; n + 1];
-        for &p in parents.iter().filter(|&&p| p != NONE) {
-            child_start[p as usize + 1] += 1;
-        }
-        for i in 0..n {
-            child_start[i + 1] += child_start[i];
-        }
-        let mut fill = child_start.clone();
-        let mut children = vec![0u32; child_start[n] as usize];
-        for (child, &p) in parents.iter().enumerate() {
-            if p != NONE {
-                children[fill[p as usize] as usize] = child as u32;
-                fill[p as usize] += 1;
-            }
-        }
-        drop(fill);
-        // Spans by their `gen_ai.response.id`: the earliest keeps a shared
-        // one (the first read, of those as early).
-        let mut by_response: FxHashMap<Sym, u32> = FxHashMap::default();
-        for (i, span) in data.spans.iter().enumerate() {
-            if span.response != NONE {
-                by_response
-                    .entry(span.response)
-                    .and_modify(|k| {
-                        if data.spans[*k as usize].start.get() > span.start.get() {
-                            *k = i as u32;
-                        }
-                    })
-                    .or_insert(i as u32);
-            }
-        }
+        // Children, grouped by parent (counting sort): only a span without
+        // usage of its own sums theirs.
+        let (child_start, children) = if data.spans.iter().any(|s| s.tokens.0 == -1) {
+            children(&parents)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let mut joined = Joined {
             data,
             parents,
@@ -1363,41 +1471,54 @@ impl Joined {
         // Who each evaluation belongs to: the agent or inference span above
         // the span it is parented to, else the span with its
         // `gen_ai.response.id`, else the span it names, else its response
-        // id or its line alone.
+        // id or its line alone. Spans by response id are indexed only if an
+        // evaluation needs them.
+        let mut by_response: Option<FxHashMap<Sym, u32>> = None;
+        // The group of each span that is an owner; of other owners.
+        let mut span_group = vec![NONE; n];
         let mut index: FxHashMap<Owner, u32> = FxHashMap::default();
         let mut groups: Vec<Owner> = Vec::new();
         let mut group_of = Vec::with_capacity(joined.data.evals.len());
         for eval in &joined.data.evals {
-            let named = (eval.span != NONE)
-                .then(|| joined.data.span(eval.trace, eval.span))
+            let interned = eval.flags & ID_INTERNED != 0;
+            let named = eval
+                .names_a_span()
+                .then(|| joined.data.span(eval.trace, eval.span, interned))
                 .flatten();
-            let owner = named
-                .and_then(|s| joined.operation(s))
-                .or_else(|| {
-                    (eval.response != NONE)
-                        .then(|| by_response.get(&eval.response))
-                        .flatten()
-                        .map(|&k| joined.operation(k).unwrap_or(k))
-                })
-                .map(Owner::Span)
-                .unwrap_or_else(|| {
-                    if eval.span != NONE {
-                        Owner::Unknown(eval.trace, eval.span)
-                    } else if eval.response != NONE {
-                        Owner::Response(eval.response)
-                    } else {
-                        Owner::Alone(eval.at)
-                    }
-                });
+            let owner = match named.and_then(|s| joined.operation(s)) {
+                Some(s) => Some(s),
+                None if eval.response != NONE => by_response
+                    .get_or_insert_with(|| responses(&joined.data))
+                    .get(&eval.response)
+                    .map(|&k| joined.operation(k).unwrap_or(k)),
+                None => None,
+            };
+            let owner = owner.or(named).map(Owner::Span).unwrap_or_else(|| {
+                if eval.names_a_span() {
+                    Owner::Unknown(eval.trace, eval.span, interned)
+                } else if eval.response != NONE {
+                    Owner::Response(eval.response)
+                } else {
+                    Owner::Alone(eval.at())
+                }
+            });
             let next = groups.len() as u32;
-            let group = *index.entry(owner).or_insert(next);
+            let group = match owner {
+                Owner::Span(s) => {
+                    let slot = &mut span_group[s as usize];
+                    if *slot == NONE {
+                        *slot = next;
+                    }
+                    *slot
+                }
+                other => *index.entry(other).or_insert(next),
+            };
             if group == next {
                 groups.push(owner);
             }
             group_of.push(group);
         }
-        drop(index);
-        drop(by_response);
+        drop((index, span_group, by_response));
         let mut member_start = vec![0u32; groups.len() + 1];
         for &g in &group_of {
             member_start[g as usize + 1] += 1;
@@ -1484,7 +1605,7 @@ impl Joined {
         for &s in &line {
             let s = &self.data.spans[s as usize];
             for &key in keys {
-                if let Some(v) = self.text(s.texts[key], key, s.at)? {
+                if let Some(v) = self.text(s.texts[key], key, s.at())? {
                     return Ok(Some(v));
                 }
             }
@@ -1493,7 +1614,7 @@ impl Joined {
             let s = &self.data.spans[s as usize];
             if let Some(resource) = self.data.resources.get(s.resource as usize) {
                 for &key in keys {
-                    if let Some(v) = self.text(resource[key], key, s.at)? {
+                    if let Some(v) = self.text(resource[key], key, s.at())? {
                         return Ok(Some(v));
                     }
                 }
@@ -1504,20 +1625,21 @@ impl Joined {
 
     /// The span's tokens; a span with no usage sums its children's.
     fn tokens(&self, span: u32, depth: usize) -> Result<Option<i64>, Invalid> {
-        match self.data.spans[span as usize].tokens {
-            Tokens::Some(t) => return Ok(Some(t)),
-            Tokens::Err(i) => return Err(self.data.deferred[i as usize].clone()),
-            Tokens::None => {}
+        match self.data.spans[span as usize].tokens.0 {
+            -1 => {}
+            own @ 0.. => return Ok(Some(own)),
+            err => return Err(self.data.deferred[(-2 - err) as usize].clone()),
         }
         if depth > MAX_DEPTH {
             return Ok(None);
         }
-        let (from, to) = (
-            self.child_start[span as usize] as usize,
-            self.child_start[span as usize + 1] as usize,
-        );
+        let i = span as usize;
+        let children = match (self.child_start.get(i), self.child_start.get(i + 1)) {
+            (Some(&from), Some(&to)) => &self.children[from as usize..to as usize],
+            _ => &[],
+        };
         let mut sum: Option<i64> = None;
-        for &child in &self.children[from..to] {
+        for &child in children {
             if let Some(t) = self.tokens(child, depth + 1)? {
                 sum = Some(sum.unwrap_or(0).saturating_add(t));
             }
@@ -1539,8 +1661,8 @@ impl Joined {
         let mut out = Vec::new();
         let mut error = None;
         for eval in self.group(group) {
-            if eval.invalid != NONE {
-                return Err(self.data.deferred[eval.invalid as usize].clone());
+            if eval.flags & INVALID != 0 {
+                return Err(self.data.deferred[eval.name as usize].clone());
             }
             let name = self.data.strings.get(eval.name).to_owned();
             if eval.error != NONE {
@@ -1562,15 +1684,15 @@ impl Joined {
     fn modified(&self, group: usize) -> Option<Timestamp> {
         self.group(group)
             .next()
-            .and_then(|e| self.data.sources.get(e.at.source as usize))
+            .and_then(|e| self.data.sources.get(usize::from(e.source)))
             .and_then(|(_, modified)| *modified)
     }
 
     fn result(&self, group: usize) -> Result<(CaseResult, Made), Invalid> {
         match self.groups[group] {
             Owner::Span(span) => self.span_result(span, group),
-            Owner::Unknown(trace, span) => {
-                let case = self.data.strings.get(span).to_owned();
+            Owner::Unknown(trace, span, interned) => {
+                let case = self.data.id_text(span, interned);
                 let trace = self.string(trace);
                 Ok((self.alone_result(case, trace, group)?, Made::UnknownSpan))
             }
@@ -1589,7 +1711,8 @@ impl Joined {
     fn span_result(&self, index: u32, group: usize) -> Result<(CaseResult, Made), Invalid> {
         let span = &self.data.spans[index as usize];
         let trace = self.data.strings.get(span.trace);
-        let id = self.data.strings.get(span.id);
+        let id = self.data.id_text(span.id, span.flags & ID_INTERNED != 0);
+        let id = id.as_str();
         let case = self.inherited(index, &[CASE_ID, CASE_NAME])?;
         let run = self.inherited(index, &[RUN_ID])?;
         let found = case.is_some();
@@ -1598,8 +1721,8 @@ impl Joined {
             None => (id.to_owned(), trace.to_owned()),
         };
         let (evaluations, eval_error) = self.evaluations(group)?;
-        let time = at(span.start.get())
-            .or_else(|| self.group(group).find_map(|e| at(e.time.get())))
+        let time = at(self.data.time(span.start))
+            .or_else(|| self.group(group).find_map(|e| at(self.data.time(e.time))))
             .or(self.modified(group))
             .unwrap_or(Timestamp::UNIX_EPOCH);
         let mut result = CaseResult::new(run, case, time);
@@ -1607,7 +1730,7 @@ impl Joined {
         let request_model = self.inherited(index, &[REQUEST_MODEL])?;
         result.model = response_model.or(request_model);
         result.tokens = self.tokens(index, 0)?;
-        result.latency_ms = match (span.start.get(), span.end.get()) {
+        result.latency_ms = match (self.data.time(span.start), self.data.time(span.end)) {
             (Some(s), Some(e)) if e >= s && s > 0 => Some((e - s) as f64 / 1e6),
             _ => None,
         };
@@ -1635,16 +1758,11 @@ impl Joined {
             .group(group)
             .next()
             .ok_or_else(|| Invalid::file("an empty group of evaluations"))?;
-        let mut run = self.text(first.run, RUN_ID, first.at)?;
-        if run.is_none() {
-            if let Some(resource) = self.data.resources.get(first.resource as usize) {
-                run = self.text(resource[RUN_ID], RUN_ID, first.at)?;
-            }
-        }
+        let run = self.text(first.run, RUN_ID, first.at())?;
         let run = run.or(trace).unwrap_or_else(|| "otlp".to_owned());
         let time = self
             .group(group)
-            .find_map(|e| at(e.time.get()))
+            .find_map(|e| at(self.data.time(e.time)))
             .or(self.modified(group))
             .unwrap_or(Timestamp::UNIX_EPOCH);
         let (evaluations, error) = self.evaluations(group)?;
