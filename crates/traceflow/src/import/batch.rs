@@ -546,3 +546,86 @@ fn refuse(
         Err(err.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIR: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/import/otlp"
+    );
+
+    fn file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> Input {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        Input {
+            name: name.to_owned(),
+            content: Content::File(path),
+            modified: None,
+        }
+    }
+
+    #[test]
+    fn a_file_read_through_has_the_digest_of_its_bytes_in_memory() {
+        // What an import before files were streamed recorded: a file
+        // imported then is still known.
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = std::fs::read(format!("{DIR}/traces.jsonl")).unwrap();
+        let on_disk = file(&dir, "traces.jsonl", &bytes);
+        let in_memory = Input {
+            content: Content::Bytes(bytes.clone()),
+            ..on_disk.clone()
+        };
+        let options = ImportOptions::default();
+        let header = format!(
+            "{:?}\0{:?}\0{}\0{:?}\0{}\0",
+            options.format,
+            options.labels,
+            "traces.jsonl",
+            None::<Timestamp>,
+            bytes.len()
+        );
+        let before = super::super::write::sha256_hex(&[header.as_bytes(), &bytes]);
+        assert_eq!(digest(&on_disk, &options).unwrap(), before);
+        assert_eq!(digest(&in_memory, &options).unwrap(), before);
+    }
+
+    #[test]
+    fn otlp_files_stream_by_their_first_line_and_a_pretty_one_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let traces = std::fs::read(format!("{DIR}/traces.jsonl")).unwrap();
+        let logs = std::fs::read(format!("{DIR}/logs.jsonl")).unwrap();
+        let traces_in = file(&dir, "traces.jsonl", &traces);
+        assert!(traces_in.starts_as_otlp().unwrap());
+        // Pretty-printed: its first line (`{`) says nothing; read whole,
+        // detected as before.
+        let mut pretty = String::new();
+        for line in logs.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let value: serde_json::Value = serde_json::from_slice(line).unwrap();
+            pretty.push_str(&serde_json::to_string_pretty(&value).unwrap());
+            pretty.push('\n');
+        }
+        let logs_in = file(&dir, "logs.json", pretty.as_bytes());
+        assert!(!logs_in.starts_as_otlp().unwrap());
+        let options = ImportOptions::default();
+        let read = read(&[traces_in, logs_in], &options, &Known::new()).unwrap();
+        let [(report, _, digests)] = &read.files[..] else {
+            panic!("{:?}", read.files.len());
+        };
+        assert_eq!(report.format, Format::Otlp);
+        assert_eq!(report.results, 120);
+        assert!(report.notes.is_empty(), "{:?}", report.notes);
+        assert_eq!(digests.len(), 2);
+    }
+
+    #[test]
+    fn a_file_that_vanishes_is_a_read_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = file(&dir, "gone.jsonl", b"{}");
+        std::fs::remove_file(dir.path().join("gone.jsonl")).unwrap();
+        let err = read(&[input], &ImportOptions::default(), &Known::new()).unwrap_err();
+        assert_eq!(err.to_string(), "gone.jsonl: cannot read");
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+    }
+}

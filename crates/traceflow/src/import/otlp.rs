@@ -1235,8 +1235,8 @@ impl Reader {
                         return Err(Invalid::at(
                             self.data.record(at(long)),
                             format!(
-                                "a record longer than {} MiB: not read (the OTLP file exporter writes a batch a line)",
-                                self.limit >> 20
+                                "a record longer than {}: not read (the OTLP file exporter writes a batch a line)",
+                                size(self.limit)
                             ),
                         )
                         .into());
@@ -1382,6 +1382,15 @@ fn responses(data: &Data) -> FxHashMap<Sym, u32> {
 /// A span's key: its trace, its id, and whether the id is interned.
 fn span_key(span: &Span) -> (Sym, SpanId, bool) {
     (span.trace, span.id, span.flags & ID_INTERNED != 0)
+}
+
+/// A limit in MiB, or in bytes below one MiB.
+fn size(bytes: usize) -> String {
+    if bytes >= 1 << 20 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 fn newlines(bytes: &[u8]) -> usize {
@@ -2060,5 +2069,143 @@ mod tests {
         assert_eq!(parsed.results.len(), n);
         // Unbounded, the walks up the chain took minutes here (debug build).
         assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    }
+
+    /// Bytes that fail the test if read past `until`: what a reader that
+    /// streams never does.
+    struct Tripwire {
+        bytes: Vec<u8>,
+        at: usize,
+        until: usize,
+    }
+
+    impl std::io::Read for Tripwire {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            assert!(self.at < self.until, "read past byte {}", self.until);
+            let n = buf
+                .len()
+                .min(self.bytes.len() - self.at)
+                .min(self.until - self.at);
+            buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_refused_by_its_line_without_reading_on() {
+        let first = read_fixture("traces.jsonl");
+        let first = first.split(|&b| b == b'\n').next().unwrap().to_vec();
+        let limit = first.len() + 100;
+        let mut bytes = first.clone();
+        bytes.push(b'\n');
+        // Line 2: a value that never ends, far over the limit.
+        bytes.extend_from_slice(br#"{"resourceSpans":[{"scopeSpans":[{"spans":["#);
+        let start = bytes.len();
+        bytes.resize(start + 64 * limit, b' ');
+        let until = first.len() + 1 + limit + 1 + 4096;
+        let input = std::io::BufReader::with_capacity(
+            4096,
+            Tripwire {
+                bytes,
+                at: 0,
+                until,
+            },
+        );
+        let mut reader = Reader::with_limit(false, limit);
+        let err = match reader.add("t.jsonl", None, input) {
+            Err(ReadError::Invalid(err)) => err,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(err.record.as_deref(), Some("line 2"), "{err}");
+        assert!(err.message.contains("a record longer than"), "{err}");
+        // The first line was read, and kept.
+        assert!(!reader.data.spans.is_empty());
+    }
+
+    #[test]
+    fn a_pretty_printed_file_reads_as_its_lines_do_and_names_its_lines() {
+        let traces = read_fixture("traces.jsonl");
+        let logs = read_fixture("logs.jsonl");
+        let pretty = |bytes: &[u8]| {
+            let mut out = String::new();
+            for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let value: serde_json::Value = serde_json::from_slice(line).unwrap();
+                out.push_str(&serde_json::to_string_pretty(&value).unwrap());
+                out.push('\n');
+            }
+            out.into_bytes()
+        };
+        let (pretty_traces, pretty_logs) = (pretty(&traces), pretty(&logs));
+        let lines =
+            parse_many(&[source("traces.jsonl", &traces), source("logs.jsonl", &logs)]).unwrap();
+        let pretty = parse_many(&[
+            source("traces.jsonl", &pretty_traces),
+            source("logs.jsonl", &pretty_logs),
+        ])
+        .unwrap();
+        assert_eq!(lines, pretty);
+
+        // Two values on a line, then a pretty one cut short: the error names
+        // the line the parser stopped on, counted over the whole file.
+        let mut text = b"{} {}\n".to_vec();
+        text.extend_from_slice(&pretty_traces[..pretty_traces.len() / 2]);
+        let err = parse(source("t.jsonl", &text)).unwrap_err();
+        let total = text.iter().filter(|&&b| b == b'\n').count() + 1;
+        assert_eq!(err.record, Some(format!("line {total}")), "{err}");
+    }
+
+    #[test]
+    fn spans_sharing_a_response_id_and_a_start_give_it_to_the_first_read() {
+        // Before, the span was the first met in a HashMap's order: either.
+        let span = |id: &str, case: &str| {
+            format!(
+                r#"{{"traceId":"aa","spanId":"{id}","startTimeUnixNano":5,"attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}},{{"key":"gen_ai.response.id","value":{{"stringValue":"r"}}}},{{"key":"test.case.id","value":{{"stringValue":"{case}"}}}}]}}"#
+            )
+        };
+        let log = r#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"eventName":"gen_ai.evaluation.result","attributes":[{"key":"gen_ai.evaluation.name","value":{"stringValue":"q"}},{"key":"gen_ai.response.id","value":{"stringValue":"r"}}]}]}]}]}"#;
+        for (first, second) in [("b1", "b2"), ("b2", "b1")] {
+            let text = format!(
+                "{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{},{}]}}]}}]}}\n{log}\n",
+                span(first, &format!("case-{first}")),
+                span(second, &format!("case-{second}")),
+            );
+            let parsed = parse(source("t.jsonl", text.as_bytes())).unwrap();
+            assert_eq!(parsed.results.len(), 1);
+            assert_eq!(parsed.results[0].case, format!("case-{first}"));
+        }
+    }
+
+    #[test]
+    fn span_ids_in_hex_or_not_and_far_times_keep_their_text_and_value() {
+        // A 16-hex id in capitals is the same span in lower case; a shorter
+        // one is text; a time past 2262 (out of i64 nanoseconds) is kept.
+        let far = "32503680000000000000"; // 3000-01-01, past i64 nanoseconds
+        let text = format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[
+                {{"traceId":"AA","spanId":"00000000000000FF","startTimeUnixNano":"{far}","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}}]}},
+                {{"traceId":"aa","spanId":"ff","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}}]}}]}}]}}]}}
+            {{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[
+                {{"eventName":"gen_ai.evaluation.result","traceId":"aa","spanId":"00000000000000ff","attributes":[{{"key":"gen_ai.evaluation.name","value":{{"stringValue":"q"}}}}]}},
+                {{"eventName":"gen_ai.evaluation.result","traceId":"aa","spanId":"FF","attributes":[{{"key":"gen_ai.evaluation.name","value":{{"stringValue":"q"}}}}]}},
+                {{"eventName":"gen_ai.evaluation.result","traceId":"aa","spanId":"0123456789abcdef","attributes":[{{"key":"gen_ai.evaluation.name","value":{{"stringValue":"q"}}}}]}}]}}]}}]}}"#
+        );
+        let parsed = parse(source("t.jsonl", text.as_bytes())).unwrap();
+        let cases: Vec<(&str, &str)> = parsed
+            .results
+            .iter()
+            .map(|r| (r.run.as_str(), r.case.as_str()))
+            .collect();
+        assert_eq!(
+            cases,
+            [
+                ("aa", "00000000000000ff"),
+                ("aa", "ff"),
+                ("aa", "0123456789abcdef")
+            ]
+        );
+        assert_eq!(parsed.results[0].at.to_string(), "3000-01-01T00:00:00Z");
+        assert_eq!(parsed.results[0].labels["span_id"], "00000000000000ff");
+        assert_eq!(parsed.notes.len(), 2, "{:?}", parsed.notes);
     }
 }
