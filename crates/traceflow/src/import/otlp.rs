@@ -1303,7 +1303,9 @@ impl Reader {
 
     /// Joins the evaluations read to their spans, and checks every result:
     /// what [`Joined::results`] makes cannot then fail.
-    pub(crate) fn finish(self) -> Result<Joined, Invalid> {
+    pub(crate) fn finish(mut self) -> Result<Joined, Invalid> {
+        // Nothing is interned from here on: the strings are only read.
+        self.data.strings.table = HashTable::new();
         let mut joined = Joined::new(self.data);
         let (mut no_case, mut unknown_spans, mut alone) = (0, 0, 0);
         for group in 0..joined.groups.len() {
@@ -1528,6 +1530,8 @@ impl Joined {
             group_of.push(group);
         }
         drop((index, span_group, by_response));
+        // Spans are not looked up by their ids from here on.
+        joined.data.by_key = HashTable::new();
         let mut member_start = vec![0u32; groups.len() + 1];
         for &g in &group_of {
             member_start[g as usize + 1] += 1;
