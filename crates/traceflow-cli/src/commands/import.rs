@@ -5,7 +5,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use traceflow::import::{ImportOptions, ImportReport, Input};
+use traceflow::import::{Content, ImportOptions, ImportReport, Input};
 use traceflow::store::{SqliteStore, StoreSpec};
 
 use crate::args::ImportArgs;
@@ -55,7 +55,7 @@ pub(super) fn run(args: &ImportArgs) -> anyhow::Result<u8> {
 }
 
 /// Every file named: a file, each file under a folder (recursively, in
-/// name order), or stdin for `-`.
+/// name order), or stdin for `-` (read here, whole).
 fn read_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
     let mut inputs = Vec::new();
     for path in paths {
@@ -66,23 +66,23 @@ fn read_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
                 .context("reading stdin")?;
             inputs.push(Input {
                 name: "-".to_owned(),
-                bytes,
+                content: Content::Bytes(bytes),
                 modified: None,
             });
             continue;
         }
         let mut files = Vec::new();
         collect(path, &mut files, &mut HashSet::new())?;
+        // Read by the import, as it gets to them: an OTLP file a line at a
+        // time.
         for file in files {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
             let modified = std::fs::metadata(&file)
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| jiff::Timestamp::try_from(t).ok());
             inputs.push(Input {
                 name: file.display().to_string(),
-                bytes,
+                content: Content::File(file),
                 modified,
             });
         }

@@ -1,41 +1,95 @@
 //! An import of several files: each read and checked before anything is
 //! written, then each written in its own transaction.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::PathBuf;
 
 use jiff::Timestamp;
+use sha2::{Digest as _, Sha256};
 
+use super::otlp::{self, Joined, ReadError};
 use super::{detect, parse, Format, Invalid, Parsed, Source, Written};
 use crate::error::{ErrorKind, InvalidValue};
-use crate::store::sqlite::SqliteStore;
+use crate::store::sqlite::{Put, SqliteStore};
 use crate::store::StoreError;
 
-/// A file to import: its name (a path, or `-` for stdin), its bytes, and
-/// when it was modified, if known.
+/// A file to import: its name (a path, or `-` for stdin), its content,
+/// and when it was modified, if known.
 #[derive(Debug, Clone)]
 pub struct Input {
     /// The name messages give it.
     pub name: String,
     /// Its content.
-    pub bytes: Vec<u8>,
+    pub content: Content,
     /// Its modification time (the time of last resort of formats without
     /// one inside).
     pub modified: Option<Timestamp>,
 }
 
+/// Where an input's content is.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// In memory (stdin).
+    Bytes(Vec<u8>),
+    /// A file, read when the import gets to it: an OTLP file a line at a
+    /// time (its memory is then what the join keeps, not the file), any
+    /// other whole.
+    File(PathBuf),
+}
+
+/// A UTF-8 byte order mark (what Windows editors and PowerShell's
+/// `Out-File` start a file with) would hide a JSON file's format: the
+/// readers see the bytes after it.
+fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
 impl Input {
-    /// The file as the readers see it: without a UTF-8 byte order mark
-    /// (what Windows editors and PowerShell's `Out-File` start a file
-    /// with), which would hide a JSON file's format.
-    fn source(&self) -> Source<'_> {
+    /// The input's content as the readers see it, from `bytes` (the
+    /// input's own, or its file's).
+    fn source<'a>(&'a self, bytes: &'a [u8]) -> Source<'a> {
         Source {
             name: &self.name,
             modified: self.modified,
-            bytes: self
-                .bytes
-                .strip_prefix(b"\xEF\xBB\xBF")
-                .unwrap_or(&self.bytes),
+            bytes: without_bom(bytes),
         }
+    }
+
+    fn read_error(&self, source: std::io::Error) -> ImportError {
+        ImportError::Read {
+            name: self.name.clone(),
+            source,
+        }
+    }
+
+    /// Its whole content.
+    fn bytes(&self) -> Result<Cow<'_, [u8]>, ImportError> {
+        match &self.content {
+            Content::Bytes(bytes) => Ok(Cow::Borrowed(bytes)),
+            Content::File(path) => std::fs::read(path)
+                .map(Cow::Owned)
+                .map_err(|e| self.read_error(e)),
+        }
+    }
+
+    /// Whether its first line (a record of at most [`otlp::MAX_RECORD`])
+    /// is OTLP: then the file is read a line at a time. A first value
+    /// that the line holds whole is what every JSON format's sniffer
+    /// looks at, so the line says OTLP only when the whole file would.
+    fn starts_as_otlp(&self) -> Result<bool, ImportError> {
+        let Content::File(path) = &self.content else {
+            return Ok(false);
+        };
+        let file = File::open(path).map_err(|e| self.read_error(e))?;
+        let mut line = Vec::new();
+        BufReader::new(file)
+            .take(otlp::MAX_RECORD as u64)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| self.read_error(e))?;
+        Ok(detect(self.source(&line)) == Some(Format::Otlp))
     }
 }
 
@@ -107,6 +161,15 @@ pub enum ImportError {
     /// behind (its transaction rolled back).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A file could not be read (nothing was written).
+    #[error("{name}: cannot read")]
+    Read {
+        /// The file.
+        name: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl ImportError {
@@ -115,6 +178,10 @@ impl ImportError {
         match self {
             ImportError::File(err) => err.kind(),
             ImportError::Store(err) => err.kind(),
+            ImportError::Read { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+                _ => ErrorKind::Io,
+            },
         }
     }
 }
@@ -152,7 +219,7 @@ pub fn import(
         None => Known::new(),
     };
     let read = read(inputs, options, &known)?;
-    Ok(read.write(store, options)?)
+    read.write(store, options)
 }
 
 /// The files of an import, read and checked, not yet written.
@@ -160,8 +227,18 @@ pub fn import(
 pub struct ReadFiles {
     /// Each file (or OTLP group) read, with its digests; `None` for one
     /// imported before as it is, not read again.
-    files: Vec<(FileReport, Option<Parsed>, Vec<String>)>,
+    files: Vec<(FileReport, Option<Results>, Vec<String>)>,
     refused: Vec<FileError>,
+}
+
+/// A file's results, read and checked.
+#[derive(Debug, Clone)]
+enum Results {
+    /// Every result, made.
+    Parsed(Parsed),
+    /// The OTLP files' spans and evaluations, joined: each result is made
+    /// as it is written.
+    Otlp(Box<Joined>),
 }
 
 /// The files a store has imported, by digest: their format and results
@@ -170,17 +247,50 @@ pub type Known = std::collections::HashMap<String, (String, u64)>;
 
 /// A file's digest as an import reads it: its name, its modification time
 /// (some formats take their run or time from them), the import's format
-/// and labels, and its bytes.
-fn digest(input: &Input, options: &ImportOptions) -> String {
-    let header = format!(
-        "{:?}\0{:?}\0{}\0{:?}\0{}\0",
-        options.format,
-        options.labels,
-        input.name,
-        input.modified,
-        input.bytes.len()
-    );
-    super::write::sha256_hex(&[header.as_bytes(), &input.bytes])
+/// and labels, and its bytes (a file's read through, not kept).
+fn digest(input: &Input, options: &ImportOptions) -> Result<String, ImportError> {
+    let header = |len: usize| {
+        format!(
+            "{:?}\0{:?}\0{}\0{:?}\0{}\0",
+            options.format, options.labels, input.name, input.modified, len
+        )
+    };
+    let mut hasher = Sha256::new();
+    match &input.content {
+        Content::Bytes(bytes) => {
+            hasher.update(header(bytes.len()).as_bytes());
+            hasher.update(bytes);
+        }
+        Content::File(path) => {
+            let mut file = File::open(path).map_err(|e| input.read_error(e))?;
+            let len = file.metadata().map_err(|e| input.read_error(e))?.len();
+            hasher.update(header(usize::try_from(len).unwrap_or(usize::MAX)).as_bytes());
+            let mut buf = vec![0u8; 1 << 20];
+            let mut read = 0u64;
+            loop {
+                let n = match file.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(input.read_error(e)),
+                };
+                hasher.update(&buf[..n]);
+                read += n as u64;
+            }
+            if read != len {
+                return Err(input.read_error(std::io::Error::other("it changed while it was read")));
+            }
+        }
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            use std::fmt::Write as _;
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        }))
 }
 
 impl ReadFiles {
@@ -190,7 +300,7 @@ impl ReadFiles {
         self,
         store: Option<&mut SqliteStore>,
         options: &ImportOptions,
-    ) -> Result<ImportReport, StoreError> {
+    ) -> Result<ImportReport, ImportError> {
         let mut report = ImportReport {
             refused: self.refused,
             ..ImportReport::default()
@@ -199,13 +309,16 @@ impl ReadFiles {
         if let Some(store) = store.filter(|_| !options.dry_run) {
             for (file, parsed, digests) in &mut files {
                 file.written = match parsed {
-                    Some(parsed) => super::write::write_file(
+                    Some(Results::Parsed(parsed)) => super::write::write_file(
                         store,
                         file.format,
                         &parsed.results,
                         &options.labels,
                         digests,
                     )?,
+                    Some(Results::Otlp(joined)) => {
+                        write_joined(store, &file.name, joined, &options.labels, digests)?
+                    }
                     None => Written {
                         unchanged: file.results,
                         ..Written::default()
@@ -229,9 +342,9 @@ pub fn read(
     known: &Known,
 ) -> Result<ReadFiles, ImportError> {
     let mut read = ReadFiles::default();
-    let mut otlp: Vec<(&Input, String)> = Vec::new();
+    let mut otlp: Vec<Otlp<'_>> = Vec::new();
     for input in inputs {
-        let digest = digest(input, options);
+        let digest = digest(input, options)?;
         let before = known
             .get(&digest)
             .and_then(|(format, results)| Some((format.parse::<Format>().ok()?, *results)));
@@ -239,7 +352,11 @@ pub fn read(
             // Spans and evaluations join across the OTLP files: a known one
             // is read again unless every one is known.
             Some((Format::Otlp, _)) => {
-                otlp.push((input, digest));
+                otlp.push(Otlp {
+                    input,
+                    digest,
+                    bytes: None,
+                });
                 continue;
             }
             Some((format, results)) => {
@@ -249,7 +366,20 @@ pub fn read(
             }
             None => {}
         }
-        let Some(format) = options.format.or_else(|| detect(input.source())) else {
+        // An OTLP file is read a line at a time: not whole, not here.
+        if options.format == Some(Format::Otlp)
+            || (options.format.is_none() && input.starts_as_otlp()?)
+        {
+            otlp.push(Otlp {
+                input,
+                digest,
+                bytes: None,
+            });
+            continue;
+        }
+        let bytes = input.bytes()?;
+        let source = input.source(&bytes);
+        let Some(format) = options.format.or_else(|| detect(source)) else {
             let cause = Invalid::file(
                 "in no format import reads (otlp, promptfoo, inspect, deepeval, junit, jsonl)",
             );
@@ -257,14 +387,19 @@ pub fn read(
             continue;
         };
         if format == Format::Otlp {
-            // Spans and their evaluations may be in different files.
-            otlp.push((input, digest));
+            // Spans and their evaluations may be in different files (this
+            // one, a value over several lines, is read whole).
+            otlp.push(Otlp {
+                input,
+                digest,
+                bytes: Some(bytes),
+            });
             continue;
         }
-        match parse(format, input.source()) {
+        match parse(format, source) {
             Ok(parsed) => read.files.push((
-                file_report(&input.name, format, &parsed),
-                Some(parsed),
+                file_report(&input.name, format, &parsed.notes, parsed.results.len()),
+                Some(Results::Parsed(parsed)),
                 vec![digest],
             )),
             Err(cause) => refuse(&mut read, options, input.name.clone(), cause)?,
@@ -276,20 +411,27 @@ pub fn read(
     Ok(read)
 }
 
+/// An OTLP file of an import: its bytes when read whole already.
+struct Otlp<'a> {
+    input: &'a Input,
+    digest: String,
+    bytes: Option<Cow<'a, [u8]>>,
+}
+
 /// The OTLP files of an import, joined: not read again when every one was
 /// imported before as it is.
 fn read_otlp(
     read: &mut ReadFiles,
-    otlp: &[(&Input, String)],
+    otlp: &[Otlp<'_>],
     options: &ImportOptions,
     known: &Known,
 ) -> Result<(), ImportError> {
     let name = otlp
         .iter()
-        .map(|(i, _)| i.name.as_str())
+        .map(|o| o.input.name.as_str())
         .collect::<Vec<_>>()
         .join(" + ");
-    let digests: Vec<String> = otlp.iter().map(|(_, d)| d.clone()).collect();
+    let digests: Vec<String> = otlp.iter().map(|o| o.digest.clone()).collect();
     let before: Option<Vec<u64>> = digests
         .iter()
         .map(|d| known.get(d).map(|(_, results)| *results))
@@ -303,16 +445,69 @@ fn read_otlp(
         ));
         return Ok(());
     }
-    let sources: Vec<Source<'_>> = otlp.iter().map(|(i, _)| i.source()).collect();
-    match super::otlp::parse_many(&sources) {
-        Ok(parsed) => read.files.push((
-            file_report(&name, Format::Otlp, &parsed),
-            Some(parsed),
+    let mut reader = otlp::Reader::new(otlp.len() > 1);
+    for file in otlp {
+        let input = file.input;
+        let added = match (&file.bytes, &input.content) {
+            (Some(bytes), _) => reader.add(&input.name, input.modified, without_bom(bytes)),
+            (None, Content::Bytes(bytes)) => {
+                reader.add(&input.name, input.modified, without_bom(bytes))
+            }
+            (None, Content::File(path)) => {
+                let file = File::open(path).map_err(|e| input.read_error(e))?;
+                reader.add(
+                    &input.name,
+                    input.modified,
+                    BufReader::with_capacity(1 << 20, file),
+                )
+            }
+        };
+        match added {
+            Ok(()) => {}
+            Err(ReadError::Invalid(cause)) => return refuse(read, options, name, cause),
+            Err(ReadError::Io(e)) => return Err(input.read_error(e)),
+        }
+    }
+    match reader.finish() {
+        Ok(joined) => read.files.push((
+            file_report(&name, Format::Otlp, joined.notes(), joined.len()),
+            Some(Results::Otlp(Box::new(joined))),
             digests,
         )),
         Err(cause) => refuse(read, options, name, cause)?,
     }
     Ok(())
+}
+
+/// Writes the OTLP files' results in one transaction, each made as it is
+/// written (so they are never all in memory at once). They were all made
+/// once when read, to check them: that one fails here would be a bug, and
+/// leaves nothing written.
+fn write_joined(
+    store: &mut SqliteStore,
+    name: &str,
+    joined: &Joined,
+    labels: &BTreeMap<String, String>,
+    digests: &[String],
+) -> Result<Written, ImportError> {
+    let batch = store.import_batch()?;
+    let mut written = Written::default();
+    for result in joined.results() {
+        let result = result.map_err(|cause| FileError {
+            name: name.to_owned(),
+            cause,
+        })?;
+        match batch.put_imported(&super::write::trace_of(Format::Otlp, &result, labels))? {
+            Put::Created => written.created += 1,
+            Put::Replaced => written.replaced += 1,
+            Put::Unchanged => written.unchanged += 1,
+        }
+    }
+    for digest in digests {
+        batch.put_imported_file(digest, Format::Otlp.as_str(), joined.len() as u64)?;
+    }
+    batch.commit()?;
+    Ok(written)
 }
 
 /// The report of a file imported before as it is.
@@ -326,13 +521,13 @@ fn known_report(name: &str, format: Format, results: u64) -> FileReport {
     }
 }
 
-fn file_report(name: &str, format: Format, parsed: &Parsed) -> FileReport {
+fn file_report(name: &str, format: Format, notes: &[String], results: usize) -> FileReport {
     FileReport {
         name: name.to_owned(),
         format,
-        results: parsed.results.len(),
+        results,
         written: Written::default(),
-        notes: parsed.notes.clone(),
+        notes: notes.to_vec(),
     }
 }
 
@@ -349,5 +544,88 @@ fn refuse(
         Ok(())
     } else {
         Err(err.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIR: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/import/otlp"
+    );
+
+    fn file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> Input {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        Input {
+            name: name.to_owned(),
+            content: Content::File(path),
+            modified: None,
+        }
+    }
+
+    #[test]
+    fn a_file_read_through_has_the_digest_of_its_bytes_in_memory() {
+        // What an import before files were streamed recorded: a file
+        // imported then is still known.
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = std::fs::read(format!("{DIR}/traces.jsonl")).unwrap();
+        let on_disk = file(&dir, "traces.jsonl", &bytes);
+        let in_memory = Input {
+            content: Content::Bytes(bytes.clone()),
+            ..on_disk.clone()
+        };
+        let options = ImportOptions::default();
+        let header = format!(
+            "{:?}\0{:?}\0{}\0{:?}\0{}\0",
+            options.format,
+            options.labels,
+            "traces.jsonl",
+            None::<Timestamp>,
+            bytes.len()
+        );
+        let before = super::super::write::sha256_hex(&[header.as_bytes(), &bytes]);
+        assert_eq!(digest(&on_disk, &options).unwrap(), before);
+        assert_eq!(digest(&in_memory, &options).unwrap(), before);
+    }
+
+    #[test]
+    fn otlp_files_stream_by_their_first_line_and_a_pretty_one_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let traces = std::fs::read(format!("{DIR}/traces.jsonl")).unwrap();
+        let logs = std::fs::read(format!("{DIR}/logs.jsonl")).unwrap();
+        let traces_in = file(&dir, "traces.jsonl", &traces);
+        assert!(traces_in.starts_as_otlp().unwrap());
+        // Pretty-printed: its first line (`{`) says nothing; read whole,
+        // detected as before.
+        let mut pretty = String::new();
+        for line in logs.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let value: serde_json::Value = serde_json::from_slice(line).unwrap();
+            pretty.push_str(&serde_json::to_string_pretty(&value).unwrap());
+            pretty.push('\n');
+        }
+        let logs_in = file(&dir, "logs.json", pretty.as_bytes());
+        assert!(!logs_in.starts_as_otlp().unwrap());
+        let options = ImportOptions::default();
+        let read = read(&[traces_in, logs_in], &options, &Known::new()).unwrap();
+        let [(report, _, digests)] = &read.files[..] else {
+            panic!("{:?}", read.files.len());
+        };
+        assert_eq!(report.format, Format::Otlp);
+        assert_eq!(report.results, 120);
+        assert!(report.notes.is_empty(), "{:?}", report.notes);
+        assert_eq!(digests.len(), 2);
+    }
+
+    #[test]
+    fn a_file_that_vanishes_is_a_read_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = file(&dir, "gone.jsonl", b"{}");
+        std::fs::remove_file(dir.path().join("gone.jsonl")).unwrap();
+        let err = read(&[input], &ImportOptions::default(), &Known::new()).unwrap_err();
+        assert_eq!(err.to_string(), "gone.jsonl: cannot read");
+        assert_eq!(err.kind(), ErrorKind::NotFound);
     }
 }

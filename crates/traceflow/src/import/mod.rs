@@ -31,8 +31,8 @@ mod promptfoo;
 mod write;
 
 pub use batch::{
-    import, parse_label, read, FileError, FileReport, ImportError, ImportOptions, ImportReport,
-    Input, Known, ReadFiles,
+    import, parse_label, read, Content, FileError, FileReport, ImportError, ImportOptions,
+    ImportReport, Input, Known, ReadFiles,
 };
 pub use write::{identity, write, Written, RESERVED_KEYS};
 
