@@ -22,10 +22,10 @@ use crate::progress::{Progress, Stage};
 use crate::stats::{
     design_effect, effective_counts, fisher_worse, newcombe, stratified_cochran_armitage,
 };
-use crate::store::{FactsStore, RowIssue};
+use crate::store::FactsStore;
 use crate::verdict::{Method, OptionsError, VerdictOptions, MDE_FACTOR};
 use crate::window::{
-    self, CaseBy, GroupBy, Needs, Pooled, Runs, Window, WindowError, WindowOptions,
+    self, CaseBy, GroupBy, LeftOut, Needs, Pooled, Runs, Window, WindowError, WindowOptions,
 };
 
 /// One condition of a selector.
@@ -418,12 +418,11 @@ pub struct CompareReport {
     pub fdr: f64,
     /// Cases per verdict (before = baseline, after = candidate).
     pub counts: VerdictCounts,
-    /// Traces without the case's key.
-    pub left_out_uncased: usize,
-    /// Still-running traces in the window's span, left out.
-    pub left_out_running: usize,
-    /// Rows that could not be used, and why.
-    pub skipped_rows: Vec<RowIssue>,
+    /// What the window left out: uncased and running traces, unreadable
+    /// rows (`stale`, `ungrouped` and `flaky` are `None`: the comparison's
+    /// layout has never had them).
+    #[serde(flatten)]
+    pub left_out: LeftOut,
     /// Every case: `before` is the baseline, `after` the candidate.
     pub cases: Vec<CaseRow>,
 }
@@ -598,7 +597,7 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
     pub fn analyze(&self) -> Result<CompareReport, CompareError> {
         let options = &self.options;
         options.verdict.validate()?;
-        let (pooled, baseline, candidate) = self.pool_sides()?;
+        let (mut pooled, baseline, candidate) = self.pool_sides()?;
         let base = arm_traces(&baseline, &options.baseline, "baseline")?;
         let cand = arm_traces(&candidate, &options.candidate, "candidate")?;
         let verdict = options.verdict;
@@ -655,6 +654,14 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
         for case in &cases {
             counts.add(case.verdict);
         }
+        // The comparison's layout says nothing of stale or ungrouped
+        // traces (its JSON has never had them).
+        let left_out = LeftOut {
+            uncased: Some(uncased),
+            stale: None,
+            ungrouped: None,
+            ..pooled.take_left_out()
+        };
         Ok(CompareReport {
             case_by: options.case_by.clone(),
             group_by: options.window.group_by.clone(),
@@ -675,9 +682,7 @@ impl<'s, S: FactsStore + ?Sized> CompareAnalyzer<'s, S> {
             metrics: metric_differences(&pooled, &base, &cand),
             fdr: options.fdr,
             counts,
-            left_out_uncased: uncased,
-            left_out_running: pooled.left_out_running,
-            skipped_rows: pooled.issues.clone(),
+            left_out,
             cases,
         })
     }

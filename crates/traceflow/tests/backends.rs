@@ -137,9 +137,9 @@ fn sqlite_and_memory_stores_give_the_same_analysis() {
             .unwrap();
         let from_memory = SuiteAnalyzer::new(&memory, options).analyze().unwrap();
         assert!(
-            from_sqlite.skipped_rows.is_empty(),
+            from_sqlite.left_out.skipped_rows.is_empty(),
             "{:?}",
-            from_sqlite.skipped_rows
+            from_sqlite.left_out.skipped_rows
         );
         assert_eq!(
             serde_json::to_value(&from_sqlite).unwrap(),

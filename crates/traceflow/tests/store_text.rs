@@ -93,9 +93,10 @@ fn a_config_that_is_not_json_is_reported_and_its_trace_has_no_key() {
         .trace("3", "2026-03-01T10:00:00Z", "[1, 2]");
     let report = s.analyze(GroupBy::Config("git_sha".to_owned()), &[Metric::PassRate]);
     assert_eq!(report.reports[0].summaries.len(), 1);
-    assert_eq!(report.left_out_ungrouped, 2);
+    assert_eq!(report.left_out.ungrouped, Some(2));
     // Reported, not silently keyless.
     let issues: Vec<(Option<&str>, &str)> = report
+        .left_out
         .skipped_rows
         .iter()
         .map(|i| (i.trace_id.as_deref(), i.reason.as_str()))
@@ -147,7 +148,11 @@ fn pythons_nan_in_a_gate_report_is_no_score() {
     assert_eq!(value(0), Some(1.0));
     assert_eq!(value(1), Some(0.5));
     assert_eq!(value(2), None);
-    assert!(report.skipped_rows.is_empty(), "{:?}", report.skipped_rows);
+    assert!(
+        report.left_out.skipped_rows.is_empty(),
+        "{:?}",
+        report.left_out.skipped_rows
+    );
 }
 
 #[test]
@@ -181,9 +186,9 @@ fn the_text_nan_in_a_usage_column_is_reported_and_left_out() {
         report.reports[0].summaries.get(0).unwrap().value,
         Some(250.5)
     );
-    assert_eq!(report.skipped_rows.len(), 1);
+    assert_eq!(report.left_out.skipped_rows.len(), 1);
     assert_eq!(
-        report.skipped_rows[0].reason,
+        report.left_out.skipped_rows[0].reason,
         "latency_ms: NaN is not a finite number"
     );
 }

@@ -130,7 +130,7 @@ fn days_pool_every_decision_of_their_traces_in_utc() {
         .unwrap();
     assert_eq!(report.runs, 2);
     assert_eq!(report.traces, 4);
-    assert_eq!(report.left_out_running, 1);
+    assert_eq!(report.left_out.running, 1);
     // Day 1: a (revise, pass) + d (pass): 2 of 3 decisions; day 2: b
     // (failed, its status one decision) + c (fallback): 0 of 2.
     assert_eq!(
@@ -235,8 +235,12 @@ fn config_runs_follow_their_first_trace_and_traces_without_the_key_are_counted()
         ]
     );
     // Without the key, or with it null: counted, in no run.
-    assert_eq!(report.left_out_ungrouped, 2);
-    assert!(report.skipped_rows.is_empty(), "{:?}", report.skipped_rows);
+    assert_eq!(report.left_out.ungrouped, Some(2));
+    assert!(
+        report.left_out.skipped_rows.is_empty(),
+        "{:?}",
+        report.left_out.skipped_rows
+    );
 }
 
 #[test]
@@ -333,9 +337,9 @@ fn usage_metrics_are_per_trace_sums_averaged_over_the_run() {
         report.reports[0].summaries.get(0).unwrap().value,
         Some(450.25)
     );
-    assert_eq!(report.skipped_rows.len(), 1);
+    assert_eq!(report.left_out.skipped_rows.len(), 1);
     assert_eq!(
-        report.skipped_rows[0].reason,
+        report.left_out.skipped_rows[0].reason,
         "latency_ms: NaN is not a finite number"
     );
 }
@@ -400,8 +404,13 @@ fn huge_values_are_judged_or_reported_never_a_panic_an_infinity_or_a_silent_loss
     let latency = &report.reports[1];
     assert_eq!(latency.summaries.get(4).unwrap().value, None);
     assert_eq!(latency.statistics.runs, 11);
-    assert_eq!(report.skipped_rows.len(), 1, "{:?}", report.skipped_rows);
-    let issue = &report.skipped_rows[0];
+    assert_eq!(
+        report.left_out.skipped_rows.len(),
+        1,
+        "{:?}",
+        report.left_out.skipped_rows
+    );
+    let issue = &report.left_out.skipped_rows[0];
     assert!(
         matches!(
             issue.at,
@@ -686,7 +695,7 @@ fn over_traces_the_suite_judges_the_pass_rate_as_the_trace_analyzer_does() {
                 assert_eq!(run.run_key, summary.trace_id);
                 assert_eq!(run.value, Some(summary.pass_rate));
             }
-            assert_eq!(suite.left_out_running, trace.left_out_running, "{name}");
+            assert_eq!(suite.left_out.running, trace.left_out_running, "{name}");
         }
     }
 }
@@ -714,7 +723,10 @@ fn one_pass_over_steps_gives_the_same_decisions_as_the_evaluator_scan() {
     for i in 0..2 {
         assert_eq!(alone.reports[i].summaries, with_usage.reports[i].summaries);
     }
-    assert_eq!(alone.skipped_rows, with_usage.skipped_rows);
+    assert_eq!(
+        alone.left_out.skipped_rows,
+        with_usage.left_out.skipped_rows
+    );
     assert!(alone.reports[1].value.is_some());
     assert!(with_usage.reports[2].value.unwrap() > 0.0);
 }
@@ -865,8 +877,8 @@ fn stale_running_traces_count_as_failed_runs_in_a_suite() {
             ..options(GroupBy::Day, &[Metric::PassRate])
         })
         .unwrap();
-    assert_eq!(report.stale.map(|s| s.failed), Some(1));
-    assert_eq!(report.left_out_running, 1);
+    assert_eq!(report.left_out.stale.map(|s| s.failed), Some(1));
+    assert_eq!(report.left_out.running, 1);
     assert_eq!(
         runs(&report.reports[0]),
         [

@@ -20,10 +20,10 @@ use serde::Serialize;
 use crate::metric::Metric;
 use crate::progress::{Progress, Stage};
 use crate::stats::{benjamini_hochberg, fisher_worse};
-use crate::store::{FactsStore, RowIssue};
+use crate::store::FactsStore;
 use crate::verdict::{ChangeKind, Method, OptionsError, Statistics, VerdictOptions};
 use crate::window::{
-    self, CaseBy, GroupBy, Needs, Pooled, Stale, Window, WindowError, WindowOptions,
+    self, CaseBy, GroupBy, LeftOut, Needs, Pooled, Window, WindowError, WindowOptions,
 };
 
 mod identity;
@@ -339,19 +339,10 @@ pub struct CaseReport {
     pub counts: VerdictCounts,
     /// The share of the window's decisions that flaky cases account for.
     pub flaky_share: f64,
-    /// Traces of the window without the case's key (no value for the
-    /// `config.<key>` cases are keyed on).
-    pub left_out_uncased: usize,
-    /// Still-running traces in the window's span, left out.
-    pub left_out_running: usize,
-    /// Running traces counted as failed, when asked for; absent from the
-    /// JSON when not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stale: Option<Stale>,
-    /// Finished traces in the time bounds that belong to no run.
-    pub left_out_ungrouped: usize,
-    /// Rows that could not be used, and why.
-    pub skipped_rows: Vec<RowIssue>,
+    /// What the window left out: uncased, running, stale and ungrouped
+    /// traces, unreadable rows (`flaky` is `None`).
+    #[serde(flatten)]
+    pub left_out: LeftOut,
     /// Every case: regressed (lowest q first), newly failing (most fails
     /// after first), flaky (most decisions first), stable (lowest p
     /// first), untested.
@@ -443,7 +434,7 @@ impl<'s, S: FactsStore + ?Sized> CaseAnalyzer<'s, S> {
 }
 
 /// The comparison of a pooled window's cases (pooled by `options`).
-pub(crate) fn compare(pooled: Pooled, options: &CaseOptions) -> Result<CaseReport, CaseError> {
+pub(crate) fn compare(mut pooled: Pooled, options: &CaseOptions) -> Result<CaseReport, CaseError> {
     let verdict = options.verdict;
     let metric = options.metric();
     let total = pooled.total_statistics(&metric, &verdict);
@@ -484,14 +475,10 @@ pub(crate) fn compare(pooled: Pooled, options: &CaseOptions) -> Result<CaseRepor
         } else {
             0.0
         },
-        left_out_uncased: uncased,
-        left_out_running: pooled.left_out_running,
-        stale: options.window.stale_before.map(|before| Stale {
-            before,
-            failed: pooled.stale_failed,
-        }),
-        left_out_ungrouped: pooled.ungrouped,
-        skipped_rows: pooled.issues,
+        left_out: LeftOut {
+            uncased: Some(uncased),
+            ..pooled.take_left_out()
+        },
         cases,
     })
 }

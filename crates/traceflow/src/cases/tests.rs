@@ -253,7 +253,7 @@ fn a_config_key_makes_the_cases_and_traces_without_it_are_counted() {
     )
     .analyze()
     .unwrap();
-    assert_eq!(report.left_out_uncased, 1);
+    assert_eq!(report.left_out.uncased, Some(1));
     let mut keys: Vec<(&str, Option<&str>)> = report
         .cases
         .iter()
@@ -296,12 +296,12 @@ fn the_trend_without_flaky_cases_leaves_out_their_traces_and_keeps_regressed_one
         .unwrap()
     };
     let all = trend(false);
-    assert_eq!((all.traces, all.left_out_flaky), (81, None));
+    assert_eq!((all.traces, all.left_out.flaky), (81, None));
     // c (alternating, 26 traces) is flaky; a regressed, and stays.
     let without = trend(true);
     assert_eq!(
-        without.left_out_flaky,
-        Some(crate::trend::analyzer::LeftOutFlaky {
+        without.left_out.flaky,
+        Some(crate::trend::LeftOutFlaky {
             cases: 1,
             traces: 26
         })
@@ -364,7 +364,7 @@ fn pooled_runs_left_without_traces_are_dropped_and_the_rest_keep_their_order() {
             (1, "2026-03-01T02:00Z".to_owned(), 10)
         ]
     );
-    assert_eq!(report.left_out_flaky.map(|f| f.traces), Some(10));
+    assert_eq!(report.left_out.flaky.map(|f| f.traces), Some(10));
 }
 
 #[test]

@@ -222,16 +222,10 @@ pub(super) fn notes(report: &CaseReport, listing: CaseListing) -> Vec<String> {
             100.0 * report.flaky_share
         ));
     }
-    notes.extend(
-        super::LeftOut {
-            uncased: Some((report.left_out_uncased, &report.case_by)),
-            running: report.left_out_running,
-            stale: report.stale,
-            ungrouped: Some((report.left_out_ungrouped, &report.group_by)),
-            skipped: report.skipped_rows.len(),
-            ..super::LeftOut::default()
-        }
-        .notes(),
-    );
+    notes.extend(super::left_out_notes(
+        &report.left_out,
+        Some(&report.case_by),
+        &report.group_by,
+    ));
     notes
 }

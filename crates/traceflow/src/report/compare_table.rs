@@ -137,14 +137,10 @@ pub(super) fn notes(report: &CompareReport, listing: CaseListing, listed: usize)
             count(unlisted, "other case")
         ));
     }
-    notes.extend(
-        super::LeftOut {
-            uncased: Some((report.left_out_uncased, &report.case_by)),
-            running: report.left_out_running,
-            skipped: report.skipped_rows.len(),
-            ..super::LeftOut::default()
-        }
-        .notes(),
-    );
+    notes.extend(super::left_out_notes(
+        &report.left_out,
+        Some(&report.case_by),
+        &report.group_by,
+    ));
     notes
 }

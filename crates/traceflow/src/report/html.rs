@@ -467,7 +467,7 @@ fn left_out_list(suite: &SuiteReport) -> Markup {
         .filter(|n| !n.ends_with("(see --format json)"))
         .map(|n| format!("{n}."))
         .collect();
-    let issues = &suite.skipped_rows;
+    let issues = &suite.left_out.skipped_rows;
     html! {
         @if !notes.is_empty() || !issues.is_empty() {
             ul.notes {

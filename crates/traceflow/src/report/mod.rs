@@ -462,76 +462,55 @@ pub(crate) fn stale_note(stale: crate::trend::Stale) -> String {
 /// What a suite left out, one phrase each: still-running traces, traces
 /// without the grouping's key, flaky cases, unreadable rows.
 pub(crate) fn left_out(suite: &SuiteReport) -> Vec<String> {
-    LeftOut {
-        running: suite.left_out_running,
-        stale: suite.stale,
-        ungrouped: Some((suite.left_out_ungrouped, &suite.group_by)),
-        flaky: suite.left_out_flaky,
-        skipped: suite.skipped_rows.len(),
-        ..LeftOut::default()
-    }
-    .notes()
+    left_out_notes(&suite.left_out, None, &suite.group_by)
 }
 
-/// What a report left out, for its notes: each report fills in what it
-/// has, and every format says it in the same words.
-#[derive(Default)]
-pub(crate) struct LeftOut<'r> {
-    /// Traces without the case's key.
-    pub(crate) uncased: Option<(usize, &'r crate::trend::CaseBy)>,
-    /// Still-running traces left out.
-    pub(crate) running: usize,
-    /// Running traces counted as failed.
-    pub(crate) stale: Option<crate::trend::Stale>,
-    /// Traces without the grouping's key.
-    pub(crate) ungrouped: Option<(usize, &'r crate::trend::GroupBy)>,
-    /// Flaky cases left out.
-    pub(crate) flaky: Option<crate::trend::LeftOutFlaky>,
-    /// Unreadable rows.
-    pub(crate) skipped: usize,
-}
-
-impl LeftOut<'_> {
-    /// One phrase per thing left out, in a fixed order.
-    pub(crate) fn notes(&self) -> Vec<String> {
-        use crate::text::count;
-        let mut notes = Vec::new();
-        if let Some((uncased, case_by)) = self.uncased.filter(|u| u.0 > 0) {
-            notes.push(format!(
-                "{} without {case_by} left out of the cases",
-                count(uncased, "trace")
-            ));
-        }
-        if self.running > 0 {
-            notes.push(format!(
-                "{} still running left out",
-                count(self.running, "trace")
-            ));
-        }
-        if let Some(stale) = self.stale.filter(|s| s.failed > 0) {
-            notes.push(stale_note(stale));
-        }
-        if let Some((ungrouped, group_by)) = self.ungrouped.filter(|u| u.0 > 0) {
-            notes.push(format!(
-                "{} without {group_by} left out",
-                count(ungrouped, "trace")
-            ));
-        }
-        if let Some(flaky) = self.flaky {
-            notes.push(format!(
-                "{} of {} left out",
-                count(flaky.traces, "trace"),
-                count(flaky.cases, "flaky case")
-            ));
-        }
-        if self.skipped > 0 {
-            notes.push(format!(
-                "{} skipped (see --format json)",
-                count(self.skipped, "unreadable row")
-            ));
-        }
-        notes
+/// What a report left out, one phrase per thing in a fixed order, so that
+/// every report and every format says it in the same words: the members a
+/// report does not have are `None` and say nothing. `case_by` names the
+/// key of uncased traces, `group_by` that of ungrouped ones.
+pub(crate) fn left_out_notes(
+    left_out: &crate::window::LeftOut,
+    case_by: Option<&crate::trend::CaseBy>,
+    group_by: &crate::trend::GroupBy,
+) -> Vec<String> {
+    use crate::text::count;
+    let mut notes = Vec::new();
+    if let (Some(uncased), Some(case_by)) = (left_out.uncased.filter(|&n| n > 0), case_by) {
+        notes.push(format!(
+            "{} without {case_by} left out of the cases",
+            count(uncased, "trace")
+        ));
     }
+    if left_out.running > 0 {
+        notes.push(format!(
+            "{} still running left out",
+            count(left_out.running, "trace")
+        ));
+    }
+    if let Some(stale) = left_out.stale.filter(|s| s.failed > 0) {
+        notes.push(stale_note(stale));
+    }
+    if let Some(ungrouped) = left_out.ungrouped.filter(|&n| n > 0) {
+        notes.push(format!(
+            "{} without {group_by} left out",
+            count(ungrouped, "trace")
+        ));
+    }
+    if let Some(flaky) = left_out.flaky {
+        notes.push(format!(
+            "{} of {} left out",
+            count(flaky.traces, "trace"),
+            count(flaky.cases, "flaky case")
+        ));
+    }
+    if !left_out.skipped_rows.is_empty() {
+        notes.push(format!(
+            "{} skipped (see --format json)",
+            count(left_out.skipped_rows.len(), "unreadable row")
+        ));
+    }
+    notes
 }
 
 /// Store text made inert in a Markdown table cell (GitHub's Markdown and

@@ -22,11 +22,11 @@ use super::series::RunSeries;
 use super::{check_options, TrendError};
 use crate::metric::{Metric, MetricKind, Worse};
 use crate::progress::{Progress, Stage};
-use crate::store::{FactsStore, RowIssue, TraceHead};
+use crate::store::{FactsStore, TraceHead};
 use crate::verdict::{Method, Statistics, Verdict, VerdictOptions};
 use crate::window::{
-    self, no_value_label, CaseBy, GroupBy, Needs, Pooled, RunTraces, SegmentBy, Stale, Window,
-    WindowOptions,
+    self, no_value_label, CaseBy, GroupBy, LeftOut, LeftOutFlaky, Needs, Pooled, RunTraces,
+    SegmentBy, Window, WindowOptions,
 };
 
 /// Segments judged at the most: a key with more distinct values (a
@@ -140,32 +140,12 @@ pub struct SuiteReport {
     pub runs: usize,
     /// Traces in the window.
     pub traces: usize,
-    /// Still-running traces in the window's span, left out.
-    pub left_out_running: usize,
-    /// Running traces counted as failed (crashed runs), when asked for;
-    /// absent from the JSON when not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stale: Option<Stale>,
-    /// Finished traces in the time bounds that belong to no run (no value
-    /// for the `config.<key>` runs are keyed on).
-    pub left_out_ungrouped: usize,
-    /// The flaky cases left out and their traces, when asked for; absent
-    /// from the JSON when not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub left_out_flaky: Option<LeftOutFlaky>,
-    /// Rows that could not be used, and why.
-    pub skipped_rows: Vec<RowIssue>,
+    /// What the window left out: running, stale and ungrouped traces,
+    /// flaky cases when asked for, unreadable rows (`uncased` is `None`).
+    #[serde(flatten)]
+    pub left_out: LeftOut,
     /// One report per metric × (total, then each segment).
     pub reports: Vec<MetricReport>,
-}
-
-/// The flaky cases a trend left out (`SuiteOptions::exclude_flaky`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct LeftOutFlaky {
-    /// Flaky cases.
-    pub cases: usize,
-    /// Their traces in the window.
-    pub traces: usize,
 }
 
 /// Computes the reports of [`SuiteOptions`] over a store.
@@ -214,7 +194,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
             more_keys: &[],
         };
         let mut pooled = window::pool(self.store, &options.window, &needs, None, self.progress)?;
-        let left_out_flaky = options.exclude_flaky.then(|| {
+        let flaky = options.exclude_flaky.then(|| {
             let (flaky, cases) = crate::cases::flaky_members(&pooled, &options.verdict);
             let traces = flaky.iter().filter(|&&f| f).count();
             pooled.retain(|i| !flaky[i]);
@@ -223,18 +203,17 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
         self.stage(Stage::Judging {
             runs: pooled.runs(),
         });
-        self.judge(pooled, left_out_flaky)
+        let left_out = LeftOut {
+            flaky,
+            ..pooled.take_left_out()
+        };
+        self.judge(pooled, left_out)
     }
 
     /// Splits the pooled runs into segments and judges every metric of
     /// every segment, held to Holm's correction together.
-    fn judge(
-        &self,
-        mut pooled: Pooled,
-        left_out_flaky: Option<LeftOutFlaky>,
-    ) -> Result<SuiteReport, TrendError> {
+    fn judge(&self, pooled: Pooled, left_out: LeftOut) -> Result<SuiteReport, TrendError> {
         let options = &self.options;
-        let skipped_rows = std::mem::take(&mut pooled.issues);
         let (segments, trace_segment) = segments(&pooled, options.segment_by.as_ref())?;
 
         // Each segment's runs (its traces, grouped), once for every metric;
@@ -276,14 +255,7 @@ impl<'s, S: FactsStore + ?Sized> SuiteAnalyzer<'s, S> {
                 .any(|r| r.statistics.verdict == Verdict::Regression),
             runs: pooled.runs(),
             traces: pooled.facts.len(),
-            left_out_running: pooled.left_out_running,
-            stale: options.window.stale_before.map(|before| Stale {
-                before,
-                failed: pooled.stale_failed,
-            }),
-            left_out_ungrouped: pooled.ungrouped,
-            left_out_flaky,
-            skipped_rows,
+            left_out,
             reports,
         })
     }
@@ -452,11 +424,14 @@ impl SuiteReport {
             any_regression: report.any_regression,
             runs: report.window,
             traces: report.window,
-            left_out_running: report.left_out_running,
-            stale: report.stale,
-            left_out_ungrouped: 0,
-            left_out_flaky: None,
-            skipped_rows: report.skipped_rows.clone(),
+            left_out: LeftOut {
+                uncased: None,
+                running: report.left_out_running,
+                stale: report.stale,
+                ungrouped: Some(0),
+                flaky: None,
+                skipped_rows: report.skipped_rows.clone(),
+            },
             reports: vec![MetricReport {
                 metric: Metric::PassRate,
                 segment: None,

@@ -25,7 +25,7 @@ pub mod proposal;
 pub mod series;
 
 pub use analyzer::{
-    LeftOutFlaky, MetricReport, RunValue, SuiteAnalyzer, SuiteOptions, SuiteReport, MAX_SEGMENTS,
+    MetricReport, RunValue, SuiteAnalyzer, SuiteOptions, SuiteReport, MAX_SEGMENTS,
 };
 pub use gate::GateOutcome;
 pub use proposal::{Direction, TraceRunSummary, TraceTrendAnalyzer, TraceTrendReport};
@@ -38,7 +38,8 @@ pub use crate::verdict::{
     StatedChange, Statistics, Subject, Verdict, VerdictOptions,
 };
 pub use crate::window::{
-    CaseBy, GroupBy, SegmentBy, Stale, Window, WindowError, WindowOptions, MIN_RUNS,
+    CaseBy, GroupBy, LeftOut, LeftOutFlaky, SegmentBy, Stale, Window, WindowError, WindowOptions,
+    MIN_RUNS,
 };
 
 /// Each listed trace's final gate decision (the one with the highest

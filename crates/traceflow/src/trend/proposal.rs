@@ -14,7 +14,7 @@ use crate::progress::{Progress, Stage};
 use crate::stats::ols;
 use crate::store::{FactsStore, RowIssue, TraceFacts, TraceHead};
 use crate::verdict::{Method, Statistics, Verdict, VerdictOptions};
-use crate::window::{self, GroupBy, Needs, Stale, Window, WindowOptions, MIN_RUNS};
+use crate::window::{self, GroupBy, LeftOut, Needs, Stale, Window, WindowOptions, MIN_RUNS};
 
 /// Which way the pass rate is going.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -214,7 +214,7 @@ impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
             metrics: &[Metric::PassRate],
             ..Needs::default()
         };
-        let pooled = window::pool(self.store, &options, &needs, None, self.progress)?;
+        let mut pooled = window::pool(self.store, &options, &needs, None, self.progress)?;
         if let Some(hook) = self.progress {
             hook(Stage::Judging {
                 runs: pooled.runs(),
@@ -233,6 +233,15 @@ impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
             });
         }
         let statistics = pooled.total_statistics(&Metric::PassRate, &self.options);
+        // The proposal's layout keeps its own fields (its `stale` is null
+        // when not asked for), filled from the window's `LeftOut` as every
+        // other report's are.
+        let LeftOut {
+            running,
+            stale,
+            skipped_rows,
+            ..
+        } = pooled.take_left_out();
         let summaries = summarize(pooled.members, pooled.facts);
 
         let xs: Vec<f64> = (0..summaries.len()).map(|i| i as f64).collect();
@@ -256,12 +265,9 @@ impl<'s, S: FactsStore + ?Sized> TraceTrendAnalyzer<'s, S> {
             statistics,
             since: self.since,
             until: self.until,
-            left_out_running: pooled.left_out_running,
-            stale: self.stale_before.map(|before| Stale {
-                before,
-                failed: pooled.stale_failed,
-            }),
-            skipped_rows: pooled.issues,
+            left_out_running: running,
+            stale,
+            skipped_rows,
             summaries,
         })
     }

@@ -26,8 +26,10 @@ use crate::verdict::Method;
 
 mod assess;
 pub mod grouping;
+mod left_out;
 
 pub use grouping::{no_value_label, CaseBy, GroupBy, SegmentBy, UnknownGrouping};
+pub use left_out::{LeftOut, LeftOutFlaky};
 
 /// Fewest runs a slope can be fitted to.
 pub const MIN_RUNS: usize = 2;
@@ -278,8 +280,8 @@ pub(crate) struct Pooled {
     pub(crate) cases: Option<(CaseBy, Option<usize>)>,
     /// Still-running traces in the window's span, left out.
     pub(crate) left_out_running: usize,
-    /// Running traces counted as failed.
-    pub(crate) stale_failed: usize,
+    /// Running traces counted as failed, when asked for.
+    pub(crate) stale: Option<Stale>,
     /// Finished traces in the time bounds that belong to no run.
     pub(crate) ungrouped: usize,
     /// Rows that could not be used, and why.
@@ -519,7 +521,10 @@ pub(crate) fn pool<S: FactsStore + ?Sized>(
         score_names,
         cases,
         left_out_running,
-        stale_failed,
+        stale: options.stale_before.map(|before| Stale {
+            before,
+            failed: stale_failed,
+        }),
         ungrouped,
         issues,
         head_issues,
