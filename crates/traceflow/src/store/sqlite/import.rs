@@ -119,6 +119,9 @@ impl SqliteStore {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|source| write_error(&path, operation, source))?;
+        // Once a batch, not once a trace.
+        tx.execute_batch(IMPORTED_TABLE)
+            .map_err(|source| write_error(&path, operation, source))?;
         Ok(WriteBatch { tx, path, schema })
     }
 }
@@ -145,16 +148,15 @@ impl WriteBatch<'_> {
         Ok(())
     }
 
-    /// Writes an imported trace unless the store has it as it is.
+    /// Writes an imported trace unless the store has it as it is, in a
+    /// batch from [`SqliteStore::import_batch`] (which makes the table of
+    /// digests).
     pub fn put_imported(&self, trace: &ImportedTrace) -> Result<Put, StoreError> {
         let operation = || format!("import {}", trace.trace_id);
         let fail = |source| write_error(&self.path, &operation(), source);
         // Cached statements: an import writes a trace at a time, and parsing
         // each statement again for every trace took a quarter of the time.
-        self.tx
-            .prepare_cached(IMPORTED_TABLE)
-            .and_then(|mut create| create.execute([]))
-            .map_err(fail)?;
+        // (The table is made by `import_batch`.)
         let known: Option<String> = self
             .tx
             .prepare_cached("SELECT digest FROM traceflow_imported WHERE trace_id = ?1")
