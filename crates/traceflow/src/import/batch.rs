@@ -282,15 +282,7 @@ fn digest(input: &Input, options: &ImportOptions) -> Result<String, ImportError>
             }
         }
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, byte| {
-            use std::fmt::Write as _;
-            // Writing to a String cannot fail.
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        }))
+    Ok(super::write::hex(&hasher.finalize()))
 }
 
 impl ReadFiles {

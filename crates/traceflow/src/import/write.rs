@@ -343,6 +343,7 @@ impl Fields {
 }
 
 /// The SHA-256 of the parts, one after another, in hex.
+#[cfg(test)]
 pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
@@ -352,7 +353,7 @@ pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
 }
 
 /// Bytes in lowercase hex.
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut hex = String::with_capacity(2 * bytes.len());
     for byte in bytes {
