@@ -189,6 +189,49 @@ pub struct ImportArgs {
     /// Read and count the results; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Evaluation NAME passes when its score is at least SCORE (`*` for
+    /// every evaluation; repeatable), whatever its tool said.
+    #[arg(long = "pass-at", value_name = "NAME=SCORE", help_heading = "Judging")]
+    pub pass_at: Vec<String>,
+    /// Evaluation NAME's label WORD (any letter case) says it passed (`*`
+    /// for every evaluation; repeatable).
+    #[arg(
+        long = "pass-label",
+        value_name = "NAME=WORD",
+        help_heading = "Judging"
+    )]
+    pub pass_labels: Vec<String>,
+    /// Evaluation NAME's label WORD says it failed (`*` for every
+    /// evaluation; repeatable).
+    #[arg(
+        long = "fail-label",
+        value_name = "NAME=WORD",
+        help_heading = "Judging"
+    )]
+    pub fail_labels: Vec<String>,
+}
+
+impl ImportArgs {
+    /// The rules for evaluations' pass or fail, each flag's error named.
+    pub fn judging(&self) -> anyhow::Result<traceflow::import::Judging> {
+        let mut judging = traceflow::import::Judging::default();
+        for rule in &self.pass_at {
+            judging
+                .add_pass_at(rule)
+                .map_err(|e| anyhow::anyhow!("--pass-at: {e}"))?;
+        }
+        for (rules, passes, flag) in [
+            (&self.pass_labels, true, "--pass-label"),
+            (&self.fail_labels, false, "--fail-label"),
+        ] {
+            for rule in rules {
+                judging
+                    .add_label(rule, passes)
+                    .map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
+            }
+        }
+        Ok(judging)
+    }
 }
 
 fn parse_label(text: &str) -> Result<(String, String), traceflow::error::InvalidValue> {

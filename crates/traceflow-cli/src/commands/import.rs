@@ -23,6 +23,7 @@ pub(super) fn run(args: &ImportArgs) -> anyhow::Result<u8> {
         labels: args.labels.iter().cloned().collect(),
         keep_going: args.keep_going,
         dry_run: args.dry_run,
+        judging: args.judging()?,
     };
     // A file that exists is written only if it is a TraceFlow store (an
     // empty file becomes one): never another program's database. What it

@@ -728,3 +728,102 @@ fn cases_by_evaluation_name_the_cases_that_evaluation_failed() {
         "{unknown}"
     );
 }
+
+#[test]
+fn rules_of_ones_own_judge_evaluations_by_score_and_by_word() {
+    // 10 runs of 6 cases; `relevance` says "relevant" or, from run 6 on
+    // for cases 1-3, "partly" (no verdict by default); `quality` is a
+    // score only, 0.9 then 0.6 for the same cases.
+    let sandbox = Sandbox::new(&[]);
+    let mut lines = String::new();
+    for run in 1..=10 {
+        for case in 1..=6 {
+            let worse = run >= 6 && case <= 3;
+            lines.push_str(
+                &serde_json::json!({
+                    "run": format!("run-{run:02}"),
+                    "case": format!("case-{case}"),
+                    "time": format!("2026-12-{run:02}T10:00:0{case}Z"),
+                    "passed": true,
+                    "evaluations": [
+                        {"name": "relevance", "label": if worse { "partly" } else { "relevant" }},
+                        {"name": "quality", "score": if worse { 0.6 } else { 0.9 }},
+                    ],
+                })
+                .to_string(),
+            );
+            lines.push('\n');
+        }
+    }
+    std::fs::write(sandbox.path("results.jsonl"), lines).unwrap();
+    let trend = |metric: &str| {
+        sandbox.run(&[
+            "trend",
+            "--db",
+            "evals.db",
+            "--group-by",
+            "run",
+            "--window",
+            "all",
+            "--metric",
+            metric,
+            "--format",
+            "json",
+        ])
+    };
+    let value = |out: &super::Outcome| json(&out.stdout)["reports"][0]["value"].clone();
+
+    // Without rules: "partly" says nothing, and quality has no verdict.
+    let plain = sandbox.run(&["import", "--db", "evals.db", "results.jsonl"]);
+    assert_eq!(plain.code, 0, "{plain}");
+    let relevance = trend("pass-rate.relevance");
+    assert_eq!(value(&relevance), 1.0, "{relevance}");
+    assert_eq!(trend("pass-rate.quality").code, 2);
+
+    // With rules, the same file is read again and judged by them.
+    let judged = sandbox.run(&[
+        "import",
+        "--db",
+        "evals.db",
+        "--fail-label",
+        "relevance=PARTLY",
+        "--pass-at",
+        "quality=0.7",
+        "results.jsonl",
+    ]);
+    assert_eq!(judged.code, 0, "{judged}");
+    assert!(
+        judged.stdout.contains(": 0 new, 60 changed, 0 unchanged"),
+        "{judged}"
+    );
+    // 15 of 60 judgements failed: cases 1-3 in runs 6-10.
+    for metric in ["pass-rate.relevance", "pass-rate.quality"] {
+        let out = trend(metric);
+        assert_eq!(out.code, 0, "{out}");
+        assert_eq!(value(&out), 45.0 / 60.0, "{metric}: {out}");
+    }
+    // The record said each case passed: its verdict stands.
+    assert_eq!(value(&trend("pass-rate")), 1.0);
+
+    for (args, says) in [
+        (
+            ["--pass-at", "quality"],
+            "--pass-at: \"quality\" is not NAME=SCORE",
+        ),
+        (
+            ["--pass-at", "quality=high"],
+            "--pass-at: \"quality=high\": the score \"high\" is not a finite number",
+        ),
+        (
+            ["--fail-label", "=partly"],
+            "--fail-label: \"=partly\" is not NAME=WORD",
+        ),
+    ] {
+        let mut line = vec!["import", "--db", "evals.db"];
+        line.extend(args);
+        line.push("results.jsonl");
+        let out = sandbox.run(&line);
+        assert_eq!(out.code, 2, "{out}");
+        assert!(out.stderr.contains(says), "{out}");
+    }
+}

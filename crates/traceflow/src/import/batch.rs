@@ -105,6 +105,9 @@ pub struct ImportOptions {
     pub keep_going: bool,
     /// Read and count, write nothing.
     pub dry_run: bool,
+    /// Rules of one's own for evaluations' pass or fail
+    /// (`--pass-at`, `--pass-label`, `--fail-label`).
+    pub judging: super::Judging,
 }
 
 /// A file that cannot be imported, and why: the record and what is wrong.
@@ -251,8 +254,18 @@ pub type Known = std::collections::HashMap<String, (String, u64)>;
 fn digest(input: &Input, options: &ImportOptions) -> Result<String, ImportError> {
     let header = |len: usize| {
         format!(
-            "{:?}\0{:?}\0{}\0{:?}\0{}\0",
-            options.format, options.labels, input.name, input.modified, len
+            "{:?}\0{:?}\0{}\0{:?}\0{}\0{}",
+            options.format,
+            options.labels,
+            input.name,
+            input.modified,
+            len,
+            // Other rules, another import: read again.
+            if options.judging.is_empty() {
+                String::new()
+            } else {
+                format!("{:?}\0", options.judging)
+            }
         )
     };
     let mut hasher = Sha256::new();
@@ -306,10 +319,11 @@ impl ReadFiles {
                         file.format,
                         &parsed.results,
                         &options.labels,
+                        &options.judging,
                         digests,
                     )?,
                     Some(Results::Otlp(joined)) => {
-                        write_joined(store, &file.name, joined, &options.labels, digests)?
+                        write_joined(store, &file.name, joined, options, digests)?
                     }
                     None => Written {
                         unchanged: file.results,
@@ -479,7 +493,7 @@ fn write_joined(
     store: &mut SqliteStore,
     name: &str,
     joined: &Joined,
-    labels: &BTreeMap<String, String>,
+    options: &ImportOptions,
     digests: &[String],
 ) -> Result<Written, ImportError> {
     let batch = store.import_batch()?;
@@ -489,7 +503,9 @@ fn write_joined(
             name: name.to_owned(),
             cause,
         })?;
-        match batch.put_imported(&super::write::trace_of(Format::Otlp, &result, labels))? {
+        let trace =
+            super::write::trace_of(Format::Otlp, &result, &options.labels, &options.judging);
+        match batch.put_imported(&trace)? {
             Put::Created => written.created += 1,
             Put::Replaced => written.replaced += 1,
             Put::Unchanged => written.unchanged += 1,

@@ -167,6 +167,7 @@ fn case_result(
             score: metric.score.filter(|s| s.is_finite()),
             passed: metric.success,
             explanation: metric.reason.filter(|r| !r.is_empty()),
+            label: None,
         });
     }
     if !errors.is_empty() {

@@ -331,6 +331,10 @@ fn result(log: &Log, sample: Sample, record: &str) -> Result<CaseResult, Invalid
 /// passed unsaid; a bool 1 or 0, passed as it says; a list or an object
 /// (Inspect allows both) neither score nor pass.
 fn evaluation(name: String, score: Score) -> Evaluation {
+    let label = match &score.value {
+        Value::String(text) => Some(text.trim().to_owned()),
+        _ => None,
+    };
     let (value, passed) = match &score.value {
         Value::Bool(b) => (Some(if *b { 1.0 } else { 0.0 }), Some(*b)),
         Value::Number(n) => (n.as_f64().filter(|v| v.is_finite()), None),
@@ -363,6 +367,7 @@ fn evaluation(name: String, score: Score) -> Evaluation {
         score: value,
         passed,
         explanation: score.explanation,
+        label,
     }
 }
 

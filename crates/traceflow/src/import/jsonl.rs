@@ -205,6 +205,7 @@ fn result_of(record: Record) -> Result<CaseResult, String> {
             score: e.score,
             passed,
             explanation: e.explanation,
+            label: e.label,
         });
     }
     for (name, score) in record.scores.unwrap_or_default() {
@@ -216,6 +217,7 @@ fn result_of(record: Record) -> Result<CaseResult, String> {
             score: Some(score),
             passed: None,
             explanation: None,
+            label: None,
         });
     }
     let mut names: Vec<&str> = result.evaluations.iter().map(|e| e.name.as_str()).collect();

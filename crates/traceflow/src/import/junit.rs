@@ -240,6 +240,7 @@ fn outcome(testcase: roxmltree::Node<'_, '_>, result: &mut CaseResult) -> bool {
         score: Some(if result.passed { 1.0 } else { 0.0 }),
         passed: Some(result.passed),
         explanation: failure.or(error).and_then(message),
+        label: None,
     });
     match testcase.attribute("time").map(|t| t.trim().parse::<f64>()) {
         None => true,

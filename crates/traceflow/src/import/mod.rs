@@ -25,6 +25,7 @@ mod deepeval;
 mod fixtures;
 mod inspect;
 mod jsonl;
+mod judging;
 mod junit;
 mod otlp;
 mod promptfoo;
@@ -34,6 +35,7 @@ pub use batch::{
     import, parse_label, read, Content, FileError, FileReport, ImportError, ImportOptions,
     ImportReport, Input, Known, ReadFiles,
 };
+pub use judging::Judging;
 pub use write::{identity, write, Written, RESERVED_KEYS};
 
 /// A format `import` reads.
@@ -175,6 +177,9 @@ pub struct Evaluation {
     pub passed: Option<bool>,
     /// Why, in the evaluator's words.
     pub explanation: Option<String>,
+    /// The evaluator's word for its verdict, as given (`relevant`, `C`),
+    /// if any: `import --pass-label`/`--fail-label` rules read it.
+    pub label: Option<String>,
 }
 
 /// What one file held.

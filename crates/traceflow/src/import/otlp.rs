@@ -771,6 +771,8 @@ struct Eval {
     /// index into `Data::deferred`, raised when its result is made).
     name: Sym,
     explanation: Sym,
+    /// Its `gen_ai.evaluation.score.label`.
+    label: Sym,
     /// Its `error.type`.
     error: Sym,
     /// Its score, if a finite number (`NaN` for none).
@@ -1001,6 +1003,7 @@ impl Data {
             run,
             name: NONE,
             explanation: NONE,
+            label: NONE,
             error: NONE,
             score: f64::NAN,
             time: self.nanos(time)?,
@@ -1013,6 +1016,7 @@ impl Data {
             Ok((name, label, error, score, explanation)) => {
                 eval.name = self.strings.intern(&name)?;
                 eval.passed = label.as_deref().and_then(label_passes);
+                eval.label = self.optional(label.as_deref())?;
                 eval.error = self.optional(error.as_deref())?;
                 eval.score = score.filter(|v| v.is_finite()).unwrap_or(f64::NAN);
                 eval.explanation = self.optional(explanation.as_deref())?;
@@ -1687,6 +1691,7 @@ impl Joined {
                 score: Some(eval.score).filter(|v| v.is_finite()),
                 passed: eval.passed,
                 explanation: self.string(eval.explanation),
+                label: self.string(eval.label),
                 name,
             });
         }

@@ -986,6 +986,7 @@ fn evaluations(
                 .map(|r| r.0)
                 .filter(|r| !r.is_empty())
                 .map(Cow::into_owned),
+            label: None,
         });
     }
     for (name, score) in named_scores.into_iter().flatten() {
@@ -997,6 +998,7 @@ fn evaluations(
             score: score.filter(|s| s.is_finite()),
             passed: None,
             explanation: None,
+            label: None,
         });
     }
     evaluations

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use super::{CaseResult, Format};
+use super::{CaseResult, Format, Judging};
 use crate::model::PASSED_PREFIX;
 use crate::model::{EvalDecision, EvalRecord, RunStatus, StepRecord};
 use crate::store::sqlite::{ImportedTrace, Put, SqliteStore};
@@ -58,7 +58,7 @@ pub fn write(
     results: &[CaseResult],
     labels: &BTreeMap<String, String>,
 ) -> Result<Written, StoreError> {
-    write_file(store, format, results, labels, &[])
+    write_file(store, format, results, labels, &Judging::default(), &[])
 }
 
 /// [`write()`], and for the files imported whole their digests, recorded
@@ -69,12 +69,13 @@ pub(crate) fn write_file(
     format: Format,
     results: &[CaseResult],
     labels: &BTreeMap<String, String>,
+    judging: &Judging,
     digests: &[String],
 ) -> Result<Written, StoreError> {
     let batch = store.import_batch()?;
     let mut written = Written::default();
     for result in results {
-        match batch.put_imported(&trace_of(format, result, labels))? {
+        match batch.put_imported(&trace_of(format, result, labels, judging))? {
             Put::Created => written.created += 1,
             Put::Replaced => written.replaced += 1,
             Put::Unchanged => written.unchanged += 1,
@@ -92,7 +93,17 @@ pub(crate) fn trace_of(
     format: Format,
     result: &CaseResult,
     labels: &BTreeMap<String, String>,
+    judging: &Judging,
 ) -> ImportedTrace {
+    let judged;
+    let result = if judging.is_empty() {
+        result
+    } else {
+        let mut copy = result.clone();
+        judging.apply(format, &mut copy);
+        judged = copy;
+        &judged
+    };
     let trace_id = identity(format, result);
     let mut config = serde_json::Map::new();
     for (key, value) in result.labels.iter().chain(labels) {
