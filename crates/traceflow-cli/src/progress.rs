@@ -76,6 +76,8 @@ fn describe(stage: Stage) -> String {
         Stage::ReadingTraces => "reading the traces".to_owned(),
         Stage::ReadingFacts { traces } => format!("reading the decisions of {traces} traces"),
         Stage::Judging { runs } => format!("judging {runs} runs"),
+        Stage::ReadingFile { file, files } => format!("reading file {file} of {files}"),
+        Stage::WritingFile { file, files } => format!("writing file {file} of {files}"),
         _ => "working".to_owned(),
     }
 }

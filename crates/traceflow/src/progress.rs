@@ -25,6 +25,21 @@ pub enum Stage {
         /// How many runs the window holds.
         runs: usize,
     },
+    /// An import reading and checking a file (OTLP files, read together,
+    /// once for all of them).
+    ReadingFile {
+        /// Which, from 1.
+        file: usize,
+        /// Of how many.
+        files: usize,
+    },
+    /// An import writing a file's results.
+    WritingFile {
+        /// Which, from 1.
+        file: usize,
+        /// Of how many.
+        files: usize,
+    },
 }
 
 /// A progress hook: called with each stage as it begins. It should return

@@ -37,7 +37,10 @@ pub(super) fn run(args: &ImportArgs) -> anyhow::Result<u8> {
     };
     // Every file is read and checked before the store is opened for
     // writing: a refused import leaves no new file behind.
-    let read = traceflow::import::read(&inputs, &options, &known)?;
+    let spinner = crate::progress::Spinner::on_terminal(&args.db.display().to_string());
+    let hook = spinner.as_ref().map(crate::progress::Spinner::hook);
+    let progress = hook.as_ref().map(|h| h as &traceflow::progress::Progress);
+    let read = traceflow::import::read_with(&inputs, &options, &known, progress)?;
     let mut store = if args.dry_run {
         None
     } else {
@@ -46,7 +49,9 @@ pub(super) fn run(args: &ImportArgs) -> anyhow::Result<u8> {
             args.from_env,
         )?)
     };
-    let report = read.write(store.as_mut(), &options)?;
+    let report = read.write_with(store.as_mut(), &options, progress)?;
+    // Its line cleared before the report is written.
+    drop(spinner);
     super::print(&text(&report, &args.db, args.dry_run))?;
     if report.refused.is_empty() {
         Ok(exit_codes::SUCCESS)

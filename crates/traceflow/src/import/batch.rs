@@ -1,6 +1,7 @@
 //! An import of several files: each read and checked before anything is
 //! written, then each written in its own transaction.
 
+use crate::progress::{Progress, Stage};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -306,13 +307,31 @@ impl ReadFiles {
         store: Option<&mut SqliteStore>,
         options: &ImportOptions,
     ) -> Result<ImportReport, ImportError> {
+        self.write_with(store, options, None)
+    }
+
+    /// [`ReadFiles::write`], telling `progress` of each file as it is
+    /// written.
+    pub fn write_with(
+        self,
+        store: Option<&mut SqliteStore>,
+        options: &ImportOptions,
+        progress: Option<&Progress<'_>>,
+    ) -> Result<ImportReport, ImportError> {
         let mut report = ImportReport {
             refused: self.refused,
             ..ImportReport::default()
         };
         let mut files = self.files;
+        let count = files.len();
         if let Some(store) = store.filter(|_| !options.dry_run) {
-            for (file, parsed, digests) in &mut files {
+            for (k, (file, parsed, digests)) in files.iter_mut().enumerate() {
+                if let Some(hook) = progress {
+                    hook(Stage::WritingFile {
+                        file: k + 1,
+                        files: count,
+                    });
+                }
                 file.written = match parsed {
                     Some(Results::Parsed(parsed)) => super::write::write_file(
                         store,
@@ -347,9 +366,25 @@ pub fn read(
     options: &ImportOptions,
     known: &Known,
 ) -> Result<ReadFiles, ImportError> {
+    read_with(inputs, options, known, None)
+}
+
+/// [`read()`], telling `progress` of each file as it is read.
+pub fn read_with(
+    inputs: &[Input],
+    options: &ImportOptions,
+    known: &Known,
+    progress: Option<&Progress<'_>>,
+) -> Result<ReadFiles, ImportError> {
     let mut read = ReadFiles::default();
     let mut otlp: Vec<Otlp<'_>> = Vec::new();
-    for input in inputs {
+    for (k, input) in inputs.iter().enumerate() {
+        if let Some(hook) = progress {
+            hook(Stage::ReadingFile {
+                file: k + 1,
+                files: inputs.len(),
+            });
+        }
         let digest = digest(input, options)?;
         let before = known
             .get(&digest)
@@ -572,6 +607,38 @@ mod tests {
             content: Content::File(path),
             modified: None,
         }
+    }
+
+    #[test]
+    fn progress_is_told_of_each_file_read_and_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = |run: &str| {
+            format!(
+                r#"{{"run": "{run}", "case": "c", "time": "2026-12-01T00:00:00Z", "passed": true}}"#
+            )
+        };
+        let inputs = [
+            file(&dir, "a.jsonl", line("a").as_bytes()),
+            file(&dir, "b.jsonl", line("b").as_bytes()),
+        ];
+        let stages = std::sync::Mutex::new(Vec::new());
+        let hook = |stage: Stage| stages.lock().unwrap().push(stage);
+        let options = ImportOptions::default();
+        let read = read_with(&inputs, &options, &Known::new(), Some(&hook)).unwrap();
+        let mut store = SqliteStore::open_writable(&dir.path().join("s.db")).unwrap();
+        let report = read
+            .write_with(Some(&mut store), &options, Some(&hook))
+            .unwrap();
+        assert_eq!(report.total.created, 2);
+        assert_eq!(
+            *stages.lock().unwrap(),
+            [
+                Stage::ReadingFile { file: 1, files: 2 },
+                Stage::ReadingFile { file: 2, files: 2 },
+                Stage::WritingFile { file: 1, files: 2 },
+                Stage::WritingFile { file: 2, files: 2 },
+            ]
+        );
     }
 
     #[test]

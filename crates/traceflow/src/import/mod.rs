@@ -32,8 +32,8 @@ mod promptfoo;
 mod write;
 
 pub use batch::{
-    import, parse_label, read, Content, FileError, FileReport, ImportError, ImportOptions,
-    ImportReport, Input, Known, ReadFiles,
+    import, parse_label, read, read_with, Content, FileError, FileReport, ImportError,
+    ImportOptions, ImportReport, Input, Known, ReadFiles,
 };
 pub use judging::Judging;
 pub use write::{identity, write, Written, RESERVED_KEYS};
