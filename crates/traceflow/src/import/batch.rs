@@ -625,7 +625,7 @@ mod tests {
         let hook = |stage: Stage| stages.lock().unwrap().push(stage);
         let options = ImportOptions::default();
         let read = read_with(&inputs, &options, &Known::new(), Some(&hook)).unwrap();
-        let mut store = SqliteStore::open_writable(&dir.path().join("s.db")).unwrap();
+        let mut store = SqliteStore::open_writable(dir.path().join("s.db")).unwrap();
         let report = read
             .write_with(Some(&mut store), &options, Some(&hook))
             .unwrap();
