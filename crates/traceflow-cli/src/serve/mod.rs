@@ -270,6 +270,14 @@ fn kept_or_run(served: &Served, argv: Vec<String>, has: Option<&str>) -> Result<
 fn run_command(store: &StoreArgs, argv: Vec<String>) -> Result<Vec<u8>, Response> {
     use crate::args::Command;
     let mut cli = query::parse(&argv)?;
+    // Whatever was parsed, the answer goes to the response, never a file.
+    let stdout = std::path::PathBuf::from("-");
+    match &mut cli.command {
+        Command::Trend(args) => args.report.output.clone_from(&stdout),
+        Command::Cases(args) => args.report.output.clone_from(&stdout),
+        Command::Compare(args) => args.report.output.clone_from(&stdout),
+        _ => {}
+    }
     let mut body = Vec::new();
     let mut out = Out::buffer(&mut body);
     let ran = match &mut cli.command {

@@ -30,6 +30,17 @@ pub(super) fn argv(
         .ok_or_else(|| format!("no command {command:?}"))?;
     let mut argv = vec!["traceflow".to_owned(), command.to_owned()];
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        // A flag's name only: `output%3D/path` must not become
+        // `--output=/path`.
+        let name_like = key.starts_with(|c: char| c.is_ascii_lowercase())
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !name_like {
+            return Err(format!(
+                "{key:?} is not a parameter: parameters are the command's long flags, such as group-by"
+            ));
+        }
         if THE_SERVERS.contains(&key.as_ref()) {
             return Err(format!(
                 "{key:?} is the server's to choose (it serves one store, and the page or /api/ route decides the format)"
@@ -111,6 +122,25 @@ mod tests {
         // A value that looks like a flag stays a value.
         let line = argv("show", "", &["--help".to_owned()], "json").unwrap();
         assert_eq!(line[3..], ["--", "--help"]);
+    }
+
+    #[test]
+    fn a_parameter_is_a_flags_name_and_nothing_else() {
+        for key in [
+            "output%3D%2Ftmp%2Fx",
+            "output=",
+            "--output",
+            "Output",
+            "db x",
+            "",
+            "-x",
+        ] {
+            let query = format!("{key}=1");
+            assert!(
+                argv("trend", &query, &[], "json").is_err(),
+                "{query} was taken"
+            );
+        }
     }
 
     #[test]

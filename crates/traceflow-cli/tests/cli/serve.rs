@@ -166,6 +166,20 @@ fn a_failure_answers_with_its_kinds_status_and_one_line() {
             "invalid_input",
             "\"format\" is the server's",
         ),
+        // A key that smuggles a value in is no flag name: the server
+        // writes no file.
+        (
+            "/api/trend?output%3Dwritten.json=1",
+            400,
+            "invalid_input",
+            "is not a parameter",
+        ),
+        (
+            "/api/trend?output=written.json",
+            400,
+            "invalid_input",
+            "\"output\" is the server's",
+        ),
         (
             "/api/trend?all-metrics=maybe",
             400,
@@ -197,6 +211,8 @@ fn a_failure_answers_with_its_kinds_status_and_one_line() {
             "{path}: {error}"
         );
     }
+    assert!(!sandbox.path("written.json=1").exists());
+    assert!(!sandbox.path("written.json").exists());
     // Too little data is an answer (the report says so), not a failure.
     let sandbox = Sandbox::new(&["one_trace.db"]);
     let server = Server::start(&sandbox, &["--db", "one_trace.db"]);
