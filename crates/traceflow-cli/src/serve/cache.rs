@@ -14,6 +14,9 @@ use std::time::SystemTime;
 
 /// How many answers are kept; past it the oldest goes.
 const KEPT: usize = 64;
+/// How many bytes of answers are kept at most; past it the oldest go. A
+/// larger answer (a listing of a million traces) is not kept at all.
+const KEPT_BYTES: usize = 128 << 20;
 
 /// A store's version: what changes when it is written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -55,6 +58,7 @@ pub(super) struct Cache {
 struct Kept {
     answers: HashMap<Vec<String>, Entry>,
     clock: u64,
+    bytes: usize,
 }
 
 /// An answer, the store's version it was made at, and when it was last
@@ -81,22 +85,31 @@ impl Cache {
 
     /// Keeps `body` as the answer to `request` at `version`.
     pub(super) fn put(&self, request: Vec<String>, version: Version, body: Arc<Vec<u8>>) {
+        if body.len() > KEPT_BYTES / 4 {
+            return;
+        }
         let mut kept = self
             .kept
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         kept.clock += 1;
         let now = kept.clock;
-        if kept.answers.len() >= KEPT && !kept.answers.contains_key(&request) {
+        if let Some((_, old, _)) = kept.answers.remove(&request) {
+            kept.bytes -= old.len();
+        }
+        while !kept.answers.is_empty()
+            && (kept.answers.len() >= KEPT || kept.bytes + body.len() > KEPT_BYTES)
+        {
             let oldest = kept
                 .answers
                 .iter()
                 .min_by_key(|(_, (_, _, used))| *used)
                 .map(|(key, _)| key.clone());
-            if let Some(oldest) = oldest {
-                kept.answers.remove(&oldest);
+            if let Some((_, old, _)) = oldest.and_then(|key| kept.answers.remove(&key)) {
+                kept.bytes -= old.len();
             }
         }
+        kept.bytes += body.len();
         kept.answers.insert(request, (version, body, now));
     }
 }
@@ -127,5 +140,26 @@ mod tests {
         assert!(cache.get(&request, &v1).is_none());
         assert!(cache.get(&[KEPT.to_string()], &v2).is_some());
         assert!(Version::of(None).is_none());
+
+        // Bytes are bounded too: a large answer is not kept, and the
+        // oldest go to make room.
+        let cache = Cache::default();
+        cache.put(
+            vec!["huge".into()],
+            v2.clone(),
+            Arc::new(vec![0; KEPT_BYTES / 4 + 1]),
+        );
+        assert!(cache.get(&["huge".to_owned()], &v2).is_none());
+        for k in 0..5 {
+            cache.put(
+                vec![k.to_string()],
+                v2.clone(),
+                Arc::new(vec![0; KEPT_BYTES / 4]),
+            );
+        }
+        let kept = cache.kept.lock().unwrap();
+        assert_eq!(kept.answers.len(), 4);
+        assert_eq!(kept.bytes, KEPT_BYTES);
+        assert!(!kept.answers.contains_key(&vec!["0".to_owned()]));
     }
 }
