@@ -66,14 +66,20 @@ struct Kept {
 type Entry = (Version, Arc<Vec<u8>>, u64);
 
 impl Cache {
-    /// The answer kept for `request` at `version`, if any.
-    pub(super) fn get(&self, request: &[String], version: &Version) -> Option<Arc<Vec<u8>>> {
+    /// The kept answers, and the clock's next tick (a use's time).
+    fn lock(&self) -> (std::sync::MutexGuard<'_, Kept>, u64) {
         let mut kept = self
             .kept
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         kept.clock += 1;
         let now = kept.clock;
+        (kept, now)
+    }
+
+    /// The answer kept for `request` at `version`, if any.
+    pub(super) fn get(&self, request: &[String], version: &Version) -> Option<Arc<Vec<u8>>> {
+        let (mut kept, now) = self.lock();
         match kept.answers.get_mut(request) {
             Some((at, body, used)) if at == version => {
                 *used = now;
@@ -88,12 +94,7 @@ impl Cache {
         if body.len() > KEPT_BYTES / 4 {
             return;
         }
-        let mut kept = self
-            .kept
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        kept.clock += 1;
-        let now = kept.clock;
+        let (mut kept, now) = self.lock();
         if let Some((_, old, _)) = kept.answers.remove(&request) {
             kept.bytes -= old.len();
         }
