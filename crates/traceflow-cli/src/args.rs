@@ -159,6 +159,30 @@ pub struct ServeArgs {
     /// TOKEN`); required when --bind is not a loopback address.
     #[arg(long, env = "TRACEFLOW_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Alert this webhook when a regression opens or recovers, as
+    /// `traceflow watch` does (repeatable).
+    #[arg(long = "alert-webhook", value_name = "URL", help_heading = "Alerts")]
+    pub webhooks: Vec<String>,
+    /// The gate the alerts watch, as a query string of its flags
+    /// (`group-by=day&window=all&metric=cost`) [default: the gate's
+    /// defaults].
+    #[arg(
+        long,
+        value_name = "QUERY",
+        default_value = "",
+        help_heading = "Alerts"
+    )]
+    pub alert_gate: String,
+    /// The alerts' body: `json` or `slack`.
+    #[arg(long, value_enum, default_value_t = AlertFormatArg::Json, help_heading = "Alerts")]
+    pub alert_format: AlertFormatArg,
+    /// How often the alerts' gate is evaluated even when the store has not
+    /// changed.
+    #[arg(long, default_value = "1m", value_parser = parse_interval, help_heading = "Alerts")]
+    pub alert_interval: jiff::SignedDuration,
+    /// The file that keeps which regressions are open.
+    #[arg(long, default_value = "traceflow-alerts.json", help_heading = "Alerts")]
+    pub alert_state: PathBuf,
 }
 
 #[derive(Debug, Args)]

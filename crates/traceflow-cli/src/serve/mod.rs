@@ -74,6 +74,17 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
     let token = auth::Token::for_bind(args.bind, args.token.as_deref())?;
     // A store that cannot be read is said now, not on the first request.
     let (db, _) = args.store.open()?;
+    if let Some(watch) = alerts(args)? {
+        // The alerts' engine beside the server, until the process ends.
+        std::thread::spawn(move || {
+            if let Err(err) = crate::watch::run(&watch) {
+                crate::commands::say(&format!(
+                    "error: alerts stopped: {}",
+                    crate::commands::one_line(&err)
+                ));
+            }
+        });
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -99,6 +110,43 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(exit_codes::SUCCESS)
+}
+
+/// The alerts asked for (`--alert-webhook`): `traceflow watch` with the
+/// gate's flags given as a query string, as the API takes them.
+fn alerts(args: &ServeArgs) -> anyhow::Result<Option<crate::args::WatchArgs>> {
+    if args.webhooks.is_empty() {
+        return Ok(None);
+    }
+    let argv = query::argv("gate", &args.alert_gate, &[], "json")
+        .map_err(|e| anyhow::anyhow!("--alert-gate: {e}"))?;
+    let cli = <crate::args::Cli as clap::Parser>::try_parse_from(&argv)
+        .map_err(|e| anyhow::anyhow!("--alert-gate: {}", first_line(&e.to_string())))?;
+    let crate::args::Command::Gate(gate) = cli.command else {
+        unreachable!("the line is the gate's")
+    };
+    let trend = gate.trend;
+    Ok(Some(crate::args::WatchArgs {
+        store: args.store.clone(),
+        window: trend.window,
+        rule: trend.rule,
+        method: trend.method,
+        measure: trend.measure,
+        webhooks: args.webhooks.clone(),
+        alert_format: args.alert_format,
+        interval: args.alert_interval,
+        state: args.alert_state.clone(),
+        once: false,
+    }))
+}
+
+/// A parser's message's first line, without its `error: `.
+fn first_line(message: &str) -> &str {
+    message
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or(message)
+        .trim_start_matches("error: ")
 }
 
 /// The routes.

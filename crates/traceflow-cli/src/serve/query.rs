@@ -85,11 +85,7 @@ pub(super) fn parse(argv: &[String]) -> Result<Cli, Response> {
 }
 
 fn bad_request(message: &str) -> Response {
-    let line = message
-        .lines()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or("invalid query")
-        .trim_start_matches("error: ");
+    let line = super::first_line(message);
     super::status::error_response(StatusCode::BAD_REQUEST, "invalid_input", line)
 }
 

@@ -254,3 +254,59 @@ fn a_running_watch_alerts_when_the_store_changes_not_only_on_its_interval() {
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     assert_eq!(bodies[0]["event"], "regression_opened");
 }
+
+#[test]
+fn a_server_given_a_webhook_alerts_as_watch_does() {
+    let sandbox = Sandbox::new(&[]);
+    let receiver = Receiver::start();
+    import_runs(&sandbox, 1, 8, 0);
+    let bad = sandbox.run(&[
+        "serve",
+        "--db",
+        "evals.db",
+        "--bind",
+        "127.0.0.1:0",
+        "--alert-webhook",
+        &receiver.url,
+        "--alert-gate",
+        "group-by=fortnight",
+    ]);
+    assert_eq!(bad.code, 2, "{bad}");
+    assert!(
+        bad.stderr.contains("--alert-gate: ") && bad.stderr.contains("fortnight"),
+        "{bad}"
+    );
+
+    let mut child = sandbox
+        .command(&[
+            "serve",
+            "--db",
+            "evals.db",
+            "--bind",
+            "127.0.0.1:0",
+            "--alert-webhook",
+            &receiver.url,
+            "--alert-gate",
+            "group-by=run&window=8",
+            "--alert-interval",
+            "1h",
+            "--alert-state",
+            "alerts.json",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    import_runs(&sandbox, 9, 4, 5);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while receiver.bodies().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let bodies = receiver.bodies();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(bodies[0]["event"], "regression_opened");
+    assert_eq!(bodies[0]["opened"][0]["key"], "pass-rate");
+}
