@@ -22,6 +22,10 @@ impl Token {
             Some(token) if token.trim().is_empty() => {
                 anyhow::bail!("the token is empty: give one that is hard to guess")
             }
+            // A header cannot carry it: no request could ever match.
+            Some(token) if token.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+                anyhow::bail!("the token has a space or a control character: no request header could carry it")
+            }
             Some(token) => Ok(Some(Token(token.as_bytes().to_vec()))),
             None if bind.ip().is_loopback() => Ok(None),
             None => anyhow::bail!(
@@ -46,10 +50,13 @@ pub(super) async fn require_token(
     let Some(token) = &served.token else {
         return next.run(request).await;
     };
+    // The scheme's name is case-insensitive (RFC 7235).
     let given = request
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|value| value.as_bytes().strip_prefix(b"Bearer "));
+        .map(|value| value.as_bytes())
+        .filter(|value| value.len() > 7 && value[..7].eq_ignore_ascii_case(b"bearer "))
+        .map(|value| &value[7..]);
     if given.is_some_and(|given| token.accepts(given)) {
         return next.run(request).await;
     }
@@ -75,6 +82,8 @@ mod tests {
         let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
         assert!(Token::for_bind(anywhere, None).is_err());
         assert!(Token::for_bind(anywhere, Some(" ")).is_err());
+        assert!(Token::for_bind(anywhere, Some("abc\n")).is_err());
+        assert!(Token::for_bind(anywhere, Some("a b")).is_err());
         assert!(Token::for_bind(loopback, None).unwrap().is_none());
         let token = Token::for_bind(anywhere, Some("s3cret")).unwrap().unwrap();
         assert!(token.accepts(b"s3cret"));

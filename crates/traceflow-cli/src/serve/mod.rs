@@ -67,6 +67,8 @@ struct Served {
     store_file: Option<std::path::PathBuf>,
     token: Option<auth::Token>,
     cache: cache::Cache,
+    /// Analyses running at once: one a core; the others wait their turn.
+    running: Arc<tokio::sync::Semaphore>,
 }
 
 /// Runs the server until Ctrl-C (or SIGTERM); returns the exit code.
@@ -98,6 +100,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
             store_file: db.file().map(std::path::Path::to_path_buf),
             token,
             cache: cache::Cache::default(),
+            running: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            )),
         });
         // The first line names the address (a test or a script reads the
         // port of `--bind 127.0.0.1:0` from it).
@@ -161,6 +166,9 @@ fn router(served: Arc<Served>) -> Router {
         .route("/api/traces", get(traces_api))
         .route("/api/traces/{id}", get(trace_api))
         .fallback(not_found)
+        // Every answer, axum's own rejections (405, a path that is not
+        // UTF-8) included, carries the security headers.
+        .layer(axum::middleware::map_response(secured))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&served),
             auth::require_token,
@@ -213,6 +221,11 @@ async fn trace_api(
     answer(s, h, "show", q, &[id], Answer::Json).await
 }
 
+async fn secured(mut response: Response) -> Response {
+    status::secure(response.headers_mut());
+    response
+}
+
 async fn not_found() -> Response {
     status::error_response(
         StatusCode::NOT_FOUND,
@@ -244,7 +257,21 @@ async fn answer(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let ran = tokio::task::spawn_blocking(move || kept_or_run(&served, argv, has.as_deref())).await;
+    // One analysis a core at a time: a burst of heavy requests queues
+    // rather than starving the machine.
+    let Ok(permit) = Arc::clone(&served.running).acquire_owned().await else {
+        return status::error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopping",
+            "the server is stopping",
+        );
+    };
+    let ran = tokio::task::spawn_blocking(move || {
+        let kept = kept_or_run(&served, argv, has.as_deref());
+        drop(permit);
+        kept
+    })
+    .await;
     match ran {
         Ok(Ok(Kept::Unchanged(etag))) => {
             let mut response = StatusCode::NOT_MODIFIED.into_response();
@@ -358,9 +385,23 @@ fn run_command(store: &StoreArgs, argv: Vec<String>) -> Result<Vec<u8>, Response
     }
 }
 
+/// How long a stopping server waits for the analyses it is running.
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Resolves on Ctrl-C or SIGTERM: the server stops taking connections and
-/// finishes the requests it has.
+/// finishes the requests it has, for [`DRAIN_FOR`] at most (an analysis
+/// cannot be interrupted; the process then ends without it).
 async fn stopped() {
+    signalled().await;
+    std::thread::spawn(|| {
+        std::thread::sleep(DRAIN_FOR);
+        crate::commands::say("traceflow serve: stopped without the analyses still running");
+        std::process::exit(i32::from(exit_codes::SUCCESS));
+    });
+}
+
+/// Ctrl-C or SIGTERM.
+async fn signalled() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

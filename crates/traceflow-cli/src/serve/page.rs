@@ -78,8 +78,15 @@ pub(super) fn decorate(html: Vec<u8>, command: &str, query: &str) -> Vec<u8> {
     let Some(at) = find(&html, b"<body>").map(|k| k + b"<body>".len()) else {
         return html;
     };
+    // Shown as the reports show store text: printable, no bidirectional
+    // override (maud escapes the rest).
     let given: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .map(|(k, v)| {
+            (
+                k.into_owned(),
+                traceflow::report::terminal::printable(&v).into_owned(),
+            )
+        })
         .collect();
     let bar = bar(view, &given).into_string();
     let mut page = Vec::with_capacity(html.len() + bar.len());

@@ -29,13 +29,26 @@ const LOOK_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs until killed, or once with `--once`.
 pub fn run(args: &WatchArgs) -> anyhow::Result<u8> {
+    for hook in &args.webhooks {
+        deliver::check(hook)?;
+    }
     let mut state = State::load(&args.state)?;
+    // A state that cannot be kept would repeat every alert: said now.
+    State::check_writable(&args.state)?;
     let store_file = args.store.spec()?.file().map(std::path::Path::to_path_buf);
     let version = || crate::serve::Version::of(store_file.as_deref());
     let interval = args.interval.unsigned_abs();
     loop {
         let seen = version();
-        let delivered = evaluate(args, &mut state)?;
+        let delivered = match evaluate(args, &mut state) {
+            Ok(delivered) => delivered,
+            Err(err) if !args.once => {
+                // Watching goes on: the next evaluation tries again.
+                crate::commands::say(&format!("error: {}", crate::commands::one_line(&err)));
+                false
+            }
+            Err(err) => return Err(err),
+        };
         if args.once {
             return Ok(if delivered {
                 exit_codes::SUCCESS
@@ -156,6 +169,15 @@ fn open_regressions(analysis: &Analysis) -> Vec<Open> {
     }
 }
 
+/// Text for Slack's markup: `&`, `<` and `>` escaped, control and
+/// bidirectional characters replaced.
+fn slack_text(text: &str) -> String {
+    traceflow::report::terminal::printable(text)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// What changed, for the alert's body.
 struct Change<'a> {
     store: &'a str,
@@ -195,13 +217,21 @@ impl Change<'_> {
     }
 
     /// `{"text": "..."}`, one line per change.
+    ///
+    /// Store text is escaped as Slack's markup requires (`&`, `<`, `>`: no
+    /// `<!channel>`, no disguised link) and made printable (no
+    /// bidirectional override).
     fn slack(&self) -> Vec<u8> {
-        let mut text = format!("traceflow ({}):", self.store);
+        let mut text = format!("traceflow ({}):", slack_text(self.store));
         for o in self.opened {
-            text.push_str(&format!("\nRegression: {}: {}", o.key, o.summary));
+            text.push_str(&format!(
+                "\nRegression: {}: {}",
+                slack_text(&o.key),
+                slack_text(&o.summary)
+            ));
         }
         for key in self.recovered {
-            text.push_str(&format!("\nRecovered: {key}"));
+            text.push_str(&format!("\nRecovered: {}", slack_text(key)));
         }
         serde_json::json!({ "text": text }).to_string().into_bytes()
     }

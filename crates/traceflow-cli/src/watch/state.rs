@@ -23,18 +23,30 @@ impl State {
         }
     }
 
+    /// Fails when the state could not be written at `path` (its folder
+    /// missing or read-only), before any alert is sent.
+    pub(super) fn check_writable(path: &Path) -> anyhow::Result<()> {
+        tempfile::NamedTempFile::new_in(folder(path))
+            .map(drop)
+            .with_context(|| format!("--state {}: cannot be written", path.display()))
+    }
+
     /// Writes the state whole, then renames it into place: a kill never
     /// leaves half a file.
     pub(super) fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        let mut file =
-            tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}", path.display()))?;
+        let mut file = tempfile::NamedTempFile::new_in(folder(path))
+            .with_context(|| format!("{}", path.display()))?;
         serde_json::to_writer_pretty(&mut file, self)?;
         file.persist(path)
             .with_context(|| format!("{}", path.display()))?;
         Ok(())
+    }
+}
+
+/// The folder a state file is in.
+fn folder(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
     }
 }

@@ -827,3 +827,54 @@ fn rules_of_ones_own_judge_evaluations_by_score_and_by_word() {
         assert!(out.stderr.contains(says), "{out}");
     }
 }
+
+#[test]
+fn an_evaluation_named_like_an_indicator_neither_overwrites_nor_reads_as_one() {
+    // Evaluation `x` failed; another is named `passed:x` with a score of 1.
+    let sandbox = Sandbox::new(&[]);
+    let mut lines = String::new();
+    for run in 1..=3 {
+        lines.push_str(
+            &serde_json::json!({
+                "run": format!("run-{run}"),
+                "case": "c1",
+                "time": format!("2026-11-0{run}T00:00:00Z"),
+                "passed": true,
+                "evaluations": [
+                    {"name": "x", "passed": false},
+                    {"name": "passed:x", "score": 1},
+                ],
+            })
+            .to_string(),
+        );
+        lines.push('\n');
+    }
+    std::fs::write(sandbox.path("clash.jsonl"), lines).unwrap();
+    let out = sandbox.run(&["import", "--db", "clash.db", "clash.jsonl"]);
+    assert_eq!(out.code, 0, "{out}");
+    let show = sandbox.run(&[
+        "show",
+        "--db",
+        "clash.db",
+        "--format",
+        "json",
+        "jsonl:run-1:c1:0",
+    ]);
+    let scores = &json(&show.stdout)["evals"][0]["scores"];
+    assert_eq!(scores["passed:x"], 0.0, "{}", show.stdout);
+    assert_eq!(scores["passed%3Ax"], 1.0, "{}", show.stdout);
+    let trend = sandbox.run(&[
+        "trend",
+        "--db",
+        "clash.db",
+        "--group-by",
+        "run",
+        "--window",
+        "all",
+        "--metric",
+        "pass-rate.x",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json(&trend.stdout)["reports"][0]["value"], 0.0, "{trend}");
+}

@@ -278,6 +278,12 @@ fn beyond_loopback_a_token_is_required_and_checked() {
     assert_eq!(server.get_with("/api/trend", Some("wrong")).status, 401);
     let answer = server.get_with("/api/trend", Some(&token));
     assert_eq!(answer.status, 200, "{answer:?}");
+    // The scheme's name in any letter case (RFC 7235).
+    let lower = server.request(
+        "/api/trend",
+        &[("Authorization", format!("bearer {token}"))],
+    );
+    assert_eq!(lower.status, 200, "{lower:?}");
     assert!(!answer.body.contains(&token));
 }
 
@@ -353,4 +359,62 @@ fn an_unchanged_store_answers_from_what_was_kept_and_a_change_is_seen() {
     ]);
     assert_eq!(after.body, cli.stdout);
     assert_eq!(super::json(&after.body)["runs"], 10);
+}
+
+#[test]
+fn axums_own_answers_carry_the_security_headers_too() {
+    let sandbox = Sandbox::new(&["cases.db"]);
+    let server = Server::start(&sandbox, &["--db", "cases.db"]);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let response = agent
+        .post(format!("{}/api/trend", server.url))
+        .send("")
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    assert!(response.headers().get("content-security-policy").is_some());
+    let bad = server.get("/api/traces/%ff");
+    assert_eq!(bad.status, 400, "{bad:?}");
+    assert!(bad.csp.starts_with("default-src 'none'"), "{bad:?}");
+}
+
+#[test]
+fn a_stopped_server_waits_a_bounded_time_for_an_analysis_it_is_running() {
+    let sandbox = Sandbox::new(&["cases.db"]);
+    let server = Server::start(&sandbox, &["--db", "cases.db"]);
+    // An analysis that runs for minutes (10,000 evaluations' simulated
+    // levels for every metric).
+    let url = format!(
+        "{}/api/trend?evaluations=10000&all-metrics&segment-by=model&group-by=day",
+        server.url
+    );
+    std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let _ = agent.get(url).call();
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let pid = server.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut server = server;
+    let started = std::time::Instant::now();
+    let code = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(40),
+            "still running 40 s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(code, Some(0));
 }

@@ -36,19 +36,30 @@ impl Receiver {
                 .build()
                 .unwrap();
             runtime.block_on(async move {
-                let app = axum::Router::new().route(
-                    "/hooks/SECRET-PATH",
-                    post(move |body: String| async move {
-                        *a.lock().unwrap() += 1;
-                        let mut refuse = r.lock().unwrap();
-                        if *refuse > 0 {
-                            *refuse -= 1;
-                            return StatusCode::SERVICE_UNAVAILABLE;
-                        }
-                        b.lock().unwrap().push(body);
-                        StatusCode::OK
-                    }),
-                );
+                let app = axum::Router::new()
+                    // A hook that moved: a redirect followed would POST nothing.
+                    .route(
+                        "/moved",
+                        post(|| async {
+                            (
+                                StatusCode::MOVED_PERMANENTLY,
+                                [("location", "/hooks/SECRET-PATH")],
+                            )
+                        }),
+                    )
+                    .route(
+                        "/hooks/SECRET-PATH",
+                        post(move |body: String| async move {
+                            *a.lock().unwrap() += 1;
+                            let mut refuse = r.lock().unwrap();
+                            if *refuse > 0 {
+                                *refuse -= 1;
+                                return StatusCode::SERVICE_UNAVAILABLE;
+                            }
+                            b.lock().unwrap().push(body);
+                            StatusCode::OK
+                        }),
+                    );
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 axum::serve(listener, app).await.unwrap();
             });
@@ -309,4 +320,42 @@ fn a_server_given_a_webhook_alerts_as_watch_does() {
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     assert_eq!(bodies[0]["event"], "regression_opened");
     assert_eq!(bodies[0]["opened"][0]["key"], "pass-rate");
+}
+
+#[test]
+fn a_redirect_or_an_unwritable_state_is_not_taken_for_a_delivery() {
+    let sandbox = Sandbox::new(&[]);
+    let receiver = Receiver::start();
+    import_runs(&sandbox, 1, 8, 0);
+    import_runs(&sandbox, 9, 4, 5);
+    let moved = receiver.url.replace("/hooks/SECRET-PATH", "/moved");
+    let out = watch_once(&sandbox, &moved, &[]);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("HTTP 301"), "{out}");
+    assert!(receiver.bodies().is_empty());
+    assert!(!sandbox.path("alerts.json").exists());
+
+    // A state that could not be kept would repeat every alert: refused
+    // before anything is sent.
+    let out = sandbox.run(&[
+        "watch",
+        "--db",
+        "evals.db",
+        "--group-by",
+        "run",
+        "--window",
+        "8",
+        "--once",
+        "--state",
+        "no/such/folder/alerts.json",
+        "--alert-webhook",
+        &receiver.url,
+    ]);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("cannot be written"), "{out}");
+    // And so is a webhook that is no http URL.
+    let out = watch_once(&sandbox, "ftp://example/hook", &[]);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("not an http or https URL"), "{out}");
+    assert!(receiver.bodies().is_empty());
 }

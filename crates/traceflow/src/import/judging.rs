@@ -35,7 +35,13 @@ impl Judging {
     /// Adds `NAME=SCORE`: evaluation NAME (`*`: every one) passes when its
     /// score is at least SCORE.
     pub fn add_pass_at(&mut self, rule: &str) -> Result<(), InvalidValue> {
-        let (name, score) = split(rule, "SCORE")?;
+        // A score has no `=`; a name may.
+        let (name, score) = match rule.rsplit_once('=') {
+            Some((name, score)) if !name.trim().is_empty() => {
+                (name.trim().to_owned(), score.to_owned())
+            }
+            _ => split(rule, "SCORE")?,
+        };
         let score: f64 = score
             .trim()
             .parse()
@@ -162,6 +168,8 @@ mod tests {
             .to_string()
             .contains("is not NAME=SCORE"));
         assert!(judging.add_pass_at("=0.5").is_err());
+        judging.add_pass_at("a=b=0.5").unwrap();
+        assert_eq!(judging.pass_at.get("a=b"), Some(&0.5));
         assert!(judging
             .add_pass_at("q=high")
             .unwrap_err()

@@ -88,6 +88,17 @@ pub(crate) fn write_file(
     Ok(written)
 }
 
+/// The key of an evaluation's score: its name, except that a name that
+/// would read as a pass-or-fail indicator (`passed:x`) has its first `:`
+/// written `%3A` (`passed%3Ax`), so that it neither overwrites evaluation
+/// `x`'s verdict nor reads as one.
+fn score_key(name: &str) -> String {
+    match name.strip_prefix(PASSED_PREFIX) {
+        Some(rest) => format!("{}%3A{rest}", &PASSED_PREFIX[..PASSED_PREFIX.len() - 1]),
+        None => name.to_owned(),
+    }
+}
+
 /// The rows a result becomes.
 pub(crate) fn trace_of(
     format: Format,
@@ -147,7 +158,7 @@ pub(crate) fn trace_of(
             let score = e
                 .score
                 .filter(|s| s.is_finite())
-                .map(|s| (e.name.clone(), Some(s)));
+                .map(|s| (score_key(&e.name), Some(s)));
             let passed = e.passed.map(|passed| {
                 (
                     format!("{PASSED_PREFIX}{}", e.name),
