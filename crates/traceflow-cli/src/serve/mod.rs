@@ -131,7 +131,7 @@ fn alerts(args: &ServeArgs) -> anyhow::Result<Option<crate::args::WatchArgs>> {
         unreachable!("the line is the gate's")
     };
     let trend = gate.trend;
-    Ok(Some(crate::args::WatchArgs {
+    let watch = crate::args::WatchArgs {
         store: args.store.clone(),
         window: trend.window,
         rule: trend.rule,
@@ -142,7 +142,10 @@ fn alerts(args: &ServeArgs) -> anyhow::Result<Option<crate::args::WatchArgs>> {
         interval: args.alert_interval,
         state: args.alert_state.clone(),
         once: false,
-    }))
+    };
+    // The server does not start with alerts that could not work.
+    crate::watch::check(&watch)?;
+    Ok(Some(watch))
 }
 
 /// A parser's message's first line, without its `error: `.

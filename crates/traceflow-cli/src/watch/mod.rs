@@ -29,12 +29,8 @@ const LOOK_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs until killed, or once with `--once`.
 pub fn run(args: &WatchArgs) -> anyhow::Result<u8> {
-    for hook in &args.webhooks {
-        deliver::check(hook)?;
-    }
+    check(args)?;
     let mut state = State::load(&args.state)?;
-    // A state that cannot be kept would repeat every alert: said now.
-    State::check_writable(&args.state)?;
     let store_file = args.store.spec()?.file().map(std::path::Path::to_path_buf);
     let version = || crate::serve::Version::of(store_file.as_deref());
     let interval = args.interval.unsigned_abs();
@@ -65,6 +61,17 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<u8> {
             }
         }
     }
+}
+
+/// What would stop the alerts later, said before they start: a webhook
+/// that is no http URL, a state file that cannot be read or kept (one
+/// that cannot be kept would repeat every alert).
+pub fn check(args: &WatchArgs) -> anyhow::Result<()> {
+    for hook in &args.webhooks {
+        deliver::check(hook)?;
+    }
+    State::load(&args.state)?;
+    State::check_writable(&args.state)
 }
 
 /// Evaluates the gate and alerts on a change of state; whether every

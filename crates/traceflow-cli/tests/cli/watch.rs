@@ -287,6 +287,33 @@ fn a_server_given_a_webhook_alerts_as_watch_does() {
         bad.stderr.contains("--alert-gate: ") && bad.stderr.contains("fortnight"),
         "{bad}"
     );
+    // Alerts that could not work stop the server from starting.
+    for (flag, value, says) in [
+        (
+            "--alert-webhook",
+            "ftp://example/hook",
+            "not an http or https URL",
+        ),
+        (
+            "--alert-state",
+            "no/such/folder/alerts.json",
+            "cannot be written",
+        ),
+    ] {
+        let mut args = vec![
+            "serve",
+            "--db",
+            "evals.db",
+            "--bind",
+            "127.0.0.1:0",
+            "--alert-webhook",
+            &receiver.url,
+        ];
+        args.extend([flag, value]);
+        let out = sandbox.run(&args);
+        assert_eq!(out.code, 2, "{out}");
+        assert!(out.stderr.contains(says), "{out}");
+    }
 
     let mut child = sandbox
         .command(&[
