@@ -9,7 +9,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+
+use axum::body::Bytes;
 use std::time::SystemTime;
 
 /// How many answers are kept; past it the oldest goes.
@@ -63,7 +65,7 @@ struct Kept {
 
 /// An answer, the store's version it was made at, and when it was last
 /// used (the kept answers' clock).
-type Entry = (Version, Arc<Vec<u8>>, u64);
+type Entry = (Version, Bytes, u64);
 
 impl Cache {
     /// The kept answers, and the clock's next tick (a use's time).
@@ -78,19 +80,19 @@ impl Cache {
     }
 
     /// The answer kept for `request` at `version`, if any.
-    pub(super) fn get(&self, request: &[String], version: &Version) -> Option<Arc<Vec<u8>>> {
+    pub(super) fn get(&self, request: &[String], version: &Version) -> Option<Bytes> {
         let (mut kept, now) = self.lock();
         match kept.answers.get_mut(request) {
             Some((at, body, used)) if at == version => {
                 *used = now;
-                Some(Arc::clone(body))
+                Some(body.clone())
             }
             _ => None,
         }
     }
 
     /// Keeps `body` as the answer to `request` at `version`.
-    pub(super) fn put(&self, request: Vec<String>, version: Version, body: Arc<Vec<u8>>) {
+    pub(super) fn put(&self, request: Vec<String>, version: Version, body: Bytes) {
         if body.len() > KEPT_BYTES / 4 {
             return;
         }
@@ -127,8 +129,8 @@ mod tests {
         let v1 = Version::of(Some(&store)).unwrap();
         let cache = Cache::default();
         let request = vec!["trend".to_owned()];
-        cache.put(request.clone(), v1.clone(), Arc::new(b"a".to_vec()));
-        assert_eq!(cache.get(&request, &v1).unwrap().as_slice(), b"a");
+        cache.put(request.clone(), v1.clone(), Bytes::from(b"a".to_vec()));
+        assert_eq!(cache.get(&request, &v1).unwrap().as_ref(), b"a");
         std::fs::write(&store, b"one more").unwrap();
         let v2 = Version::of(Some(&store)).unwrap();
         assert_ne!(v1, v2);
@@ -136,7 +138,7 @@ mod tests {
         assert_ne!(v1.etag(&request), v2.etag(&request));
 
         for k in 0..KEPT + 1 {
-            cache.put(vec![k.to_string()], v2.clone(), Arc::new(Vec::new()));
+            cache.put(vec![k.to_string()], v2.clone(), Bytes::from(Vec::new()));
         }
         assert!(cache.get(&request, &v1).is_none());
         assert!(cache.get(&[KEPT.to_string()], &v2).is_some());
@@ -148,14 +150,14 @@ mod tests {
         cache.put(
             vec!["huge".into()],
             v2.clone(),
-            Arc::new(vec![0; KEPT_BYTES / 4 + 1]),
+            Bytes::from(vec![0; KEPT_BYTES / 4 + 1]),
         );
         assert!(cache.get(&["huge".to_owned()], &v2).is_none());
         for k in 0..5 {
             cache.put(
                 vec![k.to_string()],
                 v2.clone(),
-                Arc::new(vec![0; KEPT_BYTES / 4]),
+                Bytes::from(vec![0; KEPT_BYTES / 4]),
             );
         }
         let kept = cache.kept.lock().unwrap();

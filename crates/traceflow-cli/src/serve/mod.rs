@@ -160,13 +160,13 @@ fn first_line(message: &str) -> &str {
 /// The routes.
 fn router(served: Arc<Served>) -> Router {
     Router::new()
-        .route("/", get(overview))
-        .route("/cases", get(cases_page))
-        .route("/compare", get(compare_page))
-        .route("/api/trend", get(trend_api))
-        .route("/api/cases", get(cases_api))
-        .route("/api/compare", get(compare_api))
-        .route("/api/traces", get(traces_api))
+        .route("/", view("trend", Answer::Page))
+        .route("/cases", view("cases", Answer::Page))
+        .route("/compare", view("compare", Answer::Page))
+        .route("/api/trend", view("trend", Answer::Json))
+        .route("/api/cases", view("cases", Answer::Json))
+        .route("/api/compare", view("compare", Answer::Json))
+        .route("/api/traces", view("list", Answer::Json))
         .route("/api/traces/{id}", get(trace_api))
         .fallback(not_found)
         // Every answer, axum's own rejections (405, a path that is not
@@ -179,40 +179,13 @@ fn router(served: Arc<Served>) -> Router {
         .with_state(served)
 }
 
-async fn overview(State(s): State<Arc<Served>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    answer(s, h, "trend", q, &[], Answer::Page).await
-}
-
-async fn cases_page(State(s): State<Arc<Served>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    answer(s, h, "cases", q, &[], Answer::Page).await
-}
-
-async fn compare_page(
-    State(s): State<Arc<Served>>,
-    h: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    answer(s, h, "compare", q, &[], Answer::Page).await
-}
-
-async fn trend_api(State(s): State<Arc<Served>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    answer(s, h, "trend", q, &[], Answer::Json).await
-}
-
-async fn cases_api(State(s): State<Arc<Served>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    answer(s, h, "cases", q, &[], Answer::Json).await
-}
-
-async fn compare_api(
-    State(s): State<Arc<Served>>,
-    h: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    answer(s, h, "compare", q, &[], Answer::Json).await
-}
-
-async fn traces_api(State(s): State<Arc<Served>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    answer(s, h, "list", q, &[], Answer::Json).await
+/// A route that answers with `command` run on the request's query.
+fn view(command: &'static str, answer_as: Answer) -> axum::routing::MethodRouter<Arc<Served>> {
+    get(
+        move |State(s): State<Arc<Served>>, h: HeaderMap, RawQuery(q): RawQuery| async move {
+            answer(s, h, command, q, &[], answer_as).await
+        },
+    )
 }
 
 async fn trace_api(
@@ -287,8 +260,9 @@ async fn answer(
         }
         Ok(Ok(Kept::Body(body, etag))) => {
             let body = match answer {
-                Answer::Page => page::decorate(body.as_ref().clone(), command, &query),
-                Answer::Json => body.as_ref().clone(),
+                Answer::Page => page::decorate(&body, command, &query).into(),
+                // The kept answer itself: a reference, not a copy.
+                Answer::Json => body,
             };
             let mut response = body.into_response();
             let headers = response.headers_mut();
@@ -314,7 +288,7 @@ async fn answer(
 /// An answer: the body (with its entity tag when the store has a
 /// version), or that the client has it already.
 enum Kept {
-    Body(Arc<Vec<u8>>, Option<String>),
+    Body(axum::body::Bytes, Option<String>),
     Unchanged(String),
 }
 
@@ -324,7 +298,7 @@ fn kept_or_run(served: &Served, argv: Vec<String>, has: Option<&str>) -> Result<
     let before = cache::Version::of(served.store_file.as_deref());
     let Some(version) = before else {
         return Ok(Kept::Body(
-            Arc::new(run_command(&served.store, argv)?),
+            axum::body::Bytes::from(run_command(&served.store, argv)?),
             None,
         ));
     };
@@ -335,9 +309,9 @@ fn kept_or_run(served: &Served, argv: Vec<String>, has: Option<&str>) -> Result<
     if let Some(body) = served.cache.get(&argv, &version) {
         return Ok(Kept::Body(body, Some(etag)));
     }
-    let body = Arc::new(run_command(&served.store, argv.clone())?);
+    let body = axum::body::Bytes::from(run_command(&served.store, argv.clone())?);
     if cache::Version::of(served.store_file.as_deref()).as_ref() == Some(&version) {
-        served.cache.put(argv, version, Arc::clone(&body));
+        served.cache.put(argv, version, body.clone());
         return Ok(Kept::Body(body, Some(etag)));
     }
     Ok(Kept::Body(body, None))

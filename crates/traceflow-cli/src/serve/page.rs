@@ -71,12 +71,12 @@ const VIEWS: [View; 3] = [
 
 /// The report `html` of `command` with the bar inserted after `<body>`;
 /// `query` the request's, to fill the form in.
-pub(super) fn decorate(html: Vec<u8>, command: &str, query: &str) -> Vec<u8> {
+pub(super) fn decorate(html: &[u8], command: &str, query: &str) -> Vec<u8> {
     let Some(view) = VIEWS.iter().find(|v| v.command == command) else {
-        return html;
+        return html.to_vec();
     };
-    let Some(at) = find(&html, b"<body>").map(|k| k + b"<body>".len()) else {
-        return html;
+    let Some(at) = find(html, b"<body>").map(|k| k + b"<body>".len()) else {
+        return html.to_vec();
     };
     // Shown as the reports show store text: printable, no bidirectional
     // override (maud escapes the rest).
@@ -161,7 +161,7 @@ mod tests {
     fn the_bar_goes_after_body_and_escapes_what_the_request_said() {
         let page = b"<html><head></head><body><h1>r</h1></body></html>".to_vec();
         let out = decorate(
-            page,
+            &page,
             "trend",
             "window=%22%3E%3Cscript%3Ex&metric=a&metric=b",
         );

@@ -106,6 +106,25 @@ fn import_runs(sandbox: &Sandbox, first: u32, runs: u32, failing: u32) {
     assert_eq!(out.code, 0, "{out}");
 }
 
+/// With `running` (a watch or a server) started on a healthy store: the
+/// drop arrives, and what the receiver got within a minute, once it came.
+fn alerts_after_a_drop(
+    sandbox: &Sandbox,
+    receiver: &Receiver,
+    mut running: std::process::Child,
+) -> Vec<serde_json::Value> {
+    // Its first evaluation finds nothing to say; then the drop arrives.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    import_runs(sandbox, 9, 4, 5);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while receiver.bodies().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = running.kill();
+    let _ = running.wait();
+    receiver.bodies()
+}
+
 fn watch_once(sandbox: &Sandbox, hook: &str, extra: &[&str]) -> super::Outcome {
     let mut args = vec![
         "watch",
@@ -232,7 +251,7 @@ fn a_running_watch_alerts_when_the_store_changes_not_only_on_its_interval() {
     let sandbox = Sandbox::new(&[]);
     let receiver = Receiver::start();
     import_runs(&sandbox, 1, 8, 0);
-    let mut child = sandbox
+    let child = sandbox
         .command(&[
             "watch",
             "--db",
@@ -252,16 +271,7 @@ fn a_running_watch_alerts_when_the_store_changes_not_only_on_its_interval() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Its first evaluation finds nothing to say; then the drop arrives.
-    std::thread::sleep(std::time::Duration::from_secs(2));
-    import_runs(&sandbox, 9, 4, 5);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while receiver.bodies().is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    let bodies = receiver.bodies();
+    let bodies = alerts_after_a_drop(&sandbox, &receiver, child);
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     assert_eq!(bodies[0]["event"], "regression_opened");
 }
@@ -315,7 +325,7 @@ fn a_server_given_a_webhook_alerts_as_watch_does() {
         assert!(out.stderr.contains(says), "{out}");
     }
 
-    let mut child = sandbox
+    let child = sandbox
         .command(&[
             "serve",
             "--db",
@@ -335,15 +345,7 @@ fn a_server_given_a_webhook_alerts_as_watch_does() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(2));
-    import_runs(&sandbox, 9, 4, 5);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while receiver.bodies().is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    let bodies = receiver.bodies();
+    let bodies = alerts_after_a_drop(&sandbox, &receiver, child);
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     assert_eq!(bodies[0]["event"], "regression_opened");
     assert_eq!(bodies[0]["opened"][0]["key"], "pass-rate");

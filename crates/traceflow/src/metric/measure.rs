@@ -59,10 +59,9 @@ pub(crate) fn overflowed(
 /// Where a metric's scores-object key is among the asked-for score names
 /// (the window asks for every metric's key).
 fn slot_of(metric: &Metric, score_names: &[String]) -> usize {
-    let key = metric.score_key();
     score_names
         .iter()
-        .position(|n| Some(n) == key.as_ref())
+        .position(|n| metric.reads_score(n))
         .unwrap_or(0)
 }
 

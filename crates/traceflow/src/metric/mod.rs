@@ -139,6 +139,16 @@ impl Metric {
         }
     }
 
+    /// Whether `key` is the scores-object key it reads ([`Metric::score_key`]),
+    /// without building the key: a run's measurement asks per trace.
+    pub fn reads_score(&self, key: &str) -> bool {
+        match self {
+            Metric::Score(name) => key == name,
+            Metric::EvaluationPassRate(name) => key.strip_prefix(PASSED_PREFIX) == Some(name),
+            _ => false,
+        }
+    }
+
     /// Whether it is a pass rate: of every decision, or of one evaluation.
     /// Its trend can rest on the same cases across runs.
     pub fn is_pass_rate(&self) -> bool {
@@ -273,6 +283,9 @@ mod tests {
         assert_eq!(of.kind(), MetricKind::Rate);
         assert_eq!(of.worse(), Worse::Lower);
         assert_eq!(of.score_key().as_deref(), Some("passed:faithfulness"));
+        assert!(of.reads_score("passed:faithfulness"));
+        assert!(!of.reads_score("faithfulness"));
+        assert!(Metric::Score("faithfulness".into()).reads_score("faithfulness"));
         assert!("pass-rate.".parse::<Metric>().is_err());
     }
 
